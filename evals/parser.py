@@ -1,0 +1,152 @@
+"""Extract tool calls from model output, as a serving framework's parser would.
+
+The strict tier accepts exactly `<tool_call>{"name": str, "arguments": {...}}</tool_call>`
+blocks (several per answer); anything else containing a `<tool_call>` tag is a parse failure,
+since a framework would hand the client garbage or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+_BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    calls: list[dict] = field(default_factory=list)
+    ok: bool = True           # False: the output tried to call a tool and no parser tier could read it
+    error: str | None = None
+    text: str = ""            # what remains once the call blocks are cut out
+
+
+def parse_strict(output: str) -> Parsed:
+    calls = []
+    for raw in _BLOCK.findall(output):
+        try:
+            obj = json.loads(raw.strip())
+        except json.JSONDecodeError as err:
+            return Parsed(ok=False, error=f"tool_call block is not JSON: {err.msg}", text=output)
+        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
+            return Parsed(ok=False, error="tool_call block lacks a string 'name'", text=output)
+        args = obj.get("arguments", {})
+        if not isinstance(args, dict):
+            return Parsed(ok=False, error="tool_call 'arguments' is not an object", text=output)
+        calls.append({"name": obj["name"], "arguments": args})
+    rest = _BLOCK.sub("", output)
+    if "<tool_call>" in rest or "</tool_call>" in rest:
+        return Parsed(ok=False, error="unbalanced <tool_call> tag", text=output)
+    return Parsed(calls=calls, ok=True, text=rest.strip())
+
+
+# --- lenient tier -----------------------------------------------------------------------------
+# What a reasonable parser could still rescue. It only ever adds calls a strict parser missed;
+# the strict scorer never sees its output, so it cannot turn a wrong answer into a right one.
+
+_FENCE = re.compile(r"```(?:json|tool_call|python)?\s*(.*?)```", re.DOTALL)
+_PYTHON_TAG = re.compile(r"<\|python_tag\|>(.*?)(?:<\|eom_id\|>|<\|eot_id\|>|$)", re.DOTALL)
+_XML_FUNCTION = re.compile(r"<function=([\w.\-]+)>(.*?)</function>", re.DOTALL)
+_XML_PARAM = re.compile(r"<parameter=([\w.\-]+)>\s*(.*?)\s*</parameter>", re.DOTALL)
+_OPEN_BLOCK = re.compile(r"<tool_call>(.*)$", re.DOTALL)
+NAME_KEYS = ("name", "tool", "tool_name", "function_name", "function")
+ARG_KEYS = ("arguments", "args", "parameters", "params", "input", "kwargs")
+
+
+def _repair_json(text: str) -> str:
+    text = text.strip()
+    while text.startswith("{{") and text.endswith("}}"):
+        text = text[1:-1].strip()
+    text = re.sub(r",\s*([}\]])", r"\1", text)                  # trailing commas
+    text = re.sub(r"\bTrue\b", "true", re.sub(r"\bFalse\b", "false", re.sub(r"\bNone\b", "null", text)))
+    if "'" in text and '"' not in text:                          # Python-style single quotes
+        text = text.replace("'", '"')
+    return text
+
+
+def _loads_loose(text: str):
+    for candidate in (text, _repair_json(text)):
+        try:
+            return json.loads(candidate)
+        except (json.JSONDecodeError, ValueError):
+            continue
+    return None
+
+
+def _balanced_objects(text: str) -> list[str]:
+    """Every top-level {...} or [...] span, found by bracket matching outside strings."""
+    spans, depth, start, in_str, esc, quote = [], 0, None, False, False, ""
+    for i, ch in enumerate(text):
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == quote:
+                in_str = False
+            continue
+        if ch in "\"'" and depth:
+            in_str, quote, esc = True, ch, False
+        elif ch in "{[":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch in "}]" and depth:
+            depth -= 1
+            if depth == 0 and start is not None:
+                spans.append(text[start:i + 1])
+    return spans
+
+
+def _as_call(obj) -> dict | None:
+    """Normalise one decoded object to {"name", "arguments"} if it looks like a call."""
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("function"), dict):  # OpenAI {"type": "function", "function": {...}}
+        return _as_call(obj["function"])
+    name = next((obj[k] for k in NAME_KEYS if isinstance(obj.get(k), str)), None)
+    if not name:
+        return None
+    args = next((obj[k] for k in ARG_KEYS if k in obj), {})
+    if isinstance(args, str):
+        args = _loads_loose(args) if args.strip() else {}
+    if not isinstance(args, dict):
+        return None
+    return {"name": name, "arguments": args}
+
+
+def _calls_from_json_text(text: str) -> list[dict]:
+    calls = []
+    for span in _balanced_objects(text) or [text]:
+        obj = _loads_loose(span)
+        items = obj if isinstance(obj, list) else [obj]
+        calls += [c for c in (_as_call(o) for o in items) if c]
+    return calls
+
+
+def _xml_value(raw: str):
+    value = _loads_loose(raw)
+    return raw if value is None else value
+
+
+def parse_lenient(output: str) -> Parsed:
+    """Strict first; otherwise rescue calls from XML function blocks, unclosed or malformed
+    <tool_call> blocks, <|python_tag|>, code fences, and bare JSON in prose."""
+    strict = parse_strict(output)
+    if strict.ok and strict.calls:
+        return strict
+    xml = [{"name": n, "arguments": {k: _xml_value(v) for k, v in _XML_PARAM.findall(body)}}
+           for n, body in _XML_FUNCTION.findall(output)]
+    if xml:
+        return Parsed(calls=xml, text=output)
+    sources = [b for b in _BLOCK.findall(output)] + [m for m in _OPEN_BLOCK.findall(_BLOCK.sub("", output))]
+    sources += _PYTHON_TAG.findall(output) + _FENCE.findall(output)
+    for source in sources:
+        calls = _calls_from_json_text(source)
+        if calls:
+            return Parsed(calls=calls, text=output)
+    calls = _calls_from_json_text(output)
+    if calls:
+        return Parsed(calls=calls, text=output)
+    return strict

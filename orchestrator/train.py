@@ -1,0 +1,108 @@
+"""LoRA fine-tuning with TRL's SFTTrainer and PEFT. Edge module: imports torch, datasets, peft, trl.
+
+Examples are tokenised here with the chat template's `{% generation %}` masks, so the loss
+covers assistant turns only, and an example whose render exceeds max_length is quarantined
+rather than truncated (truncation would cut away the answer it should teach).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable
+
+import datasets
+import torch
+from peft import LoraConfig as PeftLoraConfig
+from transformers import AutoModelForCausalLM, TrainerCallback
+from trl import SFTConfig, SFTTrainer
+
+from orchestrator.config import TrainConfig
+from orchestrator.dataset import Quarantine, parse_lines
+
+OnLog = Callable[[int, dict], None]
+
+datasets.disable_progress_bars()  # the trial's own progress display reports this work
+
+
+def load_examples(path: Path, cache_dir: Path, quarantine: Quarantine) -> list[dict]:
+    """Rows of a JSONL file read with `datasets` (as text: tool schemas differ row to row,
+    and Arrow would unify them into one struct padded with nulls)."""
+    ds = datasets.load_dataset("text", data_files=str(path), split="train", cache_dir=str(cache_dir / "datasets"))
+    return parse_lines(ds["text"], str(path), quarantine)
+
+
+def tokenize(examples: list[dict], tokenizer, max_length: int, quarantine: Quarantine, source: str) -> datasets.Dataset:
+    ids, masks = [], []
+    for i, ex in enumerate(examples):
+        out = tokenizer.apply_chat_template(ex["messages"], tools=ex.get("tools") or None, tokenize=True,
+                                            return_dict=True, return_assistant_tokens_mask=True)
+        n = len(out["input_ids"])
+        if n > max_length:
+            quarantine.add(source, i, f"over max_length after rendering ({n} > {max_length} tokens)", ex)
+            continue
+        if 1 not in out["assistant_masks"]:
+            quarantine.add(source, i, "no assistant tokens after rendering", ex)
+            continue
+        ids.append(out["input_ids"])
+        masks.append(out["assistant_masks"])
+    return datasets.Dataset.from_dict({"input_ids": ids, "assistant_masks": masks})
+
+
+class _ForwardLogs(TrainerCallback):
+    def __init__(self, on_log: OnLog | None, on_step: Callable[[int, int], None] | None):
+        self.log_fn, self.step_fn = on_log, on_step
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.log_fn and logs:
+            self.log_fn(state.global_step, {k: float(v) for k, v in logs.items() if isinstance(v, (int, float))})
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.step_fn:
+            self.step_fn(state.global_step, state.max_steps)
+
+
+def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: TrainConfig, out_dir: Path,
+               on_log: OnLog | None = None, on_step: Callable[[int, int], None] | None = None) -> dict:
+    """Train a LoRA adapter; saves it (with the tokenizer) to `out_dir` and returns summary numbers."""
+    if len(train_ds) == 0:
+        raise ValueError("no training examples left after filtering; see the quarantine file")
+    on_gpu = torch.cuda.is_available()
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if (on_gpu and cfg.bf16) else torch.float32)
+    args = SFTConfig(
+        output_dir=str(out_dir / "trainer"),
+        num_train_epochs=cfg.epochs,
+        learning_rate=cfg.learning_rate,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a share of the total steps
+        weight_decay=cfg.weight_decay,
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,
+        save_strategy="no",
+        report_to="none",
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        max_length=cfg.max_length,
+        bf16=on_gpu and cfg.bf16,
+        activation_checkpointing=cfg.gradient_checkpointing,
+        # Batches of similar length waste less compute on padding (conversations range 300-900 tokens).
+        train_sampling_strategy="group_by_length",
+        use_cpu=not on_gpu,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+    lora = PeftLoraConfig(r=cfg.lora.rank, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
+                          target_modules=list(cfg.lora.target_modules), task_type="CAUSAL_LM")
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
+                         peft_config=lora, callbacks=[_ForwardLogs(on_log, on_step)])
+    result = trainer.train()
+    adapter_dir = out_dir / "adapter"
+    trainer.model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+    n_trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    loss = result.training_loss
+    return {"adapter_dir": adapter_dir, "train_loss": float(loss) if loss is not None and math.isfinite(loss) else None,
+            "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)), "global_steps": result.global_step,
+            "trainable_params": n_trainable, "train_examples": len(train_ds)}

@@ -1,0 +1,178 @@
+"""The trial recipe: one readable function, stage by stage.
+
+base → data → train (LoRA) → merge → GGUF → quantize → eval (quantized, and the untuned base)
+→ MLflow. Each stage is a function in its own module; this file only wires them together and
+records what happened, including a failure's stage and reason.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Protocol
+
+from evals.cases import load_cases, take
+from evals.harness import evaluate, to_markdown
+from evals.template import strip_generation_markers
+from orchestrator.chat_template import load_template
+from orchestrator.config import SweepConfig, flat_params
+from orchestrator.dataset import Quarantine, sample
+
+
+class Progress(Protocol):
+    def stage(self, name: str) -> None: ...
+    def steps(self, label: str, done: int, total: int) -> None: ...
+
+
+class SilentProgress:
+    def stage(self, name: str) -> None:
+        pass
+
+    def steps(self, label: str, done: int, total: int) -> None:
+        pass
+
+
+@dataclass
+class TrialResult:
+    run_id: str
+    run_dir: Path
+    reports: dict[str, dict] = field(default_factory=dict)  # label ("q4_k_m", "base-q4_k_m") -> eval report
+    gguf_files: dict[str, Path] = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+    quarantine_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+    out = {}
+    for pkg in ("toolsweep", "torch", "transformers", "peft", "trl", "llama-cpp-python", "mlflow"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template: str | None,
+              on_case: Callable[[int, int], None] | None = None) -> dict:
+    """Score one GGUF with the template embedded in it; the header says whether that template is ours."""
+    from evals.runner import GGUFRunner
+
+    runner = GGUFRunner(path, n_ctx=cfg.eval.n_ctx, n_threads=cfg.eval.n_threads, seed=cfg.seed)
+    try:
+        template = runner.chat_template
+        if not template:
+            raise RuntimeError(f"{path} carries no tokenizer.chat_template")
+        report = evaluate(cases, runner.generate, template, cfg.eval.max_new_tokens, seed=cfg.seed, on_case=on_case)
+    finally:
+        runner.close()
+    report["header"] = {
+        "model_file": path.name, "sha256": _sha256(path), "size_bytes": path.stat().st_size,
+        "embedded_template_matches_training": expected_template is None or template == expected_template,
+        "versions": _versions(), "cpu": platform.processor() or platform.machine(), "seed": cfg.seed,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return report
+
+
+def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Path = Path(".cache")) -> TrialResult:
+    # Heavy imports here, not at module top: `toolsweep --help` stays instant.
+    from orchestrator import base_model, export, train
+    from orchestrator.tracking import Tracker
+
+    progress = progress or SilentProgress()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = (cfg.output_dir / f"{cfg.name}-{stamp}").resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tracker = Tracker(cfg.tracking)
+    run_id = tracker.start_run(f"{cfg.name}-trial-{stamp}", tags={"toolsweep.kind": "trial", "toolsweep.sweep": cfg.name,
+                                                                   "toolsweep.base_model": cfg.model.base})
+    tracker.log_params(run_id, flat_params(cfg))
+    tracker.log_dict(run_id, cfg.model_dump(mode="json"), "config.json")
+    result = TrialResult(run_id=run_id, run_dir=run_dir)
+    stage = "setup"
+    try:
+        stage = "base model"
+        progress.stage(stage)
+        base = base_model.resolve_base(cfg.model, cache_dir / "models")
+        template = load_template(cfg.model.chat_template)
+        serving = strip_generation_markers(template)
+        tokenizer = base_model.load_tokenizer(base, template)
+
+        stage = "data"
+        progress.stage(stage)
+        quarantine = Quarantine()
+        examples = train.load_examples(cfg.data.train, cache_dir, quarantine)
+        rows_read = len(examples) + len(quarantine.rows)
+        examples = sample(examples, cfg.data.max_train_examples, cfg.data.seed)
+        train_ds = train.tokenize(examples, tokenizer, cfg.train.max_length, quarantine, str(cfg.data.train))
+        cases = take(load_cases(cfg.data.eval), cfg.data.max_eval_cases)
+        result.quarantine_counts = quarantine.counts()
+        data_counts = {"data.rows_read": rows_read, "data.sampled": len(examples),
+                       "data.train_examples": len(train_ds), "data.quarantined": len(quarantine.rows),
+                       "data.eval_cases": len(cases)}
+        tracker.log_metrics(run_id, data_counts)
+        (run_dir / "quarantine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in quarantine.rows))
+        tracker.log_artifact(run_id, run_dir / "quarantine.jsonl", "data")
+
+        stage = "train"
+        progress.stage(stage)
+        t0 = time.perf_counter()
+        result.train = train.train_lora(
+            base, tokenizer, train_ds, cfg.train, run_dir,
+            on_log=lambda step, logs: tracker.log_metrics(run_id, {f"train.{k}": v for k, v in logs.items()}, step),
+            on_step=lambda done, total: progress.steps("train", done, total))
+        tracker.log_metrics(run_id, {"train.final_loss": result.train["train_loss"],
+                                     "train.wall_s": time.perf_counter() - t0,
+                                     "train.trainable_params": result.train["trainable_params"]})
+        tracker.log_artifact(run_id, result.train["adapter_dir"], "adapter")
+
+        stage = "merge + gguf"
+        progress.stage(stage)
+        merged = export.merge_adapter(base, result.train["adapter_dir"], run_dir / "merged", serving)
+        result.gguf_files = export.to_gguf(merged, run_dir / "gguf", "tuned", cfg.quantize.types,
+                                           cfg.quantize.llama_cpp_dir, cfg.quantize.keep_f16)
+        if cfg.eval.compare_base:
+            base_dir = export.export_base(Path(base), run_dir / "base-export", serving)
+            base_files = export.to_gguf(base_dir, run_dir / "gguf", "base", cfg.quantize.types[:1],
+                                        cfg.quantize.llama_cpp_dir, keep_f16=False)
+            result.gguf_files.update({f"base-{q}": p for q, p in base_files.items()})
+
+        stage = "eval"
+        labels = [q for q in cfg.quantize.types] + ([f"base-{cfg.quantize.types[0]}"] if cfg.eval.compare_base else [])
+        for label in labels:
+            progress.stage(f"eval {label}")
+            report = eval_gguf(result.gguf_files[label], cases, cfg, serving,
+                               on_case=lambda i, n, lab=label: progress.steps(f"eval {lab}", i, n))
+            result.reports[label] = report
+            tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["metrics"].items()})
+            tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["timing"].items()})
+            tracker.log_dict(run_id, report, f"eval/{label}.json")
+            tracker.log_text(run_id, to_markdown(report, f"{cfg.name}: {label}", report["header"]), f"eval/{label}.md")
+
+        stage = "artifacts"
+        progress.stage("log artifacts")
+        for label, path in result.gguf_files.items():
+            if label != "f16":  # the f16 intermediate stays in run_dir; the quantized files are the product
+                tracker.log_artifact(run_id, path, "gguf")
+        tracker.set_tags(run_id, {"toolsweep.status": "finished"})
+        tracker.end_run(run_id, "FINISHED")
+    except BaseException as err:
+        tracker.set_tags(run_id, {"toolsweep.status": "failed", "toolsweep.failed_stage": stage,
+                                  "toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
+        tracker.end_run(run_id, "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+        raise
+    return result

@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from orchestrator.config import ConfigError, load_config, parse_config, parse_override
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_smoke_config_loads():
+    cfg = load_config(ROOT / "sweeps/smoke.yaml")
+    assert cfg.name == "smoke"
+    assert cfg.model.base == "smollm2-135m"
+    assert cfg.quantize.types == ["q4_k_m"]
+
+
+def test_unknown_key_names_file_and_key_path(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("name: x\ntrain:\n  lora:\n    rnak: 8\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    msg = str(err.value)
+    assert str(f) in msg
+    assert "train.lora.rnak: unknown key" in msg
+
+
+def test_wrong_type_names_key(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("name: x\ntrain:\n  learning_rate: fast\n")
+    with pytest.raises(ConfigError, match=r"train\.learning_rate: Input should be a valid number"):
+        load_config(f)
+
+
+def test_every_problem_is_listed(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("name: x\nepochs: 3\nquantize:\n  types: [q3_xs]\n")
+    msg = str(pytest.raises(ConfigError, load_config, f).value)
+    assert "2 problem(s)" in msg
+    assert "epochs: unknown key" in msg
+    assert "quantize.types: Value error, unknown quant type(s) ['q3_xs']" in msg
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="no such sweep file"):
+        load_config(tmp_path / "nope.yaml")
+    f = tmp_path / "broken.yaml"
+    f.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(f)
+
+
+def test_search_space_keys_must_name_fields():
+    ok = parse_config({"name": "s", "search_space": {"train.learning_rate": {"loguniform": [5e-5, 2e-4]},
+                                                     "train.lora.rank": {"choice": [8, 16]}}})
+    assert set(ok.search_space) == {"train.learning_rate", "train.lora.rank"}
+    with pytest.raises(ConfigError, match="search_space key 'train.lr' names no config field"):
+        parse_config({"name": "s", "search_space": {"train.lr": {"choice": [1]}}})
+
+
+def test_overrides_are_yaml_values(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("name: x\n")
+    cfg = load_config(f, dict([parse_override("train.epochs=2"), parse_override("quantize.types=[q8_0, q4_k_m]")]))
+    assert cfg.train.epochs == 2
+    assert cfg.quantize.types == ["q8_0", "q4_k_m"]
+    with pytest.raises(ConfigError, match="must look like"):
+        parse_override("train.epochs")

@@ -1,0 +1,144 @@
+import json
+
+import pytest
+
+from evals.cases import CaseError, case_from_example, load_cases, take
+from evals.harness import evaluate, to_markdown
+from evals.parser import parse_strict
+from evals.scorer import aggregate, score_case
+from evals.stats import bootstrap_ci
+from orchestrator.chat_template import load_template
+
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string", "default": "celsius"}},
+    "required": ["city"]}}},
+         {"type": "function", "function": {"name": "read_file", "parameters": {
+             "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}}]
+
+
+def _case(calls, scenario="single_tool", cid="c1"):
+    return {"id": cid, "scenario": scenario, "tools": TOOLS, "messages": [{"role": "user", "content": "q"}],
+            "expected": {"calls": calls}}
+
+
+def test_strict_parser_reads_several_blocks():
+    out = ('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>\n'
+           '<tool_call>{"name": "read_file", "arguments": {"path": "/a"}}</tool_call>')
+    p = parse_strict(out)
+    assert p.ok and [c["name"] for c in p.calls] == ["get_weather", "read_file"]
+
+
+@pytest.mark.parametrize("out, error", [
+    ('<tool_call>{"name": "f", "arguments": {"a": 1},}</tool_call>', "not JSON"),
+    ('<tool_call>{"arguments": {}}</tool_call>', "lacks a string 'name'"),
+    ('<tool_call>{"name": "f", "arguments": "{\\"a\\": 1}"}</tool_call>', "'arguments' is not an object"),
+    ('<tool_call>{"name": "f", "arguments": {}}', "unbalanced"),
+])
+def test_strict_parser_failures(out, error):
+    p = parse_strict(out)
+    assert not p.ok and error in p.error and p.calls == []
+
+
+def test_plain_text_is_a_valid_no_call_answer():
+    p = parse_strict("Paris is the capital of France.")
+    assert p.ok and p.calls == [] and p.text.startswith("Paris")
+
+
+def test_scoring_fills_schema_defaults_and_ignores_call_order():
+    case = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}},
+                  {"name": "read_file", "arguments": {"path": "/a"}}], "multi_tool_parallel")
+    out = ('<tool_call>{"name": "read_file", "arguments": {"path": "/a"}}</tool_call>'
+           '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}</tool_call>')
+    s = score_case(case, parse_strict(out))
+    assert s["tool_correct"] and s["args_exact"] and (s["tp"], s["fp"], s["fn"]) == (2, 0, 0)
+
+
+def test_wrong_argument_and_extra_call():
+    case = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    wrong_arg = score_case(case, parse_strict('<tool_call>{"name": "get_weather", "arguments": {"city": "Lyon"}}</tool_call>'))
+    assert wrong_arg["tool_correct"] and not wrong_arg["args_exact"]
+    extra = score_case(case, parse_strict('<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
+                                          '<tool_call>{"name": "read_file", "arguments": {"path": "x"}}</tool_call>'))
+    assert not extra["tool_correct"] and (extra["tp"], extra["fp"], extra["fn"]) == (1, 1, 0)
+
+
+def test_aggregate_hand_checked():
+    tool = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    none = _case([], "no_tool_needed", "c2")
+    scores = [
+        score_case(tool, parse_strict('<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>')),
+        score_case(tool, parse_strict('<tool_call>{"name": "read_file", "arguments": {"path": "x"}}</tool_call>')),
+        score_case(none, parse_strict("Sure, no tool needed.")),
+        score_case(none, parse_strict('<tool_call>{"name": "read_file", "arguments": {"path": "x"}}</tool_call>')),
+    ]
+    m = aggregate(scores)
+    assert m["tool_selection_accuracy"] == 0.5
+    assert m["no_tool_accuracy"] == 0.5
+    assert m["argument_exact_match"] == 0.5
+    # tp=1, fp=2 (read_file twice), fn=1 (missed get_weather once)
+    assert m["tool_precision"] == pytest.approx(1 / 3)
+    assert m["tool_recall"] == pytest.approx(1 / 2)
+    assert m["tool_f1"] == pytest.approx(2 / 5)
+
+
+def test_bootstrap_ci_covers_known_rate():
+    # Resampling 0/1 outcomes with rate 0.7: most 95% intervals over fresh samples contain 0.7.
+    import numpy as np
+    rng = np.random.default_rng(1)
+    metric = lambda s: sum(x["v"] for x in s) / len(s)  # noqa: E731
+    hits = 0
+    for seed in range(60):
+        sample = [{"v": float(v)} for v in rng.random(120) < 0.7]
+        lo, hi = bootstrap_ci(sample, metric, n_resamples=400, seed=seed)
+        hits += lo <= 0.7 <= hi
+    assert 0.85 <= hits / 60 <= 1.0
+
+
+def test_case_from_example_targets_last_calling_turn():
+    ex = {"id": "e", "scenario": "multi_tool_sequential", "tools": TOOLS, "messages": [
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "read_file", "arguments": {"path": "a"}}}]},
+        {"role": "tool", "content": "x"},
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
+        {"role": "tool", "content": "y"},
+        {"role": "assistant", "content": "done"}]}
+    case = case_from_example(ex)
+    assert case["expected"]["calls"] == [{"name": "get_weather", "arguments": {"city": "Oslo"}}]
+    assert [m["role"] for m in case["messages"]] == ["user", "assistant", "tool"]
+
+
+def test_bad_case_file_names_file_and_line(tmp_path):
+    f = tmp_path / "cases.jsonl"
+    good = json.dumps(_case([{"name": "get_weather", "arguments": {"city": "Oslo"}}]))
+    f.write_text(good + "\n" + "{broken\n")
+    with pytest.raises(CaseError, match=r"cases.jsonl:2: not valid JSON"):
+        load_cases(f)
+    f.write_text(json.dumps(_case([{"name": "send_fax", "arguments": {}}])) + "\n")
+    with pytest.raises(CaseError, match=r"cases.jsonl:1: expected call 'send_fax' is not among the case's tools"):
+        load_cases(f)
+
+
+def test_take_spreads_over_scenarios():
+    cases = [_case([], s, f"{s}{i}") for s in ("a", "b", "c") for i in range(5)]
+    assert [c["scenario"] for c in take(cases, 4)] == ["a", "b", "c", "a"]
+
+
+def test_evaluate_with_canned_generator():
+    weather = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}}], cid="w")
+    weather["messages"] = [{"role": "user", "content": "Weather in Oslo?"}]
+    chat = _case([], "no_tool_needed", "n")
+    chat["messages"] = [{"role": "user", "content": "Say hello."}]
+    prompts = []
+
+    def generate(prompt, max_tokens):
+        prompts.append(prompt)
+        text = ('<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
+                if "Oslo" in prompt else '<tool_call>{"name": "read_file", "arguments": {"path": "x"}}</tool_call>')
+        return {"text": text, "latency_s": 0.1, "completion_tokens": 5, "prompt_tokens": 10}
+
+    report = evaluate([weather, chat], generate, load_template("toolchat"))
+    assert len(prompts) == 2 and all(p.endswith("<|im_start|>assistant\n") for p in prompts)
+    assert report["metrics"]["tool_selection_accuracy"] == 0.5
+    assert report["metrics"]["no_tool_accuracy"] == 0.0
+    assert [c["id"] for c in report["cases"]] == ["n", "w"]
+    assert "| tool_f1 |" in to_markdown(report)

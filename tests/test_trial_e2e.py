@@ -1,0 +1,147 @@
+"""The real pipeline on a tiny Llama: TRL trains, llama.cpp converts and quantizes, llama-cpp-python
+generates, MLflow records. Runs the real CLI and checks what it leaves behind."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def _write_config(tmp_path: Path, **extra) -> Path:
+    cfg = {
+        "name": "tiny-e2e",
+        "output_dir": str(tmp_path / "runs"),
+        "model": {"base": "tiny"},
+        "data": {"max_train_examples": 12, "max_eval_cases": 6},
+        "train": {"epochs": 1, "batch_size": 4, "max_length": 1024, "learning_rate": 1e-3,
+                  "lora": {"rank": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}},
+        "quantize": {"types": ["q8_0", "q4_k_m"]},
+        "eval": {"max_new_tokens": 16, "n_ctx": 2048},
+        "tracking": {"uri": f"sqlite:///{tmp_path}/mlruns/mlflow.db", "artifact_root": str(tmp_path / "mlruns/artifacts"),
+                     "experiment": "e2e"},
+        **extra,
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(json.dumps(cfg))  # JSON is YAML
+    return path
+
+
+def _cli(*args):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, env=env, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    res = _cli("trial", str(_write_config(tmp)), "--json", str(tmp / "result.json"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp, json.loads((tmp / "result.json").read_text()), res
+
+
+def test_console_prints_metrics_table(trial):
+    _, summary, res = trial
+    assert "tool_selection_accuracy" in res.stdout and "base-q8_0" in res.stdout
+    assert f"MLflow run {summary['run_id']}" in res.stdout
+
+
+def test_ggufs_load_and_carry_the_serving_template(trial):
+    import llama_cpp
+
+    from evals.template import strip_generation_markers
+    from orchestrator.chat_template import load_template
+
+    tmp, summary, _ = trial
+    gguf_dir = Path(summary["run_dir"]) / "gguf"
+    names = sorted(p.name for p in gguf_dir.glob("*.gguf"))
+    assert names == ["base-q8_0.gguf", "tuned-f16.gguf", "tuned-q4_k_m.gguf", "tuned-q8_0.gguf"]
+    serving = strip_generation_markers(load_template("toolchat"))
+    for name in ("tuned-q4_k_m.gguf", "tuned-q8_0.gguf", "base-q8_0.gguf"):
+        llm = llama_cpp.Llama(model_path=str(gguf_dir / name), n_ctx=256, verbose=False)
+        try:
+            assert llm.metadata["tokenizer.chat_template"] == serving
+            assert llm.metadata["general.architecture"] == "llama"
+            assert len(llm.tokenize(b"<|im_start|>user", add_bos=False, special=True)) == 2
+        finally:
+            llm.close()
+
+
+def test_gguf_dump_reads_the_quantized_file(trial):
+    from orchestrator.llama_tools import tools_dir
+
+    _, summary, _ = trial
+    path = Path(summary["run_dir"]) / "gguf" / "tuned-q4_k_m.gguf"
+    gguf_py = ROOT / tools_dir() / "gguf-py"
+    out = subprocess.run([sys.executable, str(gguf_py / "gguf/scripts/gguf_dump.py"), "--json", str(path)],
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(gguf_py)})
+    dump = json.loads(out.stdout)
+    assert dump["metadata"]["general.architecture"]["value"] == "llama"
+    assert dump["metadata"]["llama.block_count"]["value"] == 2
+    tensors = dump["tensors"]
+    assert len(tensors) == 2 * 9 + 2  # 2 layers x 9 tensors + token_embd + output_norm (output tied)
+    assert {t["type"] for t in tensors.values()} >= {"F32"}
+
+
+def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
+    from mlflow.tracking import MlflowClient
+
+    tmp, summary, _ = trial
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlruns/mlflow.db")
+    run = client.get_run(summary["run_id"])
+    assert run.info.status == "FINISHED"
+    p = run.data.params
+    assert (p["model.base"], p["train.lora.rank"], p["train.lora.alpha"], p["quantize.types"]) == \
+        ("tiny", "4", "8", "['q8_0', 'q4_k_m']")
+    m = run.data.metrics
+    for label in ("q8_0", "q4_k_m", "base-q8_0"):
+        assert m[f"{label}.n_cases"] == 6
+        assert 0.0 <= m[f"{label}.tool_selection_accuracy"] <= 1.0
+    assert m["data.train_examples"] == 12 and m["data.rows_read"] == 346
+    loss = client.get_metric_history(run.info.run_id, "train.loss")
+    steps = [h.step for h in loss]
+    assert steps == sorted(set(steps)) and steps[-1] == 3  # 12 examples / batch 4, one point per step
+    artifacts = {f.path for f in client.list_artifacts(run.info.run_id)}
+    assert {"adapter", "gguf", "eval", "data", "config.json"} <= artifacts
+    gguf = {f.path for f in client.list_artifacts(run.info.run_id, "gguf")}
+    assert gguf == {"gguf/tuned-q8_0.gguf", "gguf/tuned-q4_k_m.gguf", "gguf/base-q8_0.gguf"}
+    adapter = {f.path for f in client.list_artifacts(run.info.run_id, "adapter")}
+    assert {"adapter/adapter_model.safetensors", "adapter/adapter_config.json"} <= adapter
+    local = Path(client.download_artifacts(run.info.run_id, "eval/q4_k_m.json", str(tmp)))
+    report = json.loads(local.read_text())
+    assert report["header"]["embedded_template_matches_training"] is True
+    assert len(report["cases"]) == 6 and report["metrics"]["n_cases"] == 6
+
+
+def test_failed_trial_is_recorded_with_its_reason(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    cfg = _write_config(tmp_path, data={"train": str(tmp_path / "missing.jsonl")})
+    res = _cli("trial", str(cfg))
+    assert res.returncode != 0
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("e2e").experiment_id])
+    assert len(runs) == 1 and runs[0].info.status == "FAILED"
+    assert runs[0].data.tags["toolsweep.failed_stage"] == "data"
+    assert "missing.jsonl" in runs[0].data.tags["toolsweep.failure_reason"]
+
+
+def test_our_renderer_matches_transformers(tmp_path):
+    from evals.template import render_chat
+    from orchestrator import base_model
+    from orchestrator.chat_template import load_template
+    from orchestrator.config import TinyModelConfig
+
+    tiny = base_model.tiny_llama(ROOT / ".cache/models", TinyModelConfig())
+    tok = base_model.load_tokenizer(tiny, load_template("toolchat"))
+    rows = [json.loads(line) for line in (ROOT / "data/starter/heldout.jsonl").read_text().splitlines()]
+    for ex in rows[::7]:
+        ours = render_chat(load_template("toolchat"), ex["messages"], ex["tools"])
+        theirs = tok.apply_chat_template(ex["messages"], tools=ex["tools"], tokenize=False)
+        assert ours == theirs, ex["id"]
