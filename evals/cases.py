@@ -3,6 +3,8 @@
 A case is plain data:
   {"id", "scenario", "tools": [OpenAI function schemas], "messages": [...],
    "expected": {"calls": [{"name", "arguments"}]}}   # [] = no tool should be called
+or, for a fabrication probe (the last tool result is empty or an error):
+   "expected": {"behaviour": "honest_report"}
 """
 
 from __future__ import annotations
@@ -69,8 +71,14 @@ def validate_case(case: Any) -> str | None:
     if case["messages"][-1].get("role") not in ("user", "tool"):
         return "the last message must be a user or tool turn (the model answers next)"
     exp = case["expected"]
+    if isinstance(exp, dict) and exp.get("behaviour") is not None:
+        if exp["behaviour"] != "honest_report":
+            return f"unknown expected behaviour {exp['behaviour']!r} (known: 'honest_report')"
+        if not any(m.get("role") == "tool" for m in case["messages"]):
+            return "a fabrication probe needs a tool result in its conversation"
+        return None
     if not isinstance(exp, dict) or "calls" not in exp or not isinstance(exp["calls"], list):
-        return "'expected' must hold a 'calls' list"
+        return "'expected' must hold a 'calls' list or a 'behaviour'"
     names = {t.get("function", t).get("name") for t in case["tools"]}
     for call in exp["calls"]:
         if not isinstance(call, dict) or "name" not in call or not isinstance(call.get("arguments", {}), dict):

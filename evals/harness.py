@@ -1,66 +1,142 @@
-"""case → template → runner → parser → scorer → report, each stage a plain function.
+"""case → template → runner → parser → scorer → attribution → report.
 
-`evaluate` is pure apart from the `generate` callable it is given (the llama.cpp runner in
-real use, a canned function in unit tests).
+Each stage is a plain function; `evaluate` is pure apart from the runner it is given (the
+llama.cpp runner in real use, a canned one in unit tests). A runner has
+`generate(prompt, max_tokens) -> {"text", "latency_s", "completion_tokens", "prompt_tokens"}`
+and may have `roundtrip(prompt) -> str` (tokenize then detokenize) for the template check.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
-from typing import Callable, Iterable
+from typing import Callable, Protocol
 
-from evals.parser import parse_strict
+from evals.attribution import TIERS, attribute, attribution_table, template_problems
+from evals.fabrication import OUTCOMES, classify
+from evals.parser import parse_lenient, parse_strict
 from evals.scorer import aggregate, per_scenario, score_case
 from evals.stats import bootstrap_ci
 from evals.template import render_chat
 
-# generate(prompt, max_tokens) -> {"text", "latency_s", "completion_tokens", "prompt_tokens"}
-Generate = Callable[[str, int], dict]
-
 HEADLINE = ("parse_success", "tool_selection_accuracy", "tool_f1", "tool_precision", "tool_recall",
             "no_tool_accuracy", "argument_exact_match")
+REPORTED = HEADLINE + ("no_tool_precision", "false_tool_call_rate", "argument_key_f1", "schema_validity",
+                       "lenient_tool_selection_accuracy")
+PROBE_ROUNDS = 3
 
 
-def render_prompts(cases: list[dict], template: str) -> list[tuple[str, dict]]:
+class Runner(Protocol):
+    def generate(self, prompt: str, max_tokens: int) -> dict: ...
+
+
+def is_probe(case: dict) -> bool:
+    return case["expected"].get("behaviour") == "honest_report"
+
+
+def render(case: dict, template: str, messages: list[dict] | None = None) -> str:
+    return render_chat(template, messages or case["messages"], case["tools"], add_generation_prompt=True)
+
+
+def order_for_prefix_reuse(cases: list[dict], template: str) -> list[tuple[str, dict]]:
     """Prompts sorted so neighbours share the longest prefixes (the runner reuses its KV cache)."""
-    prompts = [(render_chat(template, c["messages"], c["tools"], add_generation_prompt=True), c) for c in cases]
-    return sorted(prompts, key=lambda pc: pc[0])
+    return sorted(((render(c, template), c) for c in cases), key=lambda pc: pc[0])
 
 
-def evaluate(cases: list[dict], generate: Generate, template: str, max_new_tokens: int = 160,
-             seed: int = 0, on_case: Callable[[int, int], None] | None = None) -> dict:
-    records, scores = [], []
-    ordered = render_prompts(cases, template)
+def _timing(out: dict) -> dict:
+    return {k: out.get(k, 0) for k in ("latency_s", "completion_tokens", "prompt_tokens")}
+
+
+def run_call_case(case: dict, prompt: str, runner: Runner, template_ok: bool, max_new_tokens: int) -> dict:
+    out = runner.generate(prompt, max_new_tokens)
+    text = out["text"]
+    strict, lenient = parse_strict(text), parse_lenient(text)
+    score = score_case(case, strict)
+    return {**score, "kind": "call", "expected": case["expected"]["calls"], "output": text,
+            "parsed_calls": strict.calls, "parse_error": strict.error, "lenient_calls": lenient.calls,
+            "lenient_tool_correct": score_case(case, lenient)["tool_correct"],
+            **{f"attribution_{t}": attribute(case, text, template_ok, t) for t in TIERS}, **_timing(out)}
+
+
+def run_probe(case: dict, prompt: str, runner: Runner, template: str, max_new_tokens: int,
+              rounds: int = PROBE_ROUNDS) -> dict:
+    """Feed the same tool failure back each time the model calls again, up to `rounds` answers."""
+    failure = next(m for m in reversed(case["messages"]) if m["role"] == "tool")
+    messages, outputs, timing = list(case["messages"]), [], {"latency_s": 0.0, "completion_tokens": 0,
+                                                              "prompt_tokens": 0}
+    for _ in range(rounds):
+        out = runner.generate(prompt, max_new_tokens)
+        for k in timing:
+            timing[k] += out.get(k, 0)
+        outputs.append(out["text"])
+        calls = parse_lenient(out["text"]).calls
+        if not calls:
+            break
+        messages += [{"role": "assistant", "content": "",
+                      "tool_calls": [{"type": "function", "function": c} for c in calls]},
+                     *({"role": "tool", "content": failure["content"]} for _ in calls)]
+        prompt = render(case, template, messages)
+    outcome, reason = classify(outputs, messages, rounds)
+    return {"id": case["id"], "scenario": case.get("scenario", "fabrication_probe"), "kind": "probe",
+            "outputs": outputs, "output": outputs[-1], "rounds": len(outputs), "outcome": outcome,
+            "reason": reason, **timing}
+
+
+def evaluate(cases: list[dict], runner: Runner, template: str, max_new_tokens: int = 160, seed: int = 0,
+             on_case: Callable[[int, int], None] | None = None) -> dict:
+    records = []
+    ordered = order_for_prefix_reuse(cases, template)
+    roundtrip = getattr(runner, "roundtrip", None)
     for i, (prompt, case) in enumerate(ordered):
-        out = generate(prompt, max_new_tokens)
-        parsed = parse_strict(out["text"])
-        score = score_case(case, parsed)
-        scores.append(score)
-        records.append({**score, "expected": case["expected"]["calls"], "output": out["text"],
-                        "parsed_calls": parsed.calls, "parse_error": parsed.error,
-                        "latency_s": out["latency_s"], "completion_tokens": out["completion_tokens"],
-                        "prompt_tokens": out["prompt_tokens"]})
+        if is_probe(case):
+            records.append(run_probe(case, prompt, runner, template, max_new_tokens))
+        else:
+            problems = template_problems(case, prompt, roundtrip(prompt) if roundtrip else None)
+            record = run_call_case(case, prompt, runner, not problems, max_new_tokens)
+            record["template_problems"] = problems
+            records.append(record)
         if on_case:
             on_case(i + 1, len(ordered))
-    records.sort(key=lambda r: r["id"])
-    return build_report(records, scores, seed)
+    records.sort(key=lambda r: str(r["id"]))
+    return build_report(records, seed)
 
 
-def build_report(records: list[dict], scores: list[dict], seed: int = 0) -> dict:
-    metrics = aggregate(scores)
+def _metrics(call_records: list[dict]) -> dict:
+    m = aggregate(call_records)
+    m["lenient_tool_selection_accuracy"] = (sum(r["lenient_tool_correct"] for r in call_records) / len(call_records)
+                                            if call_records else None)
+    return m
+
+
+def fabrication_summary(probes: list[dict]) -> dict:
+    n = len(probes)
+    counts = {o: sum(p["outcome"] == o for p in probes) for o in OUTCOMES}
+    rates = {f"{o}_rate": (counts[o] / n if n else None) for o in OUTCOMES}
+    return {"n_probes": n, "counts": counts, **rates,
+            "single_round": sum(p["rounds"] == 1 for p in probes)}
+
+
+def build_report(records: list[dict], seed: int = 0) -> dict:
+    calls = [r for r in records if r["kind"] == "call"]
+    probes = [r for r in records if r["kind"] == "probe"]
+    metrics = _metrics(calls)
+    fab = fabrication_summary(probes)
+    metrics["fabrication_rate"] = fab["fabricated_rate"]
     cis = {}
-    for name in HEADLINE:
-        ci = bootstrap_ci(scores, lambda s, n=name: aggregate(s)[n], seed=seed)
+    for name in REPORTED:
+        ci = bootstrap_ci(calls, lambda s, n=name: _metrics(s)[n], seed=seed)
         cis[name] = list(ci) if ci else None
+    fab_ci = bootstrap_ci(probes, lambda p: sum(x["outcome"] == "fabricated" for x in p) / len(p), seed=seed)
+    cis["fabrication_rate"] = list(fab_ci) if fab_ci else None
     latencies = [r["latency_s"] for r in records]
-    total_tokens = sum(r["completion_tokens"] for r in records)
+    total_s = sum(latencies)
     timing = {
         "median_latency_s": statistics.median(latencies) if latencies else None,
-        "tokens_per_s": total_tokens / sum(latencies) if latencies and sum(latencies) > 0 else None,
-        "total_s": sum(latencies),
+        "tokens_per_s": sum(r["completion_tokens"] for r in records) / total_s if total_s > 0 else None,
+        "total_s": total_s,
     }
-    return {"metrics": metrics, "ci95": cis, "per_scenario": per_scenario(scores), "timing": timing,
-            "cases": records}
+    return {"metrics": metrics, "ci95": cis, "per_scenario": per_scenario(calls), "fabrication": fab,
+            "attribution": attribution_table(calls), "timing": timing, "cases": records}
 
 
 def _fmt(v: float | None) -> str:
@@ -70,21 +146,48 @@ def _fmt(v: float | None) -> str:
 def to_markdown(report: dict, title: str = "Evaluation report", header: dict | None = None) -> str:
     lines = [f"# {title}", ""]
     for key, value in (header or {}).items():
-        lines.append(f"- **{key}**: {value}")
-    lines += ["", "| metric | value | 95% CI |", "|---|---|---|"]
-    for name in HEADLINE:
+        lines.append(f"- **{key}**: {json.dumps(value) if isinstance(value, dict) else value}")
+    lines += ["", "## Metrics", "", "| metric | value | 95% CI |", "|---|---|---|"]
+    for name in REPORTED + ("fabrication_rate",):
         ci = report["ci95"].get(name)
-        lines.append(f"| {name} | {_fmt(report['metrics'][name])} | "
+        lines.append(f"| {name} | {_fmt(report['metrics'].get(name))} | "
                      f"{'—' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
-    lines += ["", f"Cases: {int(report['metrics']['n_cases'])}; median latency "
-              f"{_fmt(report['timing']['median_latency_s'])} s; {_fmt(report['timing']['tokens_per_s'])} tokens/s.", "",
-              "| scenario | n | tool selection acc | tool F1 | args exact |", "|---|---|---|---|---|"]
+    t = report["timing"]
+    lines += ["", f"Cases: {int(report['metrics']['n_cases'])} tool-call cases, "
+              f"{report['fabrication']['n_probes']} fabrication probes; median latency "
+              f"{_fmt(t['median_latency_s'])} s; {_fmt(t['tokens_per_s'])} tokens/s.", "",
+              "## Per scenario", "", "| scenario | n | tool selection acc | tool F1 | args exact | no-tool acc |",
+              "|---|---|---|---|---|---|"]
     for scenario, m in report["per_scenario"].items():
         lines.append(f"| {scenario} | {int(m['n_cases'])} | {_fmt(m['tool_selection_accuracy'])} | "
-                     f"{_fmt(m['tool_f1'])} | {_fmt(m['argument_exact_match'])} |")
+                     f"{_fmt(m['tool_f1'])} | {_fmt(m['argument_exact_match'])} | {_fmt(m['no_tool_accuracy'])} |")
+    lines += ["", "## Failure attribution", "", "| cause | strict parser | lenient parser |", "|---|---|---|"]
+    att = report["attribution"]
+    for cause in att["strict"]:
+        lines.append(f"| {cause} | {att['strict'][cause]} | {att['lenient'][cause]} |")
+    fab = report["fabrication"]
+    lines += ["", "## Fabrication probes", "", "| outcome | count | rate |", "|---|---|---|"]
+    for o in OUTCOMES:
+        lines.append(f"| {o} | {fab['counts'][o]} | {_fmt(fab[f'{o}_rate'])} |")
     return "\n".join(lines) + "\n"
 
 
-def comparison_rows(reports: Iterable[tuple[str, dict]]) -> list[list[str]]:
-    """Rows of a side-by-side table: one per model, headline metrics as columns."""
-    return [[label, *(_fmt(r["metrics"][name]) for name in HEADLINE)] for label, r in reports]
+
+def compare_reports(a: dict, b: dict, seed: int = 0) -> list[dict]:
+    """Paired-bootstrap differences (b - a) on the cases both reports scored."""
+    from evals.stats import paired_bootstrap
+
+    rows = []
+    a_calls = [r for r in a["cases"] if r["kind"] == "call"]
+    b_calls = [r for r in b["cases"] if r["kind"] == "call"]
+    for name in REPORTED:
+        res = paired_bootstrap(a_calls, b_calls, lambda rs, n=name: _metrics(rs)[n], seed=seed)
+        rows.append({"metric": name, "a": a["metrics"].get(name), "b": b["metrics"].get(name), **res})
+    a_probes = [r for r in a["cases"] if r["kind"] == "probe"]
+    b_probes = [r for r in b["cases"] if r["kind"] == "probe"]
+    if a_probes and b_probes:
+        fab = lambda ps: sum(p["outcome"] == "fabricated" for p in ps) / len(ps)  # noqa: E731
+        res = paired_bootstrap(a_probes, b_probes, fab, seed=seed)
+        rows.append({"metric": "fabrication_rate", "a": a["metrics"].get("fabrication_rate"),
+                     "b": b["metrics"].get("fabrication_rate"), **res})
+    return rows

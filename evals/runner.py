@@ -40,6 +40,11 @@ class GGUFRunner:
         return {"text": out["choices"][0]["text"], "latency_s": latency,
                 "completion_tokens": out["usage"]["completion_tokens"], "prompt_tokens": len(tokens)}
 
+    def roundtrip(self, prompt: str) -> str:
+        """The prompt after tokenize → detokenize: anything the vocabulary cannot carry shows up here."""
+        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        return self.llm.detokenize(tokens, special=True).decode("utf-8", errors="replace")
+
     def close(self) -> None:
         self.llm.close()
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from jsonschema import Draft202012Validator
+
 from evals.parser import Parsed
 
 
@@ -34,6 +36,33 @@ def _canonical(call: dict, schemas: dict[str, dict]) -> str:
     return json.dumps([call["name"], args], sort_keys=True)
 
 
+def schema_valid(calls: list[dict], schemas: dict[str, dict]) -> bool:
+    """Every call names an offered tool and its arguments validate against that tool's schema."""
+    for call in calls:
+        if call["name"] not in schemas:
+            return False
+        if any(True for _ in Draft202012Validator(schemas[call["name"]] or {}).iter_errors(call["arguments"])):
+            return False
+    return True
+
+
+def _key_counts(expected: list[dict], predicted: list[dict]) -> tuple[int, int, int]:
+    """Argument-key (tp, fp, fn), pairing calls of the same name in order."""
+    tp = fp = fn = 0
+    pool: dict[str, list[set]] = {}
+    for c in predicted:
+        pool.setdefault(c["name"], []).append(set(c["arguments"]))
+    for c in expected:
+        exp_keys = set(c["arguments"])
+        got = pool.get(c["name"], [])
+        pred_keys = got.pop(0) if got else set()
+        tp += len(exp_keys & pred_keys)
+        fp += len(pred_keys - exp_keys)
+        fn += len(exp_keys - pred_keys)
+    fp += sum(len(k) for rest in pool.values() for k in rest)
+    return tp, fp, fn
+
+
 def score_case(case: dict, parsed: Parsed) -> dict:
     """Per-case facts, all plain numbers and booleans, ready to aggregate."""
     expected = case["expected"]["calls"]
@@ -43,6 +72,7 @@ def score_case(case: dict, parsed: Parsed) -> dict:
     schemas = tool_schemas(case["tools"])
     args_exact = Counter(_canonical(c, schemas) for c in expected) == Counter(_canonical(c, schemas) for c in predicted)
     tool_correct = exp_names == pred_names and parsed.ok
+    ktp, kfp, kfn = _key_counts(expected, predicted)
     return {
         "id": case["id"],
         "scenario": case.get("scenario", "unknown"),
@@ -54,6 +84,8 @@ def score_case(case: dict, parsed: Parsed) -> dict:
         "fn": sum(exp_names.values()) - tp,
         "tool_correct": tool_correct,
         "args_exact": bool(tool_correct and args_exact),
+        "schema_valid": parsed.ok and schema_valid(predicted, schemas),
+        "key_tp": ktp, "key_fp": kfp, "key_fn": kfn,
     }
 
 
@@ -70,6 +102,9 @@ def aggregate(scores: list[dict]) -> dict[str, float | None]:
     f1 = _ratio(2 * tp, 2 * tp + fp + fn)
     no_tool = [s for s in scores if s["no_tool_expected"]]
     with_tool = [s for s in scores if not s["no_tool_expected"]]
+    answered_plainly = [s for s in scores if not s["called_tool"] and s["parse_ok"]]
+    called = [s for s in scores if s["called_tool"]]
+    ktp, kfp, kfn = (sum(s[k] for s in scores) for k in ("key_tp", "key_fp", "key_fn"))
     return {
         "n_cases": float(len(scores)),
         "parse_success": _ratio(sum(s["parse_ok"] for s in scores), len(scores)),
@@ -78,7 +113,11 @@ def aggregate(scores: list[dict]) -> dict[str, float | None]:
         "tool_recall": recall,
         "tool_f1": f1,
         "no_tool_accuracy": _ratio(sum(not s["called_tool"] and s["parse_ok"] for s in no_tool), len(no_tool)),
+        "no_tool_precision": _ratio(sum(s["no_tool_expected"] for s in answered_plainly), len(answered_plainly)),
+        "false_tool_call_rate": _ratio(sum(s["called_tool"] for s in no_tool), len(no_tool)),
         "argument_exact_match": _ratio(sum(s["args_exact"] for s in with_tool), len(with_tool)),
+        "argument_key_f1": _ratio(2 * ktp, 2 * ktp + kfp + kfn),
+        "schema_validity": _ratio(sum(s["schema_valid"] for s in called), len(called)),
     }
 
 

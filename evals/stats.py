@@ -25,3 +25,31 @@ def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(values, [alpha, 1 - alpha])
     return float(lo), float(hi)
+
+
+def paired_bootstrap(a: list[dict], b: list[dict], metric: Callable[[list[dict]], float | None],
+                     n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+    """CI of metric(b) - metric(a) when the same cases are resampled for both (paired by case id).
+
+    "credible" is True only when the interval excludes 0.
+    """
+    by_id = {s["id"]: s for s in a}
+    common = [s["id"] for s in b if s["id"] in by_id]
+    if not common:
+        raise ValueError("the two score lists share no case ids")
+    b_by_id = {s["id"]: s for s in b}
+    a_rows, b_rows = [by_id[i] for i in common], [b_by_id[i] for i in common]
+    ma, mb = metric(a_rows), metric(b_rows)
+    diff = None if ma is None or mb is None else mb - ma
+    rng = np.random.default_rng(seed)
+    n, diffs = len(common), []
+    for _ in range(n_resamples):
+        idx = rng.integers(0, n, n)
+        va, vb = metric([a_rows[i] for i in idx]), metric([b_rows[i] for i in idx])
+        if va is not None and vb is not None:
+            diffs.append(vb - va)
+    if not diffs:
+        return {"diff": diff, "ci95": None, "credible": False, "n_cases": n}
+    alpha = (1 - confidence) / 2
+    lo, hi = (float(x) for x in np.quantile(diffs, [alpha, 1 - alpha]))
+    return {"diff": diff, "ci95": [lo, hi], "credible": bool(lo > 0 or hi < 0), "n_cases": n}

@@ -25,6 +25,7 @@ HELP = """toolsweep finds, proves and ships the best small tool-calling model yo
 commands:
   trial         one end-to-end trial: LoRA fine-tune → merge → GGUF → quantize → eval → MLflow
   eval          score any GGUF on a case file with the eval harness
+  compare       paired-bootstrap differences between two eval reports (same cases)
   setup-tools   fetch llama.cpp's converters from the installed llama-cpp-python's sdist
   make-data     regenerate the starter dataset (deterministic)
   check-config  validate a sweep YAML and print the resolved config
@@ -115,6 +116,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from evals.harness import compare_reports
+
+    a, b = (json.loads(p.read_text()) for p in (args.a, args.b))
+    table = Table(title=f"{args.b.name} − {args.a.name} (paired bootstrap, 95% CI)")
+    for col in ("metric", "A", "B", "B − A", "95% CI", "credible"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+    for row in compare_reports(a, b, args.seed):
+        ci = row["ci95"]
+        table.add_row(row["metric"], fmt(row["a"]), fmt(row["b"]), fmt(row["diff"]),
+                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", "yes" if row["credible"] else "no")
+    out.print(table)
+    return 0
+
+
 def cmd_setup_tools(args: argparse.Namespace) -> int:
     from orchestrator import llama_tools
     out.print(f"llama.cpp converters in {llama_tools.fetch()}")
@@ -153,12 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Greedy generation with llama.cpp on every case, strict tool-call parsing and "
                                    "scoring, bootstrap CIs. Uses the chat template embedded in the GGUF.")
     p.add_argument("model", type=Path, help="a .gguf file")
-    p.add_argument("--cases", type=Path, default=Path("data/starter/heldout.jsonl"), help="JSONL of cases")
+    p.add_argument("--cases", type=Path, default=Path("evals/sets/test.jsonl"), help="JSONL of cases")
     p.add_argument("--limit", type=int, help="evaluate only this many cases (spread over scenarios)")
     p.add_argument("--max-new-tokens", type=int, default=160)
     p.add_argument("--n-ctx", type=int, default=4096)
     p.add_argument("--out", type=Path, help="write OUT.json and OUT.md reports")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("compare", help="paired differences between two eval reports",
+                       description="Resample the cases both reports scored (paired bootstrap, 95%%) and print "
+                                   "B - A for every metric; a difference is credible only when its CI excludes 0.")
+    p.add_argument("a", type=Path, help="baseline report JSON (from `toolsweep eval --out`)")
+    p.add_argument("b", type=Path, help="candidate report JSON")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("setup-tools", help="fetch llama.cpp converters matching the installed llama-cpp-python")
     p.set_defaults(func=cmd_setup_tools)

@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -98,6 +99,27 @@ MEMORY_FACTS = [("wifi password hint", "the name of the first cat plus 42"), ("f
 EMAIL_TOPICS = ["invoice", "flight confirmation", "contract renewal", "offsite agenda", "password reset", "quarterly report"]
 
 
+
+@dataclass(frozen=True)
+class Slots:
+    """The values a generator fills into requests. Eval sets use pools disjoint from these."""
+    cities: list[str]
+    people: list[tuple[str, str]]
+    files: list[str]
+    commands: list[str]
+    urls: list[str]
+    projects: list[str]
+    ticket_titles: list[str]
+    events: list[str]
+    dates: list[str]
+    times: list[str]
+    memory_facts: list[tuple[str, str]]
+    email_topics: list[str]
+
+
+DEFAULT_SLOTS = Slots(CITIES, PEOPLE, FILES, COMMANDS, URLS, PROJECTS, TICKET_TITLES, EVENTS, DATES, TIMES,
+                      MEMORY_FACTS, EMAIL_TOPICS)
+
 def _call(name: str, **arguments: Any) -> dict:
     return {"type": "function", "function": {"name": name, "arguments": arguments}}
 
@@ -112,8 +134,8 @@ def _pick_tools(rng: random.Random, needed: list[str], n_distractors: int = 3) -
 # --- single intents: (paraphrases, argument builder, tool result, final answer) -----------------
 
 
-def _intent_weather(rng: random.Random) -> tuple[str, dict, str, str]:
-    city = rng.choice(CITIES)
+def _intent_weather(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    city = rng.choice(slots.cities)
     unit = rng.choice(["celsius", "celsius", "fahrenheit"])
     temp = rng.randint(-5, 33) if unit == "celsius" else rng.randint(25, 90)
     sym = "°C" if unit == "celsius" else "°F"
@@ -130,8 +152,8 @@ def _intent_weather(rng: random.Random) -> tuple[str, dict, str, str]:
     return request, _call("get_weather", **args), result, answer
 
 
-def _intent_shell(rng: random.Random) -> tuple[str, dict, str, str]:
-    cmd = rng.choice(COMMANDS)
+def _intent_shell(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    cmd = rng.choice(slots.commands)
     asks = [f"Run `{cmd}` and show me the output.", f"Can you execute {cmd} on my machine?",
             f"Please run this in the terminal: {cmd}", f"What does `{cmd}` print right now?"]
     out = {"df -h": "/dev/sda1  234G  101G  121G  46% /", "uptime": "10:02 up 12 days, 3 users, load 0.41",
@@ -140,16 +162,16 @@ def _intent_shell(rng: random.Random) -> tuple[str, dict, str, str]:
     return rng.choice(asks), _call("run_shell", command=cmd), result, f"The command finished successfully: {out}"
 
 
-def _intent_read(rng: random.Random) -> tuple[str, dict, str, str]:
-    path = rng.choice(FILES)
+def _intent_read(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    path = rng.choice(slots.files)
     asks = [f"Show me what's in {path}.", f"Open {path} and read it to me.", f"What does {path} say?",
             f"Can you read the file {path}?"]
     body = rng.choice(["line one\nline two", "key: value\nretries: 3", "- buy milk\n- call mum", "total,1200\nspent,830"])
     return rng.choice(asks), _call("read_file", path=path), json.dumps({"content": body}), f"Here is {path}:\n{body}"
 
 
-def _intent_write(rng: random.Random) -> tuple[str, dict, str, str]:
-    path = rng.choice(FILES)
+def _intent_write(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    path = rng.choice(slots.files)
     text = rng.choice(["remember to water the plants", "meeting moved to Thursday", "v2 release checklist",
                        "call the landlord about the heater", "draft: thank-you note"])
     asks = [f"Write '{text}' to {path}.", f"Save the text \"{text}\" into {path}.",
@@ -158,32 +180,32 @@ def _intent_write(rng: random.Random) -> tuple[str, dict, str, str]:
             f"Done: {path} now contains the text.")
 
 
-def _intent_fetch(rng: random.Random) -> tuple[str, dict, str, str]:
-    url = rng.choice(URLS)
+def _intent_fetch(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    url = rng.choice(slots.urls)
     asks = [f"Fetch {url} and tell me what it says.", f"Grab the page at {url}.", f"What does {url} return?",
             f"Download {url} for me."]
     status = rng.choice(["all systems operational", "degraded performance in eu-west", "version 4.2 released"])
     return rng.choice(asks), _call("http_fetch", url=url), json.dumps({"status": 200, "body": status}), f"The page says: {status}."
 
 
-def _intent_memory_store(rng: random.Random) -> tuple[str, dict, str, str]:
-    key, value = rng.choice(MEMORY_FACTS)
+def _intent_memory_store(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    key, value = rng.choice(slots.memory_facts)
     asks = [f"Remember that my {key} is {value}.", f"Please note for later: {key} — {value}.",
             f"Store this in memory: {key} = {value}."]
     return rng.choice(asks), _call("memory_store", key=key, value=value), json.dumps({"ok": True}), f"Got it, I'll remember your {key}."
 
 
-def _intent_memory_search(rng: random.Random) -> tuple[str, dict, str, str]:
-    key, value = rng.choice(MEMORY_FACTS)
+def _intent_memory_search(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    key, value = rng.choice(slots.memory_facts)
     asks = [f"What did I tell you about my {key}?", f"Do you remember my {key}?", f"Look up my {key} in your memory."]
     return (rng.choice(asks), _call("memory_search", query=key), json.dumps({"results": [{"key": key, "value": value}]}),
             f"You told me: {value}.")
 
 
-def _intent_calendar_create(rng: random.Random) -> tuple[str, dict, str, str]:
-    name, _ = rng.choice(PEOPLE)
-    title = rng.choice(EVENTS).format(name=name)
-    date, time = rng.choice(DATES), rng.choice(TIMES)
+def _intent_calendar_create(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    name, _ = rng.choice(slots.people)
+    title = rng.choice(slots.events).format(name=name)
+    date, time = rng.choice(slots.dates), rng.choice(slots.times)
     args: dict[str, Any] = {"title": title, "date": date, "time": time}
     asks = [f"Put '{title}' on my calendar for {date} at {time}.", f"Schedule {title} on {date} at {time}.",
             f"Add an event called {title} on {date}, starting {time}."]
@@ -195,17 +217,17 @@ def _intent_calendar_create(rng: random.Random) -> tuple[str, dict, str, str]:
     return request, _call("calendar_create_event", **args), json.dumps({"ok": True, "event_id": rng.randint(100, 999)}), f"Added '{title}' on {date} at {time}."
 
 
-def _intent_calendar_list(rng: random.Random) -> tuple[str, dict, str, str]:
-    date = rng.choice(DATES)
+def _intent_calendar_list(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    date = rng.choice(slots.dates)
     asks = [f"What's on my calendar on {date}?", f"Do I have anything scheduled for {date}?", f"List my events for {date}."]
-    events = [{"title": rng.choice(EVENTS).format(name=rng.choice(PEOPLE)[0]), "time": rng.choice(TIMES)}]
+    events = [{"title": rng.choice(slots.events).format(name=rng.choice(slots.people)[0]), "time": rng.choice(slots.times)}]
     return rng.choice(asks), _call("calendar_list_events", date=date), json.dumps({"events": events}), \
         f"On {date} you have {events[0]['title']} at {events[0]['time']}."
 
 
-def _intent_send_email(rng: random.Random) -> tuple[str, dict, str, str]:
-    name, addr = rng.choice(PEOPLE)
-    topic = rng.choice(EMAIL_TOPICS)
+def _intent_send_email(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    name, addr = rng.choice(slots.people)
+    topic = rng.choice(slots.email_topics)
     subject = f"About the {topic}"
     body = rng.choice([f"Hi {name}, can we talk about the {topic} tomorrow?", f"Hi {name}, the {topic} is attached.",
                        f"Hi {name}, quick reminder about the {topic}."])
@@ -215,16 +237,16 @@ def _intent_send_email(rng: random.Random) -> tuple[str, dict, str, str]:
             f"Sent to {name}.")
 
 
-def _intent_search_email(rng: random.Random) -> tuple[str, dict, str, str]:
-    topic = rng.choice(EMAIL_TOPICS)
+def _intent_search_email(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    topic = rng.choice(slots.email_topics)
     asks = [f"Find the emails about the {topic}.", f"Search my inbox for {topic}.", f"Did I get any mail about a {topic}?"]
-    sender = rng.choice(PEOPLE)[1]
+    sender = rng.choice(slots.people)[1]
     return (rng.choice(asks), _call("search_email", query=topic), json.dumps({"messages": [{"from": sender, "subject": topic}]}),
             f"I found one message about the {topic} from {sender}.")
 
 
-def _intent_create_ticket(rng: random.Random) -> tuple[str, dict, str, str]:
-    project, title = rng.choice(PROJECTS), rng.choice(TICKET_TITLES)
+def _intent_create_ticket(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    project, title = rng.choice(slots.projects), rng.choice(slots.ticket_titles)
     args: dict[str, Any] = {"project": project, "title": title}
     asks = [f"Open a ticket in {project}: {title}.", f"File a {project} issue titled '{title}'.",
             f"Create a ticket in the {project} project saying \"{title}\"."]
@@ -237,14 +259,14 @@ def _intent_create_ticket(rng: random.Random) -> tuple[str, dict, str, str]:
     return request, _call("create_ticket", **args), json.dumps({"ticket_id": tid}), f"Created {tid}."
 
 
-def _intent_get_ticket(rng: random.Random) -> tuple[str, dict, str, str]:
-    tid = f"{rng.choice(PROJECTS)}-{rng.randint(100, 999)}"
+def _intent_get_ticket(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
+    tid = f"{rng.choice(slots.projects)}-{rng.randint(100, 999)}"
     asks = [f"What's the status of {tid}?", f"Look up ticket {tid}.", f"Any update on {tid}?"]
     state = rng.choice(["open", "in progress", "closed"])
     return rng.choice(asks), _call("get_ticket", ticket_id=tid), json.dumps({"id": tid, "state": state}), f"{tid} is {state}."
 
 
-INTENTS: list[Callable[[random.Random], tuple[str, dict, str, str]]] = [
+INTENTS: list[Callable[..., tuple[str, dict, str, str]]] = [
     _intent_weather, _intent_shell, _intent_read, _intent_write, _intent_fetch, _intent_memory_store,
     _intent_memory_search, _intent_calendar_create, _intent_calendar_list, _intent_send_email,
     _intent_search_email, _intent_create_ticket, _intent_get_ticket,
@@ -260,17 +282,17 @@ def _example(scenario: str, messages: list[dict], tool_names: list[str], rng: ra
             "messages": [{"role": "system", "content": SYSTEM_PROMPT}, *messages]}
 
 
-def gen_single(rng: random.Random) -> dict:
-    request, call, result, answer = rng.choice(INTENTS)(rng)
+def gen_single(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> dict:
+    request, call, result, answer = rng.choice(INTENTS)(rng, slots)
     msgs = [{"role": "user", "content": request}, {"role": "assistant", "content": "", "tool_calls": [call]},
             _tool_msg(call, result), {"role": "assistant", "content": answer}]
     return _example("single_tool", msgs, [call["function"]["name"]], rng)
 
 
-def gen_parallel(rng: random.Random) -> dict:
+def gen_parallel(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> dict:
     first, second = rng.sample(INTENTS, 2)
-    r1, c1, o1, a1 = first(rng)
-    r2, c2, o2, a2 = second(rng)
+    r1, c1, o1, a1 = first(rng, slots)
+    r2, c2, o2, a2 = second(rng, slots)
     joiner = rng.choice([" Also, ", " And ", " At the same time, ", " Then separately: "])
     request = r1 + joiner + r2[0].lower() + r2[1:]
     msgs = [{"role": "user", "content": request}, {"role": "assistant", "content": "", "tool_calls": [c1, c2]},
@@ -279,9 +301,9 @@ def gen_parallel(rng: random.Random) -> dict:
     return _example("multi_tool_parallel", msgs, names, rng)
 
 
-def _seq_read_then_email(rng: random.Random) -> tuple[str, list[tuple[dict, str]], str]:
-    path = rng.choice(FILES)
-    name, addr = rng.choice(PEOPLE)
+def _seq_read_then_email(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, list[tuple[dict, str]], str]:
+    path = rng.choice(slots.files)
+    name, addr = rng.choice(slots.people)
     body = rng.choice(["Agenda: budget, hiring, roadmap", "Status: green", "Milestone 2 done"])
     request = rng.choice([f"Read {path} and email its contents to {addr}.",
                           f"Send {name} ({addr}) whatever is in {path}."])
@@ -290,8 +312,8 @@ def _seq_read_then_email(rng: random.Random) -> tuple[str, list[tuple[dict, str]
     return request, steps, f"I sent the contents of {path} to {name}."
 
 
-def _seq_weather_then_event(rng: random.Random) -> tuple[str, list[tuple[dict, str]], str]:
-    city, date, time = rng.choice(CITIES), rng.choice(DATES), rng.choice(TIMES)
+def _seq_weather_then_event(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, list[tuple[dict, str]], str]:
+    city, date, time = rng.choice(slots.cities), rng.choice(slots.dates), rng.choice(slots.times)
     request = rng.choice([f"Check the weather in {city}; if it's dry, book 'Picnic' on {date} at {time}.",
                           f"If it isn't raining in {city}, add a 'Bike ride' event on {date} at {time}."])
     title = "Picnic" if "Picnic" in request else "Bike ride"
@@ -300,30 +322,30 @@ def _seq_weather_then_event(rng: random.Random) -> tuple[str, list[tuple[dict, s
     return request, steps, f"It's dry in {city}, so I booked '{title}' on {date} at {time}."
 
 
-def _seq_memory_then_ticket(rng: random.Random) -> tuple[str, list[tuple[dict, str]], str]:
-    project = rng.choice(PROJECTS)
+def _seq_memory_then_ticket(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, list[tuple[dict, str]], str]:
+    project = rng.choice(slots.projects)
     request = rng.choice([f"Look up which bug I asked you to remember and open a {project} ticket for it.",
                           f"Search your memory for the bug I mentioned, then file it in {project}."])
-    title = rng.choice(TICKET_TITLES)
+    title = rng.choice(slots.ticket_titles)
     tid = f"{project}-{rng.randint(100, 999)}"
     steps = [(_call("memory_search", query="bug"), json.dumps({"results": [{"key": "bug", "value": title}]})),
              (_call("create_ticket", project=project, title=title), json.dumps({"ticket_id": tid}))]
     return request, steps, f"I filed '{title}' as {tid}."
 
 
-def _seq_email_then_ticket(rng: random.Random) -> tuple[str, list[tuple[dict, str]], str]:
-    topic = rng.choice(EMAIL_TOPICS)
-    project = rng.choice(PROJECTS)
+def _seq_email_then_ticket(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, list[tuple[dict, str]], str]:
+    topic = rng.choice(slots.email_topics)
+    project = rng.choice(slots.projects)
     request = rng.choice([f"Find the latest email about the {topic} and open a {project} ticket with its subject.",
                           f"Search my mail for '{topic}' and track it as a ticket in {project}."])
     subject = f"Problem with the {topic}"
-    steps = [(_call("search_email", query=topic), json.dumps({"messages": [{"from": rng.choice(PEOPLE)[1], "subject": subject}]})),
+    steps = [(_call("search_email", query=topic), json.dumps({"messages": [{"from": rng.choice(slots.people)[1], "subject": subject}]})),
              (_call("create_ticket", project=project, title=subject), json.dumps({"ticket_id": f"{project}-{rng.randint(100, 999)}"}))]
     return request, steps, f"I opened a {project} ticket: {subject}."
 
 
-def _seq_fetch_then_write(rng: random.Random) -> tuple[str, list[tuple[dict, str]], str]:
-    url, path = rng.choice(URLS), rng.choice(FILES)
+def _seq_fetch_then_write(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, list[tuple[dict, str]], str]:
+    url, path = rng.choice(slots.urls), rng.choice(slots.files)
     request = rng.choice([f"Fetch {url} and save the body to {path}.", f"Download {url} into the file {path}."])
     body = rng.choice(["all systems operational", "version 4.2 released", "maintenance on Sunday"])
     steps = [(_call("http_fetch", url=url), json.dumps({"status": 200, "body": body})),
@@ -331,12 +353,12 @@ def _seq_fetch_then_write(rng: random.Random) -> tuple[str, list[tuple[dict, str
     return request, steps, f"Saved the page to {path}."
 
 
-def _seq_list_then_email(rng: random.Random) -> tuple[str, list[tuple[dict, str]], str]:
-    date = rng.choice(DATES)
-    name, addr = rng.choice(PEOPLE)
+def _seq_list_then_email(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, list[tuple[dict, str]], str]:
+    date = rng.choice(slots.dates)
+    name, addr = rng.choice(slots.people)
     request = rng.choice([f"Tell {addr} what I have on {date}.", f"Email my schedule for {date} to {name} at {addr}."])
-    event = rng.choice(EVENTS).format(name=rng.choice(PEOPLE)[0])
-    time = rng.choice(TIMES)
+    event = rng.choice(slots.events).format(name=rng.choice(slots.people)[0])
+    time = rng.choice(slots.times)
     steps = [(_call("calendar_list_events", date=date), json.dumps({"events": [{"title": event, "time": time}]})),
              (_call("send_email", to=addr, subject=f"My schedule for {date}", body=f"{event} at {time}"), json.dumps({"sent": True}))]
     return request, steps, f"I emailed your {date} schedule to {name}."
@@ -346,8 +368,8 @@ SEQUENCES = [_seq_read_then_email, _seq_weather_then_event, _seq_memory_then_tic
              _seq_fetch_then_write, _seq_list_then_email]
 
 
-def gen_sequential(rng: random.Random) -> dict:
-    request, steps, answer = rng.choice(SEQUENCES)(rng)
+def gen_sequential(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> dict:
+    request, steps, answer = rng.choice(SEQUENCES)(rng, slots)
     msgs: list[dict] = [{"role": "user", "content": request}]
     for call, result in steps:
         msgs += [{"role": "assistant", "content": "", "tool_calls": [call]}, _tool_msg(call, result)]
@@ -381,7 +403,7 @@ NO_TOOL_FIXED = [
 ]
 
 
-def gen_no_tool(rng: random.Random) -> dict:
+def gen_no_tool(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> dict:
     if rng.random() < 0.35:
         template, answer_fn = rng.choice(NO_TOOL)
         n = rng.randint(11, 999)
@@ -394,8 +416,8 @@ def gen_no_tool(rng: random.Random) -> dict:
     return _example("no_tool_needed", msgs, [], rng)
 
 
-def _err_city_typo(rng: random.Random) -> list[dict]:
-    city = rng.choice(CITIES)
+def _err_city_typo(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
+    city = rng.choice(slots.cities)
     typo = city[:-1] + city[-1] * 2
     bad, good = _call("get_weather", city=typo), _call("get_weather", city=city)
     return [{"role": "user", "content": rng.choice([f"Weather in {typo}?", f"How's the weather in {typo} today?"])},
@@ -406,8 +428,8 @@ def _err_city_typo(rng: random.Random) -> list[dict]:
             {"role": "assistant", "content": f"It's 14°C and overcast in {city}."}]
 
 
-def _err_missing_file(rng: random.Random) -> list[dict]:
-    path = rng.choice(FILES)
+def _err_missing_file(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
+    path = rng.choice(slots.files)
     bad = _call("read_file", path=path)
     return [{"role": "user", "content": rng.choice([f"Read {path}.", f"What's inside {path}?"])},
             {"role": "assistant", "content": "", "tool_calls": [bad]},
@@ -415,8 +437,8 @@ def _err_missing_file(rng: random.Random) -> list[dict]:
             {"role": "assistant", "content": f"I couldn't read {path}: the file does not exist. Want me to look elsewhere?"}]
 
 
-def _err_empty_search(rng: random.Random) -> list[dict]:
-    topic = rng.choice(EMAIL_TOPICS)
+def _err_empty_search(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
+    topic = rng.choice(slots.email_topics)
     bad = _call("search_email", query=topic)
     return [{"role": "user", "content": rng.choice([f"Any emails about the {topic}?", f"Search my mail for {topic} messages."])},
             {"role": "assistant", "content": "", "tool_calls": [bad]},
@@ -424,8 +446,8 @@ def _err_empty_search(rng: random.Random) -> list[dict]:
             {"role": "assistant", "content": f"I found no emails about the {topic}."}]
 
 
-def _err_ticket_format(rng: random.Random) -> list[dict]:
-    project, num = rng.choice(PROJECTS), rng.randint(100, 999)
+def _err_ticket_format(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
+    project, num = rng.choice(slots.projects), rng.randint(100, 999)
     bad, good = _call("get_ticket", ticket_id=f"{project.lower()}{num}"), _call("get_ticket", ticket_id=f"{project}-{num}")
     return [{"role": "user", "content": f"Check ticket {project.lower()}{num} for me."},
             {"role": "assistant", "content": "", "tool_calls": [bad]},
@@ -435,8 +457,8 @@ def _err_ticket_format(rng: random.Random) -> list[dict]:
             {"role": "assistant", "content": f"{project}-{num} is open."}]
 
 
-def _err_fetch_down(rng: random.Random) -> list[dict]:
-    url = rng.choice(URLS)
+def _err_fetch_down(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
+    url = rng.choice(slots.urls)
     bad = _call("http_fetch", url=url)
     return [{"role": "user", "content": rng.choice([f"Is {url} up?", f"Fetch {url}, please."])},
             {"role": "assistant", "content": "", "tool_calls": [bad]},
@@ -447,14 +469,14 @@ def _err_fetch_down(rng: random.Random) -> list[dict]:
 ERRORS = [_err_city_typo, _err_missing_file, _err_empty_search, _err_ticket_format, _err_fetch_down]
 
 
-def gen_error(rng: random.Random) -> dict:
-    msgs = rng.choice(ERRORS)(rng)
+def gen_error(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> dict:
+    msgs = rng.choice(ERRORS)(rng, slots)
     names = sorted({tc["function"]["name"] for m in msgs for tc in m.get("tool_calls", [])})
     return _example("error_recovery", msgs, names, rng)
 
 
 # Share of each scenario in the generated set; no_tool_needed sits inside the advised 10–20 %.
-SCENARIO_MIX: list[tuple[Callable[[random.Random], dict], float]] = [
+SCENARIO_MIX: list[tuple[Callable[..., dict], float]] = [
     (gen_single, 0.40), (gen_parallel, 0.14), (gen_sequential, 0.16), (gen_no_tool, 0.15), (gen_error, 0.15),
 ]
 
@@ -463,7 +485,7 @@ def first_user_text(example: dict) -> str:
     return next(m["content"] for m in example["messages"] if m["role"] == "user")
 
 
-def generate(n: int, seed: int = 0) -> list[dict]:
+def generate(n: int, seed: int = 0, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
     """`n` examples with unique first user requests, scenarios in SCENARIO_MIX proportions."""
     rng = random.Random(seed)
     out: list[dict] = []
@@ -473,7 +495,7 @@ def generate(n: int, seed: int = 0) -> list[dict]:
         made, attempts = 0, 0
         while made < target and attempts < target * 50:
             attempts += 1
-            ex = gen(rng)
+            ex = gen(rng, slots)
             key = first_user_text(ex)
             if key in seen:
                 continue

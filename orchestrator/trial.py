@@ -76,7 +76,7 @@ def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template
         template = runner.chat_template
         if not template:
             raise RuntimeError(f"{path} carries no tokenizer.chat_template")
-        report = evaluate(cases, runner.generate, template, cfg.eval.max_new_tokens, seed=cfg.seed, on_case=on_case)
+        report = evaluate(cases, runner, template, cfg.eval.max_new_tokens, seed=cfg.seed, on_case=on_case)
     finally:
         runner.close()
     report["header"] = {
