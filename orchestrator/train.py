@@ -14,7 +14,7 @@ from typing import Callable
 import datasets
 import torch
 from peft import LoraConfig as PeftLoraConfig
-from transformers import AutoModelForCausalLM, TrainerCallback
+from transformers import AutoModelForCausalLM, PrinterCallback, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 from orchestrator.config import TrainConfig
@@ -97,6 +97,7 @@ def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: Tra
                           target_modules=list(cfg.lora.target_modules), task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
                          peft_config=lora, callbacks=[_ForwardLogs(on_log, on_step)])
+    trainer.remove_callback(PrinterCallback)  # loss goes to the tracker and the progress bar, not raw dicts
     result = trainer.train()
     adapter_dir = out_dir / "adapter"
     trainer.model.save_pretrained(adapter_dir)
