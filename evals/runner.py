@@ -13,6 +13,10 @@ import time
 import llama_cpp
 
 STOP = ["<|im_end|>"]
+# llama.cpp's `general.file_type` values (enum llama_ftype) for the types toolsweep writes or meets.
+FILE_TYPES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1", 10: "q2_k", 11: "q3_k_s",
+              12: "q3_k_m", 13: "q3_k_l", 14: "q4_k_s", 15: "q4_k_m", 16: "q5_k_s", 17: "q5_k_m", 18: "q6_k",
+              32: "bf16"}
 
 
 class GGUFRunner:
@@ -39,6 +43,14 @@ class GGUFRunner:
         latency = time.perf_counter() - start
         return {"text": out["choices"][0]["text"], "latency_s": latency,
                 "completion_tokens": out["usage"]["completion_tokens"], "prompt_tokens": len(tokens)}
+
+    def describe(self) -> dict:
+        """Reproducibility facts about the model file and the llama.cpp build that runs it."""
+        ftype = self.llm.metadata.get("general.file_type")
+        return {"quant_type": FILE_TYPES.get(int(ftype), f"ftype {ftype}") if ftype is not None else "unknown",
+                "llama_cpp_python": llama_cpp.__version__,
+                "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+                "llama_system_info": llama_cpp.llama_print_system_info().decode(errors="replace").strip()}
 
     def roundtrip(self, prompt: str) -> str:
         """The prompt after tokenize → detokenize: anything the vocabulary cannot carry shows up here."""

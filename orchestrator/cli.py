@@ -69,6 +69,29 @@ def _metrics_table(title: str, reports: dict[str, dict]) -> Table:
     return table
 
 
+def _detail_tables(report: dict):
+    """Per-scenario, attribution and fabrication tables side by side."""
+    from rich.columns import Columns
+
+    fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    scen = Table(title="per scenario")
+    for col in ("scenario", "n", "tool sel", "args"):
+        scen.add_column(col)
+    for name, m in report["per_scenario"].items():
+        scen.add_row(name, str(int(m["n_cases"])), fmt(m["tool_selection_accuracy"]), fmt(m["argument_exact_match"]))
+    att = Table(title="failure attribution")
+    for col in ("cause", "strict", "lenient"):
+        att.add_column(col)
+    for cause in report["attribution"]["strict"]:
+        att.add_row(cause, str(report["attribution"]["strict"][cause]), str(report["attribution"]["lenient"][cause]))
+    fab = Table(title=f"fabrication probes (n={report['fabrication']['n_probes']})")
+    for col in ("outcome", "count"):
+        fab.add_column(col)
+    for outcome, n in report["fabrication"]["counts"].items():
+        fab.add_row(outcome, str(n))
+    return Columns([scen, att, fab])
+
+
 def cmd_trial(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -113,6 +136,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         report = eval_gguf(Path(args.model), cases, cfg, None,
                            on_case=lambda i, n: progress.update(task, completed=i))
     out.print(_metrics_table(f"{Path(args.model).name} on {args.cases}", {Path(args.model).stem: report}))
+    out.print(_detail_tables(report))
     if args.out:
         stem = Path(args.out)
         stem.parent.mkdir(parents=True, exist_ok=True)

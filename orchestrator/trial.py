@@ -77,10 +77,13 @@ def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template
         if not template:
             raise RuntimeError(f"{path} carries no tokenizer.chat_template")
         report = evaluate(cases, runner, template, cfg.eval.max_new_tokens, seed=cfg.seed, on_case=on_case)
+        runtime = runner.describe()
     finally:
         runner.close()
+    from evals.make_sets import TODAY
     report["header"] = {
-        "model_file": path.name, "sha256": _sha256(path), "size_bytes": path.stat().st_size,
+        "model_file": path.name, "sha256": _sha256(path), "size_bytes": path.stat().st_size, **runtime,
+        "pinned_today": TODAY.isoformat(),
         "embedded_template_matches_training": expected_template is None or template == expected_template,
         "versions": _versions(), "cpu": platform.processor() or platform.machine(), "seed": cfg.seed,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -160,6 +163,8 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
             result.reports[label] = report
             tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["metrics"].items()})
             tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["timing"].items()})
+            tracker.log_metrics(run_id, {f"{label}.attribution.{tier}.{cause}": n
+                                         for tier, causes in report["attribution"].items() for cause, n in causes.items()})
             tracker.log_dict(run_id, report, f"eval/{label}.json")
             tracker.log_text(run_id, to_markdown(report, f"{cfg.name}: {label}", report["header"]), f"eval/{label}.md")
 
