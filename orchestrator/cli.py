@@ -24,6 +24,9 @@ out = Console(width=None if sys.stdout.isatty() else 140)
 HELP = """toolsweep finds, proves and ships the best small tool-calling model you can build.
 
 commands:
+  sweep         Ray Tune sweep: Optuna search + ASHA early stopping over the sweep file's search_space
+  resume        continue an interrupted sweep (its searcher state and MLflow parent run included)
+  status        the trials of a sweep on disk: state, epoch, objectives
   trial         one end-to-end trial: LoRA fine-tune → merge → GGUF → quantize → eval → MLflow
   eval          score any GGUF on a case file with the eval harness
   compare       paired-bootstrap differences between two eval reports (same cases)
@@ -116,6 +119,64 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_sweep(summary: dict) -> None:
+    objectives = summary["objectives"]
+    table = Table(title=f"sweep trials ({', '.join(f'{k} {v}' for k, v in objectives.items())}); * = Pareto front")
+    for col in ("trial", "status", "epochs", *objectives, "config"):
+        table.add_column(col)
+    for r in summary["trials"]:
+        mark = "*" if r["trial_id"] in summary["pareto_front"] else ""
+        table.add_row(f"{r['trial_id']}{mark}", r["status"], str(r["epoch"]),
+                      *("—" if r.get(k) is None else f"{r[k]:.3f}" for k in objectives),
+                      ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["config"].items()))
+    out.print(table)
+    out.print(f"Pareto front: {', '.join(summary['pareto_front']) or 'empty'}")
+    out.print(f"MLflow parent run {summary['parent_run_id']}; sweep state in {summary['experiment_dir']} "
+              f"(resume with: toolsweep resume {summary['experiment_dir']})")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from orchestrator.config import load_config, parse_override
+    from orchestrator.sweep import run_sweep
+
+    cfg = load_config(args.config, dict(parse_override(s) for s in args.set or []))
+    summary = run_sweep(cfg)
+    _print_sweep(summary)
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from orchestrator.config import SweepConfig
+    from orchestrator.sweep import STATE_FILE, run_sweep
+
+    state_file = args.sweep_dir / STATE_FILE
+    if not state_file.is_file():
+        print(f"error: {args.sweep_dir} holds no {STATE_FILE}: not a toolsweep sweep directory", file=sys.stderr)
+        return 2
+    cfg = SweepConfig.model_validate(json.loads(state_file.read_text())["config"])
+    summary = run_sweep(cfg, resume_dir=args.sweep_dir)
+    _print_sweep(summary)
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from orchestrator.sweep import experiment_status
+
+    rows = experiment_status(args.sweep_dir)
+    table = Table(title=str(args.sweep_dir))
+    keys = list(rows[0]) if rows else ["trial_id", "status", "epoch"]
+    for k in keys:
+        table.add_column(k)
+    for r in rows:
+        table.add_row(*("—" if r[k] is None else (f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k])) for k in keys))
+    out.print(table)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
@@ -185,6 +246,29 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolsweep", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("sweep", help="run a Ray Tune sweep",
+                       description="Sample the sweep file's search_space with Optuna (TPE for one objective, NSGA-II "
+                                   "for several), train each trial epoch by epoch, score the quantized model on a dev "
+                                   "slice after every epoch, stop weak trials with ASHA, and record one MLflow parent "
+                                   "run with a child run per trial. Uses RAY_ADDRESS when set (a cluster), else a "
+                                   "local Ray.")
+    p.add_argument("config", type=Path, help="sweep YAML, e.g. sweeps/smoke.yaml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value (repeatable)")
+    p.add_argument("--json", metavar="FILE", help="also write the sweep summary as JSON")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("resume", help="continue an interrupted sweep",
+                       description="Restore the sweep with Tune (unfinished and errored trials continue from their "
+                                   "last checkpoint, the Optuna searcher keeps its history) under the same MLflow "
+                                   "parent run.")
+    p.add_argument("sweep_dir", type=Path, help="the sweep directory printed by `toolsweep sweep`")
+    p.add_argument("--json", metavar="FILE")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("status", help="show the trials of a sweep")
+    p.add_argument("sweep_dir", type=Path)
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("trial", help="run one trial end to end",
                        description="Fine-tune a LoRA adapter with the sweep file's fixed values, merge it, convert "

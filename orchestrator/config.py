@@ -52,9 +52,30 @@ class DataConfig(_Strict):
 
 class LoraConfig(_Strict):
     rank: int = Field(16, gt=0)
-    alpha: int = Field(32, gt=0)
+    # An int, or "<k>x_rank" to follow the (possibly sampled) rank: "2x_rank" = 2 × rank.
+    alpha: int | str = 32
     dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+    @field_validator("alpha")
+    @classmethod
+    def _alpha_form(cls, v: int | str) -> int | str:
+        if isinstance(v, str):
+            try:
+                factor = float(v.removesuffix("x_rank")) if v.endswith("x_rank") else None
+            except ValueError:
+                factor = None
+            if factor is None or factor <= 0:
+                raise ValueError(f"alpha must be a positive int or '<k>x_rank' (e.g. '2x_rank'), got {v!r}")
+        elif v <= 0:
+            raise ValueError("alpha must be positive")
+        return v
+
+    @property
+    def resolved_alpha(self) -> int:
+        if isinstance(self.alpha, str):
+            return int(float(self.alpha.removesuffix("x_rank")) * self.rank)
+        return self.alpha
 
 
 class TrainConfig(_Strict):
@@ -106,6 +127,46 @@ class TrackingConfig(_Strict):
     experiment: str = "toolsweep"
 
 
+# Metrics a sweep may optimise: the eval report's, plus the quantized file's size.
+OBJECTIVE_METRICS = ("parse_success", "tool_selection_accuracy", "tool_f1", "tool_precision", "tool_recall",
+                     "no_tool_accuracy", "argument_exact_match", "no_tool_precision", "false_tool_call_rate",
+                     "argument_key_f1", "schema_validity", "lenient_tool_selection_accuracy", "fabrication_rate",
+                     "median_latency_s", "gguf_size_mb")
+
+
+class SearchConfig(_Strict):
+    """How `toolsweep sweep` searches: Optuna proposes, ASHA stops early, Tune runs the trials."""
+    num_samples: int = Field(4, gt=0)
+    max_concurrent: int = Field(1, gt=0)
+    time_limit_s: float | None = Field(None, gt=0)
+    # metric -> max | min. One objective: Optuna TPE; several: NSGA-II, and the Pareto front is reported.
+    objectives: dict[str, Literal["max", "min"]] = {"tool_f1": "max"}
+    # ASHA compares one number per rung: the weighted sum of these objectives (minimised ones negated).
+    # Empty = the first objective alone.
+    rung_weights: dict[str, float] = {}
+    grace_period: int = Field(1, gt=0)      # epochs every trial gets before ASHA may stop it
+    reduction_factor: int = Field(2, gt=1)
+    dev_cases: int | None = Field(16, gt=0)  # eval cases scored after every epoch (spread over scenarios)
+    max_failures: int = Field(2, ge=0)       # retries of a crashed trial, from its last checkpoint
+    keep_checkpoints: int = Field(1, gt=0)   # per trial; older ones are deleted
+    storage_path: str = "runs/ray"           # local folder or a pyarrow URI (s3://, gs://)
+
+    @field_validator("objectives")
+    @classmethod
+    def _known_objectives(cls, v: dict) -> dict:
+        bad = [k for k in v if k not in OBJECTIVE_METRICS]
+        if bad or not v:
+            raise ValueError(f"unknown objective(s) {bad}; choose from {list(OBJECTIVE_METRICS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _weights_name_objectives(self) -> "SearchConfig":
+        bad = [k for k in self.rung_weights if k not in self.objectives]
+        if bad:
+            raise ValueError(f"rung_weights name metrics that are not objectives: {bad}")
+        return self
+
+
 class ResourcesConfig(_Strict):
     cpus_per_trial: float = Field(2, gt=0)
     gpus_per_trial: float = Field(0, ge=0)
@@ -141,6 +202,7 @@ class SweepConfig(_Strict):
     eval: EvalConfig = EvalConfig()
     tracking: TrackingConfig = TrackingConfig()
     resources: ResourcesConfig = ResourcesConfig()
+    search: SearchConfig = SearchConfig()
     # Dotted config key -> distribution, e.g. `train.learning_rate: {loguniform: [5e-5, 2e-4]}`.
     # Read by `toolsweep sweep`; a single trial uses the fixed values above.
     search_space: dict[str, SearchDim] = {}

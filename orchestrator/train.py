@@ -63,8 +63,15 @@ class _ForwardLogs(TrainerCallback):
 
 
 def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: TrainConfig, out_dir: Path,
-               on_log: OnLog | None = None, on_step: Callable[[int, int], None] | None = None) -> dict:
-    """Train a LoRA adapter; saves it (with the tokenizer) to `out_dir` and returns summary numbers."""
+               on_log: OnLog | None = None, on_step: Callable[[int, int], None] | None = None,
+               callbacks: list[TrainerCallback] = (), checkpoint_each_epoch: bool = False,
+               resume_from: Path | None = None, keep_checkpoints: int = 1) -> dict:
+    """Train a LoRA adapter; saves it (with the tokenizer) to `out_dir` and returns summary numbers.
+
+    With `checkpoint_each_epoch`, a full trainer checkpoint (adapter, optimizer, scheduler, RNG and
+    data position) is written at every epoch end; `callbacks` see it in `on_save`, and
+    `resume_from` continues such a checkpoint exactly where it stopped.
+    """
     if len(train_ds) == 0:
         raise ValueError("no training examples left after filtering; see the quarantine file")
     on_gpu = torch.cuda.is_available()
@@ -80,7 +87,8 @@ def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: Tra
         weight_decay=cfg.weight_decay,
         logging_steps=cfg.logging_steps,
         logging_first_step=True,
-        save_strategy="no",
+        save_strategy="epoch" if checkpoint_each_epoch else "no",
+        save_total_limit=keep_checkpoints if checkpoint_each_epoch else None,
         report_to="none",
         seed=cfg.seed,
         data_seed=cfg.seed,
@@ -93,12 +101,12 @@ def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: Tra
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
-    lora = PeftLoraConfig(r=cfg.lora.rank, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
+    lora = PeftLoraConfig(r=cfg.lora.rank, lora_alpha=cfg.lora.resolved_alpha, lora_dropout=cfg.lora.dropout,
                           target_modules=list(cfg.lora.target_modules), task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                         peft_config=lora, callbacks=[_ForwardLogs(on_log, on_step)])
+                         peft_config=lora, callbacks=[_ForwardLogs(on_log, on_step), *callbacks])
     trainer.remove_callback(PrinterCallback)  # loss goes to the tracker and the progress bar, not raw dicts
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     adapter_dir = out_dir / "adapter"
     trainer.model.save_pretrained(adapter_dir)
     tokenizer.save_pretrained(adapter_dir)

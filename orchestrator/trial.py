@@ -91,9 +91,52 @@ def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template
     return report
 
 
+@dataclass
+class Inputs:
+    base: Path | str
+    template: str
+    serving: str
+    tokenizer: object
+    train_ds: object
+    cases: list[dict]
+    quarantine: Quarantine
+    counts: dict[str, int]
+
+
+def prepare_inputs(cfg: SweepConfig, cache_dir: Path, progress: Progress | None = None,
+                   eval_limit: int | None = None) -> Inputs:
+    """Base model, templates, tokenised training set (bad rows quarantined) and eval cases."""
+    from orchestrator import base_model, train
+
+    base = base_model.resolve_base(cfg.model, cache_dir / "models")
+    template = load_template(cfg.model.chat_template)
+    tokenizer = base_model.load_tokenizer(base, template)
+    if progress:
+        progress.stage("data")
+    quarantine = Quarantine()
+    examples = train.load_examples(cfg.data.train, cache_dir, quarantine)
+    rows_read = len(examples) + len(quarantine.rows)
+    examples = sample(examples, cfg.data.max_train_examples, cfg.data.seed)
+    train_ds = train.tokenize(examples, tokenizer, cfg.train.max_length, quarantine, str(cfg.data.train))
+    cases = take(load_cases(cfg.data.eval), eval_limit or cfg.data.max_eval_cases)
+    counts = {"data.rows_read": rows_read, "data.sampled": len(examples), "data.train_examples": len(train_ds),
+              "data.quarantined": len(quarantine.rows), "data.eval_cases": len(cases)}
+    return Inputs(base, template, strip_generation_markers(template), tokenizer, train_ds, cases, quarantine, counts)
+
+
+def log_report(tracker, run_id: str, label: str, report: dict, title: str, step: int = 0) -> None:
+    """An eval report into a run: metrics (with `step`, e.g. the epoch), attribution counts, JSON and Markdown."""
+    tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["metrics"].items()}, step)
+    tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["timing"].items()}, step)
+    tracker.log_metrics(run_id, {f"{label}.attribution.{tier}.{cause}": n
+                                 for tier, causes in report["attribution"].items() for cause, n in causes.items()}, step)
+    tracker.log_dict(run_id, report, f"eval/{label}.json")
+    tracker.log_text(run_id, to_markdown(report, title, report["header"]), f"eval/{label}.md")
+
+
 def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Path = Path(".cache")) -> TrialResult:
     # Heavy imports here, not at module top: `toolsweep --help` stays instant.
-    from orchestrator import base_model, export, train
+    from orchestrator import export, train
     from orchestrator.tracking import Tracker
 
     progress = progress or SilentProgress()
@@ -110,32 +153,19 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
     try:
         stage = "base model"
         progress.stage(stage)
-        base = base_model.resolve_base(cfg.model, cache_dir / "models")
-        template = load_template(cfg.model.chat_template)
-        serving = strip_generation_markers(template)
-        tokenizer = base_model.load_tokenizer(base, template)
-
+        inputs = prepare_inputs(cfg, cache_dir, progress)
         stage = "data"
-        progress.stage(stage)
-        quarantine = Quarantine()
-        examples = train.load_examples(cfg.data.train, cache_dir, quarantine)
-        rows_read = len(examples) + len(quarantine.rows)
-        examples = sample(examples, cfg.data.max_train_examples, cfg.data.seed)
-        train_ds = train.tokenize(examples, tokenizer, cfg.train.max_length, quarantine, str(cfg.data.train))
-        cases = take(load_cases(cfg.data.eval), cfg.data.max_eval_cases)
-        result.quarantine_counts = quarantine.counts()
-        data_counts = {"data.rows_read": rows_read, "data.sampled": len(examples),
-                       "data.train_examples": len(train_ds), "data.quarantined": len(quarantine.rows),
-                       "data.eval_cases": len(cases)}
-        tracker.log_metrics(run_id, data_counts)
-        (run_dir / "quarantine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in quarantine.rows))
+        result.quarantine_counts = inputs.quarantine.counts()
+        tracker.log_metrics(run_id, inputs.counts)
+        (run_dir / "quarantine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in inputs.quarantine.rows))
         tracker.log_artifact(run_id, run_dir / "quarantine.jsonl", "data")
+        base, serving, cases = inputs.base, inputs.serving, inputs.cases
 
         stage = "train"
         progress.stage(stage)
         t0 = time.perf_counter()
         result.train = train.train_lora(
-            base, tokenizer, train_ds, cfg.train, run_dir,
+            base, inputs.tokenizer, inputs.train_ds, cfg.train, run_dir,
             on_log=lambda step, logs: tracker.log_metrics(run_id, {f"train.{k}": v for k, v in logs.items()}, step),
             on_step=lambda done, total: progress.steps("train", done, total))
         tracker.log_metrics(run_id, {"train.final_loss": result.train["train_loss"],
@@ -161,12 +191,7 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
             report = eval_gguf(result.gguf_files[label], cases, cfg, serving,
                                on_case=lambda i, n, lab=label: progress.steps(f"eval {lab}", i, n))
             result.reports[label] = report
-            tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["metrics"].items()})
-            tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["timing"].items()})
-            tracker.log_metrics(run_id, {f"{label}.attribution.{tier}.{cause}": n
-                                         for tier, causes in report["attribution"].items() for cause, n in causes.items()})
-            tracker.log_dict(run_id, report, f"eval/{label}.json")
-            tracker.log_text(run_id, to_markdown(report, f"{cfg.name}: {label}", report["header"]), f"eval/{label}.md")
+            log_report(tracker, run_id, label, report, f"{cfg.name}: {label}")
 
         stage = "artifacts"
         progress.stage("log artifacts")

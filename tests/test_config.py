@@ -65,3 +65,20 @@ def test_overrides_are_yaml_values(tmp_path):
     assert cfg.quantize.types == ["q8_0", "q4_k_m"]
     with pytest.raises(ConfigError, match="must look like"):
         parse_override("train.epochs")
+
+
+@pytest.mark.parametrize("name", ["smoke", "context4k", "context16k", "context32k"])
+def test_every_shipped_sweep_loads(name):
+    cfg = load_config(ROOT / f"sweeps/{name}.yaml")
+    assert cfg.search.objectives and cfg.search_space
+    if name.startswith("context"):
+        assert cfg.model.base == "Qwen/Qwen3.5-4B"
+        assert cfg.train.max_length == {"context4k": 4096, "context16k": 16384, "context32k": 32768}[name]
+        assert cfg.train.lora.resolved_alpha == 2 * cfg.train.lora.rank
+
+
+def test_alpha_follows_rank():
+    cfg = parse_config({"name": "s", "train": {"lora": {"rank": 24, "alpha": "2x_rank"}}})
+    assert cfg.train.lora.resolved_alpha == 48
+    with pytest.raises(ConfigError, match="train.lora.alpha: Value error, alpha must be a positive int"):
+        parse_config({"name": "s", "train": {"lora": {"alpha": "double"}}})

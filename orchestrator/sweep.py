@@ -1,0 +1,360 @@
+"""Sweeps on Ray Tune: Optuna proposes, ASHA stops early, every trial is the spine's trial.
+
+Edge module: imports ray. The rules (search space, rung metric, Pareto front) live in
+`orchestrator/search.py`; this file wires them into Tune and owns the MLflow lifecycle:
+
+- one parent run per sweep; its id is kept in `<sweep dir>/toolsweep_sweep.json`, so a resumed
+  sweep continues it;
+- one child run per trial, found again by its `toolsweep.trial_id` tag, so a retried or restored
+  trial continues its own run (params are logged once, when the run is created);
+- loss per step and eval per epoch as metric histories; steps already logged before a crash are
+  not logged twice.
+
+Each epoch ends with a trainer checkpoint (adapter, optimizer, scheduler, RNG, data position);
+the trial then merges that adapter, quantizes it, scores the dev slice with llama.cpp and reports
+to Tune with the checkpoint, so ASHA ranks quantized models and a killed trial resumes from its
+last epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import tune
+from ray.tune import Callback, Checkpoint
+from ray.tune.schedulers import ASHAScheduler
+from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search.optuna import OptunaSearch
+
+from orchestrator.config import SweepConfig, flat_params, parse_config
+from orchestrator.search import Dim, apply_params, pareto_front, rung_metric, space_spec
+
+STATE_FILE = "toolsweep_sweep.json"
+RUNG = "rung"
+
+
+def tune_domain(dim: Dim):
+    if dim.kind == "choice":
+        return tune.choice(list(dim.args))
+    if dim.kind == "loguniform":
+        return tune.loguniform(*dim.args)
+    if dim.kind == "uniform":
+        return tune.uniform(*dim.args)
+    lo, hi = dim.args
+    return tune.randint(lo, hi + 1)  # YAML bounds are inclusive; Tune's upper bound is not
+
+
+def max_epochs(cfg: SweepConfig) -> int:
+    spec = {d.key: d for d in space_spec(cfg.search_space)}.get("train.epochs")
+    if spec is None:
+        return math.ceil(cfg.train.epochs)
+    return math.ceil(max(spec.args) if spec.kind == "choice" else spec.args[1])
+
+
+def _searcher(cfg: SweepConfig, seed: int):
+    import optuna
+
+    names, modes = list(cfg.search.objectives), list(cfg.search.objectives.values())
+    if len(names) == 1:
+        search = OptunaSearch(metric=names[0], mode=modes[0], sampler=optuna.samplers.TPESampler(seed=seed))
+    else:
+        search = OptunaSearch(metric=names, mode=modes, sampler=optuna.samplers.NSGAIISampler(seed=seed))
+    return ConcurrencyLimiter(search, max_concurrent=cfg.search.max_concurrent)
+
+
+# --- inside a trial ------------------------------------------------------------------------------
+
+
+def _child_run(tracker, parent_run_id: str, trial_id: str, cfg: SweepConfig, params: dict) -> str:
+    found = tracker.client.search_runs(
+        [tracker.experiment_id],
+        filter_string=f"tags.`toolsweep.trial_id` = '{trial_id}' and tags.`mlflow.parentRunId` = '{parent_run_id}'")
+    if found:
+        run_id = found[0].info.run_id
+        tracker.client.update_run(run_id, "RUNNING")
+        return run_id
+    run_id = tracker.start_run(f"{cfg.name}-{trial_id}", parent_run_id=parent_run_id, tags={
+        "toolsweep.kind": "trial", "toolsweep.sweep": cfg.name, "toolsweep.trial_id": trial_id,
+        "toolsweep.base_model": cfg.model.base, "toolsweep.context": str(cfg.train.max_length)})
+    tracker.log_params(run_id, flat_params(cfg))
+    tracker.log_params(run_id, {f"search.{k}": v for k, v in params.items()})
+    return run_id
+
+
+def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: Path):
+    from transformers import TrainerCallback
+
+    from orchestrator import export
+    from orchestrator.trial import eval_gguf, log_report
+
+    class EpochEval(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            epoch = int(round(state.epoch or 0))
+            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            out = work / f"epoch-{epoch}"
+            merged = export.merge_adapter(inputs.base, ckpt, out / "merged", inputs.serving)
+            qtype = cfg.quantize.types[0]
+            files = export.to_gguf(merged, out / "gguf", "tuned", [qtype], cfg.quantize.llama_cpp_dir, keep_f16=False)
+            report = eval_gguf(files[qtype], inputs.cases, cfg, inputs.serving)
+            metrics = {k: v for k, v in report["metrics"].items() if v is not None}
+            metrics["median_latency_s"] = report["timing"]["median_latency_s"]
+            metrics["gguf_size_mb"] = files[qtype].stat().st_size / 2**20
+            metrics[RUNG] = rung_metric(metrics, cfg.search.objectives, cfg.search.rung_weights or None)
+            log_report(tracker, run_id, f"dev.{qtype}", report, f"{cfg.name} epoch {epoch}", step=epoch)
+            tracker.log_metrics(run_id, {RUNG: metrics[RUNG], "gguf_size_mb": metrics["gguf_size_mb"]}, epoch)
+            # Logged now, not after training: ASHA (or max_t) may end the trial at this very report.
+            for name in ("adapter_model.safetensors", "adapter_config.json"):
+                tracker.log_artifact(run_id, ckpt / name, "adapter")
+            tracker.log_artifact(run_id, files[qtype], "gguf")
+            tracker.set_tags(run_id, {"toolsweep.last_epoch": epoch})
+            (ckpt / "toolsweep_trial.json").write_text(json.dumps({"run_id": run_id, "epoch": epoch}))
+            shutil.rmtree(out / "merged", ignore_errors=True)
+            tune.report({**metrics, "epoch": epoch}, checkpoint=Checkpoint.from_directory(str(ckpt)))
+
+    return EpochEval()
+
+
+def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, project_dir: str) -> None:
+    """The Tune trainable: one trial of the sweep, resumable from its last epoch checkpoint."""
+    from orchestrator.tracking import Tracker
+    from orchestrator.train import train_lora
+    from orchestrator.trial import prepare_inputs
+
+    os.chdir(project_dir)
+    cfg = parse_config(apply_params(base_config, params), "<sweep trial>")
+    ctx = tune.get_context()
+    trial_id = ctx.get_trial_id()
+    tracker = Tracker(cfg.tracking)
+    run_id = _child_run(tracker, parent_run_id, trial_id, cfg, params)
+    history = tracker.client.get_metric_history(run_id, "train.loss")
+    last_logged = max((m.step for m in history), default=-1)
+    work = (Path(cfg.output_dir) / "trials" / trial_id).resolve()
+    checkpoint = tune.get_checkpoint()
+    resume_from = Path(checkpoint.to_directory()) if checkpoint else None
+    try:
+        inputs = prepare_inputs(cfg, Path(".cache"), eval_limit=cfg.search.dev_cases)
+        tracker.log_metrics(run_id, inputs.counts)
+
+        def on_log(step: int, logs: dict) -> None:
+            if step > last_logged or "train_runtime" in logs:
+                tracker.log_metrics(run_id, {f"train.{k}": v for k, v in logs.items()}, step)
+
+        train_lora(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, on_log=on_log,
+                   callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work)], checkpoint_each_epoch=True,
+                   resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints)
+    except Exception as err:
+        tracker.set_tags(run_id, {"toolsweep.status": "failed",
+                                  "toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
+        tracker.end_run(run_id, "FAILED")
+        raise
+
+
+# --- the driver ----------------------------------------------------------------------------------
+
+
+class _SweepCallback(Callback):
+    """Closes child runs the driver sees finish, and prints one live line per result.
+
+    Tune pickles its callbacks with the experiment state (that is how a restored sweep gets this
+    one back), so the MLflow client and the console are made lazily and never pickled.
+    """
+
+    def __init__(self, tracking, parent_run_id: str, objectives: dict):
+        self.tracking, self.parent, self.objectives = tracking, parent_run_id, objectives
+        self.best: dict[str, float] = {}
+        self._tracker = self._console = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_tracker": None, "_console": None}
+
+    @property
+    def tracker(self):
+        if self._tracker is None:
+            from orchestrator.tracking import Tracker
+            self._tracker = Tracker(self.tracking)
+        return self._tracker
+
+    @property
+    def console(self):
+        if self._console is None:
+            from rich.console import Console
+            self._console = Console(stderr=True)
+        return self._console
+
+    def _run_of(self, trial) -> str | None:
+        found = self.tracker.client.search_runs(
+            [self.tracker.experiment_id],
+            filter_string=f"tags.`toolsweep.trial_id` = '{trial.trial_id}' and tags.`mlflow.parentRunId` = '{self.parent}'")
+        return found[0].info.run_id if found else None
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        for name, direction in self.objectives.items():
+            v = result.get(name)
+            if v is not None:
+                old = self.best.get(name)
+                self.best[name] = v if old is None else (max(old, v) if direction == "max" else min(old, v))
+        running = sum(t.status == "RUNNING" for t in trials)
+        done = sum(t.status in ("TERMINATED", "ERROR") for t in trials)
+        shown = " ".join(f"{k}={result.get(k, float('nan')):.3f}" for k in self.objectives)
+        best = " ".join(f"{k}={v:.3f}" for k, v in self.best.items())
+        self.console.print(f"[{time.strftime('%H:%M:%S')}] {trial.trial_id} epoch {result.get('epoch')}: {shown} "
+                           f"| trials running {running}, done {done}/{len(trials)} | best {best}")
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        run_id = self._run_of(trial)
+        if run_id:
+            stopped = (trial.last_result or {}).get("epoch", 0) < trial.config.get("train.epochs", 0)
+            self.tracker.set_tags(run_id, {"toolsweep.status": "stopped_early" if stopped else "finished"})
+            self.tracker.end_run(run_id, "FINISHED")
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        run_id = self._run_of(trial)
+        if run_id:
+            reason = (trial.error_file and Path(trial.error_file).read_text()[-4000:]) if trial.error_file else "error"
+            self.tracker.set_tags(run_id, {"toolsweep.status": "failed", "toolsweep.failure_reason": reason})
+            self.tracker.end_run(run_id, "FAILED")
+
+
+def _init_ray(cfg: SweepConfig) -> None:
+    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
+    if ray.is_initialized():
+        return
+    if os.environ.get("RAY_ADDRESS"):
+        ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
+    else:
+        ray.init(num_cpus=max(os.cpu_count() or 1, int(cfg.resources.cpus_per_trial)), include_dashboard=False,
+                 log_to_driver=False, runtime_env={"env_vars": {"RAY_CHDIR_TO_TRIAL_DIR": "0"}})
+
+
+def _trainable(cfg: SweepConfig, parent_run_id: str, base_config: dict):
+    resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
+    return tune.with_resources(tune.with_parameters(run_sweep_trial, base_config=base_config,
+                                                    parent_run_id=parent_run_id, project_dir=os.getcwd()), resources)
+
+
+def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
+    """Run (or resume) a sweep; returns the final table and the Pareto front."""
+    from orchestrator.tracking import Tracker
+
+    tracker = Tracker(cfg.tracking)
+    if resume_dir:
+        state = json.loads((resume_dir / STATE_FILE).read_text())
+        cfg = parse_config(state["config"], resume_dir / STATE_FILE)
+        parent, exp_dir = state["parent_run_id"], resume_dir
+        tracker.client.update_run(parent, "RUNNING")
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        exp_name = f"{cfg.name}-{stamp}"
+        parent = tracker.start_run(exp_name, tags={"toolsweep.kind": "sweep", "toolsweep.sweep": cfg.name,
+                                                   "toolsweep.base_model": cfg.model.base})
+        tracker.log_params(parent, flat_params(cfg))
+        tracker.log_dict(parent, cfg.model_dump(mode="json"), "sweep_config.json")
+        storage = cfg.search.storage_path
+        if "://" not in storage:
+            storage = str(Path(storage).resolve())
+        exp_dir = Path(storage) / exp_name if "://" not in storage else Path(cfg.output_dir).resolve() / exp_name
+        exp_dir.mkdir(parents=True, exist_ok=True)
+        (exp_dir / STATE_FILE).write_text(json.dumps({"parent_run_id": parent, "storage": storage,
+                                                      "experiment": exp_name,
+                                                      "config": cfg.model_dump(mode="json")}, indent=2))
+    state = json.loads((exp_dir / STATE_FILE).read_text())
+    base_config = cfg.model_dump(mode="json")
+    _init_ray(cfg)
+    trainable = _trainable(cfg, parent, base_config)
+    callback = _SweepCallback(cfg.tracking, parent, cfg.search.objectives)
+    try:
+        if resume_dir:
+            tuner = tune.Tuner.restore(state["storage"] + "/" + state["experiment"], trainable=trainable,
+                                       resume_errored=True)
+        else:
+            scheduler = ASHAScheduler(time_attr="epoch", metric=RUNG, mode="max", max_t=max_epochs(cfg),
+                                      grace_period=cfg.search.grace_period, reduction_factor=cfg.search.reduction_factor)
+            tuner = tune.Tuner(
+                trainable,
+                param_space={d.key: tune_domain(d) for d in space_spec(cfg.search_space)},
+                tune_config=tune.TuneConfig(search_alg=_searcher(cfg, cfg.seed), scheduler=scheduler,
+                                            num_samples=cfg.search.num_samples,
+                                            time_budget_s=cfg.search.time_limit_s),
+                run_config=tune.RunConfig(
+                    name=state["experiment"], storage_path=state["storage"], callbacks=[callback],
+                    failure_config=tune.FailureConfig(max_failures=cfg.search.max_failures),
+                    checkpoint_config=tune.CheckpointConfig(num_to_keep=cfg.search.keep_checkpoints),
+                    verbose=0))
+        grid = tuner.fit()
+        summary = summarise(grid, cfg)
+        _log_parent(tracker, parent, summary, cfg, exp_dir)
+        tracker.end_run(parent, "FINISHED")
+        summary["experiment_dir"] = str(exp_dir)
+        summary["parent_run_id"] = parent
+        return summary
+    except BaseException as err:
+        tracker.set_tags(parent, {"toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
+        tracker.end_run(parent, "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+        raise
+
+
+def summarise(grid, cfg: SweepConfig) -> dict:
+    rows = []
+    for result in grid:
+        m = result.metrics or {}
+        rows.append({"trial_id": m.get("trial_id"), "status": "error" if result.error else "ok",
+                     "epoch": m.get("epoch"), "error": str(result.error)[:300] if result.error else None,
+                     "config": {k: v for k, v in (result.config or {}).items()},
+                     **{k: m.get(k) for k in cfg.search.objectives}, RUNG: m.get(RUNG)})
+    rows.sort(key=lambda r: str(r["trial_id"]))
+    ok = [r for r in rows if r["status"] == "ok"]
+    front = [ok[i]["trial_id"] for i in pareto_front(ok, cfg.search.objectives)]
+    return {"trials": rows, "pareto_front": front, "objectives": cfg.search.objectives}
+
+
+def _log_parent(tracker, parent: str, summary: dict, cfg: SweepConfig, exp_dir: Path) -> None:
+    tracker.log_dict(parent, summary, "sweep_summary.json")
+    tracker.set_tags(parent, {"toolsweep.pareto_front": ",".join(summary["pareto_front"]),
+                              "toolsweep.trials": str(len(summary["trials"]))})
+    names = list(cfg.search.objectives)
+    ok = [r for r in summary["trials"] if r["status"] == "ok" and all(r.get(n) is not None for n in names)]
+    if not ok:
+        return
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = names[0]
+    y = names[1] if len(names) > 1 else RUNG
+    fig, ax = plt.subplots(figsize=(5, 4))
+    on_front = [r for r in ok if r["trial_id"] in summary["pareto_front"]]
+    ax.scatter([r[x] for r in ok], [r[y] for r in ok], c="lightgray", label="trials")
+    ax.scatter([r[x] for r in on_front], [r[y] for r in on_front], c="crimson", label="Pareto front")
+    for r in ok:
+        ax.annotate(r["trial_id"][-5:], (r[x], r[y]), fontsize=7)
+    ax.set_xlabel(f"{x} ({cfg.search.objectives[x]})")
+    ax.set_ylabel(f"{y} ({cfg.search.objectives.get(y, 'max')})")
+    ax.set_title(f"{cfg.name}: quantized models on the dev slice")
+    ax.legend()
+    path = exp_dir / "pareto.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    tracker.log_artifact(parent, path, None)
+
+
+def experiment_status(exp_dir: Path) -> list[dict]:
+    """Per-trial state of a sweep on disk, read from Tune's own experiment state."""
+    from ray.tune import ExperimentAnalysis
+
+    state = json.loads((exp_dir / STATE_FILE).read_text())
+    analysis = ExperimentAnalysis(state["storage"] + "/" + state["experiment"])
+    rows = []
+    for trial in analysis.trials:
+        last: dict[str, Any] = trial.last_result or {}
+        rows.append({"trial_id": trial.trial_id, "status": trial.status, "epoch": last.get("epoch"),
+                     **{k: last.get(k) for k in state["config"]["search"]["objectives"]}})
+    return rows

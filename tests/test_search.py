@@ -1,0 +1,55 @@
+import pytest
+
+from orchestrator.config import parse_config
+from orchestrator.search import Dim, apply_params, pareto_front, rung_metric, space_spec
+
+OBJ = {"tool_f1": "max", "no_tool_accuracy": "max", "fabrication_rate": "min"}
+
+
+def test_space_spec_from_validated_config():
+    cfg = parse_config({"name": "s", "search_space": {
+        "train.learning_rate": {"loguniform": [5e-5, 2e-4]},
+        "train.lora.rank": {"choice": [16, 32, 64]},
+        "train.epochs": {"randint": [1, 5]},
+        "train.lora.dropout": {"uniform": [0.0, 0.1]}}})
+    assert space_spec(cfg.search_space) == [
+        Dim("train.epochs", "randint", (1, 5)), Dim("train.learning_rate", "loguniform", (5e-5, 2e-4)),
+        Dim("train.lora.dropout", "uniform", (0.0, 0.1)), Dim("train.lora.rank", "choice", (16, 32, 64))]
+
+
+@pytest.mark.parametrize("space, message", [
+    ({"x": {"loguniform": [0.0, 1.0]}}, "positive low bound"),
+    ({"x": {"uniform": [2.0, 1.0]}}, "low < high"),
+    ({"x": {"choice": []}}, "at least one value"),
+])
+def test_space_spec_rejects_bad_ranges(space, message):
+    with pytest.raises(ValueError, match=message):
+        space_spec(space)
+
+
+def test_apply_params_sets_dotted_keys_and_ties_alpha_to_rank():
+    base = {"train": {"lora": {"rank": 8, "alpha": "2x_rank"}, "epochs": 1}}
+    out = apply_params(base, {"train.lora.rank": 32, "train.epochs": 3})
+    assert out == {"train": {"lora": {"rank": 32, "alpha": 64}, "epochs": 3}}
+    assert base["train"]["lora"]["rank"] == 8  # the input is not modified
+
+
+def test_rung_metric_weights_directions_and_missing_values():
+    m = {"tool_f1": 0.8, "no_tool_accuracy": 0.5, "fabrication_rate": 0.25}
+    assert rung_metric(m, OBJ) == 0.8  # default: the primary (first) objective alone
+    assert rung_metric(m, OBJ, {"tool_f1": 1, "fabrication_rate": 2}) == pytest.approx(0.8 - 0.5)
+    assert rung_metric({"tool_f1": None}, OBJ) == 0.0
+    assert rung_metric({"fabrication_rate": float("nan")}, OBJ, {"fabrication_rate": 1}) == -1.0
+
+
+def test_pareto_front_hand_checked():
+    points = [
+        {"tool_f1": 0.9, "no_tool_accuracy": 0.6, "fabrication_rate": 0.2},  # 0: front (best f1)
+        {"tool_f1": 0.7, "no_tool_accuracy": 0.9, "fabrication_rate": 0.3},  # 1: front (best no-tool)
+        {"tool_f1": 0.7, "no_tool_accuracy": 0.5, "fabrication_rate": 0.3},  # 2: dominated by 0 and 1
+        {"tool_f1": 0.6, "no_tool_accuracy": 0.6, "fabrication_rate": 0.1},  # 3: front (least fabrication)
+        {"tool_f1": 0.9, "no_tool_accuracy": 0.6, "fabrication_rate": 0.2},  # 4: ties 0: neither dominates
+        {"tool_f1": None, "no_tool_accuracy": 1.0, "fabrication_rate": 0.0},  # 5: unscored, skipped
+    ]
+    assert pareto_front(points, OBJ) == [0, 1, 3, 4]
+    assert pareto_front(points, {"tool_f1": "max"}) == [0, 4]

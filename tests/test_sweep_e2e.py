@@ -1,0 +1,91 @@
+"""A real Ray Tune sweep on the tiny model: Optuna samples, ASHA schedules, MLflow nests the runs."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+N_TRIALS = 3
+
+
+def _config(tmp: Path) -> Path:
+    cfg = {
+        "name": "tiny-sweep",
+        "output_dir": str(tmp / "runs"),
+        "model": {"base": "tiny"},
+        "data": {"max_train_examples": 8},
+        "train": {"epochs": 2, "batch_size": 4, "max_length": 1024,
+                  "lora": {"rank": 4, "alpha": "2x_rank", "target_modules": ["q_proj", "v_proj"]}},
+        "quantize": {"types": ["q8_0"]},
+        "eval": {"max_new_tokens": 8, "n_ctx": 2048, "n_threads": 1},
+        "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts"),
+                     "experiment": "sweep-e2e"},
+        "resources": {"cpus_per_trial": 1},
+        "search": {"num_samples": N_TRIALS, "max_concurrent": 2, "dev_cases": 4, "grace_period": 2,
+                   "objectives": {"tool_selection_accuracy": "max", "no_tool_accuracy": "max"},
+                   "storage_path": str(tmp / "ray")},
+        "search_space": {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}, "train.lora.rank": {"choice": [2, 4]}},
+    }
+    path = tmp / "sweep.yaml"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sweep")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("RAY_ADDRESS", None)
+    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "sweep", str(_config(tmp)), "--json",
+                          str(tmp / "summary.json")], cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    return tmp, json.loads((tmp / "summary.json").read_text()), res
+
+
+def test_summary_and_pareto_front(sweep):
+    _, summary, res = sweep
+    assert len(summary["trials"]) == N_TRIALS
+    assert all(t["status"] == "ok" for t in summary["trials"])
+    assert set(summary["pareto_front"]) <= {t["trial_id"] for t in summary["trials"]} and summary["pareto_front"]
+    assert "Pareto front:" in res.stdout
+
+
+def test_one_parent_with_a_child_run_per_trial(sweep):
+    from mlflow.tracking import MlflowClient
+
+    tmp, summary, _ = sweep
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlruns/mlflow.db")
+    exp = client.get_experiment_by_name("sweep-e2e")
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("toolsweep.kind") == "sweep"]
+    assert len(parents) == 1 and parents[0].info.run_id == summary["parent_run_id"]
+    assert parents[0].info.status == "FINISHED"
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == summary["parent_run_id"]]
+    assert len(children) == N_TRIALS
+    assert {c.data.tags["toolsweep.trial_id"] for c in children} == {t["trial_id"] for t in summary["trials"]}
+    for child in children:
+        assert child.info.status == "FINISHED"
+        p = child.data.params
+        assert p["model.base"] == "tiny" and "search.train.learning_rate" in p
+        assert p["train.lora.alpha"] == str(2 * int(p["train.lora.rank"]))
+        loss_steps = [m.step for m in client.get_metric_history(child.info.run_id, "train.loss")]
+        assert loss_steps == sorted(set(loss_steps)) and loss_steps
+        epochs = [m.step for m in client.get_metric_history(child.info.run_id, "dev.q8_0.tool_selection_accuracy")]
+        assert epochs == sorted(set(epochs)) and epochs[0] == 1
+        arts = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"adapter", "gguf", "eval"} <= arts
+    parent_arts = {a.path for a in client.list_artifacts(summary["parent_run_id"])}
+    assert {"sweep_summary.json", "sweep_config.json", "pareto.png"} <= parent_arts
+
+
+def test_status_reads_the_sweep_dir(sweep):
+    _, summary, _ = sweep
+    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "status", summary["experiment_dir"]], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.count("TERMINATED") == N_TRIALS
