@@ -16,7 +16,9 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-DEFAULT_CACHE = Path(os.environ.get("TOOLSWEEP_CACHE", ".cache")) / "llama-cpp-tools"
+from orchestrator.paths import cache_dir
+
+DEFAULT_CACHE = cache_dir() / "llama-cpp-tools"
 WANTED = ("convert_hf_to_gguf.py", "convert_lora_to_gguf.py", "conversion/", "gguf-py/")
 
 

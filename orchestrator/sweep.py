@@ -35,6 +35,7 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
 from orchestrator.config import SweepConfig, flat_params, parse_config
+from orchestrator.paths import cache_dir
 from orchestrator.search import Dim, apply_params, pareto_front, rung_metric, space_spec
 
 STATE_FILE = "toolsweep_sweep.json"
@@ -128,19 +129,21 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
     from orchestrator.train import train_lora
     from orchestrator.trial import prepare_inputs
 
-    os.chdir(project_dir)
+    if Path(project_dir).is_dir():  # same filesystem as the driver; on other nodes Ray's working_dir copy is the cwd
+        os.chdir(project_dir)
     cfg = parse_config(apply_params(base_config, params), "<sweep trial>")
     ctx = tune.get_context()
     trial_id = ctx.get_trial_id()
     tracker = Tracker(cfg.tracking)
     run_id = _child_run(tracker, parent_run_id, trial_id, cfg, params)
+    tracker.set_tags(run_id, {"toolsweep.node_id": ray.get_runtime_context().get_node_id()})
     history = tracker.client.get_metric_history(run_id, "train.loss")
     last_logged = max((m.step for m in history), default=-1)
     work = (Path(cfg.output_dir) / "trials" / trial_id).resolve()
     checkpoint = tune.get_checkpoint()
     resume_from = Path(checkpoint.to_directory()) if checkpoint else None
     try:
-        inputs = prepare_inputs(cfg, Path(".cache"), eval_limit=cfg.search.dev_cases)
+        inputs = prepare_inputs(cfg, cache_dir(), eval_limit=cfg.search.dev_cases)
         tracker.log_metrics(run_id, inputs.counts)
 
         def on_log(step: int, logs: dict) -> None:

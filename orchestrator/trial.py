@@ -103,16 +103,16 @@ class Inputs:
     counts: dict[str, int]
 
 
-def prepare_inputs(cfg: SweepConfig, cache_dir: Path, progress: Progress | None = None,
+def prepare_inputs(cfg: SweepConfig, cache_dir: Path, on_stage: Callable[[str], None] = lambda name: None,
                    eval_limit: int | None = None) -> Inputs:
     """Base model, templates, tokenised training set (bad rows quarantined) and eval cases."""
     from orchestrator import base_model, train
 
+    on_stage("base model")
     base = base_model.resolve_base(cfg.model, cache_dir / "models")
     template = load_template(cfg.model.chat_template)
     tokenizer = base_model.load_tokenizer(base, template)
-    if progress:
-        progress.stage("data")
+    on_stage("data")
     quarantine = Quarantine()
     examples = train.load_examples(cfg.data.train, cache_dir, quarantine)
     rows_read = len(examples) + len(quarantine.rows)
@@ -134,11 +134,14 @@ def log_report(tracker, run_id: str, label: str, report: dict, title: str, step:
     tracker.log_text(run_id, to_markdown(report, title, report["header"]), f"eval/{label}.md")
 
 
-def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Path = Path(".cache")) -> TrialResult:
+def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Path | None = None) -> TrialResult:
     # Heavy imports here, not at module top: `toolsweep --help` stays instant.
     from orchestrator import export, train
     from orchestrator.tracking import Tracker
 
+    from orchestrator.paths import cache_dir as default_cache
+
+    cache_dir = cache_dir or default_cache()
     progress = progress or SilentProgress()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = (cfg.output_dir / f"{cfg.name}-{stamp}").resolve()
@@ -150,19 +153,21 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
     tracker.log_dict(run_id, cfg.model_dump(mode="json"), "config.json")
     result = TrialResult(run_id=run_id, run_dir=run_dir)
     stage = "setup"
+
+    def enter(name: str) -> None:
+        nonlocal stage
+        stage = name
+        progress.stage(name)
+
     try:
-        stage = "base model"
-        progress.stage(stage)
-        inputs = prepare_inputs(cfg, cache_dir, progress)
-        stage = "data"
+        inputs = prepare_inputs(cfg, cache_dir, enter)
         result.quarantine_counts = inputs.quarantine.counts()
         tracker.log_metrics(run_id, inputs.counts)
         (run_dir / "quarantine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in inputs.quarantine.rows))
         tracker.log_artifact(run_id, run_dir / "quarantine.jsonl", "data")
         base, serving, cases = inputs.base, inputs.serving, inputs.cases
 
-        stage = "train"
-        progress.stage(stage)
+        enter("train")
         t0 = time.perf_counter()
         result.train = train.train_lora(
             base, inputs.tokenizer, inputs.train_ds, cfg.train, run_dir,
@@ -173,8 +178,7 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
                                      "train.trainable_params": result.train["trainable_params"]})
         tracker.log_artifact(run_id, result.train["adapter_dir"], "adapter")
 
-        stage = "merge + gguf"
-        progress.stage(stage)
+        enter("merge + gguf")
         merged = export.merge_adapter(base, result.train["adapter_dir"], run_dir / "merged", serving)
         result.gguf_files = export.to_gguf(merged, run_dir / "gguf", "tuned", cfg.quantize.types,
                                            cfg.quantize.llama_cpp_dir, cfg.quantize.keep_f16)
@@ -193,8 +197,7 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
             result.reports[label] = report
             log_report(tracker, run_id, label, report, f"{cfg.name}: {label}")
 
-        stage = "artifacts"
-        progress.stage("log artifacts")
+        enter("log artifacts")
         for label, path in result.gguf_files.items():
             if label != "f16":  # the f16 intermediate stays in run_dir; the quantized files are the product
                 tracker.log_artifact(run_id, path, "gguf")

@@ -1,0 +1,135 @@
+"""Faults during a real sweep: a trial's worker is SIGKILLed mid-run, and the driver itself is SIGKILLed.
+
+Both must end with every trial done exactly once, one MLflow parent, one child run per trial and no
+metric step logged twice.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.test_sweep_e2e import _config
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def _write(tmp: Path, n: int, epochs: int) -> Path:
+    path = _config(tmp)
+    cfg = json.loads(path.read_text())
+    cfg["search"].update({"num_samples": n, "max_concurrent": 1, "grace_period": epochs, "max_failures": 2})
+    cfg["data"]["max_train_examples"] = 16
+    cfg["train"].update({"epochs": epochs, "batch_size": 2})
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def _client(tmp: Path):
+    from mlflow.tracking import MlflowClient
+    return MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlruns/mlflow.db")
+
+
+def _children(tmp: Path) -> list:
+    client = _client(tmp)
+    exp = client.get_experiment_by_name("sweep-e2e")
+    if exp is None:
+        return []
+    return [r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags]
+
+
+def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"sweep exited ({proc.returncode}) before {what}:\n{proc.stderr.read()[-4000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _dev_epochs(tmp: Path, run_id: str) -> list[int]:
+    return [m.step for m in _client(tmp).get_metric_history(run_id, "dev.q8_0.tool_selection_accuracy")]
+
+
+def _assert_clean_history(tmp: Path, n: int, epochs: int) -> None:
+    client = _client(tmp)
+    children = _children(tmp)
+    assert len(children) == n
+    assert len({c.data.tags["mlflow.parentRunId"] for c in children}) == 1
+    for child in children:
+        assert child.info.status == "FINISHED", child.data.tags
+        loss = [m.step for m in client.get_metric_history(child.info.run_id, "train.loss")]
+        assert loss == sorted(set(loss)), f"duplicate loss steps in {child.info.run_id}: {loss}"
+        assert _dev_epochs(tmp, child.info.run_id) == list(range(1, epochs + 1))
+
+
+def _sweep(cfg: Path, tmp: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "sweep", str(cfg), "--json",
+                             str(tmp / "summary.json")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def test_killed_trial_worker_resumes_from_its_checkpoint(tmp_path):
+    n, epochs = 2, 3
+    proc = _sweep(_write(tmp_path, n, epochs), tmp_path)
+    try:
+        first = _wait_for(lambda: next((c for c in _children(tmp_path) if _dev_epochs(tmp_path, c.info.run_id)), None),
+                          600, "the first epoch's report", proc)
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                   if "ImplicitFunc" in " ".join(p.cmdline())]
+        assert workers, "no Tune trial worker found"
+        for w in workers:
+            w.send_signal(signal.SIGKILL)
+        out, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err[-4000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert len(summary["trials"]) == n and all(t["status"] == "ok" for t in summary["trials"])
+    _assert_clean_history(tmp_path, n, epochs)
+    # the killed trial was restored, not restarted: its first epoch was reported once
+    assert _dev_epochs(tmp_path, first.info.run_id) == [1, 2, 3]
+
+
+def test_killed_driver_then_resume_finishes_the_same_sweep(tmp_path):
+    n, epochs = 3, 2
+    proc = _sweep(_write(tmp_path, n, epochs), tmp_path)
+    try:
+        _wait_for(lambda: sum(1 for c in _children(tmp_path) if c.info.status == "FINISHED") >= 1, 900,
+                  "one finished trial", proc)
+        family = psutil.Process(proc.pid).children(recursive=True)
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and the local Ray it started, all at once
+        for p in family:
+            if p.is_running():
+                p.kill()
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    before = {c.data.tags["toolsweep.trial_id"] for c in _children(tmp_path)}
+    exp_dirs = list((tmp_path / "ray").glob("tiny-sweep-*"))
+    assert len(exp_dirs) == 1
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("RAY_ADDRESS", None)
+    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "resume", str(exp_dirs[0]), "--json",
+                          str(tmp_path / "resumed.json")], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=1200)
+    assert res.returncode == 0, res.stderr[-4000:]
+    summary = json.loads((tmp_path / "resumed.json").read_text())
+    ids = {t["trial_id"] for t in summary["trials"]}
+    assert len(summary["trials"]) == n and before <= ids  # the searcher did not start over
+    _assert_clean_history(tmp_path, n, epochs)
+    parent = _client(tmp_path).get_run(summary["parent_run_id"])
+    assert parent.info.status == "FINISHED"
