@@ -80,6 +80,14 @@ def validate_case(case: Any) -> str | None:
     if not isinstance(exp, dict) or "calls" not in exp or not isinstance(exp["calls"], list):
         return "'expected' must hold a 'calls' list or a 'behaviour'"
     names = {t.get("function", t).get("name") for t in case["tools"]}
+    rules = case.get("arg_rules", {})
+    if not isinstance(rules, dict) or any(not isinstance(r, dict) for r in rules.values()):
+        return "'arg_rules' must map tool names to {argument: rule} objects"
+    for tool, per_arg in rules.items():
+        for arg, rule in per_arg.items():
+            unknown = set(rule) - {"any_of", "casefold", "tolerance"} if isinstance(rule, dict) else {"(not an object)"}
+            if unknown:
+                return f"arg_rules for {tool}.{arg}: unknown rule key(s) {sorted(unknown)}"
     for call in exp["calls"]:
         if not isinstance(call, dict) or "name" not in call or not isinstance(call.get("arguments", {}), dict):
             return "each expected call needs a 'name' and an 'arguments' object"

@@ -2,12 +2,13 @@
 
 Tool selection compares the multiset of tool names (parallel calls are unordered).
 Arguments compare exactly after the schema's defaults are filled in on both sides, so
-omitting `unit: celsius` where celsius is the default is not an error.
+omitting `unit: celsius` where celsius is the default is not an error. A case may declare
+`arg_rules` ({tool: {argument: rule}}) for equivalent values: `any_of` (more accepted values),
+`casefold` (case-insensitive text), `tolerance` (absolute, for numbers).
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 from jsonschema import Draft202012Validator
@@ -31,9 +32,43 @@ def with_defaults(arguments: dict, schema: dict) -> dict:
     return filled
 
 
-def _canonical(call: dict, schemas: dict[str, dict]) -> str:
-    args = with_defaults(call.get("arguments") or {}, schemas.get(call["name"], {}))
-    return json.dumps([call["name"], args], sort_keys=True)
+def value_matches(expected, got, rule: dict | None = None) -> bool:
+    """Equality of one argument value under an optional `arg_rules` entry:
+    `any_of` (other accepted values), `casefold` (case-insensitive text), `tolerance` (absolute, numbers)."""
+    rule = rule or {}
+    accepted = [expected, *rule.get("any_of", [])]
+    for want in accepted:
+        if want == got and type(want) is type(got) or (isinstance(want, (int, float)) and isinstance(got, (int, float))
+                                                      and not isinstance(got, bool) and want == got):
+            return True
+        if rule.get("casefold") and isinstance(want, str) and isinstance(got, str) and want.casefold() == got.casefold():
+            return True
+        if ("tolerance" in rule and isinstance(want, (int, float)) and isinstance(got, (int, float))
+                and not isinstance(got, bool) and abs(want - got) <= rule["tolerance"]):
+            return True
+    return False
+
+
+def _args_match(exp: dict, got: dict, schema: dict, rules: dict) -> bool:
+    exp, got = with_defaults(exp, schema), with_defaults(got, schema)
+    if set(exp) != set(got):
+        return False
+    return all(value_matches(exp[k], got[k], rules.get(k)) for k in exp)
+
+
+def calls_match(expected: list[dict], predicted: list[dict], schemas: dict[str, dict], arg_rules: dict) -> bool:
+    """Multiset match of calls; `arg_rules` is {tool: {argument: rule}} (see `value_matches`)."""
+    if len(expected) != len(predicted):
+        return False
+    unused = list(predicted)
+    for e in expected:
+        hit = next((p for p in unused if p["name"] == e["name"] and _args_match(
+            e.get("arguments") or {}, p.get("arguments") or {}, schemas.get(e["name"], {}),
+            arg_rules.get(e["name"], {}))), None)
+        if hit is None:
+            return False
+        unused.remove(hit)
+    return True
 
 
 def schema_valid(calls: list[dict], schemas: dict[str, dict]) -> bool:
@@ -70,7 +105,7 @@ def score_case(case: dict, parsed: Parsed) -> dict:
     exp_names, pred_names = Counter(c["name"] for c in expected), Counter(c["name"] for c in predicted)
     tp = sum((exp_names & pred_names).values())
     schemas = tool_schemas(case["tools"])
-    args_exact = Counter(_canonical(c, schemas) for c in expected) == Counter(_canonical(c, schemas) for c in predicted)
+    args_exact = calls_match(expected, predicted, schemas, case.get("arg_rules") or {})
     tool_correct = exp_names == pred_names and parsed.ok
     ktp, kfp, kfn = _key_counts(expected, predicted)
     return {

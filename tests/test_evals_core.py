@@ -179,3 +179,30 @@ def test_probe_loop_feeds_the_failure_back_and_classifies():
         if rounds > 1:
             assert runner.prompts[1].count("<|im_start|>tool\n<|im_end|>") == 2
         assert report["fabrication"]["counts"][outcome] == 1
+
+
+def test_arg_rules_accept_equivalent_values():
+    case = _case([{"name": "get_weather", "arguments": {"city": "New York", "unit": "celsius"}}])
+    out = '<tool_call>{"name": "get_weather", "arguments": {"city": "new york"}}</tool_call>'
+    assert not score_case(case, parse_strict(out))["args_exact"]
+    case["arg_rules"] = {"get_weather": {"city": {"casefold": True, "any_of": ["NYC"]}}}
+    assert score_case(case, parse_strict(out))["args_exact"]
+    nyc = '<tool_call>{"name": "get_weather", "arguments": {"city": "NYC"}}</tool_call>'
+    assert score_case(case, parse_strict(nyc))["args_exact"]
+    boston = '<tool_call>{"name": "get_weather", "arguments": {"city": "Boston"}}</tool_call>'
+    assert not score_case(case, parse_strict(boston))["args_exact"]
+
+
+def test_number_tolerance_and_type_strictness():
+    from evals.scorer import value_matches
+    assert value_matches(2.5, 2.51, {"tolerance": 0.02}) and not value_matches(2.5, 2.6, {"tolerance": 0.02})
+    assert value_matches(3, 3.0) and not value_matches(1, True) and not value_matches("3", 3)
+
+
+def test_bad_arg_rules_are_rejected(tmp_path):
+    f = tmp_path / "c.jsonl"
+    case = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    case["arg_rules"] = {"get_weather": {"city": {"fuzzy": True}}}
+    f.write_text(json.dumps(case) + "\n")
+    with pytest.raises(CaseError, match=r"c.jsonl:1: arg_rules for get_weather.city: unknown rule key\(s\) \['fuzzy'\]"):
+        load_cases(f)
