@@ -12,7 +12,6 @@ prompt; the generator grows the tool outputs until the prompt reaches its target
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
 from typing import Callable

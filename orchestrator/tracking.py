@@ -5,12 +5,12 @@ a trial that runs in another process (Ray) can reopen its run by id. Edge module
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-import mlflow  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
@@ -50,7 +50,6 @@ class Tracker:
             self.client.log_batch(run_id, params=items[i:i + 100])
 
     def log_metrics(self, run_id: str, metrics: dict[str, float | None], step: int = 0) -> None:
-        import time
         ts = int(time.time() * 1000)
         items = [Metric(k, float(v), ts, step) for k, v in metrics.items() if v is not None]
         for i in range(0, len(items), 500):
