@@ -36,14 +36,20 @@ def smollm2_gguf_path() -> Path:
 
 
 def _atomic_save(dest: Path, save) -> Path:
-    """Build into a temp dir beside `dest`, then rename: an interrupted save never looks complete."""
+    """Build into a temp dir beside `dest`, then rename: an interrupted save never looks complete.
+
+    Several processes (parallel sweep trials) may build the same cache entry at once: the first
+    rename wins and the others discard their copy.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
     try:
         save(tmp)
-        if dest.exists():
-            shutil.rmtree(dest)
-        tmp.rename(dest)
+        try:
+            tmp.rename(dest)
+        except OSError:
+            if not _complete(dest) and not (dest / "tokenizer.json").is_file():
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

@@ -233,7 +233,9 @@ def _init_ray(cfg: SweepConfig) -> None:
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
     else:
-        ray.init(num_cpus=max(os.cpu_count() or 1, int(cfg.resources.cpus_per_trial)), include_dashboard=False,
+        # address="local": always a fresh local instance, never a stale cluster recorded under /tmp/ray.
+        ray.init(address="local", num_cpus=max(os.cpu_count() or 1, int(cfg.resources.cpus_per_trial)),
+                 include_dashboard=False,
                  log_to_driver=False, runtime_env={"env_vars": {"RAY_CHDIR_TO_TRIAL_DIR": "0"}})
 
 
@@ -270,6 +272,9 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
                                                       "config": cfg.model_dump(mode="json")}, indent=2))
     state = json.loads((exp_dir / STATE_FILE).read_text())
     base_config = cfg.model_dump(mode="json")
+    # Build the embedded/tiny base once here rather than in every trial at the same time.
+    from orchestrator.base_model import resolve_base
+    resolve_base(cfg.model, cache_dir() / "models")
     _init_ray(cfg)
     trainable = _trainable(cfg, parent, base_config)
     callback = _SweepCallback(cfg.tracking, parent, cfg.search.objectives)
