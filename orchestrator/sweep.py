@@ -90,7 +90,7 @@ def _child_run(tracker, parent_run_id: str, trial_id: str, cfg: SweepConfig, par
     return run_id
 
 
-def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: Path):
+def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: Path, last_logged_epoch: int):
     from transformers import TrainerCallback
 
     from orchestrator import export
@@ -109,8 +109,11 @@ def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: P
             metrics["median_latency_s"] = report["timing"]["median_latency_s"]
             metrics["gguf_size_mb"] = files[qtype].stat().st_size / 2**20
             metrics[RUNG] = rung_metric(metrics, cfg.search.objectives, cfg.search.rung_weights or None)
-            log_report(tracker, run_id, f"dev.{qtype}", report, f"{cfg.name} epoch {epoch}", step=epoch)
-            tracker.log_metrics(run_id, {RUNG: metrics[RUNG], "gguf_size_mb": metrics["gguf_size_mb"]}, epoch)
+            # A trial killed after logging an epoch but before Tune stored its checkpoint redoes that
+            # epoch; its metrics are already in the run, so they are not logged a second time.
+            if epoch > last_logged_epoch:
+                log_report(tracker, run_id, f"dev.{qtype}", report, f"{cfg.name} epoch {epoch}", step=epoch)
+                tracker.log_metrics(run_id, {RUNG: metrics[RUNG], "gguf_size_mb": metrics["gguf_size_mb"]}, epoch)
             # Logged now, not after training: ASHA (or max_t) may end the trial at this very report.
             for name in ("adapter_model.safetensors", "adapter_config.json"):
                 tracker.log_artifact(run_id, ckpt / name, "adapter")
@@ -139,9 +142,13 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
     tracker.set_tags(run_id, {"toolsweep.node_id": ray.get_runtime_context().get_node_id()})
     history = tracker.client.get_metric_history(run_id, "train.loss")
     last_logged = max((m.step for m in history), default=-1)
+    last_epoch = max((m.step for m in tracker.client.get_metric_history(run_id, RUNG)), default=0)
     work = (Path(cfg.output_dir) / "trials" / trial_id).resolve()
     checkpoint = tune.get_checkpoint()
     resume_from = Path(checkpoint.to_directory()) if checkpoint else None
+    if resume_from and (resume_from / "toolsweep_trial.json").is_file():
+        resumed = json.loads((resume_from / "toolsweep_trial.json").read_text())["epoch"]
+        tracker.set_tags(run_id, {"toolsweep.resumed_from_epoch": resumed})
     try:
         inputs = prepare_inputs(cfg, cache_dir(), eval_limit=cfg.search.dev_cases)
         tracker.log_metrics(run_id, inputs.counts)
@@ -151,7 +158,7 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
                 tracker.log_metrics(run_id, {f"train.{k}": v for k, v in logs.items()}, step)
 
         train_lora(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, on_log=on_log,
-                   callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work)], checkpoint_each_epoch=True,
+                   callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work, last_epoch)], checkpoint_each_epoch=True,
                    resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints)
     except Exception as err:
         tracker.set_tags(run_id, {"toolsweep.status": "failed",

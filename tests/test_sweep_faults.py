@@ -84,8 +84,9 @@ def test_killed_trial_worker_resumes_from_its_checkpoint(tmp_path):
     n, epochs = 2, 3
     proc = _sweep(_write(tmp_path, n, epochs), tmp_path)
     try:
-        first = _wait_for(lambda: next((c for c in _children(tmp_path) if _dev_epochs(tmp_path, c.info.run_id)), None),
-                          600, "the first epoch's report", proc)
+        # Kill once Tune has stored the first trial's epoch-1 checkpoint, so there is something to resume from.
+        _wait_for(lambda: list((tmp_path / "ray").glob("tiny-sweep-*/*/checkpoint_000000")), 600,
+                  "the first stored checkpoint", proc)
         workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
                    if "ImplicitFunc" in " ".join(p.cmdline())]
         assert workers, "no Tune trial worker found"
@@ -99,8 +100,9 @@ def test_killed_trial_worker_resumes_from_its_checkpoint(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert len(summary["trials"]) == n and all(t["status"] == "ok" for t in summary["trials"])
     _assert_clean_history(tmp_path, n, epochs)
-    # the killed trial was restored, not restarted: its first epoch was reported once
-    assert _dev_epochs(tmp_path, first.info.run_id) == [1, 2, 3]
+    # the killed trial was restored from its stored checkpoint, not restarted from scratch
+    resumed = [c for c in _children(tmp_path) if "toolsweep.resumed_from_epoch" in c.data.tags]
+    assert len(resumed) == 1 and int(resumed[0].data.tags["toolsweep.resumed_from_epoch"]) >= 1
 
 
 def test_killed_driver_then_resume_finishes_the_same_sweep(tmp_path):
