@@ -164,16 +164,16 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from orchestrator.sweep import experiment_status
+    from orchestrator.sweep import STATE_FILE, experiment_status
+    from orchestrator.sweep_table import trial_table
 
+    state_file = args.sweep_dir / STATE_FILE
+    if not state_file.is_file():
+        print(f"error: {args.sweep_dir} holds no {STATE_FILE}: not a toolsweep sweep directory", file=sys.stderr)
+        return 2
+    config = json.loads(state_file.read_text())["config"]
     rows = experiment_status(args.sweep_dir)
-    table = Table(title=str(args.sweep_dir))
-    keys = list(rows[0]) if rows else ["trial_id", "status", "epoch"]
-    for k in keys:
-        table.add_column(k)
-    for r in rows:
-        table.add_row(*("—" if r[k] is None else (f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k])) for k in keys))
-    out.print(table)
+    out.print(trial_table(rows, config["search"]["objectives"], list(config["search_space"]), str(args.sweep_dir)))
     return 0
 
 

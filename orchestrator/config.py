@@ -170,6 +170,8 @@ class SearchConfig(_Strict):
 class ResourcesConfig(_Strict):
     cpus_per_trial: float = Field(2, gt=0)
     gpus_per_trial: float = Field(0, ge=0)
+    # Reserved with Ray's scheduler so that trials are not packed onto a node that cannot hold them.
+    memory_gb_per_trial: float | None = Field(None, gt=0)
 
 
 class Choice(_Strict):

@@ -171,19 +171,23 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
 
 
 class _SweepCallback(Callback):
-    """Closes child runs the driver sees finish, and prints one live line per result.
+    """Closes child runs the driver sees finish, and shows the trials as they progress.
 
+    On a terminal the view is a live table (orchestrator.sweep_table); in a log (a Ray job, CI) it is
+    one line per result, which reads better than repainted frames.
     Tune pickles its callbacks with the experiment state (that is how a restored sweep gets this
-    one back), so the MLflow client and the console are made lazily and never pickled.
+    one back), so the MLflow client, the console and the live view are made lazily and never pickled.
     """
 
-    def __init__(self, tracking, parent_run_id: str, objectives: dict):
+    def __init__(self, tracking, parent_run_id: str, objectives: dict, params: list[str] | None = None,
+                 max_epochs: int | None = None, title: str = ""):
         self.tracking, self.parent, self.objectives = tracking, parent_run_id, objectives
+        self.params, self.max_epochs, self.title = params or [], max_epochs, title
         self.best: dict[str, float] = {}
-        self._tracker = self._console = None
+        self._tracker = self._console = self._live = None
 
     def __getstate__(self):
-        return {**self.__dict__, "_tracker": None, "_console": None}
+        return {**self.__dict__, "_tracker": None, "_console": None, "_live": None}
 
     @property
     def tracker(self):
@@ -199,6 +203,36 @@ class _SweepCallback(Callback):
             self._console = Console(stderr=True)
         return self._console
 
+    def _rows(self, trials) -> list[dict]:
+        rows = []
+        for t in trials:
+            last = t.last_result or {}
+            rows.append({"trial_id": t.trial_id, "status": t.status, "epoch": last.get("epoch"),
+                         **{p: (t.config or {}).get(p) for p in self.params},
+                         **{k: last.get(k) for k in self.objectives}})
+        return rows
+
+    def _refresh(self, trials) -> None:
+        if not self.console.is_terminal:
+            return
+        from orchestrator.sweep_table import trial_table
+        table = trial_table(self._rows(trials), self.objectives, self.params, self.title, self.max_epochs)
+        if self._live is None:
+            from rich.live import Live
+            self._live = Live(table, console=self.console, refresh_per_second=2, transient=False)
+            self._live.start()
+        else:
+            self._live.update(table)
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self._refresh(trials)
+
+    def on_experiment_end(self, trials, **info):
+        self._refresh(trials)
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
     def _run_of(self, trial) -> str | None:
         found = self.tracker.client.search_runs(
             [self.tracker.experiment_id],
@@ -213,6 +247,9 @@ class _SweepCallback(Callback):
                 self.best[name] = v if old is None else (max(old, v) if direction == "max" else min(old, v))
         running = sum(t.status == "RUNNING" for t in trials)
         done = sum(t.status in ("TERMINATED", "ERROR") for t in trials)
+        if self.console.is_terminal:
+            self._refresh(trials)
+            return
         shown = " ".join(f"{k}={result.get(k, float('nan')):.3f}" for k in self.objectives)
         best = " ".join(f"{k}={v:.3f}" for k, v in self.best.items())
         self.console.print(f"[{time.strftime('%H:%M:%S')}] {trial.trial_id} epoch {result.get('epoch')}: {shown} "
@@ -224,6 +261,7 @@ class _SweepCallback(Callback):
             stopped = (trial.last_result or {}).get("epoch", 0) < trial.config.get("train.epochs", 0)
             self.tracker.set_tags(run_id, {"toolsweep.status": "stopped_early" if stopped else "finished"})
             self.tracker.end_run(run_id, "FINISHED")
+        self._refresh(trials)
 
     def on_trial_error(self, iteration, trials, trial, **info):
         run_id = self._run_of(trial)
@@ -231,6 +269,7 @@ class _SweepCallback(Callback):
             reason = (trial.error_file and Path(trial.error_file).read_text()[-4000:]) if trial.error_file else "error"
             self.tracker.set_tags(run_id, {"toolsweep.status": "failed", "toolsweep.failure_reason": reason})
             self.tracker.end_run(run_id, "FAILED")
+        self._refresh(trials)
 
 
 def _init_ray(cfg: SweepConfig) -> None:
@@ -240,6 +279,11 @@ def _init_ray(cfg: SweepConfig) -> None:
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
     else:
+        # Ray's own memory monitor kills a trial's actor with an OutOfMemoryError that Tune 2.60 does
+        # not treat as a trial failure: the whole sweep stops ("Caught unexpected exception"). Without
+        # the monitor, an out-of-memory trial is killed by the kernel instead, which Tune sees as a
+        # dead actor: retried from its checkpoint (max_failures), then recorded as failed.
+        os.environ.setdefault("RAY_memory_monitor_refresh_ms", "0")
         # address="local": always a fresh local instance, never a stale cluster recorded under /tmp/ray.
         ray.init(address="local", num_cpus=max(os.cpu_count() or 1, int(cfg.resources.cpus_per_trial)),
                  include_dashboard=False,
@@ -248,6 +292,8 @@ def _init_ray(cfg: SweepConfig) -> None:
 
 def _trainable(cfg: SweepConfig, parent_run_id: str, base_config: dict):
     resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
+    if cfg.resources.memory_gb_per_trial:
+        resources["memory"] = int(cfg.resources.memory_gb_per_trial * 2**30)
     return tune.with_resources(tune.with_parameters(run_sweep_trial, base_config=base_config,
                                                     parent_run_id=parent_run_id, project_dir=os.getcwd()), resources)
 
@@ -284,7 +330,8 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
     resolve_base(cfg.model, cache_dir() / "models")
     _init_ray(cfg)
     trainable = _trainable(cfg, parent, base_config)
-    callback = _SweepCallback(cfg.tracking, parent, cfg.search.objectives)
+    callback = _SweepCallback(cfg.tracking, parent, cfg.search.objectives, params=list(cfg.search_space),
+                              max_epochs=max_epochs(cfg), title=f"sweep {state['experiment']}")
     try:
         if resume_dir:
             tuner = tune.Tuner.restore(state["storage"] + "/" + state["experiment"], trainable=trainable,
@@ -371,5 +418,6 @@ def experiment_status(exp_dir: Path) -> list[dict]:
     for trial in analysis.trials:
         last: dict[str, Any] = trial.last_result or {}
         rows.append({"trial_id": trial.trial_id, "status": trial.status, "epoch": last.get("epoch"),
+                     **{k: (trial.config or {}).get(k) for k in state["config"]["search_space"]},
                      **{k: last.get(k) for k in state["config"]["search"]["objectives"]}})
     return rows
