@@ -17,6 +17,9 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 from orchestrator.config import TrackingConfig  # noqa: E402
 
 
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+
+
 def resolve_uri(uri: str) -> str:
     """`sqlite:///relative/path.db` made absolute, so every process writes the same store."""
     prefix = "sqlite:///"
@@ -27,14 +30,32 @@ def resolve_uri(uri: str) -> str:
     return uri
 
 
+def tracking_uri(cfg: TrackingConfig) -> str:
+    """`MLFLOW_TRACKING_URI` when set, else the sweep file's `tracking.uri`.
+
+    The environment wins so that a cluster's pods (k8s/: the MLflow server) report there whatever
+    store the sweep file names for a laptop.
+    """
+    return resolve_uri(os.environ.get(TRACKING_URI_ENV) or cfg.uri)
+
+
+def is_tracking_server(uri: str) -> bool:
+    return uri.split("://", 1)[0] in ("http", "https")
+
+
 class Tracker:
     def __init__(self, cfg: TrackingConfig):
-        self.uri = resolve_uri(cfg.uri)
+        self.uri = tracking_uri(cfg)
         self.client = MlflowClient(tracking_uri=self.uri)
         exp = self.client.get_experiment_by_name(cfg.experiment)
         if exp is None:
-            artifacts = cfg.artifact_root.resolve() / cfg.experiment
-            self.experiment_id = self.client.create_experiment(cfg.experiment, artifact_location=artifacts.as_uri())
+            if is_tracking_server(self.uri):
+                # The server's own artifact root (--serve-artifacts: its bucket); a local path
+                # would put artifacts on whichever pod created the experiment.
+                location = None
+            else:
+                location = (cfg.artifact_root.resolve() / cfg.experiment).as_uri()
+            self.experiment_id = self.client.create_experiment(cfg.experiment, artifact_location=location)
         else:
             self.experiment_id = exp.experiment_id
 

@@ -1,0 +1,62 @@
+"""Which MLflow store a Tracker writes to: MLFLOW_TRACKING_URI (a cluster's server) wins over the sweep file."""
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator import tracking
+from orchestrator.config import TrackingConfig
+
+
+def test_env_uri_wins_over_the_sweep_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    assert tracking.tracking_uri(TrackingConfig(uri="sqlite:///mlruns/mlflow.db")) == "http://mlflow:5000"
+
+
+def test_sweep_file_uri_without_env(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert tracking.tracking_uri(TrackingConfig(uri="sqlite:///store/m.db")) == f"sqlite:///{tmp_path.resolve()}/store/m.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")  # set but empty: not an override
+    assert tracking.tracking_uri(TrackingConfig(uri="http://a:1")) == "http://a:1"
+
+
+def test_tracker_writes_to_the_env_store_not_the_default(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/server.db")
+    tracker = tracking.Tracker(TrackingConfig(experiment="cluster"))  # default uri: sqlite:///mlruns/mlflow.db
+    run_id = tracker.start_run("r")
+    assert tracker.uri == f"sqlite:///{tmp_path}/server.db"
+    assert tracker.client.get_run(run_id).info.experiment_id == tracker.experiment_id
+    assert not (tmp_path / "mlruns").exists()
+    assert (tmp_path / "server.db").is_file()
+    # A local store keeps the configured artifact root.
+    assert tracker.client.get_experiment(tracker.experiment_id).artifact_location == \
+        (tmp_path / "mlruns" / "artifacts" / "cluster").as_uri()
+
+
+class _RecordingClient:
+    created: list = []
+
+    def __init__(self, tracking_uri):
+        self.tracking_uri = tracking_uri
+
+    def get_experiment_by_name(self, name):
+        return None
+
+    def create_experiment(self, name, artifact_location=None):
+        self.created.append((self.tracking_uri, name, artifact_location))
+        return "1"
+
+
+@pytest.mark.parametrize("uri, expected", [
+    ("http://mlflow:5000", None),  # the server's --serve-artifacts root, not a path on this pod
+    ("https://mlflow.example.com", None),
+    ("sqlite:////data/m.db", Path("/art/exp").as_uri()),
+])
+def test_server_experiments_use_the_server_artifact_root(monkeypatch, uri, expected):
+    monkeypatch.setattr(tracking, "MlflowClient", _RecordingClient)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    _RecordingClient.created = []
+    tracking.Tracker(TrackingConfig(artifact_root=Path("/art"), experiment="exp"))
+    assert _RecordingClient.created == [(uri, "exp", expected)]
