@@ -19,11 +19,21 @@ FILE_TYPES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9:
               32: "bf16"}
 
 
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class GGUFRunner:
     def __init__(self, model_path: str | os.PathLike, n_ctx: int = 4096, n_threads: int | None = None,
                  seed: int = 0):
         self.path = str(model_path)
-        self.llm = llama_cpp.Llama(model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(),
+        # All layers on the GPU when llama.cpp was built with one (a no-op on CPU builds). Threads: the
+        # CPUs this process may run on, not the host's count (a pod or taskset sees fewer).
+        self.llm = llama_cpp.Llama(model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or usable_cpus(),
+                                   n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,
                                    seed=seed, verbose=False)
 
     @property

@@ -111,7 +111,8 @@ def cmd_trial(args: argparse.Namespace) -> int:
               f"{t['train_runtime_s']:.0f} s; quarantined: {result.quarantine_counts or 'none'}")
     for label, path in result.gguf_files.items():
         out.print(f"gguf {label}: {path}")
-    out.print(f"MLflow run {result.run_id} in {cfg.tracking.uri}; files in {result.run_dir}")
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.tracking.uri  # the env var wins, as in tracking.py
+    out.print(f"MLflow run {result.run_id} in {uri}; files in {result.run_dir}")
     if args.json:
         Path(args.json).write_text(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir),
                                                "metrics": {k: r["metrics"] for k, r in result.reports.items()},
