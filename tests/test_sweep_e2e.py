@@ -41,7 +41,9 @@ def sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweep")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RAY_ADDRESS", None)
-    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "sweep", str(_config(tmp)), "--json",
+    # Storage as a URI, the form a cluster uses (s3://, gs://): here pyarrow's local filesystem.
+    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "sweep", str(_config(tmp)),
+                          "--set", f"search.storage_path=file://{tmp}/ray", "--json",
                           str(tmp / "summary.json")], cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
     return tmp, json.loads((tmp / "summary.json").read_text()), res
@@ -89,3 +91,17 @@ def test_status_reads_the_sweep_dir(sweep):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.count("TERMINATED") == N_TRIALS
+
+
+def test_storage_uri_holds_tune_state_and_checkpoints(sweep):
+    tmp, summary, _ = sweep
+    exp_dir = Path(summary["experiment_dir"])
+    assert exp_dir.parent == tmp / "runs" and (exp_dir / "toolsweep_sweep.json").is_file()
+    stored = tmp / "ray" / exp_dir.name
+    assert list(stored.glob("experiment_state-*.json")), "Tune's experiment state is not under the storage URI"
+    checkpoints = list(stored.glob("*/checkpoint_*"))
+    assert checkpoints and all((c / "adapter_model.safetensors").is_file() for c in checkpoints)
+    per_trial = {}
+    for c in checkpoints:
+        per_trial[c.parent] = per_trial.get(c.parent, 0) + 1
+    assert max(per_trial.values()) == 1, "more checkpoints kept than search.keep_checkpoints (1)"
