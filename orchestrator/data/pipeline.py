@@ -179,7 +179,7 @@ def write_outputs(result: DataResult, out_dir: Path) -> dict:
             "summary": summary(result), "unaccounted": unaccounted(result.stages)}
     (out_dir / "stages.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     (out_dir / "stages.md").write_text(stage_markdown(result), encoding="utf-8")
-    return {"train": train, "quarantine": quarantine, "stages": out_dir / "stages.json", **info}
+    return {"train": train, "quarantine": quarantine, "stages_file": out_dir / "stages.json", **info}
 
 
 def stage_markdown(result: DataResult) -> str:
