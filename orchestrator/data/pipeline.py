@@ -48,6 +48,7 @@ class DataResult:
     config_sha256: str
     source_sha256: dict[str, str | None] = field(default_factory=dict)
     source_paths: dict[str, str] = field(default_factory=dict)  # a local path, or the hub id
+    not_sampled: list[str] = field(default_factory=list)  # ids of good rows the mix did not choose
 
     def stage(self, name: str) -> dict:
         return next(s for s in self.stages if s["stage"] == name)
@@ -138,7 +139,8 @@ def run_stages(cfg: DataConfig, read: Reader) -> DataResult:
 
     source_sha = {n: (file_sha256(Path(s.path)) if s.path else None) for n, s in cfg.sources.items()}
     paths = {n: str(s.path) if s.path else s.hub for n, s in cfg.sources.items()}
-    return DataResult(mixed, q, stages, table, config_sha256(cfg, source_sha), source_sha, paths)
+    return DataResult(mixed, q, stages, table, config_sha256(cfg, source_sha), source_sha, paths,
+                      [r["id"] for r in not_sampled])
 
 
 def add_render_stage(result: DataResult, kept: list[dict]) -> None:
