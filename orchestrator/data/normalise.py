@@ -18,6 +18,7 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
 
 - **openai**: `{"messages": [...], "tools": [...] | "<JSON string>", "id"?, "meta"?, ...}`. Tools may be
   bare function schemas (`{"name", "parameters"}`); they are wrapped as `{"type": "function", ...}`.
+  `messages` (like `tools`) may be a JSON string, as Parquet / Arrow columns often hold it.
   Other top-level keys (e.g. `scenario`) move into `meta`; a `timestamp` on a tool message moves
   into `meta.state_times`.
 - **sharegpt** (as LLaMA-Factory reads it): `{"conversations": [{"from": "human"|"gpt"|"function_call"|
@@ -167,7 +168,7 @@ def _base_meta(row: dict, source: str, index: int, fmt: str, track: str | None) 
 
 
 def from_openai(row: dict, meta: dict) -> dict:
-    msgs = row.get("messages")
+    msgs = _json_or_self(row.get("messages"))  # a JSON string column (Parquet / Arrow) is decoded
     if not isinstance(msgs, list):
         raise Reject("bad_structure", "messages is not a list")
     for k, v in row.items():
@@ -180,7 +181,7 @@ def from_openai(row: dict, meta: dict) -> dict:
 
 
 def from_sharegpt(row: dict, meta: dict) -> dict:
-    turns = row.get("conversations")
+    turns = _json_or_self(row.get("conversations"))
     if not isinstance(turns, list):
         raise Reject("bad_structure", "conversations is not a list")
     messages: list[dict] = []
