@@ -124,3 +124,41 @@ def test_readers_agree_across_jsonl_streaming_parquet_and_saved_datasets(tmp_pat
             assert rows[0]["tools"] == good[0]["tools"] and rows[0]["messages"][1] == good[0]["messages"][1]
     with pytest.raises(FileNotFoundError, match="missing.jsonl does not exist"):
         read_records(str(tmp_path / "missing.jsonl"), None, "train", None, False, tmp_path)
+
+
+def test_data_command_prints_the_stage_table_and_fails_on_a_leak(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    cfg = {"name": "dirty", "data": {
+        "sources": {"openai": {"path": str(FIX / "dirty_openai.jsonl")},
+                    "sharegpt": {"path": str(FIX / "dirty_sharegpt.jsonl"), "format": "sharegpt"},
+                    "traces": {"path": str(FIX / "dirty_trace.jsonl"), "format": "trace", "max_per_session": 2,
+                               "weight": 2},
+                    "starter": {"path": str(ROOT / "data/starter/train.jsonl"), "weight": 0}},
+        "mix": {"total": 8, "no_tool_ratio": 0.25}, "filter": {"stale_after_s": 3600},
+        "eval": str(ROOT / "data/starter/heldout.jsonl")}}
+    (tmp_path / "dirty.yaml").write_text(json.dumps(cfg))
+    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "data", str(tmp_path / "dirty.yaml"), "--out",
+                          str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "COLUMNS": "200"})
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:6]]
+            for line in res.stdout.splitlines() if line.startswith("│") and line.split("│")[1].strip() in
+            ("read", "normalise", "filter", "dedupe", "cap", "mix")}
+    # the weight-0 starter source is read, filtered and deduped, then never sampled
+    assert rows == {"read": ["380", "380", "0", "0"], "normalise": ["380", "372", "8", "0"],
+                    "filter": ["372", "360", "12", "0"], "dedupe": ["360", "358", "2", "0"],
+                    "cap": ["358", "357", "1", "0"], "mix": ["357", "8", "0", "349"]}, res.stdout
+    assert len((tmp_path / "out/train.jsonl").read_text().splitlines()) == 8
+    assert len((tmp_path / "out/quarantine.jsonl").read_text().splitlines()) == 23
+    # no starter row is sampled, so the heldout cases find nothing of theirs in the mix
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "leakage check: passed" in res.stdout
+    leaky = subprocess.run([sys.executable, "-m", "orchestrator.cli", "data", str(tmp_path / "dirty.yaml"), "--out",
+                            str(tmp_path / "out2"), "--set", "data.mix.total=300", "--set", "data.sources.starter.weight=100"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert leaky.returncode == 1
+    err = " ".join(leaky.stderr.split())  # rich wraps long lines
+    assert "leakage check failed: eval cases overlap the training mix (" in err
+    assert "data/starter/heldout.jsonl case 'starter-" in err
