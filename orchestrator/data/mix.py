@@ -1,7 +1,7 @@
 """The training mix: which of the surviving rows are trained on, chosen deterministically.
 
-Every row falls in one category: `honesty` (its `meta.track` is "honesty", set by the row or by its
-source's `track`), else `tool` (an assistant turn calls a tool), else `no_tool`.
+Every row falls in one category: `honesty` (its own `meta.track` is "honesty", or its source is
+marked `track: honesty`), else `tool` (an assistant turn calls a tool), else `no_tool`.
 
 With `total: null` every surviving row is taken (weights and ratios need a total; the config refuses
 them without one), in a seeded order.
@@ -36,7 +36,7 @@ class MixError(ValueError):
 
 
 def category(row: dict) -> str:
-    if row["meta"].get("track") == "honesty":
+    if "honesty" in (row["meta"].get("track"), row["meta"].get("source_track")):
         return "honesty"
     if any(m["role"] == "assistant" and m.get("tool_calls") for m in row["messages"]):
         return "tool"

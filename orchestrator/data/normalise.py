@@ -8,7 +8,8 @@ Internal row:
      "tools": [{"type": "function", "function": {"name", "description"?, "parameters"?}}],
      "meta": {"source", "row", "format", "track", "session_id", "timestamp", "state_times", "original_id", ...}}
 
-`meta.timestamp` (epoch seconds) is when the final user turn was asked; `meta.state_times` lists
+`meta.track` is the row's own track, else its source's `track`; `meta.source_track` keeps the
+source's. `meta.timestamp` (epoch seconds) is when the final user turn was asked; `meta.state_times` lists
 `{"message": index, "timestamp": epoch seconds}` for tool results that carry a time (the stale-state
 check reads both). Tool-call `arguments` are decoded to objects when they are JSON strings; a string
 that is not JSON is kept as it is, for the quality filter to reject.
@@ -160,6 +161,8 @@ def _finish(messages: list[dict], tools: list[dict], meta: dict) -> dict:
 def _base_meta(row: dict, source: str, index: int, fmt: str, track: str | None) -> dict:
     meta = dict(row["meta"]) if isinstance(row.get("meta"), dict) else {}
     meta.update({"source": source, "row": index, "format": fmt, "track": meta.get("track") or track})
+    if track:
+        meta["source_track"] = track
     if row.get("id") is not None:
         meta["original_id"] = row["id"]
     if meta.get("timestamp") is not None:
