@@ -183,3 +183,15 @@ def test_exact_leak_is_caught(tmp_path):
     res = run_stages(cfg.data, read_jsonl)
     with pytest.raises(LeakageError, match=r"exact: .* case 'starter-0000' ~ train starter:0: same user text"):
         guard_leakage(res.rows, cfg.data)
+
+
+def test_apportion_and_categories():
+    from orchestrator.data.mix import apportion, category
+
+    assert apportion(10, {"a": 1.0, "b": 1.0, "c": 1.0}) == {"a": 4, "b": 3, "c": 3}  # tie: first listed
+    assert apportion(7, {"a": 1.0, "b": 2.0}) == {"a": 2, "b": 5}
+    assert apportion(5, {"a": 0.0}) == {"a": 0}
+    chat = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    assert category({**chat, "meta": {"track": None}}) == "no_tool"
+    assert category({**chat, "meta": {"track": "long_context", "source_track": "honesty"}}) == "honesty"
+    assert category({**chat, "meta": {"track": "honesty"}}) == "honesty"
