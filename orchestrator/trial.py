@@ -20,7 +20,8 @@ from evals.harness import evaluate, to_markdown
 from evals.template import strip_generation_markers
 from orchestrator.chat_template import load_template
 from orchestrator.config import SweepConfig, flat_params
-from orchestrator.data.pipeline import DataResult, add_render_stage, guard_leakage, run_stages, write_outputs
+from orchestrator.data.pipeline import (DataResult, add_render_stage, guard_leakage, run_stages, unaccounted,
+                                        write_outputs)
 from orchestrator.data.quarantine import Quarantine
 
 
@@ -133,6 +134,9 @@ def prepare_inputs(cfg: SweepConfig, cache_dir: Path, on_stage: Callable[[str], 
     data = build_data(cfg, cache_dir)
     train_ds, kept = train.tokenize(data.rows, tokenizer, cfg.train.max_length, data.quarantine)
     add_render_stage(data, kept)
+    lost = unaccounted(data.stages)
+    if lost:  # an invariant of the stages; a bug if it ever fires
+        raise RuntimeError(f"data rows unaccounted for: {lost}")
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="toolsweep-data-"))
     outputs = write_outputs(data, data_dir)
     allowed = guard_leakage(data.rows, cfg.data)

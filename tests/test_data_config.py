@@ -156,7 +156,8 @@ def test_data_command_prints_the_stage_table_and_fails_on_a_leak(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "leakage check: passed" in res.stdout
     leaky = subprocess.run([sys.executable, "-m", "orchestrator.cli", "data", str(tmp_path / "dirty.yaml"), "--out",
-                            str(tmp_path / "out2"), "--set", "data.mix.total=300", "--set", "data.sources.starter.weight=100"],
+                            str(tmp_path / "out2"), "--set", "data.mix.total=300",
+                            "--set", "data.sources.starter.weight=100"],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert leaky.returncode == 1
     err = " ".join(leaky.stderr.split())  # rich wraps long lines

@@ -7,9 +7,10 @@ Three kinds of overlap between each eval case and the training rows that reach t
 - `ngram`: word n-gram containment. Words are the casefolded text's whitespace-separated tokens with
   leading and trailing punctuation stripped (so "2026-12-18?" is one word, "2026-12-18"); a text of
   k ≥ n words has the k − n + 1 n-word shingles (n = `ngram`, default 8); a shorter text is one
-  shingle of all its words, so it matches only a row with the same words. A case leaks when, for one training row, the share of the case's shingles that
-  also occur in that row is ≥ `ngram_threshold` (default 0.5): half of its 8-word runs copied from a
-  single training conversation. Containment in one row, not in the union of all rows, so shared
+  shingle of all its words, so it matches only a row with the same words. A case leaks when, for
+  one training row, the share of the case's shingles that also occur in that row is
+  ≥ `ngram_threshold` (default 0.5): half of its 8-word runs copied from a single training
+  conversation. Containment in one row, not in the union of all rows, so shared
   template phrasing across many rows ("what's the weather in …") does not add up to a leak.
 - `arguments`: a string value of length ≥ `min_value_chars` (default 8) in the case's expected
   calls equals (casefolded, stripped) a string value in some training row's tool-call arguments:

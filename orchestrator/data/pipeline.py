@@ -163,7 +163,8 @@ def summary(result: DataResult) -> dict:
     for r in result.rows:
         cats[category(r)] = cats.get(category(r), 0) + 1
         srcs[r["meta"]["source"]] = srcs.get(r["meta"]["source"], 0) + 1
-    return {"rows": len(result.rows), "by_category": {k: {"rows": v, "share": round(v / n, 4)} for k, v in sorted(cats.items())},
+    return {"rows": len(result.rows),
+            "by_category": {k: {"rows": v, "share": round(v / n, 4)} for k, v in sorted(cats.items())},
             "by_source": dict(sorted(srcs.items()))}
 
 
@@ -177,7 +178,8 @@ def write_outputs(result: DataResult, out_dir: Path) -> dict:
     file_sha = hashlib.sha256(train.read_bytes()).hexdigest()
     fingerprint = hashlib.sha256(f"{file_sha}:{result.config_sha256}".encode()).hexdigest()
     info = {"file_sha256": file_sha, "config_sha256": result.config_sha256, "fingerprint": fingerprint,
-            "source_sha256": result.source_sha256, "source_paths": result.source_paths, "stages": result.stages, "mix": result.mix_table,
+            "source_sha256": result.source_sha256, "source_paths": result.source_paths,
+            "stages": result.stages, "mix": result.mix_table,
             "summary": summary(result), "unaccounted": unaccounted(result.stages)}
     (out_dir / "stages.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     (out_dir / "stages.md").write_text(stage_markdown(result), encoding="utf-8")
@@ -188,7 +190,8 @@ def stage_markdown(result: DataResult) -> str:
     lines = ["| stage | in | out | quarantined | not sampled | reasons |", "|---|---:|---:|---:|---:|---|"]
     for s in result.stages:
         reasons = ", ".join(f"{k} {v}" for k, v in s["by_check"].items())
-        lines.append(f"| {s['stage']} | {s['rows_in']} | {s['rows_out']} | {s['quarantined']} | {s['not_sampled']} | {reasons} |")
+        lines.append(f"| {s['stage']} | {s['rows_in']} | {s['rows_out']} | {s['quarantined']} | "
+                     f"{s['not_sampled']} | {reasons} |")
     lines += ["", "| category | source | weight | available | quota | selected | shortfall |",
               "|---|---|---:|---:|---:|---:|---:|"]
     for t in result.mix_table:
