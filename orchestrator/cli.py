@@ -32,6 +32,7 @@ commands:
   compare       paired-bootstrap differences between two eval reports (same cases)
   setup-tools   fetch llama.cpp's converters from the installed llama-cpp-python's sdist
   make-data     regenerate the starter dataset (deterministic)
+  data          build a sweep file's training mix: train.jsonl, quarantine, stage table (no training)
   check-config  validate a sweep YAML and print the resolved config
 
 Results land in MLflow under mlruns/ (open with: mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db).
@@ -236,6 +237,56 @@ def cmd_make_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stage_tables(info: dict) -> tuple[Table, Table]:
+    stages = Table(title="data stages (every row accounted for: in = out + quarantined + not sampled)")
+    for col in ("stage", "in", "out", "quarantined", "not sampled", "reasons"):
+        stages.add_column(col, justify="right" if col in ("in", "out", "quarantined", "not sampled") else "left")
+    for s in info["stages"]:
+        stages.add_row(s["stage"], str(s["rows_in"]), str(s["rows_out"]), str(s["quarantined"]), str(s["not_sampled"]),
+                       ", ".join(f"{k} {v}" for k, v in s["by_check"].items()))
+    mix = Table(title="mix quotas")
+    for col in ("category", "source", "weight", "available", "quota", "selected", "shortfall"):
+        mix.add_column(col)
+    for t in info["mix"]:
+        mix.add_row(*(str(t[k]) for k in ("category", "source", "weight", "available", "quota", "selected", "shortfall")))
+    return stages, mix
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from orchestrator.config import load_config, parse_override
+    from orchestrator.data.pipeline import add_render_stage, guard_leakage, write_outputs
+    from orchestrator.paths import cache_dir
+    from orchestrator.trial import build_data
+
+    cfg = load_config(args.config, dict(parse_override(s) for s in args.set or []))
+    data = build_data(cfg, cache_dir())
+    if args.render:
+        from orchestrator import base_model, train
+        from orchestrator.chat_template import load_template
+        base = base_model.resolve_base(cfg.model, cache_dir() / "models")
+        tokenizer = base_model.load_tokenizer(base, load_template(cfg.model.chat_template))
+        _, kept = train.tokenize(data.rows, tokenizer, cfg.train.max_length, data.quarantine)
+        add_render_stage(data, kept)
+    info = write_outputs(data, args.out)
+    for table in _stage_tables(info):
+        out.print(table)
+    if info["unaccounted"]:
+        console.print(f"[red]rows unaccounted for: {info['unaccounted']}[/red]")
+        return 1
+    out.print(f"train {info['train']} ({len(data.rows)} rows), quarantine {info['quarantine']} "
+              f"({len(data.quarantine.rows)} rows), stages {info['stages_file']}")
+    out.print(f"fingerprint {info['fingerprint']} (file {info['file_sha256'][:12]}, config {info['config_sha256'][:12]})")
+    from orchestrator.data.leakage import LeakageError
+    try:
+        allowed = guard_leakage(data.rows, cfg.data)
+    except LeakageError as err:
+        console.print(f"[red]leakage check failed:[/red] {err}", markup=True, highlight=False)
+        return 1
+    out.print(f"leakage check: {'off' if not cfg.data.leakage.check else 'passed'}"
+              + (f" ({len(allowed)} allowed leaks)" if allowed else ""))
+    return 0
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     from orchestrator.config import flat_params, load_config, parse_override
     cfg = load_config(args.config, dict(parse_override(s) for s in args.set or []))
@@ -311,6 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=420)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_make_data)
+
+    p = sub.add_parser("data", help="build the training mix of a sweep file without training",
+                       description="Read every data source, normalise, filter, dedupe, cap and mix as the trial "
+                                   "does; write train.jsonl, quarantine.jsonl and the stage table to --out, print "
+                                   "the counts per stage and check the eval sets for leakage.")
+    p.add_argument("config", type=Path, help="sweep YAML, e.g. sweeps/smoke.yaml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.add_argument("--out", type=Path, default=Path("runs/data"), help="folder for the files (default runs/data)")
+    p.add_argument("--render", action="store_true",
+                   help="also render with the base model's tokenizer and quarantine rows over train.max_length")
+    p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("check-config", help="validate a sweep YAML")
     p.add_argument("config", type=Path)

@@ -42,12 +42,96 @@ class ModelConfig(_Strict):
     tiny: TinyModelConfig = TinyModelConfig()
 
 
-class DataConfig(_Strict):
-    train: Path = Path("data/starter/train.jsonl")
-    eval: Path = Path("data/starter/heldout.jsonl")
-    max_train_examples: int | None = Field(None, gt=0)
-    max_eval_cases: int | None = Field(None, gt=0)
+SOURCE_NAME = r"^[A-Za-z0-9_-]+$"  # no dots: `data.sources.<name>.weight` must stay one dotted key
+FILTER_CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argument", "invalid_arguments",
+                 "empty_assistant_turn", "truncated_assistant_turn", "orphan_tool_result", "unsupported_tool_claim",
+                 "stale_state")  # orchestrator/data/filters.py documents each rule
+
+
+class SourceConfig(_Strict):
+    """One training source (rules in orchestrator/data/normalise.py and sources.py)."""
+    # A local .jsonl / .parquet file or a `save_to_disk` directory; or set `hub` instead.
+    path: Path | None = None
+    hub: str | None = None            # a hub dataset id (needs hub access; datasets.load_dataset)
+    subset: str | None = None         # hub config name
+    split: str = "train"              # for hub ids and DatasetDict directories
+    format: Literal["auto", "openai", "sharegpt", "trace"] = "auto"
+    weight: float = Field(1.0, ge=0)  # share of each mix category (needs mix.total); sweepable
+    track: str | None = None          # e.g. honesty, long_context: fills a row's meta.track when it has none
+    max_per_session: int | None = Field(None, gt=0)  # cap per meta.session_id (traces), seeded choice
+    streaming: bool = False           # read through an IterableDataset
+
+    @model_validator(mode="after")
+    def _one_location(self) -> "SourceConfig":
+        if (self.path is None) == (self.hub is None):
+            raise ValueError("give exactly one of `path` (a local file or directory) and `hub` (a hub dataset id)")
+        return self
+
+
+class MixConfig(_Strict):
+    """How the training mix is drawn (algorithm: orchestrator/data/mix.py)."""
+    total: int | None = Field(None, gt=0)                 # rows in the mix; null = every surviving row
+    no_tool_ratio: float | None = Field(None, ge=0, le=1)  # share of no-tool rows; null = natural share
+    honesty_ratio: float = Field(0.0, ge=0, le=1)         # share of honesty-track rows
     seed: int = 0
+    on_shortfall: Literal["report", "fail"] = "report"    # a quota a source cannot fill: table row, or error
+
+    @model_validator(mode="after")
+    def _ratios(self) -> "MixConfig":
+        if (self.no_tool_ratio or 0) + self.honesty_ratio > 1:
+            raise ValueError("no_tool_ratio + honesty_ratio must not exceed 1")
+        if self.total is None and (self.no_tool_ratio is not None or self.honesty_ratio > 0):
+            raise ValueError("no_tool_ratio and honesty_ratio need a mix.total")
+        return self
+
+
+class FilterConfig(_Strict):
+    stale_after_s: float | None = Field(None, gt=0)  # tool results older than this before the last user turn
+    skip: list[Literal[FILTER_CHECKS]] = []          # quality checks to turn off
+
+
+class DedupeConfig(_Strict):
+    enabled: bool = True  # exact dedupe on normalised user text + toolset signature
+
+
+LeakKind = Literal["exact", "ngram", "arguments"]
+
+
+class LeakageConfig(_Strict):
+    """Eval cases vs the training mix (rules in orchestrator/data/leakage.py)."""
+    check: bool = True
+    eval_sets: list[Path] = []   # checked besides data.eval (e.g. evals/sets/test.jsonl)
+    ngram: int = Field(8, gt=1)
+    ngram_threshold: float = Field(0.5, gt=0, le=1)
+    min_value_chars: int = Field(8, gt=0)
+    allow: bool | list[LeakKind] = False  # true, or the kinds that do not fail the trial
+
+
+class DataConfig(_Strict):
+    sources: dict[str, SourceConfig] = {"starter": SourceConfig(path=Path("data/starter/train.jsonl"))}
+    mix: MixConfig = MixConfig()
+    filter: FilterConfig = FilterConfig()
+    dedupe: DedupeConfig = DedupeConfig()
+    leakage: LeakageConfig = LeakageConfig()
+    eval: Path = Path("evals/sets/dev.jsonl")
+    max_eval_cases: int | None = Field(None, gt=0)
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, v: dict) -> dict:
+        import re
+        bad = [k for k in v if not re.match(SOURCE_NAME, k)]
+        if bad:
+            raise ValueError(f"source names may hold letters, digits, '_' and '-' only: {bad}")
+        if not v:
+            raise ValueError("list at least one source")
+        return v
+
+    @model_validator(mode="after")
+    def _weights_need_total(self) -> "DataConfig":
+        if self.mix.total is None and any(s.weight != 1.0 for s in self.sources.values()):
+            raise ValueError("source weights need a mix.total (without one every surviving row is used)")
+        return self
 
 
 class LoraConfig(_Strict):
@@ -214,9 +298,16 @@ class SweepConfig(_Strict):
         for dotted in self.search_space:
             node: Any = self
             for part in dotted.split("."):
-                if not isinstance(node, BaseModel) or part not in type(node).model_fields:
+                if isinstance(node, BaseModel) and part in type(node).model_fields:
+                    node = getattr(node, part)
+                elif isinstance(node, dict) and part in node:  # e.g. data.sources.<name>.weight
+                    node = node[part]
+                else:
                     raise ValueError(f"search_space key {dotted!r} names no config field")
-                node = getattr(node, part)
+            needs_total = dotted in ("data.mix.no_tool_ratio", "data.mix.honesty_ratio") or (
+                dotted.startswith("data.sources.") and dotted.endswith(".weight"))
+            if needs_total and self.data.mix.total is None:
+                raise ValueError(f"search_space key {dotted!r} needs a data.mix.total")
         return self
 
 

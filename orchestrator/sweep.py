@@ -130,7 +130,7 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
     """The Tune trainable: one trial of the sweep, resumable from its last epoch checkpoint."""
     from orchestrator.tracking import Tracker
     from orchestrator.train import train_lora
-    from orchestrator.trial import prepare_inputs
+    from orchestrator.trial import log_data, prepare_inputs
 
     if Path(project_dir).is_dir():  # same filesystem as the driver; on other nodes Ray's working_dir copy is the cwd
         os.chdir(project_dir)
@@ -150,8 +150,8 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
         resumed = json.loads((resume_from / "toolsweep_trial.json").read_text())["epoch"]
         tracker.set_tags(run_id, {"toolsweep.resumed_from_epoch": resumed})
     try:
-        inputs = prepare_inputs(cfg, cache_dir(), eval_limit=cfg.search.dev_cases)
-        tracker.log_metrics(run_id, inputs.counts)
+        inputs = prepare_inputs(cfg, cache_dir(), eval_limit=cfg.search.dev_cases, data_dir=work / "data")
+        log_data(tracker, run_id, inputs)
 
         def on_log(step: int, logs: dict) -> None:
             if step > last_logged or "train_runtime" in logs:

@@ -1,6 +1,6 @@
 """LoRA fine-tuning with TRL's SFTTrainer and PEFT. Edge module: imports torch, datasets, peft, trl.
 
-Examples are tokenised here with the chat template's `{% generation %}` masks, so the loss
+Rows from the data pipeline (orchestrator/data/) are tokenised here with the chat template's `{% generation %}` masks, so the loss
 covers assistant turns only, and an example whose render exceeds max_length is quarantined
 rather than truncated (truncation would cut away the answer it should teach).
 """
@@ -18,35 +18,32 @@ from transformers import AutoModelForCausalLM, PrinterCallback, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 from orchestrator.config import TrainConfig
-from orchestrator.dataset import Quarantine, parse_lines
+from orchestrator.data.quarantine import Quarantine
 
 OnLog = Callable[[int, dict], None]
 
 datasets.disable_progress_bars()  # the trial's own progress display reports this work
 
 
-def load_examples(path: Path, cache_dir: Path, quarantine: Quarantine) -> list[dict]:
-    """Rows of a JSONL file read with `datasets` (as text: tool schemas differ row to row,
-    and Arrow would unify them into one struct padded with nulls)."""
-    ds = datasets.load_dataset("text", data_files=str(path), split="train", cache_dir=str(cache_dir / "datasets"))
-    return parse_lines(ds["text"], str(path), quarantine)
-
-
-def tokenize(examples: list[dict], tokenizer, max_length: int, quarantine: Quarantine, source: str) -> datasets.Dataset:
-    ids, masks = [], []
-    for i, ex in enumerate(examples):
-        out = tokenizer.apply_chat_template(ex["messages"], tools=ex.get("tools") or None, tokenize=True,
+def tokenize(rows: list[dict], tokenizer, max_length: int, quarantine: Quarantine) -> tuple[datasets.Dataset, list[dict]]:
+    """The rows rendered with the chat template and its assistant masks, and the rows kept; a row
+    longer than `max_length` tokens is quarantined (stage "render"), never truncated."""
+    ids, masks, kept = [], [], []
+    for row in rows:
+        out = tokenizer.apply_chat_template(row["messages"], tools=row.get("tools") or None, tokenize=True,
                                             return_dict=True, return_assistant_tokens_mask=True)
         n = len(out["input_ids"])
+        where = (row["meta"]["source"], row["meta"]["row"], "render")
         if n > max_length:
-            quarantine.add(source, i, f"over max_length after rendering ({n} > {max_length} tokens)", ex)
+            quarantine.add(*where, "over_max_length", f"{n} tokens after rendering > max_length {max_length}", row)
             continue
         if 1 not in out["assistant_masks"]:
-            quarantine.add(source, i, "no assistant tokens after rendering", ex)
+            quarantine.add(*where, "no_assistant_tokens", "no assistant tokens after rendering", row)
             continue
         ids.append(out["input_ids"])
         masks.append(out["assistant_masks"])
-    return datasets.Dataset.from_dict({"input_ids": ids, "assistant_masks": masks})
+        kept.append(row)
+    return datasets.Dataset.from_dict({"input_ids": ids, "assistant_masks": masks}), kept
 
 
 class _ForwardLogs(TrainerCallback):

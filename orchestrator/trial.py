@@ -20,7 +20,9 @@ from evals.harness import evaluate, to_markdown
 from evals.template import strip_generation_markers
 from orchestrator.chat_template import load_template
 from orchestrator.config import SweepConfig, flat_params
-from orchestrator.dataset import Quarantine, sample
+from orchestrator.data.pipeline import (DataResult, add_render_stage, guard_leakage, run_stages, unaccounted,
+                                        write_outputs)
+from orchestrator.data.quarantine import Quarantine
 
 
 class Progress(Protocol):
@@ -101,11 +103,27 @@ class Inputs:
     cases: list[dict]
     quarantine: Quarantine
     counts: dict[str, int]
+    data: DataResult | None = None
+    outputs: dict = field(default_factory=dict)  # write_outputs(): paths, digests, stage table
+    allowed_leaks: list = field(default_factory=list)
+
+
+def build_data(cfg: SweepConfig, cache_dir: Path) -> DataResult:
+    """The data stages up to the mix (read → normalise → filter → dedupe → cap → mix)."""
+    from orchestrator.data.sources import read_records
+
+    def read(name, src):
+        return read_records(str(src.path) if src.path else None, src.hub, src.split, src.subset, src.streaming,
+                            cache_dir)
+    return run_stages(cfg.data, read)
 
 
 def prepare_inputs(cfg: SweepConfig, cache_dir: Path, on_stage: Callable[[str], None] = lambda name: None,
-                   eval_limit: int | None = None) -> Inputs:
-    """Base model, templates, tokenised training set (bad rows quarantined) and eval cases."""
+                   eval_limit: int | None = None, data_dir: Path | None = None) -> Inputs:
+    """Base model, templates, the training mix (bad rows quarantined, rendered within max_length,
+    checked for leakage against the eval sets; files written to `data_dir`) and eval cases."""
+    import tempfile
+
     from orchestrator import base_model, train
 
     on_stage("base model")
@@ -113,15 +131,38 @@ def prepare_inputs(cfg: SweepConfig, cache_dir: Path, on_stage: Callable[[str], 
     template = load_template(cfg.model.chat_template)
     tokenizer = base_model.load_tokenizer(base, template)
     on_stage("data")
-    quarantine = Quarantine()
-    examples = train.load_examples(cfg.data.train, cache_dir, quarantine)
-    rows_read = len(examples) + len(quarantine.rows)
-    examples = sample(examples, cfg.data.max_train_examples, cfg.data.seed)
-    train_ds = train.tokenize(examples, tokenizer, cfg.train.max_length, quarantine, str(cfg.data.train))
+    data = build_data(cfg, cache_dir)
+    train_ds, kept = train.tokenize(data.rows, tokenizer, cfg.train.max_length, data.quarantine)
+    add_render_stage(data, kept)
+    lost = unaccounted(data.stages)
+    if lost:  # an invariant of the stages; a bug if it ever fires
+        raise RuntimeError(f"data rows unaccounted for: {lost}")
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="toolsweep-data-"))
+    outputs = write_outputs(data, data_dir)
+    allowed = guard_leakage(data.rows, cfg.data)
+    (data_dir / "leakage.json").write_text(json.dumps([vars(lk) for lk in allowed], indent=2) + "\n")
     cases = take(load_cases(cfg.data.eval), eval_limit or cfg.data.max_eval_cases)
-    counts = {"data.rows_read": rows_read, "data.sampled": len(examples), "data.train_examples": len(train_ds),
-              "data.quarantined": len(quarantine.rows), "data.eval_cases": len(cases)}
-    return Inputs(base, template, strip_generation_markers(template), tokenizer, train_ds, cases, quarantine, counts)
+    counts = {"data.rows_read": data.stage("read")["rows_in"], "data.sampled": data.stage("mix")["rows_out"],
+              "data.train_examples": len(train_ds), "data.quarantined": len(data.quarantine.rows),
+              "data.eval_cases": len(cases), "data.leaks_allowed": len(allowed)}
+    from orchestrator.data.pipeline import metrics
+    counts.update(metrics(data))
+    return Inputs(base, template, strip_generation_markers(template), tokenizer, train_ds, cases, data.quarantine,
+                  counts, data, outputs, allowed)
+
+
+def log_data(tracker, run_id: str, inputs: Inputs) -> None:
+    """Counts per stage, the mix fingerprint, the data files and the dataset lineage into a run."""
+    out = inputs.outputs
+    tracker.log_metrics(run_id, inputs.counts)
+    tracker.set_tags(run_id, {"toolsweep.data.fingerprint": out["fingerprint"],
+                              "toolsweep.data.file_sha256": out["file_sha256"],
+                              "toolsweep.data.config_sha256": out["config_sha256"]})
+    data_dir = out["train"].parent
+    for name in ("train.jsonl", "quarantine.jsonl", "stages.json", "stages.md", "leakage.json"):
+        if (data_dir / name).is_file():
+            tracker.log_artifact(run_id, data_dir / name, "data")
+    tracker.log_data_lineage(run_id, out, inputs.data.rows)
 
 
 def log_report(tracker, run_id: str, label: str, report: dict, title: str, step: int = 0) -> None:
@@ -160,11 +201,9 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
         progress.stage(name)
 
     try:
-        inputs = prepare_inputs(cfg, cache_dir, enter)
+        inputs = prepare_inputs(cfg, cache_dir, enter, data_dir=run_dir / "data")
         result.quarantine_counts = inputs.quarantine.counts()
-        tracker.log_metrics(run_id, inputs.counts)
-        (run_dir / "quarantine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in inputs.quarantine.rows))
-        tracker.log_artifact(run_id, run_dir / "quarantine.jsonl", "data")
+        log_data(tracker, run_id, inputs)
         base, serving, cases = inputs.base, inputs.serving, inputs.cases
 
         enter("train")

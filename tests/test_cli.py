@@ -12,7 +12,7 @@ def _toolsweep(*args):
 def test_help_lists_every_command():
     res = _toolsweep("--help")
     assert res.returncode == 0
-    for cmd in ("sweep", "resume", "status", "trial", "eval", "compare", "setup-tools", "make-data", "check-config"):
+    for cmd in ("sweep", "resume", "status", "trial", "eval", "compare", "setup-tools", "make-data", "data", "check-config"):
         assert cmd in res.stdout
 
 

@@ -18,7 +18,7 @@ def _config(tmp: Path) -> Path:
         "name": "tiny-sweep",
         "output_dir": str(tmp / "runs"),
         "model": {"base": "tiny"},
-        "data": {"max_train_examples": 8},
+        "data": {"mix": {"total": 8}},
         "train": {"epochs": 2, "batch_size": 4, "max_length": 1024,
                   "lora": {"rank": 4, "alpha": "2x_rank", "target_modules": ["q_proj", "v_proj"]}},
         "quantize": {"types": ["q8_0"]},

@@ -25,7 +25,7 @@ def _write(tmp: Path, n: int, epochs: int) -> Path:
     path = _config(tmp)
     cfg = json.loads(path.read_text())
     cfg["search"].update({"num_samples": n, "max_concurrent": 1, "grace_period": epochs, "max_failures": 2})
-    cfg["data"]["max_train_examples"] = 16
+    cfg["data"]["mix"]["total"] = 16
     cfg["train"].update({"epochs": epochs, "batch_size": 2})
     path.write_text(json.dumps(cfg))
     return path

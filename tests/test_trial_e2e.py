@@ -18,7 +18,7 @@ def _write_config(tmp_path: Path, **extra) -> Path:
         "name": "tiny-e2e",
         "output_dir": str(tmp_path / "runs"),
         "model": {"base": "tiny"},
-        "data": {"max_train_examples": 12, "max_eval_cases": 6},
+        "data": {"mix": {"total": 12}, "max_eval_cases": 6},
         "train": {"epochs": 1, "batch_size": 4, "max_length": 1024, "learning_rate": 1e-3,
                   "lora": {"rank": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}},
         "quantize": {"types": ["q8_0", "q4_k_m"]},
@@ -104,11 +104,16 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
         assert m[f"{label}.n_cases"] == 6
         assert 0.0 <= m[f"{label}.tool_selection_accuracy"] <= 1.0
     assert m["data.train_examples"] == 12 and m["data.rows_read"] == 346
+    assert m["data.stage.mix.not_sampled"] == 346 - 12 and m["data.stage.render.rows_out"] == 12
+    assert len(run.data.tags["toolsweep.data.fingerprint"]) == 64
+    assert {i.dataset.name for i in run.inputs.dataset_inputs} == {"source:starter", "training-mix"}
     loss = client.get_metric_history(run.info.run_id, "train.loss")
     steps = [h.step for h in loss]
     assert steps == sorted(set(steps)) and steps[-1] == 3  # 12 examples / batch 4, one point per step
     artifacts = {f.path for f in client.list_artifacts(run.info.run_id)}
     assert {"adapter", "gguf", "eval", "data", "config.json"} <= artifacts
+    data_files = {f.path for f in client.list_artifacts(run.info.run_id, "data")}
+    assert {"data/train.jsonl", "data/quarantine.jsonl", "data/stages.json", "data/stages.md"} <= data_files
     gguf = {f.path for f in client.list_artifacts(run.info.run_id, "gguf")}
     assert gguf == {"gguf/tuned-q8_0.gguf", "gguf/tuned-q4_k_m.gguf", "gguf/base-q8_0.gguf"}
     adapter = {f.path for f in client.list_artifacts(run.info.run_id, "adapter")}
@@ -122,7 +127,7 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
 def test_failed_trial_is_recorded_with_its_reason(tmp_path):
     from mlflow.tracking import MlflowClient
 
-    cfg = _write_config(tmp_path, data={"train": str(tmp_path / "missing.jsonl")})
+    cfg = _write_config(tmp_path, data={"sources": {"mine": {"path": str(tmp_path / "missing.jsonl")}}})
     res = _cli("trial", str(cfg))
     assert res.returncode != 0
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlruns/mlflow.db")

@@ -1,0 +1,180 @@
+"""Quality filter: the first rule a normalised row breaks, or None. One reason per row.
+
+Rules, checked in this order (the `check` names are what the stage table counts):
+
+- `unknown_tool`: an assistant turn calls a tool that is not in the row's `tools`.
+- `arguments_not_object`: a call's `arguments` is not a JSON object (e.g. a string that is not JSON).
+- `missing_required_argument`: a call leaves out an argument its schema lists as `required`.
+- `invalid_arguments`: the arguments fail the tool's JSON Schema (jsonschema, Draft 2020-12) for any
+  other reason (wrong type, enum, unknown key where `additionalProperties` is false, ...).
+- `empty_assistant_turn`: an assistant turn with neither text nor tool calls.
+- `truncated_assistant_turn`: an assistant turn whose text
+    * opens more `(`, `[` or `{` than it closes, has an odd number of ``` fences, or a `<tool_call>`
+      without its `</tool_call>` (the generator stopped mid-structure); or
+    * is the conversation's last turn and ends in a letter or digit, unless its last word occurs as a
+      whole word in a tool result of the conversation (answers that quote a file or command output
+      end in whatever the output ends in). "Ends mid-word without punctuation" is the usual sign of a
+      reply cut at a token limit.
+- `orphan_tool_result`: a tool message that answers no call: no assistant call before it in the
+  same round, its `tool_call_id` matches none of that round's call ids, or (without ids) its `name`
+  matches none of that round's unanswered calls.
+- `unsupported_tool_claim`: an assistant text turn that claims a tool produced something
+  ("the search returned …", "according to the results …", "I looked it up …" — the regex
+  `CLAIM` below) when no tool message precedes it: it cites a result that is not in the conversation.
+- `stale_state` (only when `stale_after_s` is set): a tool result whose timestamp is more than
+  `stale_after_s` seconds older than the row's final user turn (`meta.timestamp`): the answer rests
+  on state that may no longer hold.
+
+`skip` names checks to turn off for data that legitimately breaks one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable
+
+import jsonschema
+
+CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argument", "invalid_arguments",
+          "empty_assistant_turn", "truncated_assistant_turn", "orphan_tool_result", "unsupported_tool_claim",
+          "stale_state")
+
+CLAIM = re.compile(
+    r"\b(?:the\s+(?:search|lookup|query|tool|api|function|call|results?|output|file|command)\s+"
+    r"(?:\w+\s+){0,3}?(?:returned|returns|shows?|showed|says|said|found|came\s+back|reported|lists?)"
+    r"|according\s+to\s+the\s+(?:search|results?|tool|api|lookup|file|output|data)"
+    r"|i\s+(?:looked\s+(?:it\s+)?up|searched|queried|fetched|ran\s+the))\b",
+    re.IGNORECASE)
+_FENCE = "```"
+
+
+def _calls(row: dict) -> Iterable[tuple[int, dict]]:
+    for i, m in enumerate(row["messages"]):
+        if m["role"] == "assistant":
+            for c in m.get("tool_calls") or []:
+                yield i, c["function"]
+
+
+def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
+    schemas = {t["function"]["name"]: t["function"].get("parameters") or {"type": "object"} for t in row["tools"]}
+    for i, fn in _calls(row):
+        name, args = fn["name"], fn["arguments"]
+        if name not in schemas:
+            yield "unknown_tool", f"message {i} calls {name!r}, which is not among the row's tools"
+            continue
+        if not isinstance(args, dict):
+            yield "arguments_not_object", f"message {i}: arguments of {name!r} are not a JSON object"
+            continue
+        schema = schemas[name]
+        missing = [k for k in schema.get("required", []) if k not in args]
+        if missing:
+            yield "missing_required_argument", f"message {i}: {name!r} misses required argument(s) {missing}"
+        try:
+            jsonschema.validate(args, schema, cls=jsonschema.Draft202012Validator)
+        except jsonschema.ValidationError as err:
+            if err.validator != "required":
+                where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+                yield "invalid_arguments", f"message {i}: {name!r} arguments invalid at {where}: {err.message}"
+        except jsonschema.SchemaError as err:
+            yield "invalid_arguments", f"tool {name!r} has an invalid JSON Schema: {err.message}"
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _tool_texts(row: dict) -> list[str]:
+    """Tool results as written and, when JSON, every string inside them (decoded escapes)."""
+    out = []
+    for m in row["messages"]:
+        if m["role"] == "tool":
+            out.append(m["content"])
+            try:
+                out.extend(_strings(json.loads(m["content"])))
+            except json.JSONDecodeError:
+                pass
+    return out
+
+
+def _truncated(text: str, is_last: bool, tool_texts: list[str]) -> str | None:
+    for open_, close in ("()", "[]", "{}"):
+        if text.count(open_) > text.count(close):
+            return f"more {open_!r} than {close!r}"
+    if text.count(_FENCE) % 2:
+        return "an unclosed ``` fence"
+    if text.count("<tool_call>") != text.count("</tool_call>"):
+        return "a <tool_call> without its </tool_call>"
+    stripped = text.rstrip()
+    if is_last and stripped and stripped[-1].isalnum():
+        last_word = re.compile(r"(?<!\w)" + re.escape(stripped.split()[-1]) + r"(?!\w)")
+        if not any(last_word.search(t) for t in tool_texts):
+            return f"ends mid-word without punctuation ({stripped[-30:]!r})"
+    return None
+
+
+def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
+    msgs = row["messages"]
+    tool_texts = _tool_texts(row)
+    seen_tool = False
+    open_calls: list[dict] = []  # calls of the latest assistant round not yet answered
+    for i, m in enumerate(msgs):
+        if m["role"] == "assistant":
+            text, calls = m.get("content") or "", m.get("tool_calls") or []
+            if not text.strip() and not calls:
+                yield "empty_assistant_turn", f"message {i} has neither text nor tool calls"
+            if text.strip():
+                why = _truncated(text, i == len(msgs) - 1, tool_texts)
+                if why:
+                    yield "truncated_assistant_turn", f"message {i}: {why}"
+                if not seen_tool and CLAIM.search(text):
+                    claim = CLAIM.search(text).group(0)
+                    yield "unsupported_tool_claim", (f"message {i} cites a tool result ({claim!r}) but no tool "
+                                                      "result precedes it")
+            open_calls = list(calls)
+        elif m["role"] == "tool":
+            seen_tool = True
+            match = None
+            for c in open_calls:
+                if m.get("tool_call_id") is not None and c.get("id") is not None:
+                    if m["tool_call_id"] == c["id"]:
+                        match = c
+                        break
+                elif m.get("name") == c["function"]["name"]:
+                    match = c
+                    break
+            if match is None:
+                who = m.get("tool_call_id") or m.get("name")
+                yield "orphan_tool_result", f"message {i}: tool result ({who!r}) answers no preceding call"
+            else:
+                open_calls.remove(match)
+        elif m["role"] == "user":
+            open_calls = []
+
+
+def _stale(row: dict, stale_after_s: float | None) -> Iterable[tuple[str, str]]:
+    asked = row["meta"].get("timestamp")
+    if asked is None or stale_after_s is None:
+        return
+    for st in row["meta"].get("state_times") or []:
+        age = asked - st["timestamp"]
+        if age > stale_after_s:
+            yield "stale_state", (f"message {st['message']}: tool result {age:.0f} s older than the final user "
+                                  f"turn (limit {stale_after_s:.0f} s)")
+
+
+def row_problem(row: dict, stale_after_s: float | None = None, skip: Iterable[str] = ()) -> tuple[str, str] | None:
+    """(check, reason) for the first rule the row breaks, or None."""
+    skip = set(skip)
+    for problems in (_schema_problems(row), _turn_problems(row), _stale(row, stale_after_s)):
+        for check, reason in problems:
+            if check not in skip:
+                return check, reason
+    return None

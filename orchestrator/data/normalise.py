@@ -1,0 +1,290 @@
+"""Every source format becomes one internal row: the OpenAI `messages` + `tools` form plus `meta`.
+
+Internal row:
+    {"id": "<source>:<row>",
+     "messages": [{"role": "system"|"user"|"assistant"|"tool", "content": str,
+                   "tool_calls": [{"type": "function", "function": {"name", "arguments"}, "id"?}],  # assistant
+                   "name"?, "tool_call_id"?}],                                                        # tool
+     "tools": [{"type": "function", "function": {"name", "description"?, "parameters"?}}],
+     "meta": {"source", "row", "format", "track", "session_id", "timestamp", "state_times", "original_id", ...}}
+
+`meta.track` is the row's own track, else its source's `track`; `meta.source_track` keeps the
+source's. `meta.timestamp` (epoch seconds) is when the final user turn was asked; `meta.state_times` lists
+`{"message": index, "timestamp": epoch seconds}` for tool results that carry a time (the stale-state
+check reads both). Tool-call `arguments` are decoded to objects when they are JSON strings; a string
+that is not JSON is kept as it is, for the quality filter to reject.
+
+Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` → openai,
+`user` + `answer` → trace):
+
+- **openai**: `{"messages": [...], "tools": [...] | "<JSON string>", "id"?, "meta"?, ...}`. Tools may be
+  bare function schemas (`{"name", "parameters"}`); they are wrapped as `{"type": "function", ...}`.
+  `messages` (like `tools`) may be a JSON string, as Parquet / Arrow columns often hold it.
+  Other top-level keys (e.g. `scenario`) move into `meta`; a `timestamp` on a tool message moves
+  into `meta.state_times`.
+- **sharegpt** (as LLaMA-Factory reads it): `{"conversations": [{"from": "human"|"gpt"|"function_call"|
+  "observation"|"system", "value": str}], "system"?: str, "tools"?: "<JSON string>" | list}`.
+  A `function_call` value is the JSON of one call `{"name", "arguments"}` or of a list of calls
+  (parallel); it becomes an assistant turn with `tool_calls`. An `observation` becomes one tool
+  message named after the call it answers; after k > 1 parallel calls, an observation whose value is
+  a JSON list of k items becomes k tool messages, one per call.
+- **trace** (raw agent logs; this project's schema):
+      {"session_id": str, "timestamp": ISO-8601 | epoch seconds,      # when the user asked
+       "tools": [...], "system"?: str,
+       "history"?: [earlier OpenAI messages of the session, each may carry "timestamp"],
+       "user": str,
+       "calls": [{"name": str, "arguments": obj | JSON str, "result": any, "timestamp"?: ..., "round"?: int}],
+       "answer": str, "meta"?: {...}}
+  Calls with the same `round` (default: their position, i.e. sequential) form one assistant turn of
+  parallel calls, followed by their results as tool messages; `answer` is the final assistant turn.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from orchestrator.data.quarantine import row_ref
+
+FORMATS = ("openai", "sharegpt", "trace")
+ROLES = ("system", "user", "assistant", "tool")
+SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "system": "system",
+                  "function_call": "function_call", "observation": "observation"}
+
+
+class Reject(Exception):
+    """A row that cannot be normalised: `check` is the counted name, the message the details."""
+
+    def __init__(self, check: str, reason: str):
+        super().__init__(reason)
+        self.check, self.reason = check, reason
+
+
+def detect_format(row: dict) -> str:
+    if "conversations" in row:
+        return "sharegpt"
+    if "messages" in row:
+        return "openai"
+    if "user" in row and "answer" in row:
+        return "trace"
+    raise Reject("unrecognised_format", "neither 'messages' (openai), 'conversations' (sharegpt) "
+                                        "nor 'user' + 'answer' (trace)")
+
+
+def parse_time(value: Any, what: str) -> float:
+    """ISO-8601 (a trailing Z allowed; naive times are UTC) or epoch seconds → epoch seconds."""
+    if isinstance(value, bool):
+        raise Reject("bad_timestamp", f"{what} {value!r} is not ISO-8601 or epoch seconds")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
+    raise Reject("bad_timestamp", f"{what} {value!r} is not ISO-8601 or epoch seconds")
+
+
+def _json_or_self(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _tools(value: Any) -> list[dict]:
+    value = [] if value is None else value
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except json.JSONDecodeError:
+            raise Reject("malformed_json", "tools is a string that is not JSON") from None
+    if not isinstance(value, list):
+        raise Reject("bad_structure", "tools is not a list")
+    out = []
+    for t in value:
+        fn = t.get("function", t) if isinstance(t, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+            raise Reject("bad_structure", "a tool without a name")
+        out.append({"type": "function", "function": fn})
+    return out
+
+
+def _call(value: Any) -> dict:
+    """One tool call in the internal form; `arguments` decoded when it is a JSON string."""
+    if not isinstance(value, dict):
+        raise Reject("bad_structure", "a tool call that is not an object")
+    fn = value.get("function", value)
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        raise Reject("bad_structure", "a tool call without a name")
+    args = fn.get("arguments", fn.get("parameters", {}))
+    call = {"type": "function", "function": {"name": fn["name"], "arguments": _json_or_self(args)}}
+    if value.get("id") is not None:
+        call["id"] = value["id"]
+    return call
+
+
+def _message(m: Any, index: int, state_times: list[dict]) -> dict:
+    if not isinstance(m, dict) or m.get("role") not in ROLES:
+        role = m.get("role") if isinstance(m, dict) else None
+        raise Reject("bad_structure", f"message {index} has a missing or unknown role ({role!r})")
+    out = {k: v for k, v in m.items() if k != "timestamp"}
+    content = out.get("content")
+    if content is None:
+        out["content"] = ""
+    elif not isinstance(content, str):
+        out["content"] = json.dumps(content, ensure_ascii=False)  # a structured tool result
+    if out.get("tool_calls"):
+        if not isinstance(out["tool_calls"], list):
+            raise Reject("bad_structure", f"message {index}: tool_calls is not a list")
+        out["tool_calls"] = [_call(c) for c in out["tool_calls"]]
+    elif "tool_calls" in out:
+        del out["tool_calls"]
+    if m.get("timestamp") is not None and m["role"] == "tool":
+        state_times.append({"message": index, "timestamp": parse_time(m["timestamp"], f"message {index} timestamp")})
+    return out
+
+
+def _finish(messages: list[dict], tools: list[dict], meta: dict) -> dict:
+    if not messages:
+        raise Reject("bad_structure", "no messages")
+    if not any(m["role"] == "assistant" for m in messages):
+        raise Reject("bad_structure", "no assistant turn")
+    return {"id": row_ref(meta["source"], meta["row"]), "messages": messages, "tools": tools, "meta": meta}
+
+
+def _base_meta(row: dict, source: str, index: int, fmt: str, track: str | None) -> dict:
+    meta = dict(row["meta"]) if isinstance(row.get("meta"), dict) else {}
+    meta.update({"source": source, "row": index, "format": fmt, "track": meta.get("track") or track})
+    if track:
+        meta["source_track"] = track
+    if row.get("id") is not None:
+        meta["original_id"] = row["id"]
+    if meta.get("timestamp") is not None:
+        meta["timestamp"] = parse_time(meta["timestamp"], "meta.timestamp")
+    return meta
+
+
+def from_openai(row: dict, meta: dict) -> dict:
+    msgs = _json_or_self(row.get("messages"))  # a JSON string column (Parquet / Arrow) is decoded
+    if not isinstance(msgs, list):
+        raise Reject("bad_structure", "messages is not a list")
+    for k, v in row.items():
+        if k not in ("messages", "tools", "meta", "id"):
+            meta.setdefault(k, v)
+    state_times: list[dict] = []
+    messages = [_message(m, i, state_times) for i, m in enumerate(msgs)]
+    meta["state_times"] = state_times
+    return _finish(messages, _tools(row.get("tools")), meta)
+
+
+def from_sharegpt(row: dict, meta: dict) -> dict:
+    turns = _json_or_self(row.get("conversations"))
+    if not isinstance(turns, list):
+        raise Reject("bad_structure", "conversations is not a list")
+    messages: list[dict] = []
+    if isinstance(row.get("system"), str) and row["system"]:
+        messages.append({"role": "system", "content": row["system"]})
+    last_calls: list[dict] = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict) or turn.get("from") not in SHAREGPT_ROLES:
+            who = turn.get("from") if isinstance(turn, dict) else None
+            raise Reject("bad_structure", f"turn {i} has a missing or unknown 'from' ({who!r})")
+        role, value = SHAREGPT_ROLES[turn["from"]], turn.get("value")
+        if not isinstance(value, str):
+            raise Reject("bad_structure", f"turn {i}: value is not a string")
+        if role == "function_call":
+            try:
+                parsed = json.loads(value)
+            except json.JSONDecodeError:
+                raise Reject("malformed_json", f"turn {i}: function_call value is not JSON") from None
+            last_calls = [_call(c) for c in (parsed if isinstance(parsed, list) else [parsed])]
+            messages.append({"role": "assistant", "content": "", "tool_calls": last_calls})
+        elif role == "observation":
+            parts = _json_or_self(value) if len(last_calls) > 1 else None
+            if isinstance(parts, list) and len(parts) == len(last_calls):
+                for call, part in zip(last_calls, parts):
+                    content = part if isinstance(part, str) else json.dumps(part, ensure_ascii=False)
+                    messages.append({"role": "tool", "name": call["function"]["name"], "content": content})
+            else:
+                name = last_calls[0]["function"]["name"] if last_calls else None
+                messages.append({"role": "tool", "name": name, "content": value} if name else
+                                {"role": "tool", "content": value})
+            last_calls = []
+        else:
+            messages.append({"role": role, "content": value})
+            last_calls = []
+    for k, v in row.items():
+        if k not in ("conversations", "tools", "system", "meta", "id"):
+            meta.setdefault(k, v)
+    meta["state_times"] = []
+    return _finish(messages, _tools(row.get("tools")), meta)
+
+
+def from_trace(row: dict, meta: dict) -> dict:
+    for key, kind in (("session_id", str), ("user", str), ("answer", str)):
+        if not isinstance(row.get(key), kind):
+            raise Reject("bad_structure", f"trace without a string {key!r}")
+    if row.get("timestamp") is None:
+        raise Reject("bad_structure", "trace without a 'timestamp'")
+    calls = row.get("calls") or []
+    if not isinstance(calls, list):
+        raise Reject("bad_structure", "trace 'calls' is not a list")
+    meta.update({"session_id": row["session_id"], "timestamp": parse_time(row["timestamp"], "timestamp")})
+    state_times: list[dict] = []
+    messages: list[dict] = []
+    if isinstance(row.get("system"), str) and row["system"]:
+        messages.append({"role": "system", "content": row["system"]})
+    for m in row.get("history") or []:
+        messages.append(_message(m, len(messages), state_times))
+    messages.append({"role": "user", "content": row["user"]})
+    rounds: dict[Any, list[dict]] = {}
+    for i, c in enumerate(calls):
+        if not isinstance(c, dict):
+            raise Reject("bad_structure", f"trace call {i} is not an object")
+        rounds.setdefault(c.get("round", i), []).append(c)
+    for group in rounds.values():
+        messages.append({"role": "assistant", "content": "", "tool_calls": [_call(c) for c in group]})
+        for c in group:
+            if c.get("timestamp") is not None:
+                state_times.append({"message": len(messages), "timestamp": parse_time(c["timestamp"], "call timestamp")})
+            result = c.get("result", "")
+            messages.append({"role": "tool", "name": c.get("name"),
+                             "content": result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)})
+    messages.append({"role": "assistant", "content": row["answer"]})
+    meta["state_times"] = state_times
+    return _finish(messages, _tools(row.get("tools")), meta)
+
+
+CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_trace}
+
+
+def decode(raw: str | dict) -> dict:
+    """A raw record (a JSONL line or an Arrow row) as a dict, or Reject."""
+    if isinstance(raw, str):
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise Reject("malformed_json", f"not valid JSON ({err.msg} at char {err.pos})") from None
+    else:
+        row = raw
+    if not isinstance(row, dict):
+        raise Reject("not_an_object", f"a JSON {type(row).__name__}, not an object")
+    return row
+
+
+def normalise(raw: str | dict, source: str, index: int, fmt: str = "auto", track: str | None = None) -> dict:
+    """One raw record → one internal row, or Reject with the reason."""
+    row = decode(raw)
+    detected = detect_format(row) if fmt == "auto" else fmt
+    if fmt != "auto":
+        required = {"openai": "messages", "sharegpt": "conversations", "trace": "user"}[fmt]
+        if required not in row:
+            raise Reject("unrecognised_format", f"source format is {fmt} but the row has no {required!r}")
+    meta = _base_meta(row, source, index, detected, track)
+    return CONVERTERS[detected](row, meta)

@@ -1,0 +1,228 @@
+"""The data stages, run in order, with a count table that accounts for every row.
+
+read → normalise → filter → dedupe → cap → mix [→ render]
+
+- read: raw records of every source (`orchestrator.data.sources`; JSONL blank lines are not rows);
+- normalise: one internal row per record (`normalise.py`); unreadable rows quarantined;
+- filter: quality rules (`filters.py`); the first rule a row breaks quarantines it;
+- dedupe: global exact dedupe (`dedupe.py`); later copies quarantined as "duplicate of <id>";
+- cap: per-session cap for sources with `max_per_session`;
+- mix: quotas per category and source (`mix.py`); rows not chosen are counted as not sampled;
+- render: run by the trial with the real tokenizer (`orchestrator.train.tokenize`): a row whose
+  rendering exceeds `train.max_length` is quarantined, not truncated.
+
+Invariant, per stage: rows_in == rows_out + quarantined + not_sampled, and each stage's rows_in is
+the previous stage's rows_out; `unaccounted()` returns the stages where that fails (tests require
+none). Quarantined rows carry `{source, row, id, stage, check, reason, raw}`.
+
+Fingerprint: `config_sha256` hashes the canonical JSON of the data config that decides the mix
+(sources, mix, filter, dedupe) together with each local source file's sha256; `file_sha256` hashes
+the written training file; `fingerprint` = sha256 of "<file_sha256>:<config_sha256>".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from orchestrator.config import DataConfig, SourceConfig
+from orchestrator.data.dedupe import cap_sessions, dedupe
+from orchestrator.data.filters import row_problem
+from orchestrator.data.mix import MixSpec, build_mix, category
+from orchestrator.data.normalise import Reject, normalise
+from orchestrator.data.quarantine import Quarantine
+
+STAGES = ("read", "normalise", "filter", "dedupe", "cap", "mix", "render")
+Reader = Callable[[str, SourceConfig], Iterable[tuple[int, str | dict]]]
+
+
+@dataclass
+class DataResult:
+    rows: list[dict]
+    quarantine: Quarantine
+    stages: list[dict]
+    mix_table: list[dict]
+    config_sha256: str
+    source_sha256: dict[str, str | None] = field(default_factory=dict)
+    source_paths: dict[str, str] = field(default_factory=dict)  # a local path, or the hub id
+    not_sampled: list[str] = field(default_factory=list)  # ids of good rows the mix did not choose
+
+    def stage(self, name: str) -> dict:
+        return next(s for s in self.stages if s["stage"] == name)
+
+
+def _stage(name: str, rows_in: int, rows_out: int, quarantine: Quarantine, not_sampled: int = 0) -> dict:
+    by_check = quarantine.counts(name)
+    return {"stage": name, "rows_in": rows_in, "rows_out": rows_out, "quarantined": sum(by_check.values()),
+            "not_sampled": not_sampled, "by_check": dict(sorted(by_check.items()))}
+
+
+def unaccounted(stages: list[dict]) -> list[str]:
+    """Stages where rows appear or vanish; [] when every row is accounted for."""
+    bad, prev_out = [], None
+    for s in stages:
+        if s["rows_in"] != s["rows_out"] + s["quarantined"] + s["not_sampled"]:
+            bad.append(f"{s['stage']}: {s['rows_in']} in != {s['rows_out']} out + {s['quarantined']} quarantined "
+                       f"+ {s['not_sampled']} not sampled")
+        if prev_out is not None and s["rows_in"] != prev_out:
+            bad.append(f"{s['stage']}: {s['rows_in']} in != {prev_out} out of the stage before")
+        prev_out = s["rows_out"]
+    return bad
+
+
+def file_sha256(path: Path) -> str | None:
+    """sha256 of a file, or of a directory's files (relative names and bytes, sorted); None if absent."""
+    h = hashlib.sha256()
+    if path.is_file():
+        h.update(path.read_bytes())
+    elif path.is_dir():
+        for p in sorted(q for q in path.rglob("*") if q.is_file()):
+            h.update(p.relative_to(path).as_posix().encode() + b"\0" + p.read_bytes())
+    else:
+        return None
+    return h.hexdigest()
+
+
+def config_sha256(cfg: DataConfig, source_sha: dict[str, str | None]) -> str:
+    part = cfg.model_dump(mode="json", include={"sources", "mix", "filter", "dedupe"})
+    blob = json.dumps({"config": part, "source_sha256": source_sha}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def run_stages(cfg: DataConfig, read: Reader) -> DataResult:
+    """Every stage up to the mix; `read(name, source)` yields a source's raw records."""
+    q = Quarantine()
+    stages = []
+    records = [(name, i, raw) for name, src in cfg.sources.items() for i, raw in read(name, src)]
+    stages.append(_stage("read", len(records), len(records), q))
+
+    rows = []
+    for name, i, raw in records:
+        src = cfg.sources[name]
+        try:
+            rows.append(normalise(raw, name, i, src.format, src.track))
+        except Reject as rej:
+            q.add(name, i, "normalise", rej.check, rej.reason, raw)
+    stages.append(_stage("normalise", len(records), len(rows), q))
+
+    raw_of = {f"{name}:{i}": raw for name, i, raw in records}
+    kept = []
+    for row in rows:
+        problem = row_problem(row, cfg.filter.stale_after_s, cfg.filter.skip)
+        if problem:
+            q.add(row["meta"]["source"], row["meta"]["row"], "filter", problem[0], problem[1], raw_of[row["id"]])
+        else:
+            kept.append(row)
+    stages.append(_stage("filter", len(rows), len(kept), q))
+
+    if cfg.dedupe.enabled:
+        unique, dups = dedupe(kept)
+        for row, first in dups:
+            q.add(row["meta"]["source"], row["meta"]["row"], "dedupe", "duplicate", f"duplicate of {first}",
+                  raw_of[row["id"]])
+    else:
+        unique = kept
+    stages.append(_stage("dedupe", len(kept), len(unique), q))
+
+    capped, over = cap_sessions(unique, {n: s.max_per_session for n, s in cfg.sources.items()}, cfg.mix.seed)
+    for row, why in over:
+        q.add(row["meta"]["source"], row["meta"]["row"], "cap", "over_session_cap", why, raw_of[row["id"]])
+    stages.append(_stage("cap", len(unique), len(capped), q))
+
+    spec = MixSpec(cfg.mix.total, {n: s.weight for n, s in cfg.sources.items()}, cfg.mix.no_tool_ratio,
+                   cfg.mix.honesty_ratio, cfg.mix.seed, cfg.mix.on_shortfall)
+    mixed, not_sampled, table = build_mix(capped, spec)
+    stages.append(_stage("mix", len(capped), len(mixed), q, not_sampled=len(not_sampled)))
+
+    source_sha = {n: (file_sha256(Path(s.path)) if s.path else None) for n, s in cfg.sources.items()}
+    paths = {n: str(s.path) if s.path else s.hub for n, s in cfg.sources.items()}
+    return DataResult(mixed, q, stages, table, config_sha256(cfg, source_sha), source_sha, paths,
+                      [r["id"] for r in not_sampled])
+
+
+def add_render_stage(result: DataResult, kept: list[dict]) -> None:
+    """Record the trial's render stage: `kept` are the rows within max_length (the rest were
+    quarantined by the renderer with stage "render")."""
+    stage = _stage("render", len(result.rows), len(kept), result.quarantine)
+    result.stages = [s for s in result.stages if s["stage"] != "render"] + [stage]
+    result.rows = kept
+
+
+def train_jsonl(rows: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def summary(result: DataResult) -> dict:
+    """Shares of the final rows per category and source."""
+    n = len(result.rows) or 1
+    cats: dict[str, int] = {}
+    srcs: dict[str, int] = {}
+    for r in result.rows:
+        cats[category(r)] = cats.get(category(r), 0) + 1
+        srcs[r["meta"]["source"]] = srcs.get(r["meta"]["source"], 0) + 1
+    return {"rows": len(result.rows),
+            "by_category": {k: {"rows": v, "share": round(v / n, 4)} for k, v in sorted(cats.items())},
+            "by_source": dict(sorted(srcs.items()))}
+
+
+def write_outputs(result: DataResult, out_dir: Path) -> dict:
+    """train.jsonl, quarantine.jsonl, stages.json, stages.md into `out_dir`; returns paths and digests."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train = out_dir / "train.jsonl"
+    train.write_text(train_jsonl(result.rows), encoding="utf-8")
+    quarantine = out_dir / "quarantine.jsonl"
+    quarantine.write_text(result.quarantine.jsonl(), encoding="utf-8")
+    file_sha = hashlib.sha256(train.read_bytes()).hexdigest()
+    fingerprint = hashlib.sha256(f"{file_sha}:{result.config_sha256}".encode()).hexdigest()
+    info = {"file_sha256": file_sha, "config_sha256": result.config_sha256, "fingerprint": fingerprint,
+            "source_sha256": result.source_sha256, "source_paths": result.source_paths,
+            "stages": result.stages, "mix": result.mix_table,
+            "summary": summary(result), "unaccounted": unaccounted(result.stages)}
+    (out_dir / "stages.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "stages.md").write_text(stage_markdown(result), encoding="utf-8")
+    return {"train": train, "quarantine": quarantine, "stages_file": out_dir / "stages.json", **info}
+
+
+def stage_markdown(result: DataResult) -> str:
+    lines = ["| stage | in | out | quarantined | not sampled | reasons |", "|---|---:|---:|---:|---:|---|"]
+    for s in result.stages:
+        reasons = ", ".join(f"{k} {v}" for k, v in s["by_check"].items())
+        lines.append(f"| {s['stage']} | {s['rows_in']} | {s['rows_out']} | {s['quarantined']} | "
+                     f"{s['not_sampled']} | {reasons} |")
+    lines += ["", "| category | source | weight | available | quota | selected | shortfall |",
+              "|---|---|---:|---:|---:|---:|---:|"]
+    for t in result.mix_table:
+        lines.append(f"| {t['category']} | {t['source']} | {t['weight']} | {t['available']} | {t['quota']} | "
+                     f"{t['selected']} | {t['shortfall']} |")
+    return "\n".join(lines) + "\n"
+
+
+def metrics(result: DataResult) -> dict[str, float]:
+    """Flat counts for MLflow: data.stage.<stage>.<count> and data.quarantine.<check>."""
+    out: dict[str, float] = {}
+    for s in result.stages:
+        for k in ("rows_in", "rows_out", "quarantined", "not_sampled"):
+            out[f"data.stage.{s['stage']}.{k}"] = s[k]
+    for check, n in result.quarantine.counts().items():
+        out[f"data.quarantine.{check}"] = n
+    for t in result.mix_table:
+        out[f"data.mix.{t['category']}.{t['source']}.selected"] = t["selected"]
+        out[f"data.mix.{t['category']}.{t['source']}.shortfall"] = t["shortfall"]
+    return out
+
+
+def guard_leakage(rows: list[dict], cfg: DataConfig) -> list:
+    """Check data.eval and data.leakage.eval_sets against the rows; raises LeakageError on a leak
+    of a kind not allowed, returns the allowed leaks (to report)."""
+    from evals.cases import load_cases
+    from orchestrator.data.leakage import enforce, find_leaks
+
+    if not cfg.leakage.check:
+        return []
+    paths = [cfg.eval] + [p for p in cfg.leakage.eval_sets if p != cfg.eval]
+    sets = {str(p): load_cases(p) for p in paths}
+    leaks = find_leaks(rows, sets, cfg.leakage.ngram, cfg.leakage.ngram_threshold, cfg.leakage.min_value_chars)
+    return enforce(leaks, cfg.leakage.allow)

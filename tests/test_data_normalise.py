@@ -1,0 +1,97 @@
+"""Each source format becomes the same internal row; hand-checked conversions."""
+
+import json
+
+import pytest
+
+from orchestrator.data.filters import row_problem
+from orchestrator.data.normalise import Reject, normalise
+
+WEATHER = {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                                                 "required": ["city"]}}
+WRAPPED = [{"type": "function", "function": WEATHER}]
+
+
+def test_openai_row_with_bare_tools_and_string_arguments():
+    row = {"id": "x1", "scenario": "single_tool", "tools": [WEATHER], "messages": [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": {"temp": 3}, "timestamp": "2026-01-01T10:00:00Z"},
+        {"role": "assistant", "content": "It is 3 degrees in Oslo."}]}
+    out = normalise(json.dumps(row), "src", 4)
+    assert out["id"] == "src:4" and out["tools"] == WRAPPED
+    assert out["messages"][1] == {"role": "assistant", "content": "", "tool_calls": [
+        {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}, "id": "c1"}]}
+    assert out["messages"][2] == {"role": "tool", "tool_call_id": "c1", "content": '{"temp": 3}'}
+    assert out["meta"] == {"source": "src", "row": 4, "format": "openai", "track": None, "original_id": "x1",
+                           "scenario": "single_tool", "state_times": [{"message": 2, "timestamp": 1767261600.0}]}
+    assert row_problem(out) is None
+
+
+def test_sharegpt_parallel_calls_split_their_observation():
+    row = {"system": "Be brief.", "tools": json.dumps([WEATHER]), "conversations": [
+        {"from": "human", "value": "Oslo and Rome?"},
+        {"from": "function_call", "value": json.dumps([{"name": "get_weather", "arguments": {"city": "Oslo"}},
+                                                        {"name": "get_weather", "arguments": {"city": "Rome"}}])},
+        {"from": "observation", "value": json.dumps([{"temp": 3}, "sunny"])},
+        {"from": "gpt", "value": "Oslo 3 degrees, Rome sunny."}]}
+    out = normalise(row, "sg", 0, "sharegpt", track="honesty")
+    call = lambda c: {"type": "function", "function": {"name": "get_weather", "arguments": {"city": c}}}  # noqa: E731
+    assert out["messages"] == [
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Oslo and Rome?"},
+        {"role": "assistant", "content": "", "tool_calls": [call("Oslo"), call("Rome")]},
+        {"role": "tool", "name": "get_weather", "content": '{"temp": 3}'},
+        {"role": "tool", "name": "get_weather", "content": "sunny"},
+        {"role": "assistant", "content": "Oslo 3 degrees, Rome sunny."}]
+    assert out["tools"] == WRAPPED and out["meta"]["track"] == "honesty" and out["meta"]["format"] == "sharegpt"
+    assert row_problem(out) is None
+
+
+def test_trace_rounds_become_parallel_turns():
+    row = {"session_id": "s9", "timestamp": 1700000000, "tools": [WEATHER], "user": "Oslo and Rome, then Paris?",
+           "calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}, "result": "3", "round": 0},
+                     {"name": "get_weather", "arguments": {"city": "Rome"}, "result": "20", "round": 0},
+                     {"name": "get_weather", "arguments": {"city": "Paris"}, "result": {"temp": 15}, "round": 1,
+                      "timestamp": 1699999000}],
+           "answer": "3, 20 and 15 degrees.", "meta": {"track": "long_context"}}
+    out = normalise(json.dumps(row), "tr", 2, "trace")
+    roles = [(m["role"], len(m.get("tool_calls") or [])) for m in out["messages"]]
+    assert roles == [("user", 0), ("assistant", 2), ("tool", 0), ("tool", 0), ("assistant", 1), ("tool", 0),
+                     ("assistant", 0)]
+    assert out["messages"][5]["content"] == '{"temp": 15}'
+    assert out["meta"]["session_id"] == "s9" and out["meta"]["timestamp"] == 1700000000.0
+    assert out["meta"]["state_times"] == [{"message": 5, "timestamp": 1699999000.0}]
+    assert out["meta"]["track"] == "long_context"
+    assert row_problem(out, stale_after_s=1000) is None
+    assert row_problem(out, stale_after_s=999)[0] == "stale_state"
+
+
+@pytest.mark.parametrize("raw, fmt, check", [
+    ('{"messages": [}', "auto", "malformed_json"),
+    ('"just a string"', "auto", "not_an_object"),
+    ('{"messages": [{"role": "user", "content": "x"}]}', "sharegpt", "unrecognised_format"),
+    ('{"messages": [{"role": "user", "content": "x"}]}', "auto", "bad_structure"),
+    ('{"messages": [{"role": "assistant", "content": "x"}], "tools": "{oops"}', "auto", "malformed_json"),
+])
+def test_unreadable_rows_name_their_reason(raw, fmt, check):
+    with pytest.raises(Reject) as err:
+        normalise(raw, "s", 0, fmt)
+    assert err.value.check == check
+
+
+def test_claims_and_truncation_rules():
+    def row(*msgs):
+        return normalise({"tools": [WEATHER], "messages": [{"role": "user", "content": "q"}, *msgs]}, "s", 0)
+    assert row_problem(row({"role": "assistant", "content": "According to the results, it rains."}))[0] == \
+        "unsupported_tool_claim"
+    assert row_problem(row({"role": "assistant", "content": "I think it rains."})) is None
+    assert row_problem(row({"role": "assistant", "content": 'Use {"a": [1, 2'}))[0] == "truncated_assistant_turn"
+    quoted = row({"role": "assistant", "content": "", "tool_calls": [
+        {"function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]},
+        {"role": "tool", "name": "get_weather", "content": '{"out": "line one\\nload 0.42"}'},
+        {"role": "assistant", "content": "Here it is:\nload 0.42"})
+    assert row_problem(quoted) is None  # ends in a digit, but quotes the tool result
+    assert row_problem(row({"role": "assistant", "content": "It is usually a reque"}))[0] == "truncated_assistant_turn"
+    assert row_problem(row({"role": "assistant", "content": "It is usually a reque"}),
+                       skip=["truncated_assistant_turn"]) is None

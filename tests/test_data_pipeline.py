@@ -1,0 +1,197 @@
+"""The data pipeline on the starter data and on dirty fixtures in all three formats: exact counts per
+stage and reason, nothing unaccounted for, byte-identical mixes, and the leakage guard."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator.config import parse_config
+from orchestrator.data.leakage import LeakageError
+from orchestrator.data.mix import MixError
+from orchestrator.data.pipeline import add_render_stage, guard_leakage, run_stages, unaccounted, write_outputs
+
+ROOT = Path(__file__).resolve().parent.parent
+FIX = ROOT / "tests/fixtures"
+
+
+def read_jsonl(name, src):
+    """The JSONL reader's contract without `datasets`: (line index, text) of non-blank lines."""
+    lines = Path(src.path).read_text(encoding="utf-8").split("\n")
+    return [(i, line) for i, line in enumerate(lines) if line.strip()]
+
+
+def dirty_config(**mix):
+    return parse_config({"name": "dirty", "data": {
+        "sources": {"openai": {"path": str(FIX / "dirty_openai.jsonl")},
+                    "sharegpt": {"path": str(FIX / "dirty_sharegpt.jsonl"), "format": "sharegpt"},
+                    "traces": {"path": str(FIX / "dirty_trace.jsonl"), "format": "trace", "max_per_session": 2,
+                               "weight": 2}},
+        "mix": {"total": 8, "no_tool_ratio": 0.25, "seed": 0, **mix},
+        "filter": {"stale_after_s": 3600}}})
+
+
+def starter_config(**data):
+    return parse_config({"name": "s", "data": {"mix": {"total": 64, "no_tool_ratio": 0.15}, **data}})
+
+
+def test_dirty_fixtures_stage_table_counts_every_reason():
+    res = run_stages(dirty_config().data, read_jsonl)
+    table = {s["stage"]: (s["rows_in"], s["rows_out"], s["quarantined"], s["not_sampled"]) for s in res.stages}
+    assert table == {"read": (34, 34, 0, 0), "normalise": (34, 26, 8, 0), "filter": (26, 14, 12, 0),
+                     "dedupe": (14, 12, 2, 0), "cap": (12, 11, 1, 0), "mix": (11, 8, 0, 3)}
+    assert res.stage("normalise")["by_check"] == {"bad_structure": 3, "bad_timestamp": 1, "malformed_json": 2,
+                                                  "not_an_object": 1, "unrecognised_format": 1}
+    assert res.stage("filter")["by_check"] == {
+        "arguments_not_object": 1, "empty_assistant_turn": 2, "invalid_arguments": 1, "missing_required_argument": 1,
+        "orphan_tool_result": 2, "stale_state": 1, "truncated_assistant_turn": 1, "unknown_tool": 2,
+        "unsupported_tool_claim": 1}
+    assert res.stage("dedupe")["by_check"] == {"duplicate": 2}
+    assert res.stage("cap")["by_check"] == {"over_session_cap": 1}
+    where = {q["id"]: (q["stage"], q["check"]) for q in res.quarantine.rows}
+    assert where == {
+        "openai:2": ("normalise", "malformed_json"), "openai:3": ("normalise", "not_an_object"),
+        "openai:4": ("normalise", "unrecognised_format"), "openai:5": ("normalise", "bad_structure"),
+        "sharegpt:3": ("normalise", "malformed_json"), "sharegpt:5": ("normalise", "bad_structure"),
+        "traces:5": ("normalise", "bad_timestamp"), "traces:6": ("normalise", "bad_structure"),
+        "openai:6": ("filter", "unknown_tool"), "openai:7": ("filter", "arguments_not_object"),
+        "openai:8": ("filter", "missing_required_argument"), "openai:9": ("filter", "invalid_arguments"),
+        "openai:10": ("filter", "empty_assistant_turn"), "openai:11": ("filter", "truncated_assistant_turn"),
+        "openai:12": ("filter", "orphan_tool_result"), "openai:13": ("filter", "unsupported_tool_claim"),
+        "sharegpt:4": ("filter", "orphan_tool_result"), "sharegpt:7": ("filter", "unknown_tool"),
+        "traces:4": ("filter", "stale_state"), "traces:7": ("filter", "empty_assistant_turn"),
+        "openai:14": ("dedupe", "duplicate"), "sharegpt:6": ("dedupe", "duplicate"),
+        "traces:2": ("cap", "over_session_cap")}
+    reasons = {q["id"]: q["reason"] for q in res.quarantine.rows}
+    assert reasons["openai:14"] == reasons["sharegpt:6"] == "duplicate of openai:0"
+    assert reasons["traces:4"] == "message 2: tool result 14400 s older than the final user turn (limit 3600 s)"
+    assert reasons["openai:9"].endswith("'kelvin' is not one of ['celsius', 'fahrenheit']")
+    # the raw row travels with its reason
+    assert json.loads(next(q["raw"] for q in res.quarantine.rows if q["id"] == "openai:3")) == [1, 2]
+
+
+def test_dirty_fixtures_leave_no_row_unaccounted():
+    res = run_stages(dirty_config().data, read_jsonl)
+    assert unaccounted(res.stages) == []
+    read = {f"{name}:{i}" for name, src in dirty_config().data.sources.items() for i, _ in read_jsonl(name, src)}
+    mixed, quarantined = {r["id"] for r in res.rows}, {q["id"] for q in res.quarantine.rows}
+    assert len(read) == 34
+    assert mixed | quarantined | set(res.not_sampled) == read
+    assert not (mixed & quarantined) and not (mixed & set(res.not_sampled)) and not (quarantined & set(res.not_sampled))
+    assert sorted(mixed) == ["openai:0", "openai:16", "openai:17", "sharegpt:1", "traces:0", "traces:1", "traces:3",
+                             "traces:8"]
+
+
+def test_dirty_mix_quotas_follow_weights_and_no_tool_ratio():
+    res = run_stages(dirty_config().data, read_jsonl)
+    quota = {(t["category"], t["source"]): (t["available"], t["quota"], t["selected"], t["shortfall"])
+             for t in res.mix_table}
+    # 8 rows: 2 no-tool, 6 tool; weights 1:1:2 among the sources that have rows of the category
+    assert quota == {("no_tool", "openai"): (2, 1, 1, 0), ("no_tool", "sharegpt"): (1, 0, 0, 0),
+                     ("no_tool", "traces"): (1, 1, 1, 0), ("tool", "openai"): (2, 2, 2, 0),
+                     ("tool", "sharegpt"): (2, 1, 1, 0), ("tool", "traces"): (3, 3, 3, 0)}
+
+
+def test_shortfall_is_reported_or_fails():
+    res = run_stages(dirty_config(total=20).data, read_jsonl)
+    short = {(t["category"], t["source"]): t["shortfall"] for t in res.mix_table if t["shortfall"]}
+    # 20 rows: 5 no-tool (quotas 1/1/3 of 2/1/1 available), 15 tool (quotas 4/4/7 of 2/2/3 available)
+    assert short == {("no_tool", "traces"): 2, ("tool", "openai"): 2, ("tool", "sharegpt"): 2, ("tool", "traces"): 4}
+    assert res.stage("mix")["rows_out"] == 10 and unaccounted(res.stages) == []
+    with pytest.raises(MixError, match="tool/traces: quota 7, available 3"):
+        run_stages(dirty_config(total=20, on_shortfall="fail").data, read_jsonl)
+
+
+def test_honesty_ratio_draws_from_the_honesty_track():
+    cfg = parse_config({"name": "h", "data": {
+        "sources": {"starter": {"path": str(ROOT / "data/starter/train.jsonl")},
+                    "honest": {"path": str(FIX / "dirty_trace.jsonl"), "format": "trace", "track": "honesty"}},
+        "mix": {"total": 20, "honesty_ratio": 0.25, "no_tool_ratio": 0.1}}})
+    res = run_stages(cfg.data, read_jsonl)
+    got = {(t["category"], t["source"]): (t["quota"], t["selected"]) for t in res.mix_table}
+    assert got == {("honesty", "honest"): (5, 5), ("no_tool", "starter"): (2, 2), ("tool", "starter"): (13, 13)}
+    assert sum(r["meta"]["track"] == "honesty" for r in res.rows) == 5
+
+
+def test_starter_mix_stage_table():
+    res = run_stages(starter_config().data, read_jsonl)
+    table = [(s["stage"], s["rows_in"], s["rows_out"], s["quarantined"], s["not_sampled"]) for s in res.stages]
+    assert table == [("read", 346, 346, 0, 0), ("normalise", 346, 346, 0, 0), ("filter", 346, 346, 0, 0),
+                     ("dedupe", 346, 346, 0, 0), ("cap", 346, 346, 0, 0), ("mix", 346, 64, 0, 282)]
+    assert [(t["category"], t["available"], t["selected"]) for t in res.mix_table] == [("no_tool", 53, 10),
+                                                                                       ("tool", 293, 54)]
+
+
+def test_render_stage_joins_the_table():
+    res = run_stages(starter_config().data, read_jsonl)
+    dropped = res.rows[:3]
+    for r in dropped:  # what orchestrator.train.tokenize does for a row over max_length
+        res.quarantine.add(r["meta"]["source"], r["meta"]["row"], "render", "over_max_length", "2000 tokens > 1024", r)
+    add_render_stage(res, res.rows[3:])
+    assert res.stages[-1] == {"stage": "render", "rows_in": 64, "rows_out": 61, "quarantined": 3, "not_sampled": 0,
+                              "by_check": {"over_max_length": 3}}
+    assert unaccounted(res.stages) == []
+
+
+def test_same_config_writes_byte_identical_files(tmp_path):
+    a = write_outputs(run_stages(starter_config().data, read_jsonl), tmp_path / "a")
+    b = write_outputs(run_stages(starter_config().data, read_jsonl), tmp_path / "b")
+    assert (tmp_path / "a/train.jsonl").read_bytes() == (tmp_path / "b/train.jsonl").read_bytes()
+    assert a["fingerprint"] == b["fingerprint"] and len(a["fingerprint"]) == 64
+    other = parse_config({"name": "s", "data": {"mix": {"total": 64, "no_tool_ratio": 0.15, "seed": 1}}})
+    c = write_outputs(run_stages(other.data, read_jsonl), tmp_path / "c")
+    assert c["file_sha256"] != a["file_sha256"] and c["config_sha256"] != a["config_sha256"]
+    stages = json.loads((tmp_path / "a/stages.json").read_text())
+    assert stages["unaccounted"] == [] and stages["summary"]["by_category"]["no_tool"] == {"rows": 10, "share": 0.1562}
+
+
+def test_dirty_quarantine_file_has_one_line_per_row(tmp_path):
+    res = run_stages(dirty_config().data, read_jsonl)
+    out = write_outputs(res, tmp_path)
+    lines = [json.loads(line) for line in out["quarantine"].read_text().splitlines()]
+    assert len(lines) == 23
+    assert set(lines[0]) == {"source", "row", "id", "stage", "check", "reason", "raw"}
+
+
+def test_starter_passes_the_leakage_guard_against_dev_and_test():
+    cfg = starter_config(leakage={"eval_sets": [str(ROOT / "evals/sets/test.jsonl")]}, mix={"total": None})
+    res = run_stages(cfg.data, read_jsonl)
+    assert len(res.rows) == 346
+    assert guard_leakage(res.rows, cfg.data) == []
+
+
+def test_starter_heldout_leaks_and_names_the_cases():
+    cfg = starter_config(eval=str(ROOT / "data/starter/heldout.jsonl"), mix={"total": None})
+    res = run_stages(cfg.data, read_jsonl)
+    with pytest.raises(LeakageError) as err:
+        guard_leakage(res.rows, cfg.data)
+    msg = str(err.value)
+    assert msg.startswith("eval cases overlap the training mix (8 ngram, 92 arguments)")
+    assert "case 'starter-0078' ~ train starter:146, starter:151: 100% of its 8-word shingles" in msg
+    allowed = parse_config({"name": "s", "data": {"eval": str(ROOT / "data/starter/heldout.jsonl"),
+                                                  "leakage": {"allow": ["ngram", "arguments"]}}})
+    assert len(guard_leakage(res.rows, allowed.data)) == 100
+
+
+def test_exact_leak_is_caught(tmp_path):
+    row = json.loads((ROOT / "data/starter/train.jsonl").read_text().splitlines()[0])
+    from evals.cases import case_from_example
+    case = case_from_example(row)
+    case["expected"]["calls"] = []  # only the request is shared
+    (tmp_path / "eval.jsonl").write_text(json.dumps(case) + "\n")
+    cfg = starter_config(eval=str(tmp_path / "eval.jsonl"), mix={"total": None})
+    res = run_stages(cfg.data, read_jsonl)
+    with pytest.raises(LeakageError, match=r"exact: .* case 'starter-0000' ~ train starter:0: same user text"):
+        guard_leakage(res.rows, cfg.data)
+
+
+def test_apportion_and_categories():
+    from orchestrator.data.mix import apportion, category
+
+    assert apportion(10, {"a": 1.0, "b": 1.0, "c": 1.0}) == {"a": 4, "b": 3, "c": 3}  # tie: first listed
+    assert apportion(7, {"a": 1.0, "b": 2.0}) == {"a": 2, "b": 5}
+    assert apportion(5, {"a": 0.0}) == {"a": 0}
+    chat = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    assert category({**chat, "meta": {"track": None}}) == "no_tool"
+    assert category({**chat, "meta": {"track": "long_context", "source_track": "honesty"}}) == "honesty"
+    assert category({**chat, "meta": {"track": "honesty"}}) == "honesty"
