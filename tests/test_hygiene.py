@@ -12,6 +12,7 @@ EDGE_MODULES = {
     "orchestrator/tracking.py": {"mlflow"},
     "orchestrator/sweep.py": {"ray", "transformers"},
     "evals/runner.py": {"llama_cpp"},
+    "orchestrator/data/teacher_server.py": {"llama_cpp"},
 }
 
 
