@@ -124,3 +124,14 @@ def test_file_roundtrip_writes_counts(tmp_path):
 def test_bad_known_kind_is_named():
     with pytest.raises(ValueError, match=r"known.txt:2: unknown kind 'city'"):
         parse_known("Priya\ncity: Lisbon\n", "known.txt")
+
+
+def test_openai_string_arguments_stay_consistent_with_results():
+    row = {"messages": [
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
+            "name": "get_ticket", "arguments": json.dumps({"ticket_id": "OPS-4821", "cc": "tomas@berg.family"})}}]},
+        {"role": "tool", "content": json.dumps({"id": "OPS-4821", "owner": "tomas@berg.family"})}]}
+    (out,), _ = anonymise_rows([row], Anonymiser(KEY, KNOWN))
+    args = json.loads(out["messages"][0]["tool_calls"][0]["function"]["arguments"])
+    result = json.loads(out["messages"][1]["content"])
+    assert args["ticket_id"] == result["id"] != "OPS-4821" and args["cc"] == result["owner"] != "tomas@berg.family"

@@ -78,8 +78,7 @@ def test_request_body_and_url():
     assert body["messages"] == [{"role": "system", "content": "S"}, {"role": "user", "content": "u"}]
     assert body["tools"] == WEATHER and body["temperature"] == 0.0
     assert teacher.TeacherConfig(endpoint="http://h:1/v1/").url == "http://h:1/v1/chat/completions"
-    assert "api_key" not in repr(teacher.TeacherConfig(endpoint="x", api_key="secret")) or "secret" not in repr(
-        teacher.TeacherConfig(endpoint="x", api_key="secret"))
+    assert "secret" not in repr(teacher.TeacherConfig(endpoint="x", api_key="secret"))
 
 
 def test_unreachable_endpoint_rejects_every_row(tmp_path):

@@ -200,7 +200,8 @@ class Anonymiser:
         for salt in range(16):
             d = self._digest(kind, norm, salt)
             fake = self._shape(kind, value, d)
-            if fake.casefold() != norm.casefold():
+            # A fake must not be a real value itself, or the survival check would (rightly) flag it.
+            if fake.casefold() != norm.casefold() and fake.casefold() not in self.known:
                 return fake
         raise RuntimeError(f"could not derive a fake distinct from the {kind} value")  # 16 HMAC collisions
 

@@ -99,15 +99,11 @@ class Needle:
     value: str           # the argument value only the needle line carries
 
 
-def _needle(rng: random.Random, slots: Slots, step: int, used: set[str]) -> Needle:
-    def pick(pool: list, exclude: set) -> object:
-        return rng.choice([v for v in pool if (v[1] if isinstance(v, tuple) else v) not in exclude])
-
+def _needle(rng: random.Random, slots: Slots, step: int) -> Needle:
     where = rng.choice([f"in step {step}", "earlier", "in one of the outputs above"])
     kind = rng.choice(["contact", "ticket", "report", "mirror", "offsite", "review"])
     if kind == "contact":
-        name, email = pick(slots.people, used)
-        old_name, old_email = pick([p for p in slots.people if p[1] != email], used)
+        (name, email), (old_name, old_email) = rng.sample(slots.people, 2)
         return Needle(kind, f"Escalation owner for this rotation: {name} ({email})",
                       f"Previous rotation's escalation owner was {old_name} ({old_email})",
                       f"Please email this rotation's escalation owner mentioned {where}: subject 'Overnight "
@@ -122,11 +118,11 @@ def _needle(rng: random.Random, slots: Slots, step: int, used: set[str]) -> Need
                       f"What's the status of the tracking issue for the migration, the one mentioned {where}?",
                       _fn("get_ticket", ticket_id=tid), tid)
     if kind == "report":
-        path = pick(slots.files, used)
+        path = rng.choice(slots.files)
         return Needle(kind, f"Full report written to {path}", None,
                       f"Open the full report file that was mentioned {where}.", _fn("read_file", path=path), path)
     if kind == "mirror":
-        url, old = rng.sample([u for u in slots.urls if u not in used], 2)
+        url, old = rng.sample(slots.urls, 2)
         return Needle(kind, f"Primary mirror moved to {url}", f"Old mirror (retired): {old}",
                       f"Fetch the current primary mirror mentioned {where}.", _fn("http_fetch", url=url), url)
     if kind == "offsite":
@@ -171,7 +167,7 @@ def _plan(rng: random.Random, slots: Slots) -> _Plan:
     rounds = rng.randint(MIN_ROUNDS, MAX_ROUNDS)
     needle_round = rng.randint(0, rounds // 3)
     kinds = [rng.choice(list(ROUND_KINDS)) for _ in range(rounds)]
-    needle = _needle(rng, slots, needle_round + 1, set())
+    needle = _needle(rng, slots, needle_round + 1)
     # Filler tables name cities: never the needle's or the decoy's, so only the needle line carries it.
     if needle.kind == "offsite":
         slots = replace(slots, cities=[c for c in slots.cities if c not in needle.line and c not in needle.decoy])
