@@ -77,3 +77,12 @@ def test_a_wrong_final_call_is_refused(template):
         lcd.validate_final_call(template, msgs, tools, msgs[-1]["tool_calls"][0])
     with pytest.raises(lcd.LongContextError, match="not offered"):
         lcd.validate_final_call(template, msgs, [lcd.TOOLS["read_file"]], msgs[-1]["tool_calls"][0])
+
+
+def test_counts_agree_with_transformers_autotokenizer(count, template):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(TOKENIZER.parent)
+    row = lcd.generate(16384, 1, count, template, seed=3)[0]
+    text = render_chat(template, row["messages"], row["tools"])
+    assert len(tok(text, add_special_tokens=False).input_ids) == count(text) == row["meta"]["tokens"]
