@@ -298,18 +298,18 @@ class Anonymiser:
 
 
 def _survival_pattern(values: dict[str, set[str]], known: Iterable[KnownToken]) -> re.Pattern | None:
-    parts = []
-    for i, (kind, vals) in enumerate(sorted(values.items())):
-        if vals:
-            alts = "|".join(re.escape(v) for v in sorted(vals, key=len, reverse=True))
-            parts.append(f"(?P<r{i}_{kind}>(?<![\\w]){'(?:' + alts + ')'}(?![\\w]))")
+    """One regex for every real value; the group name `r_<kind>` / `k_<kind>` says which kind matched."""
+    def alternation(texts: Iterable[str]) -> str:
+        return "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
+
+    parts = [rf"(?P<r_{kind}>(?<!\w)(?:{alternation(vals)})(?!\w))" for kind, vals in sorted(values.items()) if vals]
     by_kind: dict[str, list[str]] = {}
     for t in known:
         by_kind.setdefault(t.kind, []).append(t.text)
     for kind, texts in sorted(by_kind.items()):
-        alts = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
-        flags = "" if kind == "project" else "(?i)"
-        parts.append(f"(?P<k_{kind}>(?<!\\w){flags and '(?i:'}{alts}{flags and ')'}(?!\\w))")
+        # Project keys are case-sensitive ("WEB" is a key, "web" a word); names are not.
+        body = alternation(texts) if kind == "project" else f"(?i:{alternation(texts)})"
+        parts.append(rf"(?P<k_{kind}>(?<!\w){body}(?!\w))")
     return re.compile("|".join(parts)) if parts else None
 
 

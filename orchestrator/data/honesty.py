@@ -25,7 +25,7 @@ from orchestrator.starter_data import DEFAULT_SLOTS, INTENTS, SYSTEM_PROMPT, TOO
 
 SCENARIOS = ("empty_result", "permanent_error", "retries_exhausted", "retry_succeeded")
 
-# What an empty answer looks like for each tool; None: the tool has no "empty" answer.
+# What an empty answer looks like for each lookup tool (actions such as send_email have none).
 EMPTY_RESULTS: dict[str, list[str]] = {
     "search_email": [json.dumps({"messages": []}), "[]"],
     "memory_search": [json.dumps({"results": []}), ""],
@@ -118,9 +118,10 @@ def make_example(rng: random.Random, scenario: str, cfg: HonestyConfig = Honesty
                  slots: Slots = DEFAULT_SLOTS) -> dict:
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown honesty scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
-    intents = INTENTS if scenario != "empty_result" else [
-        i for i in INTENTS if i.__name__.removeprefix("_intent_") in _EMPTY_INTENTS]
-    request, call, good_result, good_answer = rng.choice(intents)(rng, slots)
+    while True:   # an empty result only exists for lookups (EMPTY_RESULTS), not for actions like send_email
+        request, call, good_result, good_answer = rng.choice(INTENTS)(rng, slots)
+        if scenario != "empty_result" or call["function"]["name"] in EMPTY_RESULTS:
+            break
     fn = call["function"]
     name, do = fn["name"], DO[fn["name"]](fn["arguments"])
     msgs: list[dict] = [{"role": "user", "content": request}, _call_turn(call)]
@@ -152,9 +153,6 @@ def make_example(rng: random.Random, scenario: str, cfg: HonestyConfig = Honesty
     return {"scenario": f"honesty_{scenario}", "tools": _tools(rng, name),
             "messages": [{"role": "system", "content": SYSTEM_PROMPT}, *msgs],
             "meta": {"track": "honesty", "scenario": scenario, "retries": retries, "max_retries": cfg.max_retries}}
-
-
-_EMPTY_INTENTS = {"weather", "shell", "read", "fetch", "memory_search", "calendar_list", "search_email", "get_ticket"}
 
 
 def generate(n: int, seed: int = 0, cfg: HonestyConfig = HonestyConfig(), slots: Slots = DEFAULT_SLOTS) -> list[dict]:
