@@ -122,3 +122,26 @@ def running(model_path: str | os.PathLike, port: int = 0, n_ctx: int = 2048,
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Serve a GGUF as an OpenAI-compatible chat-completions endpoint on "
+                                             "127.0.0.1 (for `toolsweep label --endpoint`).")
+    ap.add_argument("model", help="a .gguf file")
+    ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--n-ctx", type=int, default=4096)
+    args = ap.parse_args(argv)
+    server = TeacherServer(args.model, args.port, args.n_ctx)
+    print(f"serving {server.model_name} at {server.base_url}/v1/chat/completions (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
