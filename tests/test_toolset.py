@@ -131,3 +131,9 @@ def test_too_many_requested_from_a_tiny_toolset_fails_clearly(tmp_path):
 def test_rows_are_json_lines(rows):
     for r in rows[:50]:
         assert json.loads(json.dumps(r, ensure_ascii=False)) == r
+
+
+@pytest.mark.parametrize("n", [1, 5, 7, 13])
+def test_small_counts_add_up_exactly(gen, n):
+    rows = toolset.generate(gen, n, seed=1)
+    assert len(rows) == n and len({toolset.first_user_text(r) for r in rows}) == n

@@ -451,8 +451,11 @@ def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") 
     rng = random.Random(seed)
     scenarios = gen.available()
     total = sum(gen.ts.mix[s] for s in scenarios)
-    targets = {s: round(n * gen.ts.mix[s] / total) for s in scenarios}
-    targets[scenarios[0]] += n - sum(targets.values())   # rounding remainder
+    # Largest remainder: the counts add up to n exactly and follow the weights as closely as integers can.
+    exact = {s: n * gen.ts.mix[s] / total for s in scenarios}
+    targets = {s: int(v) for s, v in exact.items()}
+    for s in sorted(scenarios, key=lambda s: exact[s] - targets[s], reverse=True)[:n - sum(targets.values())]:
+        targets[s] += 1
     out: list[dict] = []
     seen: set[str] = set()
     for scenario in scenarios:
