@@ -31,8 +31,10 @@ commands:
   eval          score any GGUF on a case file with the eval harness
   compare       paired-bootstrap differences between two eval reports (same cases)
   setup-tools   fetch llama.cpp's converters from the installed llama-cpp-python's sdist
-  make-data     regenerate the starter dataset (deterministic)
+  make-data     regenerate the starter dataset, or generate from a YAML toolset, long-context or honesty data
   data          build a sweep file's training mix: train.jsonl, quarantine, stage table (no training)
+  anonymise     swap names, emails, phones, handles, URLs, project/ticket ids for stable keyed fakes
+  label         label raw user requests with tool calls from an OpenAI-compatible teacher endpoint
   check-config  validate a sweep YAML and print the resolved config
 
 Results land in MLflow under mlruns/ (open with: mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db).
@@ -231,9 +233,91 @@ def cmd_setup_tools(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_COUNTS = {"starter": 420, "toolset": 5000, "honesty": 500, "long_context": 20}
+
+
 def cmd_make_data(args: argparse.Namespace) -> int:
-    from orchestrator import starter_data
-    starter_data.main(["--out", str(args.out), "-n", str(args.n), "--seed", str(args.seed)])
+    mode = ("toolset" if args.toolset else "honesty" if args.honesty else
+            "long_context" if args.long_context else "starter")
+    n = args.n if args.n is not None else DEFAULT_COUNTS[mode]
+    if mode == "starter":
+        from orchestrator import starter_data
+        starter_data.main(["--out", str(args.out or Path("data/starter")), "-n", str(n), "--seed", str(args.seed)])
+        return 0
+    from orchestrator.starter_data import write_jsonl
+    if mode == "toolset":
+        from orchestrator.data import toolset
+        rows = toolset.generate(toolset.load_toolset(args.toolset), n, args.seed)
+        dest = args.out or Path("data/generated") / f"{args.toolset.stem}.jsonl"
+    elif mode == "honesty":
+        from orchestrator.data import honesty
+        rows = honesty.generate(n, args.seed, honesty.HonestyConfig(max_retries=args.max_retries))
+        dest = args.out or Path("data/generated/honesty.jsonl")
+    else:
+        from evals.long_context import tokenizer_counter
+        from orchestrator.chat_template import load_template
+        from orchestrator.data import long_context_data
+
+        if not args.tokenizer.is_file():
+            from orchestrator import base_model
+            base_model.smollm2_tokenizer(args.tokenizer.parent.parent)
+        count = tokenizer_counter(args.tokenizer)
+        with console.status(f"building {n} conversations of up to {args.long_context} tokens"):
+            rows = long_context_data.generate(args.long_context, n, count, load_template(args.template), args.seed)
+        dest = args.out or Path("data/generated") / f"long_{args.long_context}.jsonl"
+    if dest.suffix != ".jsonl":
+        print(f"error: --out must name a .jsonl file for {mode} data, got {dest}", file=sys.stderr)
+        return 2
+    write_jsonl(rows, dest)
+    scenarios: dict[str, int] = {}
+    for r in rows:
+        key = r.get("meta", {}).get("scenario") or r["scenario"]
+        scenarios[key] = scenarios.get(key, 0) + 1
+    out.print(f"wrote {len(rows)} {mode} examples to {dest}: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(scenarios.items())))
+    if mode == "long_context":
+        tokens = [r["meta"]["tokens"] for r in rows]
+        out.print(f"tokens (SmolLM2 tokenizer, rendered with {args.template}): min {min(tokens)}, max {max(tokens)}")
+    return 0
+
+
+def cmd_anonymise(args: argparse.Namespace) -> int:
+    from orchestrator.data.anonymise import Anonymiser, SurvivingTokenError, anonymise_file, parse_known
+
+    key = os.environ.get(args.key_env, "")
+    if not key:
+        print(f"error: environment variable {args.key_env} is unset or empty (it must hold the anonymiser key)",
+              file=sys.stderr)
+        return 2
+    known = parse_known(args.known.read_text(encoding="utf-8"), str(args.known)) if args.known else []
+    try:
+        report = anonymise_file(args.src, args.dest, Anonymiser(key.encode(), known, disabled=args.disable or ()))
+    except (SurvivingTokenError, ValueError) as err:
+        print(f"error: {err}; nothing written to {args.dest}", file=sys.stderr)
+        return 1
+    table = Table(title=f"anonymised {report.rows} rows → {args.dest}")
+    for col in ("kind", "replaced", "distinct values"):
+        table.add_column(col)
+    for kind in sorted(report.replaced):
+        table.add_row(kind, str(report.replaced[kind]), str(report.distinct[kind]))
+    out.print(table)
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from orchestrator.data.teacher import TeacherConfig, label_file
+
+    api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
+    cfg = TeacherConfig(endpoint=args.endpoint, model=args.model, max_tokens=args.max_tokens,
+                        timeout_s=args.timeout, api_key=api_key)
+    rejects = args.rejects or args.dest.with_name(args.dest.stem + ".rejects.jsonl")
+    with console.status("labelling") as status:
+        report = label_file(args.src, args.dest, rejects, cfg,
+                            on_row=lambda i, n: status.update(f"labelling {i}/{n}"))
+    out.print(f"{report.rows} rows: {report.labelled} labelled ({report.calls} with calls, {report.no_tool} "
+              f"without) → {args.dest}; {report.rejected} rejected → {rejects}")
+    for reason, k in report.reasons.most_common():
+        out.print(f"  rejected: {reason}: {k}")
     return 0
 
 
@@ -357,10 +441,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("setup-tools", help="fetch llama.cpp converters matching the installed llama-cpp-python")
     p.set_defaults(func=cmd_setup_tools)
 
-    p = sub.add_parser("make-data", help="regenerate the starter dataset")
-    p.add_argument("--out", type=Path, default=Path("data/starter"))
-    p.add_argument("-n", type=int, default=420)
+    p = sub.add_parser("make-data", help="generate training data (starter set by default)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Without a mode flag: regenerate data/starter/{train,heldout}.jsonl byte for byte.\n"
+                                   "With one: write one JSONL file (messages + tools rows, meta.track set).\n\n"
+                                   "  make-data --toolset data/toolsets/starter.yaml --count 5000 --out data/generated/toolset.jsonl\n"
+                                   "  make-data --long-context 16384 --count 20 --out data/generated/long_16k.jsonl\n"
+                                   "  make-data --honesty --count 500 --max-retries 2 --out data/generated/honesty.jsonl")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--toolset", type=Path, metavar="YAML", help="generate from a toolset file (all seven scenarios)")
+    mode.add_argument("--long-context", type=int, metavar="TOKENS",
+                      help="long multi-round conversations of 95-100%% of TOKENS (e.g. 16384, 32768)")
+    mode.add_argument("--honesty", action="store_true", help="empty/failed tool results reported plainly")
+    p.add_argument("--out", type=Path, help="starter: a directory (default data/starter); other modes: a .jsonl file")
+    p.add_argument("-n", "--count", dest="n", type=int,
+                   help=f"number of examples (defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_COUNTS.items())})")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-retries", type=int, default=2, help="honesty: retries of a failing call before giving up")
+    p.add_argument("--tokenizer", type=Path, default=Path(".cache/models/smollm2-tokenizer/tokenizer.json"),
+                   help="long-context: tokenizer.json that counts tokens (built from the SmolLM2 GGUF if missing)")
+    p.add_argument("--template", default="toolchat", help="long-context: chat template the length is measured in")
     p.set_defaults(func=cmd_make_data)
 
     p = sub.add_parser("data", help="build the training mix of a sweep file without training",
@@ -373,6 +473,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--render", action="store_true",
                    help="also render with the base model's tokenizer and quarantine rows over train.max_length")
     p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("anonymise", help="replace PII with stable keyed fakes (refuses if any survives)",
+                       description="Swap names, emails, phone numbers, handles, URLs, project keys and ticket ids "
+                                   "for fakes derived with HMAC-SHA256 from a secret key: the same value always gets "
+                                   "the same fake, in text, tool-call arguments and tool results alike. If any known "
+                                   "token or detected value would survive (also base64, JSON- or percent-escaped), "
+                                   "nothing is written. The key comes from an environment variable, never from the "
+                                   "command line: arguments are visible to every local user (ps, /proc/*/cmdline) "
+                                   "and stay in shell history, and whoever holds the key can test a guessed real "
+                                   "value against the fakes.")
+    p.add_argument("src", type=Path, help="input JSONL")
+    p.add_argument("dest", type=Path, help="output JSONL (written only when the check passes)")
+    p.add_argument("--key-env", required=True, metavar="VAR", help="name of the environment variable holding the key")
+    p.add_argument("--known", type=Path, metavar="FILE",
+                   help="real tokens regexes cannot find, one a line ('name: …', 'project: …', 'other: …'; "
+                        "a bare line is a name); matched case-insensitively on word boundaries")
+    p.add_argument("--disable", action="append", metavar="KIND",
+                   help="switch a detector off (url, email, handle, ticket, phone, name, project, other); the "
+                        "survival check still runs every detector")
+    p.set_defaults(func=cmd_anonymise)
+
+    p = sub.add_parser("label", help="label raw requests with tool calls from a teacher endpoint",
+                       description="POST each {user, tools} row to ENDPOINT/v1/chat/completions (any OpenAI-"
+                                   "compatible server) and keep the teacher's answer as a training row when its calls "
+                                   "name offered tools with schema-valid arguments (or it answers in plain text). "
+                                   "Every other row goes to the rejects file with its reason.")
+    p.add_argument("src", type=Path, help="JSONL of {\"user\": str, \"tools\": [...], \"id\"?, \"system\"?}")
+    p.add_argument("dest", type=Path, help="labelled JSONL")
+    p.add_argument("--endpoint", required=True, help="base URL, e.g. http://127.0.0.1:8080")
+    p.add_argument("--rejects", type=Path, help="rejects JSONL (default: DEST with .rejects.jsonl)")
+    p.add_argument("--model", default="teacher", help="model name sent to the endpoint")
+    p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding a bearer token, if needed")
+    p.add_argument("--max-tokens", type=int, default=256)
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    p.set_defaults(func=cmd_label)
 
     p = sub.add_parser("check-config", help="validate a sweep YAML")
     p.add_argument("config", type=Path)

@@ -13,6 +13,7 @@ EDGE_MODULES = {
     "orchestrator/data/sources.py": {"datasets"},
     "orchestrator/sweep.py": {"ray", "transformers"},
     "evals/runner.py": {"llama_cpp"},
+    "orchestrator/data/teacher_server.py": {"llama_cpp"},
 }
 
 

@@ -1,0 +1,478 @@
+"""Example generator over a toolset described in YAML (`data/toolsets/starter.yaml`).
+
+A toolset file names the tools (JSON-schema parameters), slot value pools, and paraphrase
+templates for each scenario:
+- `intents`: one request -> one call (single_tool; two intents joined make multi_tool_parallel);
+- `flows`: scripted multi-round conversations tagged with their scenario
+  (multi_tool_sequential, error_recovery, reasoning_heavy, complex_multi_step);
+- `no_tool`: questions answered directly (no_tool_needed).
+
+Templates fill `{slot}`, `{slot.field}` (compound pool entries), `{slot:02d}` (a format spec) and
+`{slot|filter}` (lower, upper, title, cap, typo). A string that is exactly one `{slot}` keeps the
+slot's type, so integer arguments stay integers. `computed` slots are arithmetic over numeric slots
+(+ - * / // % only, parsed with `ast`, never `eval`).
+
+Every generated call is validated against its tool's schema; a toolset whose templates produce
+an invalid call, name an unknown slot, pool or tool, or break the file's schema fails with the
+file and the key path. Generation is deterministic in the seed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import operator
+import random
+import re
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import jsonschema
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from orchestrator.config import ConfigError
+
+SCENARIOS = ("single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed", "error_recovery",
+             "reasoning_heavy", "complex_multi_step")
+FLOW_SCENARIOS = ("multi_tool_sequential", "error_recovery", "reasoning_heavy", "complex_multi_step")
+
+
+class ToolsetError(ConfigError):
+    """A toolset file that cannot be used; the message names the file and the key path."""
+
+
+# --- the file's schema ------------------------------------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RangeSlot(_Strict):
+    range: tuple[int, int]
+
+
+class ChoiceSlot(_Strict):
+    choice: list[Any] = Field(min_length=1)
+
+
+class PoolSlot(_Strict):
+    pool: str
+    unlike: list[str] = []          # slots this draw must differ from (two different cities)
+
+
+SlotSpec = Union[str, RangeSlot, ChoiceSlot, PoolSlot]
+
+
+class Tool(_Strict):
+    description: str
+    parameters: dict[str, Any]
+
+
+class OptionalArgs(_Strict):
+    p: float = Field(ge=0, le=1)                 # chance the option is taken
+    arguments: dict[str, Any]                    # arguments it adds to the call
+    suffix: str = ""                             # phrase appended to the request (before its final ? or .)
+    set: dict[str, SlotSpec] = {}                # slots it redraws (e.g. a Fahrenheit temperature range)
+
+
+class Intent(_Strict):
+    tool: str
+    slots: dict[str, SlotSpec] = {}
+    computed: dict[str, str] = {}
+    requests: list[str] = Field(min_length=1)
+    arguments: dict[str, Any]
+    optional: list[OptionalArgs] = []
+    result: Any
+    answers: list[str] = Field(min_length=1)
+
+
+class Call(_Strict):
+    tool: str
+    arguments: dict[str, Any]
+    result: Any
+    note: str = ""                               # assistant text shown with the call (a short reasoning step)
+
+
+class Parallel(_Strict):
+    parallel: list[Call] = Field(min_length=2)
+
+
+class Flow(_Strict):
+    scenario: Literal["multi_tool_sequential", "error_recovery", "reasoning_heavy", "complex_multi_step"]
+    system: str | None = None                    # replaces the system prompt; may use {system}
+    slots: dict[str, SlotSpec] = {}
+    computed: dict[str, str] = {}
+    requests: list[str] = Field(min_length=1)
+    steps: list[Union[Call, Parallel]] = Field(min_length=1)
+    answers: list[str] = Field(min_length=1)
+
+
+class NoTool(_Strict):
+    slots: dict[str, SlotSpec] = {}
+    computed: dict[str, str] = {}
+    requests: list[str] = Field(min_length=1)
+    answers: list[str] = Field(min_length=1)
+
+
+class Toolset(_Strict):
+    system_prompt: str
+    distractors: int = Field(3, ge=0)
+    lead_ins: list[str] = [""]
+    joiners: list[str] = Field(min_length=1)
+    mix: dict[Literal["single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed",
+                      "error_recovery", "reasoning_heavy", "complex_multi_step"], float]
+    tools: dict[str, Tool] = Field(min_length=1)
+    pools: dict[str, list[Union[str, int, float, dict[str, Any]]]] = {}
+    intents: dict[str, Intent] = {}
+    flows: dict[str, Flow] = {}
+    no_tool: dict[str, NoTool] = {}
+
+    @model_validator(mode="after")
+    def _mix_is_usable(self) -> "Toolset":
+        if any(w < 0 for w in self.mix.values()) or sum(self.mix.values()) <= 0:
+            raise ValueError("mix weights must be non-negative and not all zero")
+        return self
+
+
+# --- templates --------------------------------------------------------------------------------
+
+_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*)((?:\.\w+)*)(?:\|(\w+))?(?::([^{}]*))?\}")
+_ONLY = re.compile(r"^\{([A-Za-z_]\w*)((?:\.\w+)*)\}$")
+FILTERS = {"lower": str.lower, "upper": str.upper, "title": str.title,
+           "cap": lambda s: s[:1].upper() + s[1:], "typo": lambda s: s[:-1] + s[-1] * 2 if s else s}
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+        ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def _lookup(values: dict[str, Any], name: str, fields: str) -> Any:
+    if name not in values:
+        raise TemplateError(f"unknown slot {{{name}}}")
+    value = values[name]
+    for f in filter(None, fields.split(".")):
+        if not isinstance(value, dict) or f not in value:
+            raise TemplateError(f"slot {{{name}}} has no field {f!r}")
+        value = value[f]
+    return value
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{round(value, 2):g}"
+    return str(value)
+
+
+def render(template: Any, values: dict[str, Any]) -> Any:
+    """Fill a template: strings are formatted, lists and dicts are filled recursively."""
+    if isinstance(template, dict):
+        return {k: render(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render(v, values) for v in template]
+    if not isinstance(template, str):
+        return template
+    only = _ONLY.match(template)
+    if only:
+        value = _lookup(values, only.group(1), only.group(2))
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    def fill(m: re.Match) -> str:
+        if m.group(0) in ("{{", "}}"):
+            return m.group(0)[0]
+        value = _lookup(values, m.group(1), m.group(2))
+        if m.group(3):
+            if m.group(3) not in FILTERS:
+                raise TemplateError(f"unknown filter |{m.group(3)} (known: {', '.join(FILTERS)})")
+            value = FILTERS[m.group(3)](_plain(value))
+        if m.group(4):
+            try:
+                return format(value, m.group(4))
+            except (ValueError, TypeError) as err:
+                raise TemplateError(f"format spec {m.group(4)!r} does not fit {value!r}: {err}") from None
+        return _plain(value)
+
+    return _FIELD.sub(fill, template)
+
+
+def evaluate(expr: str, values: dict[str, Any]) -> float | int:
+    """Arithmetic over numeric slots, nothing else."""
+    def walk(node: ast.AST):
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.Name):
+            v = _lookup(values, node.id, "")
+            if not isinstance(v, (int, float)):
+                raise TemplateError(f"slot {node.id} is not a number")
+            return v
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](walk(node.left), walk(node.right))
+        raise TemplateError(f"unsupported expression {ast.unparse(node)!r} (only numbers, slots, + - * / // %)")
+
+    try:
+        return walk(ast.parse(expr, mode="eval"))
+    except SyntaxError as err:
+        raise TemplateError(f"bad expression {expr!r}: {err.msg}") from None
+
+
+# --- generation -------------------------------------------------------------------------------
+
+class Generator:
+    def __init__(self, toolset: Toolset, source: str = "<toolset>"):
+        self.ts, self.source = toolset, source
+        self.validators = {name: jsonschema.Draft202012Validator(t.parameters) for name, t in toolset.tools.items()}
+        self.schemas = {name: {"type": "function", "function": {"name": name, "description": t.description,
+                                                                 "parameters": t.parameters}}
+                        for name, t in toolset.tools.items()}
+
+    def _fail(self, where: str, message: str) -> ToolsetError:
+        return ToolsetError(f"{self.source}: {where}: {message}")
+
+    def _draw(self, rng: random.Random, slots: dict[str, SlotSpec], values: dict[str, Any], where: str) -> None:
+        for name, spec in slots.items():
+            if isinstance(spec, str):
+                spec = PoolSlot(pool=spec)
+            if isinstance(spec, RangeSlot):
+                values[name] = rng.randint(*spec.range)
+            elif isinstance(spec, ChoiceSlot):
+                values[name] = rng.choice(spec.choice)
+            else:
+                pool = self.ts.pools.get(spec.pool)
+                if pool is None:
+                    raise self._fail(f"{where}.slots.{name}", f"unknown pool {spec.pool!r}")
+                avoid = [values[u] for u in spec.unlike if u in values]
+                options = [v for v in pool if v not in avoid]
+                if not options:
+                    raise self._fail(f"{where}.slots.{name}", f"pool {spec.pool!r} has no value unlike {spec.unlike}")
+                values[name] = rng.choice(options)
+
+    def _computed(self, computed: dict[str, str], values: dict[str, Any], where: str) -> None:
+        for name, expr in computed.items():
+            try:
+                values[name] = evaluate(expr, values)
+            except TemplateError as err:
+                raise self._fail(f"{where}.computed.{name}", str(err)) from None
+
+    def _render(self, template: Any, values: dict[str, Any], where: str) -> Any:
+        try:
+            return render(template, values)
+        except TemplateError as err:
+            raise self._fail(where, str(err)) from None
+
+    def _call(self, tool: str, arguments: dict, where: str) -> dict:
+        if tool not in self.schemas:
+            raise self._fail(f"{where}.tool", f"unknown tool {tool!r} (known: {', '.join(self.schemas)})")
+        err = jsonschema.exceptions.best_match(self.validators[tool].iter_errors(arguments))
+        if err is not None:
+            path = ".".join(str(p) for p in err.absolute_path)
+            raise self._fail(f"{where}.arguments{'.' + path if path else ''}",
+                             f"generated arguments do not fit {tool}'s schema: {err.message}") from None
+        return {"type": "function", "function": {"name": tool, "arguments": arguments}}
+
+    def _result_text(self, result: Any) -> str:
+        return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+
+    def _tools(self, rng: random.Random, needed: list[str]) -> list[dict]:
+        others = [n for n in self.schemas if n not in needed]
+        names = needed + rng.sample(others, min(self.ts.distractors, len(others)))
+        rng.shuffle(names)
+        return [self.schemas[n] for n in names]
+
+    def intent(self, rng: random.Random, name: str) -> tuple[str, dict, str, str]:
+        it, where = self.ts.intents[name], f"intents.{name}"
+        values: dict[str, Any] = {}
+        self._draw(rng, it.slots, values, where)
+        request = rng.choice(it.requests)
+        arguments = dict(it.arguments)
+        for i, opt in enumerate(it.optional):
+            if rng.random() < opt.p:
+                arguments.update(opt.arguments)
+                self._draw(rng, opt.set, values, f"{where}.optional[{i}]")
+                if opt.suffix:
+                    end = request[-1] if request[-1] in "?." else ""
+                    request = request.rstrip("?.") + opt.suffix + end
+        self._computed(it.computed, values, where)
+        request = self._render(request, values, f"{where}.requests")
+        call = self._call(it.tool, self._render(arguments, values, f"{where}.arguments"), where)
+        result = self._result_text(self._render(it.result, values, f"{where}.result"))
+        answer = self._render(rng.choice(it.answers), values, f"{where}.answers")
+        return request, call, result, answer
+
+    def _example(self, rng: random.Random, scenario: str, messages: list[dict], needed: list[str],
+                 system: str | None = None) -> dict:
+        lead = rng.choice(self.ts.lead_ins)
+        # `_request` (the request without its lead-in) is the dedupe key: variety must come from
+        # templates and slots, not from "Hey! " prefixes alone. generate() removes it.
+        request = messages[0]["content"]
+        messages = [{"role": "user", "content": lead + request}, *messages[1:]]
+        return {"scenario": scenario, "tools": self._tools(rng, needed), "_request": request,
+                "messages": [{"role": "system", "content": system or self.ts.system_prompt}, *messages]}
+
+    def single(self, rng: random.Random) -> dict:
+        request, call, result, answer = self.intent(rng, rng.choice(sorted(self.ts.intents)))
+        msgs = [{"role": "user", "content": request},
+                {"role": "assistant", "content": "", "tool_calls": [call]},
+                _tool_msg(call, result), {"role": "assistant", "content": answer}]
+        return self._example(rng, "single_tool", msgs, [call["function"]["name"]])
+
+    def parallel(self, rng: random.Random) -> dict:
+        first, second = rng.sample(sorted(self.ts.intents), 2)
+        r1, c1, o1, a1 = self.intent(rng, first)
+        r2, c2, o2, a2 = self.intent(rng, second)
+        request = r1 + rng.choice(self.ts.joiners) + r2[0].lower() + r2[1:]
+        msgs = [{"role": "user", "content": request}, {"role": "assistant", "content": "", "tool_calls": [c1, c2]},
+                _tool_msg(c1, o1), _tool_msg(c2, o2), {"role": "assistant", "content": f"{a1} {a2}"}]
+        return self._example(rng, "multi_tool_parallel", msgs,
+                             sorted({c1["function"]["name"], c2["function"]["name"]}))
+
+    def flow(self, rng: random.Random, name: str) -> dict:
+        fl, where = self.ts.flows[name], f"flows.{name}"
+        values: dict[str, Any] = {"system": self.ts.system_prompt}
+        self._draw(rng, fl.slots, values, where)
+        self._computed(fl.computed, values, where)
+        msgs: list[dict] = [{"role": "user", "content": self._render(rng.choice(fl.requests), values,
+                                                                     f"{where}.requests")}]
+        needed: set[str] = set()
+        for i, step in enumerate(fl.steps):
+            calls = step.parallel if isinstance(step, Parallel) else [step]
+            made = []
+            for j, c in enumerate(calls):
+                at = f"{where}.steps[{i}]" + (f".parallel[{j}]" if isinstance(step, Parallel) else "")
+                made.append((self._call(c.tool, self._render(c.arguments, values, f"{at}.arguments"), at),
+                             self._result_text(self._render(c.result, values, f"{at}.result"))))
+                needed.add(c.tool)
+            note = self._render(calls[0].note, values, f"{where}.steps[{i}].note")
+            msgs.append({"role": "assistant", "content": note, "tool_calls": [c for c, _ in made]})
+            msgs += [_tool_msg(c, r) for c, r in made]
+        msgs.append({"role": "assistant", "content": self._render(rng.choice(fl.answers), values, f"{where}.answers")})
+        system = self._render(fl.system, values, f"{where}.system") if fl.system else None
+        return self._example(rng, fl.scenario, msgs, sorted(needed), system)
+
+    def no_tool(self, rng: random.Random) -> dict:
+        name = rng.choice(sorted(self.ts.no_tool))
+        nt, where = self.ts.no_tool[name], f"no_tool.{name}"
+        values: dict[str, Any] = {}
+        self._draw(rng, nt.slots, values, where)
+        self._computed(nt.computed, values, where)
+        request = self._render(rng.choice(nt.requests), values, f"{where}.requests")
+        answer = self._render(rng.choice(nt.answers), values, f"{where}.answers")
+        msgs = [{"role": "user", "content": request}, {"role": "assistant", "content": answer}]
+        return self._example(rng, "no_tool_needed", msgs, [])
+
+    def scenario(self, rng: random.Random, scenario: str) -> dict:
+        if scenario == "single_tool":
+            return self.single(rng)
+        if scenario == "multi_tool_parallel":
+            return self.parallel(rng)
+        if scenario == "no_tool_needed":
+            return self.no_tool(rng)
+        names = sorted(n for n, f in self.ts.flows.items() if f.scenario == scenario)
+        return self.flow(rng, rng.choice(names))
+
+    def available(self) -> list[str]:
+        """Scenarios this toolset can make (weight > 0 and something to make them from)."""
+        flows = {f.scenario for f in self.ts.flows.values()}
+        can = {"single_tool": len(self.ts.intents) >= 1, "multi_tool_parallel": len(self.ts.intents) >= 2,
+               "no_tool_needed": bool(self.ts.no_tool), **{s: s in flows for s in FLOW_SCENARIOS}}
+        return [s for s in SCENARIOS if self.ts.mix.get(s, 0) > 0 and can[s]]
+
+    def check(self) -> None:
+        """Render every intent, flow and no-tool entry once, so a broken template fails at load time."""
+        rng = random.Random(0)
+        for name in self.ts.intents:
+            for _ in range(3):
+                self.intent(rng, name)
+        for name in self.ts.flows:
+            for _ in range(3):
+                self.flow(rng, name)
+        if self.ts.no_tool:
+            for _ in range(3 * len(self.ts.no_tool)):
+                self.no_tool(rng)
+        missing = [s for s in self.ts.mix if self.ts.mix[s] > 0 and s not in self.available()]
+        if missing:
+            raise self._fail("mix", f"weights given for {missing}, but the file defines nothing to make them from")
+
+
+def _tool_msg(call: dict, content: str) -> dict:
+    return {"role": "tool", "name": call["function"]["name"], "content": content}
+
+
+def first_user_text(example: dict) -> str:
+    return next(m["content"] for m in example["messages"] if m["role"] == "user")
+
+
+def _format_errors(path: str, err: ValidationError) -> str:
+    lines = [f"{path}: {err.error_count()} problem(s) in the toolset:"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
+        lines.append(f"  - {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_toolset(data: Any, source: str = "<toolset>") -> Generator:
+    if not isinstance(data, dict):
+        raise ToolsetError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
+    try:
+        toolset = Toolset.model_validate(data)
+    except ValidationError as err:
+        raise ToolsetError(_format_errors(source, err)) from None
+    for name, tool in toolset.tools.items():
+        try:
+            jsonschema.Draft202012Validator.check_schema(tool.parameters)
+        except jsonschema.SchemaError as err:
+            raise ToolsetError(f"{source}: tools.{name}.parameters: not a valid JSON schema: {err.message}") from None
+    gen = Generator(toolset, source)
+    gen.check()
+    return gen
+
+
+def load_toolset(path: Path | str) -> Generator:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ToolsetError(f"{path}: no such toolset file") from None
+    except yaml.YAMLError as err:
+        raise ToolsetError(f"{path}: not valid YAML: {err}") from None
+    return parse_toolset(data, str(path))
+
+
+def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") -> list[dict]:
+    """`n` examples with distinct requests (lead-ins aside), scenarios in the toolset's `mix` proportions."""
+    rng = random.Random(seed)
+    scenarios = gen.available()
+    total = sum(gen.ts.mix[s] for s in scenarios)
+    # Largest remainder: the counts add up to n exactly and follow the weights as closely as integers can.
+    exact = {s: n * gen.ts.mix[s] / total for s in scenarios}
+    targets = {s: int(v) for s, v in exact.items()}
+    for s in sorted(scenarios, key=lambda s: exact[s] - targets[s], reverse=True)[:n - sum(targets.values())]:
+        targets[s] += 1
+    out: list[dict] = []
+    seen: set[str] = set()
+    for scenario in scenarios:
+        made = attempts = 0
+        while made < targets[scenario]:
+            attempts += 1
+            if attempts > 200 * targets[scenario] + 1000:
+                raise ToolsetError(f"{gen.source}: could only make {made} distinct {scenario} examples of "
+                                   f"{targets[scenario]}; add paraphrases or pool values, or ask for fewer")
+            ex = gen.scenario(rng, scenario)
+            key = ex.pop("_request")
+            if key in seen:
+                continue
+            seen.add(key)
+            ex["meta"] = {"track": "starter", "scenario": scenario}
+            out.append(ex)
+            made += 1
+    for i, ex in enumerate(out):
+        ex["id"] = f"{id_prefix}-{i:05d}"
+    return out

@@ -1,0 +1,137 @@
+"""The anonymiser on a seeded corpus with known PII: nothing real survives, fakes are stable and consistent."""
+
+import base64
+import json
+
+import pytest
+
+from orchestrator.data.anonymise import (Anonymiser, KnownToken, SurvivingTokenError, anonymise_file,
+                                         anonymise_rows, check_no_survivors, parse_known)
+
+KEY = b"test-key-not-secret"
+KNOWN = parse_known("# people\nPriya Nair\nPriya\nTomas Berg\nproject: ATLAS\nother: Elm Street 12\n")
+SEEDED = ["Priya Nair", "Priya", "Tomas Berg", "ATLAS", "Elm Street 12", "priya.nair@acme-corp.com",
+          "tomas@berg.family", "+44 20 7946 0958", "(415) 555-0134", "@priya_codes", "https://intranet.acme-corp.com/wiki/oncall",
+          "OPS-4821", "OPS", "ATLAS-7"]
+
+
+def _row(i: int) -> dict:
+    args = {"to": "priya.nair@acme-corp.com", "subject": "OPS-4821 escalation",
+            "body": f"Hi Priya, call Tomas Berg on +44 20 7946 0958 or ping @priya_codes (#{i})",
+            "meta": {"links": ["https://intranet.acme-corp.com/wiki/oncall"], "project": "OPS"}}
+    return {
+        "id": f"row-{i}",
+        "tools": [{"type": "function", "function": {"name": "send_email", "description": "Send an email.",
+                                                      "parameters": {"type": "object", "properties": {}}}}],
+        "messages": [
+            {"role": "system", "content": "You help PRIYA NAIR."},
+            {"role": "user", "content": f"Email priya.nair@acme-corp.com about OPS-4821; Tomas (tomas@berg.family, "
+                                        f"(415) 555-0134) lives at Elm Street 12. ATLAS-7 too, see ATLAS. Date 2026-12-01 10:00."},
+            {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
+                "name": "send_email", "arguments": args}}]},
+            {"role": "tool", "name": "send_email",
+             "content": json.dumps({"sent": True, "to": "priya.nair@acme-corp.com", "ticket": "OPS-4821"})},
+            {"role": "assistant", "content": "Sent to priya (priya.nair@acme-corp.com) about OPS-4821."},
+        ],
+        "meta": {"track": "starter"},
+    }
+
+
+def _dump(rows):
+    return "\n".join(json.dumps(r, ensure_ascii=False) for r in rows)
+
+
+def test_no_seeded_token_survives_and_shapes_are_kept():
+    rows, report = anonymise_rows([_row(i) for i in range(5)], Anonymiser(KEY, KNOWN))
+    text = _dump(rows).casefold()
+    for token in SEEDED:
+        assert token.casefold() not in text, token
+    msg = rows[0]["messages"]
+    args = msg[2]["tool_calls"][0]["function"]["arguments"]
+    assert args["to"].count("@") == 1 and args["to"].endswith(".example")
+    assert args["subject"].split()[0].count("-") == 1 and args["subject"].split()[0].split("-")[1].isdigit()
+    assert args["meta"]["links"][0].startswith("https://")
+    assert "2026-12-01 10:00" in msg[1]["content"]          # a date is not a phone number
+    assert report.rows == 5
+    assert report.distinct == {"email": 2, "ticket": 2, "phone": 2, "handle": 1, "url": 1, "name": 3,
+                               "project": 2, "other": 1}
+    # per row: 5 emails (user x2, argument, result, answer); 4 names (system, body x2, answer)
+    assert report.replaced["email"] == 5 * 5 and report.replaced["name"] == 5 * 4
+
+
+def test_same_value_same_fake_across_rows_runs_and_places():
+    a, _ = anonymise_rows([_row(0), _row(1)], Anonymiser(KEY, KNOWN))
+    b, _ = anonymise_rows([_row(0), _row(1)], Anonymiser(KEY, KNOWN))
+    assert a == b
+    call = a[0]["messages"][2]["tool_calls"][0]["function"]["arguments"]
+    result = json.loads(a[0]["messages"][3]["content"])
+    assert result["to"] == call["to"] == a[1]["messages"][2]["tool_calls"][0]["function"]["arguments"]["to"]
+    assert result["ticket"] == call["subject"].split()[0]
+    assert call["meta"]["project"] == result["ticket"].split("-")[0]   # bare key = the ticket's prefix
+    other_key, _ = anonymise_rows([_row(0)], Anonymiser(b"another key", KNOWN))
+    assert other_key[0] != a[0]
+
+
+def test_case_insensitive_known_tokens_keep_case_shape():
+    anon = Anonymiser(KEY, KNOWN)
+    assert anon.text("priya") == anon.fake("name", "Priya").lower()
+    assert anon.text("PRIYA NAIR").isupper()
+    assert anon.text("Priyanka") == "Priyanka"    # word boundary: not a known token
+
+
+@pytest.mark.parametrize("row, kind, form", [
+    ({"messages": [{"role": "tool", "content": base64.b64encode(b"owner: Priya Nair").decode()}]}, "name", "base64"),
+    ({"messages": [{"role": "tool", "content": '{"owner": "Tomas Berg"}'.replace("Tomas", "T\\u006fmas")}]},
+     "name", "json-escaped"),
+    # the email is known as an original from row 0; here it hides percent-encoded, where no regex sees it
+    ({"messages": [{"role": "user", "content": "forwarded for q=tomas%40berg.family"}]},
+     "email", "percent-encoded"),
+])
+def test_refuses_when_a_hidden_form_survives(tmp_path, row, kind, form):
+    src, dest = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(json.dumps(_row(0)) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(SurvivingTokenError) as err:
+        anonymise_file(src, dest, Anonymiser(KEY, KNOWN))
+    assert (err.value.kind, err.value.row, err.value.form) == (kind, 1, form)
+    assert "Priya" not in str(err.value) and "Tomas" not in str(err.value)
+    assert not dest.exists() and not list(tmp_path.glob("out*"))
+
+
+def test_refuses_when_a_detector_is_disabled(tmp_path):
+    src, dest = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(json.dumps(_row(0)) + "\n")
+    with pytest.raises(SurvivingTokenError) as err:
+        anonymise_file(src, dest, Anonymiser(KEY, KNOWN, disabled={"phone"}))
+    assert err.value.kind == "phone" and err.value.row == 0
+    assert not dest.exists()
+
+
+def test_check_names_the_kind_and_location():
+    with pytest.raises(SurvivingTokenError) as err:
+        check_no_survivors([{"a": "x"}, {"messages": [{"content": "hello priya"}]}], {}, [KnownToken("name", "Priya")])
+    assert (err.value.kind, err.value.row, err.value.where) == ("name", 1, "messages[0].content")
+
+
+def test_file_roundtrip_writes_counts(tmp_path):
+    src, dest = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("".join(json.dumps(_row(i)) + "\n" for i in range(3)))
+    report = anonymise_file(src, dest, Anonymiser(KEY, KNOWN))
+    out = dest.read_text()
+    assert len(out.splitlines()) == 3 and "Priya" not in out
+    assert report.replaced["ticket"] == 3 * 5
+
+
+def test_bad_known_kind_is_named():
+    with pytest.raises(ValueError, match=r"known.txt:2: unknown kind 'city'"):
+        parse_known("Priya\ncity: Lisbon\n", "known.txt")
+
+
+def test_openai_string_arguments_stay_consistent_with_results():
+    row = {"messages": [
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
+            "name": "get_ticket", "arguments": json.dumps({"ticket_id": "OPS-4821", "cc": "tomas@berg.family"})}}]},
+        {"role": "tool", "content": json.dumps({"id": "OPS-4821", "owner": "tomas@berg.family"})}]}
+    (out,), _ = anonymise_rows([row], Anonymiser(KEY, KNOWN))
+    args = json.loads(out["messages"][0]["tool_calls"][0]["function"]["arguments"])
+    result = json.loads(out["messages"][1]["content"])
+    assert args["ticket_id"] == result["id"] != "OPS-4821" and args["cc"] == result["owner"] != "tomas@berg.family"

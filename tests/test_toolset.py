@@ -1,0 +1,139 @@
+"""The YAML toolset generator: 5 000 varied examples over seven scenarios, valid calls, clear errors."""
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from evals import make_sets
+from evals.cases import case_from_example, load_cases
+from orchestrator import starter_data
+from orchestrator.data import toolset
+from orchestrator.data.toolset import TemplateError, ToolsetError, evaluate, render
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTER = ROOT / "data/toolsets/starter.yaml"
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return toolset.load_toolset(STARTER)
+
+
+@pytest.fixture(scope="module")
+def rows(gen):
+    return toolset.generate(gen, 5000, seed=0)
+
+
+def test_five_thousand_varied_examples_in_all_seven_scenarios(gen, rows):
+    assert len(rows) == 5000
+    users = [toolset.first_user_text(r) for r in rows]
+    assert len(set(users)) == 5000
+    leads = sorted((x for x in gen.ts.lead_ins if x), key=len, reverse=True)
+    bare = {re.sub("^(" + "|".join(map(re.escape, leads)) + ")", "", u) for u in users}
+    assert len(bare) >= 4500            # varied by templates and slots, not only by lead-ins
+    counts = Counter(r["scenario"] for r in rows)
+    assert set(counts) == set(toolset.SCENARIOS)
+    assert 0.10 <= counts["no_tool_needed"] / len(rows) <= 0.20
+    assert all(r["meta"] == {"track": "starter", "scenario": r["scenario"]} for r in rows)
+
+
+def test_every_call_validates_against_its_offered_schema(rows):
+    validators = {}
+    for r in rows:
+        offered = {t["function"]["name"]: t["function"]["parameters"] for t in r["tools"]}
+        calls = [tc["function"] for m in r["messages"] for tc in m.get("tool_calls") or []]
+        for c in calls:
+            schema = offered[c["name"]]
+            key = json.dumps(schema, sort_keys=True)
+            validators.setdefault(key, jsonschema.Draft202012Validator(schema)).validate(c["arguments"])
+        tool_turns = [m for m in r["messages"] if m["role"] == "tool"]
+        assert len(tool_turns) == len(calls) and (calls or r["scenario"] == "no_tool_needed")
+        assert r["messages"][-1]["role"] == "assistant" and r["messages"][-1]["content"]
+        assert len(r["tools"]) == len({c["name"] for c in calls}) + 3
+
+
+def test_deterministic_and_seeded(gen):
+    assert toolset.generate(gen, 200, seed=7) == toolset.generate(gen, 200, seed=7)
+    assert toolset.generate(gen, 200, seed=7) != toolset.generate(gen, 200, seed=8)
+
+
+def test_no_filled_value_is_shared_with_any_eval_set(rows):
+    generated = set().union(*(make_sets.filled_values(case_from_example(r)) for r in rows))
+    evals = set()
+    for name in ("dev", "test", "long_8k", "long_28k"):
+        evals |= set().union(*map(make_sets.filled_values, load_cases(ROOT / f"evals/sets/{name}.jsonl")))
+    assert generated and not generated & evals
+
+
+def test_yaml_describes_the_starter_tools_and_pools():
+    data = yaml.safe_load(STARTER.read_text())
+    assert {n: {"type": "function", "function": {"name": n, **t}} for n, t in data["tools"].items()} == starter_data.TOOLS
+    s = starter_data.DEFAULT_SLOTS
+    pools = data["pools"]
+    assert pools["city"] == s.cities and pools["file"] == s.files and pools["url"] == s.urls
+    assert [(p["name"], p["email"]) for p in pools["person"]] == s.people
+    assert pools["command"] == s.commands and pools["project"] == s.projects and pools["date"] == s.dates
+    assert [(f["key"], f["value"]) for f in pools["fact"]] == s.memory_facts
+
+
+def test_templates_render_hand_checked_cases():
+    values = {"h": 9, "m": 5, "city": "Oslo", "p": {"name": "Lena", "email": "l@example.com"}, "n": 7.0, "x": 2.5}
+    assert render("{h:02d}:{m:02d}", values) == "09:05"
+    assert render("{p.name} <{p.email}> in {city|upper}, {city|typo}", values) == "Lena <l@example.com> in OSLO, Osloo"
+    assert render({"a": ["{h}", "{n}", "h={h}", "{x}"]}, values) == {"a": [9, 7, "h=9", 2.5]}
+    assert render("{{literal}} {n}", values) == "{literal} 7"
+    assert evaluate("(h * 60 + m + 70) // 60", values) == 10 and evaluate("h / 2", values) == 4.5
+    with pytest.raises(TemplateError, match="unknown slot"):
+        render("{nope}", values)
+    with pytest.raises(TemplateError, match="unsupported expression"):
+        evaluate("__import__('os').getcwd()", values)
+
+
+def _broken(tmp_path, edit) -> Path:
+    data = yaml.safe_load(STARTER.read_text())
+    edit(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("edit, where", [
+    (lambda d: d["intents"]["weather"].update(colour="red"), r"intents\.weather\.colour: unknown key"),
+    (lambda d: d["intents"]["weather"]["slots"].update(city="towns"), r"intents\.weather\.slots\.city: unknown pool 'towns'"),
+    (lambda d: d["intents"]["shell"].update(arguments={"command": "{cmd}"}), r"intents\.shell\.arguments: unknown slot \{cmd\}"),
+    (lambda d: d["intents"]["get_ticket"].update(arguments={}),
+     r"intents\.get_ticket\.arguments: generated arguments do not fit get_ticket's schema: 'ticket_id' is a required"),
+    (lambda d: d["flows"]["fetch_down"]["steps"][0].update(tool="ping"), r"flows\.fetch_down\.steps\[0\]\.tool: unknown tool 'ping'"),
+    (lambda d: d["mix"].update(smalltalk=1), r"mix\.smalltalk"),
+    (lambda d: d["tools"]["get_weather"]["parameters"].update(type=5), r"tools\.get_weather\.parameters: not a valid JSON schema"),
+])
+def test_bad_toolset_names_file_and_key(tmp_path, edit, where):
+    path = _broken(tmp_path, edit)
+    with pytest.raises(ToolsetError, match="(?s)" + re.escape(str(path)) + ".*" + where):
+        toolset.load_toolset(path)
+
+
+def test_too_many_requested_from_a_tiny_toolset_fails_clearly(tmp_path):
+    def shrink(d):
+        d["mix"] = {"no_tool_needed": 1}
+        d["no_tool"] = {"leap_year": d["no_tool"]["leap_year"]}
+    gen = toolset.load_toolset(_broken(tmp_path, shrink))   # two paraphrases of one question; lead-ins don't count
+    assert len(toolset.generate(gen, 2)) == 2
+    with pytest.raises(ToolsetError, match="could only make 2 distinct no_tool_needed examples of 3"):
+        toolset.generate(gen, 3)
+
+
+def test_rows_are_json_lines(rows):
+    for r in rows[:50]:
+        assert json.loads(json.dumps(r, ensure_ascii=False)) == r
+
+
+@pytest.mark.parametrize("n", [1, 5, 7, 13])
+def test_small_counts_add_up_exactly(gen, n):
+    rows = toolset.generate(gen, n, seed=1)
+    assert len(rows) == n and len({toolset.first_user_text(r) for r in rows}) == n
