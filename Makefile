@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/toolsweep trial sweeps/smoke.yaml
+	$(VENV)/bin/toolsweep sweep sweeps/smoke.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest -q -ra
