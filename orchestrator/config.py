@@ -48,11 +48,32 @@ FILTER_CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argum
                  "stale_state")  # orchestrator/data/filters.py documents each rule
 
 
+class GenerateConfig(_Strict):
+    """A source made by one of toolsweep's deterministic generators (orchestrator/data/generated.py)."""
+    kind: Literal["long_context", "honesty", "toolset"]
+    count: int = Field(gt=0)              # rows generated
+    seed: int = 0
+    # long_context: rendered length each conversation grows to (95-100 %), counted with the SmolLM2
+    # tokenizer; keep it below train.max_length when the base's tokenizer counts more tokens.
+    target_tokens: int | None = Field(None, ge=2048)
+    toolset: Path | None = None           # toolset: the YAML toolset (e.g. data/toolsets/starter.yaml)
+    max_retries: int = Field(2, ge=0, le=9)  # honesty: failed retries before the assistant stops and says so
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> "GenerateConfig":
+        if self.kind == "long_context" and self.target_tokens is None:
+            raise ValueError("kind long_context needs target_tokens")
+        if self.kind == "toolset" and self.toolset is None:
+            raise ValueError("kind toolset needs toolset (a YAML toolset file)")
+        return self
+
+
 class SourceConfig(_Strict):
     """One training source (rules in orchestrator/data/normalise.py and sources.py)."""
-    # A local .jsonl / .parquet file or a `save_to_disk` directory; or set `hub` instead.
+    # A local .jsonl / .parquet file or a `save_to_disk` directory; or `hub`; or `generate`.
     path: Path | None = None
     hub: str | None = None            # a hub dataset id (needs hub access; datasets.load_dataset)
+    generate: GenerateConfig | None = None  # rows from a built-in generator, made once and cached
     subset: str | None = None         # hub config name
     split: str = "train"              # for hub ids and DatasetDict directories
     format: Literal["auto", "openai", "sharegpt", "trace"] = "auto"
@@ -63,8 +84,9 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_location(self) -> "SourceConfig":
-        if (self.path is None) == (self.hub is None):
-            raise ValueError("give exactly one of `path` (a local file or directory) and `hub` (a hub dataset id)")
+        if sum(x is not None for x in (self.path, self.hub, self.generate)) != 1:
+            raise ValueError("give exactly one of `path` (a local file or directory), `hub` (a hub dataset id) "
+                             "and `generate` (a built-in generator)")
         return self
 
 

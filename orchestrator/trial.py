@@ -8,6 +8,7 @@ records what happened, including a failure's stage and reason.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -113,9 +114,35 @@ def build_data(cfg: SweepConfig, cache_dir: Path) -> DataResult:
     from orchestrator.data.sources import read_records
 
     def read(name, src):
+        if src.generate is not None:
+            return enumerate(generated_source(src.generate, cfg.model.chat_template, cache_dir))
         return read_records(str(src.path) if src.path else None, src.hub, src.split, src.subset, src.streaming,
                             cache_dir)
     return run_stages(cfg.data, read)
+
+
+def generated_source(gen, chat_template: str, cache_dir: Path) -> list[str]:
+    """A generated source's rows as JSON lines, made once and cached under `<cache>/generated/`."""
+    from orchestrator.chat_template import load_template
+    from orchestrator.data.generated import cache_key, generate_rows
+
+    template = load_template(chat_template)
+    path = cache_dir / "generated" / f"{gen.kind}-{cache_key(gen, template)}.jsonl"
+    if not path.is_file():
+        def counter():
+            from evals.long_context import tokenizer_counter
+            from orchestrator import base_model
+            tokenizer_json = cache_dir / "models" / "smollm2-tokenizer" / "tokenizer.json"
+            if not tokenizer_json.is_file():
+                base_model.smollm2_tokenizer(cache_dir / "models")
+            return tokenizer_counter(tokenizer_json)
+
+        rows = generate_rows(gen, template, counter)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        tmp.replace(path)  # atomic: parallel trials never read a half-written file
+    return path.read_text(encoding="utf-8").splitlines()
 
 
 def prepare_inputs(cfg: SweepConfig, cache_dir: Path, on_stage: Callable[[str], None] = lambda name: None,

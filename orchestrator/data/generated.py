@@ -1,0 +1,41 @@
+"""Sources made by toolsweep's own generators (`data.sources.<name>.generate`).
+
+A context-variant sweep names its long-context and honesty data in the sweep file instead of a file
+someone must remember to build first. Rows are the generators' OpenAI-form rows with `meta.track`
+set (`long_context`, `honesty`, `toolset`), deterministic in the generate config, so a cache keyed
+by that config (`cache_key`) makes them once per machine rather than once per trial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Callable
+
+from orchestrator.config import GenerateConfig
+
+CountTokens = Callable[[str], int]
+
+
+def cache_key(gen: GenerateConfig, template: str) -> str:
+    """Changes whenever the rows could: the generate config, the template, the toolset file's bytes."""
+    blob = {"generate": gen.model_dump(mode="json"), "template": hashlib.sha256(template.encode()).hexdigest()}
+    if gen.toolset is not None:
+        blob["toolset_sha256"] = hashlib.sha256(gen.toolset.read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def generate_rows(gen: GenerateConfig, template: str, count_tokens: Callable[[], CountTokens]) -> list[dict]:
+    """`count_tokens` is a factory: only long-context generation needs a tokenizer."""
+    if gen.kind == "long_context":
+        from orchestrator.data import long_context_data
+        rows = long_context_data.generate(gen.target_tokens, gen.count, count_tokens(), template, gen.seed)
+    elif gen.kind == "honesty":
+        from orchestrator.data import honesty
+        rows = honesty.generate(gen.count, gen.seed, honesty.HonestyConfig(max_retries=gen.max_retries))
+    else:
+        from orchestrator.data import toolset
+        rows = toolset.generate(toolset.load_toolset(gen.toolset), gen.count, gen.seed)
+    for row in rows:
+        row.setdefault("meta", {}).setdefault("track", gen.kind)
+    return rows
