@@ -10,6 +10,7 @@ EDGE_MODULES = {
     "orchestrator/train.py": {"torch", "transformers", "peft", "trl", "datasets"},
     "orchestrator/export.py": {"torch", "transformers", "peft", "llama_cpp"},
     "orchestrator/tracking.py": {"mlflow"},
+    "orchestrator/registry.py": {"mlflow"},
     "orchestrator/sweep.py": {"ray", "transformers"},
     "evals/runner.py": {"llama_cpp"},
 }
