@@ -60,6 +60,25 @@ def headline_tags(report: dict, qtype: str) -> dict[str, str]:
                                        "argument_exact_match", "fabrication_rate")}
 
 
+def decide(client, p: PromoteConfig, variant: str, candidate_report: dict, vs_base: list[dict], stats: dict,
+           scratch: Path) -> tuple[Decision, object | None]:
+    """The gate against the registry: the current `champion-<variant>`'s stored report when there is
+    one (paired on the cases both scored), else the untuned base rows. Returns (decision, champion)."""
+    from evals.harness import compare_reports
+    from orchestrator import registry
+
+    current = registry.champion(client, p.family, variant)
+    if current is None:
+        return gate(vs_base, p.primary, p.guards, "base", p.first_promotion), None
+    champ_report = registry.champion_report(client, current, p.quant_types[0], scratch)
+    try:
+        rows = compare_reports(champ_report, candidate_report, **stats)
+    except ValueError as err:  # the champion was scored on other cases
+        return Decision(False, "champion", p.primary,
+                        [f"cannot pair with the champion's report: {err}; promote on the champion's eval set"]), current
+    return gate(rows, p.primary, p.guards, "champion"), current
+
+
 def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConfig | None = None,
                   cache_dir: Path | None = None, log: Callable[[str], None] = print) -> dict:
     """Promote a sweep's best candidate if it passes the gate; returns the decision record."""
@@ -142,21 +161,10 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
         vs_base = compare_reports(base_report, reports[primary_q], **stats)
         tracker.log_dict(run_id, vs_base, "promotion/vs_base.json")
 
-        # The gate.
-        current = registry.champion(client, p.family, variant)
-        if current is not None:
-            champ_report = registry.champion_report(client, current, primary_q, work / "champion")
-            try:
-                rows = compare_reports(champ_report, reports[primary_q], **stats)
-                decision = gate(rows, p.primary, p.guards, "champion")
-            except ValueError as err:  # the champion was scored on other cases
-                decision = Decision(False, "champion", p.primary,
-                                    [f"cannot pair with the champion's report: {err}; re-promote on one eval set"])
-        else:
-            decision = gate(vs_base, p.primary, p.guards, "base", p.first_promotion)
+        decision, current = decide(client, p, variant, reports[primary_q], vs_base, stats, work / "champion")
         record = {**decision.to_dict(), "variant": variant, "family": p.family, "sweep": cfg.name,
                   "parent_run_id": parent, "trial_id": candidate["trial_id"], "candidate_run_id": candidate["run_id"],
-                  "champion_version": current.version if current is not None else None,
+                  "champion_version": str(current.version) if current is not None else None,
                   "eval_set": str(eval_path), "primary_quant": primary_q, **stats}
         tracker.log_dict(run_id, record, "promotion/decision.json")
         tracker.log_metrics(run_id, {"promotion.promoted": float(decision.promote)})

@@ -116,7 +116,7 @@ def register(client: MlflowClient, family: str, variant: str, promotion_run_id: 
     if old is not None:
         client.set_registered_model_alias(family, previous_alias(variant), old.version)
     client.set_registered_model_alias(family, champion_alias(variant), mv.version)
-    return mv.version, (old.version if old is not None else None)
+    return str(mv.version), (str(old.version) if old is not None else None)
 
 
 def champions(client: MlflowClient, family: str) -> dict[str, object]:
@@ -125,5 +125,5 @@ def champions(client: MlflowClient, family: str) -> dict[str, object]:
     out = {}
     for alias, version in (model.aliases or {}).items():
         if alias.startswith("champion-"):
-            out[alias.removeprefix("champion-")] = client.get_model_version(family, version)
+            out[alias.removeprefix("champion-")] = client.get_model_version(family, str(version))
     return out
