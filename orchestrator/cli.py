@@ -148,6 +148,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _print_sweep(summary)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    return _print_promotion(summary.get("promotion"))
+
+
+def _print_promotion(record: dict | None) -> int:
+    """The result of `promote: auto`, if the sweep ran it; a failed promotion is exit code 1."""
+    if record is None:
+        return 0
+    if "error" in record:
+        print(f"error: promotion failed: {record['error']}", file=sys.stderr)
+        return 1
+    _print_decision(record)
     return 0
 
 

@@ -18,7 +18,6 @@ Heavy libraries are imported inside the functions (this module wires edges toget
 
 from __future__ import annotations
 
-import json
 import platform
 import shutil
 from datetime import datetime
@@ -216,3 +215,17 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
         raise
     record["promotion_run_id"] = run_id
     return record
+
+
+def auto_promote(cfg: SweepConfig, parent_run_id: str, log: Callable[[str], None] = print) -> dict:
+    """`promote: auto` at the end of a sweep. The sweep has finished either way, so a failed promotion
+    is returned as `{"error": ...}` and tagged on the sweep's parent run rather than raised."""
+    try:
+        return promote_sweep(parent_run_id, cfg.tracking, cfg.promote, log=log)
+    except Exception as err:  # noqa: BLE001 - reported, not swallowed: tag + returned record + CLI exit code
+        from orchestrator.tracking import Tracker
+
+        reason = f"{type(err).__name__}: {err}"[:5000]
+        Tracker(cfg.tracking).set_tags(parent_run_id, {"toolsweep.promotion_error": reason})
+        log(f"promotion failed: {reason}")
+        return {"error": reason}
