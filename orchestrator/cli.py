@@ -332,18 +332,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_family(args: argparse.Namespace) -> int:
-    from orchestrator.config import ConfigError, load_config, load_family
+    from orchestrator.config import family_variants, load_family
     from orchestrator.promote import promote_sweep
     from orchestrator.release import release_family
     from orchestrator.release_manifest import verify
     from orchestrator.sweep import run_sweep
 
     fam = load_family(args.config)
-    promote_cfg = fam.promote.model_copy(update={"family": fam.family, "mode": "off"})
-    variants = [load_config(v).model_copy(update={"promote": promote_cfg}) for v in fam.variants]
-    uris = {v.tracking.uri for v in variants}
-    if len(uris) > 1:
-        raise ConfigError(f"{args.config}: the variant sweeps must share one MLflow store, got {sorted(uris)}")
+    variants = family_variants(fam)
     dest = Path(fam.releases_dir) / f"{fam.family}-{fam.version}"
     if dest.exists():  # fail before hours of sweeps, not after
         print(f"error: {dest} already exists; a release version is never overwritten", file=sys.stderr)
@@ -353,7 +349,7 @@ def cmd_family(args: argparse.Namespace) -> int:
         summary = run_sweep(cfg)
         _print_sweep(summary)
         console.log(f"[bold cyan]▶ promote {cfg.name}")
-        _print_decision(promote_sweep(summary["parent_run_id"], cfg.tracking, promote_cfg, log=console.log))
+        _print_decision(promote_sweep(summary["parent_run_id"], cfg.tracking, cfg.promote, log=console.log))
     console.log(f"[bold cyan]▶ release {fam.family} {fam.version}")
     dest = release_family(fam.family, fam.version, variants[0].tracking, fam.releases_dir, log=console.log)
     problems = verify(dest)

@@ -197,6 +197,12 @@ class PromoteConfig(_Strict):
     first_promotion: Literal["not_worse_than_base", "better_than_base"] = "not_worse_than_base"
     license: str = "apache-2.0"          # the base model's licence goes on the card
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        # YAML 1.1 reads a bare `off` as false (and `on` as true).
+        return {False: "off", True: "auto"}.get(v, v) if isinstance(v, bool) else v
+
     @field_validator("primary")
     @classmethod
     def _known_primary(cls, v: str) -> str:
@@ -335,7 +341,8 @@ class FamilyConfig(_Strict):
     version: str                         # releases/<family>-<version>/; never overwritten
     variants: list[Path]                 # sweep YAMLs, shortest context first
     releases_dir: Path = Path("releases")
-    # Applied to every variant (replaces each sweep file's own `promote` section; family is forced).
+    # The promotion rule for every variant: the keys set here override each sweep file's own
+    # `promote` section (which keeps the rest, e.g. its eval set); `family` is always this file's.
     promote: PromoteConfig = PromoteConfig()
 
     @field_validator("variants")
@@ -360,3 +367,15 @@ def load_family(path: Path | str) -> FamilyConfig:
         return FamilyConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_format_errors(path, err).replace("sweep config", "family config")) from None
+
+
+def family_variants(fam: FamilyConfig) -> list[SweepConfig]:
+    """Each variant's sweep config with the family's promotion rule applied: the keys the family
+    file sets override the variant's own `promote` section; `family` is the family's and `mode` is
+    off (the family command promotes each variant itself, after its sweep)."""
+    rule = {**fam.promote.model_dump(exclude_unset=True), "family": fam.family, "mode": "off"}
+    variants = [load_config(v, {f"promote.{k}": val for k, val in rule.items()}) for v in fam.variants]
+    uris = {v.tracking.uri for v in variants}
+    if len(uris) > 1:
+        raise ConfigError(f"the variant sweeps must share one MLflow store (tracking.uri), got {sorted(uris)}")
+    return variants
