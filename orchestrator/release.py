@@ -93,5 +93,5 @@ def release_family(family: str, version: str, tracking, releases_dir: Path = Pat
 
     dest = build_release(Path(releases_dir) / f"{family}-{version}", fill)
     for variant, mv in champs.items():
-        client.set_model_version_tag(family, mv.version, f"toolsweep.release.{version}", str(dest))
+        client.set_model_version_tag(family, str(mv.version), f"toolsweep.release.{version}", str(dest))
     return dest

@@ -113,3 +113,22 @@ def test_champion_aliases_and_gate_against_the_registry(tracker, tmp_path):
     decision, _ = decide(client, PROMOTE, "4k", fourth, [], STATS, tmp_path / "c4")
     assert decision.promote is False and any(r.startswith("guard regressed credibly (no_tool_accuracy")
                                              for r in decision.reasons)
+
+
+def test_auto_promote_reports_a_failure_without_failing_the_sweep(tracker):
+    """`promote: auto` on a sweep whose trials all failed: an error record and a tag on the parent."""
+    from orchestrator.promote import auto_promote
+
+    parent = _sweep(tracker, "s4k-allfailed")
+    for run in tracker.client.search_runs([tracker.experiment_id], f"tags.`mlflow.parentRunId` = '{parent}'"):
+        tracker.set_tags(run.info.run_id, {"toolsweep.status": "failed"})
+    tracker.end_run(parent, "FINISHED")
+    cfg = SweepConfig(name="s4k-allfailed", tracking=TrackingConfig(uri=tracker.uri, experiment="reg"),
+                      promote={"mode": "auto", "family": "fam-auto"})
+    lines = []
+    record = auto_promote(cfg, parent, log=lines.append)
+    assert record["error"].startswith("PromotionError: sweep s4k-allfailed")
+    assert "no finished trial with tool_f1 on the Pareto front (3 trials, statuses ['failed'])" in record["error"]
+    run = tracker.client.get_run(parent)
+    assert run.info.status == "FINISHED" and run.data.tags["toolsweep.promotion_error"] == record["error"]
+    assert lines == [f"promotion failed: {record['error']}"]
