@@ -61,7 +61,7 @@ def quant_sorted(quants) -> list[str]:
 
 def front_matter(info: dict) -> str:
     primary = info["reports"][info["primary_quant"]]
-    metrics = [{"type": name, "name": f"{label} ({info['primary_quant']})", "value": round(primary["metrics"][name], 4)}
+    metrics = [{"type": name, "name": f"{label}, {info['primary_quant']}", "value": round(primary["metrics"][name], 4)}
                for name, label in HEADLINE_ROWS if primary["metrics"].get(name) is not None]
     data = {
         "license": info["license"],
@@ -90,7 +90,7 @@ def headline_table(info: dict) -> list[str]:
         lines.append(f"| {label}{' (lower is better)' if direction_of(name) == 'min' else ''} | {fmt(t)} | "
                      f"{_ci(tuned['ci95'].get(name))} | {fmt(b)} | {_ci(base['ci95'].get(name))} | "
                      f"{_signed(r.get('diff'))} | {_ci(r.get('ci95'), sign=True)} | "
-                     f"{'yes' if r.get('credible') else 'no'} |")
+                     f"{'—' if not r else ('yes' if r.get('credible') else 'no')} |")
     return lines
 
 

@@ -54,7 +54,7 @@ def test_front_matter_is_hf_model_index():
     assert meta["model-index"][0]["name"] == "fam-4k"
     assert result["dataset"]["name"] == "evals/sets/test.jsonl"
     f1 = next(m for m in result["metrics"] if m["type"] == "tool_f1")
-    assert f1["value"] == 0.6341 and f1["name"] == "Tool selection F1 (q4_k_m)"
+    assert f1["value"] == 0.6341 and f1["name"] == "Tool selection F1, q4_k_m"
 
 
 def test_tables_carry_the_measured_numbers():
@@ -63,6 +63,7 @@ def test_tables_carry_the_measured_numbers():
     # base: tp 13, fp 7, fn 7 -> 26/40 = 0.650
     assert (f"| Tool selection F1 | 0.634 | [{tuned_ci[0]:.3f}, {tuned_ci[1]:.3f}] | 0.650 |" in text)
     assert "| +0.034 | [-0.050, +0.120] | no |" in text
+    assert "| Tool precision | 0.619 |" in text and text.split("| Tool precision |")[1].split("\n")[0].endswith("| — | — | — |")
     # per scenario, best tool selection accuracy first; base F1 beside it
     assert text.index("| single_tool | 10 | 0.900 | 0.900 |") < text.index("| no_tool | 4 | 0.000 | 0.750 |") \
         < text.index("| parallel | 10 | 0.400 | 0.400 | 0.400 | — | 0.800 |")
