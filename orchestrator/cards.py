@@ -148,16 +148,30 @@ def attribution_table(info: dict) -> list[str]:
     return lines
 
 
+def _loss_row(t: dict) -> tuple[str, str]:
+    if t.get("train_loss") is not None:
+        return "Final train loss", fmt(t["train_loss"], 4)
+    if t.get("last_step_loss") is not None:
+        return "Train loss (last logged step)", fmt(t["last_step_loss"], 4)
+    return "Final train loss", "—"
+
+
+def _time_row(t: dict) -> tuple[str, str]:
+    if t.get("train_runtime_s") is not None:
+        return "Training time", f"{t['train_runtime_s'] / 60:.1f} min"
+    if t.get("trial_wall_s") is not None:
+        return "Trial wall time (training + per-epoch quantized evals)", f"{t['trial_wall_s'] / 60:.1f} min"
+    return "Training time", "—"
+
+
 def training_table(info: dict) -> list[str]:
     t = info["training"]
-    runtime = t.get("train_runtime_s")
     rows = [("Base model", base_model_id(info["base_model"])), ("Method", f"LoRA (rank {t['rank']}, alpha {t['alpha']})"),
             ("Training data", t.get("data")), ("Training examples", t.get("examples")),
             ("Epochs", t.get("epochs")),
             ("Batch size", f"{t.get('batch_size')} (× {t.get('grad_accum')} gradient accumulation)"),
-            ("Learning rate", t.get("learning_rate")), ("Max sequence length", t.get("max_length")),
-            ("Final train loss", fmt(t.get("train_loss"), 4) if isinstance(t.get("train_loss"), float) else t.get("train_loss")),
-            ("Training time", "—" if runtime is None else f"{runtime / 60:.1f} min"), ("Hardware", t.get("hardware")),
+            ("Learning rate", f"{t['learning_rate']:.3g}" if isinstance(t.get("learning_rate"), float) else t.get("learning_rate")), ("Max sequence length", t.get("max_length")),
+            _loss_row(t), _time_row(t), ("Hardware", t.get("hardware")),
             ("Framework", "TRL SFTTrainer + PEFT; llama.cpp for GGUF")]
     return ["| parameter | value |", "|---|---|", *(f"| {k} | {'—' if v is None else v} |" for k, v in rows)]  # noqa
 
@@ -173,7 +187,8 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
     if scen:
         worst = sorted(scen, key=lambda nm: (nm[1]["tool_selection_accuracy"], nm[0]))[:worst_n]
         out.append("Weakest scenarios: " + ", ".join(
-            f"{n} (tool selection accuracy {m['tool_selection_accuracy']:.3f}, {int(m['n_cases'])} cases)"
+            f"{n} (tool selection accuracy {m['tool_selection_accuracy']:.3f}, {int(m['n_cases'])} "
+            f"case{'s' if int(m['n_cases']) != 1 else ''})"
             for n, m in worst) + ".")
     worse = [r for r in info["vs_base"] if r.get("credible") and r.get("diff") is not None
              and (r["diff"] < 0) == (direction_of(r["metric"]) == "max")]
@@ -202,9 +217,12 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
             out.append(f"{q} loses {drop:.3f} tool F1 against {ref}; use {ref} where memory allows.")
     ci = tuned["ci95"].get("tool_f1")
     n = int(tuned["metrics"]["n_cases"])
-    if ci:
+    if ci and ci[1] > ci[0]:
         out.append(f"Measured on {n} tool-call cases; the tool F1 95% CI spans {ci[1] - ci[0]:.3f}, "
                    "so differences smaller than that are not established.")
+    elif ci:
+        out.append(f"Measured on only {n} tool-call cases, all scored alike (the tool F1 CI has no width): "
+                   "this says little about other inputs.")
     missing = [label for name, label in HEADLINE_ROWS if tuned["metrics"].get(name) is None]
     if missing:
         out.append("Not measured by this eval set (no such cases): " + ", ".join(missing) + ".")
@@ -275,10 +293,11 @@ def family_card(family: str, version: str, rows: list[dict], license_: str, base
                      f"[`{r['variant']}/`]({r['variant']}/README.md) |")
     lines += ["", "Metrics of each variant's primary quantized file on its own promotion eval set (see its card); "
               "the long-context sets have no no-tool cases, shown as —.", "", "## How to choose", ""]
-    best = max((r for r in rows if r["tool_f1"] is not None), key=lambda r: r["tool_f1"], default=None)
+    scored = sorted((r for r in rows if r["tool_f1"] is not None), key=lambda r: -r["tool_f1"])
+    best = scored[0] if len(scored) > 1 and scored[0]["tool_f1"] > scored[1]["tool_f1"] else None
     for r in rows:
         hint = CHOOSE_HINTS.get(r["variant"], f"conversations up to {r['context']:,} tokens")
-        extra = " Highest tool F1 in the family." if best is r and len(rows) > 1 else ""
+        extra = " Highest tool F1 in the family." if best is r else ""
         lines.append(f"- **{r['variant']}** (`{r['name']}`): {hint}.{extra}")
     lines += ["", "Pick the shortest context that holds your longest session: shorter variants use less memory.", ""]
     if plots:

@@ -32,7 +32,10 @@ class PromotionError(RuntimeError):
     """The sweep cannot be promoted (no usable trial, no adapter); the message says why."""
 
 
-def _training_details(params: dict, metrics: dict, cfg: SweepConfig) -> dict:
+def _training_details(params: dict, metrics: dict, cfg: SweepConfig, wall_s: float | None = None) -> dict:
+    """Card inputs from the trial run. A sweep trial that Tune ends at its last epoch report never logs
+    the trainer's closing summary (train_runtime, train_loss): the last step's loss and the trial's
+    wall time (training plus the per-epoch quantized evals) stand in, and the card says so."""
     def num(v):
         try:
             f = float(v)
@@ -44,12 +47,15 @@ def _training_details(params: dict, metrics: dict, cfg: SweepConfig) -> dict:
     cpus = num(params.get("resources.cpus_per_trial"))
     hardware = f"{cpus} CPU cores" + (f" + {gpus} GPU" if gpus else "") + f" ({platform.machine()})"
     runtime = metrics.get("train.train_runtime")
+    loss = metrics.get("train.train_loss")
     return {"data": params.get("data.train"), "examples": num(metrics.get("data.train_examples")),
+            "trial_wall_s": None if runtime is not None else wall_s,
+            "last_step_loss": None if loss is not None else metrics.get("train.loss"),
             "rank": num(params.get("train.lora.rank")), "alpha": num(params.get("train.lora.alpha")),
             "learning_rate": num(params.get("train.learning_rate")), "epochs": num(params.get("train.epochs")),
             "batch_size": num(params.get("train.batch_size")), "grad_accum": num(params.get("train.grad_accum")),
             "max_length": num(params.get("train.max_length")), "train_runtime_s": runtime,
-            "train_loss": metrics.get("train.train_loss"), "hardware": hardware,
+            "train_loss": loss, "hardware": hardware,
             "base_model": cfg.model.base}
 
 
@@ -181,7 +187,9 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
         card_info = {"name": slug, "family": p.family, "variant": variant, "context": cfg.train.max_length,
                      "base_model": cfg.model.base, "license": p.license, "eval_set": str(eval_path),
                      "primary_quant": primary_q, "quant_types": p.quant_types,
-                     "training": _training_details(run.data.params, run.data.metrics, cfg),
+                     "training": _training_details(run.data.params, run.data.metrics, cfg,
+                                                   (run.info.end_time - run.info.start_time) / 1000
+                                                   if run.info.end_time else None),
                      "files": {q: {"name": f.name, "size_bytes": f.stat().st_size} for q, f in files.items()
                                if q in p.quant_types},
                      "source": {"sweep": cfg.name, "parent_run_id": parent, "trial_id": candidate["trial_id"],

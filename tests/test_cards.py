@@ -74,7 +74,7 @@ def test_tables_carry_the_measured_numbers():
     assert "| fam-4k (q4_k_m), repeated failure | 2 | 0 | 1 | 1 |" in text
     assert "| model_decision_failure | 8 | 8 | 7 |" in text  # base: 5 single + 2 parallel wrong
     assert "| Method | LoRA (rank 8, alpha 16) |" in text and "| Training time | 10.0 min |" in text
-    assert "| Final train loss | 0.5123 |" in text
+    assert "| Final train loss | 0.5123 |" in text and "| Learning rate | 0.001 |" in text
     assert "![Pareto](plots/pareto.png)" in text
 
 
@@ -116,3 +116,17 @@ def test_family_card_table_and_choice():
     assert text.index("- **4k**") < text.index("- **32k**")
     assert "Highest tool F1 in the family." in text.split("- **4k**")[1].split("\n")[0]
     assert yaml.safe_load(text.split("---\n")[1])["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_training_rows_say_what_stands_in_for_missing_trainer_summaries():
+    t = {**info()["training"], "train_runtime_s": None, "train_loss": None, "trial_wall_s": 300.0,
+         "last_step_loss": 0.75}
+    text = cards.model_card(info(training=t))
+    assert "| Train loss (last logged step) | 0.7500 |" in text
+    assert "| Trial wall time (training + per-epoch quantized evals) | 5.0 min |" in text
+
+
+def test_no_highest_claim_on_a_tie():
+    rows = family_rows({v: {"name": f"f-{v}", "context": c, "rank": 8, "alpha": 16,
+                            "metrics": {"tool_f1": 0.5, "parse_success": 1.0}} for v, c in (("4k", 4096), ("16k", 16384))})
+    assert "Highest tool F1" not in cards.family_card("f", "1", rows, "mit", "tiny")
