@@ -314,6 +314,7 @@ def cmd_release(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     problems = verify(dest)
+    _print_family_table(dest)
     out.print(f"release {dest}: {'verified' if not problems else problems}")
     return 0 if not problems else 1
 
@@ -333,7 +334,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_family(args: argparse.Namespace) -> int:
     from orchestrator.config import family_variants, load_family
-    from orchestrator.promote import promote_sweep
+    from orchestrator.promote import PromotionError, promote_sweep
     from orchestrator.release import release_family
     from orchestrator.release_manifest import verify
     from orchestrator.sweep import run_sweep
@@ -349,12 +350,32 @@ def cmd_family(args: argparse.Namespace) -> int:
         summary = run_sweep(cfg)
         _print_sweep(summary)
         console.log(f"[bold cyan]▶ promote {cfg.name}")
-        _print_decision(promote_sweep(summary["parent_run_id"], cfg.tracking, cfg.promote, log=console.log))
+        try:
+            _print_decision(promote_sweep(summary["parent_run_id"], cfg.tracking, cfg.promote, log=console.log))
+        except PromotionError as err:  # e.g. every trial failed: the other variants still run
+            print(f"error: {path}: {err}", file=sys.stderr)
     console.log(f"[bold cyan]▶ release {fam.family} {fam.version}")
-    dest = release_family(fam.family, fam.version, variants[0].tracking, fam.releases_dir, log=console.log)
+    try:
+        dest = release_family(fam.family, fam.version, variants[0].tracking, fam.releases_dir, log=console.log)
+    except LookupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     problems = verify(dest)
+    _print_family_table(dest)
     out.print(f"release {dest}: {'verified' if not problems else problems}")
     return 0 if not problems else 1
+
+
+def _print_family_table(dest: Path) -> None:
+    rows = json.loads((dest / "manifest.json").read_text())["family_table"]
+    table = Table(title=f"{dest.name}: champions per context variant (primary quant, promotion eval set)")
+    for col in ("model", "context", "tool F1", "JSON validity", "no-tool acc", "LoRA"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+    for r in rows:
+        table.add_row(r["name"], f"{r['context']:,}", fmt(r["tool_f1"]), fmt(r["json_validity"]),
+                      fmt(r["no_tool_accuracy"]), f"rank {r['rank']}, α={r['alpha']}")
+    out.print(table)
 
 
 def build_parser() -> argparse.ArgumentParser:
