@@ -378,4 +378,8 @@ def family_variants(fam: FamilyConfig) -> list[SweepConfig]:
     uris = {v.tracking.uri for v in variants}
     if len(uris) > 1:
         raise ConfigError(f"the variant sweeps must share one MLflow store (tracking.uri), got {sorted(uris)}")
+    for path, v in zip(fam.variants, variants):  # fail now, not after hours of sweeps
+        eval_set = v.promote.eval_set or v.data.eval
+        if not Path(eval_set).is_file():
+            raise ConfigError(f"{path}: promotion eval set {eval_set} does not exist")
     return variants

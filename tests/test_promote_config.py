@@ -65,3 +65,12 @@ def test_family_file_errors(tmp_path):
     f.write_text(f"family: f\nversion: '1'\nvariants: [{a}, {b}]\n")
     with pytest.raises(ConfigError, match="must share one MLflow store"):
         family_variants(load_family(f))
+
+
+def test_family_checks_eval_sets_before_sweeping(tmp_path):
+    a = tmp_path / "a.yaml"
+    a.write_text("name: a\npromote: {eval_set: evals/sets/nope.jsonl}\n")
+    f = tmp_path / "fam.yaml"
+    f.write_text(f"family: f\nversion: '1'\nvariants: [{a}]\n")
+    with pytest.raises(ConfigError, match="promotion eval set evals/sets/nope.jsonl does not exist"):
+        family_variants(load_family(f))
