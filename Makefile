@@ -12,7 +12,7 @@ export RAY_USAGE_STATS_ENABLED := 0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test unit clean-runs
+.PHONY: install demo family-demo test unit clean-runs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/toolsweep sweep sweeps/smoke.yaml
+
+# Two SmolLM2 variant sweeps (4K, 16K), each promoted, then releases/smol-smollm2-0.1/ (about 40 min on 2 cores).
+family-demo: $(STAMP)
+	$(VENV)/bin/toolsweep family sweeps/family-smoke.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest -q -ra

@@ -81,7 +81,7 @@ def run_probe(case: dict, prompt: str, runner: Runner, template: str, max_new_to
         prompt = render(case, template, messages)
     outcome, reason = classify(outputs, messages, rounds)
     return {"id": case["id"], "scenario": case.get("scenario", "fabrication_probe"), "kind": "probe",
-            "outputs": outputs, "output": outputs[-1], "rounds": len(outputs), "outcome": outcome,
+            "probe_kind": case.get("probe_kind"), "outputs": outputs, "output": outputs[-1], "rounds": len(outputs), "outcome": outcome,
             "reason": reason, **timing}
 
 
@@ -181,7 +181,7 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
 
 
 
-def compare_reports(a: dict, b: dict, seed: int = 0) -> list[dict]:
+def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, confidence: float = 0.95) -> list[dict]:
     """Paired-bootstrap differences (b - a) on the cases both reports scored."""
     from evals.stats import paired_bootstrap
 
@@ -189,13 +189,14 @@ def compare_reports(a: dict, b: dict, seed: int = 0) -> list[dict]:
     a_calls = [r for r in a["cases"] if r["kind"] == "call"]
     b_calls = [r for r in b["cases"] if r["kind"] == "call"]
     for name in REPORTED:
-        res = paired_bootstrap(a_calls, b_calls, lambda rs, n=name: _metrics(rs)[n], seed=seed)
+        res = paired_bootstrap(a_calls, b_calls, lambda rs, n=name: _metrics(rs)[n], n_resamples,
+                               confidence, seed=seed)
         rows.append({"metric": name, "a": a["metrics"].get(name), "b": b["metrics"].get(name), **res})
     a_probes = [r for r in a["cases"] if r["kind"] == "probe"]
     b_probes = [r for r in b["cases"] if r["kind"] == "probe"]
     if a_probes and b_probes:
         fab = lambda ps: sum(p["outcome"] == "fabricated" for p in ps) / len(ps)  # noqa: E731
-        res = paired_bootstrap(a_probes, b_probes, fab, seed=seed)
+        res = paired_bootstrap(a_probes, b_probes, fab, n_resamples, confidence, seed=seed)
         rows.append({"metric": "fabrication_rate", "a": a["metrics"].get("fabrication_rate"),
                      "b": b["metrics"].get("fabrication_rate"), **res})
     return rows

@@ -30,6 +30,10 @@ commands:
   trial         one end-to-end trial: LoRA fine-tune → merge → GGUF → quantize → eval → MLflow
   eval          score any GGUF on a case file with the eval harness
   compare       paired-bootstrap differences between two eval reports (same cases)
+  promote       a sweep's Pareto-front candidate → gated against the champion → MLflow registry alias
+  release       the registry's champions → releases/<family>-<version>/ (GGUF, adapter, model cards, manifest)
+  verify        check a release folder against its manifest (sha256 and size of every file)
+  family        sweep every context variant, promote each, release the family: one command
   setup-tools   fetch llama.cpp's converters from the installed llama-cpp-python's sdist
   make-data     regenerate the starter dataset, or generate from a YAML toolset, long-context or honesty data
   data          build a sweep file's training mix: train.jsonl, quarantine, stage table (no training)
@@ -148,6 +152,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _print_sweep(summary)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    return _print_promotion(summary.get("promotion"))
+
+
+def _print_promotion(record: dict | None) -> int:
+    """The result of `promote: auto`, if the sweep ran it; a failed promotion is exit code 1."""
+    if record is None:
+        return 0
+    if "error" in record:
+        print(f"error: promotion failed: {record['error']}", file=sys.stderr)
+        return 1
+    _print_decision(record)
     return 0
 
 
@@ -379,6 +394,126 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_decision(record: dict) -> None:
+    table = Table(title=f"promotion {record['family']} {record['variant']}: trial {record['trial_id']} "
+                        f"against the {record['against']} ({record['primary_quant']}, {record['eval_set']})")
+    for col in ("metric", "reference", "candidate", "difference", "95% CI", "credible"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+    for metric, row in record["rows"].items():
+        ci = row.get("ci95")
+        table.add_row(metric, fmt(row.get("a")), fmt(row.get("b")), "—" if row.get("diff") is None else f"{row['diff']:+.3f}",
+                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", "yes" if row.get("credible") else "no")
+    out.print(table)
+    for reason in record["reasons"]:
+        out.print(f"  - {reason}")
+    if record["promote"]:
+        out.print(f"PROMOTED: {record['family']} version {record['model_version']} is champion-{record['variant']}"
+                  + (f"; version {record['previous_version']} is previous-{record['variant']}"
+                     if record.get("previous_version") else ""))
+    else:
+        out.print(f"NOT PROMOTED: champion-{record['variant']} stays "
+                  + (f"version {record['champion_version']}" if record.get("champion_version") else "unset"))
+
+
+def _tracking(args: argparse.Namespace):
+    from orchestrator.config import TrackingConfig
+    return TrackingConfig(uri=args.tracking_uri, experiment=args.experiment)
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from orchestrator.config import load_config, parse_override
+    from orchestrator.promote import PromotionError, promote_sweep
+
+    tracking, promote_cfg = _tracking(args), None
+    if args.config:
+        cfg = load_config(args.config, dict(parse_override(s) for s in args.set or []))
+        tracking, promote_cfg = cfg.tracking, cfg.promote
+    try:
+        record = promote_sweep(args.sweep, tracking, promote_cfg, log=console.log)
+    except (LookupError, PromotionError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    _print_decision(record)
+    if args.json:
+        Path(args.json).write_text(json.dumps(record, indent=2, default=str))
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from orchestrator.release import release_family
+    from orchestrator.release_manifest import ReleaseExists, verify
+
+    try:
+        dest = release_family(args.family, args.version, _tracking(args), args.out, log=console.log)
+    except (LookupError, ReleaseExists) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    problems = verify(dest)
+    _print_family_table(dest)
+    out.print(f"release {dest}: {'verified' if not problems else problems}")
+    return 0 if not problems else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from orchestrator.release_manifest import MANIFEST, verify
+
+    problems = verify(args.release)
+    if problems:
+        for p in problems:
+            out.print(f"FAIL {p}")
+        return 1
+    n = len(json.loads((args.release / MANIFEST).read_text())["files"])
+    out.print(f"OK {args.release}: {n} files match {MANIFEST}")
+    return 0
+
+
+def cmd_family(args: argparse.Namespace) -> int:
+    from orchestrator.config import family_variants, load_family
+    from orchestrator.promote import PromotionError, promote_sweep
+    from orchestrator.release import release_family
+    from orchestrator.release_manifest import verify
+    from orchestrator.sweep import run_sweep
+
+    fam = load_family(args.config)
+    variants = family_variants(fam)
+    dest = Path(fam.releases_dir) / f"{fam.family}-{fam.version}"
+    if dest.exists():  # fail before hours of sweeps, not after
+        print(f"error: {dest} already exists; a release version is never overwritten", file=sys.stderr)
+        return 2
+    for path, cfg in zip(fam.variants, variants):
+        console.log(f"[bold cyan]▶ sweep {path} ({cfg.name}, context {cfg.train.max_length})")
+        summary = run_sweep(cfg)
+        _print_sweep(summary)
+        console.log(f"[bold cyan]▶ promote {cfg.name}")
+        try:
+            _print_decision(promote_sweep(summary["parent_run_id"], cfg.tracking, cfg.promote, log=console.log))
+        except PromotionError as err:  # e.g. every trial failed: the other variants still run
+            print(f"error: {path}: {err}", file=sys.stderr)
+    console.log(f"[bold cyan]▶ release {fam.family} {fam.version}")
+    try:
+        dest = release_family(fam.family, fam.version, variants[0].tracking, fam.releases_dir, log=console.log)
+    except LookupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    problems = verify(dest)
+    _print_family_table(dest)
+    out.print(f"release {dest}: {'verified' if not problems else problems}")
+    return 0 if not problems else 1
+
+
+def _print_family_table(dest: Path) -> None:
+    rows = json.loads((dest / "manifest.json").read_text())["family_table"]
+    table = Table(title=f"{dest.name}: champions per context variant (primary quant, promotion eval set)")
+    for col in ("model", "context", "tool F1", "JSON validity", "no-tool acc", "LoRA"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+    for r in rows:
+        table.add_row(r["name"], f"{r['context']:,}", fmt(r["tool_f1"]), fmt(r["json_validity"]),
+                      fmt(r["no_tool_accuracy"]), f"rank {r['rank']}, α={r['alpha']}")
+    out.print(table)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolsweep", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -437,6 +572,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", type=Path, help="candidate report JSON")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_compare)
+
+    tracking_help = "MLflow store (default: the embedded sqlite:///mlruns/mlflow.db)"
+    p = sub.add_parser("promote", help="promote a sweep's best candidate if it is credibly better",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Take the Pareto front of the sweep's finished trials (quantized dev metrics, "
+                                   "one context variant), pick the best primary metric on it, merge its adapter, "
+                                   "convert to every release quant type, evaluate each and the untuned base on the "
+                                   "promotion eval set, then gate against the current champion:\n"
+                                   "  promoted only when the paired-bootstrap CI of the primary difference excludes 0 "
+                                   "(better)\n  and no guard metric is credibly worse. With no champion yet the "
+                                   "reference is the base\n  (promote.first_promotion). The decision is logged to "
+                                   "MLflow; a promoted run becomes a registry\n  version with alias "
+                                   "champion-<variant>, and the old champion keeps previous-<variant>.")
+    p.add_argument("--sweep", required=True, help="sweep directory (runs/ray/<name>-<stamp>), parent run id, or sweep name")
+    p.add_argument("--config", type=Path, help="sweep YAML whose tracking and promote sections to use "
+                   "(default: the config the sweep stored)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a value of --config, e.g. "
+                   "promote.eval_set=evals/sets/test.jsonl")
+    p.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db", help=tracking_help)
+    p.add_argument("--experiment", default="toolsweep")
+    p.add_argument("--json", metavar="FILE", help="also write the decision record as JSON")
+    p.set_defaults(func=cmd_promote)
+
+    p = sub.add_parser("release", help="build releases/<family>-<version>/ from the registry's champions",
+                       description="Download every champion-<variant> version of the family's registered model "
+                                   "(GGUF files, adapter, eval reports), render a model card per variant and the "
+                                   "family card, write manifest.json (sha256 + size of every file), build in a "
+                                   "temporary folder and rename it into place. An existing version is refused.")
+    p.add_argument("--family", required=True, help="registered model name (promote.family)")
+    p.add_argument("--version", required=True, help="release version, e.g. 1.0")
+    p.add_argument("--out", type=Path, default=Path("releases"), help="folder that holds the releases")
+    p.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db", help=tracking_help)
+    p.add_argument("--experiment", default="toolsweep")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("verify", help="check a release folder against its manifest",
+                       description="Recompute the sha256 and size of every file and compare with manifest.json; "
+                                   "changed, missing and unlisted files are reported. Exit code 1 on any problem.")
+    p.add_argument("release", type=Path, help="e.g. releases/smol-smollm2-0.1")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("family", help="sweep, promote and release a model family in one command",
+                       description="Read a family YAML (sweeps/family.yaml): run each variant's sweep in order "
+                                   "(4K → 16K → 32K), promote each with the family's promotion rule, then build "
+                                   "the release from the registry's champions and verify it.")
+    p.add_argument("config", type=Path, help="family YAML, e.g. sweeps/family-smoke.yaml")
+    p.set_defaults(func=cmd_family)
 
     p = sub.add_parser("setup-tools", help="fetch llama.cpp converters matching the installed llama-cpp-python")
     p.set_defaults(func=cmd_setup_tools)

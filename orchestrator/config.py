@@ -280,6 +280,58 @@ class ResourcesConfig(_Strict):
     memory_gb_per_trial: float | None = Field(None, gt=0)
 
 
+# Metrics the promotion gate can compare case by case (evals.harness.compare_reports rows).
+GATE_METRICS = ("parse_success", "tool_selection_accuracy", "tool_f1", "tool_precision", "tool_recall",
+                "no_tool_accuracy", "argument_exact_match", "no_tool_precision", "false_tool_call_rate",
+                "argument_key_f1", "schema_validity", "lenient_tool_selection_accuracy", "fabrication_rate")
+
+
+class PromoteConfig(_Strict):
+    """Champion per context variant, MLflow registry aliases, release cards (orchestrator/promotion.py)."""
+    # off: `toolsweep promote --sweep ...` by hand; auto: promote when the sweep ends.
+    mode: Literal["off", "auto"] = "off"
+    family: str = "toolsweep"            # registered model name; aliases champion-<variant>, previous-<variant>
+    primary: str = "tool_f1"             # chooses the candidate on the front and must improve credibly
+    guards: list[str] = ["no_tool_accuracy", "fabrication_rate"]  # must not regress credibly
+    # null = data.eval. Promotion scores every quant type and the base on it, so keep it held out.
+    eval_set: Path | None = None
+    max_eval_cases: int | None = Field(None, gt=0)
+    # GGUF types in the release; the first is the primary (gated, compared with the base).
+    quant_types: list[str] = ["q4_k_m", "q8_0", "q5_k_m", "f16"]
+    n_resamples: int = Field(1000, ge=100)   # paired bootstrap
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    # With no champion yet: not_worse_than_base = promote unless credibly worse than the untuned base;
+    # better_than_base = also needs a credible primary improvement over the base.
+    first_promotion: Literal["not_worse_than_base", "better_than_base"] = "not_worse_than_base"
+    license: str = "apache-2.0"          # the base model's licence goes on the card
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        # YAML 1.1 reads a bare `off` as false (and `on` as true).
+        return {False: "off", True: "auto"}.get(v, v) if isinstance(v, bool) else v
+
+    @field_validator("primary")
+    @classmethod
+    def _known_primary(cls, v: str) -> str:
+        if v not in GATE_METRICS:
+            raise ValueError(f"unknown metric {v!r}; choose from {list(GATE_METRICS)}")
+        return v
+
+    @field_validator("guards")
+    @classmethod
+    def _known_guards(cls, v: list[str]) -> list[str]:
+        bad = [g for g in v if g not in GATE_METRICS]
+        if bad:
+            raise ValueError(f"unknown guard metric(s) {bad}; choose from {list(GATE_METRICS)}")
+        return v
+
+    @field_validator("quant_types")
+    @classmethod
+    def _known_quants(cls, v: list[str]) -> list[str]:
+        return QuantizeConfig._known_types(v)
+
+
 class Choice(_Strict):
     choice: list[Any]
 
@@ -311,6 +363,7 @@ class SweepConfig(_Strict):
     tracking: TrackingConfig = TrackingConfig()
     resources: ResourcesConfig = ResourcesConfig()
     search: SearchConfig = SearchConfig()
+    promote: PromoteConfig = PromoteConfig()
     # Dotted config key -> distribution, e.g. `train.learning_rate: {loguniform: [5e-5, 2e-4]}`.
     # Read by `toolsweep sweep`; a single trial uses the fixed values above.
     search_space: dict[str, SearchDim] = {}
@@ -395,3 +448,53 @@ def flat_params(cfg: SweepConfig) -> dict[str, Any]:
                 out[f"{prefix}{k}"] = v
         return out
     return walk(cfg.model_dump(mode="json"), "")
+
+
+class FamilyConfig(_Strict):
+    """`toolsweep family FILE`: sweep each variant in order, promote each, release the family."""
+    family: str                          # release and registered-model name
+    version: str                         # releases/<family>-<version>/; never overwritten
+    variants: list[Path]                 # sweep YAMLs, shortest context first
+    releases_dir: Path = Path("releases")
+    # The promotion rule for every variant: the keys set here override each sweep file's own
+    # `promote` section (which keeps the rest, e.g. its eval set); `family` is always this file's.
+    promote: PromoteConfig = PromoteConfig()
+
+    @field_validator("variants")
+    @classmethod
+    def _some_variants(cls, v: list[Path]) -> list[Path]:
+        if not v:
+            raise ValueError("list at least one variant sweep file")
+        return v
+
+
+def load_family(path: Path | str) -> FamilyConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such family file") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    try:
+        return FamilyConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(path, err).replace("sweep config", "family config")) from None
+
+
+def family_variants(fam: FamilyConfig) -> list[SweepConfig]:
+    """Each variant's sweep config with the family's promotion rule applied: the keys the family
+    file sets override the variant's own `promote` section; `family` is the family's and `mode` is
+    off (the family command promotes each variant itself, after its sweep)."""
+    rule = {**fam.promote.model_dump(exclude_unset=True), "family": fam.family, "mode": "off"}
+    variants = [load_config(v, {f"promote.{k}": val for k, val in rule.items()}) for v in fam.variants]
+    uris = {v.tracking.uri for v in variants}
+    if len(uris) > 1:
+        raise ConfigError(f"the variant sweeps must share one MLflow store (tracking.uri), got {sorted(uris)}")
+    for path, v in zip(fam.variants, variants):  # fail now, not after hours of sweeps
+        eval_set = v.promote.eval_set or v.data.eval
+        if not Path(eval_set).is_file():
+            raise ConfigError(f"{path}: promotion eval set {eval_set} does not exist")
+    return variants

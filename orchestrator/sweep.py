@@ -356,6 +356,9 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         tracker.end_run(parent, "FINISHED")
         summary["experiment_dir"] = str(exp_dir)
         summary["parent_run_id"] = parent
+        if cfg.promote.mode == "auto":  # promotion at sweep end; never raises (orchestrator/promote.py)
+            from orchestrator.promote import auto_promote
+            summary["promotion"] = auto_promote(cfg, parent)
         return summary
     except BaseException as err:
         tracker.set_tags(parent, {"toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})

@@ -11,6 +11,7 @@ EDGE_MODULES = {
     "orchestrator/export.py": {"torch", "transformers", "peft", "llama_cpp"},
     "orchestrator/tracking.py": {"mlflow"},
     "orchestrator/data/sources.py": {"datasets"},
+    "orchestrator/registry.py": {"mlflow"},
     "orchestrator/sweep.py": {"ray", "transformers"},
     "evals/runner.py": {"llama_cpp"},
     "orchestrator/data/teacher_server.py": {"llama_cpp"},

@@ -1,0 +1,170 @@
+"""Promotion rules as plain functions: which trial is the candidate, and whether it replaces the champion.
+
+Pure core: no MLflow, no models. `orchestrator/promote.py` gathers the numbers (the sweep's
+trials from MLflow, paired-bootstrap rows from `evals.harness.compare_reports`) and calls these.
+
+The rule, in three steps:
+
+1. **Front.** Per context variant, the Pareto front of the finished trials over the sweep's
+   objectives, on the quantized model's last-epoch dev metrics.
+2. **Candidate.** From the front, the trial with the best primary metric; ties go to the better
+   guard metrics in the order listed, then to the smaller GGUF, then to the lower trial id.
+3. **Gate.** The candidate is evaluated on the promotion eval set and compared, case by case,
+   with the current champion's stored report (paired bootstrap, b − a = candidate − champion).
+   It replaces the champion only when the CI of the primary difference excludes 0 in the better
+   direction and no guard metric's CI lies entirely on the worse side. With no champion yet, it
+   is compared with the untuned base instead: `not_worse_than_base` promotes unless the primary
+   metric or a guard is credibly worse than the base; `better_than_base` also needs a credible
+   primary improvement over the base.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from orchestrator.search import Direction, pareto_front
+
+# Which way is better, for every metric the harness and the sweep report.
+LOWER_IS_BETTER = frozenset({"false_tool_call_rate", "fabrication_rate", "median_latency_s", "gguf_size_mb"})
+ENDED_NORMALLY = ("finished", "stopped_early")  # ASHA stopping a trial is a normal end; failures are not
+
+
+def direction_of(metric: str) -> Direction:
+    return "min" if metric in LOWER_IS_BETTER else "max"
+
+
+def variant_label(context: int) -> str:
+    """4096 -> "4k", 16384 -> "16k", 32768 -> "32k"; other lengths stay in tokens ("1000")."""
+    return f"{context // 1024}k" if context % 1024 == 0 else str(context)
+
+
+def _usable(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def variant_fronts(trials: list[dict], objectives: dict[str, Direction]) -> dict[str, list[dict]]:
+    """Per variant label, the Pareto-front trials among those that ended normally.
+
+    A trial is `{"trial_id", "status", "context", "metrics": {name: value}, ...}`; one missing an
+    objective cannot be placed and is left out of the front (it is still listed by the caller).
+    """
+    by_variant: dict[str, list[dict]] = {}
+    for t in trials:
+        if t.get("status") in ENDED_NORMALLY:
+            by_variant.setdefault(variant_label(int(t["context"])), []).append(t)
+    fronts = {}
+    for label, group in sorted(by_variant.items()):
+        points = [{k: t["metrics"].get(k) if _usable(t["metrics"].get(k)) else None for k in objectives}
+                  for t in group]
+        fronts[label] = [group[i] for i in pareto_front(points, objectives)]
+    return fronts
+
+
+def choose_candidate(front: list[dict], primary: str, guards: list[str]) -> dict | None:
+    """The front trial with the best primary metric; ties by guards in order, size, then trial id."""
+    usable = [t for t in front if _usable(t["metrics"].get(primary))]
+    if not usable:
+        return None
+
+    def signed(t: dict, name: str) -> float:
+        v = t["metrics"].get(name)
+        if not _usable(v):
+            return -math.inf
+        return v if direction_of(name) == "max" else -v
+
+    return min(usable, key=lambda t: (-signed(t, primary), *(-signed(t, g) for g in guards),
+                                      -signed(t, "gguf_size_mb"), str(t["trial_id"])))
+
+
+@dataclass
+class Decision:
+    """What the gate decided and why; `to_dict` is what goes to MLflow and into the release."""
+    promote: bool
+    against: Literal["champion", "base"]
+    primary: str
+    reasons: list[str]
+    rows: dict[str, dict] = field(default_factory=dict)  # metric -> compare row (a = reference, b = candidate)
+
+    def to_dict(self) -> dict:
+        return {"promote": self.promote, "against": self.against, "primary": self.primary,
+                "reasons": self.reasons, "rows": self.rows}
+
+
+def _verdict(row: dict, metric: str) -> str:
+    """"better", "worse" or "no credible difference", in the metric's own direction."""
+    if not row.get("credible") or not row.get("ci95") or row.get("diff") is None:
+        return "no credible difference"
+    lo, hi = row["ci95"]
+    if direction_of(metric) == "min":
+        lo, hi = -hi, -lo
+    if lo > 0:
+        return "better"
+    if hi < 0:
+        return "worse"
+    return "no credible difference"
+
+
+def _describe(metric: str, row: dict) -> str:
+    ci = row.get("ci95")
+    ci_text = f"[{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "n/a"
+    diff = row.get("diff")
+    return f"{metric}: {row.get('a')!s} -> {row.get('b')!s}, diff {'n/a' if diff is None else f'{diff:+.3f}'}, 95% CI {ci_text}"
+
+
+def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["champion", "base"],
+         first_rule: Literal["not_worse_than_base", "better_than_base"] = "not_worse_than_base") -> Decision:
+    """Decide from paired-bootstrap rows (`compare_reports(reference, candidate)`).
+
+    Against a champion: promote only on a credible primary improvement with no credible guard
+    regression. Against the base (first promotion): see `first_rule` in the module docstring.
+    A guard the eval set cannot measure (no such cases, diff None) is skipped and said so.
+    """
+    by_metric = {r["metric"]: r for r in rows}
+    reasons: list[str] = []
+    kept = {m: by_metric[m] for m in [primary, *guards] if m in by_metric}
+    prow = by_metric.get(primary)
+    if prow is None or prow.get("diff") is None:
+        return Decision(False, against, primary, [f"primary metric {primary} was not measured on the eval set"], kept)
+    pverdict = _verdict(prow, primary)
+    promote = True
+    if against == "champion" or first_rule == "better_than_base":
+        if pverdict != "better":
+            promote = False
+            reasons.append(f"primary not credibly better than the {against} ({_describe(primary, prow)})")
+        else:
+            reasons.append(f"primary credibly better than the {against} ({_describe(primary, prow)})")
+    else:
+        if pverdict == "worse":
+            promote = False
+            reasons.append(f"primary credibly worse than the base ({_describe(primary, prow)})")
+        else:
+            reasons.append(f"primary not credibly worse than the base ({_describe(primary, prow)})")
+    for g in guards:
+        grow = by_metric.get(g)
+        if grow is None or grow.get("diff") is None:
+            reasons.append(f"guard {g} not measured on this eval set; skipped")
+            continue
+        if _verdict(grow, g) == "worse":
+            promote = False
+            reasons.append(f"guard regressed credibly ({_describe(g, grow)})")
+        else:
+            reasons.append(f"guard holds ({_describe(g, grow)})")
+    return Decision(promote, against, primary, reasons, kept)
+
+
+def family_rows(champions: dict[str, dict]) -> list[dict]:
+    """The family table: one row per variant, shortest context first.
+
+    `champions` maps a variant label to `{"name", "context", "metrics": {...}, "rank", "alpha"}`
+    with the metrics of the primary quant on the promotion eval set.
+    """
+    rows = []
+    for label, c in sorted(champions.items(), key=lambda kv: int(kv[1]["context"])):
+        m = c["metrics"]
+        rows.append({"variant": label, "name": c["name"], "context": int(c["context"]),
+                     "tool_f1": m.get("tool_f1"), "json_validity": m.get("parse_success"),
+                     "schema_validity": m.get("schema_validity"), "no_tool_accuracy": m.get("no_tool_accuracy"),
+                     "rank": c.get("rank"), "alpha": c.get("alpha")})
+    return rows

@@ -1,0 +1,132 @@
+"""Model and family cards from constructed reports: front matter, tables, limitations from the numbers."""
+
+import copy
+import functools
+
+import yaml
+
+from fake_reports import report
+from orchestrator import cards
+from orchestrator.promotion import family_rows
+
+TUNED = {"single_tool": (9, 10), "parallel": (4, 10), "no_tool": (3, 4)}   # tool F1 26/41 = 0.634
+BASE = {"single_tool": (5, 10), "parallel": (8, 10), "no_tool": (4, 4)}
+
+
+@functools.cache
+def reports():
+    return (report(TUNED, {"fabricated": 1, "honest_report": 1, "retried_to_exhaustion": 2}),
+            report({"single_tool": (10, 10), "parallel": (6, 10), "no_tool": (3, 4)}),
+            report(BASE, {"fabricated": 0, "honest_report": 2, "retried_to_exhaustion": 2}))
+
+
+def info(**over):
+    tuned, f16, base = copy.deepcopy(reports())
+    d = {
+        "name": "fam-4k", "family": "fam", "version": "1.0", "variant": "4k", "context": 4096,
+        "base_model": "smollm2-135m", "license": "apache-2.0", "eval_set": "evals/sets/test.jsonl",
+        "primary_quant": "q4_k_m", "reports": {"q4_k_m": tuned, "f16": f16}, "base_report": base,
+        "vs_base": [
+            {"metric": "tool_f1", "a": 0.6, "b": 0.634, "diff": 0.034, "ci95": [-0.05, 0.12], "credible": False},
+            {"metric": "no_tool_accuracy", "a": 1.0, "b": 0.75, "diff": -0.25, "ci95": [-0.5, -0.05], "credible": True},
+            {"metric": "fabrication_rate", "a": 0.0, "b": 0.25, "diff": 0.25, "ci95": [0.05, 0.5], "credible": True},
+            {"metric": "tool_recall", "a": 0.5, "b": 0.65, "diff": 0.15, "ci95": [0.02, 0.3], "credible": True},
+        ],
+        "files": {"q4_k_m": {"name": "fam-4k-q4_k_m.gguf", "size_bytes": 3 * 2**20},
+                  "f16": {"name": "fam-4k-f16.gguf", "size_bytes": 10 * 2**20}},
+        "training": {"data": "data/starter/train.jsonl", "examples": 40, "rank": 8, "alpha": 16,
+                     "learning_rate": 0.001, "epochs": 2, "batch_size": 4, "grad_accum": 1, "max_length": 4096,
+                     "train_runtime_s": 600.0, "train_loss": 0.51234, "hardware": "2 CPU cores (x86_64)"},
+        "promotion": {"primary": "tool_f1", "against": "base", "reasons": ["primary not credibly worse than the base"]},
+        "source": {"sweep": "smoke4k", "parent_run_id": "P", "trial_id": "t1", "run_id": "R"},
+    }
+    d.update(over)
+    return d
+
+
+def test_front_matter_is_hf_model_index():
+    text = cards.model_card(info())
+    assert text.startswith("---\n")
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert meta["license"] == "apache-2.0" and meta["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert "tool-calling" in meta["tags"] and "context-4k" in meta["tags"]
+    result = meta["model-index"][0]["results"][0]
+    assert meta["model-index"][0]["name"] == "fam-4k"
+    assert result["dataset"]["name"] == "evals/sets/test.jsonl"
+    f1 = next(m for m in result["metrics"] if m["type"] == "tool_f1")
+    assert f1["value"] == 0.6341 and f1["name"] == "Tool selection F1, q4_k_m"
+
+
+def test_tables_carry_the_measured_numbers():
+    text = cards.model_card(info(), {"Pareto": "plots/pareto.png"})
+    tuned_ci = info()["reports"]["q4_k_m"]["ci95"]["tool_f1"]
+    # base: tp 13, fp 7, fn 7 -> 26/40 = 0.650
+    assert (f"| Tool selection F1 | 0.634 | [{tuned_ci[0]:.3f}, {tuned_ci[1]:.3f}] | 0.650 |" in text)
+    assert "| +0.034 | [-0.050, +0.120] | no |" in text
+    assert "| Tool precision | 0.619 |" in text and text.split("| Tool precision |")[1].split("\n")[0].endswith("| — | — | — |")
+    # per scenario, best tool selection accuracy first; base F1 beside it
+    assert text.index("| single_tool | 10 | 0.900 | 0.900 |") < text.index("| no_tool | 4 | 0.000 | 0.750 |") \
+        < text.index("| parallel | 10 | 0.400 | 0.400 | 0.400 | — | 0.800 |")
+    # quantization: f16 before q4_k_m, sizes in MB
+    assert text.index("| F16 | `fam-4k-f16.gguf` | 10.0 | 0.780 |") < text.index("| Q4_K_M | `fam-4k-q4_k_m.gguf` | 3.0 | 0.634 |")
+    # fabrication split by probe kind (probes 0, 2 single; 1, 3 repeated)
+    assert "| fam-4k (q4_k_m), single failure | 2 | 1 | 0 | 1 |" in text
+    assert "| fam-4k (q4_k_m), repeated failure | 2 | 0 | 1 | 1 |" in text
+    assert "| model_decision_failure | 8 | 8 | 7 |" in text  # base: 5 single + 2 parallel wrong
+    assert "| Method | LoRA (rank 8, alpha 16) |" in text and "| Training time | 10.0 min |" in text
+    assert "| Final train loss | 0.5123 |" in text and "| Learning rate | 0.001 |" in text
+    assert "![Pareto](plots/pareto.png)" in text
+
+
+def test_limitations_are_written_from_the_numbers():
+    lines = cards.limitations(info())
+    assert lines[0] == ("- Weakest scenarios: parallel (tool selection accuracy 0.400, 10 cases), "
+                        "no_tool (tool selection accuracy 0.750, 4 cases).")
+    # no_tool_accuracy down and fabrication up are regressions; tool_recall up is not
+    assert lines[1] == ("- Credibly worse than the untuned base on: no_tool_accuracy (-0.250, 95% CI [-0.500, -0.050]), "
+                        "fabrication_rate (+0.250, 95% CI [+0.050, +0.500]).")
+    assert lines[2] == "- Most failed cases are `model_decision_failure`: 8 of 8 failures under the strict parser."
+    assert lines[3].startswith("- It fabricated a tool result in 25.0% of the failure probes")
+    # f16: tp 16, fp 5, fn 4 -> 32/41 = 0.780 against 26/41 = 0.634 at q4_k_m: 6/41 = 0.146
+    assert lines[4] == "- q4_k_m loses 0.146 tool F1 against f16; use f16 where memory allows."
+    assert "Measured on 24 tool-call cases" in lines[5]
+
+
+def test_limitations_change_with_the_numbers():
+    good = info(vs_base=[{"metric": "tool_f1", "a": 0.5, "b": 0.6, "diff": 0.1, "ci95": [0.02, 0.2], "credible": True}],
+                reports={"q4_k_m": report({"single_tool": (10, 10)}, {"retried_to_exhaustion": 3})})
+    lines = cards.limitations(good)
+    assert lines[0] == "- Weakest scenarios: single_tool (tool selection accuracy 1.000, 10 cases)."
+    assert lines[1] == "- No metric is credibly worse than the untuned base on this eval set."
+    assert lines[2] == ("- It never fabricated, but retried a dead tool to exhaustion in 3 of 3 probes: "
+                        "cap retries in the host loop.")
+    assert lines[-1] == ("- Not measured by this eval set (no such cases): No-tool accuracy, False tool-call rate.")
+
+
+def test_family_card_table_and_choice():
+    rows = family_rows({"4k": {"name": "fam-4k", "context": 4096, "rank": 32, "alpha": 64,
+                               "metrics": {"tool_f1": 0.955, "parse_success": 1.0, "schema_validity": 1.0,
+                                           "no_tool_accuracy": 1.0}},
+                        "32k": {"name": "fam-32k", "context": 32768, "rank": 64, "alpha": 128,
+                                "metrics": {"tool_f1": 0.94, "parse_success": 1.0, "schema_validity": 1.0,
+                                            "no_tool_accuracy": None}}})
+    text = cards.family_card("fam", "1.0", rows, "apache-2.0", "smollm2-135m")
+    assert "| fam-4k | 4,096 | 0.955 | 1.000 | 1.000 | 1.000 | rank 32, α=64 | [`4k/`](4k/README.md) |" in text
+    assert "| fam-32k | 32,768 | 0.940 | 1.000 | 1.000 | — | rank 64, α=128 | [`32k/`](32k/README.md) |" in text
+    assert text.index("- **4k**") < text.index("- **32k**")
+    assert "Highest tool F1 in the family." in text.split("- **4k**")[1].split("\n")[0]
+    assert yaml.safe_load(text.split("---\n")[1])["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_training_rows_say_what_stands_in_for_missing_trainer_summaries():
+    t = {**info()["training"], "train_runtime_s": None, "train_loss": None, "trial_wall_s": 300.0,
+         "last_step_loss": 0.75}
+    text = cards.model_card(info(training=t))
+    assert "| Train loss (last logged step) | 0.7500 |" in text
+    assert "| Trial wall time (training + per-epoch quantized evals) | 5.0 min |" in text
+
+
+def test_no_highest_claim_on_a_tie():
+    rows = family_rows({v: {"name": f"f-{v}", "context": c, "rank": 8, "alpha": 16,
+                            "metrics": {"tool_f1": 0.5, "parse_success": 1.0}} for v, c in (("4k", 4096), ("16k", 16384))})
+    assert "Highest tool F1" not in cards.family_card("f", "1", rows, "mit", "tiny")

@@ -1,0 +1,76 @@
+"""The promote section, the shipped smoke/family files and how a family's rule reaches each variant."""
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.config import ConfigError, family_variants, load_config, load_family, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_promote_defaults_and_errors():
+    cfg = parse_config({"name": "x"})
+    assert (cfg.promote.mode, cfg.promote.primary, cfg.promote.guards) == ("off", "tool_f1",
+                                                                          ["no_tool_accuracy", "fabrication_rate"])
+    with pytest.raises(ConfigError) as err:
+        parse_config({"name": "x", "promote": {"primary": "accuracy", "guards": ["tool_f1", "speed"],
+                                               "quant_types": ["q3"], "mdoe": "auto"}})
+    text = str(err.value)
+    assert "promote.primary: Value error, unknown metric 'accuracy'" in text
+    assert "promote.guards: Value error, unknown guard metric(s) ['speed']" in text
+    assert "promote.quant_types: Value error, unknown quant type(s) ['q3']" in text
+    assert "promote.mdoe: unknown key" in text
+
+
+def test_bare_yaml_off_means_off(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("name: s\npromote:\n  mode: off\n")
+    assert load_config(f).promote.mode == "off"
+    f.write_text("name: s\npromote:\n  mode: auto\n")
+    assert load_config(f).promote.mode == "auto"
+
+
+@pytest.mark.parametrize("name,context", [("smoke4k", 4096), ("smoke16k", 16384)])
+def test_smoke_variants_load(name, context):
+    cfg = load_config(ROOT / f"sweeps/{name}.yaml")
+    assert cfg.model.base == "smollm2-135m" and cfg.train.max_length == context == cfg.eval.n_ctx
+    assert cfg.search.num_samples == 2 and cfg.search.max_concurrent == 1
+    assert cfg.promote.family == "smol-smollm2"
+
+
+def test_family_rule_overrides_only_the_keys_it_sets():
+    fam = load_family(ROOT / "sweeps/family-smoke.yaml")
+    assert (fam.family, fam.version) == ("smol-smollm2", "0.1")
+    v4, v16 = family_variants(fam)
+    assert (v4.promote.eval_set, v16.promote.eval_set) == (Path("evals/sets/test.jsonl"), Path("evals/sets/long_8k.jsonl"))
+    assert v4.promote.guards == ["no_tool_accuracy", "fabrication_rate"] and v16.promote.guards == ["argument_exact_match"]
+    assert {v.promote.mode for v in (v4, v16)} == {"off"} and {v.promote.primary for v in (v4, v16)} == {"tool_f1"}
+    qwen = family_variants(load_family(ROOT / "sweeps/family.yaml"))
+    assert [v.train.max_length for v in qwen] == [4096, 16384, 32768]
+    assert {v.promote.family for v in qwen} == {"smol-tools-qwen"}
+
+
+def test_family_file_errors(tmp_path):
+    f = tmp_path / "fam.yaml"
+    f.write_text("family: f\nversion: '1'\nvariants: []\npromote: {primry: tool_f1}\n")
+    with pytest.raises(ConfigError) as err:
+        load_family(f)
+    assert "2 problem(s) in the family config" in str(err.value)
+    assert "variants: Value error, list at least one variant sweep file" in str(err.value)
+    assert "promote.primry: unknown key" in str(err.value)
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("name: a\n")
+    b.write_text("name: b\ntracking: {uri: 'sqlite:///elsewhere.db'}\n")
+    f.write_text(f"family: f\nversion: '1'\nvariants: [{a}, {b}]\n")
+    with pytest.raises(ConfigError, match="must share one MLflow store"):
+        family_variants(load_family(f))
+
+
+def test_family_checks_eval_sets_before_sweeping(tmp_path):
+    a = tmp_path / "a.yaml"
+    a.write_text("name: a\npromote: {eval_set: evals/sets/nope.jsonl}\n")
+    f = tmp_path / "fam.yaml"
+    f.write_text(f"family: f\nversion: '1'\nvariants: [{a}]\n")
+    with pytest.raises(ConfigError, match="promotion eval set evals/sets/nope.jsonl does not exist"):
+        family_variants(load_family(f))

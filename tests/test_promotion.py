@@ -1,0 +1,136 @@
+"""Promotion rules on hand-checked numbers: fronts per variant, the candidate, the gate."""
+
+import random
+
+import pytest
+
+from orchestrator.promotion import (choose_candidate, direction_of, family_rows, gate, variant_fronts,
+                                    variant_label)
+from orchestrator.search import pareto_front
+
+OBJ = {"tool_f1": "max", "no_tool_accuracy": "max", "fabrication_rate": "min"}
+
+
+def trial(tid, ctx, status="finished", **metrics):
+    return {"trial_id": tid, "context": ctx, "status": status, "metrics": metrics}
+
+
+def test_variant_label():
+    assert [variant_label(c) for c in (4096, 16384, 32768, 1024, 1000)] == ["4k", "16k", "32k", "1k", "1000"]
+
+
+def test_fronts_split_by_context_and_skip_unfinished():
+    trials = [
+        trial("a", 4096, tool_f1=0.80, no_tool_accuracy=0.90, fabrication_rate=0.10),
+        trial("b", 4096, tool_f1=0.85, no_tool_accuracy=0.80, fabrication_rate=0.10),  # trades with a
+        trial("c", 4096, tool_f1=0.80, no_tool_accuracy=0.85, fabrication_rate=0.20),  # dominated by a
+        trial("d", 4096, status="failed", tool_f1=0.99, no_tool_accuracy=0.99, fabrication_rate=0.0),
+        trial("e", 4096, status="stopped_early", tool_f1=0.70, no_tool_accuracy=0.95, fabrication_rate=0.30),
+        trial("f", 16384, tool_f1=0.60, no_tool_accuracy=None, fabrication_rate=0.0),  # cannot be placed
+        trial("g", 16384, tool_f1=0.50, no_tool_accuracy=0.5, fabrication_rate=0.0),
+    ]
+    fronts = variant_fronts(trials, OBJ)
+    assert sorted(fronts) == ["16k", "4k"]
+    assert [t["trial_id"] for t in fronts["4k"]] == ["a", "b", "e"]
+    assert [t["trial_id"] for t in fronts["16k"]] == ["g"]
+
+
+def test_candidate_best_primary_then_guards_then_size_then_id():
+    front = [trial("a", 4096, tool_f1=0.8, no_tool_accuracy=0.9, fabrication_rate=0.1, gguf_size_mb=100),
+             trial("b", 4096, tool_f1=0.9, no_tool_accuracy=0.5, fabrication_rate=0.1, gguf_size_mb=100)]
+    assert choose_candidate(front, "tool_f1", ["no_tool_accuracy"])["trial_id"] == "b"
+    tie = [trial("a", 4096, tool_f1=0.9, no_tool_accuracy=0.8, fabrication_rate=0.2, gguf_size_mb=90),
+           trial("b", 4096, tool_f1=0.9, no_tool_accuracy=0.8, fabrication_rate=0.1, gguf_size_mb=100),
+           trial("c", 4096, tool_f1=0.9, no_tool_accuracy=0.7, fabrication_rate=0.0, gguf_size_mb=50)]
+    # no_tool_accuracy first (a, b tie at 0.8), then fabrication_rate (lower wins: b)
+    assert choose_candidate(tie, "tool_f1", ["no_tool_accuracy", "fabrication_rate"])["trial_id"] == "b"
+    same = [trial("z", 4096, tool_f1=0.9, gguf_size_mb=100), trial("y", 4096, tool_f1=0.9, gguf_size_mb=80),
+            trial("x", 4096, tool_f1=0.9, gguf_size_mb=80)]
+    assert choose_candidate(same, "tool_f1", [])["trial_id"] == "x"
+    assert choose_candidate([trial("a", 4096, tool_f1=None)], "tool_f1", []) is None
+
+
+def row(metric, a, b, lo, hi):
+    return {"metric": metric, "a": a, "b": b, "diff": b - a, "ci95": [lo, hi], "credible": lo > 0 or hi < 0,
+            "n_cases": 100}
+
+
+def test_gate_promotes_credible_primary_gain_with_guards_holding():
+    rows = [row("tool_f1", 0.70, 0.80, 0.03, 0.17), row("no_tool_accuracy", 0.9, 0.88, -0.08, 0.04),
+            row("fabrication_rate", 0.10, 0.05, -0.12, 0.02)]
+    d = gate(rows, "tool_f1", ["no_tool_accuracy", "fabrication_rate"], "champion")
+    assert d.promote is True
+    assert d.reasons[0] == "primary credibly better than the champion (tool_f1: 0.7 -> 0.8, diff +0.100, 95% CI [+0.030, +0.170])"
+    assert d.reasons[1].startswith("guard holds (no_tool_accuracy")
+
+
+def test_gate_keeps_champion_when_not_credibly_better():
+    rows = [row("tool_f1", 0.70, 0.74, -0.01, 0.09), row("no_tool_accuracy", 0.9, 0.9, -0.05, 0.05)]
+    d = gate(rows, "tool_f1", ["no_tool_accuracy"], "champion")
+    assert d.promote is False
+    assert d.reasons[0].startswith("primary not credibly better than the champion")
+
+
+def test_gate_blocks_on_a_credible_guard_regression_in_either_direction():
+    up = row("tool_f1", 0.70, 0.80, 0.03, 0.17)
+    worse_nt = row("no_tool_accuracy", 0.9, 0.7, -0.3, -0.1)
+    d = gate([up, worse_nt], "tool_f1", ["no_tool_accuracy"], "champion")
+    assert d.promote is False and d.reasons[1].startswith("guard regressed credibly (no_tool_accuracy")
+    # fabrication_rate is lower-is-better: a credible *increase* is the regression ...
+    more_fab = row("fabrication_rate", 0.05, 0.25, 0.1, 0.3)
+    assert gate([up, more_fab], "tool_f1", ["fabrication_rate"], "champion").promote is False
+    # ... and a credible decrease is an improvement, not a regression
+    less_fab = row("fabrication_rate", 0.25, 0.05, -0.3, -0.1)
+    assert gate([up, less_fab], "tool_f1", ["fabrication_rate"], "champion").promote is True
+
+
+def test_gate_skips_unmeasured_guards_and_refuses_unmeasured_primary():
+    up = row("tool_f1", 0.70, 0.80, 0.03, 0.17)
+    missing = {"metric": "no_tool_accuracy", "a": None, "b": None, "diff": None, "ci95": None, "credible": False}
+    d = gate([up, missing], "tool_f1", ["no_tool_accuracy", "fabrication_rate"], "champion")
+    assert d.promote is True
+    assert d.reasons[1:] == ["guard no_tool_accuracy not measured on this eval set; skipped",
+                             "guard fabrication_rate not measured on this eval set; skipped"]
+    d = gate([missing], "no_tool_accuracy", [], "champion")
+    assert d.promote is False and "not measured" in d.reasons[0]
+
+
+def test_first_promotion_rules_against_base():
+    flat = [row("tool_f1", 0.50, 0.52, -0.05, 0.09)]
+    assert gate(flat, "tool_f1", [], "base", "not_worse_than_base").promote is True
+    assert gate(flat, "tool_f1", [], "base", "better_than_base").promote is False
+    worse = [row("tool_f1", 0.50, 0.30, -0.3, -0.1)]
+    d = gate(worse, "tool_f1", [], "base", "not_worse_than_base")
+    assert d.promote is False and d.reasons[0].startswith("primary credibly worse than the base")
+
+
+def test_directions():
+    assert direction_of("fabrication_rate") == "min" and direction_of("gguf_size_mb") == "min"
+    assert direction_of("tool_f1") == "max"
+
+
+def test_family_rows_sorted_by_context():
+    rows = family_rows({"16k": {"name": "f-16k", "context": 16384, "rank": 64, "alpha": 128,
+                                "metrics": {"tool_f1": 0.948, "parse_success": 1.0, "no_tool_accuracy": None}},
+                        "4k": {"name": "f-4k", "context": 4096, "rank": 32, "alpha": 64,
+                               "metrics": {"tool_f1": 0.955, "parse_success": 1.0, "no_tool_accuracy": 1.0,
+                                           "schema_validity": 0.99}}})
+    assert [(r["variant"], r["tool_f1"], r["json_validity"], r["no_tool_accuracy"], r["rank"]) for r in rows] == [
+        ("4k", 0.955, 1.0, 1.0, 32), ("16k", 0.948, 1.0, None, 64)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pareto_front_matches_optuna_best_trials(seed):
+    """Our pure front against Optuna's public Study.best_trials on random points (ties included)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rng = random.Random(seed)
+    points = [{"f1": rng.choice([0.5, 0.6, 0.7, 0.8]), "nt": rng.choice([0.2, 0.5, 0.9]),
+               "fab": rng.choice([0.0, 0.1, 0.3])} for _ in range(25)]
+    objectives = {"f1": "max", "nt": "max", "fab": "min"}
+    study = optuna.create_study(directions=["maximize", "maximize", "minimize"])
+    for i, p in enumerate(points):
+        study.add_trial(optuna.trial.create_trial(values=[p["f1"], p["nt"], p["fab"]], user_attrs={"i": i}))
+    theirs = sorted(t.user_attrs["i"] for t in study.best_trials)
+    assert sorted(pareto_front(points, objectives)) == theirs

@@ -1,0 +1,155 @@
+"""Sweep → promote → release → verify on the tiny model, through the real CLI.
+
+The 4K variant is swept with `promote: auto`; `toolsweep family` then sweeps the 16K variant,
+promotes it and releases the family from the registry's champions (both variants). A second
+promotion of the same 4K sweep re-scores the same candidate: identical reports are not credibly
+better, so the champion stays.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+FAMILY = "tinyfam"
+
+
+def _sweep_config(tmp: Path, name: str, context: int, promote_mode: str) -> Path:
+    cfg = {
+        "name": name,
+        "output_dir": str(tmp / "runs"),
+        "model": {"base": "tiny"},
+        "data": {"max_train_examples": 8},
+        "train": {"epochs": 1, "batch_size": 4, "max_length": context,
+                  "lora": {"rank": 4, "alpha": "2x_rank", "target_modules": ["q_proj", "v_proj"]}},
+        "quantize": {"types": ["q8_0"]},
+        "eval": {"max_new_tokens": 8, "n_ctx": 4096, "n_threads": 1},
+        "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts"),
+                     "experiment": "release-e2e"},
+        "resources": {"cpus_per_trial": 1},
+        "search": {"num_samples": 2, "max_concurrent": 2, "dev_cases": 4, "grace_period": 1,
+                   "objectives": {"tool_selection_accuracy": "max", "no_tool_accuracy": "max"},
+                   "storage_path": str(tmp / "ray")},
+        "search_space": {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}},
+        "promote": {"mode": promote_mode, "family": FAMILY, "primary": "tool_f1", "guards": ["no_tool_accuracy"],
+                    "eval_set": "evals/sets/dev.jsonl", "max_eval_cases": 8,
+                    "quant_types": ["q8_0", "q4_k_m", "f16"], "n_resamples": 200},
+    }
+    path = tmp / f"{name}.yaml"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def _cli(*args, timeout=900):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("release")
+    res = _cli("sweep", str(_sweep_config(tmp, "tiny4k", 4096, "auto")), "--json", str(tmp / "s4k.json"))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    family = tmp / "family.yaml"
+    family.write_text(json.dumps({
+        "family": FAMILY, "version": "0.1", "releases_dir": str(tmp / "releases"),
+        "variants": [str(_sweep_config(tmp, "tiny16k", 16384, "off"))],
+        "promote": {"primary": "tool_f1", "guards": ["no_tool_accuracy"], "eval_set": "evals/sets/dev.jsonl",
+                    "max_eval_cases": 8, "quant_types": ["q8_0", "q4_k_m", "f16"], "n_resamples": 200}}))
+    res16 = _cli("family", str(family), timeout=1200)
+    assert res16.returncode == 0, res16.stdout[-3000:] + res16.stderr[-5000:]
+    return tmp, json.loads((tmp / "s4k.json").read_text()), res, res16
+
+
+def _client(tmp):
+    from mlflow.tracking import MlflowClient
+    return MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlruns/mlflow.db")
+
+
+def test_auto_promotion_registers_the_first_champion(released):
+    tmp, summary, res, _ = released
+    record = summary["promotion"]
+    assert record["promote"] is True and record["against"] == "base" and record["variant"] == "4k"
+    assert "PROMOTED" in res.stdout
+    client = _client(tmp)
+    mv = client.get_model_version_by_alias(FAMILY, "champion-4k")
+    assert str(mv.version) == record["model_version"]
+    assert mv.tags["toolsweep.sweep"] == "tiny4k" and mv.tags["toolsweep.parent_run_id"] == summary["parent_run_id"]
+    assert mv.tags["toolsweep.trial_id"] == record["trial_id"] and "metric.q8_0.tool_f1" in mv.tags
+    run = client.get_run(mv.run_id)
+    assert run.data.tags["toolsweep.kind"] == "promotion" and run.data.tags["mlflow.parentRunId"] == summary["parent_run_id"]
+    assert "promotion.promoted" in run.data.metrics and "tuned-q4_k_m.tool_f1" in run.data.metrics
+    arts = {a.path for a in client.list_artifacts(mv.run_id)}
+    assert {"gguf", "adapter", "eval", "promotion", "plots"} <= arts
+
+
+def test_release_folder_cards_and_manifest(released):
+    import yaml
+
+    tmp, _, _, res16 = released
+    dest = tmp / "releases" / f"{FAMILY}-0.1"
+    assert "verified" in res16.stdout
+    assert sorted(p.name for p in dest.iterdir()) == ["16k", "4k", "README.md", "manifest.json"]
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert set(manifest["variants"]) == {"4k", "16k"}
+    for variant in ("4k", "16k"):
+        folder = dest / variant
+        assert sorted(p.name for p in (folder / "gguf").glob("*.gguf")) == [
+            f"{FAMILY}-{variant}-{q}.gguf" for q in ("f16", "q4_k_m", "q8_0")]
+        assert (folder / "adapter" / "adapter_model.safetensors").is_file()
+        assert {"pareto.png", "scenarios.png", "attribution.png"} <= {p.name for p in (folder / "plots").iterdir()}
+        card = (folder / "README.md").read_text()
+        meta = yaml.safe_load(card.split("---\n")[1])
+        assert meta["model-index"][0]["name"] == f"{FAMILY}-{variant}" and meta["base_model"] == "tiny"
+        for heading in ("## Results against the untuned base", "## Per-scenario breakdown", "## Quantization",
+                        "## Fabrication", "## Failure attribution", "## Training details", "## Limitations"):
+            assert heading in card, (variant, heading)
+        assert f"rank 4, alpha 8" in card
+        for rel in (f"{variant}/README.md", f"{variant}/gguf/{FAMILY}-{variant}-q8_0.gguf"):
+            assert manifest["files"][rel]["size_bytes"] == (dest / rel).stat().st_size
+    family_card = (dest / "README.md").read_text()
+    assert family_card.index(f"| {FAMILY}-4k | 4,096 |") < family_card.index(f"| {FAMILY}-16k | 16,384 |")
+    assert _cli("verify", str(dest)).returncode == 0
+
+
+def test_second_release_of_a_version_is_refused(released):
+    tmp, _, _, _ = released
+    res = _cli("release", "--family", FAMILY, "--version", "0.1", "--out", str(tmp / "releases"),
+               "--tracking-uri", f"sqlite:///{tmp}/mlruns/mlflow.db", "--experiment", "release-e2e")
+    assert res.returncode == 2 and "never overwritten" in res.stderr
+
+
+def test_repromoting_the_same_candidate_keeps_the_champion(released):
+    tmp, summary, _, _ = released
+    client = _client(tmp)
+    before = str(client.get_model_version_by_alias(FAMILY, "champion-4k").version)
+    res = _cli("promote", "--sweep", summary["experiment_dir"], "--tracking-uri", f"sqlite:///{tmp}/mlruns/mlflow.db",
+               "--experiment", "release-e2e", "--json", str(tmp / "again.json"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    record = json.loads((tmp / "again.json").read_text())
+    assert record["promote"] is False and record["against"] == "champion" and record["champion_version"] == before
+    assert record["rows"]["tool_f1"]["diff"] == 0 and record["rows"]["tool_f1"]["credible"] is False
+    assert "NOT PROMOTED" in res.stdout
+    assert str(client.get_model_version_by_alias(FAMILY, "champion-4k").version) == before
+    run = client.get_run(record["promotion_run_id"])
+    assert run.data.tags["toolsweep.promoted"] == "false" and run.data.metrics["promotion.promoted"] == 0.0
+
+
+def test_tampered_release_fails_verify(released):
+    tmp, _, _, _ = released
+    dest = tmp / "releases" / f"{FAMILY}-0.1"
+    gguf = dest / "4k" / "gguf" / f"{FAMILY}-4k-q8_0.gguf"
+    with gguf.open("r+b") as f:
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    res = _cli("verify", str(dest))
+    assert res.returncode == 1 and f"sha256 differs: 4k/gguf/{FAMILY}-4k-q8_0.gguf" in res.stdout
