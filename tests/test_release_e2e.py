@@ -24,7 +24,7 @@ def _sweep_config(tmp: Path, name: str, context: int, promote_mode: str) -> Path
         "name": name,
         "output_dir": str(tmp / "runs"),
         "model": {"base": "tiny"},
-        "data": {"max_train_examples": 8},
+        "data": {"mix": {"total": 8}},
         "train": {"epochs": 1, "batch_size": 4, "max_length": context,
                   "lora": {"rank": 4, "alpha": "2x_rank", "target_modules": ["q_proj", "v_proj"]}},
         "quantize": {"types": ["q8_0"]},
