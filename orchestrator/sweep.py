@@ -253,7 +253,8 @@ class _SweepCallback(Callback):
         shown = " ".join(f"{k}={result.get(k, float('nan')):.3f}" for k in self.objectives)
         best = " ".join(f"{k}={v:.3f}" for k, v in self.best.items())
         self.console.print(f"[{time.strftime('%H:%M:%S')}] {trial.trial_id} epoch {result.get('epoch')}: {shown} "
-                           f"| trials running {running}, done {done}/{len(trials)} | best {best}")
+                           f"| trials running {running}, done {done}/{len(trials)} | best {best}",
+                           soft_wrap=True, highlight=False)  # one line per result, however narrow the log
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         run_id = self._run_of(trial)
