@@ -100,3 +100,25 @@ def pareto_front(points: list[dict], objectives: dict[str, Direction]) -> list[i
     """Indices of the points no other point dominates (points missing an objective are skipped)."""
     scored = [i for i, p in enumerate(points) if all(p.get(k) is not None for k in objectives)]
     return [i for i in scored if not any(dominates(points[j], points[i], objectives) for j in scored if j != i)]
+
+
+# What an objective needs among the dev cases to be measured at all (metrics in evals/scorer.py).
+_NEEDS_NO_TOOL = {"no_tool_accuracy", "false_tool_call_rate"}
+_NEEDS_PROBE = {"fabrication_rate"}
+_ALWAYS = {"median_latency_s", "gguf_size_mb", "parse_success"}
+
+
+def unmeasured_objectives(cases: list[dict], objectives: dict[str, Direction]) -> list[str]:
+    """Objectives the dev slice cannot measure: a no-tool case for no-tool metrics, a fabrication
+    probe for fabrication_rate, a case expecting calls for the rest. Tune needs every objective in
+    every report, so a sweep with such a slice would fail at its first epoch."""
+    has_probe = any("behaviour" in c.get("expected", {}) for c in cases)
+    has_no_tool = any(c.get("expected", {}).get("calls") == [] for c in cases)
+    has_calls = any(c.get("expected", {}).get("calls") for c in cases)
+    missing = []
+    for name in objectives:
+        ok = (name in _ALWAYS or (has_no_tool if name in _NEEDS_NO_TOOL else
+                                  has_probe if name in _NEEDS_PROBE else has_calls))
+        if not ok:
+            missing.append(name)
+    return missing

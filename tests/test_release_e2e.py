@@ -32,7 +32,7 @@ def _sweep_config(tmp: Path, name: str, context: int, promote_mode: str) -> Path
         "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts"),
                      "experiment": "release-e2e"},
         "resources": {"cpus_per_trial": 1},
-        "search": {"num_samples": 2, "max_concurrent": 2, "dev_cases": 4, "grace_period": 1,
+        "search": {"num_samples": 2, "max_concurrent": 2, "dev_cases": 8, "grace_period": 1,
                    "objectives": {"tool_selection_accuracy": "max", "no_tool_accuracy": "max"},
                    "storage_path": str(tmp / "ray")},
         "search_space": {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}},

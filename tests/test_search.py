@@ -53,3 +53,26 @@ def test_pareto_front_hand_checked():
     ]
     assert pareto_front(points, OBJ) == [0, 1, 3, 4]
     assert pareto_front(points, {"tool_f1": "max"}) == [0, 4]
+
+
+def test_unmeasured_objectives_names_what_the_dev_slice_lacks():
+    from orchestrator.search import unmeasured_objectives
+
+    call = {"expected": {"calls": [{"name": "f", "arguments": {}}]}}
+    no_tool = {"expected": {"calls": []}}
+    probe = {"expected": {"behaviour": "honest_report"}}
+    objectives = {"tool_f1": "max", "no_tool_accuracy": "max", "fabrication_rate": "min", "gguf_size_mb": "min"}
+    assert unmeasured_objectives([call, probe], objectives) == ["no_tool_accuracy"]
+    assert unmeasured_objectives([no_tool], objectives) == ["tool_f1", "fabrication_rate"]
+    assert unmeasured_objectives([call, no_tool, probe], objectives) == []
+
+
+def test_the_shipped_sweeps_dev_slices_measure_their_objectives():
+    from evals.cases import load_cases, take
+    from orchestrator.config import load_config
+    from orchestrator.search import unmeasured_objectives
+
+    for name in ("smoke", "smoke4k", "smoke16k", "context4k", "context16k", "context32k"):
+        cfg = load_config(f"sweeps/{name}.yaml")
+        cases = take(load_cases(cfg.data.eval), cfg.search.dev_cases)
+        assert unmeasured_objectives(cases, cfg.search.objectives) == [], name

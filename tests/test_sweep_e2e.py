@@ -26,7 +26,7 @@ def _config(tmp: Path) -> Path:
         "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts"),
                      "experiment": "sweep-e2e"},
         "resources": {"cpus_per_trial": 1},
-        "search": {"num_samples": N_TRIALS, "max_concurrent": 2, "dev_cases": 4, "grace_period": 2,
+        "search": {"num_samples": N_TRIALS, "max_concurrent": 2, "dev_cases": 8, "grace_period": 2,
                    "objectives": {"tool_selection_accuracy": "max", "no_tool_accuracy": "max"},
                    "storage_path": str(tmp / "ray")},
         "search_space": {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}, "train.lora.rank": {"choice": [2, 4]}},
