@@ -101,7 +101,8 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
         ("tiny", "4", "8", "['q8_0', 'q4_k_m']")
     m = run.data.metrics
     for label in ("q8_0", "q4_k_m", "base-q8_0"):
-        assert m[f"{label}.n_cases"] == 6
+        # 6 dev cases, one per scenario: five tool-call cases and a fabrication probe (scored apart)
+        assert m[f"{label}.n_cases"] == 5
         assert 0.0 <= m[f"{label}.tool_selection_accuracy"] <= 1.0
     assert m["data.train_examples"] == 12 and m["data.rows_read"] == 346
     assert m["data.stage.mix.not_sampled"] == 346 - 12 and m["data.stage.render.rows_out"] == 12
@@ -121,7 +122,8 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
     local = Path(client.download_artifacts(run.info.run_id, "eval/q4_k_m.json", str(tmp)))
     report = json.loads(local.read_text())
     assert report["header"]["embedded_template_matches_training"] is True
-    assert len(report["cases"]) == 6 and report["metrics"]["n_cases"] == 6
+    assert len(report["cases"]) == 6 and report["metrics"]["n_cases"] == 5  # + 1 probe
+    assert sum(c["kind"] == "probe" for c in report["cases"]) == 1
 
 
 def test_failed_trial_is_recorded_with_its_reason(tmp_path):
