@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-QUANT_TYPES = ("f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0")
+QUANT_TYPES = ("bf16", "f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0")
 
 
 class ConfigError(ValueError):
@@ -297,7 +297,7 @@ class PromoteConfig(_Strict):
     eval_set: Path | None = None
     max_eval_cases: int | None = Field(None, gt=0)
     # GGUF types in the release; the first is the primary (gated, compared with the base).
-    quant_types: list[str] = ["q4_k_m", "q8_0", "q5_k_m", "f16"]
+    quant_types: list[str] = ["q4_k_m", "q8_0", "q5_k_m", "bf16"]
     n_resamples: int = Field(1000, ge=100)   # paired bootstrap
     confidence: float = Field(0.95, gt=0.5, lt=1)
     # With no champion yet: not_worse_than_base = promote unless credibly worse than the untuned base;
@@ -404,15 +404,22 @@ def parse_config(data: Any, source: Path | str = "<config>") -> SweepConfig:
         raise ConfigError(_format_errors(source, err)) from None
 
 
+def read_yaml(path: Path, kind: str, error: type[Exception] | None = None) -> Any:
+    """Parse a YAML file, raising `error` (ConfigError by default) that names the file and says
+    whether it is missing or malformed; `kind` says what the file should be ("sweep", "family")."""
+    error = error or ConfigError
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: no such {kind} file") from None
+    except yaml.YAMLError as err:
+        raise error(f"{path}: not valid YAML: {err}") from None
+
+
 def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> SweepConfig:
     """Read and validate a sweep YAML; `overrides` maps dotted keys to values (CLI `--set`)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such sweep file") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    data = read_yaml(path, "sweep")
     data = data if data is not None else {}
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
@@ -470,12 +477,7 @@ class FamilyConfig(_Strict):
 
 def load_family(path: Path | str) -> FamilyConfig:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such family file") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    data = read_yaml(path, "family")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     try:

@@ -1,5 +1,8 @@
 """Adapter → merged HF model → GGUF (f16) → quantized GGUFs. Edge module: imports torch, peft, llama_cpp.
 
+bf16 is not a quantization of the f16 file but a second conversion from the HF weights: the
+converter writes bf16 directly, so a bf16 GGUF matches the precision SmolLM2-style checkpoints are published in.
+
 The serving chat template (generation markers stripped) is saved with the tokenizer, so
 llama.cpp's converter embeds it as `tokenizer.chat_template` and the eval renders from the
 file itself.
@@ -92,7 +95,10 @@ def to_gguf(hf_dir: Path, out_dir: Path, stem: str, qtypes: list[str], llama_cpp
     out_dir.mkdir(parents=True, exist_ok=True)
     f16 = llama_tools.convert_hf_to_gguf(hf_dir, out_dir / f"{stem}-f16.gguf", "f16", llama_cpp_dir,
                                          log_path=out_dir / f"{stem}-convert.log")
-    files = {q: quantize(f16, out_dir / f"{stem}-{q}.gguf", q) for q in qtypes if q != "f16"}
+    files = {q: quantize(f16, out_dir / f"{stem}-{q}.gguf", q) for q in qtypes if q not in ("f16", "bf16")}
+    if "bf16" in qtypes:
+        files["bf16"] = llama_tools.convert_hf_to_gguf(hf_dir, out_dir / f"{stem}-bf16.gguf", "bf16", llama_cpp_dir,
+                                                       log_path=out_dir / f"{stem}-convert-bf16.log")
     if keep_f16 or "f16" in qtypes:
         files["f16"] = f16
     else:

@@ -14,32 +14,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_sweep_e2e import tiny_sweep_config
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 FAMILY = "tinyfam"
 
 
 def _sweep_config(tmp: Path, name: str, context: int, promote_mode: str) -> Path:
-    cfg = {
-        "name": name,
-        "output_dir": str(tmp / "runs"),
-        "model": {"base": "tiny"},
-        "data": {"mix": {"total": 8}},
-        "train": {"epochs": 1, "batch_size": 4, "max_length": context,
-                  "lora": {"rank": 4, "alpha": "2x_rank", "target_modules": ["q_proj", "v_proj"]}},
-        "quantize": {"types": ["q8_0"]},
-        "eval": {"max_new_tokens": 8, "n_ctx": 4096, "n_threads": 1},
-        "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts"),
-                     "experiment": "release-e2e"},
-        "resources": {"cpus_per_trial": 1},
-        "search": {"num_samples": 2, "max_concurrent": 2, "dev_cases": 8, "grace_period": 1,
-                   "objectives": {"tool_selection_accuracy": "max", "no_tool_accuracy": "max"},
-                   "storage_path": str(tmp / "ray")},
-        "search_space": {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}},
-        "promote": {"mode": promote_mode, "family": FAMILY, "primary": "tool_f1", "guards": ["no_tool_accuracy"],
-                    "eval_set": "evals/sets/dev.jsonl", "max_eval_cases": 8,
-                    "quant_types": ["q8_0", "q4_k_m", "f16"], "n_resamples": 200},
-    }
+    cfg = tiny_sweep_config(tmp)
+    cfg["name"] = name
+    cfg["train"].update({"epochs": 1, "max_length": context})
+    cfg["eval"]["n_ctx"] = 4096
+    cfg["tracking"]["experiment"] = "release-e2e"
+    cfg["search"].update({"num_samples": 2, "grace_period": 1})
+    cfg["search_space"] = {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}}
+    cfg["promote"] = {"mode": promote_mode, "family": FAMILY, "primary": "tool_f1", "guards": ["no_tool_accuracy"],
+                      "eval_set": "evals/sets/dev.jsonl", "max_eval_cases": 8,
+                      "quant_types": ["q8_0", "q4_k_m", "bf16"], "n_resamples": 200}
     path = tmp / f"{name}.yaml"
     path.write_text(json.dumps(cfg))
     return path
@@ -62,7 +54,7 @@ def released(tmp_path_factory):
         "family": FAMILY, "version": "0.1", "releases_dir": str(tmp / "releases"),
         "variants": [str(_sweep_config(tmp, "tiny16k", 16384, "off"))],
         "promote": {"primary": "tool_f1", "guards": ["no_tool_accuracy"], "eval_set": "evals/sets/dev.jsonl",
-                    "max_eval_cases": 8, "quant_types": ["q8_0", "q4_k_m", "f16"], "n_resamples": 200}}))
+                    "max_eval_cases": 8, "quant_types": ["q8_0", "q4_k_m", "bf16"], "n_resamples": 200}}))
     res16 = _cli("family", str(family), timeout=1200)
     assert res16.returncode == 0, res16.stdout[-3000:] + res16.stderr[-5000:]
     return tmp, json.loads((tmp / "s4k.json").read_text()), res, res16
@@ -102,7 +94,7 @@ def test_release_folder_cards_and_manifest(released):
     for variant in ("4k", "16k"):
         folder = dest / variant
         assert sorted(p.name for p in (folder / "gguf").glob("*.gguf")) == [
-            f"{FAMILY}-{variant}-{q}.gguf" for q in ("f16", "q4_k_m", "q8_0")]
+            f"{FAMILY}-{variant}-{q}.gguf" for q in ("bf16", "q4_k_m", "q8_0")]
         assert (folder / "adapter" / "adapter_model.safetensors").is_file()
         assert {"pareto.png", "scenarios.png", "attribution.png"} <= {p.name for p in (folder / "plots").iterdir()}
         card = (folder / "README.md").read_text()
@@ -112,6 +104,7 @@ def test_release_folder_cards_and_manifest(released):
                         "## Fabrication", "## Failure attribution", "## Training details", "## Limitations"):
             assert heading in card, (variant, heading)
         assert f"rank 4, alpha 8" in card
+        assert "| BF16 | `" in card  # the unquantized reference row of the quantization table
         for rel in (f"{variant}/README.md", f"{variant}/gguf/{FAMILY}-{variant}-q8_0.gguf"):
             assert manifest["files"][rel]["size_bytes"] == (dest / rel).stat().st_size
     family_card = (dest / "README.md").read_text()
