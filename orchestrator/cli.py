@@ -514,6 +514,12 @@ def _print_family_table(dest: Path) -> None:
     out.print(table)
 
 
+def _add_tracking_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db",
+                   help="MLflow store (default: the embedded sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--experiment", default="toolsweep", help="MLflow experiment of the sweeps (default: toolsweep)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolsweep", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -573,7 +579,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_compare)
 
-    tracking_help = "MLflow store (default: the embedded sqlite:///mlruns/mlflow.db)"
     p = sub.add_parser("promote", help="promote a sweep's best candidate if it is credibly better",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Take the Pareto front of the sweep's finished trials (quantized dev metrics, "
@@ -590,8 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: the config the sweep stored)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a value of --config, e.g. "
                    "promote.eval_set=evals/sets/test.jsonl")
-    p.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db", help=tracking_help)
-    p.add_argument("--experiment", default="toolsweep")
+    _add_tracking_args(p)
     p.add_argument("--json", metavar="FILE", help="also write the decision record as JSON")
     p.set_defaults(func=cmd_promote)
 
@@ -603,8 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--family", required=True, help="registered model name (promote.family)")
     p.add_argument("--version", required=True, help="release version, e.g. 1.0")
     p.add_argument("--out", type=Path, default=Path("releases"), help="folder that holds the releases")
-    p.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db", help=tracking_help)
-    p.add_argument("--experiment", default="toolsweep")
+    _add_tracking_args(p)
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("verify", help="check a release folder against its manifest",

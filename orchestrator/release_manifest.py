@@ -6,7 +6,6 @@ Plain Python (hashlib, os): no MLflow, no models.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -14,19 +13,13 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from orchestrator.hashing import sha256_file
+
 MANIFEST = "manifest.json"
 
 
 class ReleaseExists(FileExistsError):
     """A release version is immutable: building it again is refused, never merged or overwritten."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _files(root: Path) -> list[Path]:

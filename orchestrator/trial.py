@@ -24,6 +24,7 @@ from orchestrator.config import SweepConfig, flat_params
 from orchestrator.data.pipeline import (DataResult, add_render_stage, guard_leakage, run_stages, unaccounted,
                                         write_outputs)
 from orchestrator.data.quarantine import Quarantine
+from orchestrator.hashing import sha256_file
 
 
 class Progress(Protocol):
@@ -60,15 +61,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template: str | None,
               on_case: Callable[[int, int], None] | None = None) -> dict:
     """Score one GGUF with the template embedded in it; the header says whether that template is ours."""
@@ -85,7 +77,7 @@ def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template
         runner.close()
     from evals.make_sets import TODAY
     report["header"] = {
-        "model_file": path.name, "sha256": _sha256(path), "size_bytes": path.stat().st_size, **runtime,
+        "model_file": path.name, "sha256": sha256_file(path), "size_bytes": path.stat().st_size, **runtime,
         "pinned_today": TODAY.isoformat(),
         "embedded_template_matches_training": expected_template is None or template == expected_template,
         "versions": _versions(), "cpu": platform.processor() or platform.machine(), "seed": cfg.seed,

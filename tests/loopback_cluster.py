@@ -156,6 +156,28 @@ def _wait_for_nodes(gcs_address: str, n: int, env: dict[str, str], timeout_s: fl
     raise RuntimeError(f"fewer than {n} nodes joined {gcs_address} within {timeout_s:.0f} s")
 
 
+def _live(pids) -> list:
+    """psutil.Process objects for the pids that still exist."""
+    import psutil
+    procs = []
+    for pid in pids:
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    return procs
+
+
+def _signal_all(procs: list, method: str) -> None:
+    """Call `terminate` or `kill` on each psutil.Process, skipping those already gone."""
+    import psutil
+    for p in procs:
+        try:
+            getattr(p, method)()
+        except psutil.NoSuchProcess:
+            pass
+
+
 def down(state_dir: Path) -> list[int]:
     """Stop every process this cluster started (SIGTERM, then SIGKILL); returns those still alive."""
     import psutil
@@ -165,28 +187,12 @@ def down(state_dir: Path) -> list[int]:
         pids |= _ray_processes_of(state["session_dir"])
     for pid in list(pids):
         pids |= _descendants(pid)
-    procs = []
-    for pid in pids:
-        try:
-            procs.append(psutil.Process(pid))
-        except psutil.NoSuchProcess:
-            pass
-    if state.get("worker_pid"):
-        try:  # the node owner first: it stops its raylet gracefully
-            psutil.Process(state["worker_pid"]).terminate()
-        except psutil.NoSuchProcess:
-            pass
-    for p in procs:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            pass
+    procs = _live(pids)
+    if state.get("worker_pid"):  # the node owner first: it stops its raylet gracefully
+        _signal_all(_live([state["worker_pid"]]), "terminate")
+    _signal_all(procs, "terminate")
     _, alive = psutil.wait_procs(procs, timeout=20)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
+    _signal_all(alive, "kill")
     _, alive = psutil.wait_procs(alive, timeout=10)
     current = Path("/tmp/ray/ray_current_cluster")
     if current.is_file() and current.read_text().strip() == state["gcs_address"]:

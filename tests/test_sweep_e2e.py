@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow
 N_TRIALS = 3
 
 
-def _config(tmp: Path) -> Path:
-    cfg = {
+def tiny_sweep_config(tmp: Path) -> dict:
+    """The tiny-model sweep the e2e, fault, cluster and release tests start from, everything under `tmp`."""
+    return {
         "name": "tiny-sweep",
         "output_dir": str(tmp / "runs"),
         "model": {"base": "tiny"},
@@ -31,8 +32,11 @@ def _config(tmp: Path) -> Path:
                    "storage_path": str(tmp / "ray")},
         "search_space": {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}, "train.lora.rank": {"choice": [2, 4]}},
     }
+
+
+def _config(tmp: Path) -> Path:
     path = tmp / "sweep.yaml"
-    path.write_text(json.dumps(cfg))
+    path.write_text(json.dumps(tiny_sweep_config(tmp)))
     return path
 
 

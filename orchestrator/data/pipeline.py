@@ -34,6 +34,7 @@ from orchestrator.data.filters import row_problem
 from orchestrator.data.mix import MixSpec, build_mix, category
 from orchestrator.data.normalise import Reject, normalise
 from orchestrator.data.quarantine import Quarantine
+from orchestrator.hashing import sha256_file
 
 STAGES = ("read", "normalise", "filter", "dedupe", "cap", "mix", "render")
 Reader = Callable[[str, SourceConfig], Iterable[tuple[int, str | dict]]]
@@ -75,10 +76,10 @@ def unaccounted(stages: list[dict]) -> list[str]:
 
 def file_sha256(path: Path) -> str | None:
     """sha256 of a file, or of a directory's files (relative names and bytes, sorted); None if absent."""
-    h = hashlib.sha256()
     if path.is_file():
-        h.update(path.read_bytes())
-    elif path.is_dir():
+        return sha256_file(path)
+    h = hashlib.sha256()
+    if path.is_dir():
         for p in sorted(q for q in path.rglob("*") if q.is_file()):
             h.update(p.relative_to(path).as_posix().encode() + b"\0" + p.read_bytes())
     else:

@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import jsonschema
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from orchestrator.config import ConfigError
+from orchestrator.config import ConfigError, read_yaml
 
 SCENARIOS = ("single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed", "error_recovery",
              "reasoning_heavy", "complex_multi_step")
@@ -437,13 +436,7 @@ def parse_toolset(data: Any, source: str = "<toolset>") -> Generator:
 
 def load_toolset(path: Path | str) -> Generator:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ToolsetError(f"{path}: no such toolset file") from None
-    except yaml.YAMLError as err:
-        raise ToolsetError(f"{path}: not valid YAML: {err}") from None
-    return parse_toolset(data, str(path))
+    return parse_toolset(read_yaml(path, "toolset", ToolsetError), str(path))
 
 
 def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") -> list[dict]:
