@@ -181,8 +181,13 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
 
 
 
+def _scenario(case_row: dict) -> str:
+    return case_row.get("scenario", "")
+
+
 def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, confidence: float = 0.95) -> list[dict]:
-    """Paired-bootstrap differences (b - a) on the cases both reports scored."""
+    """Paired-bootstrap differences (b - a) on the cases both reports scored, resampled within each
+    scenario so per-scenario subsets (the no-tool cases, the probes) keep their size in every draw."""
     from evals.stats import paired_bootstrap
 
     rows = []
@@ -190,13 +195,13 @@ def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, co
     b_calls = [r for r in b["cases"] if r["kind"] == "call"]
     for name in REPORTED:
         res = paired_bootstrap(a_calls, b_calls, lambda rs, n=name: _metrics(rs)[n], n_resamples,
-                               confidence, seed=seed)
+                               confidence, seed=seed, strata=_scenario)
         rows.append({"metric": name, "a": a["metrics"].get(name), "b": b["metrics"].get(name), **res})
     a_probes = [r for r in a["cases"] if r["kind"] == "probe"]
     b_probes = [r for r in b["cases"] if r["kind"] == "probe"]
     if a_probes and b_probes:
         fab = lambda ps: sum(p["outcome"] == "fabricated" for p in ps) / len(ps)  # noqa: E731
-        res = paired_bootstrap(a_probes, b_probes, fab, n_resamples, confidence, seed=seed)
+        res = paired_bootstrap(a_probes, b_probes, fab, n_resamples, confidence, seed=seed, strata=_scenario)
         rows.append({"metric": "fabrication_rate", "a": a["metrics"].get("fabrication_rate"),
                      "b": b["metrics"].get("fabrication_rate"), **res})
     return rows

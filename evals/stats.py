@@ -27,9 +27,23 @@ def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None
     return float(lo), float(hi)
 
 
+def _resample_indices(rng: np.random.Generator, groups: list[list[int]]) -> list[int]:
+    """One bootstrap draw: each group resampled with replacement to its own size."""
+    out: list[int] = []
+    for g in groups:
+        out.extend(g[i] for i in rng.integers(0, len(g), len(g)))
+    return out
+
+
 def paired_bootstrap(a: list[dict], b: list[dict], metric: Callable[[list[dict]], float | None],
-                     n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+                     n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0,
+                     strata: Callable[[dict], str] | None = None) -> dict:
     """CI of metric(b) - metric(a) when the same cases are resampled for both (paired by case id).
+
+    With `strata` (e.g. the case's scenario) each stratum is resampled to its own size, so a metric
+    defined on a subset (no-tool accuracy on the no-tool cases) is always measured on as many cases
+    as the eval set holds. Resampling the whole set instead lets that subset shrink or vanish in a
+    draw, which widens its interval and can hide a real regression on a small subset.
 
     "credible" is True only when the interval excludes 0.
     """
@@ -41,10 +55,14 @@ def paired_bootstrap(a: list[dict], b: list[dict], metric: Callable[[list[dict]]
     a_rows, b_rows = [by_id[i] for i in common], [b_by_id[i] for i in common]
     ma, mb = metric(a_rows), metric(b_rows)
     diff = None if ma is None or mb is None else mb - ma
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(a_rows):
+        groups.setdefault(strata(row) if strata else "", []).append(i)
+    ordered = [groups[k] for k in sorted(groups)]
     rng = np.random.default_rng(seed)
     n, diffs = len(common), []
     for _ in range(n_resamples):
-        idx = rng.integers(0, n, n)
+        idx = _resample_indices(rng, ordered)
         va, vb = metric([a_rows[i] for i in idx]), metric([b_rows[i] for i in idx])
         if va is not None and vb is not None:
             diffs.append(vb - va)

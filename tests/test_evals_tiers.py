@@ -117,3 +117,24 @@ def test_paired_bootstrap_credible_only_when_ci_excludes_zero():
     assert flat["diff"] == 0 and not flat["credible"] and flat["ci95"][0] <= 0 <= flat["ci95"][1]
     with pytest.raises(ValueError):
         paired_bootstrap(a, [{"id": "x", "ok": True}], metric)
+
+
+def test_stratified_bootstrap_keeps_a_small_subset_whole():
+    """6 no-tool cases among 48, 3 of them lost: the promotion demo's situation.
+
+    Stratified: a draw keeps all 6 no-tool slots, and only (1/2)^6 = 1.6% of draws miss every lost
+    case, fewer than the 2.5% tail, so the upper bound is below 0. Unstratified: (45/48)^48 = 4.5% of
+    draws contain none of the 3 lost cases, so the upper bound sits at 0 and the loss is not credible.
+    """
+    def no_tool_accuracy(rows):
+        nt = [r for r in rows if r["scenario"] == "no_tool"]
+        return sum(r["ok"] for r in nt) / len(nt) if nt else None
+
+    scenarios = ["no_tool"] * 6 + ["call"] * 42
+    a = [{"id": i, "scenario": s, "ok": True} for i, s in enumerate(scenarios)]
+    b = [{"id": i, "scenario": s, "ok": i >= 3} for i, s in enumerate(scenarios)]
+    whole = paired_bootstrap(a, b, no_tool_accuracy, n_resamples=4000)
+    strat = paired_bootstrap(a, b, no_tool_accuracy, n_resamples=4000, strata=lambda r: r["scenario"])
+    assert whole["diff"] == strat["diff"] == -0.5
+    assert whole["ci95"][1] == 0.0 and not whole["credible"]
+    assert strat["ci95"][1] < 0 and strat["credible"]

@@ -60,7 +60,7 @@ def test_gate_promotes_credible_primary_gain_with_guards_holding():
             row("fabrication_rate", 0.10, 0.05, -0.12, 0.02)]
     d = gate(rows, "tool_f1", ["no_tool_accuracy", "fabrication_rate"], "champion")
     assert d.promote is True
-    assert d.reasons[0] == "primary credibly better than the champion (tool_f1: 0.7 -> 0.8, diff +0.100, 95% CI [+0.030, +0.170])"
+    assert d.reasons[0] == "primary credibly better than the champion (tool_f1: 0.700 -> 0.800, diff +0.100, 95% CI [+0.030, +0.170])"
     assert d.reasons[1].startswith("guard holds (no_tool_accuracy")
 
 
