@@ -105,7 +105,11 @@ def up(state_dir: Path, head_cpus: int = 1, worker_cpus: int = 1, env_extra: dic
         [str(BIN / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(gcs_port),
          "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dash_port), "--include-dashboard", "true",
          "--ray-client-server-port", str(client_port), "--num-cpus", str(head_cpus), "--num-gpus", "0",
-         "--resources", json.dumps({"head_node": 1}), "--disable-usage-stats"],
+         "--resources", json.dumps({"head_node": 1}), "--disable-usage-stats",
+         # Ray's fixed defaults (agent 52365, ...) collide with any other Ray on the host, and the job
+         # server then finds no head agent: "Timed out waiting for an available job agent".
+         "--dashboard-agent-listen-port", str(free_port()), "--dashboard-agent-grpc-port", str(free_port()),
+         "--runtime-env-agent-port", str(free_port()), "--metrics-export-port", str(free_port())],
         env=env, capture_output=True, text=True, timeout=180)
     started = _running_pids() - before
     state = {"gcs_address": f"127.0.0.1:{gcs_port}", "dashboard": f"http://127.0.0.1:{dash_port}",
