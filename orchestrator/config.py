@@ -404,10 +404,9 @@ def parse_config(data: Any, source: Path | str = "<config>") -> SweepConfig:
         raise ConfigError(_format_errors(source, err)) from None
 
 
-def read_yaml(path: Path, kind: str, error: type[Exception] | None = None) -> Any:
-    """Parse a YAML file, raising `error` (ConfigError by default) that names the file and says
-    whether it is missing or malformed; `kind` says what the file should be ("sweep", "family")."""
-    error = error or ConfigError
+def read_yaml(path: Path, kind: str, error: type[Exception] = ConfigError) -> Any:
+    """Parse a YAML file, raising `error` that names the file and says whether it is missing or
+    malformed; `kind` says what the file should be ("sweep", "family")."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

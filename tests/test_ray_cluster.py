@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import loopback_cluster
-from tests.test_sweep_e2e import _config
+from tests.test_sweep_e2e import tiny_sweep_config
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -33,11 +33,11 @@ def cluster(tmp_path):
 def test_sweep_submitted_as_a_ray_job_runs_trials_on_both_nodes(cluster, tmp_path):
     from mlflow.tracking import MlflowClient
 
-    cfg_path = _config(tmp_path)
-    cfg = json.loads(cfg_path.read_text())
+    cfg = tiny_sweep_config(tmp_path)
     # One CPU per trial and one per node: two concurrent trials can only run one on each node.
     cfg["search"].update({"num_samples": N_TRIALS, "max_concurrent": N_TRIALS})
     cfg["resources"] = {"cpus_per_trial": 1}
+    cfg_path = tmp_path / "sweep.yaml"
     cfg_path.write_text(json.dumps(cfg))
     env = loopback_cluster.cluster_env({"RAY_ADDRESS": cluster["dashboard"]})
     runtime_env = {"env_vars": {"TOOLSWEEP_CACHE": str((ROOT / ".cache").resolve()), "HF_HUB_OFFLINE": "1",

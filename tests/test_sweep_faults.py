@@ -15,18 +15,18 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.test_sweep_e2e import _config
+from tests.test_sweep_e2e import tiny_sweep_config
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
 def _write(tmp: Path, n: int, epochs: int) -> Path:
-    path = _config(tmp)
-    cfg = json.loads(path.read_text())
+    cfg = tiny_sweep_config(tmp)
     cfg["search"].update({"num_samples": n, "max_concurrent": 1, "grace_period": epochs, "max_failures": 2})
     cfg["data"]["mix"]["total"] = 16
     cfg["train"].update({"epochs": epochs, "batch_size": 2})
+    path = tmp / "sweep.yaml"
     path.write_text(json.dumps(cfg))
     return path
 
