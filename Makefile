@@ -37,7 +37,7 @@ family-demo: $(STAMP)
 	$(VENV)/bin/toolsweep family sweeps/family-smoke.yaml
 
 test: $(STAMP)
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra --durations=15
 
 unit: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"

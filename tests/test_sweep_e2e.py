@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-N_TRIALS = 3
+N_TRIALS = 2
 
 
 def tiny_sweep_config(tmp: Path) -> dict:

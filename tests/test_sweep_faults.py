@@ -81,7 +81,8 @@ def _sweep(cfg: Path, tmp: Path) -> subprocess.Popen:
 
 
 def test_killed_trial_worker_resumes_from_its_checkpoint(tmp_path):
-    n, epochs = 2, 3
+    # One trial of two epochs is the least that has a stored checkpoint to resume from and an epoch left to run.
+    n, epochs = 1, 2
     proc = _sweep(_write(tmp_path, n, epochs), tmp_path)
     try:
         # Kill once Tune has stored the first trial's epoch-1 checkpoint, so there is something to resume from.
@@ -106,7 +107,8 @@ def test_killed_trial_worker_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_killed_driver_then_resume_finishes_the_same_sweep(tmp_path):
-    n, epochs = 3, 2
+    # Two one-epoch trials run one at a time: the driver dies once the first has finished, while the second runs.
+    n, epochs = 2, 1
     proc = _sweep(_write(tmp_path, n, epochs), tmp_path)
     try:
         _wait_for(lambda: sum(1 for c in _children(tmp_path) if c.info.status == "FINISHED") >= 1, 900,
