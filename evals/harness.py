@@ -130,9 +130,10 @@ def build_report(records: list[dict], seed: int = 0) -> dict:
     metrics["fabrication_rate"] = fab["fabricated_rate"]
     cis = {}
     for name in REPORTED + (("bfcl_accuracy",) if "bfcl_accuracy" in metrics else ()):
-        ci = bootstrap_ci(calls, lambda s, n=name: _metrics(s).get(n), seed=seed)
+        ci = bootstrap_ci(calls, lambda s, n=name: _metrics(s).get(n), seed=seed, strata=_scenario)
         cis[name] = list(ci) if ci else None
-    fab_ci = bootstrap_ci(probes, lambda p: sum(x["outcome"] == "fabricated" for x in p) / len(p), seed=seed)
+    fab_ci = bootstrap_ci(probes, lambda p: sum(x["outcome"] == "fabricated" for x in p) / len(p), seed=seed,
+                          strata=_scenario)
     cis["fabrication_rate"] = list(fab_ci) if fab_ci else None
     latencies = [r["latency_s"] for r in records]
     total_s = sum(latencies)

@@ -8,16 +8,21 @@ import numpy as np
 
 
 def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None], n_resamples: int = 1000,
-                 confidence: float = 0.95, seed: int = 0) -> tuple[float, float] | None:
-    """Percentile CI of `metric` when the cases are resampled with replacement."""
+                 confidence: float = 0.95, seed: int = 0,
+                 strata: Callable[[dict], str] | None = None) -> tuple[float, float] | None:
+    """Percentile CI of `metric` when the cases are resampled with replacement.
+
+    With `strata`, each stratum is resampled to its own size (see `paired_bootstrap`): a metric on
+    a small subset, such as no-tool accuracy on six no-tool cases, keeps all six slots in every draw
+    instead of being measured on whatever number of them a whole-set draw happens to pick.
+    """
     if not scores:
         return None
     rng = np.random.default_rng(seed)
-    n = len(scores)
+    groups = _groups(scores, strata)
     values = []
     for _ in range(n_resamples):
-        sample = [scores[i] for i in rng.integers(0, n, n)]
-        v = metric(sample)
+        v = metric([scores[i] for i in _resample_indices(rng, groups)])
         if v is not None:
             values.append(v)
     if not values:
@@ -25,6 +30,14 @@ def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(values, [alpha, 1 - alpha])
     return float(lo), float(hi)
+
+
+def _groups(rows: list[dict], strata: Callable[[dict], str] | None) -> list[list[int]]:
+    """Row indices per stratum, strata in sorted order (one group when there are no strata)."""
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(strata(row) if strata else "", []).append(i)
+    return [groups[k] for k in sorted(groups)]
 
 
 def _resample_indices(rng: np.random.Generator, groups: list[list[int]]) -> list[int]:
@@ -55,10 +68,7 @@ def paired_bootstrap(a: list[dict], b: list[dict], metric: Callable[[list[dict]]
     a_rows, b_rows = [by_id[i] for i in common], [b_by_id[i] for i in common]
     ma, mb = metric(a_rows), metric(b_rows)
     diff = None if ma is None or mb is None else mb - ma
-    groups: dict[str, list[int]] = {}
-    for i, row in enumerate(a_rows):
-        groups.setdefault(strata(row) if strata else "", []).append(i)
-    ordered = [groups[k] for k in sorted(groups)]
+    ordered = _groups(a_rows, strata)
     rng = np.random.default_rng(seed)
     n, diffs = len(common), []
     for _ in range(n_resamples):

@@ -3,7 +3,7 @@ import pytest
 from evals.attribution import attribute, attribution_table, template_problems
 from evals.fabrication import classify
 from evals.parser import parse_lenient, parse_strict
-from evals.stats import paired_bootstrap
+from evals.stats import bootstrap_ci, paired_bootstrap
 from evals.template import render_chat
 from orchestrator.chat_template import load_template
 
@@ -138,3 +138,25 @@ def test_stratified_bootstrap_keeps_a_small_subset_whole():
     assert whole["diff"] == strat["diff"] == -0.5
     assert whole["ci95"][1] == 0.0 and not whole["credible"]
     assert strat["ci95"][1] < 0 and strat["credible"]
+
+
+def test_report_ci_resamples_within_each_scenario():
+    """3 of 6 no-tool cases right, among 48. Within the 6 slots the right count is Binomial(6, 1/2):
+    P(0 right) = P(6 right) = 1/64 = 1.6% < 2.5% and P(<= 1 right) = 7/64 = 11% > 2.5%, so the 95% CI is
+    exactly [1/6, 5/6]. Over the whole set, a draw with only right (or only wrong) no-tool cases comes up
+    in E[(1/2)^K] - P(K=0) = (15/16)^48 - (7/8)^48 = 4.3% of draws (K, the no-tool count, ~ Binomial(48, 1/8)),
+    more than the 2.5% tail, so the unstratified interval is the useless [0, 1]."""
+    from tests.fake_reports import report
+
+    def no_tool_accuracy(rows):
+        nt = [r for r in rows if r["scenario"] == "no_tool"]
+        return sum(r["ok"] for r in nt) / len(nt) if nt else None
+
+    rows = [{"scenario": "no_tool", "ok": i < 3} for i in range(6)] + [{"scenario": "call", "ok": True}] * 42
+    assert bootstrap_ci(rows, no_tool_accuracy, n_resamples=4000) == (0.0, 1.0)
+    lo, hi = bootstrap_ci(rows, no_tool_accuracy, n_resamples=4000, strata=lambda r: r["scenario"])
+    assert (lo, hi) == (pytest.approx(1 / 6), pytest.approx(5 / 6))
+    # the harness's own report resamples this way
+    rep = report({"no_tool": (3, 6), "single_tool": (42, 42)})
+    assert rep["metrics"]["no_tool_accuracy"] == 0.5
+    assert rep["ci95"]["no_tool_accuracy"] == [pytest.approx(1 / 6), pytest.approx(5 / 6)]
