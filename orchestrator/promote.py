@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from orchestrator.config import PromoteConfig, SweepConfig, TrackingConfig, parse_config
-from orchestrator.promotion import Decision, choose_candidate, gate, variant_fronts, variant_label
+from orchestrator.promotion import Decision, choose_candidate, fmt_metric, gate, variant_fronts, variant_label
 
 
 class PromotionError(RuntimeError):
@@ -115,7 +115,7 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
         raise PromotionError(f"sweep {cfg.name} ({parent}): no finished trial with {p.primary} on the Pareto front "
                              f"({len(trials)} trials, statuses {sorted({t['status'] for t in trials})})")
     log(f"variant {variant}: {len(trials)} trials, front {[t['trial_id'] for t in front]}, "
-        f"candidate {candidate['trial_id']} ({p.primary}={candidate['metrics'].get(p.primary)})")
+        f"candidate {candidate['trial_id']} (dev {p.primary}={fmt_metric(candidate['metrics'].get(p.primary))})")
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_id = tracker.start_run(f"{cfg.name}-promote-{variant}", parent_run_id=parent, tags={

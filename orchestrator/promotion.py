@@ -106,15 +106,15 @@ def _verdict(row: dict, metric: str) -> str:
     return "no credible difference"
 
 
-def _fmt(value) -> str:
+def fmt_metric(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def _describe(metric: str, row: dict) -> str:
     ci = row.get("ci95")
     ci_text = f"[{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "n/a"
-    diff = row.get("diff")
-    return f"{metric}: {_fmt(row.get('a'))} -> {_fmt(row.get('b'))}, diff {'n/a' if diff is None else f'{diff:+.3f}'}, 95% CI {ci_text}"
+    diff = "n/a" if row.get("diff") is None else f"{row['diff']:+.3f}"
+    return f"{metric}: {fmt_metric(row.get('a'))} -> {fmt_metric(row.get('b'))}, diff {diff}, 95% CI {ci_text}"
 
 
 def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["champion", "base"],
