@@ -32,7 +32,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/toolsweep sweep sweeps/smoke.yaml
 
-# Two SmolLM2 variant sweeps (4K, 16K), each promoted, then releases/smol-smollm2-0.1/ (about 2 h 20 min on 2 cores).
+# Two SmolLM2 variant sweeps (4K, 16K), each promoted, then releases/smol-smollm2-0.1/ (about 1 h 35 min on 2 cores).
 family-demo: $(STAMP)
 	$(VENV)/bin/toolsweep family sweeps/family-smoke.yaml
 
