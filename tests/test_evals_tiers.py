@@ -119,6 +119,12 @@ def test_paired_bootstrap_credible_only_when_ci_excludes_zero():
         paired_bootstrap(a, [{"id": "x", "ok": True}], metric)
 
 
+def _no_tool_accuracy(rows):
+    """Share of `ok` rows among the no_tool rows (None when a draw holds none)."""
+    nt = [r for r in rows if r["scenario"] == "no_tool"]
+    return sum(r["ok"] for r in nt) / len(nt) if nt else None
+
+
 def test_stratified_bootstrap_keeps_a_small_subset_whole():
     """6 no-tool cases among 48, 3 of them lost: the promotion demo's situation.
 
@@ -126,15 +132,11 @@ def test_stratified_bootstrap_keeps_a_small_subset_whole():
     case, fewer than the 2.5% tail, so the upper bound is below 0. Unstratified: (45/48)^48 = 4.5% of
     draws contain none of the 3 lost cases, so the upper bound sits at 0 and the loss is not credible.
     """
-    def no_tool_accuracy(rows):
-        nt = [r for r in rows if r["scenario"] == "no_tool"]
-        return sum(r["ok"] for r in nt) / len(nt) if nt else None
-
     scenarios = ["no_tool"] * 6 + ["call"] * 42
     a = [{"id": i, "scenario": s, "ok": True} for i, s in enumerate(scenarios)]
     b = [{"id": i, "scenario": s, "ok": i >= 3} for i, s in enumerate(scenarios)]
-    whole = paired_bootstrap(a, b, no_tool_accuracy, n_resamples=4000)
-    strat = paired_bootstrap(a, b, no_tool_accuracy, n_resamples=4000, strata=lambda r: r["scenario"])
+    whole = paired_bootstrap(a, b, _no_tool_accuracy, n_resamples=4000)
+    strat = paired_bootstrap(a, b, _no_tool_accuracy, n_resamples=4000, strata=lambda r: r["scenario"])
     assert whole["diff"] == strat["diff"] == -0.5
     assert whole["ci95"][1] == 0.0 and not whole["credible"]
     assert strat["ci95"][1] < 0 and strat["credible"]
@@ -148,13 +150,9 @@ def test_report_ci_resamples_within_each_scenario():
     more than the 2.5% tail, so the unstratified interval is the useless [0, 1]."""
     from tests.fake_reports import report
 
-    def no_tool_accuracy(rows):
-        nt = [r for r in rows if r["scenario"] == "no_tool"]
-        return sum(r["ok"] for r in nt) / len(nt) if nt else None
-
     rows = [{"scenario": "no_tool", "ok": i < 3} for i in range(6)] + [{"scenario": "call", "ok": True}] * 42
-    assert bootstrap_ci(rows, no_tool_accuracy, n_resamples=4000) == (0.0, 1.0)
-    lo, hi = bootstrap_ci(rows, no_tool_accuracy, n_resamples=4000, strata=lambda r: r["scenario"])
+    assert bootstrap_ci(rows, _no_tool_accuracy, n_resamples=4000) == (0.0, 1.0)
+    lo, hi = bootstrap_ci(rows, _no_tool_accuracy, n_resamples=4000, strata=lambda r: r["scenario"])
     assert (lo, hi) == (pytest.approx(1 / 6), pytest.approx(5 / 6))
     # the harness's own report resamples this way
     rep = report({"no_tool": (3, 6), "single_tool": (42, 42)})
