@@ -2,7 +2,10 @@
 
 The strict tier accepts exactly `<tool_call>{"name": str, "arguments": {...}}</tool_call>`
 blocks (several per answer); anything else containing a `<tool_call>` tag is a parse failure,
-since a framework would hand the client garbage or nothing.
+since a framework would hand the client garbage or nothing. That includes a block whose arguments
+sit under another key (`"parameters"`, `"args"`, ...): a Hermes-style serving parser reads
+`arguments` only, so the call would reach the tool with no arguments at all. (Extra keys beside
+`arguments`, such as an `id`, are ignored, as such a parser ignores them.)
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 _BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
+STRICT_KEYS = frozenset({"name", "arguments"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,9 @@ def parse_strict(output: str) -> Parsed:
             return Parsed(ok=False, error=f"tool_call block is not JSON: {err.msg}", text=output)
         if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
             return Parsed(ok=False, error="tool_call block lacks a string 'name'", text=output)
+        other = sorted(set(obj) - STRICT_KEYS)
+        if "arguments" not in obj and other:  # {"name": "f", "parameters": {...}}: the arguments would be lost
+            return Parsed(ok=False, error=f"tool_call block has no 'arguments' but has key(s) {other}", text=output)
         args = obj.get("arguments", {})
         if not isinstance(args, dict):
             return Parsed(ok=False, error="tool_call 'arguments' is not an object", text=output)
@@ -108,7 +115,10 @@ def _as_call(obj) -> dict | None:
     name = next((obj[k] for k in NAME_KEYS if isinstance(obj.get(k), str)), None)
     if not name:
         return None
-    args = next((obj[k] for k in ARG_KEYS if k in obj), {})
+    args = next((obj[k] for k in ARG_KEYS if k in obj), None)
+    if args is None:  # arguments under a key no one uses: take the one object-valued key, if there is one
+        objects = [v for k, v in obj.items() if k not in NAME_KEYS and isinstance(v, dict)]
+        args = objects[0] if len(objects) == 1 else {}
     if isinstance(args, str):
         args = _loads_loose(args) if args.strip() else {}
     if not isinstance(args, dict):

@@ -36,6 +36,22 @@ def test_lenient_rescues_every_format(output):
     assert parse_lenient(output).calls == [WEATHER]
 
 
+@pytest.mark.parametrize("key", ["parameters", "args", "params", "input", "kwargs", "argument", "tool_input"])
+def test_arguments_under_another_key_fail_strict_and_are_rescued_lenient(key):
+    out = f'<tool_call>{{"name": "get_weather", "{key}": {{"city": "Oslo"}}}}</tool_call>'
+    strict = parse_strict(out)
+    assert strict.ok is False and strict.calls == []
+    assert strict.error == f"tool_call block has no 'arguments' but has key(s) ['{key}']"
+    assert parse_lenient(out).calls == [WEATHER]
+
+
+def test_strict_reads_arguments_beside_extra_keys_and_a_bare_name_as_no_arguments():
+    out = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}, "id": "call_1"}</tool_call>'
+    assert parse_strict(out).calls == [WEATHER]
+    assert parse_strict('<tool_call>{"name": "list_alarms"}</tool_call>').calls == [
+        {"name": "list_alarms", "arguments": {}}]
+
+
 def test_lenient_never_changes_a_strict_success():
     out = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call> {"name": "x"}'
     assert parse_lenient(out).calls == parse_strict(out).calls == [WEATHER]
