@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
 from evals.fabrication import OUTCOMES, classify
 from evals.parser import parse_lenient, parse_strict
-from evals.scorer import aggregate, per_scenario, score_case
+from evals.scorer import aggregate, measured_count, per_scenario, score_case
 from evals.stats import bootstrap_ci
 from evals.template import render_chat
 
@@ -186,6 +186,15 @@ def _scenario(case_row: dict) -> str:
     return case_row.get("scenario", "")
 
 
+def _paired_measured(metric: str, a_calls: list[dict], b_calls: list[dict]) -> int:
+    """Cases the metric was measured on in both reports (paired by id): the smaller of the two
+    counts, since a metric such as schema validity counts only the cases a model called on."""
+    b_ids = {r["id"] for r in b_calls}
+    a_ids = {r["id"] for r in a_calls}
+    return min(measured_count(metric, [r for r in a_calls if r["id"] in b_ids]),
+               measured_count(metric, [r for r in b_calls if r["id"] in a_ids]))
+
+
 def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, confidence: float = 0.95) -> list[dict]:
     """Paired-bootstrap differences (b - a) on the cases both reports scored, resampled within each
     scenario so per-scenario subsets (the no-tool cases, the probes) keep their size in every draw."""
@@ -197,12 +206,13 @@ def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, co
     for name in REPORTED:
         res = paired_bootstrap(a_calls, b_calls, lambda rs, n=name: _metrics(rs)[n], n_resamples,
                                confidence, seed=seed, strata=_scenario)
-        rows.append({"metric": name, "a": a["metrics"].get(name), "b": b["metrics"].get(name), **res})
+        rows.append({"metric": name, "a": a["metrics"].get(name), "b": b["metrics"].get(name), **res,
+                     "n_measured": _paired_measured(name, a_calls, b_calls)})
     a_probes = [r for r in a["cases"] if r["kind"] == "probe"]
     b_probes = [r for r in b["cases"] if r["kind"] == "probe"]
     if a_probes and b_probes:
         fab = lambda ps: sum(p["outcome"] == "fabricated" for p in ps) / len(ps)  # noqa: E731
         res = paired_bootstrap(a_probes, b_probes, fab, n_resamples, confidence, seed=seed, strata=_scenario)
         rows.append({"metric": "fabrication_rate", "a": a["metrics"].get("fabrication_rate"),
-                     "b": b["metrics"].get("fabrication_rate"), **res})
+                     "b": b["metrics"].get("fabrication_rate"), **res, "n_measured": res["n_cases"]})
     return rows

@@ -89,9 +89,22 @@ def headline_table(info: dict) -> list[str]:
         r = rows.get(name, {})
         lines.append(f"| {label}{' (lower is better)' if direction_of(name) == 'min' else ''} | {fmt(t)} | "
                      f"{_ci(tuned['ci95'].get(name))} | {fmt(b)} | {_ci(base['ci95'].get(name))} | "
-                     f"{_signed(r.get('diff'))} | {_ci(r.get('ci95'), sign=True)} | "
-                     f"{'—' if not r else ('yes' if r.get('credible') else 'no')} |")
+                     f"{_signed(r.get('diff'))} | {_ci(r.get('ci95'), sign=True)} | {_credible_cell(r, info)} |")
     return lines
+
+
+def _too_few(row: dict, info: dict) -> bool:
+    """The row's metric was measured on fewer cases than the gate's minimum (see promotion.gate)."""
+    n, least = row.get("n_measured"), (info.get("promotion") or {}).get("min_cases")
+    return n is not None and least is not None and n < least
+
+
+def _credible_cell(row: dict, info: dict) -> str:
+    if not row:
+        return "—"
+    if _too_few(row, info):
+        return f"unmeasured ({row['n_measured']} cases)"
+    return "yes" if row.get("credible") else "no"
 
 
 def scenario_table(info: dict) -> list[str]:
@@ -223,6 +236,10 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
     elif ci:
         out.append(f"Measured on only {n} tool-call cases, all scored alike (the tool F1 CI has no width): "
                    "this says little about other inputs.")
+    few = [r for r in info["vs_base"] if _too_few(r, info) and r.get("diff") is not None]
+    if few:
+        out.append(f"Too few cases to judge (fewer than {info['promotion']['min_cases']}): " + ", ".join(
+            f"{r['metric']} ({r['n_measured']} cases)" for r in few) + ".")
     missing = [label for name, label in HEADLINE_ROWS if tuned["metrics"].get(name) is None]
     if missing:
         out.append("Not measured by this eval set (no such cases): " + ", ".join(missing) + ".")

@@ -292,7 +292,12 @@ class PromoteConfig(_Strict):
     mode: Literal["off", "auto"] = "off"
     family: str = "toolsweep"            # registered model name; aliases champion-<variant>, previous-<variant>
     primary: str = "tool_f1"             # chooses the candidate on the front and must improve credibly
-    guards: list[str] = ["no_tool_accuracy", "fabrication_rate"]  # must not regress credibly
+    # Must not regress credibly. parse_success is a default guard: a champion credibly worse on JSON
+    # validity breaks every client that parses its calls, whatever its tool F1.
+    guards: list[str] = ["no_tool_accuracy", "fabrication_rate", "parse_success"]
+    # Fewest cases a gated metric (primary or guard) must be measured on; below it the metric is
+    # "unmeasured" and the gate refuses rather than pass a guard that a handful of cases cannot judge.
+    min_cases: int = Field(10, ge=1)
     # null = data.eval. Promotion scores every quant type and the base on it, so keep it held out.
     eval_set: Path | None = None
     max_eval_cases: int | None = Field(None, gt=0)

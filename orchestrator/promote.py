@@ -74,14 +74,14 @@ def decide(client, p: PromoteConfig, variant: str, candidate_report: dict, vs_ba
 
     current = registry.champion(client, p.family, variant)
     if current is None:
-        return gate(vs_base, p.primary, p.guards, "base", p.first_promotion), None
+        return gate(vs_base, p.primary, p.guards, "base", p.first_promotion, p.min_cases), None
     champ_report = registry.champion_report(client, current, p.quant_types[0], scratch)
     try:
         rows = compare_reports(champ_report, candidate_report, **stats)
     except ValueError as err:  # the champion was scored on other cases
         return Decision(False, "champion", p.primary,
                         [f"cannot pair with the champion's report: {err}; promote on the champion's eval set"]), current
-    return gate(rows, p.primary, p.guards, "champion"), current
+    return gate(rows, p.primary, p.guards, "champion", min_cases=p.min_cases), current
 
 
 def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConfig | None = None,
@@ -170,7 +170,7 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
         record = {**decision.to_dict(), "variant": variant, "family": p.family, "sweep": cfg.name,
                   "parent_run_id": parent, "trial_id": candidate["trial_id"], "candidate_run_id": candidate["run_id"],
                   "champion_version": str(current.version) if current is not None else None,
-                  "eval_set": str(eval_path), "primary_quant": primary_q, **stats}
+                  "eval_set": str(eval_path), "primary_quant": primary_q, "min_cases": p.min_cases, **stats}
         tracker.log_dict(run_id, record, "promotion/decision.json")
         tracker.log_metrics(run_id, {"promotion.promoted": float(decision.promote)})
         for metric, row in decision.rows.items():

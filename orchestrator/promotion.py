@@ -12,7 +12,8 @@ The rule, in three steps:
 3. **Gate.** The candidate is evaluated on the promotion eval set and compared, case by case,
    with the current champion's stored report (paired bootstrap, b − a = candidate − champion).
    It replaces the champion only when the CI of the primary difference excludes 0 in the better
-   direction and no guard metric's CI lies entirely on the worse side. With no champion yet, it
+   direction and no guard metric's CI lies entirely on the worse side. A gated metric that the
+   eval set measures on fewer than `min_cases` cases is *unmeasured*, and the gate refuses. With no champion yet, it
    is compared with the untuned base instead: `not_worse_than_base` promotes unless the primary
    metric or a guard is credibly worse than the base; `better_than_base` also needs a credible
    primary improvement over the base.
@@ -86,10 +87,11 @@ class Decision:
     primary: str
     reasons: list[str]
     rows: dict[str, dict] = field(default_factory=dict)  # metric -> compare row (a = reference, b = candidate)
+    unmeasured: list[str] = field(default_factory=list)  # gated metrics the eval set could not judge
 
     def to_dict(self) -> dict:
         return {"promote": self.promote, "against": self.against, "primary": self.primary,
-                "reasons": self.reasons, "rows": self.rows}
+                "reasons": self.reasons, "rows": self.rows, "unmeasured": self.unmeasured}
 
 
 def _verdict(row: dict, metric: str) -> str:
@@ -117,20 +119,42 @@ def _describe(metric: str, row: dict) -> str:
     return f"{metric}: {fmt_metric(row.get('a'))} -> {fmt_metric(row.get('b'))}, diff {diff}, 95% CI {ci_text}"
 
 
+def _measured_on(row: dict) -> int | None:
+    """Cases the row's metric was measured on (`n_measured`; older rows carry only `n_cases`)."""
+    n = row.get("n_measured", row.get("n_cases"))
+    return None if n is None else int(n)
+
+
+def _unmeasured_reason(metric: str, row: dict | None, min_cases: int) -> str | None:
+    """Why a gated metric cannot be judged on this eval set, or None when it can."""
+    if row is None or row.get("diff") is None:
+        return f"{metric} not measured on this eval set"
+    n = _measured_on(row)
+    if n is not None and n < min_cases:
+        return f"{metric} unmeasured: {n} case(s) measure it, fewer than the minimum {min_cases}"
+    return None
+
+
 def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["champion", "base"],
-         first_rule: Literal["not_worse_than_base", "better_than_base"] = "not_worse_than_base") -> Decision:
+         first_rule: Literal["not_worse_than_base", "better_than_base"] = "not_worse_than_base",
+         min_cases: int = 1) -> Decision:
     """Decide from paired-bootstrap rows (`compare_reports(reference, candidate)`).
 
     Against a champion: promote only on a credible primary improvement with no credible guard
     regression. Against the base (first promotion): see `first_rule` in the module docstring.
-    A guard the eval set cannot measure (no such cases, diff None) is skipped and said so.
+    A gated metric (primary or guard) that the eval set measures on fewer than `min_cases` cases,
+    or not at all, is *unmeasured*: the decision lists it and refuses, since "no credible
+    regression" on a handful of cases is the absence of evidence, not evidence of safety.
     """
     by_metric = {r["metric"]: r for r in rows}
     reasons: list[str] = []
     kept = {m: by_metric[m] for m in [primary, *guards] if m in by_metric}
     prow = by_metric.get(primary)
-    if prow is None or prow.get("diff") is None:
-        return Decision(False, against, primary, [f"primary metric {primary} was not measured on the eval set"], kept)
+    unmeasured = []
+    why = _unmeasured_reason(primary, prow, min_cases)
+    if why:
+        unmeasured.append(primary)
+        return Decision(False, against, primary, [f"primary metric {why}; refused"], kept, unmeasured)
     pverdict = _verdict(prow, primary)
     promote = True
     if against == "champion" or first_rule == "better_than_base":
@@ -147,15 +171,18 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
             reasons.append(f"primary not credibly worse than the base ({_describe(primary, prow)})")
     for g in guards:
         grow = by_metric.get(g)
-        if grow is None or grow.get("diff") is None:
-            reasons.append(f"guard {g} not measured on this eval set; skipped")
+        why = _unmeasured_reason(g, grow, min_cases)
+        if why:
+            promote = False
+            unmeasured.append(g)
+            reasons.append(f"guard {why}; refused")
             continue
         if _verdict(grow, g) == "worse":
             promote = False
             reasons.append(f"guard regressed credibly ({_describe(g, grow)})")
         else:
             reasons.append(f"guard holds ({_describe(g, grow)})")
-    return Decision(promote, against, primary, reasons, kept)
+    return Decision(promote, against, primary, reasons, kept, unmeasured)
 
 
 def family_rows(champions: dict[str, dict]) -> list[dict]:

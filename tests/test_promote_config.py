@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_promote_defaults_and_errors():
     cfg = parse_config({"name": "x"})
     assert (cfg.promote.mode, cfg.promote.primary, cfg.promote.guards) == ("off", "tool_f1",
-                                                                          ["no_tool_accuracy", "fabrication_rate"])
+                                                                          ["no_tool_accuracy", "fabrication_rate",
+                                                                           "parse_success"])
+    assert cfg.promote.min_cases == 10
     with pytest.raises(ConfigError) as err:
         parse_config({"name": "x", "promote": {"primary": "accuracy", "guards": ["tool_f1", "speed"],
                                                "quant_types": ["q3"], "mdoe": "auto"}})
@@ -44,7 +46,8 @@ def test_family_rule_overrides_only_the_keys_it_sets():
     assert (fam.family, fam.version) == ("smol-smollm2", "0.1")
     v4, v16 = family_variants(fam)
     assert (v4.promote.eval_set, v16.promote.eval_set) == (Path("evals/sets/test.jsonl"), Path("evals/sets/long_8k.jsonl"))
-    assert v4.promote.guards == ["no_tool_accuracy", "fabrication_rate"] and v16.promote.guards == ["argument_exact_match"]
+    assert v4.promote.guards == ["no_tool_accuracy", "fabrication_rate", "parse_success"]
+    assert v16.promote.guards == ["argument_exact_match", "parse_success"]
     assert {v.promote.mode for v in (v4, v16)} == {"off"} and {v.promote.primary for v in (v4, v16)} == {"tool_f1"}
     qwen = family_variants(load_family(ROOT / "sweeps/family.yaml"))
     assert [v.train.max_length for v in qwen] == [4096, 16384, 32768]

@@ -84,15 +84,46 @@ def test_gate_blocks_on_a_credible_guard_regression_in_either_direction():
     assert gate([up, less_fab], "tool_f1", ["fabrication_rate"], "champion").promote is True
 
 
-def test_gate_skips_unmeasured_guards_and_refuses_unmeasured_primary():
+def test_gate_refuses_on_unmeasured_guards_and_primary():
     up = row("tool_f1", 0.70, 0.80, 0.03, 0.17)
     missing = {"metric": "no_tool_accuracy", "a": None, "b": None, "diff": None, "ci95": None, "credible": False}
     d = gate([up, missing], "tool_f1", ["no_tool_accuracy", "fabrication_rate"], "champion")
-    assert d.promote is True
-    assert d.reasons[1:] == ["guard no_tool_accuracy not measured on this eval set; skipped",
-                             "guard fabrication_rate not measured on this eval set; skipped"]
+    assert d.promote is False and d.unmeasured == ["no_tool_accuracy", "fabrication_rate"]
+    assert d.reasons[1:] == ["guard no_tool_accuracy not measured on this eval set; refused",
+                             "guard fabrication_rate not measured on this eval set; refused"]
     d = gate([missing], "no_tool_accuracy", [], "champion")
-    assert d.promote is False and "not measured" in d.reasons[0]
+    assert d.promote is False and "not measured" in d.reasons[0] and d.unmeasured == ["no_tool_accuracy"]
+
+
+def test_first_promotion_refuses_a_guard_measured_on_too_few_cases():
+    # No-tool accuracy flat on 4 no-tool cases: "not credibly worse" there is no evidence of safety.
+    flat_primary = row("tool_f1", 0.50, 0.52, -0.05, 0.09)
+    few = {**row("no_tool_accuracy", 1.0, 0.75, -0.75, 0.0), "n_measured": 4}
+    d = gate([flat_primary, few], "tool_f1", ["no_tool_accuracy"], "base", "not_worse_than_base", min_cases=10)
+    assert d.promote is False and d.unmeasured == ["no_tool_accuracy"]
+    assert d.reasons[1] == ("guard no_tool_accuracy unmeasured: 4 case(s) measure it, fewer than the minimum 10; "
+                            "refused")
+    assert d.to_dict()["unmeasured"] == ["no_tool_accuracy"]
+    # The same rows pass once the minimum is met, and the primary counts too.
+    assert gate([flat_primary, few], "tool_f1", ["no_tool_accuracy"], "base", min_cases=4).promote is True
+    thin_primary = {**flat_primary, "n_measured": 3}
+    d = gate([thin_primary], "tool_f1", [], "base", min_cases=10)
+    assert d.promote is False and d.unmeasured == ["tool_f1"]
+
+
+def test_gate_refuses_a_credible_parse_success_regression_with_the_default_guards():
+    from orchestrator.config import PromoteConfig
+
+    p = PromoteConfig()
+    assert "parse_success" in p.guards
+    better_f1 = row("tool_f1", 0.15, 0.29, 0.01, 0.30)           # credibly better primary
+    rows = [better_f1, row("no_tool_accuracy", 0.9, 0.9, -0.1, 0.1), row("fabrication_rate", 0.1, 0.1, -0.1, 0.1),
+            row("parse_success", 1.0, 0.81, -0.29, -0.10)]     # JSON validity credibly worse
+    d = gate(rows, p.primary, p.guards, "base", p.first_promotion, p.min_cases)
+    assert d.promote is False
+    assert d.reasons[-1].startswith("guard regressed credibly (parse_success: 1.000 -> 0.810")
+    holding = rows[:3] + [row("parse_success", 0.95, 0.97, -0.02, 0.06)]
+    assert gate(holding, p.primary, p.guards, "base", p.first_promotion, p.min_cases).promote is True
 
 
 def test_first_promotion_rules_against_base():

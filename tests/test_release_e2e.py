@@ -30,7 +30,7 @@ def _sweep_config(tmp: Path, name: str, context: int, promote_mode: str) -> Path
     cfg["search"].update({"num_samples": 2, "grace_period": 1})
     cfg["search_space"] = {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}}
     cfg["promote"] = {"mode": promote_mode, "family": FAMILY, "primary": "tool_f1", "guards": ["no_tool_accuracy"],
-                      "eval_set": "evals/sets/dev.jsonl", "max_eval_cases": 8,
+                      "eval_set": "evals/sets/dev.jsonl", "max_eval_cases": 8, "min_cases": 1,
                       "quant_types": ["q8_0", "q4_k_m", "bf16"], "n_resamples": 200}
     path = tmp / f"{name}.yaml"
     path.write_text(json.dumps(cfg))
@@ -53,7 +53,7 @@ def released(tmp_path_factory):
     family.write_text(json.dumps({
         "family": FAMILY, "version": "0.1", "releases_dir": str(tmp / "releases"),
         "variants": [str(_sweep_config(tmp, "tiny16k", 16384, "off"))],
-        "promote": {"primary": "tool_f1", "guards": ["no_tool_accuracy"], "eval_set": "evals/sets/dev.jsonl",
+        "promote": {"primary": "tool_f1", "guards": ["no_tool_accuracy"], "eval_set": "evals/sets/dev.jsonl", "min_cases": 1,
                     "max_eval_cases": 8, "quant_types": ["q8_0", "q4_k_m", "bf16"], "n_resamples": 200}}))
     res16 = _cli("family", str(family), timeout=1200)
     assert res16.returncode == 0, res16.stdout[-3000:] + res16.stderr[-5000:]
