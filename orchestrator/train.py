@@ -1,7 +1,7 @@
 """LoRA fine-tuning with TRL's SFTTrainer and PEFT. Edge module: imports torch, datasets, peft, trl.
 
 Rows from the data pipeline (orchestrator/data/) are tokenised here with the chat template's `{% generation %}` masks, so the loss
-covers assistant turns only, and an example whose render exceeds max_length is quarantined
+covers assistant turns only (trained by `LossPositionSFTTrainer`, which scores just those positions), and an example whose render exceeds max_length is quarantined
 rather than truncated (truncation would cut away the answer it should teach).
 """
 
@@ -19,6 +19,7 @@ from trl import SFTConfig, SFTTrainer
 
 from orchestrator.config import TrainConfig
 from orchestrator.data.quarantine import Quarantine
+from orchestrator.sft_trainer import LossPositionSFTTrainer
 
 OnLog = Callable[[int, dict], None]
 
@@ -59,18 +60,15 @@ class _ForwardLogs(TrainerCallback):
             self.step_fn(state.global_step, state.max_steps)
 
 
-def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: TrainConfig, out_dir: Path,
-               on_log: OnLog | None = None, on_step: Callable[[int, int], None] | None = None,
-               callbacks: list[TrainerCallback] = (), checkpoint_each_epoch: bool = False,
-               resume_from: Path | None = None, keep_checkpoints: int = 1) -> dict:
-    """Train a LoRA adapter; saves it (with the tokenizer) to `out_dir` and returns summary numbers.
+def build_trainer(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: TrainConfig, out_dir: Path,
+                  callbacks: list[TrainerCallback] = (), checkpoint_each_epoch: bool = False,
+                  keep_checkpoints: int = 1, trainer_cls: type[SFTTrainer] = LossPositionSFTTrainer) -> SFTTrainer:
+    """The trainer for one LoRA run: the base model, TRL's SFT arguments from `cfg`, the adapter.
 
-    With `checkpoint_each_epoch`, a full trainer checkpoint (adapter, optimizer, scheduler, RNG and
-    data position) is written at every epoch end; `callbacks` see it in `on_save`, and
-    `resume_from` continues such a checkpoint exactly where it stopped.
+    `trainer_cls` is toolsweep's `LossPositionSFTTrainer` (same loss, scored only where it is
+    trained; see orchestrator/sft_trainer.py); `benchmarks/train_throughput.py` passes plain
+    `SFTTrainer` to measure the difference on identical arguments.
     """
-    if len(train_ds) == 0:
-        raise ValueError("no training examples left after filtering; see the quarantine file")
     on_gpu = torch.cuda.is_available()
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if (on_gpu and cfg.bf16) else torch.float32)
     args = SFTConfig(
@@ -100,9 +98,26 @@ def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: Tra
     )
     lora = PeftLoraConfig(r=cfg.lora.rank, lora_alpha=cfg.lora.resolved_alpha, lora_dropout=cfg.lora.dropout,
                           target_modules=list(cfg.lora.target_modules), task_type="CAUSAL_LM")
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                         peft_config=lora, callbacks=[_ForwardLogs(on_log, on_step), *callbacks])
+    trainer = trainer_cls(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
+                          peft_config=lora, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # loss goes to the tracker and the progress bar, not raw dicts
+    return trainer
+
+
+def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: TrainConfig, out_dir: Path,
+               on_log: OnLog | None = None, on_step: Callable[[int, int], None] | None = None,
+               callbacks: list[TrainerCallback] = (), checkpoint_each_epoch: bool = False,
+               resume_from: Path | None = None, keep_checkpoints: int = 1) -> dict:
+    """Train a LoRA adapter; saves it (with the tokenizer) to `out_dir` and returns summary numbers.
+
+    With `checkpoint_each_epoch`, a full trainer checkpoint (adapter, optimizer, scheduler, RNG and
+    data position) is written at every epoch end; `callbacks` see it in `on_save`, and
+    `resume_from` continues such a checkpoint exactly where it stopped.
+    """
+    if len(train_ds) == 0:
+        raise ValueError("no training examples left after filtering; see the quarantine file")
+    trainer = build_trainer(base, tokenizer, train_ds, cfg, out_dir, [_ForwardLogs(on_log, on_step), *callbacks],
+                            checkpoint_each_epoch, keep_checkpoints)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     adapter_dir = out_dir / "adapter"
     trainer.model.save_pretrained(adapter_dir)

@@ -1,0 +1,114 @@
+"""toolsweep's trainer: TRL's `SFTTrainer` with the same loss, computed where it is trained.
+
+Edge module: imports torch and trl. Why it exists (TRL 1.16, read from its source):
+
+- On a device without Triton, TRL's fused LM head projects **every** position through the
+  49K-row head (prompt and padding included: the compaction to loss-bearing positions runs only
+  on CUDA/XPU), and computes full-vocabulary entropy and top-1 at each of them, every step.
+  Tool-calling rows are 300-900-token prompts with short assistant turns, so most of that work
+  is discarded.
+- A padded batch runs its padding through every layer, and keeps every row's activations alive
+  until the one backward pass: peak memory grows with batch size x the longest row.
+
+What this trainer changes, and only this:
+
+1. **Rows one at a time, unpadded.** Each row of the collated batch is cut to its real tokens,
+   and further to the last position that carries a label (later positions cannot influence
+   earlier ones in a causal model), and gets its own forward and backward. Gradients add up
+   across rows, as they do across gradient-accumulation steps.
+2. **The head on loss positions only.** Hidden states are gathered at the positions whose next
+   token is trained, and only those are projected and soft-maxed.
+3. **Same normalisation.** Each row's summed negative log-likelihood is divided by the same
+   denominator TRL uses (`num_items_in_batch`, the trained tokens of the whole accumulated batch,
+   else the batch's own count), with Trainer's gradient-accumulation rule, so the summed
+   gradient is the batch gradient. The logged loss, entropy, token accuracy and token count are
+   the ones TRL logs (entropy and accuracy on the trained positions, where TRL reports them).
+
+The batches themselves (collator, `group_by_length` sampler, data order, seed) are TRL's.
+`tests/test_sft_trainer.py` checks the per-step loss against plain `SFTTrainer` to 1e-4.
+With LoRA dropout > 0 the dropout masks are drawn per row instead of per batch: same
+distribution, different draws.
+"""
+
+from __future__ import annotations
+
+import torch
+from trl import SFTTrainer
+
+
+def _head_is_plain(model) -> bool:
+    """True when logits are hidden @ W.T (+ b): no softcapping or scaling the fast path would skip."""
+    text = model.config.get_text_config()
+    return not any(getattr(text, k, None) not in (None, 1.0) for k in
+                   ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier",
+                    "logits_scaling"))
+
+
+class LossPositionSFTTrainer(SFTTrainer):
+    """`SFTTrainer` whose training step scores only the trained positions of each unpadded row."""
+
+    def _causal_lm(self, model):
+        lm = self.accelerator.unwrap_model(model)
+        return lm.get_base_model() if hasattr(lm, "get_base_model") else lm
+
+    def _fast_path_applies(self, model, inputs: dict) -> bool:
+        lm = self._causal_lm(model)
+        plain_inputs = set(inputs) <= {"input_ids", "attention_mask", "labels", "position_ids"}
+        return (plain_inputs and "labels" in inputs and _head_is_plain(lm) and self.compute_loss_func is None
+                and self.label_smoother is None and self.args.loss_type == "nll" and not self.aux_loss_enabled
+                and self.accelerator.num_processes == 1)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if not self._fast_path_applies(model, inputs):
+            return super().training_step(model, inputs, num_items_in_batch)
+        model.train()
+        if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
+            self.optimizer.train()
+        inputs = self._prepare_inputs(inputs)
+        lm = self._causal_lm(model)
+        backbone, head = lm.base_model, lm.get_output_embeddings()
+
+        ids, labels = inputs["input_ids"], inputs["labels"]
+        attention = inputs.get("attention_mask")
+        if attention is None:
+            attention = torch.ones_like(ids)
+        trained = labels[:, 1:] != -100               # position t is scored against label t+1
+        denominator = num_items_in_batch if num_items_in_batch is not None else trained.sum().clamp(min=1)
+        scaled_for_ga = (self.loss_is_scaled_for_ga if self.loss_is_scaled_for_ga is not None
+                         else self.model_accepts_loss_kwargs and num_items_in_batch is not None)
+        if not scaled_for_ga:
+            denominator = denominator * self.current_gradient_accumulation_steps
+
+        total = torch.zeros((), device=ids.device)
+        entropy_sum = torch.zeros((), device=ids.device)
+        n_correct = torch.zeros((), device=ids.device, dtype=torch.long)
+        for row in range(ids.size(0)):
+            real = attention[row].nonzero().flatten()
+            scored = trained[row].nonzero().flatten()
+            if scored.numel() == 0 or real.numel() == 0:
+                continue
+            start, end = int(real[0]), int(scored[-1]) + 1  # inputs up to the last scored position
+            with self.compute_loss_context_manager():
+                hidden = backbone(input_ids=ids[row:row + 1, start:end], use_cache=False).last_hidden_state[0]
+                at = scored - start
+                logits = head(hidden[at]).float()
+                log_probs = torch.log_softmax(logits, dim=-1)
+                targets = labels[row, scored + 1]
+                nll = -log_probs.gather(1, targets[:, None]).sum()
+                loss = nll / denominator
+            self.accelerator.backward(loss)
+            total += loss.detach()
+            with torch.no_grad():
+                entropy_sum += -(log_probs.exp() * log_probs).sum()
+                n_correct += (logits.argmax(-1) == targets).sum()
+        self._log_like_trl(trained.sum(), entropy_sum, n_correct, attention)
+        return total
+
+    def _log_like_trl(self, n_valid, entropy_sum, n_correct, attention) -> None:
+        """The per-step metrics `SFTTrainer.compute_loss` records, under the same names."""
+        metrics = self._metrics["train"]
+        n = int(n_valid)
+        metrics["entropy"].append(float(entropy_sum) / n if n else 0.0)
+        metrics["mean_token_accuracy"].append(float(n_correct) / n if n else 0.0)
+        self._total_train_tokens += int(attention.sum()) // self._tp_size
+        metrics["num_tokens"] = [self._total_train_tokens]
