@@ -1,8 +1,19 @@
 """The one eval module that imports llama_cpp: greedy generation on a GGUF file.
 
-One `Llama` object serves the whole case set, so consecutive prompts that share a prefix
-(the system turn with the tool catalogue) skip its prefill: llama-cpp-python keeps the KV
-cache of the previous prompt and only evaluates the differing suffix.
+**A case's output is what the model produces for that case alone, from a fresh context.** Every
+path through this runner gives exactly that text, whatever case ran before it:
+
+- llama.cpp prefills a prompt in chunks of `n_batch` tokens counted from position 0, and the
+  floating-point path of a token depends on the chunk it was computed in. Reusing the KV cache of
+  any shared prefix (llama-cpp-python's default) computes the suffix in other chunks than a fresh
+  run would, and on near-ties greedy decoding flips (measured: 2-3 of 24 SmolLM2 cases).
+- So the runner keeps only the part of the cached prefix that ends on a chunk boundary. Every
+  token after it is computed in the same chunk, with the same cache contents before it, as in a
+  fresh run: the outputs are byte-identical to the fresh-context reference (tests/test_eval_invariance.py),
+  and the shared system turn with the tool catalogue is still prefilled once per run of cases
+  that share it, less up to one chunk.
+
+`n_batch` is therefore part of what defines a reference output; `describe()` records it.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ import os
 import time
 
 import llama_cpp
+import numpy as np
 
 STOP = ["<|im_end|>"]
 # llama.cpp's `general.file_type` values (enum llama_ftype) for the types toolsweep writes or meets.
@@ -26,33 +38,85 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+# Prefill chunk: small enough that an aligned shared prefix keeps most of a 300-600-token system
+# turn, large enough that prefill stays matrix-bound (see benchmarks/eval_throughput.py).
+DEFAULT_N_BATCH = 64
+
+
+def common_prefix(a, b) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def aligned_reuse(cached: list[int], tokens: list[int], n_batch: int) -> int:
+    """How many cached tokens a prompt may reuse and still be computed exactly as from a fresh
+    context: the shared prefix rounded down to a chunk boundary, leaving at least one token to
+    prefill (the logits of the last prompt token must come from a live decode)."""
+    keep = common_prefix(cached, tokens) // n_batch * n_batch
+    while keep >= len(tokens) and keep > 0:
+        keep -= n_batch
+    return max(keep, 0)
+
+
 class GGUFRunner:
     def __init__(self, model_path: str | os.PathLike, n_ctx: int = 4096, n_threads: int | None = None,
-                 seed: int = 0):
+                 seed: int = 0, n_batch: int = DEFAULT_N_BATCH):
         self.path = str(model_path)
+        self.n_batch = n_batch
+        self.stats = {"prompt_tokens": 0, "reused_tokens": 0}
         # All layers on the GPU when llama.cpp was built with one (a no-op on CPU builds). Threads: the
         # CPUs this process may run on, not the host's count (a pod or taskset sees fewer).
         self.llm = llama_cpp.Llama(model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or usable_cpus(),
                                    n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,
-                                   seed=seed, verbose=False)
+                                   n_batch=n_batch, n_ubatch=n_batch, seed=seed, verbose=False)
 
     @property
     def chat_template(self) -> str | None:
         return self.llm.metadata.get("tokenizer.chat_template")
 
-    def generate(self, prompt: str, max_tokens: int) -> dict:
+    def generate(self, prompt: str, max_tokens: int, fresh: bool = False) -> dict:
+        """Greedy completion of `prompt`. `fresh=True` discards the whole cache first: the reference
+        path, which every other call must equal (see the module docstring)."""
         # Same tokenisation as training: special tokens parsed, no BOS added (the template writes its own).
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         room = self.llm.n_ctx() - len(tokens)
         if room <= 0:
             return {"text": "", "latency_s": 0.0, "completion_tokens": 0, "prompt_tokens": len(tokens),
                     "error": "prompt longer than n_ctx"}
+        keep = self._reuse(tokens, fresh)
         start = time.perf_counter()
         out = self.llm.create_completion(prompt=tokens, max_tokens=min(max_tokens, room), temperature=0.0,
                                          top_k=1, stop=STOP)
         latency = time.perf_counter() - start
         return {"text": out["choices"][0]["text"], "latency_s": latency,
-                "completion_tokens": out["usage"]["completion_tokens"], "prompt_tokens": len(tokens)}
+                "completion_tokens": out["usage"]["completion_tokens"], "prompt_tokens": len(tokens),
+                "reused_tokens": keep}
+
+    def _reuse(self, tokens: list[int], fresh: bool) -> int:
+        """Keep the chunk-aligned part of the cached prefix; returns how many tokens are kept."""
+        cached = [] if fresh else self.llm.input_ids[:self.llm.n_tokens].tolist()
+        keep = aligned_reuse(cached, tokens, self.n_batch)
+        # llama-cpp-python reuses the longest cached prefix it finds; showing it only `keep` tokens makes
+        # that the chunk-aligned one (it drops the KV cells after `keep` itself; 0 resets the context).
+        self.llm.n_tokens = keep
+        self.stats["prompt_tokens"] += len(tokens)
+        self.stats["reused_tokens"] += keep
+        return keep
+
+    def prompt_logits(self, prompt: str, fresh: bool = False) -> tuple[bytes, int]:
+        """The raw float32 logits after the prompt's last token, through the same reuse path as
+        `generate`, and the tokens reused: invariance tests compare these bytes, which move on any
+        change of floating-point path, where a greedy output moves only on a near-tie."""
+        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        keep = self._reuse(tokens, fresh)
+        if keep == 0:
+            self.llm.reset()
+        self.llm.eval(tokens[keep:])
+        return bytes(np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))), keep
 
     def describe(self) -> dict:
         """Reproducibility facts about the model file and the llama.cpp build that runs it."""
@@ -60,6 +124,7 @@ class GGUFRunner:
         return {"quant_type": FILE_TYPES.get(int(ftype), f"ftype {ftype}") if ftype is not None else "unknown",
                 "llama_cpp_python": llama_cpp.__version__,
                 "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+                "n_batch": self.n_batch,  # prefill chunk: part of what defines a reference output
                 "llama_system_info": llama_cpp.llama_print_system_info().decode(errors="replace").strip()}
 
     def roundtrip(self, prompt: str) -> str:
@@ -70,11 +135,3 @@ class GGUFRunner:
     def close(self) -> None:
         self.llm.close()
 
-
-def gguf_metadata(path: str | os.PathLike) -> dict:
-    """Header metadata without loading tensors (vocab_only)."""
-    llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
-    try:
-        return dict(llm.metadata)
-    finally:
-        llm.close()

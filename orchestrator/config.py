@@ -223,6 +223,10 @@ class EvalConfig(_Strict):
     max_new_tokens: int = Field(160, gt=0)
     n_ctx: int = Field(4096, gt=0)
     n_threads: int | None = Field(None, gt=0)
+    # llama.cpp prefill chunk (tokens). A case's reference output is the one from a fresh context with
+    # this chunk; cached prefixes are reused only up to a chunk boundary so every path gives exactly
+    # that output (evals/runner.py). Smaller = more reuse of shared system turns; larger = faster prefill.
+    n_batch: int = Field(64, gt=0)
     # Also convert the untuned base to GGUF and score it with the same cases: every report's baseline row.
     compare_base: bool = True
 

@@ -66,7 +66,8 @@ def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template
     """Score one GGUF with the template embedded in it; the header says whether that template is ours."""
     from evals.runner import GGUFRunner
 
-    runner = GGUFRunner(path, n_ctx=cfg.eval.n_ctx, n_threads=cfg.eval.n_threads, seed=cfg.seed)
+    runner = GGUFRunner(path, n_ctx=cfg.eval.n_ctx, n_threads=cfg.eval.n_threads, seed=cfg.seed,
+                        n_batch=cfg.eval.n_batch)
     try:
         template = runner.chat_template
         if not template:
