@@ -1,21 +1,30 @@
-"""Eval harness throughput vs a naive loop, on the same GGUF and cases.
+"""Eval harness throughput against a naive loop, on the same GGUF, cases and prompts, greedy.
 
-    python benchmarks/eval_throughput.py [--model X.gguf] [--cases evals/sets/test.jsonl] [--limit 40]
+    python benchmarks/eval_throughput.py [--model X.gguf] [--cases evals/sets/test.jsonl] [--limit 24]
+                                         [--json out.json]
 
-- harness: one `Llama` for all cases, prompts ordered to maximise shared prefixes, so the KV
-  cache of the previous prompt is reused and only the differing suffix is prefilled.
-- naive:   `create_chat_completion` per case in file order, the context reset each time (a
-  fresh prefill of the whole prompt, as a script calling a server per request would do).
-- limit:   the time the harness would need if it prefilled only each prompt's uncached suffix
-  and decoded its output at the rates measured on this machine (no other overhead).
+Runs, one after the other in this process:
 
-Both runs decode greedily; the script checks that every case's output is identical and prints
-cases/s for each and the ratios harness/naive and harness/limit.
+- reference: every case alone from a fresh context with the harness's prefill chunk (`n_batch`).
+  This *defines* a case's output (evals/runner.py).
+- naive:     the loop a user would write: file order, a fresh context per case, llama-cpp-python's
+  default chunk of 512.
+- harness:   toolsweep's path: prompts in prefix order, the cache reused up to a chunk boundary.
+- unaligned: the same order with llama-cpp-python's own reuse (any shared prefix, the lever the
+  harness gives up): to show what that lever would buy and what it costs in identical outputs.
+
+It prints cases/s for each, where the harness's time goes (prompt tokens prefilled vs reused,
+tokens decoded, seconds in each at rates measured here), and a limit: the time if only the tokens
+that no earlier prompt shares were prefilled (perfect caching) at the best prefill rate measured,
+and the outputs were decoded in batches of 8 sequences (approximated by the rate of 8-token
+decodes). `identical_outputs` compares each path with the reference, byte for byte.
+Without --model it scores SmolLM2-135M (the embedded base) converted to q4_k_m, as a trial would.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -26,98 +35,155 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from evals.cases import load_cases, take  # noqa: E402
-from evals.harness import is_probe, order_for_prefix_reuse  # noqa: E402
-from evals.runner import STOP, GGUFRunner  # noqa: E402
+from evals.harness import is_probe, order_for_prefix_reuse, render  # noqa: E402
+from evals.runner import DEFAULT_N_BATCH, GGUFRunner, common_prefix, usable_cpus  # noqa: E402
+from evals.template import strip_generation_markers  # noqa: E402
+from orchestrator.chat_template import load_template  # noqa: E402
 
 
 def default_model() -> Path:
+    """The newest trial's q4_k_m, else SmolLM2-135M converted to q4_k_m once under .cache/."""
     runs = sorted(ROOT.glob("runs/*/gguf/tuned-q4_k_m.gguf"), key=lambda p: p.stat().st_mtime)
     if runs:
         return runs[-1]
-    sys.exit("no GGUF given and none under runs/: run `make demo` first or pass --model")
+    from orchestrator import base_model, export
+    from orchestrator.paths import cache_dir
+
+    out = ROOT / cache_dir() / "bench"
+    target = out / "smollm2-q4_k_m.gguf"
+    if not target.is_file():
+        base = base_model.embedded_smollm2(ROOT / cache_dir() / "models")
+        hf = export.export_base(base, out / "hf", strip_generation_markers(load_template("toolchat")))
+        export.to_gguf(hf, out, "smollm2", ["q4_k_m"], keep_f16=False)
+    return target
 
 
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def measure_rates(runner: GGUFRunner, prompt_tokens: list[int]) -> tuple[float, float]:
-    """(prefill tokens/s, decode tokens/s) measured on this machine with a cold context."""
-    llm = runner.llm
-    llm.reset()
+def timed(fn):
     start = time.perf_counter()
-    llm.eval(prompt_tokens)
-    prefill = len(prompt_tokens) / (time.perf_counter() - start)
-    n_decode = 48
-    start = time.perf_counter()
-    for _ in range(n_decode):
-        tok = llm.sample(top_k=1, temp=0.0)
-        llm.eval([tok])
-    decode = n_decode / (time.perf_counter() - start)
-    llm.reset()
-    return prefill, decode
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def run_fresh(runner: GGUFRunner, prompts: list[str], max_tokens: int) -> list[dict]:
+    return [runner.generate(p, max_tokens, fresh=True) for p in prompts]
+
+
+def run_reusing(runner: GGUFRunner, prompts: list[str], max_tokens: int) -> list[dict]:
+    runner.llm.reset()
+    return [runner.generate(p, max_tokens) for p in prompts]
+
+
+def run_unaligned(runner: GGUFRunner, prompts: list[str], max_tokens: int) -> list[dict]:
+    """llama-cpp-python's own prefix reuse: any shared prefix, wherever it ends."""
+    from evals.runner import STOP
+
+    runner.llm.reset()
+    outs = []
+    for p in prompts:
+        tokens = runner.llm.tokenize(p.encode(), add_bos=False, special=True)
+        out = runner.llm.create_completion(prompt=tokens, max_tokens=max_tokens, temperature=0.0, top_k=1, stop=STOP)
+        outs.append({"text": out["choices"][0]["text"], "completion_tokens": out["usage"]["completion_tokens"]})
+    return outs
+
+
+def rates(model: Path, tokens: list[int], n_threads: int) -> dict:
+    """Prefill tok/s per chunk size, and decode tok/s for 1 and for 8 tokens per decode."""
+    import llama_cpp
+
+    out = {}
+    for n_batch in (64, 512):
+        llm = llama_cpp.Llama(model_path=str(model), n_ctx=4096, n_batch=n_batch, n_ubatch=n_batch,
+                              n_threads=n_threads, verbose=False)
+        (_, secs) = timed(lambda: llm.eval(tokens))
+        out[f"prefill_tok_s_nb{n_batch}"] = len(tokens) / secs
+        if n_batch == 512:
+            def single():
+                for _ in range(32):
+                    llm.eval([llm.sample(top_k=1, temp=0.0)])
+            (_, secs) = timed(single)
+            out["decode_tok_s"] = 32 / secs
+
+            def eights():
+                for _ in range(8):
+                    llm.eval(tokens[:8])
+            (_, secs) = timed(eights)
+            out["decode8_tok_s"] = 64 / secs
+        llm.close()
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path)
+    ap.add_argument("--model", type=Path, help="GGUF to score (default: newest trial q4_k_m, else SmolLM2 q4_k_m)")
     ap.add_argument("--cases", type=Path, default=ROOT / "evals/sets/test.jsonl")
-    ap.add_argument("--limit", type=int, default=40)
+    ap.add_argument("--limit", type=int, default=24, help="call cases, spread over scenarios")
     ap.add_argument("--max-new-tokens", type=int, default=96)
+    ap.add_argument("--n-batch", type=int, default=DEFAULT_N_BATCH, help="the harness's prefill chunk")
+    ap.add_argument("--json", type=Path, help="write the numbers here")
     args = ap.parse_args()
     model = args.model or default_model()
+    threads = usable_cpus()
     cases = take([c for c in load_cases(args.cases) if not is_probe(c)], args.limit)
-    runner = GGUFRunner(model, n_ctx=4096)
-    template = runner.chat_template
+    template = strip_generation_markers(load_template("toolchat"))
     ordered = order_for_prefix_reuse(cases, template)
+    prompts = [p for p, _ in ordered]
+    ids = [c["id"] for _, c in ordered]
 
-    # Naive: file order, chat API, context reset before each case.
-    naive_out = {}
-    start = time.perf_counter()
-    for case in cases:
-        runner.llm.reset()
-        out = runner.llm.create_chat_completion(messages=case["messages"], tools=case["tools"], temperature=0.0,
-                                                top_k=1, max_tokens=args.max_new_tokens, stop=STOP)
-        naive_out[case["id"]] = out["choices"][0]["message"]["content"] or ""
-    naive_s = time.perf_counter() - start
+    harness_runner = GGUFRunner(model, n_ctx=4096, n_threads=threads, n_batch=args.n_batch)
+    reference, reference_s = timed(lambda: run_fresh(harness_runner, prompts, args.max_new_tokens))
+    harness_runner.stats = {"prompt_tokens": 0, "reused_tokens": 0}
+    harness, harness_s = timed(lambda: run_reusing(harness_runner, prompts, args.max_new_tokens))
+    reuse = dict(harness_runner.stats)
+    unaligned, unaligned_s = timed(lambda: run_unaligned(harness_runner, prompts, args.max_new_tokens))
+    tokens = [harness_runner.llm.tokenize(p.encode(), add_bos=False, special=True) for p in prompts]
+    harness_runner.close()
 
-    # Harness: prefix-sorted, KV cache reused between neighbours.
-    runner.llm.reset()
-    harness_out, tokens, outputs_len = {}, [], []
-    start = time.perf_counter()
-    for prompt, case in ordered:
-        out = runner.generate(prompt, args.max_new_tokens)
-        harness_out[case["id"]] = out["text"]
-        outputs_len.append(out["completion_tokens"])
-    harness_s = time.perf_counter() - start
+    naive_runner = GGUFRunner(model, n_ctx=4096, n_threads=threads, n_batch=512)
+    naive_outs, naive_s = timed(lambda: run_fresh(naive_runner, [render(c, template) for c in cases],
+                                                   args.max_new_tokens))  # file order
+    naive_runner.close()
+    naive_by_id = {c["id"]: o for c, o in zip(cases, naive_outs)}
+    naive = [naive_by_id[i] for i in ids]
 
-    for prompt, _ in ordered:
-        tokens.append(runner.llm.tokenize(prompt.encode(), add_bos=False, special=True))
-    prefill_rate, decode_rate = measure_rates(runner, tokens[0])
-    suffix = [len(t) - (common_prefix(t, tokens[i - 1]) if i else 0) for i, t in enumerate(tokens)]
-    limit_s = sum(suffix) / prefill_rate + sum(outputs_len) / decode_rate
+    r = rates(model, max(tokens, key=len), threads)
+    n = len(prompts)
+    total_prompt = sum(map(len, tokens))
+    decoded = sum(o["completion_tokens"] for o in harness)
+    prefilled = total_prompt - reuse["reused_tokens"]
+    unshared = sum(len(t) - (common_prefix(t, tokens[i - 1]) if i else 0) for i, t in enumerate(tokens))
+    best_prefill = max(r["prefill_tok_s_nb64"], r["prefill_tok_s_nb512"])
+    limit_s = unshared / best_prefill + decoded / r["decode8_tok_s"]
+    prefill_s = prefilled / r[f"prefill_tok_s_nb{args.n_batch}"] if f"prefill_tok_s_nb{args.n_batch}" in r else None
+    decode_s = decoded / r["decode_tok_s"]
+    same = lambda outs: sum(a["text"] == b["text"] for a, b in zip(outs, reference))  # noqa: E731
 
-    same = sum(naive_out[k].strip() == harness_out[k].strip() for k in harness_out)
-    n = len(cases)
-    print(f"model {model.name}; {n} cases from {args.cases.name}; {os.cpu_count()} CPU threads")
-    print(f"prompt tokens {sum(map(len, tokens))} total, uncached suffix {sum(suffix)} "
-          f"({sum(suffix) / sum(map(len, tokens)):.0%}); output tokens {sum(outputs_len)}")
-    print(f"measured rates: prefill {prefill_rate:.0f} tok/s, decode {decode_rate:.1f} tok/s")
-    print(f"{'run':<10}{'seconds':>10}{'cases/s':>10}")
-    for label, secs in (("naive", naive_s), ("harness", harness_s), ("limit", limit_s)):
-        print(f"{label:<10}{secs:>10.1f}{n / secs:>10.2f}")
-    print(f"harness vs naive: {naive_s / harness_s:.2f}x faster; harness reaches {limit_s / harness_s:.0%} of the limit")
-    print(f"identical greedy outputs: {same}/{n}")
-    if same != n:
-        for k in harness_out:
-            if naive_out[k].strip() != harness_out[k].strip():
-                print(f"  differs: {k}: naive={naive_out[k][:80]!r} harness={harness_out[k][:80]!r}")
-    runner.close()
+    print(f"model {model.name}; {n} call cases from {args.cases.name}; {threads} threads; harness n_batch {args.n_batch}")
+    print(f"prompt tokens {total_prompt}: prefilled {prefilled}, reused {reuse['reused_tokens']} "
+          f"({reuse['reused_tokens'] / total_prompt:.0%}); shared with the previous prompt at all: "
+          f"{total_prompt - unshared} ({(total_prompt - unshared) / total_prompt:.0%}); output tokens {decoded}")
+    print("measured rates: " + ", ".join(f"{k} {v:.0f}" for k, v in r.items()))
+    if prefill_s is not None:
+        print(f"harness time at those rates: prefill {prefill_s:.1f} s, decode {decode_s:.1f} s, "
+              f"other {harness_s - prefill_s - decode_s:.1f} s")
+    print(f"{'run':<11}{'seconds':>9}{'cases/s':>9}{'identical to reference':>24}")
+    rows = (("reference", reference_s, n), ("naive", naive_s, same(naive)), ("harness", harness_s, same(harness)),
+            ("unaligned", unaligned_s, same(unaligned)), ("limit", limit_s, None))
+    for label, secs, ident in rows:
+        print(f"{label:<11}{secs:>9.1f}{n / secs:>9.3f}{'' if ident is None else f'{ident}/{n}':>24}")
+    print(f"harness vs naive: {naive_s / harness_s:.2f}x; harness reaches {limit_s / harness_s:.0%} of the limit")
+    result = {
+        "model": model.name, "cases": n, "threads": threads, "n_batch": args.n_batch,
+        "seconds": {"reference": reference_s, "naive": naive_s, "harness": harness_s, "unaligned": unaligned_s,
+                    "limit": limit_s},
+        "ratio_vs_naive": naive_s / harness_s, "fraction_of_limit": limit_s / harness_s,
+        "identical_outputs": same(harness) == n, "identical": {"harness": same(harness), "naive": same(naive),
+                                                               "unaligned": same(unaligned)},
+        "tokens": {"prompt": total_prompt, "prefilled": prefilled, "reused": reuse["reused_tokens"],
+                   "unshared": unshared, "decoded": decoded},
+        "rates": r, "harness_time_split_s": {"prefill": prefill_s, "decode": decode_s},
+    }
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
