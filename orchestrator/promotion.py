@@ -167,6 +167,8 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
         if pverdict == "worse":
             promote = False
             reasons.append(f"primary credibly worse than the base ({_describe(primary, prow)})")
+        elif pverdict == "better":
+            reasons.append(f"primary credibly better than the base ({_describe(primary, prow)})")
         else:
             reasons.append(f"primary not credibly worse than the base ({_describe(primary, prow)})")
     for g in guards:
