@@ -256,6 +256,14 @@ class _SweepCallback(Callback):
                            f"| trials running {running}, done {done}/{len(trials)} | best {best}",
                            soft_wrap=True, highlight=False)  # one line per result, however narrow the log
 
+    def on_trial_save(self, iteration, trials, trial, **info):
+        # Tune calls this once it has registered the checkpoint: from here on a lost worker resumes
+        # from this epoch. The tag tells the user (and the fault tests) what a restart would keep.
+        run_id = self._run_of(trial)
+        epoch = (trial.last_result or {}).get("epoch")
+        if run_id and epoch is not None:
+            self.tracker.set_tags(run_id, {"toolsweep.stored_checkpoint_epoch": epoch})
+
     def on_trial_complete(self, iteration, trials, trial, **info):
         run_id = self._run_of(trial)
         if run_id:
