@@ -10,6 +10,13 @@ so a call's arguments and the result that echoes them still agree after anonymis
 Detectors: regexes for emails, URLs, phone numbers, handles (`@user`) and ticket ids
 (`ABC-123`; their prefix also becomes a known project key), plus a list of known real tokens
 (names and other values no regex can find), matched case-insensitively on word boundaries.
+A known name's parts are real tokens too: "Priya Nair" also finds "Priya" and "Nair" alone (and
+"Priya's"), with and without accents ("José" finds "Jose"); a part that is also a common word
+("May", "Grant") or has two letters is matched only capitalised, so "you may" stays. A name's fake
+is built from its parts' fakes, so "Priya Nair" → "Alex Dunmore" and "Priya" alone → "Alex".
+Boundaries are letters and digits, not `\w`: `_` separates (`OPS-4821_notes.md`, `priya_nair`),
+and a value ending a sentence ("ping @priya.") is still found. Names in scripts written without
+spaces (CJK) are matched without boundaries.
 
 The output is checked before anything is written: if any known token or any regex-detected
 original value survives anywhere in a row — plainly, or inside a JSON-escaped, percent-encoded,
@@ -27,11 +34,15 @@ import hmac
 import html
 import json
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import unquote
+
+from orchestrator.errors import DataError, UsageError
+from orchestrator.textio import read_text
 
 REGEX_KINDS = ("url", "email", "handle", "ticket", "phone")
 KNOWN_KINDS = ("name", "project", "other")
@@ -41,8 +52,10 @@ KNOWN_KINDS = ("name", "project", "other")
 _PATTERNS = {
     "url": r"https?://[^\s\"'<>\]\)}]*[^\s\"'<>\]\)}.,;:!?]",
     "email": r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])",
-    "handle": r"(?<![\w@/.])@[A-Za-z_][A-Za-z0-9_]{1,30}(?![\w@.-])",
-    "ticket": r"(?<![\w-])[A-Z][A-Z0-9]{1,9}-[0-9]{1,6}(?![\w-])",
+    # A full stop may end the sentence after a handle ("ping @name."), but not start a domain (@name.com).
+    "handle": r"(?<![\w@/.])@[A-Za-z_][A-Za-z0-9_]{1,30}(?![\w@-])(?!\.\w)",
+    # `_` and `/` separate ids in file names and paths: OPS-4821_notes.md, /tickets/OPS-4821/
+    "ticket": r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]{1,9}-[0-9]{1,6}(?![A-Za-z0-9-])",
     # 10-15 digits with optional + and separators; dates and times are ruled out in _is_phone.
     "phone": r"(?<![\w+])\+?[0-9][0-9 ().-]{8,20}[0-9](?![\w-])",
 }
@@ -59,7 +72,72 @@ LAST_NAMES = ["Ashdown", "Brightwater", "Coldbrook", "Dunmore", "Eastwood", "Fai
               "Redfern", "Stillwell", "Thornbury", "Underhill", "Vale", "Westbrook", "Yarrow", "Zeller"]
 
 
-class SurvivingTokenError(ValueError):
+# Parts of a name that also read as ordinary words: matched only when capitalised (or in capitals).
+COMMON_WORD_NAMES = frozenset("""may will bill mark grant rose june april august summer hope joy faith page long
+young white black brown green gray grey king hill wood stone rich ray dean bell chase cook frank guy hunter lane
+love major mason miles moon park price reed rock sky star sun wolf fox day little north west south law case art
+sage ash jack rob pat sue val ivy iris lily daisy dawn eve faye gale holly amber autumn river storm""".split())
+# Particles of a name that identify no one alone: not treated as parts.
+NAME_PARTICLES = frozenset("van von de da del della der den di du la le al el bin ibn bint st mc mac o y e".split())
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# A token's edges: no letter or digit may touch it (`_`, `/`, `'` and punctuation separate).
+_BEFORE, _AFTER = r"(?<![^\W_])", r"(?![^\W_])"
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def name_parts(name: str) -> list[str]:
+    """The words (and hyphen parts) of a known name that identify a person alone: "Anne-Marie de
+    Vries" → Anne-Marie, Anne, Marie, Vries. The whole name itself is not included."""
+    parts: list[str] = []
+    for word in name.split():
+        word = word.strip(".,;:()\"")
+        pieces = [word] + (word.split("-") if "-" in word else [])
+        for piece in pieces:
+            if len(piece) >= 2 and piece.casefold() not in NAME_PARTICLES and piece != name and piece not in parts:
+                parts.append(piece)
+    return parts
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_CYRILLIC_ENDINGS = "аяоеёыийуюьэ"
+
+
+def _inflected_stem(text: str) -> str | None:
+    """For a Cyrillic name, the stem its grammatical cases share (Иванова, Иванову, Ивановой → Иванов);
+    None for other scripts, whose names do not inflect in running text (a possessive 's is separate)."""
+    if not _CYRILLIC.search(text) or " " in text:
+        return None
+    stem = text.rstrip(_CYRILLIC_ENDINGS + _CYRILLIC_ENDINGS.upper())
+    return stem if len(stem) >= 3 else None
+
+
+def _is_exact_part(part: str) -> bool:
+    return len(part) <= 2 or part.casefold() in COMMON_WORD_NAMES
+
+
+def _alternatives(tokens: Iterable["KnownToken"]) -> str:
+    """One regex alternation for known tokens, longest first, each with its own edges and case rule."""
+    alts = []
+    for t in sorted(tokens, key=lambda t: -len(t.text)):
+        body = re.escape(t.text)
+        stem = _inflected_stem(t.text) if t.kind == "name" else None
+        if stem:
+            body = f"(?i:{re.escape(stem)}[{_CYRILLIC_ENDINGS}]{{0,3}})"
+        elif t.kind == "project":  # keys are case-sensitive: "WEB" is a key, "web" a word
+            pass
+        elif t.exact:
+            body = f"{re.escape(t.text[:1].upper() + t.text[1:])}|{re.escape(t.text.upper())}"
+        else:
+            body = f"(?i:{body})"
+        edges = ("", "") if _CJK.search(t.text) else (_BEFORE, _AFTER)
+        alts.append(f"{edges[0]}(?:{body}){edges[1]}")
+    return "|".join(alts)
+
+
+class SurvivingTokenError(DataError):
     """A real value would survive into the output; nothing was written."""
 
     def __init__(self, kind: str, row: int, where: str, form: str):
@@ -72,6 +150,7 @@ class SurvivingTokenError(ValueError):
 class KnownToken:
     kind: str
     text: str
+    exact: bool = False  # match only as written capitalised or in capitals (name parts that are common words)
 
 
 @dataclass
@@ -92,7 +171,7 @@ def parse_known(text: str, source: str = "known tokens") -> list[KnownToken]:
         if sep and kind.strip() in KNOWN_KINDS and rest.strip():
             tokens.append(KnownToken(kind.strip(), rest.strip()))
         elif sep and kind.strip().isidentifier() and kind.strip() not in KNOWN_KINDS and " " not in kind.strip():
-            raise ValueError(f"{source}:{n}: unknown kind {kind.strip()!r} (use one of {', '.join(KNOWN_KINDS)})")
+            raise DataError(f"{source}:{n}: unknown kind {kind.strip()!r} (use one of {', '.join(KNOWN_KINDS)})")
         else:
             tokens.append(KnownToken("name", line))
     return tokens
@@ -156,22 +235,61 @@ def decoded_forms(text: str, depth: int = 0) -> Iterable[tuple[str, str]]:
         yield "base64", raw
 
 
+_NAME_KINDS = ("name", "name_first", "name_last")
+
+
+def _case_like(original: str, fake: str) -> str:
+    """The fake in the case of the original: all lower, all capitals, or as the fake is written."""
+    if original.islower():
+        return fake.lower()
+    if original.isupper() and len(original) > 1:
+        return fake.upper()
+    return fake
+
+
 class Anonymiser:
     def __init__(self, key: bytes, known: Iterable[KnownToken] = (), disabled: Iterable[str] = (),
                  not_ticket_prefixes: frozenset[str] = NOT_TICKET_PREFIXES):
         if not key:
-            raise ValueError("the anonymiser key is empty")
+            raise UsageError("the anonymiser key is empty")
         self.key = key
         self.disabled = frozenset(disabled)
         unknown = self.disabled - set(REGEX_KINDS) - set(KNOWN_KINDS)
         if unknown:
-            raise ValueError(f"unknown detector kind(s): {sorted(unknown)}")
+            raise UsageError(f"--disable: unknown detector kind(s) {sorted(unknown)} (known: "
+                             f"{', '.join(REGEX_KINDS + KNOWN_KINDS)})")
         self.not_ticket_prefixes = not_ticket_prefixes
         self.known: dict[str, KnownToken] = {}
+        self.name_role: dict[str, str] = {}  # casefolded accent-free name part -> "first" | "last"
+        known = list(known)
+        for tok in known:  # whole tokens first: a value given whole keeps its own case rule
+            self._add_known(tok)
         for tok in known:
-            self.known.setdefault(tok.text.casefold(), tok)
+            if tok.kind == "name":
+                words = tok.text.split()
+                for part in name_parts(tok.text):
+                    role = "first" if len(words) == 1 or part in (words[0], *words[0].split("-")) else "last"
+                    key = strip_accents(part).casefold()
+                    if self.name_role.get(key) != "first":
+                        self.name_role[key] = role
+                    self._add_known(KnownToken("name", part, exact=_is_exact_part(part)))
         self._cache: dict[tuple[str, str], str] = {}
         self._compiled: re.Pattern | None = None
+
+    def lookup(self, value: str) -> KnownToken:
+        """The known token a matched text stands for (itself, or the name an inflected form comes from)."""
+        found = self.known.get(value.casefold())
+        if found is not None:
+            return found
+        for tok in sorted(self.known.values(), key=lambda t: -len(t.text)):
+            stem = _inflected_stem(tok.text) if tok.kind == "name" else None
+            if stem and value.casefold().startswith(stem.casefold()):
+                return tok
+        raise KeyError(value)
+
+    def _add_known(self, tok: KnownToken) -> None:
+        for text in dict.fromkeys((tok.text, strip_accents(tok.text))):  # "José" also finds "Jose"
+            self.known.setdefault(text.casefold(), KnownToken(tok.kind, text, tok.exact))
 
     # --- fakes ----------------------------------------------------------------------------------
 
@@ -190,11 +308,18 @@ class Anonymiser:
         return "".join(str(b % 10) for b in digest[:n])
 
     def fake(self, kind: str, value: str) -> str:
-        norm = value.casefold() if kind in KNOWN_KINDS or kind in ("email", "domain", "handle") else value
+        if kind in _NAME_KINDS:
+            norm = strip_accents(value).casefold()
+        elif kind in KNOWN_KINDS or kind in ("email", "domain", "handle"):
+            norm = value.casefold()
+        else:
+            norm = value
         cache_key = (kind, norm)
         if cache_key not in self._cache:
             self._cache[cache_key] = self._make_fake(kind, value, norm)
-        return self._cache[cache_key]
+        fake = self._cache[cache_key]
+        # Names are cached in their canonical case and take the case of each occurrence.
+        return _case_like(value, fake) if kind in _NAME_KINDS else fake
 
     def _make_fake(self, kind: str, value: str, norm: str) -> str:
         for salt in range(16):
@@ -206,11 +331,17 @@ class Anonymiser:
         raise RuntimeError(f"could not derive a fake distinct from the {kind} value")  # 16 HMAC collisions
 
     def _shape(self, kind: str, value: str, d: bytes) -> str:
-        if kind == "name":
+        if kind == "name":  # each word's own fake, so a part alone maps as it does inside the whole name
             words = value.split()
-            fake = " ".join([self._pick(FIRST_NAMES, d, 0)] + [self._pick(LAST_NAMES, d, 4 + 4 * i)
-                                                                   for i in range(max(len(words) - 1, 0))][:6])
-            return fake.lower() if value.islower() else fake.upper() if value.isupper() and len(value) > 1 else fake
+            if len(words) == 1:
+                role = self.name_role.get(strip_accents(value).casefold(), "first")
+                return self.fake(f"name_{role}", value.title() if value.isupper() or value.islower() else value)
+            return " ".join(self.fake("name_first" if i == 0 else "name_last", w.title() if w.isupper() or w.islower() else w)
+                            for i, w in enumerate(words))
+        if kind == "name_first":
+            return self._pick(FIRST_NAMES, d, 0)
+        if kind == "name_last":
+            return self._pick(LAST_NAMES, d, 4)
         if kind == "project":
             return self._letters(d, max(len(value), 2))
         if kind == "other":
@@ -252,16 +383,14 @@ class Anonymiser:
     def _pattern(self) -> re.Pattern:
         if self._compiled is None:
             parts = [f"(?P<{k}>{_PATTERNS[k]})" for k in REGEX_KINDS if k not in self.disabled]
-            # Longest first, so "Priya Nair" wins over "Priya".
-            tokens = sorted((t for t in self.known.values() if t.kind not in self.disabled),
-                            key=lambda t: -len(t.text))
-            # Project keys are matched case-sensitively: "WEB" is a key, "web" is a word.
-            names = [re.escape(t.text) for t in tokens if t.kind != "project"]
-            projects = [re.escape(t.text) for t in tokens if t.kind == "project"]
+            # Longest first (in _alternatives), so "Priya Nair" wins over "Priya".
+            tokens = [t for t in self.known.values() if t.kind not in self.disabled]
+            names = [t for t in tokens if t.kind != "project"]
+            projects = [t for t in tokens if t.kind == "project"]
             if names:
-                parts.append(rf"(?P<known>(?<!\w)(?i:{'|'.join(names)})(?!\w))")
+                parts.append(f"(?P<known>{_alternatives(names)})")
             if projects:
-                parts.append(rf"(?P<project>(?<![\w-])(?:{'|'.join(projects)})(?![\w]))")
+                parts.append(rf"(?P<project>(?<!-)(?:{_alternatives(projects)}))")
             self._compiled = re.compile("|".join(parts) if parts else r"(?!x)x")
         return self._compiled
 
@@ -269,7 +398,10 @@ class Anonymiser:
         def swap(m: re.Match) -> str:
             kind, value = m.lastgroup, m.group()
             if kind == "known":
-                kind = self.known[value.casefold()].kind
+                tok = self.lookup(value)
+                kind = tok.kind
+                if kind == "name":  # an inflected form maps to its name's fake (in the form's case)
+                    value = _case_like(value, tok.text) if value.casefold() != tok.text.casefold() else value
             if kind == "ticket" and value.partition("-")[0] in self.not_ticket_prefixes:
                 return value
             if kind == "phone" and not _is_phone(value):
@@ -302,14 +434,12 @@ def _survival_pattern(values: dict[str, set[str]], known: Iterable[KnownToken]) 
     def alternation(texts: Iterable[str]) -> str:
         return "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
 
-    parts = [rf"(?P<r_{kind}>(?<!\w)(?:{alternation(vals)})(?!\w))" for kind, vals in sorted(values.items()) if vals]
-    by_kind: dict[str, list[str]] = {}
+    parts = [rf"(?P<r_{kind}>{_BEFORE}(?:{alternation(vals)}){_AFTER})" for kind, vals in sorted(values.items()) if vals]
+    by_kind: dict[str, list[KnownToken]] = {}
     for t in known:
-        by_kind.setdefault(t.kind, []).append(t.text)
-    for kind, texts in sorted(by_kind.items()):
-        # Project keys are case-sensitive ("WEB" is a key, "web" a word); names are not.
-        body = alternation(texts) if kind == "project" else f"(?i:{alternation(texts)})"
-        parts.append(rf"(?P<k_{kind}>(?<!\w){body}(?!\w))")
+        by_kind.setdefault(t.kind, []).append(t)
+    for kind, tokens in sorted(by_kind.items()):  # the same case rules and edges the replacement used
+        parts.append(f"(?P<k_{kind}>{_alternatives(tokens)})")
     return re.compile("|".join(parts)) if parts else None
 
 
@@ -346,12 +476,12 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
 def anonymise_file(src: Path, dest: Path, anon: Anonymiser) -> Report:
     """Read JSONL, anonymise, check, then write; on any error nothing is written."""
     rows = []
-    for n, line in enumerate(src.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(src, "JSONL file", DataError).splitlines(), 1):
         if line.strip():
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as err:
-                raise ValueError(f"{src}:{n}: not JSON ({err.msg}); nothing written") from err
+                raise DataError(f"{src}:{n}: not JSON ({err.msg}); nothing written") from None
     out, report = anonymise_rows(rows, anon)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
