@@ -27,6 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from orchestrator.errors import ToolsweepError
+
 CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance",
               "live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance")
 ENV_VAR = "TOOLSWEEP_BFCL_DIR"
@@ -34,7 +36,8 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / ".cache" / "bfcl" / "bfcl
 DATA_PREFIX = "BFCL_v4_"
 
 
-class BFCLMissing(FileNotFoundError):
+class BFCLMissing(ToolsweepError, FileNotFoundError):
+    label = "setup error"
     """The bfcl-eval package data is not where we look for it."""
 
 

@@ -10,11 +10,15 @@ or, for a fabrication probe (the last tool result is empty or an error):
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
+from orchestrator.errors import CaseFileError
+from orchestrator.textio import jsonl_lines, read_bytes
 
-class CaseError(ValueError):
+
+class CaseError(CaseFileError):
     """A case file that cannot be used; names the file, the line and the reason."""
 
 
@@ -66,8 +70,19 @@ def validate_case(case: Any) -> str | None:
     for key in ("id", "tools", "messages", "expected"):
         if key not in case:
             return f"missing key {key!r}"
+    if not isinstance(case["id"], (str, int)) or isinstance(case["id"], bool):
+        return "'id' must be a string or an integer"
     if not isinstance(case["messages"], list) or not case["messages"]:
         return "'messages' must be a non-empty list"
+    bad = [i for i, m in enumerate(case["messages"]) if not isinstance(m, dict) or not isinstance(m.get("role"), str)]
+    if bad:
+        return f"message {bad[0]} must be an object with a 'role'"
+    if not isinstance(case["tools"], list) or any(
+            not isinstance(t, dict) or not isinstance(t.get("function", t), dict)
+            or not isinstance(t.get("function", t).get("name"), str) for t in case["tools"]):
+        return "'tools' must be a list of function schemas, each with a 'name'"
+    if not isinstance(case.get("scenario", ""), str):
+        return "'scenario' must be a string"
     if case["messages"][-1].get("role") not in ("user", "tool"):
         return "the last message must be a user or tool turn (the model answers next)"
     exp = case["expected"]
@@ -100,23 +115,33 @@ def load_cases(path: Path | str) -> list[dict]:
     """Cases from a JSONL file: eval-case lines, or training-style conversations (converted)."""
     path = Path(path)
     cases = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise CaseError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
-            try:
-                case = row if isinstance(row, dict) and "expected" in row else case_from_example(row)
-                case["messages"] = normalise_messages(case["messages"])
-            except (KeyError, TypeError, json.JSONDecodeError, CaseError) as err:
-                raise CaseError(f"{path}:{lineno}: cannot read case ({err!r})") from None
-            reason = validate_case(case)
-            if reason:
-                raise CaseError(f"{path}:{lineno}: {reason}")
-            cases.append(case)
+    data = read_bytes(path, "case file", CaseError)
+    for index, line in jsonl_lines(data.splitlines()):
+        lineno = index + 1
+        if isinstance(line, bytes):
+            raise CaseError(f"{path}:{lineno}: not UTF-8 text")
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CaseError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
+        try:
+            case = row if isinstance(row, dict) and "expected" in row else case_from_example(row)
+        except (KeyError, TypeError, AttributeError, ValueError, CaseError) as err:
+            raise CaseError(f"{path}:{lineno}: cannot read case ({err!r})") from None
+        reason = validate_case(case)
+        if reason:
+            raise CaseError(f"{path}:{lineno}: {reason}")
+        try:  # earlier turns' tool calls: arguments as objects
+            case["messages"] = normalise_messages(case["messages"])
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
+            raise CaseError(f"{path}:{lineno}: an earlier tool call cannot be read ({err!r})") from None
+        cases.append(case)
+    if not cases:
+        raise CaseError(f"{path}: holds no cases (expected one JSON object per line)")
+    counts = Counter(c["id"] for c in cases)
+    dup = next((i for i, k in counts.items() if k > 1), None)
+    if dup is not None:  # per-case records and paired comparisons are keyed by id
+        raise CaseError(f"{path}: case id {dup!r} appears {counts[dup]} times; ids must be unique")
     return cases
 
 

@@ -195,6 +195,23 @@ def _paired_measured(metric: str, a_calls: list[dict], b_calls: list[dict]) -> i
                measured_count(metric, [r for r in b_calls if r["id"] in a_ids]))
 
 
+def check_report(report: object, where: object) -> dict:
+    """`report` if it has the shape `toolsweep eval --out` writes (metrics, and per-case records with
+    id, scenario and kind), else InputFileError naming the file and the first thing missing."""
+    from orchestrator.errors import InputFileError
+
+    hint = "expected an eval report written by `toolsweep eval --out`"
+    if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
+        raise InputFileError(f"{where}: no 'metrics' mapping; {hint}")
+    cases = report.get("cases")
+    if not isinstance(cases, list) or not cases:
+        raise InputFileError(f"{where}: no per-case records ('cases'); {hint}")
+    for i, r in enumerate(cases):
+        if not isinstance(r, dict) or r.get("kind") not in ("call", "probe") or "id" not in r:
+            raise InputFileError(f"{where}: cases[{i}] is not a case record (needs 'id' and kind 'call' or 'probe')")
+    return report
+
+
 def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, confidence: float = 0.95) -> list[dict]:
     """Paired-bootstrap differences (b - a) on the cases both reports scored, resampled within each
     scenario so per-scenario subsets (the no-tool cases, the probes) keep their size in every draw."""

@@ -24,6 +24,9 @@ import time
 import llama_cpp
 import numpy as np
 
+from orchestrator.errors import ModelFileError
+from orchestrator.model_files import check_gguf
+
 STOP = ["<|im_end|>"]
 # llama.cpp's `general.file_type` values (enum llama_ftype) for the types toolsweep writes or meets.
 FILE_TYPES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1", 10: "q2_k", 11: "q3_k_s",
@@ -70,9 +73,14 @@ class GGUFRunner:
         self.stats = {"prompt_tokens": 0, "reused_tokens": 0}
         # All layers on the GPU when llama.cpp was built with one (a no-op on CPU builds). Threads: the
         # CPUs this process may run on, not the host's count (a pod or taskset sees fewer).
-        self.llm = llama_cpp.Llama(model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or usable_cpus(),
-                                   n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,
-                                   n_batch=n_batch, n_ubatch=n_batch, seed=seed, verbose=False)
+        check_gguf(self.path)
+        try:
+            self.llm = llama_cpp.Llama(model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or usable_cpus(),
+                                       n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,
+                                       n_batch=n_batch, n_ubatch=n_batch, seed=seed, verbose=False)
+        except ValueError as err:  # llama-cpp-python's "Failed to load model from file"
+            raise ModelFileError(f"{self.path}: llama.cpp could not load it ({err}); the file may be truncated "
+                                 f"or of an architecture this llama.cpp does not know") from None
 
     @property
     def chat_template(self) -> str | None:

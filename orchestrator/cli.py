@@ -108,7 +108,10 @@ def cmd_trial(args: argparse.Namespace) -> int:
     from orchestrator.config import load_config, parse_override
     from orchestrator.trial import run_trial
 
+    from orchestrator.preflight import preflight
+
     cfg = load_config(args.config, dict(parse_override(s) for s in args.set or []))
+    preflight(cfg, args.config)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=console) as progress:
         result = run_trial(cfg, RichProgress(progress))
@@ -148,7 +151,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from orchestrator.sweep import run_sweep
 
     cfg = load_config(args.config, dict(parse_override(s) for s in args.set or []))
-    summary = run_sweep(cfg)
+    summary = run_sweep(cfg)  # checks the config against the machine (preflight) before it starts anything
     _print_sweep(summary)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
@@ -166,15 +169,24 @@ def _print_promotion(record: dict | None) -> int:
     return 0
 
 
+def _stored_sweep_config(sweep_dir: Path) -> dict:
+    """The config a sweep directory stored when it started, or ConfigError saying why it cannot be read."""
+    from orchestrator.config import ConfigError
+    from orchestrator.sweep import STATE_FILE
+    from orchestrator.textio import mapping_at, read_json
+
+    state_file = sweep_dir / STATE_FILE
+    if not state_file.is_file():
+        raise ConfigError(f"{sweep_dir}: holds no {STATE_FILE}, so it is not a toolsweep sweep directory "
+                          f"(expected runs/ray/<name>-<stamp>)")
+    return mapping_at(read_json(state_file, "sweep state file", ConfigError), "config", str(state_file), ConfigError)
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
-    from orchestrator.config import SweepConfig
+    from orchestrator.config import parse_config
     from orchestrator.sweep import STATE_FILE, run_sweep
 
-    state_file = args.sweep_dir / STATE_FILE
-    if not state_file.is_file():
-        print(f"error: {args.sweep_dir} holds no {STATE_FILE}: not a toolsweep sweep directory", file=sys.stderr)
-        return 2
-    cfg = SweepConfig.model_validate(json.loads(state_file.read_text())["config"])
+    cfg = parse_config(_stored_sweep_config(args.sweep_dir), args.sweep_dir / STATE_FILE)
     summary = run_sweep(cfg, resume_dir=args.sweep_dir)
     _print_sweep(summary)
     if args.json:
@@ -183,14 +195,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from orchestrator.config import parse_config
     from orchestrator.sweep import STATE_FILE, experiment_status
     from orchestrator.sweep_table import trial_table
 
-    state_file = args.sweep_dir / STATE_FILE
-    if not state_file.is_file():
-        print(f"error: {args.sweep_dir} holds no {STATE_FILE}: not a toolsweep sweep directory", file=sys.stderr)
-        return 2
-    config = json.loads(state_file.read_text())["config"]
+    config = _stored_sweep_config(args.sweep_dir)
+    parse_config(config, args.sweep_dir / STATE_FILE)
     rows = experiment_status(args.sweep_dir)
     out.print(trial_table(rows, config["search"]["objectives"], list(config["search_space"]), str(args.sweep_dir)))
     return 0
@@ -211,6 +221,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.cases = Path(f"BFCL {args.bfcl}")
     else:
         cases = take(load_cases(args.cases), args.limit)
+    from orchestrator.model_files import check_gguf
+    check_gguf(args.model)  # before the progress bar: a wrong path is one line, not an empty bar
     with Progress(console=console) as progress:
         task = progress.add_task(f"eval {Path(args.model).name}", total=len(cases))
         report = eval_gguf(Path(args.model), cases, cfg, None,
@@ -229,12 +241,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from evals.harness import compare_reports
 
-    a, b = (json.loads(p.read_text()) for p in (args.a, args.b))
+    from evals.harness import check_report
+    from orchestrator.textio import read_json
+
+    from orchestrator.errors import InputFileError
+
+    a, b = (check_report(read_json(p, "eval report"), p) for p in (args.a, args.b))
+    if not {str(r["id"]) for r in a["cases"]} & {str(r["id"]) for r in b["cases"]}:
+        raise InputFileError(f"{args.a} and {args.b} share no case ids: a paired comparison needs the same cases")
+    try:
+        rows = compare_reports(a, b, args.seed)
+    except (KeyError, TypeError) as err:
+        raise InputFileError(f"{args.a} / {args.b}: a case record lacks a score field ({err!r}); expected eval "
+                             f"reports written by `toolsweep eval --out`") from None
     table = Table(title=f"{args.b.name} − {args.a.name} (paired bootstrap, 95% CI)")
     for col in ("metric", "A", "B", "B − A", "95% CI", "credible"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
-    for row in compare_reports(a, b, args.seed):
+    for row in rows:
         ci = row["ci95"]
         table.add_row(row["metric"], fmt(row["a"]), fmt(row["b"]), fmt(row["diff"]),
                       "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", "yes" if row["credible"] else "no")
@@ -281,8 +305,8 @@ def cmd_make_data(args: argparse.Namespace) -> int:
             rows = long_context_data.generate(args.long_context, n, count, load_template(args.template), args.seed)
         dest = args.out or Path("data/generated") / f"long_{args.long_context}.jsonl"
     if dest.suffix != ".jsonl":
-        print(f"error: --out must name a .jsonl file for {mode} data, got {dest}", file=sys.stderr)
-        return 2
+        from orchestrator.errors import UsageError
+        raise UsageError(f"--out must name a .jsonl file for {mode} data, got {dest}")
     write_jsonl(rows, dest)
     scenarios: dict[str, int] = {}
     for r in rows:
@@ -304,10 +328,11 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
         print(f"error: environment variable {args.key_env} is unset or empty (it must hold the anonymiser key)",
               file=sys.stderr)
         return 2
-    known = parse_known(args.known.read_text(encoding="utf-8"), str(args.known)) if args.known else []
+    from orchestrator.textio import read_text
+    known = parse_known(read_text(args.known, "known-token file"), str(args.known)) if args.known else []
     try:
         report = anonymise_file(args.src, args.dest, Anonymiser(key.encode(), known, disabled=args.disable or ()))
-    except (SurvivingTokenError, ValueError) as err:
+    except SurvivingTokenError as err:
         print(f"error: {err}; nothing written to {args.dest}", file=sys.stderr)
         return 1
     table = Table(title=f"anonymised {report.rows} rows → {args.dest}")
@@ -388,9 +413,15 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from orchestrator.config import flat_params, load_config, parse_override
+    from orchestrator.preflight import preflight
+
     cfg = load_config(args.config, dict(parse_override(s) for s in args.set or []))
+    notes = preflight(cfg, args.config, here_is_fatal=False)
     for k, v in flat_params(cfg).items():
         out.print(f"{k} = {v}")
+    for note in notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"OK {args.config}: the config is valid and every file it names is in place")
     return 0
 
 
@@ -456,14 +487,19 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from orchestrator.release_manifest import MANIFEST, verify
+    from orchestrator.errors import ReleaseError
+    from orchestrator.release_manifest import MANIFEST, manifest_files, verify
+    from orchestrator.textio import read_json
 
+    if not args.release.is_dir():
+        raise ReleaseError(f"{args.release}: no such release folder")
     problems = verify(args.release)
     if problems:
         for p in problems:
             out.print(f"FAIL {p}")
         return 1
-    n = len(json.loads((args.release / MANIFEST).read_text())["files"])
+    path = args.release / MANIFEST
+    n = len(manifest_files(read_json(path, "release manifest", ReleaseError), path))
     out.print(f"OK {args.release}: {n} files match {MANIFEST}")
     return 0
 
@@ -475,8 +511,13 @@ def cmd_family(args: argparse.Namespace) -> int:
     from orchestrator.release_manifest import verify
     from orchestrator.sweep import run_sweep
 
+    from orchestrator.preflight import preflight
+
     fam = load_family(args.config)
     variants = family_variants(fam)
+    for path, cfg in zip(fam.variants, variants):  # every variant checked before the first sweep starts
+        for note in preflight(cfg, path, promoting=True):
+            console.print(f"warning: {path}: {note}", markup=False, highlight=False, soft_wrap=True)
     dest = Path(fam.releases_dir) / f"{fam.family}-{fam.version}"
     if dest.exists():  # fail before hours of sweeps, not after
         print(f"error: {dest} already exists; a release version is never overwritten", file=sys.stderr)
@@ -514,6 +555,17 @@ def _print_family_table(dest: Path) -> None:
     out.print(table)
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number above 0 (argparse then names the flag in its one-line error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
+
+
 def _add_tracking_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db",
                    help="MLflow store (default: the embedded sqlite:///mlruns/mlflow.db)")
@@ -522,6 +574,8 @@ def _add_tracking_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolsweep", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback with an error (also TOOLSWEEP_DEBUG=1); accepted anywhere on the line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("sweep", help="run a Ray Tune sweep",
@@ -565,9 +619,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bfcl", metavar="CATEGORY", help="evaluate a BFCL category instead of --cases "
                    "(simple_python, multiple, parallel, parallel_multiple, irrelevance, live_simple, live_multiple, "
                    "live_parallel, live_parallel_multiple, live_irrelevance); adds bfcl_accuracy (BFCL's rules)")
-    p.add_argument("--limit", type=int, help="evaluate only this many cases (spread over scenarios)")
-    p.add_argument("--max-new-tokens", type=int, default=160)
-    p.add_argument("--n-ctx", type=int, default=4096)
+    p.add_argument("--limit", type=positive_int, help="evaluate only this many cases (spread over scenarios)")
+    p.add_argument("--max-new-tokens", type=positive_int, default=160)
+    p.add_argument("--n-ctx", type=positive_int, default=4096)
     p.add_argument("--out", type=Path, help="write OUT.json and OUT.md reports")
     p.set_defaults(func=cmd_eval)
 
@@ -635,14 +689,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "  make-data --honesty --count 500 --max-retries 2 --out data/generated/honesty.jsonl")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--toolset", type=Path, metavar="YAML", help="generate from a toolset file (all seven scenarios)")
-    mode.add_argument("--long-context", type=int, metavar="TOKENS",
+    mode.add_argument("--long-context", type=positive_int, metavar="TOKENS",
                       help="long multi-round conversations of 95-100%% of TOKENS (e.g. 16384, 32768)")
     mode.add_argument("--honesty", action="store_true", help="empty/failed tool results reported plainly")
     p.add_argument("--out", type=Path, help="starter: a directory (default data/starter); other modes: a .jsonl file")
-    p.add_argument("-n", "--count", dest="n", type=int,
+    p.add_argument("-n", "--count", dest="n", type=positive_int,
                    help=f"number of examples (defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_COUNTS.items())})")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-retries", type=int, default=2, help="honesty: retries of a failing call before giving up")
+    p.add_argument("--max-retries", type=int, choices=range(0, 10), metavar="0-9", default=2, help="honesty: retries of a failing call before giving up")
     p.add_argument("--tokenizer", type=Path, default=Path(".cache/models/smollm2-tokenizer/tokenizer.json"),
                    help="long-context: tokenizer.json that counts tokens (built from the SmolLM2 GGUF if missing)")
     p.add_argument("--template", default="toolchat", help="long-context: chat template the length is measured in")
@@ -690,7 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", type=Path, help="rejects JSONL (default: DEST with .rejects.jsonl)")
     p.add_argument("--model", default="teacher", help="model name sent to the endpoint")
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding a bearer token, if needed")
-    p.add_argument("--max-tokens", type=int, default=256)
+    p.add_argument("--max-tokens", type=positive_int, default=256)
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
     p.set_defaults(func=cmd_label)
 
@@ -701,19 +755,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from orchestrator.config import ConfigError
+def _debug_wanted(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("TOOLSWEEP_DEBUG", "") not in ("", "0")
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command. A bad input ends in one message naming the file, key or row (exit 2), never
+    a traceback; `--debug` (anywhere on the line) or TOOLSWEEP_DEBUG=1 adds the traceback."""
+    import traceback
+
+    from orchestrator.errors import ToolsweepError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_wanted(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args([a for a in argv if a != "--debug"])
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return args.func(args)
-    except ConfigError as err:
-        print(f"config error: {err}", file=sys.stderr)
+    except ToolsweepError as err:
+        if debug:
+            traceback.print_exc()
+        print(f"{err.label}: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # not an input toolsweep recognised as bad: say so, keep the traceback for --debug
+        if debug:
+            traceback.print_exc()
+        first = (str(err).strip().splitlines() or [""])[0][:500]
+        print(f"error: {type(err).__name__}: {first} (unexpected; rerun with --debug for the traceback, and "
+              f"please report it if the input was valid)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -13,11 +13,10 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from orchestrator.errors import ConfigError
+from orchestrator.textio import read_text
+
 QUANT_TYPES = ("bf16", "f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0")
-
-
-class ConfigError(ValueError):
-    """A sweep file that cannot be used; the message names the file and every bad key."""
 
 
 class _Strict(BaseModel):
@@ -44,7 +43,7 @@ class ModelConfig(_Strict):
 
 SOURCE_NAME = r"^[A-Za-z0-9_-]+$"  # no dots: `data.sources.<name>.weight` must stay one dotted key
 FILTER_CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argument", "invalid_arguments",
-                 "empty_assistant_turn", "truncated_assistant_turn", "orphan_tool_result", "unsupported_tool_claim",
+                 "empty_user_turn", "no_user_turn", "empty_assistant_turn", "truncated_assistant_turn", "orphan_tool_result", "unsupported_tool_claim",
                  "stale_state")  # orchestrator/data/filters.py documents each rule
 
 
@@ -392,7 +391,41 @@ class SweepConfig(_Strict):
                 dotted.startswith("data.sources.") and dotted.endswith(".weight"))
             if needs_total and self.data.mix.total is None:
                 raise ValueError(f"search_space key {dotted!r} needs a data.mix.total")
+        if self.search_space:
+            _check_domains(self)
         return self
+
+
+def _dotted_get(node: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node
+
+
+def _check_domains(cfg: "SweepConfig") -> None:
+    """Every value a search-space domain can produce must pass the validation of the field it sets,
+    with its type: a sweep must not find out at its first trial, or its fortieth, that a sampled
+    `train.lora.rank` is a string or a sampled batch size has a fraction."""
+    from orchestrator.search import apply_params, domain_points, space_spec
+
+    base = cfg.model_dump(mode="json", exclude={"search_space"})
+    for dim in space_spec(cfg.search_space):  # bounds: low < high, a positive loguniform low, a choice
+        for value in domain_points(dim):
+            data = apply_params(base, {dim.key: value})
+            try:
+                checked = SweepConfig.model_validate(data)
+            except ValidationError as err:
+                e = err.errors()[0]
+                where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+                raise ValueError(f"search_space {dim.key!r} ({dim.kind} {list(dim.args)}): the value {value!r} "
+                                 f"is not valid for the config ({where}: {e['msg']})") from None
+            want, got = _dotted_get(data, dim.key), _dotted_get(checked, dim.key)
+            if isinstance(got, Path):
+                got = str(got)
+            if isinstance(got, (str, int, float, bool)) and (type(want) is not type(got) and not (
+                    isinstance(got, float) and type(want) is int) or want != got):
+                raise ValueError(f"search_space {dim.key!r}: the value {value!r} ({type(want).__name__}) would be "
+                                 f"read as {got!r} ({type(got).__name__}); give values of the field's own type")
 
 
 def _format_errors(path: Path | str, err: ValidationError) -> str:
@@ -400,6 +433,7 @@ def _format_errors(path: Path | str, err: ValidationError) -> str:
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = msg.removeprefix("Value error, ")
         lines.append(f"  - {loc}: {msg}")
     return "\n".join(lines)
 
@@ -416,10 +450,9 @@ def parse_config(data: Any, source: Path | str = "<config>") -> SweepConfig:
 def read_yaml(path: Path, kind: str, error: type[Exception] = ConfigError) -> Any:
     """Parse a YAML file, raising `error` that names the file and says whether it is missing or
     malformed; `kind` says what the file should be ("sweep", "family")."""
+    text = read_text(path, f"{kind} file", error)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise error(f"{path}: no such {kind} file") from None
+        return yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise error(f"{path}: not valid YAML: {err}") from None
 
@@ -429,6 +462,8 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Sw
     path = Path(path)
     data = read_yaml(path, "sweep")
     data = data if data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
     return parse_config(data, path)
@@ -438,7 +473,9 @@ def set_dotted(data: dict, dotted: str, value: Any) -> None:
     node = data
     parts = dotted.split(".")
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
+        if node.get(part) is None:  # absent, or an empty section in the YAML (`train:` and nothing under it)
+            node[part] = {}
+        node = node[part]
         if not isinstance(node, dict):
             raise ConfigError(f"override {dotted!r}: {part!r} is not a section")
     node[parts[-1]] = value
@@ -449,7 +486,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ConfigError(f"override {text!r} must look like key.path=value")
     key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override {text!r}: {key!r} is not a dotted key path (e.g. train.epochs=2)")
+    try:
+        return key, yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"override {text!r}: the value is not valid YAML ({str(err).splitlines()[0]})") from None
 
 
 def flat_params(cfg: SweepConfig) -> dict[str, Any]:

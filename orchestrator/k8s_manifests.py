@@ -52,6 +52,8 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
+from orchestrator.errors import ToolsweepError
+
 KUBERNETES_VERSION = "1.33"
 CRD_DIR_ENV = "TOOLSWEEP_KUBERAY_CRDS"
 CRD_FILES = ("ray.io_rayclusters.yaml", "ray.io_rayjobs.yaml")
@@ -63,7 +65,7 @@ CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResou
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class ManifestError(ValueError):
+class ManifestError(ToolsweepError, ValueError):
     """A kustomization this renderer cannot build, or validation that cannot run (schemas missing)."""
 
 

@@ -16,13 +16,15 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from orchestrator.errors import ToolsweepError
 from orchestrator.paths import cache_dir
 
 DEFAULT_CACHE = cache_dir() / "llama-cpp-tools"
 WANTED = ("convert_hf_to_gguf.py", "convert_lora_to_gguf.py", "conversion/", "gguf-py/")
 
 
-class ToolsMissing(RuntimeError):
+class ToolsMissing(ToolsweepError, RuntimeError):
+    label = "setup error"
     pass
 
 

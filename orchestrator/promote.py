@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Callable
 
 from orchestrator.config import PromoteConfig, SweepConfig, TrackingConfig, parse_config
+from orchestrator.errors import ToolsweepError
 from orchestrator.promotion import Decision, choose_candidate, fmt_metric, gate, variant_fronts, variant_label
 
 
-class PromotionError(RuntimeError):
+class PromotionError(ToolsweepError, RuntimeError):
+    label = "promotion error"
     """The sweep cannot be promoted (no usable trial, no adapter); the message says why."""
 
 

@@ -13,12 +13,14 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from orchestrator.errors import ReleaseError
 from orchestrator.hashing import sha256_file
+from orchestrator.textio import mapping_at, read_json
 
 MANIFEST = "manifest.json"
 
 
-class ReleaseExists(FileExistsError):
+class ReleaseExists(ReleaseError, FileExistsError):
     """A release version is immutable: building it again is refused, never merged or overwritten."""
 
 
@@ -39,15 +41,28 @@ def write_manifest(root: Path, meta: dict | None = None) -> dict:
     return manifest
 
 
+def manifest_files(manifest: object, path: Path | str) -> dict:
+    """The manifest's `files` table, checked: {relative path: {"sha256": hex, "size_bytes": int}}."""
+    files = mapping_at(manifest, "files", str(path), ReleaseError)
+    for rel, entry in files.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                and isinstance(entry.get("size_bytes"), int) and not isinstance(entry.get("size_bytes"), bool)):
+            raise ReleaseError(f"{path}: files[{rel!r}] must be {{\"sha256\": <hex>, \"size_bytes\": <int>}}, "
+                               f"got {json.dumps(entry)[:80]}")
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise ReleaseError(f"{path}: files[{rel!r}] must be a path inside the release folder")
+    return files
+
+
 def verify(root: Path) -> list[str]:
     """Problems found (empty = the folder matches its manifest): changed, missing and unlisted files."""
     path = root / MANIFEST
     if not path.is_file():
         return [f"{path}: no manifest"]
     try:
-        listed = json.loads(path.read_text())["files"]
-    except (ValueError, KeyError) as err:
-        return [f"{path}: unreadable manifest ({err})"]
+        listed = manifest_files(read_json(path, "release manifest", ReleaseError), path)
+    except ReleaseError as err:
+        return [str(err)]
     problems = []
     present = {p.relative_to(root).as_posix(): p for p in _files(root)}
     for rel, entry in sorted(listed.items()):

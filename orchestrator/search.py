@@ -44,6 +44,19 @@ def space_spec(search_space: dict[str, Any]) -> list[Dim]:
     return dims
 
 
+def domain_points(dim: Dim) -> list[Any]:
+    """Values that stand for everything a domain can produce, for checking against the field it sets:
+    every choice; both bounds and an interior point of a range (not its midpoint, which is often
+    whole and would let a continuous range over an integer field pass)."""
+    if dim.kind == "choice":
+        return list(dim.args)
+    lo, hi = dim.args
+    if dim.kind == "randint":
+        return [lo, hi]
+    inner = lo * (hi / lo) ** 0.37 if dim.kind == "loguniform" else lo + 0.37 * (hi - lo)
+    return [float(lo), float(hi), inner]
+
+
 def apply_params(config: dict, params: dict[str, Any]) -> dict:
     """A deep copy of a config dict with dotted keys set to the sampled values.
 

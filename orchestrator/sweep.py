@@ -34,7 +34,7 @@ from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
-from orchestrator.config import ConfigError, SweepConfig, flat_params, parse_config
+from orchestrator.config import SweepConfig, flat_params, parse_config
 from orchestrator.paths import cache_dir
 from orchestrator.search import Dim, apply_params, pareto_front, rung_metric, space_spec
 
@@ -307,30 +307,21 @@ def _trainable(cfg: SweepConfig, parent_run_id: str, base_config: dict):
                                                     parent_run_id=parent_run_id, project_dir=os.getcwd()), resources)
 
 
-def _check_dev_slice(cfg: SweepConfig) -> None:
-    from evals.cases import load_cases, take
-    from orchestrator.search import unmeasured_objectives
-
-    cases = take(load_cases(cfg.data.eval), cfg.search.dev_cases)
-    missing = unmeasured_objectives(cases, cfg.search.objectives)
-    if missing:
-        raise ConfigError(f"search.dev_cases: the first {len(cases)} cases of {cfg.data.eval} cannot measure the "
-                          f"objective(s) {missing} (no no-tool case, probe or call case among them); raise "
-                          f"search.dev_cases or choose other objectives")
-
-
 def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
     """Run (or resume) a sweep; returns the final table and the Pareto front."""
     from orchestrator.tracking import Tracker
 
-    tracker = Tracker(cfg.tracking)
+    from orchestrator.preflight import preflight
+
     if resume_dir:
         state = json.loads((resume_dir / STATE_FILE).read_text())
         cfg = parse_config(state["config"], resume_dir / STATE_FILE)
+    preflight(cfg, resume_dir / STATE_FILE if resume_dir else None)  # before any MLflow run or Ray
+    tracker = Tracker(cfg.tracking)
+    if resume_dir:
         parent, exp_dir = state["parent_run_id"], resume_dir
         tracker.client.update_run(parent, "RUNNING")
     else:
-        _check_dev_slice(cfg)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         exp_name = f"{cfg.name}-{stamp}"
         parent = tracker.start_run(exp_name, tags={"toolsweep.kind": "sweep", "toolsweep.sweep": cfg.name,
@@ -347,14 +338,14 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
                                                       "config": cfg.model_dump(mode="json")}, indent=2))
     state = json.loads((exp_dir / STATE_FILE).read_text())
     base_config = cfg.model_dump(mode="json")
-    # Build the embedded/tiny base once here rather than in every trial at the same time.
-    from orchestrator.base_model import resolve_base
-    resolve_base(cfg.model, cache_dir() / "models")
-    _init_ray(cfg)
-    trainable = _trainable(cfg, parent, base_config)
-    callback = _SweepCallback(cfg.tracking, parent, cfg.search.objectives, params=list(cfg.search_space),
-                              max_epochs=max_epochs(cfg), title=f"sweep {state['experiment']}")
-    try:
+    try:  # from here on the parent run exists: any failure marks it FAILED with its reason
+        # Build the embedded/tiny base once here rather than in every trial at the same time.
+        from orchestrator.base_model import resolve_base
+        resolve_base(cfg.model, cache_dir() / "models")
+        _init_ray(cfg)
+        trainable = _trainable(cfg, parent, base_config)
+        callback = _SweepCallback(cfg.tracking, parent, cfg.search.objectives, params=list(cfg.search_space),
+                                  max_epochs=max_epochs(cfg), title=f"sweep {state['experiment']}")
         if resume_dir:
             tuner = tune.Tuner.restore(state["storage"] + "/" + state["experiment"], trainable=trainable,
                                        resume_errored=True)

@@ -24,6 +24,7 @@ from orchestrator.config import SweepConfig, flat_params
 from orchestrator.data.pipeline import (DataResult, add_render_stage, guard_leakage, run_stages, unaccounted,
                                         write_outputs)
 from orchestrator.data.quarantine import Quarantine
+from orchestrator.errors import ModelFileError
 from orchestrator.hashing import sha256_file
 
 
@@ -71,7 +72,8 @@ def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template
     try:
         template = runner.chat_template
         if not template:
-            raise RuntimeError(f"{path} carries no tokenizer.chat_template")
+            raise ModelFileError(f"{path}: the GGUF carries no tokenizer.chat_template (the eval renders every "
+                                 f"case with the template embedded in the model)")
         report = evaluate(cases, runner, template, cfg.eval.max_new_tokens, seed=cfg.seed, on_case=on_case)
         runtime = runner.describe()
     finally:
@@ -110,7 +112,7 @@ def build_data(cfg: SweepConfig, cache_dir: Path) -> DataResult:
         if src.generate is not None:
             return enumerate(generated_source(src.generate, cfg.model.chat_template, cache_dir))
         return read_records(str(src.path) if src.path else None, src.hub, src.split, src.subset, src.streaming,
-                            cache_dir)
+                            cache_dir, name)
     return run_stages(cfg.data, read)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import DataError
 from orchestrator.config import ConfigError, flat_params, parse_config
 from orchestrator.search import apply_params, space_spec
 
@@ -122,7 +123,7 @@ def test_readers_agree_across_jsonl_streaming_parquet_and_saved_datasets(tmp_pat
             rows = [normalise(raw, "p", i) for i, raw in records]
             assert [r["meta"]["original_id"] for r in rows] == [r["id"] for r in good]
             assert rows[0]["tools"] == good[0]["tools"] and rows[0]["messages"][1] == good[0]["messages"][1]
-    with pytest.raises(FileNotFoundError, match="missing.jsonl does not exist"):
+    with pytest.raises(DataError, match="missing.jsonl: no such file or directory"):
         read_records(str(tmp_path / "missing.jsonl"), None, "train", None, False, tmp_path)
 
 

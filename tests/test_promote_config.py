@@ -19,9 +19,9 @@ def test_promote_defaults_and_errors():
         parse_config({"name": "x", "promote": {"primary": "accuracy", "guards": ["tool_f1", "speed"],
                                                "quant_types": ["q3"], "mdoe": "auto"}})
     text = str(err.value)
-    assert "promote.primary: Value error, unknown metric 'accuracy'" in text
-    assert "promote.guards: Value error, unknown guard metric(s) ['speed']" in text
-    assert "promote.quant_types: Value error, unknown quant type(s) ['q3']" in text
+    assert "promote.primary: unknown metric 'accuracy'" in text
+    assert "promote.guards: unknown guard metric(s) ['speed']" in text
+    assert "promote.quant_types: unknown quant type(s) ['q3']" in text
     assert "promote.mdoe: unknown key" in text
 
 
@@ -60,7 +60,7 @@ def test_family_file_errors(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_family(f)
     assert "2 problem(s) in the family config" in str(err.value)
-    assert "variants: Value error, list at least one variant sweep file" in str(err.value)
+    assert "variants: list at least one variant sweep file" in str(err.value)
     assert "promote.primry: unknown key" in str(err.value)
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text("name: a\n")

@@ -7,6 +7,8 @@ Rules, checked in this order (the `check` names are what the stage table counts)
 - `missing_required_argument`: a call leaves out an argument its schema lists as `required`.
 - `invalid_arguments`: the arguments fail the tool's JSON Schema (jsonschema, Draft 2020-12) for any
   other reason (wrong type, enum, unknown key where `additionalProperties` is false, ...).
+- `empty_user_turn`: a user turn with no text (whitespace only): the row teaches an answer to nothing.
+- `no_user_turn`: no user turn at all: nothing asked, so nothing to learn to route.
 - `empty_assistant_turn`: an assistant turn with neither text nor tool calls.
 - `truncated_assistant_turn`: an assistant turn whose text
     * opens more `(`, `[` or `{` than it closes, has an odd number of ``` fences, or a `<tool_call>`
@@ -37,7 +39,7 @@ from typing import Any, Iterable
 import jsonschema
 
 CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argument", "invalid_arguments",
-          "empty_assistant_turn", "truncated_assistant_turn", "orphan_tool_result", "unsupported_tool_claim",
+          "empty_user_turn", "no_user_turn", "empty_assistant_turn", "truncated_assistant_turn", "orphan_tool_result", "unsupported_tool_claim",
           "stale_state")
 
 CLAIM = re.compile(
@@ -156,7 +158,11 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
             else:
                 open_calls.remove(match)
         elif m["role"] == "user":
+            if not (m.get("content") or "").strip():
+                yield "empty_user_turn", f"message {i} is a user turn with no text"
             open_calls = []
+    if not any(m["role"] == "user" for m in msgs):
+        yield "no_user_turn", "the conversation has no user turn"
 
 
 def _stale(row: dict, stale_after_s: float | None) -> Iterable[tuple[str, str]]:

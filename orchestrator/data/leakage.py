@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from orchestrator.data.dedupe import normalised_text, user_text
+from orchestrator.errors import ToolsweepError
 
 KINDS = ("exact", "ngram", "arguments")
 _EDGE_PUNCT = re.compile(r"^\W+|\W+$")
 
 
-class LeakageError(RuntimeError):
+class LeakageError(ToolsweepError, RuntimeError):
     """Eval cases overlap the training mix; the message names the cases and the training rows."""
 
 

@@ -27,6 +27,7 @@ import jsonschema
 
 from evals.parser import parse_strict
 from evals.template import render_chat
+from orchestrator.errors import DataError
 from orchestrator.starter_data import DEFAULT_SLOTS, SYSTEM_PROMPT, TOOLS, Slots
 
 CountTokens = Callable[[str], int]
@@ -34,7 +35,7 @@ MIN_ROUNDS, MAX_ROUNDS = 8, 16
 LOWER_FRACTION = 0.95
 
 
-class LongContextError(ValueError):
+class LongContextError(DataError):
     pass
 
 

@@ -30,8 +30,10 @@ import math
 import random
 from dataclasses import dataclass
 
+from orchestrator.errors import DataError
 
-class MixError(ValueError):
+
+class MixError(DataError):
     """A mix that cannot be built as configured (e.g. a quota short with `on_shortfall: fail`)."""
 
 

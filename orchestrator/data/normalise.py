@@ -264,8 +264,14 @@ def from_trace(row: dict, meta: dict) -> dict:
 CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_trace}
 
 
-def decode(raw: str | dict) -> dict:
+def decode(raw: str | bytes | dict) -> dict:
     """A raw record (a JSONL line or an Arrow row) as a dict, or Reject."""
+    if isinstance(raw, bytes):  # a JSONL line that is not UTF-8 (orchestrator.textio.jsonl_lines)
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise Reject("not_utf8", f"not UTF-8 text (byte 0x{raw[err.start]:02x} at byte {err.start} of the "
+                                     f"line)") from None
     if isinstance(raw, str):
         try:
             row = json.loads(raw)
@@ -278,9 +284,14 @@ def decode(raw: str | dict) -> dict:
     return row
 
 
-def normalise(raw: str | dict, source: str, index: int, fmt: str = "auto", track: str | None = None) -> dict:
+def normalise(raw: str | bytes | dict, source: str, index: int, fmt: str = "auto", track: str | None = None) -> dict:
     """One raw record → one internal row, or Reject with the reason."""
-    row = decode(raw)
+    try:
+        row = decode(raw)
+    except Reject as rej:
+        if rej.check == "not_utf8":  # only JSONL lines arrive as bytes: the index is the line number − 1
+            raise Reject(rej.check, f"line {index + 1}: {rej.reason}") from None
+        raise
     detected = detect_format(row) if fmt == "auto" else fmt
     if fmt != "auto":
         required = {"openai": "messages", "sharegpt": "conversations", "trace": "user"}[fmt]

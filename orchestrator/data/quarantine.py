@@ -20,10 +20,12 @@ def row_ref(source: str, index: int) -> str:
 class Quarantine:
     rows: list[dict] = field(default_factory=list)
 
-    def add(self, source: str, index: int, stage: str, check: str, reason: str, raw: str | dict) -> None:
+    def add(self, source: str, index: int, stage: str, check: str, reason: str, raw: str | bytes | dict) -> None:
         self.rows.append({"source": source, "row": index, "id": row_ref(source, index), "stage": stage,
                           "check": check, "reason": reason,
-                          "raw": raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)})
+                          "raw": raw if isinstance(raw, str) else
+                          raw.decode("utf-8", "backslashreplace") if isinstance(raw, bytes) else
+                          json.dumps(raw, ensure_ascii=False, default=str)})
 
     def counts(self, stage: str | None = None) -> dict[str, int]:
         """Rows per check, for one stage or all of them."""

@@ -25,6 +25,8 @@ from typing import Any, Callable
 import jsonschema
 
 from evals.parser import parse_strict
+from orchestrator.errors import DataError
+from orchestrator.textio import read_text
 from orchestrator.starter_data import SYSTEM_PROMPT
 
 
@@ -164,7 +166,7 @@ def labelled_row(row: dict, calls: list[dict], text: str, cfg: TeacherConfig, ro
 def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Post = post_json,
                on_row: Callable[[int, int], None] | None = None) -> LabelReport:
     """Label every row of `src`; write labelled rows to `out` and the rest, with reasons, to `rejects`."""
-    lines = src.read_text(encoding="utf-8").splitlines()
+    lines = read_text(src, "request file", DataError).splitlines()
     report = LabelReport()
     out.parent.mkdir(parents=True, exist_ok=True)
     rejects.parent.mkdir(parents=True, exist_ok=True)

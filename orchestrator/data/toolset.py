@@ -144,7 +144,7 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
         ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
 
 
-class TemplateError(ValueError):
+class TemplateError(ConfigError):
     pass
 
 

@@ -1,0 +1,498 @@
+"""The bad-input corpus: broken inputs through the real CLI (`orchestrator.cli.main`, in process).
+
+Each case asserts the exit code, that no traceback reaches the user, and that the message names the
+offending file, key or row. Data cases also assert the exact counts: rows read = rows kept +
+rows quarantined (by reason) + rows not sampled. Categories: sweep YAMLs, `--set` overrides, family
+files, toolsets, training data, eval case files, GGUF files, release folders and manifests, eval
+reports, anonymiser inputs, sweep folders and teacher endpoint answers.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import yaml
+
+from orchestrator.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTER = (ROOT / "data/starter/train.jsonl").read_text(encoding="utf-8").splitlines()
+DEV_CASE = json.loads((ROOT / "evals/sets/dev.jsonl").read_text(encoding="utf-8").splitlines()[0])
+
+
+@dataclass
+class Case:
+    category: str
+    name: str
+    build: Callable[[Path], list[str]]       # writes its files under tmp, returns the argv
+    names: list[str]                         # what the message must mention (may use {tmp})
+    rc: int = 2
+    counts: dict | None = None               # data cases: {"read": n, "kept": n, "quarantined": {check: n}}
+    extra: Callable[[Path], None] | None = field(default=None)  # further assertions on tmp
+
+
+def _sweep_dict(tmp: Path, **over) -> dict:
+    cfg = {"name": "bad-input", "model": {"base": "tiny"}, "output_dir": str(tmp / "runs"),
+           "data": {"sources": {"starter": {"path": str(ROOT / "data/starter/train.jsonl")}},
+                    "eval": str(ROOT / "evals/sets/dev.jsonl"), "leakage": {"check": False}},
+           "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts")},
+           "search": {"storage_path": str(tmp / "ray")}}
+    for dotted, value in over.items():
+        node = cfg
+        parts = dotted.split("__")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return cfg
+
+
+def _yaml(tmp: Path, data, name: str = "sweep.yaml") -> Path:
+    path = tmp / name
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def check(tmp: Path, **over) -> list[str]:
+    return ["check-config", str(_yaml(tmp, _sweep_dict(tmp, **over)))]
+
+
+def raw_config(text: bytes | str, cmd: str = "check-config") -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        path = tmp / "sweep.yaml"
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        return [cmd, str(path)]
+    return build
+
+
+def with_set(*sets: str) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        argv = check(tmp)
+        for s in sets:
+            argv += ["--set", s]
+        return argv
+    return build
+
+
+def family(data_of: Callable[[Path], object]) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        return ["family", str(_yaml(tmp, data_of(tmp), "family.yaml"))]
+    return build
+
+
+def toolset(text: str | None) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        path = tmp / "toolset.yaml"
+        if text is not None:
+            path.write_text(text, encoding="utf-8")
+        return ["make-data", "--toolset", str(path), "--count", "3", "--out", str(tmp / "out.jsonl")]
+    return build
+
+
+def data_source(content: bytes | Callable[[Path], Path] | None, suffix: str = ".jsonl") -> Callable[[Path], list[str]]:
+    """`toolsweep data` on one source: bytes written to a file, a callable that makes the path, or None (absent)."""
+    def build(tmp: Path) -> list[str]:
+        if callable(content):
+            path = content(tmp)
+        else:
+            path = tmp / f"source{suffix}"
+            if content is not None:
+                path.write_bytes(content)
+        cfg = _sweep_dict(tmp)
+        cfg["data"]["sources"] = {"src": {"path": str(path)}}
+        return ["data", str(_yaml(tmp, cfg)), "--out", str(tmp / "data-out")]
+    return build
+
+
+def _lines(*rows: str | bytes, sep: bytes = b"\n") -> bytes:
+    return sep.join(r if isinstance(r, bytes) else r.encode() for r in rows) + sep
+
+
+def _row_with(mutate: Callable[[dict], None], index: int = 0) -> str:
+    row = json.loads(STARTER[index])
+    mutate(row)
+    return json.dumps(row)
+
+
+def _empty_user(row: dict) -> None:
+    next(m for m in row["messages"] if m["role"] == "user")["content"] = "   "
+
+
+def _no_user(row: dict) -> None:
+    row["messages"] = [m for m in row["messages"] if m["role"] != "user"]
+
+
+def cases_file(content: bytes | None, model: str = "nope.gguf") -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        path = tmp / "cases.jsonl"
+        if content is not None:
+            path.write_bytes(content)
+        return ["eval", str(tmp / model), "--cases", str(path)]
+    return build
+
+
+def _case_with(mutate: Callable[[dict], None]) -> str:
+    case = json.loads(json.dumps(DEV_CASE))
+    mutate(case)
+    return json.dumps(case)
+
+
+def gguf(content: bytes | None, is_dir: bool = False) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        path = tmp / "model.gguf"
+        if is_dir:
+            path.mkdir()
+        elif content is not None:
+            path.write_bytes(content)
+        return ["eval", str(path), "--cases", str(ROOT / "evals/sets/dev.jsonl"), "--limit", "1"]
+    return build
+
+
+def release(manifest: bytes | None, make_dir: bool = True) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        folder = tmp / "rel"
+        if make_dir:
+            folder.mkdir()
+            (folder / "card.md").write_text("card\n")
+            if manifest is not None:
+                (folder / "manifest.json").write_bytes(manifest)
+        return ["verify", str(folder)]
+    return build
+
+
+def report(a: bytes | None, b: bytes | None = None) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        pa, pb = tmp / "a.json", tmp / "b.json"
+        if a is not None:
+            pa.write_bytes(a)
+        pb.write_bytes(b if b is not None else (a or b"{}"))
+        return ["compare", str(pa), str(pb)]
+    return build
+
+
+def _report(ids: list[str]) -> bytes:
+    return json.dumps({"metrics": {"tool_f1": 0.5}, "cases": [{"id": i, "kind": "call", "scenario": "s"} for i in ids]}).encode()
+
+
+def anonymise(src: bytes | None, known: str | None = None, key: bool = True, extra: list[str] = ()) -> Callable:
+    def build(tmp: Path) -> list[str]:
+        path = tmp / "in.jsonl"
+        if src is not None:
+            path.write_bytes(src)
+        argv = ["anonymise", str(path), str(tmp / "out.jsonl"), "--key-env",
+                "TOOLSWEEP_TEST_KEY" if key else "TOOLSWEEP_TEST_UNSET_KEY", *extra]
+        if known is not None:
+            (tmp / "known.txt").write_text(known, encoding="utf-8")
+            argv += ["--known", str(tmp / "known.txt")]
+        return argv
+    return build
+
+
+def sweep_dir(state: bytes | None, cmd: str = "resume") -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        folder = tmp / "ray" / "x-20260101-000000"
+        folder.mkdir(parents=True)
+        if state is not None:
+            (folder / "toolsweep_sweep.json").write_bytes(state)
+        return [cmd, str(folder)]
+    return build
+
+
+class _Teacher(http.server.BaseHTTPRequestHandler):
+    answer: bytes = b""
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(type(self).answer)
+
+    def log_message(self, *args):
+        pass
+
+
+def teacher(answer: bytes | None, src: bytes | None = b'{"user": "weather in Oslo?", "tools": []}\n') -> Callable:
+    """`toolsweep label` against a local endpoint that gives `answer` (None: nothing listens)."""
+    def build(tmp: Path) -> list[str]:
+        path = tmp / "requests.jsonl"
+        if src is not None:
+            tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+                "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+            rows = [json.loads(line) for line in src.decode().splitlines() if line.strip()]
+            path.write_text("".join(json.dumps({**r, "tools": tools}) + "\n" for r in rows))
+        if answer is None:
+            endpoint = "http://127.0.0.1:9"  # discard port: nothing answers
+        else:
+            handler = type("Handler", (_Teacher,), {"answer": answer})
+            server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            endpoint = f"http://127.0.0.1:{server.server_port}"
+        return ["label", str(path), str(tmp / "labelled.jsonl"), "--endpoint", endpoint, "--timeout", "5"]
+    return build
+
+
+def _rejected(reason: str) -> Callable[[Path], None]:
+    def extra(tmp: Path) -> None:
+        rejects = [json.loads(line) for line in (tmp / "labelled.rejects.jsonl").read_text().splitlines()]
+        assert len(rejects) == 1 and reason in json.dumps(rejects[0])
+        assert (tmp / "labelled.jsonl").read_text() == ""
+    return extra
+
+
+def _chat(message: dict) -> bytes:
+    return json.dumps({"choices": [{"message": message}]}).encode()
+
+
+CASES = [
+    # --- sweep YAMLs ----------------------------------------------------------------------------
+    Case("sweep yaml", "not UTF-8", raw_config(b"name: x\nseed: \xff\n"), ["sweep.yaml", "not UTF-8", "line 2"]),
+    Case("sweep yaml", "YAML syntax error", raw_config("name: [x\n"), ["sweep.yaml", "not valid YAML"]),
+    Case("sweep yaml", "top level is a list", raw_config("- name: x\n"), ["sweep.yaml", "mapping"]),
+    Case("sweep yaml", "empty file", raw_config(""), ["sweep.yaml", "name"]),
+    Case("sweep yaml", "a directory", lambda t: ["check-config", str(t)], [str("{tmp}"), "is a directory"]),
+    Case("sweep yaml", "missing file", lambda t: ["check-config", str(t / "nope.yaml")], ["nope.yaml", "no such"]),
+    Case("sweep yaml", "unknown key", lambda t: check(t, train__lora__rnak=8), ["train.lora.rnak", "unknown key"]),
+    Case("sweep yaml", "wrong type", lambda t: check(t, train__epochs="many"), ["train.epochs"]),
+    Case("sweep yaml", "unknown quant type", lambda t: check(t, quantize__types=["q3_xs"]), ["quantize.types", "q3_xs"]),
+    Case("sweep yaml", "unknown objective", lambda t: check(t, search__objectives={"vibes": "max"}),
+         ["search.objectives", "vibes"]),
+    Case("sweep yaml", "source name with a dot", lambda t: check(t, data__sources={"a.b": {"path": "x.jsonl"}}),
+         ["data.sources", "a.b"]),
+    Case("sweep yaml", "reversed bounds", lambda t: check(t, search_space={"train.learning_rate": {"loguniform": [1e-3, 1e-5]}}),
+         ["train.learning_rate", "low < high"]),
+    Case("sweep yaml", "loguniform from 0", lambda t: check(t, search_space={"train.learning_rate": {"loguniform": [0, 1e-3]}}),
+         ["train.learning_rate", "positive low bound"]),
+    Case("sweep yaml", "choice of strings for an int", lambda t: check(t, search_space={"train.lora.rank": {"choice": ["8", "16"]}}),
+         ["train.lora.rank", "'8'"]),
+    Case("sweep yaml", "continuous range over an int", lambda t: check(t, search_space={"train.lora.rank": {"uniform": [4, 32]}}),
+         ["train.lora.rank"]),
+    Case("sweep yaml", "randint reaching 0", lambda t: check(t, search_space={"train.batch_size": {"randint": [0, 4]}}),
+         ["train.batch_size", "greater than 0"]),
+    Case("sweep yaml", "ratio domain above 1", lambda t: check(t, data__mix__total=16,
+                                                                search_space={"data.mix.no_tool_ratio": {"uniform": [0.2, 1.4]}}),
+         ["data.mix.no_tool_ratio", "1.4"]),
+    Case("sweep yaml", "empty choice", lambda t: check(t, search_space={"train.lora.rank": {"choice": []}}),
+         ["train.lora.rank", "at least one"]),
+    Case("sweep yaml", "search key names no field", lambda t: check(t, search_space={"train.lora.rnak": {"choice": [8]}}),
+         ["train.lora.rnak", "names no config field"]),
+    Case("sweep yaml", "missing data source", lambda t: check(t, data__sources={"s": {"path": str(t / "nope.jsonl")}}),
+         ["data.sources.s.path", "nope.jsonl", "does not exist"]),
+    Case("sweep yaml", "missing eval set", lambda t: check(t, data__eval=str(t / "nope.jsonl")),
+         ["data.eval", "nope.jsonl"]),
+    Case("sweep yaml", "eval set with a broken line",
+         lambda t: (t / "dev.jsonl").write_text(json.dumps(DEV_CASE) + "\n{oops\n") and check(t, data__eval=str(t / "dev.jsonl")),
+         ["data.eval", "dev.jsonl:2", "not valid JSON"]),
+    Case("sweep yaml", "missing leakage eval set", lambda t: check(t, data__leakage={"eval_sets": [str(t / "gone.jsonl")]}),
+         ["data.leakage.eval_sets[0]", "gone.jsonl"]),
+    Case("sweep yaml", "unknown chat template", lambda t: check(t, model__chat_template="chatml-nope"),
+         ["model.chat_template", "chatml-nope"]),
+    Case("sweep yaml", "base model folder missing", lambda t: check(t, model__base=str(t / "models/nope")),
+         ["model.base", "does not exist"]),
+    Case("sweep yaml", "promotion set missing", lambda t: check(t, promote__eval_set=str(t / "p.jsonl")),
+         ["promote.eval_set", "p.jsonl"]),
+    Case("sweep yaml", "promotion cannot reach min_cases",
+         lambda t: check(t, promote__mode="auto", promote__min_cases=1000), ["promote.min_cases", "1000"]),
+    Case("sweep yaml", "dev slice cannot measure the objective",
+         lambda t: check(t, search__dev_cases=1, search__objectives={"fabrication_rate": "min"}),
+         ["search.dev_cases", "fabrication_rate"]),
+    Case("sweep yaml", "sweep asks for a GPU this machine lacks (no MLflow run made)",
+         lambda t: ["sweep", str(_yaml(t, _sweep_dict(t, resources__gpus_per_trial=1)))],
+         ["resources.gpus_per_trial"], extra=lambda t: _no_mlflow(t)),
+    Case("sweep yaml", "trial asks for more memory than the machine has",
+         lambda t: ["trial", str(_yaml(t, _sweep_dict(t, resources__memory_gb_per_trial=100000)))],
+         ["resources.memory_gb_per_trial"], extra=lambda t: _no_mlflow(t)),
+    # --- --set overrides --------------------------------------------------------------------------
+    Case("override", "no '='", with_set("train.epochs"), ["train.epochs", "key.path=value"]),
+    Case("override", "empty key", with_set("=3"), ["'=3'", "dotted key"]),
+    Case("override", "empty key part", with_set("train..epochs=2"), ["train..epochs"]),
+    Case("override", "value not YAML", with_set("train.epochs=[1"), ["train.epochs=[1", "not valid YAML"]),
+    Case("override", "into a scalar", with_set("name.x=1"), ["name.x", "not a section"]),
+    Case("override", "unknown key", with_set("train.lora.rnak=8"), ["train.lora.rnak", "unknown key"]),
+    Case("override", "wrong type", with_set("train.lora.rank=abc"), ["train.lora.rank"]),
+    # --- command-line flags ----------------------------------------------------------------------
+    Case("flags", "--limit 0", lambda t: ["eval", "m.gguf", "--limit", "0"], ["--limit", "above 0"]),
+    Case("flags", "--count not a number", lambda t: ["make-data", "--honesty", "--count", "many"], ["--count", "'many'"]),
+    Case("flags", "--make-data out not .jsonl",
+         lambda t: ["make-data", "--honesty", "--count", "2", "--out", str(t / "x.txt")], ["--out", ".jsonl"]),
+    # --- family files -----------------------------------------------------------------------------
+    Case("family", "a variant file missing", family(lambda t: {"family": "f", "version": "1", "variants": [str(t / "v.yaml")]}),
+         ["v.yaml", "no such"]),
+    Case("family", "not a mapping", family(lambda t: ["a", "b"]), ["family.yaml", "mapping"]),
+    Case("family", "unknown key", family(lambda t: {"family": "f", "version": "1", "variants": ["x"], "colour": 1}),
+         ["colour", "unknown key"]),
+    Case("family", "no variants", family(lambda t: {"family": "f", "version": "1", "variants": []}),
+         ["variants", "at least one"]),
+    Case("family", "variant with a missing promotion set",
+         family(lambda t: {"family": "f", "version": "1",
+                           "variants": [str(_yaml(t, _sweep_dict(t, promote__eval_set=str(t / "nope.jsonl")), "v.yaml"))]}),
+         ["nope.jsonl"]),
+    # --- toolsets ---------------------------------------------------------------------------------
+    Case("toolset", "missing", toolset(None), ["toolset.yaml", "no such"]),
+    Case("toolset", "not YAML", toolset("tools: [\n"), ["toolset.yaml", "not valid YAML"]),
+    Case("toolset", "wrong shape", toolset("tools: 3\n"), ["toolset.yaml", "tools"]),
+    # --- training data ----------------------------------------------------------------------------
+    Case("data", "byte-order mark on the first row", data_source(b"\xef\xbb\xbf" + _lines(STARTER[0], STARTER[1])), [], rc=0,
+         counts={"read": 2, "kept": 2, "quarantined": {}}),
+    Case("data", "CRLF line ends", data_source(_lines(STARTER[0], STARTER[1], sep=b"\r\n")), [], rc=0,
+         counts={"read": 2, "kept": 2, "quarantined": {}}),
+    Case("data", "one row not UTF-8", data_source(_lines(STARTER[0], STARTER[1].encode()[:-20] + b"\xff\xfe" + STARTER[1].encode()[-20:],
+                                                          STARTER[2])), [], rc=0,
+         counts={"read": 3, "kept": 2, "quarantined": {"not_utf8": 1}}, extra=lambda t: _quarantine_says(t, "line 2")),
+    Case("data", "an empty user turn", data_source(_lines(STARTER[0], _row_with(_empty_user, 1))), [], rc=0,
+         counts={"read": 2, "kept": 1, "quarantined": {"empty_user_turn": 1}}),
+    Case("data", "no user turn", data_source(_lines(_row_with(_no_user, 0), STARTER[1])), [], rc=0,
+         counts={"read": 2, "kept": 1, "quarantined": {"no_user_turn": 1}}),
+    Case("data", "a broken JSON line", data_source(_lines(STARTER[0], '{"messages": [', STARTER[2])), [], rc=0,
+         counts={"read": 3, "kept": 2, "quarantined": {"malformed_json": 1}}),
+    Case("data", "a JSON array line", data_source(_lines("[1, 2]", STARTER[2])), [], rc=0,
+         counts={"read": 2, "kept": 1, "quarantined": {"not_an_object": 1}}),
+    Case("data", "an unknown format", data_source(_lines('{"text": "hello"}', STARTER[2])), [], rc=0,
+         counts={"read": 2, "kept": 1, "quarantined": {"unrecognised_format": 1}}),
+    Case("data", "empty file", data_source(b""), ["source.jsonl", "empty"]),
+    Case("data", "blank lines only", data_source(b"\n \r\n\n"), ["source.jsonl", "blank lines"]),
+    Case("data", "missing file", data_source(None), ["source.jsonl", "no such"]),
+    Case("data", "directory without a dataset", data_source(lambda t: (t / "d").mkdir() or (t / "d" / "x.txt").write_text("x") and t / "d"),
+         ["'src'", "without a dataset"]),
+    Case("data", "empty directory", data_source(lambda t: (t / "e").mkdir() or t / "e"), ["'src'", "empty"]),
+    Case("data", "corrupt Parquet", data_source(b"PAR1 this is not parquet PAR1", suffix=".parquet"),
+         ["source.parquet", "cannot read"]),
+    # --- eval case files --------------------------------------------------------------------------
+    Case("cases", "missing", cases_file(None), ["cases.jsonl", "no such"]),
+    Case("cases", "empty", cases_file(b""), ["cases.jsonl", "no cases"]),
+    Case("cases", "not UTF-8", cases_file(json.dumps(DEV_CASE).encode() + b"\n\xff\xfe\n"), ["cases.jsonl:2", "UTF-8"]),
+    Case("cases", "broken JSON line", cases_file(b'{"id": \n'), ["cases.jsonl:1", "not valid JSON"]),
+    Case("cases", "missing key", cases_file(_case_with(lambda c: c.pop("tools")).encode()), ["cases.jsonl:1", "tools"]),
+    Case("cases", "messages not a list", cases_file(_case_with(lambda c: c.update(messages="hi")).encode()),
+         ["cases.jsonl:1", "messages"]),
+    Case("cases", "a message not an object", cases_file(_case_with(lambda c: c["messages"].insert(0, "hi")).encode()),
+         ["cases.jsonl:1", "message 0"]),
+    Case("cases", "ends on an assistant turn",
+         cases_file(_case_with(lambda c: c["messages"].append({"role": "assistant", "content": "x"})).encode()),
+         ["cases.jsonl:1", "last message"]),
+    Case("cases", "tools not a list", cases_file(_case_with(lambda c: c.update(tools={"a": 1})).encode()),
+         ["cases.jsonl:1", "'tools'"]),
+    Case("cases", "expected call not offered",
+         cases_file(_case_with(lambda c: c.update(expected={"calls": [{"name": "nope", "arguments": {}}]})).encode()),
+         ["cases.jsonl:1", "'nope'"]),
+    Case("cases", "unknown expected behaviour",
+         cases_file(_case_with(lambda c: c.update(expected={"behaviour": "be_nice"})).encode()), ["cases.jsonl:1", "be_nice"]),
+    Case("cases", "id not a string", cases_file(_case_with(lambda c: c.update(id=[1])).encode()), ["cases.jsonl:1", "'id'"]),
+    Case("cases", "duplicate ids", cases_file((json.dumps(DEV_CASE) + "\n" + json.dumps(DEV_CASE) + "\n").encode()),
+         ["cases.jsonl", "appears 2 times"]),
+    # --- GGUF files -------------------------------------------------------------------------------
+    Case("gguf", "missing", gguf(None), ["model.gguf", "no such"]),
+    Case("gguf", "a directory", gguf(None, is_dir=True), ["model.gguf", "directory"]),
+    Case("gguf", "a text file", gguf(b"hello, I am not a model\n"), ["model.gguf", "not a GGUF"]),
+    Case("gguf", "empty", gguf(b""), ["model.gguf", "not a GGUF"]),
+    Case("gguf", "unknown version", gguf(b"GGUF\x63\x00\x00\x00" + b"\x00" * 64), ["model.gguf", "version 99"]),
+    Case("gguf", "truncated after the header", gguf(b"GGUF\x03\x00\x00\x00" + b"\x00" * 8), ["model.gguf", "could not load"]),
+    # --- release folders and manifests --------------------------------------------------------------
+    Case("release", "no such folder", release(None, make_dir=False), ["rel", "no such release folder"]),
+    Case("release", "no manifest", release(None), ["manifest.json", "no manifest"], rc=1),
+    Case("release", "manifest not JSON", release(b"{files"), ["manifest.json", "not valid JSON"], rc=1),
+    Case("release", "manifest not UTF-8", release(b'{"files": "\xff"}'), ["manifest.json", "UTF-8"], rc=1),
+    Case("release", "files not a mapping", release(b'{"files": ["card.md"]}'), ["manifest.json", "'files' must be a mapping"], rc=1),
+    Case("release", "an entry without sha256", release(b'{"files": {"card.md": {"size_bytes": 5}}}'),
+         ["manifest.json", "card.md", "sha256"], rc=1),
+    Case("release", "a path outside the folder", release(b'{"files": {"../x": {"sha256": "a", "size_bytes": 1}}}'),
+         ["manifest.json", "../x"], rc=1),
+    # --- eval reports (compare) -------------------------------------------------------------------
+    Case("report", "missing", report(None, b"{}"), ["a.json", "no such"]),
+    Case("report", "not JSON", report(b"nope"), ["a.json", "not valid JSON"]),
+    Case("report", "not a report", report(b'{"rows": []}'), ["a.json", "metrics"]),
+    Case("report", "no shared cases", report(_report(["x1", "x2"]), _report(["y1"])), ["a.json", "b.json", "share no case ids"]),
+    # --- anonymiser inputs --------------------------------------------------------------------------
+    Case("anonymise", "key variable unset", anonymise(b"{}\n", key=False), ["TOOLSWEEP_TEST_UNSET_KEY"]),
+    Case("anonymise", "input missing", anonymise(None), ["in.jsonl", "no such"]),
+    Case("anonymise", "input line not JSON", anonymise(b'{"a": 1}\n{oops\n'), ["in.jsonl:2", "not JSON"]),
+    Case("anonymise", "input not UTF-8", anonymise(b'{"a": "\xff"}\n'), ["in.jsonl", "UTF-8"]),
+    Case("anonymise", "known file with an unknown kind", anonymise(b"{}\n", known="Priya\ncity: Lisbon\n"),
+         ["known.txt:2", "city"]),
+    Case("anonymise", "unknown detector to disable", anonymise(b"{}\n", extra=["--disable", "faces"]), ["--disable", "faces"]),
+    # --- sweep folders (resume, status) -------------------------------------------------------------
+    Case("sweep dir", "no state file", sweep_dir(None), ["x-20260101-000000", "not a toolsweep sweep directory"]),
+    Case("sweep dir", "state not JSON", sweep_dir(b"{oops", cmd="status"), ["toolsweep_sweep.json", "not valid JSON"]),
+    Case("sweep dir", "state without a config", sweep_dir(b'{"parent_run_id": "r"}'), ["toolsweep_sweep.json", "'config'"]),
+    # --- teacher endpoint answers (each bad answer is one rejected row, with its reason) -----------------
+    Case("teacher", "requests file missing", teacher(b"{}", src=None), ["requests.jsonl", "no such"]),
+    Case("teacher", "nothing listens", teacher(None), [], rc=0, extra=_rejected("unreachable")),
+    Case("teacher", "answer not JSON", teacher(b"<html>oops</html>"), [], rc=0, extra=_rejected("not JSON")),
+    Case("teacher", "no choices", teacher(b'{"error": "overloaded"}'), [], rc=0, extra=_rejected("no choices[0].message")),
+    Case("teacher", "a call to a tool not offered",
+         teacher(_chat({"tool_calls": [{"function": {"name": "rm_rf", "arguments": "{}"}}]})), [], rc=0,
+         extra=_rejected("not an offered tool")),
+    Case("teacher", "arguments not JSON",
+         teacher(_chat({"tool_calls": [{"function": {"name": "get_weather", "arguments": "{city"}}]})), [], rc=0,
+         extra=_rejected("arguments are not JSON")),
+    Case("teacher", "arguments off the schema",
+         teacher(_chat({"tool_calls": [{"function": {"name": "get_weather", "arguments": "{\"city\": 3}"}}]})), [], rc=0,
+         extra=_rejected("do not fit its schema")),
+]
+
+
+def _no_mlflow(tmp: Path) -> None:
+    assert not (tmp / "mlruns").exists(), "an MLflow store was made before the checks passed"
+    assert not (tmp / "ray").exists(), "Ray storage was made before the checks passed"
+
+
+def _quarantine_says(tmp: Path, text: str) -> None:
+    rows = [json.loads(line) for line in (tmp / "data-out" / "quarantine.jsonl").read_text().splitlines()]
+    assert any(text in r["reason"] for r in rows), rows
+
+
+def _check_counts(tmp: Path, counts: dict) -> None:
+    info = json.loads((tmp / "data-out" / "stages.json").read_text())
+    stages = {s["stage"]: s for s in info["stages"]}
+    quarantined: dict[str, int] = {}
+    for s in info["stages"]:
+        for check_name, n in s["by_check"].items():
+            quarantined[check_name] = quarantined.get(check_name, 0) + n
+    kept, not_sampled = stages["mix"]["rows_out"], sum(s["not_sampled"] for s in info["stages"])
+    assert stages["read"]["rows_in"] == counts["read"]
+    assert kept == counts["kept"] and quarantined == counts["quarantined"]
+    assert stages["read"]["rows_in"] == kept + sum(quarantined.values()) + not_sampled
+    assert info["unaccounted"] == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.category}: {c.name}" for c in CASES])
+def test_bad_input(case: Case, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TOOLSWEEP_TEST_KEY", "not-a-secret")
+    monkeypatch.delenv("TOOLSWEEP_TEST_UNSET_KEY", raising=False)
+    monkeypatch.delenv("TOOLSWEEP_DEBUG", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    argv = case.build(tmp_path)
+    try:
+        rc = main(argv)
+    except SystemExit as exit_:  # argparse's own one-line usage errors
+        rc = exit_.code
+    out, err = capsys.readouterr()
+    said = out + err
+    assert rc == case.rc, said[-3000:]
+    assert "Traceback" not in said and "unexpected;" not in said, said[-3000:]
+    for name in case.names:
+        assert name.replace("{tmp}", str(tmp_path)) in said, f"{name!r} not in:\n{said[-3000:]}"
+    if case.counts is not None:
+        _check_counts(tmp_path, case.counts)
+    if case.extra is not None:
+        case.extra(tmp_path)
+
+
+def test_the_corpus_covers_every_category_with_sixty_inputs():
+    per_category: dict[str, int] = {}
+    for c in CASES:
+        per_category[c.category] = per_category.get(c.category, 0) + 1
+    assert len(CASES) >= 60
+    assert set(per_category) >= {"sweep yaml", "override", "family", "toolset", "data", "cases", "gguf", "release",
+                                 "teacher"}
+
+
+def test_debug_flag_prints_the_traceback(tmp_path, capsys):
+    rc = main(["check-config", str(tmp_path / "nope.yaml"), "--debug"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" in err and "nope.yaml: no such sweep file" in err
