@@ -17,7 +17,7 @@ from pathlib import Path
 from orchestrator.config import ConfigError, SweepConfig
 from orchestrator.errors import ToolsweepError
 
-EMBEDDED_BASES = ("smollm2-135m", "tiny")
+EMBEDDED_BASES = ("smollm2-135m", "tiny", "tiny-qwen3.5")
 HERE = "\0here\0"  # marks a problem of this machine only (hub off, no GPU, too little memory): the cluster may differ
 NOTE = "\0note\0"  # marks a finding that does not stop the run (it is printed)
 
@@ -143,6 +143,22 @@ def _model_problems(cfg: SweepConfig, problems: list[str]) -> None:
         problems.append(f"quantize.llama_cpp_dir: {tools} holds no convert_hf_to_gguf.py")
 
 
+def _writable_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    """Folders toolsweep writes to must be creatable and writable now, not found read-only at epoch 3."""
+    places = {"output_dir": cfg.output_dir, "tracking.artifact_root": cfg.tracking.artifact_root}
+    if "://" not in cfg.search.storage_path:
+        places["search.storage_path"] = Path(cfg.search.storage_path)
+    if cfg.tracking.uri.startswith("sqlite:///"):
+        places["tracking.uri"] = Path(cfg.tracking.uri.removeprefix("sqlite:///")).parent
+    for key, folder in places.items():
+        p = Path(folder).expanduser().resolve()
+        existing = next((q for q in (p, *p.parents) if q.exists()), None)
+        if existing is None or not existing.is_dir():
+            problems.append(f"{key}: {folder} cannot be created ({existing} is not a folder)")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problems.append(f"{key}: {folder} is not writable ({existing} does not allow this user to write)")
+
+
 def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:
     if os.environ.get("RAY_ADDRESS"):
         return  # a cluster: Ray's scheduler knows what its nodes hold; a trial it cannot place waits
@@ -168,6 +184,7 @@ def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:
     _objective_problems(cfg, dev, found)
     _promotion_problems(cfg, dev, found, promoting)
     _model_problems(cfg, found)
+    _writable_problems(cfg, found)
     _resource_problems(cfg, found)
     return found
 

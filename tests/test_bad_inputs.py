@@ -307,6 +307,8 @@ CASES = [
     Case("sweep yaml", "trial asks for more memory than the machine has",
          lambda t: ["trial", str(_yaml(t, _sweep_dict(t, resources__memory_gb_per_trial=100000)))],
          ["resources.memory_gb_per_trial"], extra=lambda t: _no_mlflow(t)),
+    Case("sweep yaml", "output folder inside a file", lambda t: (t / "f").write_text("x") and check(t, output_dir=str(t / "f" / "runs")),
+         ["output_dir", "cannot be created"]),
     # --- --set overrides --------------------------------------------------------------------------
     Case("override", "no '='", with_set("train.epochs"), ["train.epochs", "key.path=value"]),
     Case("override", "empty key", with_set("=3"), ["'=3'", "dotted key"]),

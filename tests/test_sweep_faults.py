@@ -37,6 +37,11 @@ def _client(tmp: Path):
 
 
 def _children(tmp: Path) -> list:
+    # Only once the driver has made its sweep folder: it has made the MLflow store and parent run by
+    # then, so this reader never races its schema creation (two processes creating one SQLite schema
+    # at once fail with "table ... already exists").
+    if not list((tmp / "ray").glob("tiny-sweep-*")):
+        return []
     client = _client(tmp)
     exp = client.get_experiment_by_name("sweep-e2e")
     if exp is None:
@@ -88,10 +93,7 @@ def test_killed_trial_worker_resumes_from_its_checkpoint(tmp_path):
         # Kill once Tune has registered the trial's epoch-1 checkpoint, so there is something to resume from.
         # (The checkpoint folder appears on disk before the driver registers it: a kill in between restarts
         # the trial from scratch, which is correct but is not what this test is about.)
-        # Ask MLflow only once a trial folder exists: by then the driver has made the database and its parent
-        # run, so this reader never races the driver's schema creation.
-        _wait_for(lambda: list((tmp_path / "ray").glob("tiny-sweep-*/*/")) and any(
-            "toolsweep.stored_checkpoint_epoch" in c.data.tags for c in _children(tmp_path)),
+        _wait_for(lambda: any("toolsweep.stored_checkpoint_epoch" in c.data.tags for c in _children(tmp_path)),
                   600, "the first registered checkpoint", proc)
         workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
                    if "ImplicitFunc" in " ".join(p.cmdline())]

@@ -126,17 +126,27 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
     assert sum(c["kind"] == "probe" for c in report["cases"]) == 1
 
 
+def test_a_missing_source_is_refused_before_any_run(tmp_path):
+    cfg = _write_config(tmp_path, data={"sources": {"mine": {"path": str(tmp_path / "missing.jsonl")}}})
+    res = _cli("trial", str(cfg))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "data.sources.mine.path" in res.stderr and "missing.jsonl" in res.stderr
+    assert not (tmp_path / "mlruns").exists()  # checked before MLflow was touched
+
+
 def test_failed_trial_is_recorded_with_its_reason(tmp_path):
     from mlflow.tracking import MlflowClient
 
-    cfg = _write_config(tmp_path, data={"sources": {"mine": {"path": str(tmp_path / "missing.jsonl")}}})
+    # A source that exists (so the pre-compute checks pass) but holds nothing: the data stage fails.
+    (tmp_path / "empty.jsonl").write_text("")
+    cfg = _write_config(tmp_path, data={"sources": {"mine": {"path": str(tmp_path / "empty.jsonl")}}})
     res = _cli("trial", str(cfg))
-    assert res.returncode != 0
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "empty.jsonl" in res.stderr
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlruns/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("e2e").experiment_id])
     assert len(runs) == 1 and runs[0].info.status == "FAILED"
     assert runs[0].data.tags["toolsweep.failed_stage"] == "data"
-    assert "missing.jsonl" in runs[0].data.tags["toolsweep.failure_reason"]
+    assert "empty.jsonl" in runs[0].data.tags["toolsweep.failure_reason"]
 
 
 def test_our_renderer_matches_transformers(tmp_path):
