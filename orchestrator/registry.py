@@ -109,18 +109,48 @@ def register(client: MlflowClient, family: str, variant: str, promotion_run_id: 
     except MlflowException:
         client.create_registered_model(family, tags={"toolsweep.kind": "family"},
                                        description=f"toolsweep model family {family}: one champion per context variant")
+    finish_alias_moves(client, family)
     old = champion(client, family, variant)
     run = client.get_run(promotion_run_id)
+    # The version records which champion it replaces before any alias moves: the registry has no
+    # transactions, so a promotion killed between the two alias writes is completed on the next read
+    # (finish_alias_moves) instead of leaving champion and previous out of step.
     mv = client.create_model_version(family, source=run.info.artifact_uri, run_id=promotion_run_id,
-                                     tags={**tags, "toolsweep.variant": variant}, description=description)
+                                     tags={**tags, "toolsweep.variant": variant,
+                                           REPLACES: str(old.version) if old is not None else ""},
+                                     description=description)
+    client.set_registered_model_alias(family, champion_alias(variant), mv.version)  # the move itself
     if old is not None:
         client.set_registered_model_alias(family, previous_alias(variant), old.version)
-    client.set_registered_model_alias(family, champion_alias(variant), mv.version)
     return str(mv.version), (str(old.version) if old is not None else None)
+
+
+REPLACES = "toolsweep.replaces_version"
+
+
+def finish_alias_moves(client: MlflowClient, family: str) -> list[str]:
+    """Complete any promotion that moved `champion-<variant>` but died before `previous-<variant>`
+    followed; returns the variants repaired. Until the champion alias moves, nothing has changed."""
+    try:
+        model = client.get_registered_model(family)
+    except MlflowException:
+        return []
+    aliases = model.aliases or {}
+    repaired = []
+    for alias, version in list(aliases.items()):
+        if not alias.startswith("champion-"):
+            continue
+        variant = alias.removeprefix("champion-")
+        replaced = client.get_model_version(family, str(version)).tags.get(REPLACES, "")
+        if replaced and str(aliases.get(previous_alias(variant), "")) != replaced:
+            client.set_registered_model_alias(family, previous_alias(variant), replaced)
+            repaired.append(variant)
+    return repaired
 
 
 def champions(client: MlflowClient, family: str) -> dict[str, object]:
     """variant -> model version, for every `champion-<variant>` alias of the family."""
+    finish_alias_moves(client, family)
     model = client.get_registered_model(family)
     out = {}
     for alias, version in (model.aliases or {}).items():

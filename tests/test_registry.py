@@ -132,3 +132,42 @@ def test_auto_promote_reports_a_failure_without_failing_the_sweep(tracker):
     run = tracker.client.get_run(parent)
     assert run.info.status == "FINISHED" and run.data.tags["toolsweep.promotion_error"] == record["error"]
     assert lines == [f"promotion failed: {record['error']}"]
+
+
+def _register_killed_at(client, tracker, parent, family, alias_call: int):
+    """register() with the process 'killed' (KeyboardInterrupt) at its alias_call-th alias write."""
+    calls = {"n": 0}
+    real = client.set_registered_model_alias
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == alias_call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    client.set_registered_model_alias = dying
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            registry.register(client, family, "4k", _promotion_run(tracker, parent, report({"a": (1, 2)}), "k"), {}, "k")
+    finally:
+        del client.set_registered_model_alias
+
+
+def test_a_promotion_killed_between_alias_writes_is_untouched_or_completed(tracker):
+    client = tracker.client
+    parent = _sweep(tracker, "kill")
+    aliases = lambda: {k: str(v) for k, v in client.get_registered_model("fam-kill").aliases.items()}  # noqa: E731
+    for _ in range(2):  # champion v2, previous v1
+        registry.register(client, "fam-kill", "4k", _promotion_run(tracker, parent, report({"a": (1, 2)}), "x"), {}, "x")
+    assert aliases() == {"champion-4k": "2", "previous-4k": "1"}
+
+    # killed before the champion alias moved: a version without an alias, the aliases untouched
+    _register_killed_at(client, tracker, parent, "fam-kill", alias_call=1)
+    assert aliases() == {"champion-4k": "2", "previous-4k": "1"}
+    assert registry.finish_alias_moves(client, "fam-kill") == []
+
+    # killed after the champion moved (v4) but before previous followed: the next read completes the move
+    _register_killed_at(client, tracker, parent, "fam-kill", alias_call=2)
+    assert aliases() == {"champion-4k": "4", "previous-4k": "1"}
+    assert {k: str(v.version) for k, v in registry.champions(client, "fam-kill").items()} == {"4k": "4"}
+    assert aliases() == {"champion-4k": "4", "previous-4k": "2"}
