@@ -130,7 +130,7 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
     """The Tune trainable: one trial of the sweep, resumable from its last epoch checkpoint."""
     from orchestrator.tracking import Tracker
     from orchestrator.train import train_lora
-    from orchestrator.trial import log_data, prepare_inputs
+    from orchestrator.trial import adapter_params, log_data, prepare_inputs
 
     if Path(project_dir).is_dir():  # same filesystem as the driver; on other nodes Ray's working_dir copy is the cwd
         os.chdir(project_dir)
@@ -149,6 +149,9 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
     if resume_from and (resume_from / "toolsweep_trial.json").is_file():
         resumed = json.loads((resume_from / "toolsweep_trial.json").read_text())["epoch"]
         tracker.set_tags(run_id, {"toolsweep.resumed_from_epoch": resumed})
+        # One point per restore (the tag keeps only the last): how often this trial came back, and from where.
+        restores = len(tracker.client.get_metric_history(run_id, "restored_from_epoch"))
+        tracker.log_metrics(run_id, {"restored_from_epoch": resumed}, restores + 1)
     try:
         inputs = prepare_inputs(cfg, cache_dir(), eval_limit=cfg.search.dev_cases, data_dir=work / "data")
         log_data(tracker, run_id, inputs)
@@ -159,7 +162,8 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
 
         train_lora(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, on_log=on_log,
                    callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work, last_epoch)], checkpoint_each_epoch=True,
-                   resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints)
+                   resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints,
+                   on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
     except Exception as err:
         tracker.set_tags(run_id, {"toolsweep.status": "failed",
                                   "toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
