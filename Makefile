@@ -25,6 +25,10 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --no-deps --target .cache/bfcl bfcl-eval==2026.3.23
 	# llama.cpp's converters from the same llama-cpp-python version's sdist, into .cache/.
 	$(VENV)/bin/toolsweep setup-tools
+	# Headless Chromium for the MLflow UI test (tests/test_release_e2e.py): Debian's package, as root.
+	command -v chromium >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+		echo "warning: chromium not installed (needs root and Debian's package index); the MLflow UI test will fail"
 	touch $(STAMP)
 
 install: $(STAMP)

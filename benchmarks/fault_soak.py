@@ -7,8 +7,8 @@ Not part of `make test` (minutes, not seconds). What it does:
 
 1. a clean run of the sweep (the baseline wall time);
 2. the same sweep again, in a fresh folder, while a seeded schedule SIGKILLs a Tune trial worker
-   `--worker-kills` times (each at a random moment of its training or eval, 2-30 s after the worker
-   appeared) and SIGKILLs the whole driver (and the local Ray it started) `--driver-kills` times,
+   `--worker-kills` times (each at a random moment of its life: 2 s up to one clean trial's wall time
+   after the worker appeared, so in training, in eval, before or after a stored checkpoint) and SIGKILLs the whole driver (and the local Ray it started) `--driver-kills` times,
    each followed by `toolsweep resume <sweep dir>`.
 
 Printed at the end (and written with --json): kills made and survived, trials finished, MLflow child
@@ -110,7 +110,7 @@ def run_clean(tmp: Path, cfg: dict) -> float:
     return time.time() - t0
 
 
-def run_faulted(tmp: Path, cfg: dict, worker_kills: int, driver_kills: int, seed: int,
+def run_faulted(tmp: Path, cfg: dict, worker_kills: int, driver_kills: int, seed: int, window_s: float,
                 say=print) -> dict:
     """Run the sweep under the kill schedule; returns counts of what was done."""
     rng = random.Random(seed)
@@ -135,7 +135,8 @@ def run_faulted(tmp: Path, cfg: dict, worker_kills: int, driver_kills: int, seed
         if not workers:
             time.sleep(0.5)
             continue
-        delay = rng.uniform(2, 30)  # within this tiny trial's training or its per-epoch eval
+        # Anywhere in a trial's life: its training, its per-epoch eval, after a stored checkpoint or before.
+        delay = rng.uniform(2, window_s)
         deadline = time.time() + delay
         while time.time() < deadline and proc.poll() is None and _workers(proc):
             time.sleep(0.2)
@@ -196,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0, help="seeds the kill schedule")
     ap.add_argument("--skip-clean", action="store_true", help="no clean baseline run (no overhead figure)")
+    ap.add_argument("--kill-window", type=float, help="latest kill, in seconds after a worker appears "
+                    "(default: 90%% of a clean trial's wall time)")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     args = ap.parse_args(argv)
     # Retries must outlast the kills: every worker kill may land on the same trial.
@@ -208,14 +211,18 @@ def main(argv: list[str] | None = None) -> int:
             clean_s = run_clean(work / "clean", sweep_config(work / "clean", args.trials, args.epochs, max_failures))
             print(f"clean sweep: {clean_s:.0f} s")
         (work / "soak").mkdir()
+        # A kill lands up to one clean trial's length after a worker appears (90 s without a clean run).
+        window = args.kill_window or (0.9 * clean_s / args.trials if clean_s else 90.0)
+        print(f"kill window: 2-{window:.0f} s after a trial worker appears")
         done = run_faulted(work / "soak", sweep_config(work / "soak", args.trials, args.epochs, max_failures),
-                           args.worker_kills, args.driver_kills, args.seed)
+                           args.worker_kills, args.driver_kills, args.seed, window)
         result = {**done, **audit(work / "soak", args.trials, args.epochs), "clean_wall_s": clean_s,
                   "recovery_overhead": (done["wall_s"] / clean_s - 1) if clean_s else None}
     ok = (result["child_runs_per_trial"] == [1] * args.trials and result["duplicated_metric_steps"] == 0
           and result["trials_finished"] == args.trials and not result["trials_with_wrong_dev_epochs"]
           and result["parents"] == 1)
-    rows = [("worker kills survived", result["worker_kills"]), ("driver kills survived (resumed)", result["driver_kills"]),
+    rows = [("worker kills survived", f"{result['worker_kills']} of {args.worker_kills} planned"),
+            ("driver kills survived (resumed)", f"{result['driver_kills']} of {args.driver_kills} planned"),
             ("trials finished", f"{result['trials_finished']} of {args.trials}"),
             ("MLflow parent runs", result["parents"]),
             ("MLflow child runs per trial", result["child_runs_per_trial"]),
@@ -229,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
     print("verdict:", "every kill recovered cleanly" if ok else "RECOVERY PROBLEM (see figures above)")
+    if result["worker_kills"] + result["driver_kills"] < args.worker_kills + args.driver_kills:
+        print("note: the sweep finished before every planned kill was made; raise --trials or --epochs for more")
     if args.json:
         args.json.write_text(json.dumps({**result, "ok": ok}, indent=2, default=str))
     return 0 if ok else 1

@@ -41,7 +41,8 @@ commands:
   label         label raw user requests with tool calls from an OpenAI-compatible teacher endpoint
   check-config  validate a sweep YAML and print the resolved config
 
-Results land in MLflow under mlruns/ (open with: mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db).
+Results land in MLflow under mlruns/ (open with: mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db,
+then http://127.0.0.1:5000/#/experiments?workflowType=machine_learning for the runs, charts and registry).
 """
 
 
@@ -130,6 +131,14 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def ui_link(experiment_id: str, run_id: str | None = None, host: str = "http://127.0.0.1:5000") -> str:
+    """A link into MLflow's model-training view. MLflow 3.17 opens its GenAI view unless the URL (or
+    the browser's saved choice) says `workflowType=machine_learning`; the experiment's
+    `mlflow.experimentKind` tag alone does not switch it (checked in headless Chromium)."""
+    path = f"#/experiments/{experiment_id}" + (f"/runs/{run_id}" if run_id else "")
+    return f"{host}/{path}?workflowType=machine_learning"
+
+
 def _print_sweep(summary: dict) -> None:
     objectives = summary["objectives"]
     table = Table(title=f"sweep trials ({', '.join(f'{k} {v}' for k, v in objectives.items())}); * = Pareto front")
@@ -144,6 +153,9 @@ def _print_sweep(summary: dict) -> None:
     out.print(f"Pareto front: {', '.join(summary['pareto_front']) or 'empty'}")
     out.print(f"MLflow parent run {summary['parent_run_id']}; sweep state in {summary['experiment_dir']} "
               f"(resume with: toolsweep resume {summary['experiment_dir']})")
+    if summary.get("experiment_id"):
+        out.print(f"In the MLflow UI (mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db): "
+                  f"{ui_link(summary['experiment_id'], summary['parent_run_id'])}", soft_wrap=True)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

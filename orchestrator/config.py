@@ -283,6 +283,9 @@ class SearchConfig(_Strict):
     max_failures: int = Field(2, ge=0)       # retries of a crashed trial, from its last checkpoint
     keep_checkpoints: int = Field(1, gt=0)   # per trial; older ones are deleted
     storage_path: str = "runs/ray"           # local folder or a pyarrow URI (s3://, gs://)
+    # The Optuna study (for optuna-dashboard): "auto" = mlruns/optuna.db beside a local MLflow SQLite
+    # store (in memory with an MLflow server), null = in memory, or an SQLAlchemy URL.
+    optuna_storage: str | None = "auto"
 
     @field_validator("objectives")
     @classmethod

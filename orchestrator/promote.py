@@ -26,7 +26,8 @@ from typing import Callable
 
 from orchestrator.config import PromoteConfig, SweepConfig, TrackingConfig, parse_config
 from orchestrator.errors import ToolsweepError
-from orchestrator.promotion import Decision, choose_candidate, fmt_metric, gate, variant_fronts, variant_label
+from orchestrator.promotion import (Decision, choose_candidate, fmt_metric, gate, variant_fronts, variant_label,
+                                    version_description)
 
 
 class PromotionError(ToolsweepError, RuntimeError):
@@ -210,7 +211,8 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
                       "toolsweep.trial_run_id": candidate["run_id"], "toolsweep.context": str(cfg.train.max_length),
                       "toolsweep.rank": str(card_info["training"]["rank"]),
                       "toolsweep.alpha": str(card_info["training"]["alpha"])},
-                description=f"{slug}: trial {candidate['trial_id']} of sweep {cfg.name}; " + "; ".join(decision.reasons))
+                description=version_description(slug, cfg.name, str(candidate["trial_id"]), tracker.experiment_id,
+                                                parent, candidate["run_id"], run_id, decision.rows, decision.reasons))
             record.update(model_version=version, previous_version=previous)
             tracker.set_tags(run_id, {"toolsweep.model_version": version})
             log(f"promoted: {p.family} version {version} is champion-{variant}"

@@ -201,3 +201,22 @@ def family_rows(champions: dict[str, dict]) -> list[dict]:
                      "schema_validity": m.get("schema_validity"), "no_tool_accuracy": m.get("no_tool_accuracy"),
                      "rank": c.get("rank"), "alpha": c.get("alpha")})
     return rows
+
+
+def version_description(slug: str, sweep: str, trial_id: str, experiment_id: str, parent_run_id: str,
+                        trial_run_id: str, promotion_run_id: str, decision_rows: dict, reasons: list[str]) -> str:
+    """A registry version's Markdown description: what it is, its gate table, and links (the UI's
+    own routes) to the sweep, the trial and the promotion run."""
+    run = lambda rid: f"#/experiments/{experiment_id}/runs/{rid}"  # noqa: E731
+    lines = [f"**{slug}**: trial {trial_id} of sweep {sweep}.", "",
+             f"[sweep run]({run(parent_run_id)}) · [trial run]({run(trial_run_id)}) · "
+             f"[promotion run]({run(promotion_run_id)})", "",
+             "| metric | reference | this version | difference | 95% CI | credible |", "|---|---:|---:|---:|---|---|"]
+    for metric, row in decision_rows.items():
+        ci = row.get("ci95")
+        diff = row.get("diff")
+        lines.append(f"| {metric} | {fmt_metric(row.get('a'))} | {fmt_metric(row.get('b'))} | "
+                     f"{'—' if diff is None else f'{diff:+.3f}'} | {'—' if not ci else f'[{ci[0]:+.3f}, {ci[1]:+.3f}]'} | "
+                     f"{'yes' if row.get('credible') else 'no'} |")
+    lines += ["", *(f"- {r}" for r in reasons)]
+    return "\n".join(lines) + "\n"

@@ -107,8 +107,10 @@ def register(client: MlflowClient, family: str, variant: str, promotion_run_id: 
     try:
         client.get_registered_model(family)
     except MlflowException:
-        client.create_registered_model(family, tags={"toolsweep.kind": "family"},
-                                       description=f"toolsweep model family {family}: one champion per context variant")
+        client.create_registered_model(family, tags={"toolsweep.kind": "family"}, description=(
+            f"toolsweep model family **{family}**: one champion per context variant. The alias "
+            f"`champion-<variant>` (4k, 16k, 32k) names the version in service; `previous-<variant>` the one "
+            f"it replaced. Each version's description holds its gate table and links to its sweep and trial runs."))
     finish_alias_moves(client, family)
     old = champion(client, family, variant)
     run = client.get_run(promotion_run_id)

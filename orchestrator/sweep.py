@@ -60,14 +60,32 @@ def max_epochs(cfg: SweepConfig) -> int:
     return math.ceil(max(spec.args) if spec.kind == "choice" else spec.args[1])
 
 
-def _searcher(cfg: SweepConfig, seed: int):
+def optuna_storage_url(cfg: SweepConfig) -> str | None:
+    """Where the Optuna study is kept: `search.optuna_storage`, or with `auto` an SQLite file beside
+    a local MLflow SQLite store (mlruns/optuna.db), so `optuna-dashboard sqlite:///mlruns/optuna.db`
+    shows the search; None (in memory) for an MLflow server."""
+    from orchestrator.tracking import tracking_uri
+
+    setting = cfg.search.optuna_storage
+    if setting != "auto":
+        return setting
+    uri = tracking_uri(cfg.tracking)  # MLFLOW_TRACKING_URI (a cluster's server) wins, as for the runs
+    if not uri.startswith("sqlite:///"):
+        return None
+    return f"sqlite:///{Path(uri.removeprefix('sqlite:///')).resolve().parent / 'optuna.db'}"
+
+
+def _searcher(cfg: SweepConfig, seed: int, study_name: str):
     import optuna
 
     names, modes = list(cfg.search.objectives), list(cfg.search.objectives.values())
+    url = optuna_storage_url(cfg)
+    storage = optuna.storages.RDBStorage(url) if url else None
+    kwargs = {"storage": storage, "study_name": study_name} if storage is not None else {}
     if len(names) == 1:
-        search = OptunaSearch(metric=names[0], mode=modes[0], sampler=optuna.samplers.TPESampler(seed=seed))
+        search = OptunaSearch(metric=names[0], mode=modes[0], sampler=optuna.samplers.TPESampler(seed=seed), **kwargs)
     else:
-        search = OptunaSearch(metric=names, mode=modes, sampler=optuna.samplers.NSGAIISampler(seed=seed))
+        search = OptunaSearch(metric=names, mode=modes, sampler=optuna.samplers.NSGAIISampler(seed=seed), **kwargs)
     return ConcurrencyLimiter(search, max_concurrent=cfg.search.max_concurrent)
 
 
@@ -268,19 +286,31 @@ class _SweepCallback(Callback):
         if run_id and epoch is not None:
             self.tracker.set_tags(run_id, {"toolsweep.stored_checkpoint_epoch": epoch})
 
+    def _describe(self, run_id: str, trial, state: str) -> None:
+        """The child run's filterable state tag and its one-paragraph description in the UI."""
+        config = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in (trial.config or {}).items())
+        self.tracker.set_tags(run_id, {"toolsweep.state": state, "mlflow.note.content":
+                                       f"Trial {trial.trial_id} of {self.title}: **{state}**.\n\nSampled: {config or '—'}"})
+
     def on_trial_complete(self, iteration, trials, trial, **info):
+        from orchestrator.sweep_report import child_state
         run_id = self._run_of(trial)
         if run_id:
-            stopped = (trial.last_result or {}).get("epoch", 0) < trial.config.get("train.epochs", 0)
+            epoch = (trial.last_result or {}).get("epoch", 0)
+            max_epochs = trial.config.get("train.epochs", self.max_epochs)
+            stopped = max_epochs is not None and epoch < max_epochs
             self.tracker.set_tags(run_id, {"toolsweep.status": "stopped_early" if stopped else "finished"})
+            self._describe(run_id, trial, child_state("ok", epoch, max_epochs, getattr(trial, "num_failures", 0)))
             self.tracker.end_run(run_id, "FINISHED")
         self._refresh(trials)
 
     def on_trial_error(self, iteration, trials, trial, **info):
+        from orchestrator.sweep_report import child_state
         run_id = self._run_of(trial)
         if run_id:
             reason = (trial.error_file and Path(trial.error_file).read_text()[-4000:]) if trial.error_file else "error"
             self.tracker.set_tags(run_id, {"toolsweep.status": "failed", "toolsweep.failure_reason": reason})
+            self._describe(run_id, trial, child_state("error", None, None, getattr(trial, "num_failures", 0), reason))
             self.tracker.end_run(run_id, "FAILED")
         self._refresh(trials)
 
@@ -359,7 +389,7 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
             tuner = tune.Tuner(
                 trainable,
                 param_space={d.key: tune_domain(d) for d in space_spec(cfg.search_space)},
-                tune_config=tune.TuneConfig(search_alg=_searcher(cfg, cfg.seed), scheduler=scheduler,
+                tune_config=tune.TuneConfig(search_alg=_searcher(cfg, cfg.seed, state["experiment"]), scheduler=scheduler,
                                             num_samples=cfg.search.num_samples,
                                             time_budget_s=cfg.search.time_limit_s),
                 run_config=tune.RunConfig(
@@ -373,9 +403,11 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         tracker.end_run(parent, "FINISHED")
         summary["experiment_dir"] = str(exp_dir)
         summary["parent_run_id"] = parent
+        summary["experiment_id"] = tracker.experiment_id
         if cfg.promote.mode == "auto":  # promotion at sweep end; never raises (orchestrator/promote.py)
             from orchestrator.promote import auto_promote
             summary["promotion"] = auto_promote(cfg, parent)
+            describe_parent(tracker, parent, summary, cfg, summary["promotion"])
         return summary
     except BaseException as err:
         tracker.set_tags(parent, {"toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
@@ -397,10 +429,36 @@ def summarise(grid, cfg: SweepConfig) -> dict:
     return {"trials": rows, "pareto_front": front, "objectives": cfg.search.objectives}
 
 
+def _children_by_trial(tracker, parent: str) -> dict[str, Any]:
+    runs = tracker.client.search_runs([tracker.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent}'")
+    return {r.data.tags.get("toolsweep.trial_id"): r for r in runs}
+
+
+def describe_parent(tracker, parent: str, summary: dict, cfg: SweepConfig, promotion: dict | None = None) -> None:
+    """The parent run as a report in the MLflow UI: summary metrics, the Markdown description (trial
+    table, Pareto front, promotion decision), and `toolsweep.pareto` on the front's child runs."""
+    from orchestrator.sweep_report import best_metrics, parent_note
+
+    children = _children_by_trial(tracker, parent)
+    front = set(summary["pareto_front"])
+    for trial_id, run in children.items():
+        tracker.set_tags(run.info.run_id, {"toolsweep.pareto": str(trial_id in front).lower()})
+    states = {tid: r.data.tags.get("toolsweep.state", "") for tid, r in children.items() if r.data.tags.get("toolsweep.state")}
+    metrics = best_metrics(summary)
+    if promotion and "rows" in promotion:  # the champion candidate beside its reference, on the promotion set
+        for metric, row in promotion["rows"].items():
+            metrics[f"promotion.{metric}.candidate"] = row.get("b")
+            metrics[f"promotion.{metric}.{promotion.get('against', 'reference')}"] = row.get("a")
+        metrics["promotion.promoted"] = float(bool(promotion.get("promote")))
+    tracker.log_metrics(parent, metrics)
+    tracker.set_tags(parent, {"mlflow.note.content": parent_note(cfg.name, summary, states, promotion)})
+
+
 def _log_parent(tracker, parent: str, summary: dict, cfg: SweepConfig, exp_dir: Path) -> None:
     tracker.log_dict(parent, summary, "sweep_summary.json")
     tracker.set_tags(parent, {"toolsweep.pareto_front": ",".join(summary["pareto_front"]),
                               "toolsweep.trials": str(len(summary["trials"]))})
+    describe_parent(tracker, parent, summary, cfg)
     names = list(cfg.search.objectives)
     ok = [r for r in summary["trials"] if r["status"] == "ok" and all(r.get(n) is not None for n in names)]
     if not ok:

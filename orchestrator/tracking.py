@@ -43,6 +43,12 @@ def is_tracking_server(uri: str) -> bool:
     return uri.split("://", 1)[0] in ("http", "https")
 
 
+# The MLflow UI (3.x) opens an experiment in its GenAI view (traces, token usage) or its model-training
+# view (runs table, charts, registry) by this tag; without it the UI guesses, and guessed GenAI for
+# toolsweep's sweeps. An experiment that already has the tag keeps the kind a user chose.
+EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
+
+
 class Tracker:
     def __init__(self, cfg: TrackingConfig):
         self.uri = tracking_uri(cfg)
@@ -55,9 +61,12 @@ class Tracker:
                 location = None
             else:
                 location = (cfg.artifact_root.resolve() / cfg.experiment).as_uri()
-            self.experiment_id = self.client.create_experiment(cfg.experiment, artifact_location=location)
+            self.experiment_id = self.client.create_experiment(cfg.experiment, artifact_location=location,
+                                                               tags={EXPERIMENT_KIND: MODEL_TRAINING})
         else:
             self.experiment_id = exp.experiment_id
+            if EXPERIMENT_KIND not in (exp.tags or {}):  # made by an older toolsweep (or by hand)
+                self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
 
     def start_run(self, name: str, tags: dict[str, str] | None = None, parent_run_id: str | None = None) -> str:
         tags = dict(tags or {})

@@ -146,3 +146,98 @@ def test_tampered_release_fails_verify(released):
         f.write(bytes([byte[0] ^ 0xFF]))
     res = _cli("verify", str(dest))
     assert res.returncode == 1 and f"sha256 differs: 4k/gguf/{FAMILY}-4k-q8_0.gguf" in res.stdout
+
+
+# --- the experiment log as a reader sees it: MLflow's UI in headless Chromium ----------------------
+
+UI_ARTIFACTS = ROOT / "runs" / "test-artifacts" / "mlflow-ui"  # screenshots kept for a person to look at
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def mlflow_ui(released):
+    """`mlflow server` on the sweep's store, on 127.0.0.1 and a free port; stopped by PID."""
+    import shutil
+    import signal
+    import time
+    import urllib.request
+
+    assert shutil.which("chromium"), "Debian's chromium is missing: `make install` adds it (apt-get install chromium)"
+    tmp = released[0]
+    port = _free_port()
+    log = (tmp / "mlflow-server.log").open("wb")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
+                             f"sqlite:///{tmp}/mlruns/mlflow.db", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{base}/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(1)
+        else:
+            raise AssertionError(f"mlflow server did not answer: {(tmp / 'mlflow-server.log').read_text()[-2000:]}")
+        UI_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+
+
+def _render(url: str, name: str) -> str:
+    """The page's DOM after its scripts ran (virtual time), and a screenshot kept under UI_ARTIFACTS."""
+    shot = UI_ARTIFACTS / f"{name}.png"
+    out = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                          # Virtual time: the page's timers and lazy chart loading run to completion (about
+                          # 10 s of real time); a shorter budget leaves the metric charts as spinners.
+                          "--hide-scrollbars", "--virtual-time-budget=90000", "--window-size=1500,1100",
+                          f"--screenshot={shot}", "--dump-dom", url], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0 and shot.is_file(), out.stderr[-2000:]
+    return out.stdout
+
+
+def test_the_mlflow_ui_shows_the_sweep_its_trials_and_the_champion(released, mlflow_ui):
+    import re
+
+    tmp, summary, _, _ = released
+    client = _client(tmp)
+    exp = client.get_experiment_by_name("release-e2e")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+    view = "workflowType=machine_learning"  # the model-training view (what toolsweep's links open)
+    parent = client.get_run(summary["parent_run_id"])
+    trials = client.search_runs([exp.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}' "
+                                                     f"and tags.`toolsweep.kind` = 'trial'")
+
+    page = _render(f"{mlflow_ui}/#/experiments/{exp.experiment_id}?{view}", "1-experiment-runs")
+    runs = client.search_runs([exp.experiment_id])
+    top = {r.info.run_id for r in runs if "mlflow.parentRunId" not in r.data.tags}
+    # the runs table, in the model-training view: every run counted, only the sweep parents as rows,
+    # their trial and promotion runs nested (collapsed) under them
+    assert parent.info.run_name in page and f"{len(runs)} matching runs" in page and "Traces 0" not in page
+    shown = set(re.findall(r'href="#/experiments/\d+/runs/([0-9a-f]{32})"', page))
+    assert shown == top and len(top) < len(runs)
+
+    page = _render(f"{mlflow_ui}/#/experiments/{exp.experiment_id}/runs/{parent.info.run_id}?{view}", "2-parent-run")
+    assert "Sweep tiny4k" in page and "Pareto front" in page  # the description, rendered
+    assert "best.tool_selection_accuracy" in page and "trials.finished" in page  # summary metrics
+    assert "PROMOTED" in page  # the promotion decision in the description
+
+    child = trials[0]
+    page = _render(f"{mlflow_ui}/#/experiments/{exp.experiment_id}/runs/{child.info.run_id}/model-metrics?{view}",
+                   "3-child-run-charts")
+    assert f"Model metrics ({len(child.data.metrics)})" in page  # every metric of the trial has its chart
+    assert page.count("js-plotly-plot") >= 6  # and the charts drew (plotly), not loading spinners
+
+    page = _render(f"{mlflow_ui}/#/models/{FAMILY}?{view}", "4-registered-model")
+    assert "champion-4k" in page and "champion-16k" in page
+    assert "one champion per context variant" in page  # the registered model's description

@@ -85,8 +85,20 @@ def test_one_parent_with_a_child_run_per_trial(sweep):
         assert epochs == sorted(set(epochs)) and epochs[0] == 1
         arts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"adapter", "gguf", "eval"} <= arts
+        # what the UI shows a reader: a filterable state, the Pareto flag, a description
+        assert child.data.tags["toolsweep.state"] in ("finished", "stopped early at epoch 1")
+        assert child.data.tags["toolsweep.pareto"] == str(child.data.tags["toolsweep.trial_id"]
+                                                          in summary["pareto_front"]).lower()
+        assert child.data.tags["mlflow.note.content"].startswith(f"Trial {child.data.tags['toolsweep.trial_id']}")
     parent_arts = {a.path for a in client.list_artifacts(summary["parent_run_id"])}
     assert {"sweep_summary.json", "sweep_config.json", "pareto.png"} <= parent_arts
+    parent = client.get_run(summary["parent_run_id"])
+    note = parent.data.tags["mlflow.note.content"]
+    assert note.startswith("## Sweep tiny-sweep") and "**Pareto front:**" in note
+    assert note.count("\n| ") >= N_TRIALS + 1  # header and one row per trial
+    assert parent.data.metrics["trials.finished"] == N_TRIALS
+    assert 0.0 <= parent.data.metrics["best.tool_selection_accuracy"] <= 1.0
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
 def test_status_reads_the_sweep_dir(sweep):

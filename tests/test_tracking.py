@@ -44,7 +44,7 @@ class _RecordingClient:
     def get_experiment_by_name(self, name):
         return None
 
-    def create_experiment(self, name, artifact_location=None):
+    def create_experiment(self, name, artifact_location=None, tags=None):
         self.created.append((self.tracking_uri, name, artifact_location))
         return "1"
 
@@ -60,3 +60,19 @@ def test_server_experiments_use_the_server_artifact_root(monkeypatch, uri, expec
     _RecordingClient.created = []
     tracking.Tracker(TrackingConfig(artifact_root=Path("/art"), experiment="exp"))
     assert _RecordingClient.created == [(uri, "exp", expected)]
+
+
+def test_experiments_open_in_the_model_training_view(monkeypatch, tmp_path):
+    """MLflow's UI picks its GenAI or model-training view from mlflow.experimentKind: set on new
+    experiments, added to old ones, a user's own choice kept."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/m.db")
+    cfg = TrackingConfig(experiment="kinds", artifact_root=tmp_path / "art")
+    tracker = tracking.Tracker(cfg)
+    kind = lambda: tracker.client.get_experiment(tracker.experiment_id).tags.get("mlflow.experimentKind")  # noqa: E731
+    assert kind() == "custom_model_development"
+    tracker.client.delete_experiment_tag(tracker.experiment_id, "mlflow.experimentKind")
+    tracking.Tracker(cfg)  # an experiment made before toolsweep tagged them
+    assert kind() == "custom_model_development"
+    tracker.client.set_experiment_tag(tracker.experiment_id, "mlflow.experimentKind", "finetuning")
+    tracking.Tracker(cfg)
+    assert kind() == "finetuning"
