@@ -61,6 +61,14 @@ def _atomic_save(dest: Path, save) -> Path:
     return dest
 
 
+def _save_with_tokenizer(dest: Path, model, tok) -> Path:
+    def save(tmp: Path) -> None:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+
+    return _atomic_save(dest, save)
+
+
 def _complete(directory: Path) -> bool:
     return (directory / "config.json").is_file() and (directory / "tokenizer.json").is_file()
 
@@ -86,11 +94,7 @@ def embedded_smollm2(cache_dir: Path) -> Path:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
 
-    def save(tmp: Path) -> None:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-
-    return _atomic_save(dest, save)
+    return _save_with_tokenizer(dest, model, tok)
 
 
 def tiny_llama(cache_dir: Path, shape: TinyModelConfig) -> Path:
@@ -110,11 +114,7 @@ def tiny_llama(cache_dir: Path, shape: TinyModelConfig) -> Path:
     torch.manual_seed(shape.seed)
     model = LlamaForCausalLM(config)
 
-    def save(tmp: Path) -> None:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-
-    return _atomic_save(dest, save)
+    return _save_with_tokenizer(dest, model, tok)
 
 
 def tiny_qwen35(cache_dir: Path, shape: TinyQwen35Config) -> Path:
@@ -145,11 +145,7 @@ def tiny_qwen35(cache_dir: Path, shape: TinyQwen35Config) -> Path:
     torch.manual_seed(shape.seed)
     model = Qwen3_5ForConditionalGeneration(config)
 
-    def save(tmp: Path) -> None:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-
-    return _atomic_save(dest, save)
+    return _save_with_tokenizer(dest, model, tok)
 
 
 def resolve_base(model: ModelConfig, cache_dir: Path) -> Path | str:
