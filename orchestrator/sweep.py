@@ -36,6 +36,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from orchestrator.config import SweepConfig, flat_params, parse_config
 from orchestrator.paths import cache_dir
+from orchestrator.progress import StageProgress
 from orchestrator.search import Dim, apply_params, pareto_front, rung_metric, space_spec
 
 STATE_FILE = "toolsweep_sweep.json"
@@ -108,7 +109,8 @@ def _child_run(tracker, parent_run_id: str, trial_id: str, cfg: SweepConfig, par
     return run_id
 
 
-def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: Path, last_logged_epoch: int):
+def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: Path, last_logged_epoch: int,
+                         progress=None):
     from transformers import TrainerCallback
 
     from orchestrator import export
@@ -122,7 +124,8 @@ def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: P
             merged = export.merge_adapter(inputs.base, ckpt, out / "merged", inputs.serving)
             qtype = cfg.quantize.types[0]
             files = export.to_gguf(merged, out / "gguf", "tuned", [qtype], cfg.quantize.llama_cpp_dir, keep_f16=False)
-            report = eval_gguf(files[qtype], inputs.cases, cfg, inputs.serving)
+            on_case = (lambda i, n: progress.update(f"epoch {epoch} eval case", i, n)) if progress else None
+            report = eval_gguf(files[qtype], inputs.cases, cfg, inputs.serving, on_case=on_case)
             metrics = {k: v for k, v in report["metrics"].items() if v is not None}
             metrics["median_latency_s"] = report["timing"]["median_latency_s"]
             metrics["gguf_size_mb"] = files[qtype].stat().st_size / 2**20
@@ -178,8 +181,12 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
             if step > last_logged or "train_runtime" in logs:
                 tracker.log_metrics(run_id, {f"train.{k}": v for k, v in logs.items()}, step)
 
+        # The driver prints this tag per running trial in log mode (_SweepCallback.on_step_end).
+        progress = StageProgress(lambda line: tracker.set_tags(run_id, {PROGRESS_TAG: line}))
         train_lora(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, on_log=on_log,
-                   callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work, last_epoch)], checkpoint_each_epoch=True,
+                   on_step=lambda done, total: progress.update("train step", done, total),
+                   callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work, last_epoch, progress)],
+                   checkpoint_each_epoch=True,
                    resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints,
                    on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
     except Exception as err:
@@ -190,6 +197,10 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
 
 
 # --- the driver ----------------------------------------------------------------------------------
+
+
+PROGRESS_TAG = "toolsweep.progress"
+PROGRESS_EVERY_S = 30.0  # log mode: a line per running trial at most this often
 
 
 class _SweepCallback(Callback):
@@ -248,6 +259,24 @@ class _SweepCallback(Callback):
 
     def on_trial_start(self, iteration, trials, trial, **info):
         self._refresh(trials)
+
+    def on_step_end(self, iteration, trials, **info):
+        """Log mode: every PROGRESS_EVERY_S, each running trial's stage line (its worker's progress tag)."""
+        now = time.monotonic()
+        if self.console.is_terminal or now - getattr(self, "_last_progress", 0.0) < PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        running = {t.trial_id for t in trials if t.status == "RUNNING"}
+        if not running:
+            return
+        runs = self.tracker.client.search_runs([self.tracker.experiment_id],
+                                               filter_string=f"tags.`mlflow.parentRunId` = '{self.parent}'")
+        done = sum(t.status in ("TERMINATED", "ERROR") for t in trials)
+        for run in runs:
+            trial_id, line = run.data.tags.get("toolsweep.trial_id"), run.data.tags.get(PROGRESS_TAG)
+            if trial_id in running and line:
+                self.console.print(f"[{time.strftime('%H:%M:%S')}] {trial_id} {line} | trials running {len(running)}, "
+                                   f"done {done}/{len(trials)}", soft_wrap=True, highlight=False, markup=False)
 
     def on_experiment_end(self, trials, **info):
         self._refresh(trials)

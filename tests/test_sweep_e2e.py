@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,8 @@ def test_summary_and_pareto_front(sweep):
     assert all(t["status"] == "ok" for t in summary["trials"])
     assert set(summary["pareto_front"]) <= {t["trial_id"] for t in summary["trials"]} and summary["pareto_front"]
     assert "Pareto front:" in res.stdout
+    # log mode (not a terminal): a progress line per running trial between its epoch results
+    assert re.search(r"\] \w{8} (train step|epoch \d+ eval case) \d+/\d+, \S+ elapsed", res.stderr), res.stderr[-2000:]
 
 
 def test_one_parent_with_a_child_run_per_trial(sweep):
