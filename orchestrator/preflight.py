@@ -83,7 +83,6 @@ def _promotion_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list
     """With `promote.mode: auto` the gate runs at the end: a primary or guard its eval set cannot
     measure on `promote.min_cases` cases would refuse every candidate, hours later."""
     from evals.cases import take
-    from evals.scorer import measured_count
     from orchestrator.search import unmeasured_objectives
 
     p = cfg.promote
@@ -97,7 +96,7 @@ def _promotion_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list
             problems.append(f"promote: {where} (first {len(cases)} cases) cannot measure {metric}; add such cases "
                             f"or drop it from promote.primary / promote.guards")
             continue
-        n = _measured_on(metric, cases, measured_count)
+        n = _measured_on(metric, cases)
         if n is not None and n < p.min_cases:
             # A family still releases its other variants, so there it is a warning; a single sweep
             # with promote: auto would only end refused.
@@ -105,8 +104,10 @@ def _promotion_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list
                             f"cases of {where} (min_cases {p.min_cases}): the gate would refuse every candidate")
 
 
-def _measured_on(metric: str, cases: list[dict], measured_count) -> int | None:
+def _measured_on(metric: str, cases: list[dict]) -> int | None:
     """Cases a metric's denominator counts, from the cases' expectations alone (no model needed)."""
+    from evals.scorer import measured_count
+
     if metric == "fabrication_rate":
         return sum(1 for c in cases if "behaviour" in c.get("expected", {}))
     calls = [c for c in cases if "behaviour" not in c.get("expected", {})]

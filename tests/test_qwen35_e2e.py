@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_release_e2e import _cli  # the real CLI in a subprocess, local Ray (RAY_ADDRESS unset)
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
@@ -27,13 +29,6 @@ def _config(tmp: Path, name: str) -> dict:
         "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts"),
                      "experiment": "qwen35"},
     }
-
-
-def _cli(*args, timeout=900):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("RAY_ADDRESS", None)
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
