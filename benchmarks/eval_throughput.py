@@ -41,20 +41,26 @@ from evals.template import strip_generation_markers  # noqa: E402
 from orchestrator.chat_template import load_template  # noqa: E402
 
 
-def default_model() -> Path:
-    """The newest trial's q4_k_m, else SmolLM2-135M converted to q4_k_m once under .cache/."""
-    runs = sorted(ROOT.glob("runs/*/gguf/tuned-q4_k_m.gguf"), key=lambda p: p.stat().st_mtime)
-    if runs:
-        return runs[-1]
+def default_model(base: str = "smollm2-135m") -> Path:
+    """smollm2-135m: the newest trial's q4_k_m, else SmolLM2-135M converted to q4_k_m once under .cache/.
+    tiny-qwen3.5: the hybrid (Gated DeltaNet + attention) test model converted to q8_0 once."""
+    if base == "smollm2-135m":
+        runs = sorted(ROOT.glob("runs/*/gguf/tuned-q4_k_m.gguf"), key=lambda p: p.stat().st_mtime)
+        if runs:
+            return runs[-1]
     from orchestrator import base_model, export
+    from orchestrator.config import TinyQwen35Config
     from orchestrator.paths import cache_dir
 
+    models = ROOT / cache_dir() / "models"
+    stem, qtype = ("smollm2", "q4_k_m") if base == "smollm2-135m" else ("tiny-qwen3.5", "q8_0")
     out = ROOT / cache_dir() / "bench"
-    target = out / "smollm2-q4_k_m.gguf"
+    target = out / f"{stem}-{qtype}.gguf"
     if not target.is_file():
-        base = base_model.embedded_smollm2(ROOT / cache_dir() / "models")
-        hf = export.export_base(base, out / "hf", strip_generation_markers(load_template("toolchat")))
-        export.to_gguf(hf, out, "smollm2", ["q4_k_m"], keep_f16=False)
+        hf_base = (base_model.embedded_smollm2(models) if base == "smollm2-135m"
+                   else base_model.tiny_qwen35(models, TinyQwen35Config()))
+        hf = export.export_base(hf_base, out / f"hf-{stem}", strip_generation_markers(load_template("toolchat")))
+        export.to_gguf(hf, out, stem, [qtype], keep_f16=False)
     return target
 
 
@@ -70,6 +76,7 @@ def run_fresh(runner: GGUFRunner, prompts: list[str], max_tokens: int) -> list[d
 
 def run_reusing(runner: GGUFRunner, prompts: list[str], max_tokens: int) -> list[dict]:
     runner.llm.reset()
+    runner.plan(prompts)  # what the harness does: a recurrent/hybrid model saves states at shared boundaries
     return [runner.generate(p, max_tokens) for p in prompts]
 
 
@@ -114,14 +121,17 @@ def rates(model: Path, tokens: list[int], n_threads: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, help="GGUF to score (default: newest trial q4_k_m, else SmolLM2 q4_k_m)")
+    ap.add_argument("--model", type=Path, help="GGUF to score (default: see --base)")
+    ap.add_argument("--base", choices=["smollm2-135m", "tiny-qwen3.5"], default="smollm2-135m",
+                    help="without --model: smollm2-135m (newest trial q4_k_m, else SmolLM2 q4_k_m) or "
+                         "tiny-qwen3.5 (the hybrid recurrent model, q8_0: saved states instead of KV reuse)")
     ap.add_argument("--cases", type=Path, default=ROOT / "evals/sets/test.jsonl")
     ap.add_argument("--limit", type=int, default=24, help="call cases, spread over scenarios")
     ap.add_argument("--max-new-tokens", type=int, default=96)
     ap.add_argument("--n-batch", type=int, default=DEFAULT_N_BATCH, help="the harness's prefill chunk")
     ap.add_argument("--json", type=Path, help="write the numbers here")
     args = ap.parse_args()
-    model = args.model or default_model()
+    model = args.model or default_model(args.base)
     threads = usable_cpus()
     cases = take([c for c in load_cases(args.cases) if not is_probe(c)], args.limit)
     template = strip_generation_markers(load_template("toolchat"))
@@ -131,9 +141,10 @@ def main() -> None:
 
     harness_runner = GGUFRunner(model, n_ctx=4096, n_threads=threads, n_batch=args.n_batch)
     reference, reference_s = timed(lambda: run_fresh(harness_runner, prompts, args.max_new_tokens))
-    harness_runner.stats = {"prompt_tokens": 0, "reused_tokens": 0}
+    harness_runner.stats = {"prompt_tokens": 0, "reused_tokens": 0, "states_saved": 0}
     harness, harness_s = timed(lambda: run_reusing(harness_runner, prompts, args.max_new_tokens))
     reuse = dict(harness_runner.stats)
+    recurrent = harness_runner.recurrent
     unaligned, unaligned_s = timed(lambda: run_unaligned(harness_runner, prompts, args.max_new_tokens))
     tokens = [harness_runner.llm.tokenize(p.encode(), add_bos=False, special=True) for p in prompts]
     harness_runner.close()
@@ -157,7 +168,8 @@ def main() -> None:
     decode_s = decoded / r["decode_tok_s"]
     same = lambda outs: sum(a["text"] == b["text"] for a, b in zip(outs, reference))  # noqa: E731
 
-    print(f"model {model.name}; {n} call cases from {args.cases.name}; {threads} threads; harness n_batch {args.n_batch}")
+    print(f"model {model.name}; {n} call cases from {args.cases.name}; {threads} threads; harness n_batch {args.n_batch}"
+          + (f"; recurrent/hybrid: the harness restores saved states ({reuse['states_saved']} saved)" if recurrent else ""))
     print(f"prompt tokens {total_prompt}: prefilled {prefilled}, reused {reuse['reused_tokens']} "
           f"({reuse['reused_tokens'] / total_prompt:.0%}); shared with the previous prompt at all: "
           f"{total_prompt - unshared} ({(total_prompt - unshared) / total_prompt:.0%}); output tokens {decoded}")
@@ -172,7 +184,8 @@ def main() -> None:
         print(f"{label:<11}{secs:>9.1f}{n / secs:>9.3f}{'' if ident is None else f'{ident}/{n}':>24}")
     print(f"harness vs naive: {naive_s / harness_s:.2f}x; harness reaches {limit_s / harness_s:.0%} of the limit")
     result = {
-        "model": model.name, "cases": n, "threads": threads, "n_batch": args.n_batch,
+        "model": model.name, "cases": n, "threads": threads, "n_batch": args.n_batch, "recurrent": recurrent,
+        "states_saved": reuse["states_saved"],
         "seconds": {"reference": reference_s, "naive": naive_s, "harness": harness_s, "unaligned": unaligned_s,
                     "limit": limit_s},
         "ratio_vs_naive": naive_s / harness_s, "fraction_of_limit": limit_s / harness_s,

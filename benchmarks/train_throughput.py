@@ -11,6 +11,13 @@ each in a fresh subprocess (so each peak RSS is its own):
 - toolsweep: `LossPositionSFTTrainer` (orchestrator/sft_trainer.py): rows unpadded one at a time,
              the LM head only on trained positions, same loss.
 
+and, to show what each lever is worth alone (`--variants` picks a subset):
+
+- head-only: the padded batch in one forward, as TRL runs it, but the head only on trained positions.
+- unpadded:  rows one at a time cut to their real tokens, the head on every position of each row.
+- bf16:      toolsweep's trainer under torch.autocast(bfloat16) on CPU. This changes the math
+             (bf16 matmuls, fp32 master weights): its loss curve is compared with the baseline's too.
+
 Printed for each: trained (non-padding) tokens/s, seconds per step, peak RSS; then the ratio of
 tokens/s, the largest absolute difference between the per-step loss curves, and toolsweep's share
 of this machine's FLOP limit: the matmul rate measured here (torch fp32, 2048^2) divided by the model
@@ -45,10 +52,10 @@ def _config(path: Path, rows: int, dropout: float | None):
     return load_config(path, overrides)
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+def matmul_gflops(n: int = 2048, repeats: int = 5, dtype: str = "float32") -> float:
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    a, b = torch.randn(n, n, dtype=getattr(torch, dtype)), torch.randn(n, n, dtype=getattr(torch, dtype))
     a @ b
     start = time.perf_counter()
     for _ in range(repeats):
@@ -67,13 +74,34 @@ def flops_per_trained_token(model_config, mean_len: float, scored_share: float) 
     return 2 * (2 * body + attention + head)     # x2: the backward pass computes input gradients too
 
 
-def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: float | None, out: Path) -> None:
-    """One training run (in its own process); writes its numbers to `out`."""
-    from transformers import TrainerCallback
+VARIANTS = {  # name: (unpad_rows, head_on_trained_only, autocast_bf16); None = plain TRL
+    "baseline": None,
+    "head-only": (False, True, False),
+    "unpadded": (True, False, False),
+    "toolsweep": (True, True, False),
+    "bf16": (True, True, True),
+}
+
+
+def _trainer_class(variant: str):
     from trl import SFTTrainer
 
-    from orchestrator.paths import cache_dir
     from orchestrator.sft_trainer import LossPositionSFTTrainer
+
+    levers = VARIANTS[variant]
+    if levers is None:
+        return SFTTrainer
+    unpad, head_only, bf16 = levers
+    return type(f"Bench_{variant}", (LossPositionSFTTrainer,),
+                {"unpad_rows": unpad, "head_on_trained_only": head_only, "autocast_bf16": bf16})
+
+
+def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: float | None, out: Path) -> None:
+    """One training run (in its own process); writes its numbers to `out`."""
+    import torch
+    from transformers import TrainerCallback
+
+    from orchestrator.paths import cache_dir
     from orchestrator.train import build_trainer
     from orchestrator.trial import prepare_inputs
 
@@ -88,8 +116,8 @@ def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: floa
                 kept.append(dict(logs))
 
     kept = logs
-    cls = SFTTrainer if variant == "baseline" else LossPositionSFTTrainer
-    trainer = build_trainer(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, [Keep()], trainer_cls=cls)
+    trainer = build_trainer(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, [Keep()],
+                            trainer_cls=_trainer_class(variant))
     trainer.args.max_steps = steps
     start = time.perf_counter()
     trainer.train()
@@ -101,6 +129,7 @@ def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: floa
         "variant": variant, "steps": steps, "seconds": secs, "seconds_per_step": secs / steps,
         "trained_tokens": tokens, "tokens_per_s": tokens / secs,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2,
+        "peak_gpu_gb": torch.cuda.max_memory_allocated() / 2 ** 30 if torch.cuda.is_available() else None,
         "losses": [x["loss"] for x in logs],
         "mean_row_tokens": sum(lengths) / len(lengths),
         "scored_share": sum(map(sum, masks)) / sum(lengths),
@@ -116,8 +145,10 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.0,
                     help="LoRA dropout for both runs (default 0: the loss curves then compare the math, not two "
                          "different dropout draws; -1 keeps the config's)")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help=f"comma-separated subset of {', '.join(VARIANTS)} (baseline and toolsweep are always run)")
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--variant", choices=["baseline", "toolsweep"], help=argparse.SUPPRESS)
+    ap.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.variant:
@@ -125,37 +156,66 @@ def main() -> None:
                     args.out)
         return
 
+    wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = sorted(set(wanted) - set(VARIANTS))
+    if unknown:
+        ap.error(f"--variants: unknown {', '.join(unknown)} (expected some of {', '.join(VARIANTS)})")
     results = {}
-    for variant in ("baseline", "toolsweep"):
+    for variant in [v for v in VARIANTS if v in {"baseline", "toolsweep", *wanted}]:
         out = Path(tempfile.mkstemp(suffix=".json")[1])
         subprocess.run([sys.executable, __file__, "--variant", variant, "--out", str(out), "--config", str(args.config),
                         "--rows", str(args.rows), "--steps", str(args.steps), "--dropout", str(args.dropout)],
                        check=True, cwd=ROOT)
         results[variant] = json.loads(out.read_text())
     base, ours = results["baseline"], results["toolsweep"]
-    from transformers import LlamaConfig, PretrainedConfig
+    from transformers import LlamaConfig
 
-    mc = ours.pop("model_config")
-    base.pop("model_config")
-    config = (LlamaConfig if mc.get("model_type") == "llama" else PretrainedConfig).from_dict(mc)
+    mc = ours["model_config"]
+    for r in results.values():
+        r.pop("model_config")
+        r["max_abs_loss_diff_vs_baseline"] = max(abs(a - b) for a, b in zip(base["losses"], r["losses"]))
+        r["ratio_tokens_per_s"] = r["tokens_per_s"] / base["tokens_per_s"]
+        r["ratio_peak_rss"] = r["peak_rss_gb"] / base["peak_rss_gb"]
+    if mc.get("model_type") != "llama":  # the FLOP model below is a dense Llama's (no linear attention)
+        _print_table(args, results)
+        print(f"FLOP limit: not modelled for model type {mc.get('model_type')!r}")
+        if args.json:
+            args.json.write_text(json.dumps({**results, "ratio_tokens_per_s": ours["ratio_tokens_per_s"],
+                                             "max_abs_loss_diff": ours["max_abs_loss_diff_vs_baseline"]}, indent=2))
+        return
+    config = LlamaConfig.from_dict(mc)
     per_token = flops_per_trained_token(config, ours["mean_row_tokens"], ours["scored_share"])
     gflops = matmul_gflops()
     limit_tokens_s = gflops * 1e9 / per_token
-    diff = max(abs(a - b) for a, b in zip(base["losses"], ours["losses"]))
-    print(f"LoRA dropout {'as configured' if args.dropout < 0 else args.dropout}; {args.rows} rows ({ours['mean_row_tokens']:.0f} tokens on average, {ours['scored_share']:.0%} of them "
-          f"trained), {args.steps} steps, batch from {args.config.name}")
-    print(f"{'trainer':<11}{'tokens/s':>10}{'s/step':>9}{'peak RSS GB':>13}")
-    for label, r in (("baseline", base), ("toolsweep", ours)):
-        print(f"{label:<11}{r['tokens_per_s']:>10.1f}{r['seconds_per_step']:>9.2f}{r['peak_rss_gb']:>13.2f}")
-    print(f"toolsweep / baseline tokens/s: {ours['tokens_per_s'] / base['tokens_per_s']:.2f}x; "
-          f"max |loss difference| per step: {diff:.2e}")
-    print(f"FLOP limit: {gflops:.0f} GFLOP/s matmul / {per_token / 1e9:.2f} GFLOP per trained token = "
+    diff = ours["max_abs_loss_diff_vs_baseline"]
+    _print_table(args, results)
+    print(f"FLOP limit: {gflops:.0f} GFLOP/s matmul (fp32) / {per_token / 1e9:.2f} GFLOP per trained token = "
           f"{limit_tokens_s:.0f} tokens/s; toolsweep reaches {ours['tokens_per_s'] / limit_tokens_s:.0%}")
+    if "bf16" in results:
+        bf16_gflops = matmul_gflops(dtype="bfloat16")
+        print(f"bf16: {bf16_gflops:.0f} GFLOP/s matmul; its limit {bf16_gflops * 1e9 / per_token:.0f} tokens/s, "
+              f"reached {results['bf16']['tokens_per_s'] / (bf16_gflops * 1e9 / per_token):.0%}")
     if args.json:
         args.json.write_text(json.dumps({
-            "baseline": base, "toolsweep": ours, "ratio_tokens_per_s": ours["tokens_per_s"] / base["tokens_per_s"],
+            **results, "ratio_tokens_per_s": ours["ratio_tokens_per_s"],
             "max_abs_loss_diff": diff, "fraction_of_flop_limit": ours["tokens_per_s"] / limit_tokens_s,
             "matmul_gflops": gflops, "flops_per_trained_token": per_token}, indent=2))
+
+
+def _print_table(args, results: dict) -> None:
+    base, ours = results["baseline"], results["toolsweep"]
+    print(f"LoRA dropout {'as configured' if args.dropout < 0 else args.dropout}; {args.rows} rows "
+          f"({ours['mean_row_tokens']:.0f} tokens on average, {ours['scored_share']:.0%} of them trained), "
+          f"{args.steps} steps, batch from {args.config.name}")
+    gpu = base.get("peak_gpu_gb") is not None
+    print(f"{'trainer':<11}{'tokens/s':>10}{'x base':>8}{'s/step':>9}{'peak RSS GB':>13}{'x base':>8}"
+          f"{'max |dloss|':>13}" + (f"{'peak GPU GB':>13}" if gpu else ""))
+    for label, r in results.items():
+        print(f"{label:<11}{r['tokens_per_s']:>10.1f}{r['ratio_tokens_per_s']:>8.2f}{r['seconds_per_step']:>9.2f}"
+              f"{r['peak_rss_gb']:>13.2f}{r['ratio_peak_rss']:>8.2f}{r['max_abs_loss_diff_vs_baseline']:>13.2e}"
+              + (f"{r['peak_gpu_gb']:>13.2f}" if gpu else ""))
+    print(f"toolsweep / baseline tokens/s: {ours['ratio_tokens_per_s']:.2f}x; "
+          f"max |loss difference| per step: {ours['max_abs_loss_diff_vs_baseline']:.2e}")
 
 
 if __name__ == "__main__":

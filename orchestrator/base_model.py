@@ -123,20 +123,25 @@ def tiny_qwen35(cache_dir: Path, shape: TinyQwen35Config) -> Path:
     key = f"tiny-qwen3.5-h{shape.hidden_size}-i{shape.intermediate_size}-l{shape.num_hidden_layers}" \
           f"-a{shape.num_attention_heads}-kv{shape.num_key_value_heads}-lk{shape.linear_num_key_heads}" \
           f"-lv{shape.linear_num_value_heads}-s{shape.seed}"
+    if (shape.head_dim, shape.linear_key_head_dim, shape.linear_value_head_dim, shape.vocab_size) != (64, 32, 32, None):
+        key += f"-hd{shape.head_dim}-lkd{shape.linear_key_head_dim}-lvd{shape.linear_value_head_dim}-v{shape.vocab_size}"
     dest = cache_dir / key
     if _complete(dest):
         return dest
     tok = smollm2_tokenizer(cache_dir)
+    # The hub's partial rotary factor (0.25) leaves head_dim / 4 rotary dims; llama.cpp's qwen35 loader
+    # needs the interleaved MRoPE sections, which sum to half of them (the hub's [11, 11, 10] for 256).
+    rotary_half = shape.head_dim // 8
+    side = round(rotary_half * 11 / 32)
     text = dict(
-        vocab_size=len(tok), hidden_size=shape.hidden_size, intermediate_size=shape.intermediate_size,
+        vocab_size=shape.vocab_size or len(tok), hidden_size=shape.hidden_size, intermediate_size=shape.intermediate_size,
         num_hidden_layers=shape.num_hidden_layers, num_attention_heads=shape.num_attention_heads,
         num_key_value_heads=shape.num_key_value_heads,
-        # head_dim 64 with the hub's partial rotary factor (0.25) leaves 16 rotary dims: the interleaved
-        # MRoPE sections (llama.cpp's qwen35 loader requires them) must sum to 8.
-        head_dim=64, linear_key_head_dim=32, linear_value_head_dim=32, linear_conv_kernel_dim=4,
+        head_dim=shape.head_dim, linear_key_head_dim=shape.linear_key_head_dim,
+        linear_value_head_dim=shape.linear_value_head_dim, linear_conv_kernel_dim=4,
         linear_num_key_heads=shape.linear_num_key_heads, linear_num_value_heads=shape.linear_num_value_heads,
         rope_parameters={"rope_type": "default", "rope_theta": 10_000_000.0, "partial_rotary_factor": 0.25,
-                         "mrope_section": [3, 3, 2], "mrope_interleaved": True},
+                         "mrope_section": [side, side, rotary_half - 2 * side], "mrope_interleaved": True},
         max_position_embeddings=32768, tie_word_embeddings=True, rms_norm_eps=1e-6,
         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     vision = dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=shape.hidden_size,

@@ -11,6 +11,7 @@ A variant's `info` dict (built by `orchestrator/release.py` from the registry):
     base_report:  eval report of the untuned base at the primary quant
     vs_base:      compare_reports(base_report, reports[primary_quant]) rows
     files:        {quant: {"name", "size_bytes"}}
+    eval_settings: {"max_new_tokens", "n_ctx"} of the eval (the serving example decodes the same way)
     training:     {"data", "examples", "rank", "alpha", "learning_rate", "epochs", "batch_size",
                    "grad_accum", "max_length", "train_runtime_s", "train_loss", "hardware"}
     promotion:    the gate's decision dict;  source: {"sweep", "parent_run_id", "trial_id", "run_id"}
@@ -246,6 +247,107 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
     return [f"- {line}" for line in out]
 
 
+# The worked example in "How to run": a tool the starter data teaches, so the snippet shows a call.
+EXAMPLE_TOOL = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather for a city.",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "description": "City name."},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city"]}}}
+EXAMPLE_QUESTION = "What's the weather in Lisbon right now?"
+SERVE_MAX_TOKENS = 256
+
+_PYTHON_SNIPPET = '''import json
+import re
+
+from llama_cpp import Llama
+
+# n_batch/n_ubatch {n_batch}: the prefill chunk toolsweep's eval ran with, so greedy answers match the card's.
+llm = Llama(model_path="{gguf}", n_ctx={n_ctx}, n_batch={n_batch}, n_ubatch={n_batch}, verbose=False)
+
+BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
+
+
+def read_tool_calls(text):
+    """The reply's <tool_call> blocks as OpenAI-style tool_calls; None if one cannot be read."""
+    calls = []
+    for i, block in enumerate(BLOCK.findall(text)):
+        try:
+            call = json.loads(block)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+            return None
+        if not isinstance(call.get("arguments", {{}}), dict) or ("arguments" not in call and len(call) > 1):
+            return None  # arguments missing or under another key: the call would lose them
+        calls.append({{"id": f"call_{{i}}", "type": "function",
+                      "function": {{"name": call["name"], "arguments": json.dumps(call.get("arguments", {{}}))}}}})
+    if "<tool_call>" in BLOCK.sub("", text) or "</tool_call>" in BLOCK.sub("", text):
+        return None  # an unclosed block
+    return calls
+
+
+def ask(messages, tools):
+    """Greedy, as the eval decodes: temperature 0 and no repeat penalty (llama-cpp-python's is 1.1)."""
+    out = llm.create_chat_completion(messages=messages, tools=tools, temperature=0.0, top_k=1,
+                                     repeat_penalty=1.0, max_tokens={max_tokens})
+    text = out["choices"][0]["message"]["content"] or ""
+    return text, read_tool_calls(text)
+
+
+tools = [{tool}]
+text, tool_calls = ask([{{"role": "user", "content": {question}}}], tools)
+print(tool_calls if tool_calls else text)'''
+
+
+def serving_snippet(info: dict) -> str:
+    """The card's llama-cpp-python example for the primary quant (a test runs exactly this code)."""
+    import json
+
+    q = info["primary_quant"]
+    header = info["reports"][q].get("header", {})
+    settings = info.get("eval_settings", {})  # releases made before it was recorded: serving defaults
+    return _PYTHON_SNIPPET.format(gguf=f"gguf/{info['files'][q]['name']}", n_ctx=info["context"],
+                                  n_batch=header.get("n_batch", 512),
+                                  max_tokens=settings.get("max_new_tokens", SERVE_MAX_TOKENS),
+                                  tool=json.dumps(EXAMPLE_TOOL), question=json.dumps(EXAMPLE_QUESTION))
+
+
+def how_to_run(info: dict) -> list[str]:
+    """How to serve the release's files, with the settings the eval used."""
+    q = info["primary_quant"]
+    gguf = f"gguf/{info['files'][q]['name']}"
+    base = base_model_id(info["base_model"])
+    return [
+        "The chat template is embedded in every GGUF (`tokenizer.chat_template`): tools are listed in the system "
+        "turn, and the model answers a call as `<tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>` "
+        "blocks (one per call, Hermes style), or in plain text when no tool is needed. Every number on this card "
+        f"is greedy decoding of `{q}` with a {info['context']:,}-token context.",
+        "",
+        "**Python (llama-cpp-python).** Its chat handler for an embedded template renders `tools` but returns "
+        "the reply as `message.content` text, not as `tool_calls`: read the blocks yourself, as below. "
+        "toolsweep's tests run this snippet on a released model and check that it reads every answer of a case "
+        "set exactly as the eval's strict parser did.",
+        "",
+        "```python", serving_snippet(info), "```",
+        "",
+        "**llama.cpp server.** `--jinja` makes it render the embedded template with your `tools` (not checked by "
+        "toolsweep's tests, which build llama-cpp-python only):",
+        "",
+        "```bash", f"llama-server -m {gguf} -c {info['context']} --jinja --temp 0 --port 8080", "```",
+        "",
+        f"**The adapter on the base model (transformers + PEFT)**, for further training or an unquantized reference:",
+        "",
+        "```python",
+        "from peft import PeftModel",
+        "from transformers import AutoModelForCausalLM, AutoTokenizer",
+        "",
+        f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained({base!r}), \"adapter\")",
+        "tokenizer = AutoTokenizer.from_pretrained(\"adapter\")  # the chat template the GGUF embeds",
+        "prompt = tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False)",
+        "```",
+    ]
+
+
 def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
     """The variant's README.md: HF front matter, then the tables and the measured limitations."""
     q = info["primary_quant"]
@@ -266,6 +368,7 @@ def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
         "## Files", "", "| file | format | size |", "|---|---|---|", files,
         "| `adapter/` | PEFT LoRA (safetensors) | apply on top of the base model |",
         "",
+        "## How to run", "", *how_to_run(info), "",
         f"## Results against the untuned base ({q})", "", *headline_table(info), "",
         "Differences are paired (same cases, bootstrap of the difference); *credible* means the 95% CI excludes 0.",
         "",

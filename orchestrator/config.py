@@ -33,6 +33,12 @@ class TinyQwen35Config(_Strict):
     num_key_value_heads: int = Field(1, gt=0)
     linear_num_key_heads: int = Field(2, gt=0)
     linear_num_value_heads: int = Field(4, gt=0)
+    # Head sizes: the tiny defaults; Qwen3.5-4B's are 256 (attention) and 128 (linear), which
+    # benchmarks/gpu_check.py uses to build a 4B-shaped model from this same config.
+    head_dim: int = Field(64, gt=0, multiple_of=16)  # x 0.25 rotary share / 2 = the MRoPE sections' total
+    linear_key_head_dim: int = Field(32, gt=0)
+    linear_value_head_dim: int = Field(32, gt=0)
+    vocab_size: int | None = Field(None, gt=0)  # None: the tokenizer's (SmolLM2's 49,152); the 4B has 248,320
     seed: int = 0
 
 

@@ -11,6 +11,8 @@ Used by `check-config`, `sweep`, `resume`, `trial` and `family` (before the firs
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -160,6 +162,23 @@ def _writable_problems(cfg: SweepConfig, problems: list[str]) -> None:
             problems.append(f"{key}: {folder} is not writable ({existing} does not allow this user to write)")
 
 
+# The packages transformers uses for Qwen3.5's linear-attention layers on CUDA, by import name.
+LINEAR_ATTENTION_KERNELS = {"flash-linear-attention": "fla", "causal-conv1d": "causal_conv1d"}
+
+
+def _is_gated_deltanet(base: str) -> bool:
+    """Qwen3.5 / Qwen3-Next by name, or a local folder whose config says so."""
+    name = base.lower().replace("_", ".").replace("-", ".")
+    if "qwen3.5" in name or "qwen3.next" in name:
+        return True
+    config = Path(base).expanduser() / "config.json"
+    try:
+        model_type = json.loads(config.read_text()).get("model_type", "") if config.is_file() else ""
+    except (OSError, ValueError):
+        return False
+    return model_type in ("qwen3_5", "qwen3_5_text", "qwen3_next")
+
+
 def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:
     if os.environ.get("RAY_ADDRESS"):
         return  # a cluster: Ray's scheduler knows what its nodes hold; a trial it cannot place waits
@@ -167,6 +186,12 @@ def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:
     if r.gpus_per_trial > 0 and not any(Path("/dev").glob("nvidia[0-9]*")):
         problems.append(f"{HERE}resources.gpus_per_trial: {r.gpus_per_trial} GPU(s) per trial, but this machine has no "
                         f"NVIDIA GPU and RAY_ADDRESS is unset (set it to 0, or submit to a cluster)")
+    if r.gpus_per_trial > 0 and _is_gated_deltanet(cfg.model.base):
+        missing = [pkg for pkg, module in LINEAR_ATTENTION_KERNELS.items() if importlib.util.find_spec(module) is None]
+        if missing:
+            problems.append(f"{NOTE}model.base: {cfg.model.base} has Gated DeltaNet layers and {', '.join(missing)} "
+                            f"is not installed here: transformers falls back to its pure-torch delta rule, which is "
+                            f"much slower on a GPU (pip install --no-build-isolation '.[gpu]')")
     try:
         total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):

@@ -186,10 +186,15 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
         plots.scenario_bars(reports[primary_q], base_report, f"{slug} {primary_q}", work / "plots" / "scenarios.png")
         plots.attribution_bars(reports[primary_q], base_report, f"{slug} {primary_q}", work / "plots" / "attribution.png")
         tracker.log_artifact(run_id, work / "plots", "plots")
+        # the sweep's parent run shows them too: its page is where a reader looks for the verdict
+        for name in ("scenarios.png", "attribution.png"):
+            tracker.log_artifact(parent, work / "plots" / name, "promotion-plots")
         run = client.get_run(candidate["run_id"])
         card_info = {"name": slug, "family": p.family, "variant": variant, "context": cfg.train.max_length,
                      "base_model": cfg.model.base, "license": p.license, "eval_set": str(eval_path),
                      "primary_quant": primary_q, "quant_types": p.quant_types,
+                     # decoding settings of the eval, so the card's serving example reproduces its answers
+                     "eval_settings": {"max_new_tokens": cfg.eval.max_new_tokens, "n_ctx": cfg.eval.n_ctx},
                      "training": _training_details(run.data.params, run.data.metrics, cfg,
                                                    (run.info.end_time - run.info.start_time) / 1000
                                                    if run.info.end_time else None),

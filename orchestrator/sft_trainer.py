@@ -32,6 +32,8 @@ distribution, different draws.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from trl import SFTTrainer
 
@@ -44,8 +46,25 @@ def _head_is_plain(model) -> bool:
                     "logits_scaling"))
 
 
+class _StepStats:
+    """What one training step sums up across its rows."""
+
+    def __init__(self, device):
+        self.total = torch.zeros((), device=device)
+        self.entropy_sum = torch.zeros((), device=device)
+        self.n_correct = torch.zeros((), device=device, dtype=torch.long)
+
+
 class LossPositionSFTTrainer(SFTTrainer):
-    """`SFTTrainer` whose training step scores only the trained positions of each unpadded row."""
+    """`SFTTrainer` whose training step scores only the trained positions of each unpadded row.
+
+    The levers are class attributes so that `benchmarks/train_throughput.py` can measure each one
+    alone (a subclass per combination); toolsweep trains with the defaults, which keep TRL's math.
+    """
+
+    unpad_rows = True            # each row alone, cut to its real tokens (False: the padded batch at once)
+    head_on_trained_only = True  # project only trained positions (False: every real position, as TRL does)
+    autocast_bf16 = False        # bf16 matmuls on CPU (avx512_bf16): changes the math, so off by default
 
     def _causal_lm(self, model):
         lm = self.accelerator.unwrap_model(model)
@@ -57,6 +76,11 @@ class LossPositionSFTTrainer(SFTTrainer):
         return (plain_inputs and "labels" in inputs and _head_is_plain(lm) and self.compute_loss_func is None
                 and self.label_smoother is None and self.args.loss_type == "nll" and not self.aux_loss_enabled
                 and self.accelerator.num_processes == 1)
+
+    def _autocast(self):
+        if self.autocast_bf16:
+            return torch.autocast(device_type=self.args.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         if not self._fast_path_applies(model, inputs):
@@ -79,30 +103,51 @@ class LossPositionSFTTrainer(SFTTrainer):
         if not scaled_for_ga:
             denominator = denominator * self.current_gradient_accumulation_steps
 
-        total = torch.zeros((), device=ids.device)
-        entropy_sum = torch.zeros((), device=ids.device)
-        n_correct = torch.zeros((), device=ids.device, dtype=torch.long)
-        for row in range(ids.size(0)):
-            real = attention[row].nonzero().flatten()
-            scored = trained[row].nonzero().flatten()
-            if scored.numel() == 0 or real.numel() == 0:
-                continue
-            start, end = int(real[0]), int(scored[-1]) + 1  # inputs up to the last scored position
-            with self.compute_loss_context_manager():
-                hidden = backbone(input_ids=ids[row:row + 1, start:end], use_cache=False).last_hidden_state[0]
-                at = scored - start
-                logits = head(hidden[at]).float()
-                log_probs = torch.log_softmax(logits, dim=-1)
-                targets = labels[row, scored + 1]
-                nll = -log_probs.gather(1, targets[:, None]).sum()
-                loss = nll / denominator
+        stats = _StepStats(ids.device)
+        if self.unpad_rows:
+            for row in range(ids.size(0)):
+                real = attention[row].nonzero().flatten()
+                scored = trained[row].nonzero().flatten()
+                if scored.numel() == 0 or real.numel() == 0:
+                    continue
+                start, end = int(real[0]), int(scored[-1]) + 1  # inputs up to the last scored position
+                with self.compute_loss_context_manager(), self._autocast():
+                    hidden = backbone(input_ids=ids[row:row + 1, start:end], use_cache=False).last_hidden_state[0]
+                    loss = self._scored_nll(head, hidden, scored - start, labels[row, scored + 1],
+                                            attention[row, start:end].bool(), stats) / denominator
+                self.accelerator.backward(loss)
+                stats.total += loss.detach()
+        elif trained.any():
+            end = int(trained.nonzero()[:, 1].max()) + 1
+            with self.compute_loss_context_manager(), self._autocast():
+                hidden = backbone(input_ids=ids[:, :end], attention_mask=attention[:, :end],
+                                  use_cache=False).last_hidden_state
+                rows, cols = trained[:, :end].nonzero(as_tuple=True)
+                flat = hidden.reshape(-1, hidden.size(-1))
+                loss = self._scored_nll(head, flat, rows * end + cols, labels[rows, cols + 1],
+                                        attention[:, :end].bool().reshape(-1), stats) / denominator
             self.accelerator.backward(loss)
-            total += loss.detach()
-            with torch.no_grad():
-                entropy_sum += -(log_probs.exp() * log_probs).sum()
-                n_correct += (logits.argmax(-1) == targets).sum()
-        self._log_like_trl(trained.sum(), entropy_sum, n_correct, attention)
-        return total
+            stats.total += loss.detach()
+        self._log_like_trl(trained.sum(), stats.entropy_sum, stats.n_correct, attention)
+        return stats.total
+
+    def _scored_nll(self, head, hidden, at, targets, real, stats: "_StepStats"):
+        """Summed NLL of `targets` at positions `at` of `hidden` (positions x d); entropy and top-1
+        on the same positions go to `stats`. With `head_on_trained_only` off, every real position
+        is projected (TRL's CPU cost) and the scored rows are picked from those logits."""
+        if self.head_on_trained_only:
+            logits = head(hidden[at]).float()
+        else:
+            every = real.nonzero().flatten()
+            index = torch.full((hidden.size(0),), -1, dtype=torch.long, device=hidden.device)
+            index[every] = torch.arange(every.numel(), device=hidden.device)
+            logits = head(hidden[every]).float()[index[at]]
+        log_probs = torch.log_softmax(logits, dim=-1)
+        nll = -log_probs.gather(1, targets[:, None]).sum()
+        with torch.no_grad():
+            stats.entropy_sum += -(log_probs.exp() * log_probs).sum()
+            stats.n_correct += (logits.argmax(-1) == targets).sum()
+        return nll
 
     def _log_like_trl(self, n_valid, entropy_sum, n_correct, attention) -> None:
         """The per-step metrics `SFTTrainer.compute_loss` records, under the same names."""

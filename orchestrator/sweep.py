@@ -391,6 +391,8 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
                                                    "toolsweep.base_model": cfg.model.base})
         tracker.log_params(parent, flat_params(cfg))
         tracker.log_dict(parent, cfg.model_dump(mode="json"), "sweep_config.json")
+        tracker.log_sweep_inputs(parent, {name: src.path for name, src in cfg.data.sources.items()},
+                                 _eval_sets(cfg))
         storage = cfg.search.storage_path
         if "://" not in storage:
             storage = str(Path(storage).resolve())
@@ -461,6 +463,14 @@ def summarise(grid, cfg: SweepConfig) -> dict:
 def _children_by_trial(tracker, parent: str) -> dict[str, Any]:
     runs = tracker.client.search_runs([tracker.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent}'")
     return {r.data.tags.get("toolsweep.trial_id"): r for r in runs}
+
+
+def _eval_sets(cfg: SweepConfig) -> dict[str, Path]:
+    """The sets a sweep scores on: the dev set each epoch, the promotion set when it promotes."""
+    sets = {"dev": Path(cfg.data.eval)}
+    if cfg.promote.mode == "auto":
+        sets["promotion"] = Path(cfg.promote.eval_set or cfg.data.eval)
+    return sets
 
 
 def describe_parent(tracker, parent: str, summary: dict, cfg: SweepConfig, promotion: dict | None = None) -> None:

@@ -132,6 +132,29 @@ class Tracker:
             inputs.append(DatasetInput(train._to_mlflow_entity(), [InputTag("mlflow.data.context", "training")]))
         self.client.log_inputs(run_id, datasets=inputs)
 
+    def log_sweep_inputs(self, run_id: str, sources: dict[str, Path], eval_sets: dict[str, Path]) -> None:
+        """The sweep's data as `mlflow.data` inputs of its parent run (the UI's Datasets column): each
+        training source (context "source") and each eval set (context "evaluation"), digest = the
+        file's sha256. Trials log the mix they sampled from these (`log_data_lineage`)."""
+        from mlflow.data.dataset_source_registry import resolve_dataset_source
+        from mlflow.data.meta_dataset import MetaDataset
+        from mlflow.entities import DatasetInput, InputTag
+
+        from orchestrator.hashing import sha256_file
+
+        inputs = []
+        for context, named in (("source", sources), ("evaluation", eval_sets)):
+            for name, path in named.items():
+                path = Path(path).resolve()
+                digest = sha256_file(path)[:16] if path.is_file() else None
+                ds = MetaDataset(resolve_dataset_source(str(path)), name=f"{context}:{name}", digest=digest)
+                inputs.append(DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", context)]))
+        if inputs:
+            import warnings
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+                self.client.log_inputs(run_id, datasets=inputs)
+
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)
 

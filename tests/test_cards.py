@@ -130,3 +130,46 @@ def test_no_highest_claim_on_a_tie():
     rows = family_rows({v: {"name": f"f-{v}", "context": c, "rank": 8, "alpha": 16,
                             "metrics": {"tool_f1": 0.5, "parse_success": 1.0}} for v, c in (("4k", 4096), ("16k", 16384))})
     assert "Highest tool F1" not in cards.family_card("f", "1", rows, "mit", "tiny")
+
+
+def _snippet_namespace(card_info) -> dict:
+    """The card's llama-cpp-python snippet, executed up to (not including) its model load."""
+    code = cards.serving_snippet(card_info)
+    head, rest = code.split("llm = Llama(", 1)
+    ns: dict = {}
+    exec(head.replace("from llama_cpp import Llama\n", "") + rest.split("\n", 1)[1].split("\ntools = [")[0], ns)
+    return ns
+
+
+def test_how_to_run_names_the_release_files_and_the_eval_settings():
+    d = info()
+    d["reports"]["q4_k_m"]["header"] = {"n_batch": 64}
+    text = cards.model_card(d)
+    section = text.split("## How to run")[1].split("\n## ")[0]
+    assert 'model_path="gguf/fam-4k-q4_k_m.gguf", n_ctx=4096, n_batch=64, n_ubatch=64' in section
+    assert "llama-server -m gguf/fam-4k-q4_k_m.gguf -c 4096 --jinja" in section
+    assert "PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained('HuggingFaceTB/SmolLM2-135M-Instruct')" in section
+    assert "repeat_penalty=1.0" in section and "temperature=0.0" in section
+    compile(cards.serving_snippet(d), "card-snippet", "exec")  # the snippet is valid Python
+
+
+def test_the_cards_call_reader_agrees_with_the_strict_parser():
+    from evals.parser import parse_strict
+
+    read = _snippet_namespace(info())["read_tool_calls"]
+    replies = [
+        'ok', '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Lisbon"}}\n</tool_call>',
+        '<tool_call>{"name": "a", "arguments": {}}</tool_call>\n<tool_call>{"name": "b", "arguments": {"x": 1}}</tool_call>',
+        '<tool_call>{"name": "f", "parameters": {"x": 1}}</tool_call>', '<tool_call>{"name": "f"}</tool_call>',
+        '<tool_call>{"name": "f", "arguments": {}, "id": 3}</tool_call>', '<tool_call>{"name": f}</tool_call>',
+        '<tool_call>{"name": "f", "arguments": "x=1"}</tool_call>', '<tool_call>{"name": "f", "arguments": {}}',
+        '<tool_call>[1, 2]</tool_call>', 'text </tool_call>',
+    ]
+    import json
+    for reply in replies:
+        strict, calls = parse_strict(reply), read(reply)
+        if not strict.ok:
+            assert calls is None, reply
+        else:
+            assert [{"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}
+                    for c in calls] == strict.calls, reply

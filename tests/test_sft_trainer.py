@@ -56,3 +56,10 @@ def test_per_step_loss_equals_plain_trl(tmp_path):
     assert max(abs(a - b) for a, b in zip(trl_loss, ours_loss)) < 1e-4, (trl_loss, ours_loss)
     assert max(abs(a - b) for a, b in zip(trl_acc, ours_acc)) < 1e-6
     assert trl_tokens == ours_tokens
+
+    # each lever alone (what benchmarks/train_throughput.py times) keeps the math too
+    for unpad, head_only in ((False, True), (True, False)):
+        lever = type("Lever", (LossPositionSFTTrainer,), {"unpad_rows": unpad, "head_on_trained_only": head_only})
+        loss, acc, tokens = _losses(lever, inputs, cfg, tmp_path / f"lever-{unpad}-{head_only}")
+        assert max(abs(a - b) for a, b in zip(trl_loss, loss)) < 1e-4, (unpad, head_only, trl_loss, loss)
+        assert max(abs(a - b) for a, b in zip(trl_acc, acc)) < 1e-6 and tokens == trl_tokens
