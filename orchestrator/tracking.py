@@ -144,18 +144,20 @@ class Tracker:
 
         from orchestrator.hashing import sha256_file
 
+        import warnings
+
         inputs = []
-        for context, named in (("source", sources), ("evaluation", eval_sets)):
-            for name, path in named.items():
-                path = Path(path).resolve()
-                digest = sha256_file(path)[:16] if path.is_file() else None
-                ds = MetaDataset(resolve_dataset_source(str(path)), name=f"{context}:{name}", digest=digest)
-                inputs.append(DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", context)]))
+        with warnings.catch_warnings():
+            # a local path matches two identical source classes in MLflow's registry: harmless
+            warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+            for context, named in (("source", sources), ("evaluation", eval_sets)):
+                for name, path in named.items():
+                    path = Path(path).resolve()
+                    digest = sha256_file(path)[:16] if path.is_file() else None
+                    ds = MetaDataset(resolve_dataset_source(str(path)), name=f"{context}:{name}", digest=digest)
+                    inputs.append(DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", context)]))
         if inputs:
-            import warnings
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
-                self.client.log_inputs(run_id, datasets=inputs)
+            self.client.log_inputs(run_id, datasets=inputs)
 
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)
