@@ -38,10 +38,6 @@ from typing import Any, Iterable
 
 import jsonschema
 
-CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argument", "invalid_arguments",
-          "empty_user_turn", "no_user_turn", "empty_assistant_turn", "truncated_assistant_turn", "orphan_tool_result", "unsupported_tool_claim",
-          "stale_state")
-
 CLAIM = re.compile(
     r"\b(?:the\s+(?:search|lookup|query|tool|api|function|call|results?|output|file|command)\s+"
     r"(?:\w+\s+){0,3}?(?:returned|returns|shows?|showed|says|said|found|came\s+back|reported|lists?)"

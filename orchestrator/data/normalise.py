@@ -47,7 +47,6 @@ from typing import Any
 
 from orchestrator.data.quarantine import row_ref
 
-FORMATS = ("openai", "sharegpt", "trace")
 ROLES = ("system", "user", "assistant", "tool")
 SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "system": "system",
                   "function_call": "function_call", "observation": "observation"}

@@ -36,7 +36,6 @@ from orchestrator.data.normalise import Reject, normalise
 from orchestrator.data.quarantine import Quarantine
 from orchestrator.hashing import sha256_file
 
-STAGES = ("read", "normalise", "filter", "dedupe", "cap", "mix", "render")
 Reader = Callable[[str, SourceConfig], Iterable[tuple[int, str | dict]]]
 
 
