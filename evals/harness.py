@@ -14,15 +14,12 @@ from typing import Callable, Protocol
 
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
 from evals.fabrication import OUTCOMES, classify
+from evals.metrics import HEADLINE, REPORTED, measured_count
 from evals.parser import parse_lenient, parse_strict
-from evals.scorer import aggregate, measured_count, per_scenario, score_case
+from evals.scorer import aggregate, per_scenario, score_case
 from evals.stats import bootstrap_ci
 from evals.template import render_chat
 
-HEADLINE = ("parse_success", "tool_selection_accuracy", "tool_f1", "tool_precision", "tool_recall",
-            "no_tool_accuracy", "argument_exact_match")
-REPORTED = HEADLINE + ("no_tool_precision", "false_tool_call_rate", "argument_key_f1", "schema_validity",
-                       "lenient_tool_selection_accuracy")
 PROBE_ROUNDS = 3
 
 

@@ -156,23 +156,6 @@ def aggregate(scores: list[dict]) -> dict[str, float | None]:
     }
 
 
-# The cases each metric's denominator counts (all call cases unless listed): how many cases a
-# metric was actually measured on, which the promotion gate compares with its minimum.
-_MEASURED_ON = {
-    "no_tool_accuracy": lambda s: s["no_tool_expected"],
-    "false_tool_call_rate": lambda s: s["no_tool_expected"],
-    "argument_exact_match": lambda s: not s["no_tool_expected"],
-    "schema_validity": lambda s: s["called_tool"],
-    "no_tool_precision": lambda s: not s["called_tool"] and s["parse_ok"],
-}
-
-
-def measured_count(metric: str, scores: list[dict]) -> int:
-    """How many of these `score_case` results the metric's denominator counts."""
-    counts = _MEASURED_ON.get(metric)
-    return len(scores) if counts is None else sum(1 for s in scores if counts(s))
-
-
 def per_scenario(scores: list[dict]) -> dict[str, dict[str, float | None]]:
     groups: dict[str, list[dict]] = {}
     for s in scores:

@@ -23,14 +23,13 @@ from typing import Any
 
 import yaml
 
+from evals.metrics import label_of
 from orchestrator.promotion import direction_of
 
-HEADLINE_ROWS = (("tool_f1", "Tool selection F1"), ("tool_precision", "Tool precision"),
-                 ("tool_recall", "Tool recall"), ("tool_selection_accuracy", "Tool selection accuracy"),
-                 ("parse_success", "JSON validity (parse success)"), ("schema_validity", "Schema validity"),
-                 ("argument_exact_match", "Argument correctness (exact)"), ("argument_key_f1", "Argument key-F1"),
-                 ("no_tool_accuracy", "No-tool accuracy"), ("false_tool_call_rate", "False tool-call rate"),
-                 ("fabrication_rate", "Fabrication rate"))
+# The card's headline table, in this order; labels from the one metric table (evals/metrics.py).
+HEADLINE_ROWS = tuple((name, label_of(name)) for name in (
+    "tool_f1", "tool_precision", "tool_recall", "tool_selection_accuracy", "parse_success", "schema_validity",
+    "argument_exact_match", "argument_key_f1", "no_tool_accuracy", "false_tool_call_rate", "fabrication_rate"))
 QUANT_ORDER = ("bf16", "f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0")
 BASE_MODEL_IDS = {"smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct"}
 CHOOSE_HINTS = {"4k": "single-turn calls and short tool outputs; the least memory",

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evals.metrics import GATED, OBJECTIVES
 from orchestrator.errors import ConfigError
 from orchestrator.textio import read_text
 
@@ -266,11 +267,8 @@ class TrackingConfig(_Strict):
     experiment: str = "toolsweep"
 
 
-# Metrics a sweep may optimise: the eval report's, plus the quantized file's size.
-OBJECTIVE_METRICS = ("parse_success", "tool_selection_accuracy", "tool_f1", "tool_precision", "tool_recall",
-                     "no_tool_accuracy", "argument_exact_match", "no_tool_precision", "false_tool_call_rate",
-                     "argument_key_f1", "schema_validity", "lenient_tool_selection_accuracy", "fabrication_rate",
-                     "median_latency_s", "gguf_size_mb")
+# Metrics a sweep may optimise: the eval report's, plus the quantized file's size (evals/metrics.py).
+OBJECTIVE_METRICS = OBJECTIVES
 
 
 class SearchConfig(_Strict):
@@ -317,9 +315,7 @@ class ResourcesConfig(_Strict):
 
 
 # Metrics the promotion gate can compare case by case (evals.harness.compare_reports rows).
-GATE_METRICS = ("parse_success", "tool_selection_accuracy", "tool_f1", "tool_precision", "tool_recall",
-                "no_tool_accuracy", "argument_exact_match", "no_tool_precision", "false_tool_call_rate",
-                "argument_key_f1", "schema_validity", "lenient_tool_selection_accuracy", "fabrication_rate")
+GATE_METRICS = GATED
 
 
 class PromoteConfig(_Strict):

@@ -108,9 +108,9 @@ def _promotion_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list
 
 def _measured_on(metric: str, cases: list[dict]) -> int | None:
     """Cases a metric's denominator counts, from the cases' expectations alone (no model needed)."""
-    from evals.scorer import measured_count
+    from evals.metrics import METRICS, measured_count
 
-    if metric == "fabrication_rate":
+    if METRICS[metric].source == "probes":
         return sum(1 for c in cases if "behaviour" in c.get("expected", {}))
     calls = [c for c in cases if "behaviour" not in c.get("expected", {})]
     # score_case fields that decide the denominators: whether a call was expected at all
@@ -199,6 +199,63 @@ def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:
     if r.memory_gb_per_trial and total_gb and r.memory_gb_per_trial > total_gb:
         problems.append(f"{HERE}resources.memory_gb_per_trial: {r.memory_gb_per_trial:g} GB per trial, but this machine "
                         f"has {total_gb:.1f} GB: no trial could ever be placed")
+
+
+def trial_request(cfg: SweepConfig) -> dict[str, float]:
+    """What one trial asks Ray for, in Ray's resource names (memory in bytes)."""
+    r = cfg.resources
+    need = {"CPU": float(r.cpus_per_trial), "GPU": float(r.gpus_per_trial)}
+    if r.memory_gb_per_trial:
+        need["memory"] = r.memory_gb_per_trial * 2**30
+    return need
+
+
+_CONFIG_KEY = {"CPU": "resources.cpus_per_trial", "GPU": "resources.gpus_per_trial",
+               "memory": "resources.memory_gb_per_trial"}
+
+
+def _amount(name: str, value: float) -> str:
+    return f"{value / 2**30:.1f} GB memory" if name == "memory" else f"{value:g} {name}"
+
+
+def cluster_autoscales(status: dict | None, autoscaler_v2: bool) -> bool:
+    """Whether an autoscaler can add nodes, from the status Ray's v1 monitor keeps in GCS
+    (`ray status` reads the same). Every head runs that monitor; without an autoscaling config it
+    is read-only, and its node types are then just `node_<id>` of the nodes that exist."""
+    if autoscaler_v2:
+        return True
+    if status is None:
+        return False  # no monitor at all: nothing adds nodes
+    report = status.get("autoscaler_report")
+    if not report:
+        return True  # not reported yet: cannot tell, so do not refuse
+    mapping = report.get("node_type_mapping") or {}
+    types = set(mapping.values()) | set(report.get("active_nodes") or {})
+    read_only = bool(mapping) and all(t == f"node_{node}" for node, t in mapping.items()) and \
+        types <= {f"node_{node}" for node in mapping}
+    return not read_only
+
+
+def placement_problems(nodes: list[dict], need: dict[str, float], address: str, autoscaling: bool) -> list[str]:
+    """Whether one node of a running cluster can hold one trial. `nodes` as `ray.nodes()` gives them
+    (`Alive`, `Resources`). Ray would queue an unplaceable trial forever, with the parent run open.
+    With an autoscaler a missing node may still come, so that is a note; without, a problem."""
+    alive = [n.get("Resources") or {} for n in nodes if n.get("Alive")]
+    wanted = {k: v for k, v in need.items() if v > 0}
+    if any(all(node.get(k, 0) >= v for k, v in wanted.items()) for node in alive):
+        return []
+    held = "; ".join(", ".join(_amount(k, node.get(k, 0)) for k in wanted) for node in alive) or "no live node"
+    short = [k for k, v in wanted.items() if not any(node.get(k, 0) >= v for node in alive)]
+    if short:
+        what = ", ".join(f"{_CONFIG_KEY[k]}: {_amount(k, wanted[k])} per trial" for k in short)
+        line = f"{what}, but no node of the cluster at {address} has that much (nodes now: {held})"
+    else:
+        asked = ", ".join(_amount(k, v) for k, v in wanted.items())
+        line = (f"resources: {asked} per trial, but no single node of the cluster at {address} has them together "
+                f"(nodes now: {held})")
+    if autoscaling:
+        return [NOTE + line + "; the cluster's autoscaler must add such a node, or the trials wait"]
+    return [line + "; the cluster has no autoscaler to add one: lower the request or add a node"]
 
 
 def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:

@@ -25,15 +25,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from evals.metrics import METRICS
 from orchestrator.search import Direction, pareto_front
 
-# Which way is better, for every metric the harness and the sweep report.
-LOWER_IS_BETTER = frozenset({"false_tool_call_rate", "fabrication_rate", "median_latency_s", "gguf_size_mb"})
 ENDED_NORMALLY = ("finished", "stopped_early")  # ASHA stopping a trial is a normal end; failures are not
 
 
 def direction_of(metric: str) -> Direction:
-    return "min" if metric in LOWER_IS_BETTER else "max"
+    """Which way is better (evals.metrics); a name outside the table (a count) reads as higher-is-better."""
+    return METRICS[metric].direction if metric in METRICS else "max"
 
 
 def variant_label(context: int) -> str:

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
 from orchestrator.config import SweepConfig, flat_params, parse_config
+from orchestrator.errors import ClusterError, StorageError, storage_reason
 from orchestrator.paths import cache_dir
 from orchestrator.progress import StageProgress
 from orchestrator.search import Dim, apply_params, pareto_front, rung_metric, space_spec
@@ -100,6 +102,8 @@ def _child_run(tracker, parent_run_id: str, trial_id: str, cfg: SweepConfig, par
     if found:
         run_id = found[0].info.run_id
         tracker.client.update_run(run_id, "RUNNING")
+        if "toolsweep.failure_reason" in found[0].data.tags:  # a retry: the last failure's reason is history
+            tracker.client.delete_tag(run_id, "toolsweep.failure_reason")
         return run_id
     run_id = tracker.start_run(f"{cfg.name}-{trial_id}", parent_run_id=parent_run_id, tags={
         "toolsweep.kind": "trial", "toolsweep.sweep": cfg.name, "toolsweep.trial_id": trial_id,
@@ -121,6 +125,8 @@ def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: P
             epoch = int(round(state.epoch or 0))
             ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             out = work / f"epoch-{epoch}"
+            if progress:
+                progress.update(f"epoch {epoch} export", 0, 1)
             merged = export.merge_adapter(inputs.base, ckpt, out / "merged", inputs.serving)
             qtype = cfg.quantize.types[0]
             files = export.to_gguf(merged, out / "gguf", "tuned", [qtype], cfg.quantize.llama_cpp_dir, keep_f16=False)
@@ -145,6 +151,16 @@ def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: P
             tune.report({**metrics, "epoch": epoch}, checkpoint=Checkpoint.from_directory(str(ckpt)))
 
     return EpochEval()
+
+
+def _filesystem_state(folder: Path) -> tuple[int | None, bool]:
+    """(free bytes, read-only) of the filesystem holding `folder` (or its nearest existing parent)."""
+    here = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    try:
+        st = os.statvfs(here)
+    except (OSError, TypeError):
+        return None, False
+    return st.f_bavail * st.f_frsize, bool(st.f_flag & os.ST_RDONLY)
 
 
 def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, project_dir: str) -> None:
@@ -173,6 +189,7 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
         # One point per restore (the tag keeps only the last): how often this trial came back, and from where.
         restores = len(tracker.client.get_metric_history(run_id, "restored_from_epoch"))
         tracker.log_metrics(run_id, {"restored_from_epoch": resumed}, restores + 1)
+    progress = None
     try:
         inputs = prepare_inputs(cfg, cache_dir(), eval_limit=cfg.search.dev_cases, data_dir=work / "data")
         log_data(tracker, run_id, inputs)
@@ -190,9 +207,18 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
                    resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints,
                    on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
     except Exception as err:
+        stage = progress.stage if progress is not None and progress.stage else "data preparation"
+        storage = storage_reason(err, str(work), stage, *_filesystem_state(work))
+        if storage:
+            # The exports are rebuilt from the checkpoint on resume: dropping them gives the space
+            # back to the trials that come next, which is what lets the sweep go on.
+            for exported in work.glob("epoch-*"):
+                shutil.rmtree(exported, ignore_errors=True)
         tracker.set_tags(run_id, {"toolsweep.status": "failed",
-                                  "toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
+                                  "toolsweep.failure_reason": storage or f"{type(err).__name__}: {err}"[:5000]})
         tracker.end_run(run_id, "FAILED")
+        if storage:
+            raise StorageError(storage) from err
         raise
 
 
@@ -337,9 +363,15 @@ class _SweepCallback(Callback):
         from orchestrator.sweep_report import child_state
         run_id = self._run_of(trial)
         if run_id:
-            reason = (trial.error_file and Path(trial.error_file).read_text()[-4000:]) if trial.error_file else "error"
-            self.tracker.set_tags(run_id, {"toolsweep.status": "failed", "toolsweep.failure_reason": reason})
-            self._describe(run_id, trial, child_state("error", None, None, getattr(trial, "num_failures", 0), reason))
+            # The worker's own one-line reason (a full disk, say) reads better than the traceback's tail.
+            own = self.tracker.client.get_run(run_id).data.tags.get("toolsweep.failure_reason")
+            traceback = (Path(trial.error_file).read_text()[-4000:]) if trial.error_file else "error"
+            reason = own or traceback
+            self.tracker.set_tags(run_id, {"toolsweep.status": "failed", "toolsweep.failure_reason": reason,
+                                           "toolsweep.failure_traceback": traceback})
+            # num_failures counts this last failure too, which is not retried
+            retries = max(0, getattr(trial, "num_failures", 0) - 1)
+            self._describe(run_id, trial, child_state("error", None, None, retries, reason))
             self.tracker.end_run(run_id, "FAILED")
         self._refresh(trials)
 
@@ -362,6 +394,40 @@ def _init_ray(cfg: SweepConfig) -> None:
                  log_to_driver=False, runtime_env={"env_vars": {"RAY_CHDIR_TO_TRIAL_DIR": "0"}})
 
 
+def _cluster_autoscales() -> bool:
+    """Whether an autoscaler can add nodes to the connected cluster (preflight.cluster_autoscales)."""
+    from ray._private import ray_constants
+    from ray.autoscaler.v2.utils import is_autoscaler_v2
+    from ray.experimental import internal_kv
+
+    from orchestrator.preflight import cluster_autoscales
+
+    try:
+        raw = internal_kv._internal_kv_get(ray_constants.DEBUG_AUTOSCALING_STATUS)
+        return cluster_autoscales(json.loads(raw) if raw else None, is_autoscaler_v2(fetch_from_server=True))
+    except Exception:  # noqa: BLE001 - cannot tell: assume it may scale rather than refuse a good sweep
+        return True
+
+
+def _join_cluster(cfg: SweepConfig) -> None:
+    """With RAY_ADDRESS: connect, and refuse before any MLflow run when no node can ever hold a trial
+    (Ray would queue it forever with the parent run open). A node an autoscaler may add is a note."""
+    from orchestrator.preflight import NOTE, placement_problems, trial_request
+
+    address = os.environ["RAY_ADDRESS"]
+    try:
+        _init_ray(cfg)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        raise ClusterError(f"RAY_ADDRESS={address}: cannot connect to a Ray cluster there ({err})") from err
+    found = placement_problems(ray.nodes(), trial_request(cfg), address, _cluster_autoscales())
+    for note in (p for p in found if p.startswith(NOTE)):
+        print(f"note: {note[len(NOTE):]}", file=sys.stderr)
+    fatal = [p for p in found if not p.startswith(NOTE)]
+    if fatal:
+        ray.shutdown()
+        raise ClusterError("\n".join([f"{cfg.name}: the cluster cannot run this sweep:", *(f"  - {p}" for p in fatal)]))
+
+
 def _trainable(cfg: SweepConfig, parent_run_id: str, base_config: dict):
     resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
     if cfg.resources.memory_gb_per_trial:
@@ -380,6 +446,8 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         state = json.loads((resume_dir / STATE_FILE).read_text())
         cfg = parse_config(state["config"], resume_dir / STATE_FILE)
     preflight(cfg, resume_dir / STATE_FILE if resume_dir else None)  # before any MLflow run or Ray
+    if os.environ.get("RAY_ADDRESS"):
+        _join_cluster(cfg)  # connecting starts nothing; what the cluster holds is known only once connected
     tracker = Tracker(cfg.tracking)
     if resume_dir:
         parent, exp_dir = state["parent_run_id"], resume_dir

@@ -41,10 +41,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _auth_token_env() -> dict[str, str]:
+    """RAY_AUTH_MODE=token needs a token on both sides. A machine without one (no RAY_AUTH_TOKEN,
+    RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token, as on a fresh CI runner) gets a file of its own in the
+    temp dir rather than one written into the user's home."""
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or \
+            (Path.home() / ".ray" / "auth_token").is_file():
+        return {}
+    path = Path(tempfile.gettempdir()) / "toolsweep-loopback-ray-auth-token"
+    if not path.is_file():
+        import secrets
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return {"RAY_AUTH_TOKEN_PATH": str(path)}
+
+
 def cluster_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
-           "PYTHONUNBUFFERED": "1", **(extra or {})}
+           "PYTHONUNBUFFERED": "1", **_auth_token_env(), **(extra or {})}
     env.pop("RAY_ADDRESS", None)
     return env
 

@@ -30,16 +30,36 @@ def cluster(tmp_path):
         assert not [p for p in state["pids"] if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
 
 
+def _refused_by_the_cluster(cluster, tmp_path: Path) -> None:
+    """A trial no node can hold (a GPU; this cluster has none and no autoscaler) is refused once
+    connected, in one line naming the key, before any MLflow run exists."""
+    cfg = tiny_sweep_config(tmp_path / "gpu")
+    cfg["resources"] = {"cpus_per_trial": 1, "gpus_per_trial": 1}
+    path = tmp_path / "gpu.yaml"
+    path.write_text(json.dumps(cfg))
+    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "sweep", str(path)], cwd=ROOT,
+                         env={**loopback_cluster.cluster_env(), "RAY_ADDRESS": cluster["gcs_address"]},
+                         capture_output=True, text=True, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode == 2, out[-4000:]
+    assert "Traceback" not in out
+    assert "cluster error: tiny-sweep: the cluster cannot run this sweep:" in out
+    assert (f"resources.gpus_per_trial: 1 GPU per trial, but no node of the cluster at {cluster['gcs_address']} "
+            f"has that much (nodes now: 1 CPU, 0 GPU; 1 CPU, 0 GPU)") in out
+    assert not (tmp_path / "gpu" / "mlruns").exists(), "an MLflow store was made for a sweep that cannot run"
+
+
 def test_sweep_submitted_as_a_ray_job_runs_trials_on_both_nodes(cluster, tmp_path):
     from mlflow.tracking import MlflowClient
 
+    _refused_by_the_cluster(cluster, tmp_path)
     cfg = tiny_sweep_config(tmp_path)
     # One CPU per trial and one per node: two concurrent trials can only run one on each node.
     cfg["search"].update({"num_samples": N_TRIALS, "max_concurrent": N_TRIALS})
     cfg["resources"] = {"cpus_per_trial": 1}
     cfg_path = tmp_path / "sweep.yaml"
     cfg_path.write_text(json.dumps(cfg))
-    env = loopback_cluster.cluster_env({"RAY_ADDRESS": cluster["dashboard"]})
+    env = {**loopback_cluster.cluster_env(), "RAY_ADDRESS": cluster["dashboard"]}
     runtime_env = {"env_vars": {"TOOLSWEEP_CACHE": str((ROOT / ".cache").resolve()), "HF_HUB_OFFLINE": "1",
                                 "MLFLOW_DISABLE_TELEMETRY": "true", "RAY_USAGE_STATS_ENABLED": "0"}}
     res = subprocess.run(

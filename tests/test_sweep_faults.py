@@ -144,3 +144,71 @@ def test_killed_driver_then_resume_finishes_the_same_sweep(tmp_path):
     _assert_clean_history(tmp_path, n, epochs)
     parent = _client(tmp_path).get_run(summary["parent_run_id"])
     assert parent.info.status == "FINISHED"
+
+
+def _mount_tmpfs(folder: Path, size_mb: int) -> bool:
+    """A small filesystem of its own, so the test can really fill it (root with CAP_SYS_ADMIN)."""
+    if os.geteuid() != 0:
+        return False
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(folder)],
+                         capture_output=True, text=True)
+    return res.returncode == 0
+
+
+def _fill(folder: Path) -> Path:
+    """Write until the filesystem refuses: ENOSPC from the kernel, as on a full disk."""
+    ballast = folder / "ballast.bin"
+    chunk = b"\0" * (1 << 20)
+    with open(ballast, "wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError:
+            pass
+    return ballast
+
+
+def test_a_full_disk_mid_trial_fails_that_trial_with_its_reason_and_the_sweep_goes_on(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    if not _mount_tmpfs(out, 400):
+        pytest.skip("needs root with CAP_SYS_ADMIN to mount a small tmpfs it can fill for real")
+    try:
+        cfg = tiny_sweep_config(tmp_path)
+        cfg["output_dir"] = str(out / "runs")
+        cfg["search"].update({"num_samples": 2, "max_concurrent": 1, "grace_period": 1, "max_failures": 0})
+        cfg["data"]["mix"]["total"] = 8
+        cfg["train"].update({"epochs": 1, "batch_size": 4})
+        path = tmp_path / "sweep.yaml"
+        path.write_text(json.dumps(cfg))
+        proc = _sweep(path, tmp_path)
+        try:
+            trials = out / "runs" / "trials"
+            _wait_for(lambda: trials.is_dir() and any(trials.iterdir()), 600, "the first trial's folder", proc)
+            ballast = _fill(out)  # the disk is full while the first trial runs
+            failed = _wait_for(lambda: [c for c in _children(tmp_path) if "toolsweep.failure_reason" in c.data.tags],
+                               600, "the first trial to record its failure", proc)
+            ballast.unlink()  # space again for the trial that comes next
+            _, err = proc.communicate(timeout=900)
+            assert proc.returncode == 0, err[-4000:]
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        summary = json.loads((tmp_path / "summary.json").read_text())
+        assert sorted(t["status"] for t in summary["trials"]) == ["error", "ok"]
+        runs = {c.data.tags["toolsweep.trial_id"]: c for c in _children(tmp_path)}
+        assert len(runs) == 2
+        bad = runs[failed[0].data.tags["toolsweep.trial_id"]]
+        reason = bad.data.tags["toolsweep.failure_reason"]
+        assert bad.info.status == "FAILED"
+        assert reason.startswith("no space left on device") and str(out) in reason and " during " in reason, reason
+        assert "\n" not in reason and "Traceback" not in reason
+        assert bad.data.tags["toolsweep.state"].startswith("failed: no space left on device during ")
+        assert "retried" not in bad.data.tags["toolsweep.state"]  # max_failures 0: failed once, never retried
+        assert not list((out / "runs" / "trials" / bad.data.tags["toolsweep.trial_id"]).glob("epoch-*"))
+        [good] = [c for c in runs.values() if c is not bad]
+        assert good.info.status == "FINISHED"
+        assert _dev_epochs(tmp_path, good.info.run_id) == [1]
+    finally:
+        subprocess.run(["umount", "-l", str(out)], capture_output=True)

@@ -1,0 +1,94 @@
+"""The one table of metrics: what each number toolsweep reports is, which way is better, which cases
+it is measured on, and where it may be used (a sweep objective, a promotion guard, a headline).
+
+Everything that names a metric reads it from here: config validation (objectives, primary, guards),
+the harness (which metrics get CIs), the scorer (denominators), preflight (can this set measure it),
+the promotion gate (direction), the cards (labels) and the MLflow key scheme. Pure: no imports
+beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+# What a denominator counts, from one `evals.scorer.score_case` result.
+CasePredicate = Callable[[dict], bool]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str                                  # how cards and reports name it
+    direction: Literal["max", "min"]            # which way is better
+    measured_on: str                            # in words: the cases its denominator counts
+    # score_case predicate for the denominator; None = every call case (or, for probes/files, n/a)
+    counts: CasePredicate | None = None
+    source: Literal["calls", "probes", "file", "timing"] = "calls"
+    objective: bool = True                      # a sweep may optimise it (search.objectives)
+    gated: bool = True                          # the promotion gate can compare it case by case
+    headline: bool = False                      # in the report's first table and the card's headline
+    with_ci: bool = True                        # the report carries a bootstrap CI for it
+
+
+def _no_tool(s: dict) -> bool:
+    return s["no_tool_expected"]
+
+
+def _call_expected(s: dict) -> bool:
+    return not s["no_tool_expected"]
+
+
+def _called(s: dict) -> bool:
+    return s["called_tool"]
+
+
+def _answered_plainly(s: dict) -> bool:
+    return not s["called_tool"] and s["parse_ok"]
+
+
+# In report order: the headline first.
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("parse_success", "JSON validity (parse success)", "max", "every call case", headline=True),
+    Metric("tool_selection_accuracy", "Tool selection accuracy", "max", "every call case", headline=True),
+    Metric("tool_f1", "Tool selection F1", "max", "every call case", headline=True),
+    Metric("tool_precision", "Tool precision", "max", "every call case", headline=True),
+    Metric("tool_recall", "Tool recall", "max", "every call case", headline=True),
+    Metric("no_tool_accuracy", "No-tool accuracy", "max", "cases that expect no call", _no_tool, headline=True),
+    Metric("argument_exact_match", "Argument correctness (exact)", "max", "cases that expect a call",
+           _call_expected, headline=True),
+    Metric("no_tool_precision", "No-tool precision", "max", "cases the model answered without a call",
+           _answered_plainly),
+    Metric("false_tool_call_rate", "False tool-call rate", "min", "cases that expect no call", _no_tool),
+    Metric("argument_key_f1", "Argument key-F1", "max", "every call case"),
+    Metric("schema_validity", "Schema validity", "max", "cases where the model called a tool", _called),
+    Metric("lenient_tool_selection_accuracy", "Tool selection accuracy (lenient parse)", "max", "every call case"),
+    Metric("fabrication_rate", "Fabrication rate", "min", "fabrication probes", source="probes"),
+    Metric("bfcl_accuracy", "BFCL AST accuracy", "max", "cases imported from BFCL", objective=False,
+           gated=False),
+    Metric("median_latency_s", "Median latency (s)", "min", "every case", source="timing", gated=False,
+           with_ci=False),
+    Metric("gguf_size_mb", "GGUF size (MB)", "min", "the quantized file", source="file", gated=False,
+           with_ci=False),
+)}
+
+OBJECTIVES = tuple(n for n, m in METRICS.items() if m.objective)
+GATED = tuple(n for n, m in METRICS.items() if m.gated)
+HEADLINE = tuple(n for n, m in METRICS.items() if m.headline)
+# Call-case metrics the harness reports with a bootstrap CI (bfcl_accuracy only when BFCL cases ran).
+REPORTED = tuple(n for n, m in METRICS.items() if m.source == "calls" and m.with_ci and n != "bfcl_accuracy")
+
+
+def direction_of(name: str) -> Literal["max", "min"]:
+    return METRICS[name].direction
+
+
+def label_of(name: str) -> str:
+    return METRICS[name].label if name in METRICS else name
+
+
+def measured_count(name: str, scores: list[dict]) -> int:
+    """How many of these `score_case` results the metric's denominator counts."""
+    counts = METRICS[name].counts if name in METRICS else None
+    return len(scores) if counts is None else sum(1 for s in scores if counts(s))
+
