@@ -173,10 +173,10 @@ def audit(tmp: Path, trials: int, epochs: int) -> dict:
     duplicated, restores, bad_epochs = 0, 0, []
     for c in children:
         per_trial[c.data.tags.get("toolsweep.trial_id", "?")] = per_trial.get(c.data.tags.get("toolsweep.trial_id", "?"), 0) + 1
-        for key in ("train.loss", "dev.q8_0.tool_selection_accuracy"):
+        for key in ("train/loss", "dev/tool_selection_accuracy"):
             steps = [m.step for m in client.get_metric_history(c.info.run_id, key)]
             duplicated += len(steps) - len(set(steps))
-        dev = sorted(m.step for m in client.get_metric_history(c.info.run_id, "dev.q8_0.tool_selection_accuracy"))
+        dev = sorted(m.step for m in client.get_metric_history(c.info.run_id, "dev/tool_selection_accuracy"))
         if dev != list(range(1, epochs + 1)):
             bad_epochs.append((c.data.tags.get("toolsweep.trial_id"), dev))
         restores += len(client.get_metric_history(c.info.run_id, "restored_from_epoch"))

@@ -26,6 +26,7 @@ from typing import Callable
 
 from orchestrator.config import PromoteConfig, SweepConfig, TrackingConfig, parse_config
 from orchestrator.errors import ToolsweepError
+from orchestrator.metric_keys import train_key
 from orchestrator.promotion import (Decision, choose_candidate, fmt_metric, gate, variant_fronts, variant_label,
                                     version_description)
 
@@ -49,11 +50,11 @@ def _training_details(params: dict, metrics: dict, cfg: SweepConfig, wall_s: flo
     gpus = num(params.get("resources.gpus_per_trial", 0)) or 0
     cpus = num(params.get("resources.cpus_per_trial"))
     hardware = f"{cpus} CPU cores" + (f" + {gpus} GPU" if gpus else "") + f" ({platform.machine()})"
-    runtime = metrics.get("train.train_runtime")
-    loss = metrics.get("train.train_loss")
+    runtime = metrics.get(train_key("train_runtime"))
+    loss = metrics.get(train_key("train_loss"))
     return {"data": params.get("data.train"), "examples": num(metrics.get("data.train_examples")),
             "trial_wall_s": None if runtime is not None else wall_s,
-            "last_step_loss": None if loss is not None else metrics.get("train.loss"),
+            "last_step_loss": None if loss is not None else metrics.get(train_key("loss")),
             "rank": num(params.get("train.lora.rank")), "alpha": num(params.get("train.lora.alpha")),
             "learning_rate": num(params.get("train.learning_rate")), "epochs": num(params.get("train.epochs")),
             "batch_size": num(params.get("train.batch_size")), "grad_accum": num(params.get("train.grad_accum")),
@@ -107,11 +108,9 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
         cfg = cfg.model_copy(update={"promote": promote_cfg})
     p = cfg.promote
     variant = variant_label(cfg.train.max_length)
-    scored_qtype = cfg.quantize.types[0]
     primary_q = p.quant_types[0]
     trials = registry.sweep_trials(client, tracker.experiment_id, parent,
-                                   {**cfg.search.objectives, p.primary: "max", **{g: "max" for g in p.guards}},
-                                   scored_qtype)
+                                   {**cfg.search.objectives, p.primary: "max", **{g: "max" for g in p.guards}})
     front = variant_fronts(trials, cfg.search.objectives).get(variant, [])
     candidate = choose_candidate(front, p.primary, p.guards)
     if candidate is None:

@@ -16,6 +16,8 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
+from orchestrator.metric_keys import objective_key  # noqa: E402
+
 STATE_FILE = "toolsweep_sweep.json"  # same name as orchestrator.sweep.STATE_FILE (that module imports ray)
 
 
@@ -25,11 +27,6 @@ def champion_alias(variant: str) -> str:
 
 def previous_alias(variant: str) -> str:
     return f"previous-{variant}"
-
-
-def objective_key(name: str, qtype: str) -> str:
-    """Where a sweep child run keeps an objective's last-epoch value."""
-    return name if name == "gguf_size_mb" else f"dev.{qtype}.{name}"
 
 
 def find_sweep_parent(client: MlflowClient, experiment_id: str, sweep: str) -> str:
@@ -57,9 +54,9 @@ def sweep_config(client: MlflowClient, parent_run_id: str) -> dict:
     return json.loads(Path(local).read_text())
 
 
-def sweep_trials(client: MlflowClient, experiment_id: str, parent_run_id: str, objectives: dict[str, str],
-                 qtype: str) -> list[dict]:
-    """Every child run of the sweep: ids, status tag, context, params and last-epoch objectives.
+def sweep_trials(client: MlflowClient, experiment_id: str, parent_run_id: str, objectives: dict[str, str]) -> list[dict]:
+    """Every child run of the sweep: ids, status tag, context, params and last-epoch objectives (the
+    sweep's first quant type's dev scores, `dev/<metric>`).
 
     MLflow's `run.data.metrics` holds each metric's value at its highest step: the last epoch.
     """
@@ -75,7 +72,7 @@ def sweep_trials(client: MlflowClient, experiment_id: str, parent_run_id: str, o
             "status": tags.get("toolsweep.status", r.info.status.lower()),
             "context": int(tags.get("toolsweep.context") or r.data.params.get("train.max_length")),
             "epoch": int(float(tags.get("toolsweep.last_epoch", 0) or 0)),
-            "metrics": {k: metrics.get(objective_key(k, qtype)) for k in
+            "metrics": {k: metrics.get(objective_key(k)) for k in
                         {*objectives, "gguf_size_mb", "tool_f1", "no_tool_accuracy", "fabrication_rate"}},
             "params": dict(r.data.params),
         })

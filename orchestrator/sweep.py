@@ -37,12 +37,12 @@ from ray.tune.search.optuna import OptunaSearch
 
 from orchestrator.config import SweepConfig, flat_params, parse_config
 from orchestrator.errors import ClusterError, StorageError, storage_reason
+from orchestrator.metric_keys import DEV, RUNG, objective_key, train_key
 from orchestrator.paths import cache_dir
 from orchestrator.progress import StageProgress
 from orchestrator.search import Dim, apply_params, pareto_front, rung_metric, space_spec
 
 STATE_FILE = "toolsweep_sweep.json"
-RUNG = "rung"
 
 
 def tune_domain(dim: Dim):
@@ -139,8 +139,10 @@ def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: P
             # A trial killed after logging an epoch but before Tune stored its checkpoint redoes that
             # epoch; its metrics are already in the run, so they are not logged a second time.
             if epoch > last_logged_epoch:
-                log_report(tracker, run_id, f"dev.{qtype}", report, f"{cfg.name} epoch {epoch}", step=epoch)
-                tracker.log_metrics(run_id, {RUNG: metrics[RUNG], "gguf_size_mb": metrics["gguf_size_mb"]}, epoch)
+                log_report(tracker, run_id, f"dev.{qtype}", report, f"{cfg.name} epoch {epoch}", step=epoch,
+                           key_label=DEV)
+                tracker.log_metrics(run_id, {objective_key(RUNG): metrics[RUNG],
+                                             objective_key("gguf_size_mb"): metrics["gguf_size_mb"]}, epoch)
             # Logged now, not after training: ASHA (or max_t) may end the trial at this very report.
             for name in ("adapter_model.safetensors", "adapter_config.json"):
                 tracker.log_artifact(run_id, ckpt / name, "adapter")
@@ -177,9 +179,9 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
     tracker = Tracker(cfg.tracking)
     run_id = _child_run(tracker, parent_run_id, trial_id, cfg, params)
     tracker.set_tags(run_id, {"toolsweep.node_id": ray.get_runtime_context().get_node_id()})
-    history = tracker.client.get_metric_history(run_id, "train.loss")
+    history = tracker.client.get_metric_history(run_id, train_key("loss"))
     last_logged = max((m.step for m in history), default=-1)
-    last_epoch = max((m.step for m in tracker.client.get_metric_history(run_id, RUNG)), default=0)
+    last_epoch = max((m.step for m in tracker.client.get_metric_history(run_id, objective_key(RUNG))), default=0)
     work = (Path(cfg.output_dir) / "trials" / trial_id).resolve()
     checkpoint = tune.get_checkpoint()
     resume_from = Path(checkpoint.to_directory()) if checkpoint else None
@@ -196,7 +198,7 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
 
         def on_log(step: int, logs: dict) -> None:
             if step > last_logged or "train_runtime" in logs:
-                tracker.log_metrics(run_id, {f"train.{k}": v for k, v in logs.items()}, step)
+                tracker.log_metrics(run_id, {train_key(k): v for k, v in logs.items()}, step)
 
         # The driver prints this tag per running trial in log mode (_SweepCallback.on_step_end).
         progress = StageProgress(lambda line: tracker.set_tags(run_id, {PROGRESS_TAG: line}))

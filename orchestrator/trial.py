@@ -26,6 +26,7 @@ from orchestrator.data.pipeline import (DataResult, add_render_stage, guard_leak
 from orchestrator.data.quarantine import Quarantine
 from orchestrator.errors import ModelFileError
 from orchestrator.hashing import sha256_file
+from orchestrator.metric_keys import attribution_key, score_key, train_key
 
 
 class Progress(Protocol):
@@ -193,11 +194,15 @@ def log_data(tracker, run_id: str, inputs: Inputs) -> None:
     tracker.log_data_lineage(run_id, out, inputs.data.rows)
 
 
-def log_report(tracker, run_id: str, label: str, report: dict, title: str, step: int = 0) -> None:
-    """An eval report into a run: metrics (with `step`, e.g. the epoch), attribution counts, JSON and Markdown."""
-    tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["metrics"].items()}, step)
-    tracker.log_metrics(run_id, {f"{label}.{k}": v for k, v in report["timing"].items()}, step)
-    tracker.log_metrics(run_id, {f"{label}.attribution.{tier}.{cause}": n
+def log_report(tracker, run_id: str, label: str, report: dict, title: str, step: int = 0,
+               key_label: str | None = None) -> None:
+    """An eval report into a run: metrics (with `step`, e.g. the epoch), attribution counts, JSON and
+    Markdown. Artifacts are named by `label`; metric keys by `key_label` (default `label`), in the
+    scheme of orchestrator/metric_keys.py."""
+    keys = key_label or label
+    tracker.log_metrics(run_id, {score_key(keys, k): v for k, v in report["metrics"].items()}, step)
+    tracker.log_metrics(run_id, {score_key(keys, k): v for k, v in report["timing"].items()}, step)
+    tracker.log_metrics(run_id, {attribution_key(keys, tier, cause): n
                                  for tier, causes in report["attribution"].items() for cause, n in causes.items()}, step)
     tracker.log_dict(run_id, report, f"eval/{label}.json")
     tracker.log_text(run_id, to_markdown(report, title, report["header"]), f"eval/{label}.md")
@@ -238,12 +243,12 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
         t0 = time.perf_counter()
         result.train = train.train_lora(
             base, inputs.tokenizer, inputs.train_ds, cfg.train, run_dir,
-            on_log=lambda step, logs: tracker.log_metrics(run_id, {f"train.{k}": v for k, v in logs.items()}, step),
+            on_log=lambda step, logs: tracker.log_metrics(run_id, {train_key(k): v for k, v in logs.items()}, step),
             on_step=lambda done, total: progress.steps("train", done, total),
             on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
-        tracker.log_metrics(run_id, {"train.final_loss": result.train["train_loss"],
-                                     "train.wall_s": time.perf_counter() - t0,
-                                     "train.trainable_params": result.train["trainable_params"]})
+        tracker.log_metrics(run_id, {train_key("final_loss"): result.train["train_loss"],
+                                     train_key("wall_s"): time.perf_counter() - t0,
+                                     train_key("trainable_params"): result.train["trainable_params"]})
         tracker.log_artifact(run_id, result.train["adapter_dir"], "adapter")
 
         enter("merge + gguf")

@@ -117,4 +117,4 @@ def test_one_sweep_epoch_through_ray_tune(tmp_path):
     child = next(r for r in client.search_runs([client.get_experiment_by_name("qwen35").experiment_id])
                  if "mlflow.parentRunId" in r.data.tags)
     assert child.info.status == "FINISHED" and child.data.params["train.lora.adapted_modules"] == "31"
-    assert [m.step for m in client.get_metric_history(child.info.run_id, "dev.q8_0.tool_selection_accuracy")] == [1]
+    assert [m.step for m in client.get_metric_history(child.info.run_id, "dev/tool_selection_accuracy")] == [1]

@@ -37,8 +37,8 @@ def _sweep(tracker, name="s4k"):
             "toolsweep.status": status[tid]})
         tracker.log_params(run, {"train.lora.rank": 8})
         for epoch, (f1, nt) in enumerate(history, start=1):
-            tracker.log_metrics(run, {"dev.q4_k_m.tool_f1": f1, "dev.q4_k_m.no_tool_accuracy": nt,
-                                      "gguf_size_mb": 100.0}, step=epoch)
+            tracker.log_metrics(run, {"dev/tool_f1": f1, "dev/no_tool_accuracy": nt,
+                                      "dev/gguf_size_mb": 100.0}, step=epoch)
     return parent
 
 
@@ -53,7 +53,7 @@ def test_sweep_trials_read_last_epoch_and_find_parent(tracker, tmp_path):
     with pytest.raises(LookupError):
         registry.find_sweep_parent(client, tracker.experiment_id, "no-such-sweep")
     objectives = {"tool_f1": "max", "no_tool_accuracy": "max"}
-    trials = registry.sweep_trials(client, tracker.experiment_id, parent, objectives, "q4_k_m")
+    trials = registry.sweep_trials(client, tracker.experiment_id, parent, objectives)
     got = {t["trial_id"]: (t["status"], t["context"], t["metrics"]["tool_f1"], t["metrics"]["no_tool_accuracy"])
            for t in trials}
     assert got == {"t1": ("finished", 4096, 0.7, 0.9), "t2": ("stopped_early", 4096, 0.6, 1.0),

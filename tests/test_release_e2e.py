@@ -77,7 +77,7 @@ def test_auto_promotion_registers_the_first_champion(released):
     assert mv.tags["toolsweep.trial_id"] == record["trial_id"] and "metric.q8_0.tool_f1" in mv.tags
     run = client.get_run(mv.run_id)
     assert run.data.tags["toolsweep.kind"] == "promotion" and run.data.tags["mlflow.parentRunId"] == summary["parent_run_id"]
-    assert "promotion.promoted" in run.data.metrics and "tuned-q4_k_m.tool_f1" in run.data.metrics
+    assert "promotion.promoted" in run.data.metrics and "tuned-q4_k_m/tool_f1" in run.data.metrics
     arts = {a.path for a in client.list_artifacts(mv.run_id)}
     assert {"gguf", "adapter", "eval", "promotion", "plots"} <= arts
     # the sweep's parent run: its data as dataset inputs, the promotion's per-scenario bars among its artifacts
@@ -307,10 +307,20 @@ def test_the_mlflow_ui_shows_the_sweep_its_trials_and_the_champion(released, mlf
     assert "PROMOTED" in page  # the promotion decision in the description
 
     child = trials[0]
+    # MLflow's charts page: one section per key prefix before the last "/", named sections first
+    # (alphabetically), then "Model metrics" (keys without "/"); orchestrator/metric_keys.py
+    sections: dict[str, int] = {}
+    for key in child.data.metrics:
+        name = key.rsplit("/", 1)[0] if "/" in key else "Model metrics"
+        sections[name] = sections.get(name, 0) + 1
+    assert set(sections) == {"dev", "train", "Model metrics"}, sections
+    headers = [f"{name} ({sections[name]})" for name in ("dev", "train", "Model metrics")]
     page = _render(browser, f"{mlflow_ui}/#/experiments/{exp.experiment_id}/runs/{child.info.run_id}/model-metrics?{view}",
-                   "3-child-run-charts", (f"Model metrics ({len(child.data.metrics)})",),
-                   ready=lambda dom: dom.count("js-plotly-plot") >= 6)
-    assert f"Model metrics ({len(child.data.metrics)})" in page  # every metric of the trial has its chart
+                   "3-child-run-charts", tuple(headers), ready=lambda dom: dom.count("js-plotly-plot") >= 6)
+    # every metric of the trial has its chart, and the page opens on the dev scores, then the loss curve
+    assert all(h in page for h in headers), headers
+    text = page.rsplit("\n", 1)[-1]  # the rendered text, in reading order (headless_browser._dom)
+    assert text.index(headers[0]) < text.index(headers[1]) < text.index(headers[2]), headers
     assert page.count("js-plotly-plot") >= 6  # and the charts drew (plotly), not loading spinners
 
     page = _render(browser, f"{mlflow_ui}/#/models/{FAMILY}?{view}", "4-registered-model",

@@ -82,9 +82,9 @@ def test_one_parent_with_a_child_run_per_trial(sweep):
         p = child.data.params
         assert p["model.base"] == "tiny" and "search.train.learning_rate" in p
         assert p["train.lora.alpha"] == str(2 * int(p["train.lora.rank"]))
-        loss_steps = [m.step for m in client.get_metric_history(child.info.run_id, "train.loss")]
+        loss_steps = [m.step for m in client.get_metric_history(child.info.run_id, "train/loss")]
         assert loss_steps == sorted(set(loss_steps)) and loss_steps
-        epochs = [m.step for m in client.get_metric_history(child.info.run_id, "dev.q8_0.tool_selection_accuracy")]
+        epochs = [m.step for m in client.get_metric_history(child.info.run_id, "dev/tool_selection_accuracy")]
         assert epochs == sorted(set(epochs)) and epochs[0] == 1
         arts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"adapter", "gguf", "eval"} <= arts

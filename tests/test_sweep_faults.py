@@ -62,7 +62,7 @@ def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | Non
 
 
 def _dev_epochs(tmp: Path, run_id: str) -> list[int]:
-    return [m.step for m in _client(tmp).get_metric_history(run_id, "dev.q8_0.tool_selection_accuracy")]
+    return [m.step for m in _client(tmp).get_metric_history(run_id, "dev/tool_selection_accuracy")]
 
 
 def _assert_clean_history(tmp: Path, n: int, epochs: int) -> None:
@@ -72,7 +72,7 @@ def _assert_clean_history(tmp: Path, n: int, epochs: int) -> None:
     assert len({c.data.tags["mlflow.parentRunId"] for c in children}) == 1
     for child in children:
         assert child.info.status == "FINISHED", child.data.tags
-        loss = [m.step for m in client.get_metric_history(child.info.run_id, "train.loss")]
+        loss = [m.step for m in client.get_metric_history(child.info.run_id, "train/loss")]
         assert loss == sorted(set(loss)), f"duplicate loss steps in {child.info.run_id}: {loss}"
         assert _dev_epochs(tmp, child.info.run_id) == list(range(1, epochs + 1))
 

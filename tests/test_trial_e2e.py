@@ -108,7 +108,7 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
     assert m["data.stage.mix.not_sampled"] == 346 - 12 and m["data.stage.render.rows_out"] == 12
     assert len(run.data.tags["toolsweep.data.fingerprint"]) == 64
     assert {i.dataset.name for i in run.inputs.dataset_inputs} == {"source:starter", "training-mix"}
-    loss = client.get_metric_history(run.info.run_id, "train.loss")
+    loss = client.get_metric_history(run.info.run_id, "train/loss")
     steps = [h.step for h in loss]
     assert steps == sorted(set(steps)) and steps[-1] == 3  # 12 examples / batch 4, one point per step
     artifacts = {f.path for f in client.list_artifacts(run.info.run_id)}
