@@ -228,7 +228,8 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
 
 
 PROGRESS_TAG = "toolsweep.progress"
-PROGRESS_EVERY_S = 30.0  # log mode: a line per running trial at most this often
+# log mode: a line per running trial at most this often (TOOLSWEEP_PROGRESS_EVERY_S to change it)
+PROGRESS_EVERY_S = float(os.environ.get("TOOLSWEEP_PROGRESS_EVERY_S", "30"))
 
 
 class _SweepCallback(Callback):

@@ -81,7 +81,7 @@ def test_the_adapter_covers_linear_attention_and_mlflow_holds_the_run(trial):
     assert int(p["train.lora.adapted_modules"]) == 31
     m = run.data.metrics
     for label in ("q8_0", "base-q8_0"):
-        assert m[f"{label}.n_cases"] == 5 and 0.0 <= m[f"{label}.tool_selection_accuracy"] <= 1.0
+        assert m[f"{label}/n_cases"] == 5 and 0.0 <= m[f"{label}/tool_selection_accuracy"] <= 1.0
     local = Path(client.download_artifacts(run.info.run_id, "eval/q8_0.json", str(tmp)))
     report = json.loads(local.read_text())
     assert len(report["cases"]) == 6 and all(c.get("output") is not None for c in report["cases"])

@@ -47,6 +47,8 @@ def sweep(tmp_path_factory):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RAY_ADDRESS", None)
     # Storage as a URI, the form a cluster uses (s3://, gs://): here pyarrow's local filesystem.
+    # a sweep of this size can end within the default 30 s between progress lines
+    env["TOOLSWEEP_PROGRESS_EVERY_S"] = "1"
     res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "sweep", str(_config(tmp)),
                           "--set", f"search.storage_path=file://{tmp}/ray", "--json",
                           str(tmp / "summary.json")], cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200)
@@ -61,7 +63,7 @@ def test_summary_and_pareto_front(sweep):
     assert set(summary["pareto_front"]) <= {t["trial_id"] for t in summary["trials"]} and summary["pareto_front"]
     assert "Pareto front:" in res.stdout
     # log mode (not a terminal): a progress line per running trial between its epoch results
-    assert re.search(r"\] \w{8} (train step|epoch \d+ eval case) \d+/\d+, \S+ elapsed", res.stderr), res.stderr[-2000:]
+    assert re.search(r"\] \w{8} (train step|epoch \d+ (?:eval case|export)) \d+/\d+, \S+ elapsed", res.stderr), res.stderr[-2000:]
 
 
 def test_one_parent_with_a_child_run_per_trial(sweep):

@@ -102,8 +102,8 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
     m = run.data.metrics
     for label in ("q8_0", "q4_k_m", "base-q8_0"):
         # 6 dev cases, one per scenario: five tool-call cases and a fabrication probe (scored apart)
-        assert m[f"{label}.n_cases"] == 5
-        assert 0.0 <= m[f"{label}.tool_selection_accuracy"] <= 1.0
+        assert m[f"{label}/n_cases"] == 5
+        assert 0.0 <= m[f"{label}/tool_selection_accuracy"] <= 1.0
     assert m["data.train_examples"] == 12 and m["data.rows_read"] == 346
     assert m["data.stage.mix.not_sampled"] == 346 - 12 and m["data.stage.render.rows_out"] == 12
     assert len(run.data.tags["toolsweep.data.fingerprint"]) == 64
