@@ -79,10 +79,6 @@ HEADLINE = tuple(n for n, m in METRICS.items() if m.headline)
 REPORTED = tuple(n for n, m in METRICS.items() if m.source == "calls" and m.with_ci and n != "bfcl_accuracy")
 
 
-def direction_of(name: str) -> Literal["max", "min"]:
-    return METRICS[name].direction
-
-
 def label_of(name: str) -> str:
     return METRICS[name].label if name in METRICS else name
 
