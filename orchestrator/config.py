@@ -71,7 +71,7 @@ FILTER_CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argum
 
 class GenerateConfig(_Strict):
     """A source made by one of toolsweep's deterministic generators (orchestrator/data/generated.py)."""
-    kind: Literal["long_context", "honesty", "toolset"]
+    kind: Literal["long_context", "honesty", "judgment", "toolset"]
     count: int = Field(gt=0)              # rows generated
     seed: int = 0
     # long_context: rendered length each conversation grows to (95-100 %), counted with the SmolLM2

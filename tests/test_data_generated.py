@@ -18,7 +18,7 @@ def _no_tokenizer():
     ({"kind": "long_context", "count": 2}, "long_context needs target_tokens"),
     ({"kind": "toolset", "count": 2}, "toolset needs toolset"),
     ({"kind": "honesty", "count": 0}, "greater than 0"),
-    ({"kind": "poems", "count": 2}, "Input should be 'long_context', 'honesty' or 'toolset'"),
+    ({"kind": "poems", "count": 2}, "Input should be 'long_context', 'honesty', 'judgment' or 'toolset'"),
 ])
 def test_generate_config_errors_name_the_source(gen, message):
     with pytest.raises(ConfigError, match=message) as err:

@@ -2,7 +2,7 @@
 
 A context-variant sweep names its long-context and honesty data in the sweep file instead of a file
 someone must remember to build first. Rows are the generators' OpenAI-form rows with `meta.track`
-set (`long_context`, `honesty`, `toolset`), deterministic in the generate config, so a cache keyed
+set (`long_context`, `honesty`, `judgment`, `toolset`), deterministic in the generate config, so a cache keyed
 by that config (`cache_key`) makes them once per machine rather than once per trial.
 """
 
@@ -33,6 +33,9 @@ def generate_rows(gen: GenerateConfig, template: str, count_tokens: Callable[[],
     elif gen.kind == "honesty":
         from orchestrator.data import honesty
         rows = honesty.generate(gen.count, gen.seed, honesty.HonestyConfig(max_retries=gen.max_retries))
+    elif gen.kind == "judgment":
+        from orchestrator.data import judgment
+        rows = judgment.generate(gen.count, gen.seed)
     else:
         from orchestrator.data import toolset
         rows = toolset.generate(toolset.load_toolset(gen.toolset), gen.count, gen.seed)
