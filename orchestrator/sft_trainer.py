@@ -18,7 +18,12 @@ What this trainer changes, and only this:
    across rows, as they do across gradient-accumulation steps.
 2. **The head on loss positions only.** Hidden states are gathered at the positions whose next
    token is trained, and only those are projected and soft-maxed.
-3. **Same normalisation.** Each row's summed negative log-likelihood is divided by the same
+3. **The adapter added inside the matmul.** For a plain LoRA layer PEFT computes
+   `base(x) + B(A(dropout(x))) * scaling` as four passes over the layer's output (matmul, matmul,
+   scale, add); the trainer adds `scaling * h @ B^T` into the base output with one in-place
+   `addmm_` (same products, summed in another order: equal to float rounding). Layers PEFT treats
+   specially (DoRA and other variants, several active adapters, a bf16 base) keep PEFT's forward.
+4. **Same normalisation.** Each row's summed negative log-likelihood is divided by the same
    denominator TRL uses (`num_items_in_batch`, the trained tokens of the whole accumulated batch,
    else the batch's own count), with Trainer's gradient-accumulation rule, so the summed
    gradient is the batch gradient. The logged loss, entropy, token accuracy and token count are
@@ -35,6 +40,8 @@ from __future__ import annotations
 import contextlib
 
 import torch
+import torch.nn.functional as F
+from peft.tuners.lora.layer import Linear as LoraLinear
 from trl import SFTTrainer
 
 
@@ -44,6 +51,47 @@ def _head_is_plain(model) -> bool:
     return not any(getattr(text, k, None) not in (None, 1.0) for k in
                    ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier",
                     "logits_scaling"))
+
+
+def _fused_lora_forward(layer):
+    """A forward for one PEFT LoRA linear layer that adds the adapter inside the output matmul, or
+    None when the layer is not plain LoRA (PEFT's own forward then runs)."""
+    if not isinstance(layer, LoraLinear) or layer.merged or layer.disable_adapters or len(layer.active_adapters) != 1:
+        return None
+    name = layer.active_adapters[0]
+    base = layer.base_layer
+    if name not in layer.lora_A or name in layer.lora_variant or not isinstance(base, torch.nn.Linear):
+        return None
+    lora_a, lora_b = layer.lora_A[name], layer.lora_B[name]
+    if lora_a.bias is not None or lora_b.bias is not None or base.weight.dtype != lora_a.weight.dtype:
+        return None
+    dropout, scaling = layer.lora_dropout[name], layer.scaling[name]
+
+    def forward(x, *args, **kwargs):
+        out = F.linear(x, base.weight, base.bias)
+        h = F.linear(dropout(x), lora_a.weight)
+        # In place: linear's backward keeps its input and weight, never its output.
+        out.view(-1, out.shape[-1]).addmm_(h.reshape(-1, h.shape[-1]), lora_b.weight.t(), alpha=scaling)
+        return out
+
+    return forward
+
+
+@contextlib.contextmanager
+def _fused_adapters(model, enabled: bool):
+    """Plain LoRA layers use `_fused_lora_forward` inside the block, PEFT's forward again after it."""
+    patched = []
+    if enabled:
+        for module in model.modules():
+            forward = _fused_lora_forward(module)
+            if forward is not None:
+                module.forward = forward
+                patched.append(module)
+    try:
+        yield len(patched)
+    finally:
+        for module in patched:
+            del module.forward  # the instance attribute goes; the class's forward is back
 
 
 class _StepStats:
@@ -65,6 +113,7 @@ class LossPositionSFTTrainer(SFTTrainer):
     unpad_rows = True            # each row alone, cut to its real tokens (False: the padded batch at once)
     head_on_trained_only = True  # project only trained positions (False: every real position, as TRL does)
     autocast_bf16 = False        # bf16 matmuls on CPU (avx512_bf16): changes the math, so off by default
+    fuse_lora = True             # adapter product added inside the base matmul (False: PEFT's four passes)
 
     def _causal_lm(self, model):
         lm = self.accelerator.unwrap_model(model)
@@ -104,6 +153,14 @@ class LossPositionSFTTrainer(SFTTrainer):
             denominator = denominator * self.current_gradient_accumulation_steps
 
         stats = _StepStats(ids.device)
+        with _fused_adapters(lm, self.fuse_lora and not self.autocast_bf16):  # addmm_ takes one dtype
+            self._rows_forward_backward(backbone, head, ids, labels, attention, trained, denominator, stats)
+        self._log_like_trl(trained.sum(), stats.entropy_sum, stats.n_correct, attention)
+        return stats.total
+
+    def _rows_forward_backward(self, backbone, head, ids, labels, attention, trained, denominator, stats) -> None:
+        """Forward and backward of the batch: each row alone and unpadded (`unpad_rows`), or the
+        padded batch at once; the loss of each is `stats`' running total."""
         if self.unpad_rows:
             for row in range(ids.size(0)):
                 real = attention[row].nonzero().flatten()
@@ -128,8 +185,6 @@ class LossPositionSFTTrainer(SFTTrainer):
                                         attention[:, :end].bool().reshape(-1), stats) / denominator
             self.accelerator.backward(loss)
             stats.total += loss.detach()
-        self._log_like_trl(trained.sum(), stats.entropy_sum, stats.n_correct, attention)
-        return stats.total
 
     def _scored_nll(self, head, hidden, at, targets, real, stats: "_StepStats"):
         """Summed NLL of `targets` at positions `at` of `hidden` (positions x d); entropy and top-1

@@ -202,12 +202,14 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
 
         # The driver prints this tag per running trial in log mode (_SweepCallback.on_step_end).
         progress = StageProgress(lambda line: tracker.set_tags(run_id, {PROGRESS_TAG: line}))
-        train_lora(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, on_log=on_log,
-                   on_step=lambda done, total: progress.update("train step", done, total),
-                   callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work, last_epoch, progress)],
-                   checkpoint_each_epoch=True,
-                   resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints,
-                   on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
+        trained = train_lora(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, on_log=on_log,
+                             on_step=lambda done, total: progress.update("train step", done, total),
+                             callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work, last_epoch, progress)],
+                             checkpoint_each_epoch=True,
+                             resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints,
+                             on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
+        # Training, the per-epoch merges and the quantized evals all ran in this process.
+        tracker.log_metrics(run_id, {train_key("peak_rss_gb"): trained["peak_rss_gb"]})
     except Exception as err:
         stage = progress.stage if progress is not None and progress.stage else "data preparation"
         storage = storage_reason(err, str(work), stage, *_filesystem_state(work))
@@ -462,7 +464,8 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
                                                    "toolsweep.base_model": cfg.model.base})
         tracker.log_params(parent, flat_params(cfg))
         tracker.log_dict(parent, cfg.model_dump(mode="json"), "sweep_config.json")
-        tracker.log_sweep_inputs(parent, {name: src.path for name, src in cfg.data.sources.items()},
+        # Files only: a generated or hub source has no path here (its rows reach MLflow with each trial's lineage).
+        tracker.log_sweep_inputs(parent, {name: src.path for name, src in cfg.data.sources.items() if src.path},
                                  _eval_sets(cfg))
         storage = cfg.search.storage_path
         if "://" not in storage:

@@ -8,6 +8,7 @@ rather than truncated (truncation would cut away the answer it should teach).
 from __future__ import annotations
 
 import math
+import resource
 from pathlib import Path
 from typing import Callable
 
@@ -140,4 +141,11 @@ def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: Tra
     return {"adapter_dir": adapter_dir, "adapter_targets": trainer.adapter_targets,
             "train_loss": float(loss) if loss is not None and math.isfinite(loss) else None,
             "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)), "global_steps": result.global_step,
-            "trainable_params": n_trainable, "train_examples": len(train_ds)}
+            "trainable_params": n_trainable, "train_examples": len(train_ds), "peak_rss_gb": peak_rss_gb()}
+
+
+def peak_rss_gb() -> float:
+    """This process's resident-memory high-water mark so far, or its largest finished child's
+    (llama.cpp's converter runs as one) if that was higher, in GB (Linux reports KiB)."""
+    kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return kib / 1024 ** 2

@@ -248,7 +248,8 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
             on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
         tracker.log_metrics(run_id, {train_key("final_loss"): result.train["train_loss"],
                                      train_key("wall_s"): time.perf_counter() - t0,
-                                     train_key("trainable_params"): result.train["trainable_params"]})
+                                     train_key("trainable_params"): result.train["trainable_params"],
+                                     train_key("peak_rss_gb"): result.train["peak_rss_gb"]})
         tracker.log_artifact(run_id, result.train["adapter_dir"], "adapter")
 
         enter("merge + gguf")

@@ -58,8 +58,46 @@ def test_per_step_loss_equals_plain_trl(tmp_path):
     assert trl_tokens == ours_tokens
 
     # each lever alone (what benchmarks/train_throughput.py times) keeps the math too
-    for unpad, head_only in ((False, True), (True, False)):
-        lever = type("Lever", (LossPositionSFTTrainer,), {"unpad_rows": unpad, "head_on_trained_only": head_only})
-        loss, acc, tokens = _losses(lever, inputs, cfg, tmp_path / f"lever-{unpad}-{head_only}")
-        assert max(abs(a - b) for a, b in zip(trl_loss, loss)) < 1e-4, (unpad, head_only, trl_loss, loss)
+    for unpad, head_only, fuse in ((False, True, False), (True, False, False), (False, False, True)):
+        lever = type("Lever", (LossPositionSFTTrainer,),
+                     {"unpad_rows": unpad, "head_on_trained_only": head_only, "fuse_lora": fuse})
+        loss, acc, tokens = _losses(lever, inputs, cfg, tmp_path / f"lever-{unpad}-{head_only}-{fuse}")
+        assert max(abs(a - b) for a, b in zip(trl_loss, loss)) < 1e-4, (unpad, head_only, fuse, trl_loss, loss)
         assert max(abs(a - b) for a, b in zip(trl_acc, acc)) < 1e-6 and tokens == trl_tokens
+
+
+def test_fused_lora_forward_equals_peft_in_output_and_gradients():
+    """The fused forward covers every plain LoRA layer and gives PEFT's outputs and gradients."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from orchestrator.sft_trainer import _fused_adapters
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=2))
+    model = get_peft_model(model, LoraConfig(r=4, lora_alpha=12, lora_dropout=0.0,
+                                             target_modules=["q_proj", "v_proj", "up_proj", "down_proj"]))
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=0.5)  # B starts at zero: make the adapter's term count
+    ids = torch.randint(0, 64, (2, 9))
+
+    def run(fused: bool):
+        model.zero_grad()
+        with _fused_adapters(model, fused) as n_fused:
+            loss = model(input_ids=ids, labels=ids).loss
+            loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+        return n_fused, loss.detach(), grads
+
+    n_plain, loss_plain, grads_plain = run(False)
+    n_fused, loss_fused, grads_fused = run(True)
+    assert n_plain == 0 and n_fused == 2 * 4  # every adapted layer of both blocks
+    assert torch.allclose(loss_plain, loss_fused, atol=1e-6)
+    for name, g in grads_plain.items():
+        assert torch.allclose(g, grads_fused[name], atol=1e-5, rtol=1e-4), name
+    with _fused_adapters(model, True):
+        pass
+    assert all("forward" not in vars(m) for m in model.modules())  # PEFT's forward is back after the block

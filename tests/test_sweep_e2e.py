@@ -37,7 +37,11 @@ def tiny_sweep_config(tmp: Path) -> dict:
 
 def _config(tmp: Path) -> Path:
     path = tmp / "sweep.yaml"
-    path.write_text(json.dumps(tiny_sweep_config(tmp)))
+    cfg = tiny_sweep_config(tmp)
+    # a generated source beside the file: the sweep's parent run once failed on a source with no path
+    cfg["data"]["sources"] = {"starter": {"path": "data/starter/train.jsonl"},
+                              "judgment": {"generate": {"kind": "judgment", "count": 8}}}
+    path.write_text(json.dumps(cfg))
     return path
 
 
@@ -104,6 +108,8 @@ def test_one_parent_with_a_child_run_per_trial(sweep):
     assert parent.data.metrics["trials.finished"] == N_TRIALS
     assert 0.0 <= parent.data.metrics["best.tool_selection_accuracy"] <= 1.0
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+    inputs = {i.dataset.name for i in parent.inputs.dataset_inputs}
+    assert "source:starter" in inputs and "source:judgment" not in inputs  # files only: generated rows have no file
 
 
 def test_status_reads_the_sweep_dir(sweep):

@@ -105,6 +105,7 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
         assert m[f"{label}/n_cases"] == 5
         assert 0.0 <= m[f"{label}/tool_selection_accuracy"] <= 1.0
     assert m["data.train_examples"] == 12 and m["data.rows_read"] == 346
+    assert 0.1 < m["train/peak_rss_gb"] < 24  # the trial process's high-water mark, in GB (not KiB, not bytes)
     assert m["data.stage.mix.not_sampled"] == 346 - 12 and m["data.stage.render.rows_out"] == 12
     assert len(run.data.tags["toolsweep.data.fingerprint"]) == 64
     assert {i.dataset.name for i in run.inputs.dataset_inputs} == {"source:starter", "training-mix"}
