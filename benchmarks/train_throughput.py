@@ -9,12 +9,15 @@ each in a fresh subprocess (so each peak RSS is its own):
 - baseline:  plain TRL `SFTTrainer` as its docs set it up for this task: assistant-only loss
              (labels from the chat template's generation masks), fp32 on CPU, the same batch size.
 - toolsweep: `LossPositionSFTTrainer` (orchestrator/sft_trainer.py): rows unpadded one at a time,
-             the LM head only on trained positions, same loss.
+             the LM head only on trained positions, the LoRA product added inside the base matmul,
+             same loss.
 
 and, to show what each lever is worth alone (`--variants` picks a subset):
 
 - head-only: the padded batch in one forward, as TRL runs it, but the head only on trained positions.
 - unpadded:  rows one at a time cut to their real tokens, the head on every position of each row.
+- fused:     the padded batch and the head on every position, as TRL runs them, but each LoRA layer's
+             product added inside its base matmul (one addmm_ instead of PEFT's matmul, scale, add).
 - bf16:      toolsweep's trainer under torch.autocast(bfloat16) on CPU. This changes the math
              (bf16 matmuls, fp32 master weights): its loss curve is compared with the baseline's too.
 
@@ -74,12 +77,13 @@ def flops_per_trained_token(model_config, mean_len: float, scored_share: float) 
     return 2 * (2 * body + attention + head)     # x2: the backward pass computes input gradients too
 
 
-VARIANTS = {  # name: (unpad_rows, head_on_trained_only, autocast_bf16); None = plain TRL
+VARIANTS = {  # name: (unpad_rows, head_on_trained_only, fuse_lora, autocast_bf16); None = plain TRL
     "baseline": None,
-    "head-only": (False, True, False),
-    "unpadded": (True, False, False),
-    "toolsweep": (True, True, False),
-    "bf16": (True, True, True),
+    "head-only": (False, True, False, False),
+    "unpadded": (True, False, False, False),
+    "fused": (False, False, True, False),
+    "toolsweep": (True, True, True, False),
+    "bf16": (True, True, False, True),
 }
 
 
@@ -91,9 +95,9 @@ def _trainer_class(variant: str):
     levers = VARIANTS[variant]
     if levers is None:
         return SFTTrainer
-    unpad, head_only, bf16 = levers
+    unpad, head_only, fuse, bf16 = levers
     return type(f"Bench_{variant}", (LossPositionSFTTrainer,),
-                {"unpad_rows": unpad, "head_on_trained_only": head_only, "autocast_bf16": bf16})
+                {"unpad_rows": unpad, "head_on_trained_only": head_only, "fuse_lora": fuse, "autocast_bf16": bf16})
 
 
 def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: float | None, out: Path) -> None:

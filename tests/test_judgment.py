@@ -12,8 +12,8 @@ from orchestrator.starter_data import TOOLS
 
 
 def test_rows_call_nothing_and_offer_the_tempting_tool():
-    rows = judgment.generate(200, seed=1)
-    assert Counter(r["meta"]["scenario"] for r in rows) == {"near_miss": 100, "underspecified": 100}
+    rows = judgment.generate(300, seed=1)
+    assert Counter(r["meta"]["scenario"] for r in rows) == {"near_miss": 100, "underspecified": 200}
     for row in rows:
         assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
         assert not any(m.get("tool_calls") for m in row["messages"]) and row["messages"][-1]["content"]
@@ -28,7 +28,7 @@ def test_rows_call_nothing_and_offer_the_tempting_tool():
 def test_deterministic_distinct_and_seeded():
     a, b = judgment.generate(120, seed=3), judgment.generate(120, seed=3)
     assert a == b and a != judgment.generate(120, seed=4)
-    keys = {json.dumps([r["messages"], [t["function"]["name"] for t in r["tools"]]]) for r in a}
+    keys = {json.dumps([r["messages"], sorted(t["function"]["name"] for t in r["tools"])]) for r in a}  # as dedupe keys
     assert len(keys) == 120
 
 

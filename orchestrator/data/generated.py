@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Callable
 
 from orchestrator.config import GenerateConfig
@@ -17,9 +18,18 @@ from orchestrator.config import GenerateConfig
 CountTokens = Callable[[str], int]
 
 
+# The module that writes each kind's rows: its source is part of the cache key, so a generator
+# changed by an upgrade makes its rows again instead of reusing the old ones.
+GENERATOR_MODULES = {"long_context": "long_context_data.py", "honesty": "honesty.py", "judgment": "judgment.py",
+                     "toolset": "toolset.py"}
+
+
 def cache_key(gen: GenerateConfig, template: str) -> str:
-    """Changes whenever the rows could: the generate config, the template, the toolset file's bytes."""
-    blob = {"generate": gen.model_dump(mode="json"), "template": hashlib.sha256(template.encode()).hexdigest()}
+    """Changes whenever the rows could: the generate config, the template, the generator's source,
+    the toolset file's bytes."""
+    source = Path(__file__).with_name(GENERATOR_MODULES[gen.kind]).read_bytes()
+    blob = {"generate": gen.model_dump(mode="json"), "template": hashlib.sha256(template.encode()).hexdigest(),
+            "generator_sha256": hashlib.sha256(source).hexdigest()}
     if gen.toolset is not None:
         blob["toolset_sha256"] = hashlib.sha256(gen.toolset.read_bytes()).hexdigest()
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]

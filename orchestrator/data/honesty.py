@@ -21,6 +21,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.data.distinct import draw_distinct
 from orchestrator.starter_data import DEFAULT_SLOTS, INTENTS, SYSTEM_PROMPT, TOOLS, Slots
 
 SCENARIOS = ("empty_result", "permanent_error", "retries_exhausted", "retry_succeeded")
@@ -161,21 +162,8 @@ def generate(n: int, seed: int = 0, cfg: HonestyConfig = HonestyConfig(), slots:
     weights = list(cfg.weights)
     if cfg.max_retries == 0:
         weights[SCENARIOS.index("retry_succeeded")] = 0
-    rows: list[dict] = []
-    seen: set[str] = set()
-    attempts = 0
-    while len(rows) < n:
-        attempts += 1
-        if attempts > 50 * n + 1000:
-            raise ValueError(f"could not make {n} distinct honesty examples (made {len(rows)}); lower the count")
-        ex = make_example(rng, rng.choices(SCENARIOS, weights)[0], cfg, slots)
-        key = json.dumps(ex["messages"], sort_keys=True)
-        if key in seen:
-            continue
-        seen.add(key)
-        ex["id"] = f"honesty-{len(rows):05d}"
-        rows.append(ex)
-    return rows
+    return draw_distinct(n, lambda _: make_example(rng, rng.choices(SCENARIOS, weights)[0], cfg, slots),
+                         lambda ex: json.dumps(ex["messages"], sort_keys=True), "honesty")
 
 
 def assistant_calls(example: dict) -> list[dict[str, Any]]:

@@ -20,9 +20,13 @@ from __future__ import annotations
 import json
 import random
 
+from orchestrator.data.distinct import draw_distinct
 from orchestrator.starter_data import SYSTEM_PROMPT, _pick_tools
 
 SCENARIOS = ("near_miss", "underspecified")
+# Drawn in turn: under-specified requests twice as often, the harder habit to learn (measured: after
+# 160 rows at a 1:1 split, SmolLM2 still called a tool on 4 of 4 under-specified test requests).
+ROTATION = ("near_miss", "underspecified", "underspecified")
 
 # tool -> (question, answer): general knowledge near a tool's domain that the tool cannot give.
 NEAR_MISS: dict[str, list[tuple[str, str]]] = {
@@ -125,50 +129,86 @@ UNDERSPECIFIED: dict[str, list[tuple[str, str]]] = {
          "Sure. What is your manager's address, and what should the subject and message say?"),
         ("Shoot off a quick message to the team.",
          "Happy to. Which address should it go to, and what should it say?"),
+        ("Write an email for me.",
+         "Of course. Who is it for, and what should the subject and the message be?"),
+        ("Mail this to someone.",
+         "Who should I send it to, and what subject and text should the email have?"),
     ],
     "calendar_create_event": [
         ("Schedule a meeting for me.",
          "Of course. What should the meeting be called, and on which date and at what time?"),
         ("Block out some time on my calendar.",
          "Which day and time should I block, and what should I call it?"),
+        ("Add an appointment.",
+         "Sure. What is the appointment, and on which date and at what time?"),
     ],
     "create_ticket": [
         ("File a bug about this.",
          "I can do that. Which project should the ticket go in, and what should its title be?"),
         ("Open an issue for the problem.",
          "Which project tracker should it go in, and how should I title it?"),
+        ("Log a ticket.",
+         "Which project is it for, and what should the ticket say?"),
     ],
     "get_weather": [
         ("Will I need an umbrella today?",
          "Which city are you in? I'll check the weather there."),
+        ("Check the forecast.",
+         "For which city should I check the weather?"),
     ],
     "read_file": [
         ("Open that document for me.",
          "Which file do you mean? Please give me its path."),
+        ("Show me what's in the file.",
+         "Which file? Tell me its path and I'll read it."),
+        ("Look at my notes file.",
+         "Where is the file? Please give me its full path."),
     ],
     "write_file": [
         ("Save these notes somewhere.",
          "Which file should I save them to, and what exactly should it contain?"),
+        ("Write that down to a file.",
+         "What should the file contain, and at which path should I save it?"),
     ],
     "run_shell": [
         ("Run that script again.",
          "Which command or script should I run? Please give me the exact command."),
+        ("Execute it for me.",
+         "What should I run? Please give me the exact command."),
     ],
     "http_fetch": [
         ("Check the website for me.",
          "Which URL should I fetch?"),
+        ("Grab that page.",
+         "Which page do you mean? Please give me its URL."),
     ],
     "memory_store": [
         ("Don't forget that.",
          "What should I remember? Tell me the fact and I'll save it."),
+        ("Keep this in mind for later.",
+         "Sure. What exactly should I save, and under what label?"),
+        ("Make a note of it.",
+         "What is the fact you want me to keep? I'll store it once you tell me."),
+    ],
+    "memory_search": [
+        ("Look it up in your memory.",
+         "What should I look for? Tell me the topic or keyword."),
     ],
     "get_ticket": [
         ("What's the status of my ticket?",
          "Which ticket? Please give me its id, such as ABC-123."),
+        ("Check on that ticket.",
+         "Which ticket do you mean? I need its id."),
     ],
     "search_email": [
         ("Find that email from last week.",
          "What should I search for: a sender, a subject or a topic?"),
+        ("Search my inbox.",
+         "What should I look for in your mail?"),
+    ],
+    "calendar_list_events": [
+        ("What's on for that day?",
+         "Which date do you mean? Give me the day and I'll list its events."),
     ],
 }
 
@@ -188,21 +228,9 @@ def make_example(rng: random.Random, scenario: str) -> dict:
 
 
 def generate(n: int, seed: int = 0) -> list[dict]:
-    """`n` judgment conversations, half near misses and half under-specified requests, distinct in
-    request and tool list (the same request recurs with other tools, as it would in use)."""
+    """`n` judgment conversations, a third near misses and two thirds under-specified requests,
+    distinct in request and tool list (the same request recurs with other tools, as it would in use)."""
     rng = random.Random(f"judgment-{seed}")
-    rows: list[dict] = []
-    seen: set[str] = set()
-    attempts = 0
-    while len(rows) < n:
-        attempts += 1
-        if attempts > 50 * n + 1000:
-            raise ValueError(f"could not make {n} distinct judgment examples (made {len(rows)}); lower the count")
-        ex = make_example(rng, SCENARIOS[len(rows) % 2])
-        key = json.dumps([ex["messages"], [t["function"]["name"] for t in ex["tools"]]])
-        if key in seen:
-            continue
-        seen.add(key)
-        ex["id"] = f"judgment-{len(rows):05d}"
-        rows.append(ex)
-    return rows
+    return draw_distinct(n, lambda i: make_example(rng, ROTATION[i % len(ROTATION)]),
+                         lambda ex: json.dumps([ex["messages"], sorted(t["function"]["name"] for t in ex["tools"])]),
+                         "judgment")
