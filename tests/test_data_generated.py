@@ -1,6 +1,8 @@
 """Generated sources (`data.sources.<name>.generate`): validation, determinism, the cache, and their
 rows flowing through the same stages as file sources (honesty quota filled from a generated source)."""
 
+from pathlib import Path
+
 import pytest
 
 from orchestrator.config import ConfigError, GenerateConfig, parse_config
@@ -43,6 +45,18 @@ def test_rows_are_deterministic_tracked_and_keyed_by_their_config():
             cache_key(gen.model_copy(update={"seed": 4}), TEMPLATE), cache_key(gen, TEMPLATE + " "),
             cache_key(toolset, TEMPLATE)}
     assert len(keys) == 5
+
+
+def test_cache_key_follows_the_generator_source(tmp_path, monkeypatch):
+    """An upgraded generator makes its rows again: its module's bytes are part of the key."""
+    from orchestrator.data import generated
+
+    gen = GenerateConfig(kind="judgment", count=12)
+    before = cache_key(gen, TEMPLATE)
+    edited = tmp_path / "judgment.py"
+    edited.write_bytes(Path(generated.__file__).with_name("judgment.py").read_bytes() + b"# changed\n")
+    monkeypatch.setitem(generated.GENERATOR_MODULES, "judgment", str(edited))  # an absolute path wins the join
+    assert cache_key(gen, TEMPLATE) != before
 
 
 def test_generated_honesty_source_fills_the_honesty_quota(tmp_path):

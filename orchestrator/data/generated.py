@@ -27,7 +27,7 @@ GENERATOR_MODULES = {"long_context": "long_context_data.py", "honesty": "honesty
 def cache_key(gen: GenerateConfig, template: str) -> str:
     """Changes whenever the rows could: the generate config, the template, the generator's source,
     the toolset file's bytes."""
-    source = Path(__file__).with_name(GENERATOR_MODULES[gen.kind]).read_bytes()
+    source = (Path(__file__).parent / GENERATOR_MODULES[gen.kind]).read_bytes()
     blob = {"generate": gen.model_dump(mode="json"), "template": hashlib.sha256(template.encode()).hexdigest(),
             "generator_sha256": hashlib.sha256(source).hexdigest()}
     if gen.toolset is not None:
