@@ -118,6 +118,7 @@ def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: P
     from transformers import TrainerCallback
 
     from orchestrator import export
+    from orchestrator.train import peak_rss_gb
     from orchestrator.trial import eval_gguf, log_report
 
     class EpochEval(TrainerCallback):
@@ -143,6 +144,8 @@ def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: P
                            key_label=DEV)
                 tracker.log_metrics(run_id, {objective_key(RUNG): metrics[RUNG],
                                              objective_key("gguf_size_mb"): metrics["gguf_size_mb"]}, epoch)
+                # this process trained, merged and scored the epoch: its memory high-water mark so far
+                tracker.log_metrics(run_id, {train_key("peak_rss_gb"): peak_rss_gb()}, epoch)
             # Logged now, not after training: ASHA (or max_t) may end the trial at this very report.
             for name in ("adapter_model.safetensors", "adapter_config.json"):
                 tracker.log_artifact(run_id, ckpt / name, "adapter")
@@ -202,14 +205,12 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
 
         # The driver prints this tag per running trial in log mode (_SweepCallback.on_step_end).
         progress = StageProgress(lambda line: tracker.set_tags(run_id, {PROGRESS_TAG: line}))
-        trained = train_lora(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, on_log=on_log,
-                             on_step=lambda done, total: progress.update("train step", done, total),
-                             callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work, last_epoch, progress)],
-                             checkpoint_each_epoch=True,
-                             resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints,
-                             on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
-        # Training, the per-epoch merges and the quantized evals all ran in this process.
-        tracker.log_metrics(run_id, {train_key("peak_rss_gb"): trained["peak_rss_gb"]})
+        train_lora(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, on_log=on_log,
+                   on_step=lambda done, total: progress.update("train step", done, total),
+                   callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work, last_epoch, progress)],
+                   checkpoint_each_epoch=True,
+                   resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints,
+                   on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
     except Exception as err:
         stage = progress.stage if progress is not None and progress.stage else "data preparation"
         storage = storage_reason(err, str(work), stage, *_filesystem_state(work))

@@ -8,7 +8,7 @@ HEAVY = {"torch", "transformers", "peft", "trl", "llama_cpp", "mlflow", "ray", "
 EDGE_MODULES = {
     "orchestrator/base_model.py": {"torch", "transformers"},
     "orchestrator/train.py": {"torch", "transformers", "peft", "trl", "datasets"},
-    "orchestrator/sft_trainer.py": {"torch", "trl"},
+    "orchestrator/sft_trainer.py": {"torch", "trl", "peft"},
     "orchestrator/export.py": {"torch", "transformers", "peft", "llama_cpp"},
     "orchestrator/tracking.py": {"mlflow"},
     "orchestrator/data/sources.py": {"datasets"},

@@ -92,6 +92,8 @@ def test_one_parent_with_a_child_run_per_trial(sweep):
         assert loss_steps == sorted(set(loss_steps)) and loss_steps
         epochs = [m.step for m in client.get_metric_history(child.info.run_id, "dev/tool_selection_accuracy")]
         assert epochs == sorted(set(epochs)) and epochs[0] == 1
+        rss = client.get_metric_history(child.info.run_id, "train/peak_rss_gb")  # GB, one point per scored epoch
+        assert [m.step for m in rss] == epochs and all(0.1 < m.value < 24 for m in rss)
         arts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"adapter", "gguf", "eval"} <= arts
         # what the UI shows a reader: a filterable state, the Pareto flag, a description
