@@ -23,8 +23,7 @@ import random
 from orchestrator.data.distinct import draw_distinct
 from orchestrator.starter_data import SYSTEM_PROMPT, _pick_tools
 
-SCENARIOS = ("near_miss", "underspecified")
-# Drawn in turn: under-specified requests twice as often, the harder habit to learn (measured: after
+# The two situations, drawn in turn: under-specified requests twice as often, the harder habit to learn (measured: after
 # 160 rows at a 1:1 split, SmolLM2 still called a tool on 4 of 4 under-specified test requests).
 ROTATION = ("near_miss", "underspecified", "underspecified")
 
