@@ -1,11 +1,11 @@
 """Judgment track: no-tool rows where a tool looks related, answered or clarified without a call."""
 
-import json
 from collections import Counter
 
 from evals.make_sets import GENERAL, TRAPS, UNDERSPECIFIED
 from orchestrator.config import GenerateConfig, parse_config
 from orchestrator.data import judgment
+from orchestrator.data.dedupe import dedupe_key
 from orchestrator.data.generated import generate_rows
 from orchestrator.data.mix import category
 from orchestrator.starter_data import TOOLS
@@ -28,8 +28,7 @@ def test_rows_call_nothing_and_offer_the_tempting_tool():
 def test_deterministic_distinct_and_seeded():
     a, b = judgment.generate(120, seed=3), judgment.generate(120, seed=3)
     assert a == b and a != judgment.generate(120, seed=4)
-    keys = {json.dumps([r["messages"], sorted(t["function"]["name"] for t in r["tools"])]) for r in a}  # as dedupe keys
-    assert len(keys) == 120
+    assert len({dedupe_key(r) for r in a}) == 120  # the dedupe stage would keep every one
 
 
 def test_texts_are_not_the_eval_sets_templates():

@@ -17,9 +17,9 @@ Rows carry `meta.track = "judgment"`; with no tool calls they fill the mix's no-
 
 from __future__ import annotations
 
-import json
 import random
 
+from orchestrator.data.dedupe import dedupe_key
 from orchestrator.data.distinct import draw_distinct
 from orchestrator.starter_data import SYSTEM_PROMPT, _pick_tools
 
@@ -230,6 +230,5 @@ def generate(n: int, seed: int = 0) -> list[dict]:
     """`n` judgment conversations, a third near misses and two thirds under-specified requests,
     distinct in request and tool list (the same request recurs with other tools, as it would in use)."""
     rng = random.Random(f"judgment-{seed}")
-    return draw_distinct(n, lambda i: make_example(rng, ROTATION[i % len(ROTATION)]),
-                         lambda ex: json.dumps([ex["messages"], sorted(t["function"]["name"] for t in ex["tools"])]),
-                         "judgment")
+    # distinct by the dedupe stage's own key, so none of these rows is quarantined as a duplicate
+    return draw_distinct(n, lambda i: make_example(rng, ROTATION[i % len(ROTATION)]), dedupe_key, "judgment")
