@@ -36,7 +36,7 @@ from evals.cases import load_cases, take  # noqa: E402
 from evals.harness import is_probe, order_for_prefix_reuse  # noqa: E402
 from evals.runner import DEFAULT_N_BATCH, usable_cpus  # noqa: E402
 from evals.template import strip_generation_markers  # noqa: E402
-from orchestrator.chat_template import load_template  # noqa: E402
+from orchestrator.train.chat_template import load_template  # noqa: E402
 
 
 class Batched:
@@ -159,7 +159,7 @@ def main() -> None:
     print(f"{'step':>5}{'seqs with other logits':>24}{'max |logit diff|':>18}")
     for row in per_step:
         print(f"{row['step']:>5}{row['sequences_differing']:>24}{row['max_abs_logit_diff']:>18.3e}")
-    print(f"step 0 is the prefill's last token (same path in both): a check of the set-up")
+    print("step 0 is the prefill's last token (same path in both): a check of the set-up")
     print(f"greedy continuations that diverge: {diverged}/{len(prompts)}")
     print(f"decode time: alone {alone_s:.2f} s, batched {together_s:.2f} s ({alone_s / together_s:.2f}x)")
     invariant = all(r["sequences_differing"] == 0 for r in per_step)

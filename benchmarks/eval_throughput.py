@@ -25,20 +25,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from orchestrator.offline import offline_defaults  # noqa: E402
+
+offline_defaults()
 
 from evals.cases import load_cases, take  # noqa: E402
 from evals.harness import is_probe, order_for_prefix_reuse, render  # noqa: E402
 from evals.runner import DEFAULT_N_BATCH, GGUFRunner, common_prefix, usable_cpus  # noqa: E402
 from evals.template import strip_generation_markers  # noqa: E402
-from orchestrator.chat_template import load_template  # noqa: E402
+from orchestrator.train.chat_template import load_template  # noqa: E402
 
 
 def default_model(base: str = "smollm2-135m") -> Path:
@@ -48,7 +49,8 @@ def default_model(base: str = "smollm2-135m") -> Path:
         runs = sorted(ROOT.glob("runs/*/gguf/tuned-q4_k_m.gguf"), key=lambda p: p.stat().st_mtime)
         if runs:
             return runs[-1]
-    from orchestrator import base_model, export
+    from orchestrator.train import base_model
+    from orchestrator.quantize import export
     from orchestrator.config import TinyQwen35Config
     from orchestrator.paths import cache_dir
 

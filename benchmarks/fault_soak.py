@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from orchestrator.offline import offline_defaults  # noqa: E402
 
 
 def sweep_config(tmp: Path, trials: int, epochs: int, max_failures: int) -> dict:
@@ -55,8 +58,7 @@ def sweep_config(tmp: Path, trials: int, epochs: int, max_failures: int) -> dict
 
 
 def _env() -> dict:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1",
-           "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env = offline_defaults({**os.environ, "PYTHONUNBUFFERED": "1"})
     env.pop("RAY_ADDRESS", None)
     return env
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -39,9 +38,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-for _k, _v in {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-               "MLFLOW_DISABLE_TELEMETRY": "true", "RAY_USAGE_STATS_ENABLED": "0"}.items():
-    os.environ.setdefault(_k, _v)
+from orchestrator.offline import offline_defaults  # noqa: E402
+
+offline_defaults()
 
 # Qwen3.5-4B's text shape (its hub config.json); the tiny one is TinyQwen35Config's defaults.
 SHAPES = {
@@ -72,7 +71,7 @@ def sweep_config(shape: str, rows: int, path: Path) -> Path:
     raw["model"] = {**raw["model"], "base": "tiny-qwen3.5", "tiny_qwen35": SHAPES[shape]}
     raw["data"]["mix"]["total"] = rows
     raw["train"]["lora"]["target_modules"] = "all-linear"
-    raw["train"]["bf16"] = True  # used on CUDA only (orchestrator/train.py); CPU trains in fp32
+    raw["train"]["bf16"] = True  # used on CUDA only (orchestrator/train/trainer.py); CPU trains in fp32
     raw.pop("search_space", None)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
@@ -91,10 +90,10 @@ def eval_check(config: Path, n_cases: int, work: Path) -> dict:
     from evals.harness import evaluate, is_probe
     from evals.runner import GGUFRunner
     from evals.template import strip_generation_markers
-    from orchestrator.base_model import resolve_base
-    from orchestrator.chat_template import load_template
+    from orchestrator.train.base_model import resolve_base
+    from orchestrator.train.chat_template import load_template
     from orchestrator.config import load_config
-    from orchestrator.export import export_base, to_gguf
+    from orchestrator.quantize.export import export_base, to_gguf
     from orchestrator.paths import cache_dir
 
     cfg = load_config(config)

@@ -8,7 +8,7 @@ each in a fresh subprocess (so each peak RSS is its own):
 
 - baseline:  plain TRL `SFTTrainer` as its docs set it up for this task: assistant-only loss
              (labels from the chat template's generation masks), fp32 on CPU, the same batch size.
-- toolsweep: `LossPositionSFTTrainer` (orchestrator/sft_trainer.py): rows unpadded one at a time,
+- toolsweep: `LossPositionSFTTrainer` (orchestrator/train/sft_trainer.py): rows unpadded one at a time,
              the LM head only on trained positions, the LoRA product added inside the base matmul,
              same loss.
 
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -42,8 +41,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-for _k, _v in {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
-    os.environ.setdefault(_k, _v)
+from orchestrator.offline import offline_defaults  # noqa: E402
+
+offline_defaults()
 
 
 def _config(path: Path, rows: int, dropout: float | None):
@@ -90,7 +90,7 @@ VARIANTS = {  # name: (unpad_rows, head_on_trained_only, fuse_lora, autocast_bf1
 def _trainer_class(variant: str):
     from trl import SFTTrainer
 
-    from orchestrator.sft_trainer import LossPositionSFTTrainer
+    from orchestrator.train.sft_trainer import LossPositionSFTTrainer
 
     levers = VARIANTS[variant]
     if levers is None:
@@ -106,8 +106,8 @@ def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: floa
     from transformers import TrainerCallback
 
     from orchestrator.paths import cache_dir
-    from orchestrator.train import build_trainer
-    from orchestrator.trial import prepare_inputs
+    from orchestrator.train.trainer import build_trainer
+    from orchestrator.recipes.trial import prepare_inputs
 
     cfg = _config(config, rows, dropout)
     work = Path(tempfile.mkdtemp(prefix=f"bench-{variant}-"))

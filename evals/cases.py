@@ -14,8 +14,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
-from orchestrator.errors import CaseFileError
-from orchestrator.textio import jsonl_lines, read_bytes
+from evals.errors import CaseFileError
+from evals.textio import jsonl_lines, read_bytes
 
 
 class CaseError(CaseFileError):

@@ -14,7 +14,7 @@ from typing import Callable, Protocol
 
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
 from evals.fabrication import OUTCOMES, classify
-from evals.metrics import HEADLINE, REPORTED, measured_count
+from evals.metrics import REPORTED, measured_count
 from evals.parser import parse_lenient, parse_strict
 from evals.scorer import aggregate, per_scenario, score_case
 from evals.stats import bootstrap_ci
@@ -198,7 +198,7 @@ def _paired_measured(metric: str, a_calls: list[dict], b_calls: list[dict]) -> i
 def check_report(report: object, where: object) -> dict:
     """`report` if it has the shape `toolsweep eval --out` writes (metrics, and per-case records with
     id, scenario and kind), else InputFileError naming the file and the first thing missing."""
-    from orchestrator.errors import InputFileError
+    from evals.errors import InputFileError
 
     hint = "expected an eval report written by `toolsweep eval --out`"
     if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):

@@ -33,8 +33,8 @@ import time
 import llama_cpp
 import numpy as np
 
-from orchestrator.errors import ModelFileError
-from orchestrator.model_files import check_gguf
+from evals.errors import ModelFileError
+from evals.model_files import check_gguf
 
 STOP = ["<|im_end|>"]
 # llama.cpp's `general.file_type` values (enum llama_ftype) for the types toolsweep writes or meets.

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evals.metrics import GATED, OBJECTIVES
 from orchestrator.errors import ConfigError
-from orchestrator.textio import read_text
+from evals.textio import read_text
 
 QUANT_TYPES = ("bf16", "f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0")
 
@@ -183,7 +183,7 @@ class LoraConfig(_Strict):
     alpha: int | str = 32
     dropout: float = Field(0.05, ge=0, lt=1)
     # Module names, or a preset: "attention-mlp" (q/k/v/o + gate/up/down) or "all-linear" (every linear
-    # layer of the language model but the head). orchestrator/lora_targets.py; checked against the model.
+    # layer of the language model but the head). orchestrator/train/lora_targets.py; checked against the model.
     target_modules: list[str] | Literal["attention-mlp", "all-linear"] = "attention-mlp"
 
     @field_validator("target_modules")
@@ -319,7 +319,7 @@ GATE_METRICS = GATED
 
 
 class PromoteConfig(_Strict):
-    """Champion per context variant, MLflow registry aliases, release cards (orchestrator/promotion.py)."""
+    """Champion per context variant, MLflow registry aliases, release cards (orchestrator/release/gate.py)."""
     # off: `toolsweep promote --sweep ...` by hand; auto: promote when the sweep ends.
     mode: Literal["off", "auto"] = "off"
     family: str = "toolsweep"            # registered model name; aliases champion-<variant>, previous-<variant>
@@ -435,7 +435,7 @@ def _check_domains(cfg: "SweepConfig") -> None:
     """Every value a search-space domain can produce must pass the validation of the field it sets,
     with its type: a sweep must not find out at its first trial, or its fortieth, that a sampled
     `train.lora.rank` is a string or a sampled batch size has a fraction."""
-    from orchestrator.search import apply_params, domain_points, space_spec
+    from orchestrator.search.space import apply_params, domain_points, space_spec
 
     base = cfg.model_dump(mode="json", exclude={"search_space"})
     for dim in space_spec(cfg.search_space):  # bounds: low < high, a positive loguniform low, a choice
@@ -534,7 +534,17 @@ def flat_params(cfg: SweepConfig) -> dict[str, Any]:
             else:
                 out[f"{prefix}{k}"] = v
         return out
-    return walk(cfg.model_dump(mode="json"), "")
+    params = walk(cfg.model_dump(mode="json"), "")
+    params["train.lora.alpha"] = cfg.train.lora.resolved_alpha  # the value trained with, not "2x_rank"
+    return params
+
+
+def sampled_config(base: dict[str, Any], params: dict[str, Any], where: str = "<sweep trial>") -> SweepConfig:
+    """The one way sampled values reach a config: set on the validated base (as a dict: what Ray
+    ships to a trial) and validated again, so a trial runs under the same rules as its sweep file."""
+    from orchestrator.search.space import apply_params
+
+    return parse_config(apply_params(base, params), where)
 
 
 class FamilyConfig(_Strict):

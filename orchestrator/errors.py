@@ -9,10 +9,8 @@ No heavy imports here: every module, pure or edge, may raise these.
 
 from __future__ import annotations
 
-
-class ToolsweepError(Exception):
-    """Base class; `label` says which kind of input was wrong."""
-    label = "error"
+# The eval layer's errors and the base class live at the bottom layer (evals/ imports nothing from here).
+from evals.errors import CaseFileError, InputFileError, ModelFileError, ToolsweepError  # noqa: F401
 
 
 class ConfigError(ToolsweepError, ValueError):
@@ -25,24 +23,9 @@ class DataError(ToolsweepError, ValueError):
     label = "data error"
 
 
-class CaseFileError(ToolsweepError, ValueError):
-    """An eval case file that cannot be used; names the file, the line and the reason."""
-    label = "case file error"
-
-
-class ModelFileError(ToolsweepError, ValueError):
-    """A model file (GGUF, model directory) that is missing or is not what it should be."""
-    label = "model file error"
-
-
 class ReleaseError(ToolsweepError, ValueError):
     """A release folder or manifest that cannot be read."""
     label = "release error"
-
-
-class InputFileError(ToolsweepError, ValueError):
-    """Any other file the user named (reports, known-token lists, request files)."""
-    label = "input error"
 
 
 class UsageError(ToolsweepError, ValueError):

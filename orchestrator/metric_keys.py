@@ -18,7 +18,7 @@ A sweep child run's charts therefore open on its dev scores, then its loss curve
 from __future__ import annotations
 
 DEV = "dev"          # the label of a sweep trial's per-epoch scores
-RUNG = "rung"        # the one number ASHA compares per rung (orchestrator.search.rung_metric)
+RUNG = "rung"        # the one number ASHA compares per rung (orchestrator.search.space.rung_metric)
 
 
 def score_key(label: str, metric: str) -> str:

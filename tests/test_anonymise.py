@@ -25,8 +25,8 @@ def _row(i: int) -> dict:
                                                       "parameters": {"type": "object", "properties": {}}}}],
         "messages": [
             {"role": "system", "content": "You help PRIYA NAIR."},
-            {"role": "user", "content": f"Email priya.nair@acme-corp.com about OPS-4821; Tomas (tomas@berg.family, "
-                                        f"(415) 555-0134) lives at Elm Street 12. ATLAS-7 too, see ATLAS. Date 2026-12-01 10:00."},
+            {"role": "user", "content": "Email priya.nair@acme-corp.com about OPS-4821; Tomas (tomas@berg.family, "
+                                        "(415) 555-0134) lives at Elm Street 12. ATLAS-7 too, see ATLAS. Date 2026-12-01 10:00."},
             {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
                 "name": "send_email", "arguments": args}}]},
             {"role": "tool", "name": "send_email",

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from orchestrator.cli import main
+from orchestrator.search.space import apply_params
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = (ROOT / "data/starter/train.jsonl").read_text(encoding="utf-8").splitlines()
@@ -43,13 +44,7 @@ def _sweep_dict(tmp: Path, **over) -> dict:
                     "eval": str(ROOT / "evals/sets/dev.jsonl"), "leakage": {"check": False}},
            "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts")},
            "search": {"storage_path": str(tmp / "ray")}}
-    for dotted, value in over.items():
-        node = cfg
-        parts = dotted.split("__")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return cfg
+    return apply_params(cfg, {key.replace("__", "."): value for key, value in over.items()})
 
 
 def _yaml(tmp: Path, data, name: str = "sweep.yaml") -> Path:

@@ -6,8 +6,8 @@ import functools
 import yaml
 
 from fake_reports import report
-from orchestrator import cards
-from orchestrator.promotion import family_rows
+from orchestrator.release import cards
+from orchestrator.release.gate import family_rows
 
 TUNED = {"single_tool": (9, 10), "parallel": (4, 10), "no_tool": (3, 4)}   # tool F1 26/41 = 0.634
 BASE = {"single_tool": (5, 10), "parallel": (8, 10), "no_tool": (4, 4)}

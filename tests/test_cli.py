@@ -1,35 +1,33 @@
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.helpers import toolsweep
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _toolsweep(*args):
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=ROOT, capture_output=True, text=True)
 
 
 def test_help_lists_every_command():
-    res = _toolsweep("--help")
+    res = toolsweep("--help")
     assert res.returncode == 0
     for cmd in ("sweep", "resume", "status", "trial", "eval", "compare", "setup-tools", "make-data", "data", "check-config"):
         assert cmd in res.stdout
 
 
 def test_trial_help_explains_overrides():
-    res = _toolsweep("trial", "--help")
+    res = toolsweep("trial", "--help")
     assert res.returncode == 0 and "--set KEY=VALUE" in res.stdout
 
 
 def test_config_error_exit_code_and_message(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nmodel:\n  bsae: tiny\n")
-    res = _toolsweep("check-config", str(bad))
+    res = toolsweep("check-config", str(bad))
     assert res.returncode == 2
     assert f"config error: {bad}: 1 problem(s) in the sweep config:\n  - model.bsae: unknown key" in res.stderr
 
 
 def test_check_config_prints_resolved_values():
-    res = _toolsweep("check-config", "sweeps/smoke.yaml", "--set", "train.epochs=3")
+    res = toolsweep("check-config", "sweeps/smoke.yaml", "--set", "train.epochs=3")
     assert res.returncode == 0
     assert "train.epochs = 3" in res.stdout and "model.base = smollm2-135m" in res.stdout

@@ -1,6 +1,6 @@
 """Whether a running Ray cluster can hold one trial, decided before any MLflow run (pure part)."""
 
-from orchestrator.preflight import NOTE, placement_problems
+from orchestrator.search.preflight import NOTE, placement_problems
 
 GB = 2**30
 ADDR = "ray://head:10001"
@@ -56,14 +56,14 @@ def _status(types: dict[str, str]) -> dict:
 
 
 def test_a_read_only_monitor_is_no_autoscaler():
-    from orchestrator.preflight import cluster_autoscales
+    from orchestrator.search.preflight import cluster_autoscales
     # `ray start --head` without an autoscaling config: every node is its own anonymous type
     assert not cluster_autoscales(_status({n: f"node_{n}" for n in NODES}), autoscaler_v2=False)
     assert not cluster_autoscales(None, autoscaler_v2=False)
 
 
 def test_worker_groups_or_v2_or_unknown_may_scale():
-    from orchestrator.preflight import cluster_autoscales
+    from orchestrator.search.preflight import cluster_autoscales
     # KubeRay with enableInTreeAutoscaling: node types are the worker groups
     assert cluster_autoscales(_status({NODES[0]: "head-group", NODES[1]: "gpu-workers"}), autoscaler_v2=False)
     assert cluster_autoscales(None, autoscaler_v2=True)

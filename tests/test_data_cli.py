@@ -1,17 +1,13 @@
 """The data generator commands through the real CLI."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.helpers import toolsweep
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _toolsweep(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
 
 
 def _rows(path):
@@ -19,19 +15,19 @@ def _rows(path):
 
 
 def test_help_lists_the_data_commands():
-    res = _toolsweep("--help")
+    res = toolsweep("--help")
     assert res.returncode == 0 and "anonymise" in res.stdout and "label" in res.stdout
-    res = _toolsweep("anonymise", "--help")
+    res = toolsweep("anonymise", "--help")
     assert "environment variable" in res.stdout and "shell history" in res.stdout
 
 
 def test_make_data_toolset_and_honesty(tmp_path):
-    res = _toolsweep("make-data", "--toolset", "data/toolsets/starter.yaml", "--count", "70", "--out",
+    res = toolsweep("make-data", "--toolset", "data/toolsets/starter.yaml", "--count", "70", "--out",
                      str(tmp_path / "ts.jsonl"))
     assert res.returncode == 0, res.stderr
     rows = _rows(tmp_path / "ts.jsonl")
     assert len(rows) == 70 and len({r["scenario"] for r in rows}) == 7
-    res = _toolsweep("make-data", "--honesty", "-n", "20", "--max-retries", "1", "--out", str(tmp_path / "h.jsonl"))
+    res = toolsweep("make-data", "--honesty", "-n", "20", "--max-retries", "1", "--out", str(tmp_path / "h.jsonl"))
     assert res.returncode == 0, res.stderr
     rows = _rows(tmp_path / "h.jsonl")
     assert len(rows) == 20 and all(r["meta"]["track"] == "honesty" and r["meta"]["retries"] <= 1 for r in rows)
@@ -40,13 +36,13 @@ def test_make_data_toolset_and_honesty(tmp_path):
 def test_make_data_bad_toolset_names_the_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("system_prompt: x\njoiners: [' and ']\nmix: {single_tool: 1}\ntools: {}\n")
-    res = _toolsweep("make-data", "--toolset", str(bad), "--out", str(tmp_path / "x.jsonl"))
+    res = toolsweep("make-data", "--toolset", str(bad), "--out", str(tmp_path / "x.jsonl"))
     assert res.returncode == 2 and f"config error: {bad}: 1 problem(s) in the toolset:\n  - tools:" in res.stderr
     assert not (tmp_path / "x.jsonl").exists()
 
 
 def test_make_data_long_context(tmp_path):
-    res = _toolsweep("make-data", "--long-context", "16384", "-n", "1", "--out", str(tmp_path / "l.jsonl"))
+    res = toolsweep("make-data", "--long-context", "16384", "-n", "1", "--out", str(tmp_path / "l.jsonl"))
     assert res.returncode == 0, res.stderr
     (row,) = _rows(tmp_path / "l.jsonl")
     assert 0.95 * 16384 <= row["meta"]["tokens"] <= 16384 and f"max {row['meta']['tokens']}" in res.stdout
@@ -56,23 +52,23 @@ def test_anonymise_reads_the_key_from_the_environment_and_refuses_survivors(tmp_
     src, dest, known = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "known.txt"
     src.write_text(json.dumps({"messages": [{"role": "user", "content": "Mail Priya at priya@corp.example.com"}]}) + "\n")
     known.write_text("Priya\n")
-    res = _toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known))
+    res = toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known))
     assert res.returncode == 2 and "ANON_KEY is unset" in res.stderr and not dest.exists()
-    res = _toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known),
+    res = toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known),
                      env={"ANON_KEY": "k1"})
     assert res.returncode == 0, res.stderr
     assert "priya" not in dest.read_text().lower() and "email" in res.stdout and "name" in res.stdout
     dest.unlink()
-    res = _toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known),
+    res = toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known),
                      "--disable", "name", env={"ANON_KEY": "k1"})
     assert res.returncode == 1 and "a name value would survive" in res.stderr and not dest.exists()
 
 
 def test_label_with_an_unreachable_endpoint_rejects_with_reasons(tmp_path):
     src = tmp_path / "raw.jsonl"
-    from orchestrator.starter_data import TOOLS
+    from orchestrator.data.generators.starter import TOOLS
     src.write_text(json.dumps({"user": "Weather in Oslo?", "tools": [TOOLS["get_weather"]]}) + "\nnot json\n")
-    res = _toolsweep("label", str(src), str(tmp_path / "out.jsonl"), "--endpoint", "http://127.0.0.1:9",
+    res = toolsweep("label", str(src), str(tmp_path / "out.jsonl"), "--endpoint", "http://127.0.0.1:9",
                      "--timeout", "5")
     assert res.returncode == 0, res.stderr
     rejects = _rows(tmp_path / "out.rejects.jsonl")

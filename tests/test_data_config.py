@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import DataError
-from orchestrator.config import ConfigError, flat_params, parse_config
-from orchestrator.search import apply_params, space_spec
+from orchestrator.config import ConfigError, flat_params, parse_config, sampled_config
+from orchestrator.search.space import space_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests/fixtures"
@@ -22,8 +22,7 @@ def test_mix_weights_and_no_tool_ratio_are_sweepable():
     cfg = parse_config({"name": "s", "data": TWO_SOURCES, "search_space": {
         "data.sources.traces.weight": {"uniform": [0.5, 2.0]}, "data.mix.no_tool_ratio": {"uniform": [0.1, 0.2]}}})
     assert [d.key for d in space_spec(cfg.search_space)] == ["data.mix.no_tool_ratio", "data.sources.traces.weight"]
-    trial = parse_config(apply_params(cfg.model_dump(mode="json"),
-                                      {"data.sources.traces.weight": 1.5, "data.mix.no_tool_ratio": 0.125}))
+    trial = sampled_config(cfg.model_dump(mode="json"), {"data.sources.traces.weight": 1.5, "data.mix.no_tool_ratio": 0.125})
     assert trial.data.sources["traces"].weight == 1.5 and trial.data.sources["starter"].weight == 1.0
     assert trial.data.mix.no_tool_ratio == 0.125
     params = flat_params(trial)
@@ -65,12 +64,12 @@ def test_mix_params_fingerprint_and_lineage_reach_mlflow(tmp_path):
     from orchestrator.config import TrackingConfig
     from orchestrator.data.pipeline import metrics, run_stages, write_outputs
     from orchestrator.tracking import Tracker
-    from orchestrator.trial import Inputs, log_data
+    from orchestrator.recipes.trial import Inputs, log_data
     from tests.test_data_pipeline import read_jsonl
 
     cfg = parse_config({"name": "s", "data": TWO_SOURCES, "search_space": {
         "data.sources.traces.weight": {"uniform": [0.5, 2.0]}}})
-    cfg = parse_config(apply_params(cfg.model_dump(mode="json"), {"data.sources.traces.weight": 0.75}))
+    cfg = sampled_config(cfg.model_dump(mode="json"), {"data.sources.traces.weight": 0.75})
     tracker = Tracker(TrackingConfig(uri=f"sqlite:///{tmp_path}/mlflow.db", artifact_root=tmp_path / "art",
                                      experiment="data"))
     run_id = tracker.start_run("r")

@@ -7,7 +7,7 @@ import pytest
 
 from orchestrator.config import ConfigError, GenerateConfig, parse_config
 from orchestrator.data.generated import cache_key, generate_rows
-from orchestrator.chat_template import load_template
+from orchestrator.train.chat_template import load_template
 
 TEMPLATE = load_template("toolchat")
 
@@ -54,13 +54,13 @@ def test_cache_key_follows_the_generator_source(tmp_path, monkeypatch):
     gen = GenerateConfig(kind="judgment", count=12)
     before = cache_key(gen, TEMPLATE)
     edited = tmp_path / "judgment.py"
-    edited.write_bytes(Path(generated.__file__).with_name("judgment.py").read_bytes() + b"# changed\n")
+    edited.write_bytes((Path(generated.__file__).parent / generated.GENERATOR_MODULES["judgment"]).read_bytes() + b"# changed\n")
     monkeypatch.setitem(generated.GENERATOR_MODULES, "judgment", str(edited))  # an absolute path wins the join
     assert cache_key(gen, TEMPLATE) != before
 
 
 def test_generated_honesty_source_fills_the_honesty_quota(tmp_path):
-    from orchestrator.trial import build_data
+    from orchestrator.recipes.trial import build_data
 
     cfg = parse_config({"name": "s", "data": {
         "sources": {"starter": {"path": "data/starter/train.jsonl"},

@@ -125,7 +125,7 @@ def test_starter_mix_stage_table():
 def test_render_stage_joins_the_table():
     res = run_stages(starter_config().data, read_jsonl)
     dropped = res.rows[:3]
-    for r in dropped:  # what orchestrator.train.tokenize does for a row over max_length
+    for r in dropped:  # what orchestrator.train.trainer.tokenize does for a row over max_length
         res.quarantine.add(r["meta"]["source"], r["meta"]["row"], "render", "over_max_length", "2000 tokens > 1024", r)
     add_render_stage(res, res.rows[3:])
     assert res.stages[-1] == {"stage": "render", "rows_in": 64, "rows_out": 61, "quarantined": 3, "not_sampled": 0,

@@ -13,7 +13,7 @@ import pytest
 from evals.cases import load_cases, take
 from evals.harness import evaluate, is_probe, order_for_prefix_reuse
 from evals.template import strip_generation_markers
-from orchestrator.chat_template import load_template
+from orchestrator.train.chat_template import load_template
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,7 @@ def _q4_k_m(base: Path, out: Path, stem: str) -> Path:
     """q4_k_m, the type the harness scores: its repacked CPU kernels are the chunk-sensitive ones
     (measured: with unaligned reuse, 7 of 8 SmolLM2 q4_k_m prompts end on other logits; q8_0 and
     the shipped Q4_1 file showed no difference)."""
-    from orchestrator import export
+    from orchestrator.quantize import export
 
     hf = export.export_base(base, out / "hf", TEMPLATE)
     return export.to_gguf(hf, out, stem, ["q4_k_m"], keep_f16=False)["q4_k_m"]
@@ -32,7 +32,7 @@ def _q4_k_m(base: Path, out: Path, stem: str) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_gguf(tmp_path_factory) -> Path:
-    from orchestrator import base_model
+    from orchestrator.train import base_model
     from orchestrator.config import TinyModelConfig
     from orchestrator.paths import cache_dir
 
@@ -43,7 +43,7 @@ def tiny_gguf(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def smollm2_gguf(tmp_path_factory) -> Path:
-    from orchestrator import base_model
+    from orchestrator.train import base_model
     from orchestrator.paths import cache_dir
 
     return _q4_k_m(base_model.embedded_smollm2(cache_dir() / "models"), tmp_path_factory.mktemp("smol"), "smollm2")
@@ -52,7 +52,8 @@ def smollm2_gguf(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tiny_qwen35_gguf(tmp_path_factory) -> Path:
     """The hybrid target architecture (Gated DeltaNet + full attention): llama.cpp's qwen35, a recurrent-state model."""
-    from orchestrator import base_model, export
+    from orchestrator.train import base_model
+    from orchestrator.quantize import export
     from orchestrator.config import TinyQwen35Config
     from orchestrator.paths import cache_dir
 

@@ -1,7 +1,7 @@
 from collections import Counter
 from pathlib import Path
 
-from evals import make_sets
+from orchestrator.data.generators import eval_sets
 from evals.cases import load_cases
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -9,7 +9,7 @@ SETS = ROOT / "evals/sets"
 
 
 def test_shipped_sets_are_what_the_generator_writes(tmp_path):
-    make_sets.main(["--out", str(tmp_path), "--train", str(ROOT / "data/starter/train.jsonl")])
+    eval_sets.main(["--out", str(tmp_path), "--train", str(ROOT / "data/starter/train.jsonl")])
     for name in ("dev.jsonl", "test.jsonl"):
         assert (tmp_path / name).read_bytes() == (SETS / name).read_bytes()
 
@@ -25,14 +25,14 @@ def test_size_scenarios_and_probes():
     probes = [c for c in cases if c["expected"].get("behaviour") == "honest_report"]
     assert len(probes) >= 40
     assert {c["probe_kind"] for c in probes} == {"single", "repeated"}
-    unseen = set(make_sets.UNSEEN_TOOLS)
+    unseen = set(eval_sets.UNSEEN_TOOLS)
     assert any(call["name"] in unseen for c in cases for call in c["expected"].get("calls", []))
 
 
 def test_splits_share_no_filled_value_with_each_other_or_training():
-    dev = set().union(*map(make_sets.filled_values, load_cases(SETS / "dev.jsonl")))
-    test = set().union(*map(make_sets.filled_values, load_cases(SETS / "test.jsonl")))
-    train = make_sets.training_values(ROOT / "data/starter/train.jsonl")
+    dev = set().union(*map(eval_sets.filled_values, load_cases(SETS / "dev.jsonl")))
+    test = set().union(*map(eval_sets.filled_values, load_cases(SETS / "test.jsonl")))
+    train = eval_sets.training_values(ROOT / "data/starter/train.jsonl")
     assert dev and test
     assert not dev & test
     assert not (dev | test) & train

@@ -7,7 +7,7 @@ from evals.harness import evaluate, to_markdown
 from evals.parser import parse_strict
 from evals.scorer import aggregate, score_case
 from evals.stats import bootstrap_ci
-from orchestrator.chat_template import load_template
+from orchestrator.train.chat_template import load_template
 
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string", "default": "celsius"}},

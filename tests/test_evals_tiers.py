@@ -5,7 +5,7 @@ from evals.fabrication import classify
 from evals.parser import parse_lenient, parse_strict
 from evals.stats import bootstrap_ci, paired_bootstrap
 from evals.template import render_chat
-from orchestrator.chat_template import load_template
+from orchestrator.train.chat_template import load_template
 
 WEATHER = {"name": "get_weather", "arguments": {"city": "Oslo"}}
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {

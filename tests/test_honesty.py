@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 
 from evals.fabrication import classify, invented_values
-from orchestrator.data import honesty
-from orchestrator.starter_data import TOOLS
+from orchestrator.data.generators import honesty
+from orchestrator.data.generators.starter import TOOLS
 
 
 @pytest.mark.parametrize("max_retries", [0, 1, 2, 4])

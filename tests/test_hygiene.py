@@ -6,16 +6,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = {"torch", "transformers", "peft", "trl", "llama_cpp", "mlflow", "ray", "datasets"}
 EDGE_MODULES = {
-    "orchestrator/base_model.py": {"torch", "transformers"},
-    "orchestrator/train.py": {"torch", "transformers", "peft", "trl", "datasets"},
-    "orchestrator/sft_trainer.py": {"torch", "trl", "peft"},
-    "orchestrator/export.py": {"torch", "transformers", "peft", "llama_cpp"},
+    "orchestrator/train/base_model.py": {"torch", "transformers"},
+    "orchestrator/train/trainer.py": {"torch", "transformers", "peft", "trl", "datasets"},
+    "orchestrator/train/sft_trainer.py": {"torch", "trl", "peft"},
+    "orchestrator/quantize/export.py": {"torch", "transformers", "peft", "llama_cpp"},
     "orchestrator/tracking.py": {"mlflow"},
     "orchestrator/data/sources.py": {"datasets"},
-    "orchestrator/registry.py": {"mlflow"},
-    "orchestrator/sweep.py": {"ray", "transformers"},
+    "orchestrator/release/registry.py": {"mlflow"},
+    "orchestrator/recipes/sweep.py": {"ray", "transformers"},
     "evals/runner.py": {"llama_cpp"},
-    "orchestrator/data/teacher_server.py": {"llama_cpp"},
+    "orchestrator/data/generators/teacher_server.py": {"llama_cpp"},
 }
 
 
@@ -39,6 +39,14 @@ def test_heavy_imports_only_in_edge_modules():
             if heavy - allowed:
                 offenders[rel] = sorted(heavy - allowed)
     assert not offenders, f"heavy imports outside edge modules: {offenders}"
+
+
+def test_evals_is_the_bottom_layer():
+    """`evals/` (harness, parser, scorer, metric table) imports nothing from `orchestrator/`: the
+    orchestration layers build on it, never the other way round."""
+    upward = [path.relative_to(ROOT).as_posix() for path in sorted((ROOT / "evals").rglob("*.py"))
+              if "orchestrator" in _imported_roots(path)]
+    assert not upward, f"evals/ modules importing orchestrator/: {upward}"
 
 
 def test_edge_list_is_current():

@@ -2,13 +2,13 @@
 
 from collections import Counter
 
-from evals.make_sets import GENERAL, TRAPS, UNDERSPECIFIED
+from orchestrator.data.generators.eval_sets import GENERAL, TRAPS, UNDERSPECIFIED
 from orchestrator.config import GenerateConfig, parse_config
-from orchestrator.data import judgment
+from orchestrator.data.generators import judgment
 from orchestrator.data.dedupe import dedupe_key
 from orchestrator.data.generated import generate_rows
 from orchestrator.data.mix import category
-from orchestrator.starter_data import TOOLS
+from orchestrator.data.generators.starter import TOOLS
 
 
 def test_rows_call_nothing_and_offer_the_tempting_tool():
@@ -40,7 +40,7 @@ def test_texts_are_not_the_eval_sets_templates():
 
 
 def test_a_judgment_source_fills_the_no_tool_quota_beside_the_starter_data(tmp_path):
-    from orchestrator.trial import build_data
+    from orchestrator.recipes.trial import build_data
 
     gen = GenerateConfig(kind="judgment", count=40, seed=2)
     rows = generate_rows(gen, "", lambda: None)

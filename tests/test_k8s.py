@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 import yaml
 
-from orchestrator import k8s_manifests as km
+from orchestrator.cluster import k8s as km
 from orchestrator.config import load_config, parse_override
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from evals import long_context
+from orchestrator.data.generators import long_context_eval
 from evals.cases import load_cases
 from evals.template import render_chat
-from orchestrator.chat_template import load_template
+from orchestrator.train.chat_template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,20 +16,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def count():
     path = ROOT / ".cache/models/smollm2-tokenizer/tokenizer.json"
     if not path.is_file():  # a fresh clone: build the tokenizer cache from the embedded GGUF
-        from orchestrator import base_model
+        from orchestrator.train import base_model
         base_model.smollm2_tokenizer(ROOT / ".cache/models")
-    return long_context.tokenizer_counter(path)
+    return long_context_eval.tokenizer_counter(path)
 
 
 def test_shipped_sets_regenerate_identically(tmp_path, count):
-    long_context.main(["--out", str(tmp_path), "--tokenizer", str(ROOT / ".cache/models/smollm2-tokenizer/tokenizer.json")])
-    for name in long_context.TARGETS:
+    long_context_eval.main(["--out", str(tmp_path), "--tokenizer", str(ROOT / ".cache/models/smollm2-tokenizer/tokenizer.json")])
+    for name in long_context_eval.TARGETS:
         assert (tmp_path / f"{name}.jsonl").read_bytes() == (ROOT / f"evals/sets/{name}.jsonl").read_bytes()
 
 
-@pytest.mark.parametrize("name", list(long_context.TARGETS))
+@pytest.mark.parametrize("name", list(long_context_eval.TARGETS))
 def test_token_counts_rounds_and_needles(name, count):
-    target = long_context.TARGETS[name]
+    target = long_context_eval.TARGETS[name]
     cases = load_cases(ROOT / f"evals/sets/{name}.jsonl")
     assert len(cases) >= 6
     template = load_template("toolchat")

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from evals import long_context
+from orchestrator.data.generators import long_context_eval
 from evals.cases import case_from_example, load_cases
-from evals.make_sets import filled_values
+from orchestrator.data.generators.eval_sets import filled_values
 from evals.parser import parse_strict
 from evals.template import render_chat
-from orchestrator.chat_template import load_template
-from orchestrator.data import long_context_data as lcd
+from orchestrator.train.chat_template import load_template
+from orchestrator.data.generators import long_context as lcd
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKENIZER = ROOT / ".cache/models/smollm2-tokenizer/tokenizer.json"
@@ -20,9 +20,9 @@ TOKENIZER = ROOT / ".cache/models/smollm2-tokenizer/tokenizer.json"
 @pytest.fixture(scope="module")
 def count():
     if not TOKENIZER.is_file():  # a fresh clone: build the tokenizer cache from the embedded GGUF
-        from orchestrator import base_model
+        from orchestrator.train import base_model
         base_model.smollm2_tokenizer(ROOT / ".cache/models")
-    return long_context.tokenizer_counter(TOKENIZER)
+    return long_context_eval.tokenizer_counter(TOKENIZER)
 
 
 @pytest.fixture(scope="module")

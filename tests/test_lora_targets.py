@@ -3,7 +3,7 @@
 import pytest
 
 from orchestrator.errors import ConfigError
-from orchestrator.lora_targets import linear_leaf_counts, resolve_targets
+from orchestrator.train.lora_targets import linear_leaf_counts, resolve_targets
 
 # Module paths of a 4-layer hybrid Qwen3.5 (3 Gated DeltaNet layers, 1 full attention), plus a vision tower.
 QWEN35 = [f"model.layers.{i}.linear_attn.{n}" for i in range(3)

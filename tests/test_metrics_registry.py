@@ -5,10 +5,10 @@ import pytest
 
 from evals import metrics
 from evals.harness import build_report
-from orchestrator.cards import HEADLINE_ROWS
+from orchestrator.release.cards import HEADLINE_ROWS
 from orchestrator.config import GATE_METRICS, OBJECTIVE_METRICS, parse_config
 from orchestrator.errors import ConfigError
-from orchestrator.promotion import direction_of
+from orchestrator.release.gate import direction_of
 
 
 def _call(i, scenario="single", no_tool=False, called=True, ok=True):

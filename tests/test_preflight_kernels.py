@@ -2,7 +2,7 @@
 
 import json
 
-from orchestrator import preflight
+from orchestrator.search import preflight
 from orchestrator.config import SweepConfig
 
 

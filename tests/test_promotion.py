@@ -4,9 +4,9 @@ import random
 
 import pytest
 
-from orchestrator.promotion import (choose_candidate, direction_of, family_rows, gate, variant_fronts,
+from orchestrator.release.gate import (choose_candidate, direction_of, family_rows, gate, variant_fronts,
                                     variant_label)
-from orchestrator.search import pareto_front
+from orchestrator.search.space import pareto_front
 
 OBJ = {"tool_f1": "max", "no_tool_accuracy": "max", "fabrication_rate": "min"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_release_e2e import _cli  # the real CLI in a subprocess, local Ray (RAY_ADDRESS unset)
+from tests.helpers import toolsweep
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -36,13 +36,13 @@ def trial(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("qwen35")
     path = tmp / "trial.yaml"
     path.write_text(json.dumps(_config(tmp, "tiny-qwen35")))
-    res = _cli("trial", str(path), "--json", str(tmp / "result.json"))
+    res = toolsweep("trial", str(path), "--json", str(tmp / "result.json"))
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     return tmp, json.loads((tmp / "result.json").read_text())
 
 
 def test_the_gguf_is_llama_cpp_qwen35_with_its_hybrid_layout(trial):
-    from orchestrator.llama_tools import tools_dir
+    from orchestrator.quantize.llama_tools import tools_dir
 
     _, summary = trial
     gguf_py = ROOT / tools_dir() / "gguf-py"
@@ -94,7 +94,7 @@ def test_a_target_that_matches_nothing_names_the_modules_that_exist(tmp_path):
     cfg["train"]["lora"]["target_modules"] = ["q_proj", "qkv_proj"]
     path = tmp_path / "bad.yaml"
     path.write_text(json.dumps(cfg))
-    res = _cli("trial", str(path))
+    res = toolsweep("trial", str(path))
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "['qkv_proj'] match no linear module" in res.stderr and "in_proj_qkv (3)" in res.stderr
 
@@ -109,7 +109,7 @@ def test_one_sweep_epoch_through_ray_tune(tmp_path):
     cfg["resources"] = {"cpus_per_trial": 1}
     path = tmp_path / "sweep.yaml"
     path.write_text(json.dumps(cfg))
-    res = _cli("sweep", str(path), "--json", str(tmp_path / "summary.json"), timeout=1200)
+    res = toolsweep("sweep", str(path), "--json", str(tmp_path / "summary.json"), timeout=1200)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [t["status"] for t in summary["trials"]] == ["ok"] and summary["trials"][0]["epoch"] == 1

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.offline import OFFLINE_ENV
 from tests import loopback_cluster
-from tests.test_sweep_e2e import tiny_sweep_config
+from tests.helpers import tiny_sweep_config
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -60,8 +61,7 @@ def test_sweep_submitted_as_a_ray_job_runs_trials_on_both_nodes(cluster, tmp_pat
     cfg_path = tmp_path / "sweep.yaml"
     cfg_path.write_text(json.dumps(cfg))
     env = {**loopback_cluster.cluster_env(), "RAY_ADDRESS": cluster["dashboard"]}
-    runtime_env = {"env_vars": {"TOOLSWEEP_CACHE": str((ROOT / ".cache").resolve()), "HF_HUB_OFFLINE": "1",
-                                "MLFLOW_DISABLE_TELEMETRY": "true", "RAY_USAGE_STATS_ENABLED": "0"}}
+    runtime_env = {"env_vars": {**OFFLINE_ENV, "TOOLSWEEP_CACHE": str((ROOT / ".cache").resolve())}}
     res = subprocess.run(
         [str(Path(sys.executable).parent / "ray"), "job", "submit", "--working-dir", str(ROOT),
          "--entrypoint-num-cpus", "0", "--runtime-env-json", json.dumps(runtime_env),

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from fake_reports import report
-from orchestrator import registry
+from orchestrator.release import registry
 from orchestrator.config import PromoteConfig, SweepConfig, TrackingConfig
-from orchestrator.promote import decide
-from orchestrator.promotion import choose_candidate, variant_fronts
+from orchestrator.recipes.promote import decide
+from orchestrator.release.gate import choose_candidate, variant_fronts
 
 STATS = {"seed": 0, "n_resamples": 300, "confidence": 0.95}
 PROMOTE = PromoteConfig(family="fam", primary="tool_f1", guards=["no_tool_accuracy"], quant_types=["q4_k_m"])
@@ -117,7 +117,7 @@ def test_champion_aliases_and_gate_against_the_registry(tracker, tmp_path):
 
 def test_auto_promote_reports_a_failure_without_failing_the_sweep(tracker):
     """`promote: auto` on a sweep whose trials all failed: an error record and a tag on the parent."""
-    from orchestrator.promote import auto_promote
+    from orchestrator.recipes.promote import auto_promote
 
     parent = _sweep(tracker, "s4k-allfailed")
     for run in tracker.client.search_runs([tracker.experiment_id], f"tags.`mlflow.parentRunId` = '{parent}'"):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.release_manifest import MANIFEST, ReleaseExists, build_manifest, build_release, verify
+from orchestrator.release.manifest import MANIFEST, ReleaseExists, build_manifest, build_release, verify
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_sweep_e2e import tiny_sweep_config
+from tests.helpers import mlflow_client, tiny_sweep_config, toolsweep
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -37,17 +37,12 @@ def _sweep_config(tmp: Path, name: str, context: int, promote_mode: str) -> Path
     return path
 
 
-def _cli(*args, timeout=900):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("RAY_ADDRESS", None)
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("release")
-    res = _cli("sweep", str(_sweep_config(tmp, "tiny4k", 4096, "auto")), "--json", str(tmp / "s4k.json"))
+    res = toolsweep("sweep", str(_sweep_config(tmp, "tiny4k", 4096, "auto")), "--json", str(tmp / "s4k.json"))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
     family = tmp / "family.yaml"
     family.write_text(json.dumps({
@@ -55,14 +50,11 @@ def released(tmp_path_factory):
         "variants": [str(_sweep_config(tmp, "tiny16k", 16384, "off"))],
         "promote": {"primary": "tool_f1", "guards": ["no_tool_accuracy"], "eval_set": "evals/sets/dev.jsonl", "min_cases": 1,
                     "max_eval_cases": 8, "quant_types": ["q8_0", "q4_k_m", "bf16"], "n_resamples": 200}}))
-    res16 = _cli("family", str(family), timeout=1200)
+    res16 = toolsweep("family", str(family), timeout=1200)
     assert res16.returncode == 0, res16.stdout[-3000:] + res16.stderr[-5000:]
     return tmp, json.loads((tmp / "s4k.json").read_text()), res, res16
 
 
-def _client(tmp):
-    from mlflow.tracking import MlflowClient
-    return MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlruns/mlflow.db")
 
 
 def test_auto_promotion_registers_the_first_champion(released):
@@ -70,7 +62,7 @@ def test_auto_promotion_registers_the_first_champion(released):
     record = summary["promotion"]
     assert record["promote"] is True and record["against"] == "base" and record["variant"] == "4k"
     assert "PROMOTED" in res.stdout
-    client = _client(tmp)
+    client = mlflow_client(tmp)
     mv = client.get_model_version_by_alias(FAMILY, "champion-4k")
     assert str(mv.version) == record["model_version"]
     assert mv.tags["toolsweep.sweep"] == "tiny4k" and mv.tags["toolsweep.parent_run_id"] == summary["parent_run_id"]
@@ -111,13 +103,13 @@ def test_release_folder_cards_and_manifest(released):
         for heading in ("## Results against the untuned base", "## Per-scenario breakdown", "## Quantization",
                         "## Fabrication", "## Failure attribution", "## Training details", "## Limitations"):
             assert heading in card, (variant, heading)
-        assert f"rank 4, alpha 8" in card
+        assert "rank 4, alpha 8" in card
         assert "| BF16 | `" in card  # the unquantized reference row of the quantization table
         for rel in (f"{variant}/README.md", f"{variant}/gguf/{FAMILY}-{variant}-q8_0.gguf"):
             assert manifest["files"][rel]["size_bytes"] == (dest / rel).stat().st_size
     family_card = (dest / "README.md").read_text()
     assert family_card.index(f"| {FAMILY}-4k | 4,096 |") < family_card.index(f"| {FAMILY}-16k | 16,384 |")
-    assert _cli("verify", str(dest)).returncode == 0
+    assert toolsweep("verify", str(dest)).returncode == 0
 
 
 _SERVE_DRIVER = """
@@ -182,16 +174,16 @@ def test_the_cards_how_to_run_serves_what_the_eval_measured(released, tmp_path):
 
 def test_second_release_of_a_version_is_refused(released):
     tmp, _, _, _ = released
-    res = _cli("release", "--family", FAMILY, "--version", "0.1", "--out", str(tmp / "releases"),
+    res = toolsweep("release", "--family", FAMILY, "--version", "0.1", "--out", str(tmp / "releases"),
                "--tracking-uri", f"sqlite:///{tmp}/mlruns/mlflow.db", "--experiment", "release-e2e")
     assert res.returncode == 2 and "never overwritten" in res.stderr
 
 
 def test_repromoting_the_same_candidate_keeps_the_champion(released):
     tmp, summary, _, _ = released
-    client = _client(tmp)
+    client = mlflow_client(tmp)
     before = str(client.get_model_version_by_alias(FAMILY, "champion-4k").version)
-    res = _cli("promote", "--sweep", summary["experiment_dir"], "--tracking-uri", f"sqlite:///{tmp}/mlruns/mlflow.db",
+    res = toolsweep("promote", "--sweep", summary["experiment_dir"], "--tracking-uri", f"sqlite:///{tmp}/mlruns/mlflow.db",
                "--experiment", "release-e2e", "--json", str(tmp / "again.json"))
     assert res.returncode == 0, res.stderr[-3000:]
     record = json.loads((tmp / "again.json").read_text())
@@ -212,7 +204,7 @@ def test_tampered_release_fails_verify(released):
         byte = f.read(1)
         f.seek(100)
         f.write(bytes([byte[0] ^ 0xFF]))
-    res = _cli("verify", str(dest))
+    res = toolsweep("verify", str(dest))
     assert res.returncode == 1 and f"sha256 differs: 4k/gguf/{FAMILY}-4k-q8_0.gguf" in res.stdout
 
 
@@ -281,7 +273,7 @@ def test_the_mlflow_ui_shows_the_sweep_its_trials_and_the_champion(released, mlf
     import re
 
     tmp, summary, _, _ = released
-    client = _client(tmp)
+    client = mlflow_client(tmp)
     exp = client.get_experiment_by_name("release-e2e")
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
     view = "workflowType=machine_learning"  # the model-training view (what toolsweep's links open)

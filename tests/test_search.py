@@ -1,7 +1,7 @@
 import pytest
 
-from orchestrator.config import parse_config
-from orchestrator.search import Dim, apply_params, pareto_front, rung_metric, space_spec
+from orchestrator.config import flat_params, parse_config, sampled_config
+from orchestrator.search.space import Dim, apply_params, pareto_front, rung_metric, space_spec
 
 OBJ = {"tool_f1": "max", "no_tool_accuracy": "max", "fabrication_rate": "min"}
 
@@ -27,11 +27,21 @@ def test_space_spec_rejects_bad_ranges(space, message):
         space_spec(space)
 
 
-def test_apply_params_sets_dotted_keys_and_ties_alpha_to_rank():
+def test_apply_params_sets_dotted_keys_and_nothing_else():
     base = {"train": {"lora": {"rank": 8, "alpha": "2x_rank"}, "epochs": 1}}
     out = apply_params(base, {"train.lora.rank": 32, "train.epochs": 3})
-    assert out == {"train": {"lora": {"rank": 32, "alpha": 64}, "epochs": 3}}
+    assert out == {"train": {"lora": {"rank": 32, "alpha": "2x_rank"}, "epochs": 3}}
     assert base["train"]["lora"]["rank"] == 8  # the input is not modified
+
+
+def test_a_sampled_rank_carries_a_tied_alpha_through_the_validated_config():
+    base = parse_config({"name": "s", "train": {"lora": {"rank": 8, "alpha": "2x_rank"}}}).model_dump(mode="json")
+    trial = sampled_config(base, {"train.lora.rank": 32})
+    assert (trial.train.lora.rank, trial.train.lora.resolved_alpha) == (32, 64)
+    assert flat_params(trial)["train.lora.alpha"] == 64  # MLflow records the alpha trained with
+    fixed = sampled_config(parse_config({"name": "s", "train": {"lora": {"rank": 8, "alpha": 12}}}).model_dump(mode="json"),
+                           {"train.lora.rank": 32})
+    assert fixed.train.lora.resolved_alpha == 12
 
 
 def test_rung_metric_weights_directions_and_missing_values():
@@ -56,7 +66,7 @@ def test_pareto_front_hand_checked():
 
 
 def test_unmeasured_objectives_names_what_the_dev_slice_lacks():
-    from orchestrator.search import unmeasured_objectives
+    from orchestrator.search.space import unmeasured_objectives
 
     call = {"expected": {"calls": [{"name": "f", "arguments": {}}]}}
     no_tool = {"expected": {"calls": []}}
@@ -70,7 +80,7 @@ def test_unmeasured_objectives_names_what_the_dev_slice_lacks():
 def test_the_shipped_sweeps_dev_slices_measure_their_objectives():
     from evals.cases import load_cases, take
     from orchestrator.config import load_config
-    from orchestrator.search import unmeasured_objectives
+    from orchestrator.search.space import unmeasured_objectives
 
     for name in ("smoke", "smoke4k", "smoke16k", "context4k", "context16k", "context32k"):
         cfg = load_config(f"sweeps/{name}.yaml")

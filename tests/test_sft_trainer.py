@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def _losses(trainer_cls, inputs, cfg, out: Path) -> tuple[list[float], list[float], list[float]]:
     from transformers import TrainerCallback
 
-    from orchestrator.train import build_trainer
+    from orchestrator.train.trainer import build_trainer
 
     logged: list[dict] = []
 
@@ -36,8 +36,8 @@ def _losses(trainer_cls, inputs, cfg, out: Path) -> tuple[list[float], list[floa
 def test_per_step_loss_equals_plain_trl(tmp_path):
     from trl import SFTTrainer
 
-    from orchestrator.sft_trainer import LossPositionSFTTrainer
-    from orchestrator.trial import prepare_inputs
+    from orchestrator.train.sft_trainer import LossPositionSFTTrainer
+    from orchestrator.recipes.trial import prepare_inputs
 
     cfg = SweepConfig.model_validate({
         "name": "trainer-parity", "output_dir": str(tmp_path / "runs"), "model": {"base": "tiny"},
@@ -72,7 +72,7 @@ def test_fused_lora_forward_equals_peft_in_output_and_gradients():
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from orchestrator.sft_trainer import _fused_adapters
+    from orchestrator.train.sft_trainer import _fused_adapters
 
     torch.manual_seed(0)
     model = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=2,

@@ -2,7 +2,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from orchestrator import starter_data
+from orchestrator.data.generators import starter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -12,7 +12,7 @@ def _read(name):
 
 
 def test_shipped_files_are_what_the_generator_writes(tmp_path):
-    starter_data.main(["--out", str(tmp_path)])
+    starter.main(["--out", str(tmp_path)])
     for name in ("train.jsonl", "heldout.jsonl"):
         assert (tmp_path / name).read_bytes() == (ROOT / "data/starter" / name).read_bytes()
 
@@ -25,8 +25,8 @@ def test_size_mix_and_split():
     assert set(counts) == {"single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed",
                            "error_recovery"}
     assert 0.10 <= counts["no_tool_needed"] / len(everything) <= 0.20
-    train_requests = {starter_data.first_user_text(ex) for ex in train}
-    assert not train_requests & {starter_data.first_user_text(ex) for ex in heldout}
+    train_requests = {starter.first_user_text(ex) for ex in train}
+    assert not train_requests & {starter.first_user_text(ex) for ex in heldout}
     assert len(heldout) >= 50
 
 

@@ -1,38 +1,15 @@
 """A real Ray Tune sweep on the tiny model: Optuna samples, ASHA schedules, MLflow nests the runs."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import N_TRIALS, tiny_sweep_config, toolsweep
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-N_TRIALS = 2
-
-
-def tiny_sweep_config(tmp: Path) -> dict:
-    """The tiny-model sweep the e2e, fault, cluster and release tests start from, everything under `tmp`."""
-    return {
-        "name": "tiny-sweep",
-        "output_dir": str(tmp / "runs"),
-        "model": {"base": "tiny"},
-        "data": {"mix": {"total": 8}},
-        "train": {"epochs": 2, "batch_size": 4, "max_length": 1024,
-                  "lora": {"rank": 4, "alpha": "2x_rank", "target_modules": ["q_proj", "v_proj"]}},
-        "quantize": {"types": ["q8_0"]},
-        "eval": {"max_new_tokens": 8, "n_ctx": 2048, "n_threads": 1},
-        "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts"),
-                     "experiment": "sweep-e2e"},
-        "resources": {"cpus_per_trial": 1},
-        "search": {"num_samples": N_TRIALS, "max_concurrent": 2, "dev_cases": 8, "grace_period": 2,
-                   "objectives": {"tool_selection_accuracy": "max", "no_tool_accuracy": "max"},
-                   "storage_path": str(tmp / "ray")},
-        "search_space": {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}, "train.lora.rank": {"choice": [2, 4]}},
-    }
 
 
 def _config(tmp: Path) -> Path:
@@ -48,14 +25,10 @@ def _config(tmp: Path) -> Path:
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweep")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("RAY_ADDRESS", None)
     # Storage as a URI, the form a cluster uses (s3://, gs://): here pyarrow's local filesystem.
-    # a sweep of this size can end within the default 30 s between progress lines
-    env["TOOLSWEEP_PROGRESS_EVERY_S"] = "1"
-    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "sweep", str(_config(tmp)),
-                          "--set", f"search.storage_path=file://{tmp}/ray", "--json",
-                          str(tmp / "summary.json")], cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200)
+    # A sweep of this size can end within the default 30 s between progress lines, hence 1 s.
+    res = toolsweep("sweep", str(_config(tmp)), "--set", f"search.storage_path=file://{tmp}/ray",
+                    "--json", str(tmp / "summary.json"), env={"TOOLSWEEP_PROGRESS_EVERY_S": "1"}, timeout=1200)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
     return tmp, json.loads((tmp / "summary.json").read_text()), res
 
@@ -116,8 +89,7 @@ def test_one_parent_with_a_child_run_per_trial(sweep):
 
 def test_status_reads_the_sweep_dir(sweep):
     _, summary, _ = sweep
-    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "status", summary["experiment_dir"]], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    res = toolsweep("status", summary["experiment_dir"], timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.count("TERMINATED") == N_TRIALS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.test_sweep_e2e import tiny_sweep_config
+from tests.helpers import mlflow_client, tiny_sweep_config
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -31,9 +31,6 @@ def _write(tmp: Path, n: int, epochs: int) -> Path:
     return path
 
 
-def _client(tmp: Path):
-    from mlflow.tracking import MlflowClient
-    return MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlruns/mlflow.db")
 
 
 def _children(tmp: Path) -> list:
@@ -42,7 +39,7 @@ def _children(tmp: Path) -> list:
     # at once fail with "table ... already exists").
     if not list((tmp / "ray").glob("tiny-sweep-*")):
         return []
-    client = _client(tmp)
+    client = mlflow_client(tmp)
     exp = client.get_experiment_by_name("sweep-e2e")
     if exp is None:
         return []
@@ -62,11 +59,11 @@ def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | Non
 
 
 def _dev_epochs(tmp: Path, run_id: str) -> list[int]:
-    return [m.step for m in _client(tmp).get_metric_history(run_id, "dev/tool_selection_accuracy")]
+    return [m.step for m in mlflow_client(tmp).get_metric_history(run_id, "dev/tool_selection_accuracy")]
 
 
 def _assert_clean_history(tmp: Path, n: int, epochs: int) -> None:
-    client = _client(tmp)
+    client = mlflow_client(tmp)
     children = _children(tmp)
     assert len(children) == n
     assert len({c.data.tags["mlflow.parentRunId"] for c in children}) == 1
@@ -142,7 +139,7 @@ def test_killed_driver_then_resume_finishes_the_same_sweep(tmp_path):
     ids = {t["trial_id"] for t in summary["trials"]}
     assert len(summary["trials"]) == n and before <= ids  # the searcher did not start over
     _assert_clean_history(tmp_path, n, epochs)
-    parent = _client(tmp_path).get_run(summary["parent_run_id"])
+    parent = mlflow_client(tmp_path).get_run(summary["parent_run_id"])
     assert parent.info.status == "FINISHED"
 
 

@@ -1,6 +1,6 @@
 """The sweep as the MLflow UI shows it: child states, the parent's summary metrics and description."""
 
-from orchestrator.sweep_report import best_metrics, child_state, parent_note
+from orchestrator.search.report import best_metrics, child_state, parent_note
 
 SUMMARY = {"objectives": {"tool_f1": "max", "median_latency_s": "min"}, "pareto_front": ["a"],
            "trials": [{"trial_id": "a", "status": "ok", "epoch": 3, "tool_f1": 0.5, "median_latency_s": 0.4,

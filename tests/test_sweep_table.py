@@ -1,6 +1,6 @@
 from rich.console import Console
 
-from orchestrator.sweep_table import best_so_far, trial_table
+from orchestrator.search.table import best_so_far, trial_table
 
 OBJ = {"tool_f1": "max", "fabrication_rate": "min"}
 ROWS = [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.data import teacher
-from orchestrator.starter_data import TOOLS
+from orchestrator.data.generators import teacher
+from orchestrator.data.generators.starter import TOOLS
 
 ROOT = Path(__file__).resolve().parent.parent
 WEATHER = [TOOLS["get_weather"], TOOLS["read_file"]]
@@ -95,8 +95,8 @@ def test_unreachable_endpoint_rejects_every_row(tmp_path):
 
 @pytest.mark.slow   # 10-50 s on 2 shared cores: torch import (GGUF lookup), model load, 3 generations
 def test_real_local_server_labels_requests(tmp_path):
-    from orchestrator.base_model import smollm2_gguf_path
-    from orchestrator.data.teacher_server import running
+    from orchestrator.train.base_model import smollm2_gguf_path
+    from orchestrator.data.generators.teacher_server import running
 
     # One tool list for every row: the server's KV cache keeps the shared system+tools prefix.
     tools = [TOOLS[n] for n in ("get_weather", "read_file", "calendar_list_events", "send_email")]

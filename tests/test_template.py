@@ -1,4 +1,4 @@
-from orchestrator.chat_template import load_template
+from orchestrator.train.chat_template import load_template
 from evals.template import render_chat, strip_generation_markers
 
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather.",

@@ -9,11 +9,11 @@ import jsonschema
 import pytest
 import yaml
 
-from evals import make_sets
+from orchestrator.data.generators import eval_sets
 from evals.cases import case_from_example, load_cases
-from orchestrator import starter_data
-from orchestrator.data import toolset
-from orchestrator.data.toolset import TemplateError, ToolsetError, evaluate, render
+from orchestrator.data.generators import starter
+from orchestrator.data.generators import toolset
+from orchestrator.data.generators.toolset import TemplateError, ToolsetError, evaluate, render
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT / "data/toolsets/starter.yaml"
@@ -63,17 +63,17 @@ def test_deterministic_and_seeded(gen):
 
 
 def test_no_filled_value_is_shared_with_any_eval_set(rows):
-    generated = set().union(*(make_sets.filled_values(case_from_example(r)) for r in rows))
+    generated = set().union(*(eval_sets.filled_values(case_from_example(r)) for r in rows))
     evals = set()
     for name in ("dev", "test", "long_8k", "long_28k"):
-        evals |= set().union(*map(make_sets.filled_values, load_cases(ROOT / f"evals/sets/{name}.jsonl")))
+        evals |= set().union(*map(eval_sets.filled_values, load_cases(ROOT / f"evals/sets/{name}.jsonl")))
     assert generated and not generated & evals
 
 
 def test_yaml_describes_the_starter_tools_and_pools():
     data = yaml.safe_load(STARTER.read_text())
-    assert {n: {"type": "function", "function": {"name": n, **t}} for n, t in data["tools"].items()} == starter_data.TOOLS
-    s = starter_data.DEFAULT_SLOTS
+    assert {n: {"type": "function", "function": {"name": n, **t}} for n, t in data["tools"].items()} == starter.TOOLS
+    s = starter.DEFAULT_SLOTS
     pools = data["pools"]
     assert pools["city"] == s.cities and pools["file"] == s.files and pools["url"] == s.urls
     assert [(p["name"], p["email"]) for p in pools["person"]] == s.people

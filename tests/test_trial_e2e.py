@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import toolsweep
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
@@ -32,16 +34,12 @@ def _write_config(tmp_path: Path, **extra) -> Path:
     return path
 
 
-def _cli(*args):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, env=env, timeout=900)
 
 
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
-    res = _cli("trial", str(_write_config(tmp)), "--json", str(tmp / "result.json"))
+    res = toolsweep("trial", str(_write_config(tmp)), "--json", str(tmp / "result.json"))
     assert res.returncode == 0, res.stderr[-3000:]
     return tmp, json.loads((tmp / "result.json").read_text()), res
 
@@ -56,7 +54,7 @@ def test_ggufs_load_and_carry_the_serving_template(trial):
     import llama_cpp
 
     from evals.template import strip_generation_markers
-    from orchestrator.chat_template import load_template
+    from orchestrator.train.chat_template import load_template
 
     tmp, summary, _ = trial
     gguf_dir = Path(summary["run_dir"]) / "gguf"
@@ -74,7 +72,7 @@ def test_ggufs_load_and_carry_the_serving_template(trial):
 
 
 def test_gguf_dump_reads_the_quantized_file(trial):
-    from orchestrator.llama_tools import tools_dir
+    from orchestrator.quantize.llama_tools import tools_dir
 
     _, summary, _ = trial
     path = Path(summary["run_dir"]) / "gguf" / "tuned-q4_k_m.gguf"
@@ -129,7 +127,7 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
 
 def test_a_missing_source_is_refused_before_any_run(tmp_path):
     cfg = _write_config(tmp_path, data={"sources": {"mine": {"path": str(tmp_path / "missing.jsonl")}}})
-    res = _cli("trial", str(cfg))
+    res = toolsweep("trial", str(cfg))
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "data.sources.mine.path" in res.stderr and "missing.jsonl" in res.stderr
     assert not (tmp_path / "mlruns").exists()  # checked before MLflow was touched
@@ -141,7 +139,7 @@ def test_failed_trial_is_recorded_with_its_reason(tmp_path):
     # A source that exists (so the pre-compute checks pass) but holds nothing: the data stage fails.
     (tmp_path / "empty.jsonl").write_text("")
     cfg = _write_config(tmp_path, data={"sources": {"mine": {"path": str(tmp_path / "empty.jsonl")}}})
-    res = _cli("trial", str(cfg))
+    res = toolsweep("trial", str(cfg))
     assert res.returncode == 2 and "Traceback" not in res.stderr and "empty.jsonl" in res.stderr
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlruns/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("e2e").experiment_id])
@@ -152,8 +150,8 @@ def test_failed_trial_is_recorded_with_its_reason(tmp_path):
 
 def test_our_renderer_matches_transformers(tmp_path):
     from evals.template import render_chat
-    from orchestrator import base_model
-    from orchestrator.chat_template import load_template
+    from orchestrator.train import base_model
+    from orchestrator.train.chat_template import load_template
     from orchestrator.config import TinyModelConfig
 
     tiny = base_model.tiny_llama(ROOT / ".cache/models", TinyModelConfig())

@@ -42,7 +42,7 @@ from typing import Any, Iterable
 from urllib.parse import unquote
 
 from orchestrator.errors import DataError, UsageError
-from orchestrator.textio import read_text
+from evals.textio import read_text
 
 REGEX_KINDS = ("url", "email", "handle", "ticket", "phone")
 KNOWN_KINDS = ("name", "project", "other")

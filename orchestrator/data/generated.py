@@ -20,8 +20,8 @@ CountTokens = Callable[[str], int]
 
 # The module that writes each kind's rows: its source is part of the cache key, so a generator
 # changed by an upgrade makes its rows again instead of reusing the old ones.
-GENERATOR_MODULES = {"long_context": "long_context_data.py", "honesty": "honesty.py", "judgment": "judgment.py",
-                     "toolset": "toolset.py"}
+GENERATOR_MODULES = {"long_context": "generators/long_context.py", "honesty": "generators/honesty.py",
+                     "judgment": "generators/judgment.py", "toolset": "generators/toolset.py"}
 
 
 def cache_key(gen: GenerateConfig, template: str) -> str:
@@ -38,16 +38,16 @@ def cache_key(gen: GenerateConfig, template: str) -> str:
 def generate_rows(gen: GenerateConfig, template: str, count_tokens: Callable[[], CountTokens]) -> list[dict]:
     """`count_tokens` is a factory: only long-context generation needs a tokenizer."""
     if gen.kind == "long_context":
-        from orchestrator.data import long_context_data
-        rows = long_context_data.generate(gen.target_tokens, gen.count, count_tokens(), template, gen.seed)
+        from orchestrator.data.generators import long_context
+        rows = long_context.generate(gen.target_tokens, gen.count, count_tokens(), template, gen.seed)
     elif gen.kind == "honesty":
-        from orchestrator.data import honesty
+        from orchestrator.data.generators import honesty
         rows = honesty.generate(gen.count, gen.seed, honesty.HonestyConfig(max_retries=gen.max_retries))
     elif gen.kind == "judgment":
-        from orchestrator.data import judgment
+        from orchestrator.data.generators import judgment
         rows = judgment.generate(gen.count, gen.seed)
     else:
-        from orchestrator.data import toolset
+        from orchestrator.data.generators import toolset
         rows = toolset.generate(toolset.load_toolset(gen.toolset), gen.count, gen.seed)
     for row in rows:
         row.setdefault("meta", {}).setdefault("track", gen.kind)

@@ -265,7 +265,7 @@ CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_tr
 
 def decode(raw: str | bytes | dict) -> dict:
     """A raw record (a JSONL line or an Arrow row) as a dict, or Reject."""
-    if isinstance(raw, bytes):  # a JSONL line that is not UTF-8 (orchestrator.textio.jsonl_lines)
+    if isinstance(raw, bytes):  # a JSONL line that is not UTF-8 (evals.textio.jsonl_lines)
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as err:

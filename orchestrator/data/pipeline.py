@@ -8,7 +8,7 @@ read → normalise → filter → dedupe → cap → mix [→ render]
 - dedupe: global exact dedupe (`dedupe.py`); later copies quarantined as "duplicate of <id>";
 - cap: per-session cap for sources with `max_per_session`;
 - mix: quotas per category and source (`mix.py`); rows not chosen are counted as not sampled;
-- render: run by the trial with the real tokenizer (`orchestrator.train.tokenize`): a row whose
+- render: run by the trial with the real tokenizer (`orchestrator.train.trainer.tokenize`): a row whose
   rendering exceeds `train.max_length` is quarantined, not truncated.
 
 Invariant, per stage: rows_in == rows_out + quarantined + not_sampled, and each stage's rows_in is

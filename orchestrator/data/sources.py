@@ -21,7 +21,7 @@ import datasets
 import pyarrow
 
 from orchestrator.errors import DataError
-from orchestrator.textio import jsonl_lines
+from evals.textio import jsonl_lines
 
 datasets.disable_progress_bars()
 # datasets logs a failed read (with its traceback) before raising; toolsweep reports it as one DataError.

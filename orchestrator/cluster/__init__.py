@@ -1,0 +1,1 @@
+"""Cluster: KubeRay manifests rendered and checked against the CRDs."""

@@ -1,0 +1,1 @@
+"""Release: the promotion gate, the MLflow registry, model cards, the manifest and plots."""

@@ -1,0 +1,100 @@
+"""Release folders: built whole in a temporary directory, renamed into place, never overwritten,
+and described by a manifest of every file's sha256 and size that `verify` checks.
+
+Plain Python (hashlib, os): no MLflow, no models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from orchestrator.errors import ReleaseError
+from orchestrator.hashing import sha256_file
+from evals.textio import mapping_at, read_json
+
+MANIFEST = "manifest.json"
+
+
+class ReleaseExists(ReleaseError, FileExistsError):
+    """A release version is immutable: building it again is refused, never merged or overwritten."""
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.relative_to(root).as_posix() != MANIFEST)
+
+
+def build_manifest(root: Path, meta: dict | None = None) -> dict:
+    """`{..meta, "files": {relative/path: {"sha256", "size_bytes"}}}` over every file but the manifest."""
+    files = {p.relative_to(root).as_posix(): {"sha256": sha256_file(p), "size_bytes": p.stat().st_size}
+             for p in _files(root)}
+    return {**(meta or {}), "files": files}
+
+
+def write_manifest(root: Path, meta: dict | None = None) -> dict:
+    manifest = build_manifest(root, meta)
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def manifest_files(manifest: object, path: Path | str) -> dict:
+    """The manifest's `files` table, checked: {relative path: {"sha256": hex, "size_bytes": int}}."""
+    files = mapping_at(manifest, "files", str(path), ReleaseError)
+    for rel, entry in files.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                and isinstance(entry.get("size_bytes"), int) and not isinstance(entry.get("size_bytes"), bool)):
+            raise ReleaseError(f"{path}: files[{rel!r}] must be {{\"sha256\": <hex>, \"size_bytes\": <int>}}, "
+                               f"got {json.dumps(entry)[:80]}")
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise ReleaseError(f"{path}: files[{rel!r}] must be a path inside the release folder")
+    return files
+
+
+def verify(root: Path) -> list[str]:
+    """Problems found (empty = the folder matches its manifest): changed, missing and unlisted files."""
+    path = root / MANIFEST
+    if not path.is_file():
+        return [f"{path}: no manifest"]
+    try:
+        listed = manifest_files(read_json(path, "release manifest", ReleaseError), path)
+    except ReleaseError as err:
+        return [str(err)]
+    problems = []
+    present = {p.relative_to(root).as_posix(): p for p in _files(root)}
+    for rel, entry in sorted(listed.items()):
+        p = present.get(rel)
+        if p is None:
+            problems.append(f"missing: {rel}")
+        elif p.stat().st_size != entry["size_bytes"]:
+            problems.append(f"size differs: {rel} ({p.stat().st_size} bytes, manifest says {entry['size_bytes']})")
+        elif sha256_file(p) != entry["sha256"]:
+            problems.append(f"sha256 differs: {rel}")
+    problems += [f"not in manifest: {rel}" for rel in sorted(set(present) - set(listed))]
+    return problems
+
+
+def build_release(dest: Path, fill: Callable[[Path], dict | None]) -> Path:
+    """Run `fill(tmp_dir)` (it writes the files and returns manifest metadata), add the manifest,
+    then rename the finished folder to `dest`. An existing `dest` is refused before any work and
+    again at the rename, so a half-built or concurrent release never takes its place."""
+    if dest.exists():
+        raise ReleaseExists(f"{dest} already exists; a release version is never overwritten (choose a new version)")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.building-"))
+    try:
+        meta = fill(tmp)
+        write_manifest(tmp, meta)
+        if dest.exists():  # appeared while building
+            raise ReleaseExists(f"{dest} appeared while this release was being built; nothing was overwritten")
+        try:
+            os.rename(tmp, dest)
+        except OSError as err:
+            raise ReleaseExists(f"{dest} could not be claimed ({err}); nothing was overwritten") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return dest

@@ -1,0 +1,292 @@
+"""Checks a sweep config must pass before any compute starts: no MLflow run, no Ray, no model load.
+
+`SweepConfig` validation already covers types, bounds and every value a search-space domain can
+produce (orchestrator/config.py). What it cannot see is the machine: whether the files the config
+names exist and parse, whether the eval sets can measure what the sweep optimises and the gate
+judges, and whether this machine can give the resources a trial asks for. `preflight` checks those
+and raises one ConfigError listing every problem, each naming its key.
+
+Used by `check-config`, `sweep`, `resume`, `trial` and `family` (before the first variant runs).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+from orchestrator.config import ConfigError, SweepConfig
+from orchestrator.errors import ToolsweepError
+
+EMBEDDED_BASES = ("smollm2-135m", "tiny", "tiny-qwen3.5")
+HERE = "\0here\0"  # marks a problem of this machine only (hub off, no GPU, too little memory): the cluster may differ
+NOTE = "\0note\0"  # marks a finding that does not stop the run (it is printed)
+
+
+def _exists(path: Path, key: str, what: str, problems: list[str], kind: str = "file") -> bool:
+    p = Path(path)
+    if not p.exists():
+        problems.append(f"{key}: {what} {p} does not exist")
+        return False
+    if kind == "file" and not p.is_file():
+        problems.append(f"{key}: {what} {p} is not a file")
+        return False
+    if not os.access(p, os.R_OK):
+        problems.append(f"{key}: {what} {p} is not readable")
+        return False
+    return True
+
+
+def _cases(path: Path, key: str, problems: list[str]) -> list[dict] | None:
+    from evals.cases import load_cases
+    if not _exists(path, key, "eval set", problems):
+        return None
+    try:
+        return load_cases(path)
+    except ToolsweepError as err:
+        problems.append(f"{key}: {err}")
+        return None
+
+
+def _data_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    for name, src in cfg.data.sources.items():
+        key = f"data.sources.{name}"
+        if src.path is not None:
+            _exists(src.path, f"{key}.path", "data source", problems, kind="any")
+        if src.generate is not None and src.generate.toolset is not None:
+            if _exists(src.generate.toolset, f"{key}.generate.toolset", "toolset", problems):
+                from orchestrator.data.generators.toolset import load_toolset
+                try:
+                    load_toolset(src.generate.toolset)
+                except ToolsweepError as err:
+                    problems.append(f"{key}.generate.toolset: {err}")
+        if src.hub is not None and os.environ.get("HF_DATASETS_OFFLINE", "1") != "0":
+            problems.append(f"{HERE}{key}.hub: {src.hub!r} needs the hub, and toolsweep runs offline "
+                            f"(set HF_DATASETS_OFFLINE=0 to allow it, or point path at a local copy)")
+    for i, extra in enumerate(cfg.data.leakage.eval_sets):
+        _cases(extra, f"data.leakage.eval_sets[{i}]", problems)
+
+
+def _objective_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list[str]) -> None:
+    from evals.cases import take
+    from orchestrator.search.space import unmeasured_objectives
+    if dev is None:
+        return
+    cases = take(dev, cfg.search.dev_cases)
+    missing = unmeasured_objectives(cases, cfg.search.objectives)
+    if missing:
+        problems.append(f"search.dev_cases: the first {len(cases)} cases of {cfg.data.eval} cannot measure the "
+                        f"objective(s) {missing} (no no-tool case, probe or call case among them); raise "
+                        f"search.dev_cases or choose other objectives")
+
+
+def _promotion_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list[str], promoting: bool) -> None:
+    """With `promote.mode: auto` the gate runs at the end: a primary or guard its eval set cannot
+    measure on `promote.min_cases` cases would refuse every candidate, hours later."""
+    from evals.cases import take
+    from orchestrator.search.space import unmeasured_objectives
+
+    p = cfg.promote
+    cases = dev if p.eval_set is None else _cases(p.eval_set, "promote.eval_set", problems)
+    if cases is None or not (promoting or p.mode == "auto"):
+        return
+    cases = take(cases, p.max_eval_cases)
+    where = p.eval_set or cfg.data.eval
+    for metric in [p.primary, *p.guards]:
+        if unmeasured_objectives(cases, {metric: "max"}):
+            problems.append(f"promote: {where} (first {len(cases)} cases) cannot measure {metric}; add such cases "
+                            f"or drop it from promote.primary / promote.guards")
+            continue
+        n = _measured_on(metric, cases)
+        if n is not None and n < p.min_cases:
+            # A family still releases its other variants, so there it is a warning; a single sweep
+            # with promote: auto would only end refused.
+            problems.append(f"{NOTE if promoting else ''}promote.min_cases: {metric} is measured on only {n} of the {len(cases)} promotion "
+                            f"cases of {where} (min_cases {p.min_cases}): the gate would refuse every candidate")
+
+
+def _measured_on(metric: str, cases: list[dict]) -> int | None:
+    """Cases a metric's denominator counts, from the cases' expectations alone (no model needed)."""
+    from evals.metrics import METRICS, measured_count
+
+    if METRICS[metric].source == "probes":
+        return sum(1 for c in cases if "behaviour" in c.get("expected", {}))
+    calls = [c for c in cases if "behaviour" not in c.get("expected", {})]
+    # score_case fields that decide the denominators: whether a call was expected at all
+    stand_ins = [{"expected_calls": len(c["expected"]["calls"]), "no_tool_expected": not c["expected"]["calls"]}
+                 for c in calls]
+    try:
+        return measured_count(metric, stand_ins)
+    except KeyError:  # a denominator that depends on what the model did (e.g. precision): not knowable here
+        return None
+
+
+def _model_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    from orchestrator.train.chat_template import BUILTIN_DIR, builtin_names
+    base = cfg.model.base
+    if base not in EMBEDDED_BASES:
+        p = Path(base).expanduser()
+        looks_like_path = base.startswith(("/", "./", "../", "~")) or base.endswith("/") or base.count("/") > 1
+        if looks_like_path and not p.exists():
+            problems.append(f"model.base: {base} does not exist (expected a Hugging Face model folder, "
+                            f"{' or '.join(EMBEDDED_BASES)}, or a hub id)")
+        elif p.is_dir():
+            if not (p / "config.json").is_file():
+                problems.append(f"model.base: {p} is a directory without config.json (expected a Hugging Face "
+                                f"model folder)")
+        elif os.environ.get("HF_HUB_OFFLINE", "1") != "0":
+            problems.append(f"{HERE}model.base: {base!r} is neither {' nor '.join(EMBEDDED_BASES)} nor a local model "
+                            f"directory, and toolsweep runs offline (set HF_HUB_OFFLINE=0 to fetch hub ids)")
+    tpl = cfg.model.chat_template
+    if not (BUILTIN_DIR / f"{tpl}.jinja").is_file() and not Path(tpl).is_file():
+        problems.append(f"model.chat_template: {tpl!r} is neither a built-in ({', '.join(builtin_names())}) nor a file")
+    tools = cfg.quantize.llama_cpp_dir
+    if tools is not None and not (Path(tools) / "convert_hf_to_gguf.py").is_file():
+        problems.append(f"quantize.llama_cpp_dir: {tools} holds no convert_hf_to_gguf.py")
+
+
+def _writable_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    """Folders toolsweep writes to must be creatable and writable now, not found read-only at epoch 3."""
+    places = {"output_dir": cfg.output_dir, "tracking.artifact_root": cfg.tracking.artifact_root}
+    if "://" not in cfg.search.storage_path:
+        places["search.storage_path"] = Path(cfg.search.storage_path)
+    if cfg.tracking.uri.startswith("sqlite:///"):
+        places["tracking.uri"] = Path(cfg.tracking.uri.removeprefix("sqlite:///")).parent
+    for key, folder in places.items():
+        p = Path(folder).expanduser().resolve()
+        existing = next((q for q in (p, *p.parents) if q.exists()), None)
+        if existing is None or not existing.is_dir():
+            problems.append(f"{key}: {folder} cannot be created ({existing} is not a folder)")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problems.append(f"{key}: {folder} is not writable ({existing} does not allow this user to write)")
+
+
+# The packages transformers uses for Qwen3.5's linear-attention layers on CUDA, by import name.
+LINEAR_ATTENTION_KERNELS = {"flash-linear-attention": "fla", "causal-conv1d": "causal_conv1d"}
+
+
+def _is_gated_deltanet(base: str) -> bool:
+    """Qwen3.5 / Qwen3-Next by name, or a local folder whose config says so."""
+    name = base.lower().replace("_", ".").replace("-", ".")
+    if "qwen3.5" in name or "qwen3.next" in name:
+        return True
+    config = Path(base).expanduser() / "config.json"
+    try:
+        model_type = json.loads(config.read_text()).get("model_type", "") if config.is_file() else ""
+    except (OSError, ValueError):
+        return False
+    return model_type in ("qwen3_5", "qwen3_5_text", "qwen3_next")
+
+
+def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    if os.environ.get("RAY_ADDRESS"):
+        return  # a cluster: Ray's scheduler knows what its nodes hold; a trial it cannot place waits
+    r = cfg.resources
+    if r.gpus_per_trial > 0 and not any(Path("/dev").glob("nvidia[0-9]*")):
+        problems.append(f"{HERE}resources.gpus_per_trial: {r.gpus_per_trial} GPU(s) per trial, but this machine has no "
+                        f"NVIDIA GPU and RAY_ADDRESS is unset (set it to 0, or submit to a cluster)")
+    if r.gpus_per_trial > 0 and _is_gated_deltanet(cfg.model.base):
+        missing = [pkg for pkg, module in LINEAR_ATTENTION_KERNELS.items() if importlib.util.find_spec(module) is None]
+        if missing:
+            problems.append(f"{NOTE}model.base: {cfg.model.base} has Gated DeltaNet layers and {', '.join(missing)} "
+                            f"is not installed here: transformers falls back to its pure-torch delta rule, which is "
+                            f"much slower on a GPU (pip install --no-build-isolation '.[gpu]')")
+    try:
+        total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        total_gb = None
+    if r.memory_gb_per_trial and total_gb and r.memory_gb_per_trial > total_gb:
+        problems.append(f"{HERE}resources.memory_gb_per_trial: {r.memory_gb_per_trial:g} GB per trial, but this machine "
+                        f"has {total_gb:.1f} GB: no trial could ever be placed")
+
+
+def trial_request(cfg: SweepConfig) -> dict[str, float]:
+    """What one trial asks Ray for, in Ray's resource names (memory in bytes)."""
+    r = cfg.resources
+    need = {"CPU": float(r.cpus_per_trial), "GPU": float(r.gpus_per_trial)}
+    if r.memory_gb_per_trial:
+        need["memory"] = r.memory_gb_per_trial * 2**30
+    return need
+
+
+_CONFIG_KEY = {"CPU": "resources.cpus_per_trial", "GPU": "resources.gpus_per_trial",
+               "memory": "resources.memory_gb_per_trial"}
+
+
+def _amount(name: str, value: float) -> str:
+    return f"{value / 2**30:.1f} GB memory" if name == "memory" else f"{value:g} {name}"
+
+
+def cluster_autoscales(status: dict | None, autoscaler_v2: bool) -> bool:
+    """Whether an autoscaler can add nodes, from the status Ray's v1 monitor keeps in GCS
+    (`ray status` reads the same). Every head runs that monitor; without an autoscaling config it
+    is read-only, and its node types are then just `node_<id>` of the nodes that exist."""
+    if autoscaler_v2:
+        return True
+    if status is None:
+        return False  # no monitor at all: nothing adds nodes
+    report = status.get("autoscaler_report")
+    if not report:
+        return True  # not reported yet: cannot tell, so do not refuse
+    mapping = report.get("node_type_mapping") or {}
+    types = set(mapping.values()) | set(report.get("active_nodes") or {})
+    read_only = bool(mapping) and all(t == f"node_{node}" for node, t in mapping.items()) and \
+        types <= {f"node_{node}" for node in mapping}
+    return not read_only
+
+
+def placement_problems(nodes: list[dict], need: dict[str, float], address: str, autoscaling: bool) -> list[str]:
+    """Whether one node of a running cluster can hold one trial. `nodes` as `ray.nodes()` gives them
+    (`Alive`, `Resources`). Ray would queue an unplaceable trial forever, with the parent run open.
+    With an autoscaler a missing node may still come, so that is a note; without, a problem."""
+    alive = [n.get("Resources") or {} for n in nodes if n.get("Alive")]
+    wanted = {k: v for k, v in need.items() if v > 0}
+    if any(all(node.get(k, 0) >= v for k, v in wanted.items()) for node in alive):
+        return []
+    held = "; ".join(", ".join(_amount(k, node.get(k, 0)) for k in wanted) for node in alive) or "no live node"
+    short = [k for k, v in wanted.items() if not any(node.get(k, 0) >= v for node in alive)]
+    if short:
+        what = ", ".join(f"{_CONFIG_KEY[k]}: {_amount(k, wanted[k])} per trial" for k in short)
+        line = f"{what}, but no node of the cluster at {address} has that much (nodes now: {held})"
+    else:
+        asked = ", ".join(_amount(k, v) for k, v in wanted.items())
+        line = (f"resources: {asked} per trial, but no single node of the cluster at {address} has them together "
+                f"(nodes now: {held})")
+    if autoscaling:
+        return [NOTE + line + "; the cluster's autoscaler must add such a node, or the trials wait"]
+    return [line + "; the cluster has no autoscaler to add one: lower the request or add a node"]
+
+
+def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:
+    """Every problem found, each naming its config key; [] when the sweep can start. `promoting`:
+    the gate will run (the family command promotes every variant whatever its promote.mode)."""
+    found: list[str] = []
+    _data_problems(cfg, found)
+    dev = _cases(cfg.data.eval, "data.eval", found)
+    _objective_problems(cfg, dev, found)
+    _promotion_problems(cfg, dev, found, promoting)
+    _model_problems(cfg, found)
+    _writable_problems(cfg, found)
+    _resource_problems(cfg, found)
+    return found
+
+
+def preflight(cfg: SweepConfig, source: str | Path | None = None, promoting: bool = False,
+              here_is_fatal: bool = True) -> list[str]:
+    """Raise one ConfigError listing every problem (see module docstring); returns the notes that are
+    not fatal. `here_is_fatal=False` (check-config) reports what only this machine lacks (the hub,
+    which toolsweep keeps offline; a GPU; memory) as notes: the cluster the sweep is submitted to
+    may have them (k8s/ sets HF_HUB_OFFLINE=0 and asks for GPUs)."""
+    found, notes = [], []
+    for problem in problems(cfg, promoting):
+        if problem.startswith(NOTE):
+            notes.append(problem[len(NOTE):])
+        elif problem.startswith(HERE):
+            (found if here_is_fatal else notes).append(problem[len(HERE):])
+        else:
+            found.append(problem)
+    if found:
+        head = f"{source or cfg.name}: {len(found)} problem(s) found before starting:"
+        raise ConfigError("\n".join([head, *(f"  - {p}" for p in found)]))
+    return notes

@@ -1,0 +1,54 @@
+"""Which linear modules carry LoRA adapters: presets per architecture, checked against the model.
+
+`train.lora.target_modules` is a list of module names (the last part of the module path, as PEFT
+matches them) or one preset name:
+
+- `attention-mlp`: q/k/v/o_proj and gate/up/down_proj. On a Llama (SmolLM2) that is every linear
+  layer but the head. On Qwen3.5 it adapts attention only in the full-attention quarter of the
+  layers: the Gated DeltaNet layers' `in_proj_qkv/z/a/b` and `out_proj` stay frozen.
+- `all-linear`: every linear module of the language model except the LM head (and any vision
+  tower): on Qwen3.5, attention, linear attention and MLP in every layer.
+
+Pure: works on the module names the edge (orchestrator/train/trainer.py) reads from the loaded model.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+from orchestrator.errors import ConfigError
+
+PRESETS = {
+    "attention-mlp": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    "all-linear": None,  # resolved from the model
+}
+EXCLUDED = ("lm_head",)        # never adapted: the head is frozen and tied to the embeddings
+VISION_PARTS = ("visual", "vision_tower", "vision_model")
+
+
+def linear_leaf_counts(module_paths: Iterable[str]) -> Counter:
+    """Linear modules of the language model per leaf name, from their dotted paths."""
+    counts: Counter = Counter()
+    for path in module_paths:
+        parts = path.split(".")
+        if any(p in VISION_PARTS for p in parts) or parts[-1] in EXCLUDED:
+            continue
+        counts[parts[-1]] += 1
+    return counts
+
+
+def resolve_targets(spec: str | list[str], counts: Counter) -> dict[str, int]:
+    """{target name: modules it adapts} for a preset or list; ConfigError for a name matching nothing."""
+    if isinstance(spec, str):
+        if spec not in PRESETS:
+            raise ConfigError(f"train.lora.target_modules: unknown preset {spec!r} (presets: {', '.join(PRESETS)}; "
+                              f"or list module names)")
+        names = PRESETS[spec] if PRESETS[spec] is not None else sorted(counts)
+    else:
+        names = list(spec)
+    missing = [n for n in names if counts.get(n, 0) == 0]
+    if missing:
+        raise ConfigError(f"train.lora.target_modules: {missing} match no linear module of this model; its linear "
+                          f"modules are {', '.join(f'{k} ({v})' for k, v in sorted(counts.items()))}")
+    return {n: counts[n] for n in names}
