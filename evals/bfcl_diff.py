@@ -88,6 +88,25 @@ def _fabricated(case: dict) -> list[tuple[str, list[dict]]]:
             ("fabricated_call_no_args", [{"name": doc["name"], "arguments": {}}])]
 
 
+def _alternatives(answer: dict) -> list[tuple[str, str, object]]:
+    """(label, parameter, value) for the other accepted values of each answer parameter, at most
+    MAX_ALTERNATIVES per parameter on average; blank alternatives are left to `omit_optional`."""
+    out = []
+    for param, accepted in answer.items():
+        if not isinstance(accepted, list):
+            continue
+        for k, alt in enumerate(accepted[1:], 1):
+            if len(out) >= MAX_ALTERNATIVES * max(1, len(answer)):
+                break
+            if isinstance(alt, str) and alt == "":
+                continue
+            # dict answers hold lists of accepted values per key: take each key's first value
+            if isinstance(alt, dict) and all(isinstance(v, list) for v in alt.values()):
+                alt = {key: vals[0] for key, vals in alt.items() if vals and vals[0] != ""}
+            out.append((f"alt_value_{k}", param, copy.deepcopy(alt)))
+    return out
+
+
 def _per_argument(case: dict, calls: list[dict], index: int) -> list[tuple[str, list[dict]]]:
     """Perturbations of one call's arguments, labelled `kind:call index:parameter`."""
     meta = case["bfcl"]
@@ -134,20 +153,8 @@ def _per_argument(case: dict, calls: list[dict], index: int) -> list[tuple[str, 
         if isinstance(value, dict) and value:
             variant("dict_key_dropped", param, {**args, param: dict(list(value.items())[1:])})
         variant("null_value", param, {**args, param: None})
-    alternatives_tried = 0
-    for param, accepted in answer.items():
-        if not isinstance(accepted, list):
-            continue
-        for k, alt in enumerate(accepted[1:], 1):
-            if alternatives_tried >= MAX_ALTERNATIVES * max(1, len(answer)):
-                break
-            if isinstance(alt, str) and alt == "":
-                continue
-            alternatives_tried += 1
-            # dict answers hold lists of accepted values per key: take each key's first value
-            if isinstance(alt, dict) and all(isinstance(v, list) for v in alt.values()):
-                alt = {key: vals[0] for key, vals in alt.items() if vals and vals[0] != ""}
-            variant(f"alt_value_{k}", param, {**args, param: copy.deepcopy(alt)})
+    for kind, param, alt in _alternatives(answer):
+        variant(kind, param, {**args, param: alt})
     for param, accepted in answer.items():
         kind = (props.get(param) or {}).get("type")
         if param not in args and param in props:

@@ -447,7 +447,11 @@ def _trainable(cfg: SweepConfig, parent_run_id: str, base_config: dict):
 
 
 def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
-    """Run (or resume) a sweep; returns the final table and the Pareto front."""
+    """Run (or resume) a sweep; returns the final table and the Pareto front.
+
+    Longer than the other functions on purpose: it is the sweep recipe, read top to bottom (check the
+    config against the machine, open or reopen the MLflow parent, build the searcher, scheduler and
+    Tuner, run, summarise, promote), as torchtune's recipes are; each step is one call or a few lines."""
     from orchestrator.tracking import Tracker
 
     from orchestrator.search.preflight import preflight

@@ -209,6 +209,9 @@ def log_report(tracker, run_id: str, label: str, report: dict, title: str, step:
 
 
 def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Path | None = None) -> TrialResult:
+    """One trial, end to end: data → LoRA training → merge → GGUF → quantize → eval (and the base) →
+    MLflow. Longer than ~60 lines on purpose: it is the trial recipe, read top to bottom, each stage
+    one call into the library, inside one MLflow run that ends FAILED with its reason on any error."""
     # Heavy imports here, not at module top: `toolsweep --help` stays instant.
     from orchestrator.paths import cache_dir as default_cache
     from orchestrator.quantize import export
