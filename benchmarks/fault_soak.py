@@ -34,27 +34,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from orchestrator.offline import offline_defaults  # noqa: E402
+from orchestrator.search.space import apply_params  # noqa: E402
+from tests.helpers import tiny_sweep_config  # noqa: E402
 
 
 def sweep_config(tmp: Path, trials: int, epochs: int, max_failures: int) -> dict:
-    """The tiny-model sweep of the fault tests: every trial runs all its epochs (no early stop)."""
-    return {
-        "name": "soak",
-        "output_dir": str(tmp / "runs"),
-        "model": {"base": "tiny"},
-        "data": {"mix": {"total": 16}},
-        "train": {"epochs": epochs, "batch_size": 2, "max_length": 1024,
-                  "lora": {"rank": 4, "alpha": "2x_rank", "target_modules": ["q_proj", "v_proj"]}},
-        "quantize": {"types": ["q8_0"]},
-        "eval": {"max_new_tokens": 8, "n_ctx": 2048, "n_threads": 1},
-        "tracking": {"uri": f"sqlite:///{tmp}/mlruns/mlflow.db", "artifact_root": str(tmp / "mlruns/artifacts"),
-                     "experiment": "soak"},
-        "resources": {"cpus_per_trial": 1},
-        "search": {"num_samples": trials, "max_concurrent": 1, "dev_cases": 8, "grace_period": epochs,
-                   "max_failures": max_failures, "objectives": {"tool_selection_accuracy": "max"},
-                   "storage_path": str(tmp / "ray")},
-        "search_space": {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}},
-    }
+    """The tests' tiny-model sweep (tests/helpers.py), one trial at a time, every trial running all
+    its epochs (no early stop)."""
+    return apply_params(tiny_sweep_config(tmp), {
+        "name": "soak", "data.mix.total": 16, "train.epochs": epochs, "train.batch_size": 2,
+        "tracking.experiment": "soak", "search.num_samples": trials, "search.max_concurrent": 1,
+        "search.grace_period": epochs, "search.max_failures": max_failures,
+        "search.objectives": {"tool_selection_accuracy": "max"},
+        "search_space": {"train.learning_rate": {"loguniform": [1e-4, 1e-2]}}})
 
 
 def _env() -> dict:

@@ -177,6 +177,15 @@ class DataConfig(_Strict):
         return self
 
 
+def _all_known(names, known, what: str, empty_ok: bool = True) -> None:
+    """ValueError naming every entry of `names` that is not in `known` (a str: that one name), and what is."""
+    one = isinstance(names, str)
+    bad = [n for n in ([names] if one else names) if n not in known]
+    if bad or not (names or empty_ok):
+        shown = repr(names) if one else bad
+        raise ValueError(f"unknown {what} {shown}; choose from {list(known)}")
+
+
 class LoraConfig(_Strict):
     rank: int = Field(16, gt=0)
     # An int, or "<k>x_rank" to follow the (possibly sampled) rank: "2x_rank" = 2 × rank.
@@ -241,9 +250,7 @@ class QuantizeConfig(_Strict):
     @field_validator("types")
     @classmethod
     def _known_types(cls, v: list[str]) -> list[str]:
-        bad = [t for t in v if t not in QUANT_TYPES]
-        if bad:
-            raise ValueError(f"unknown quant type(s) {bad}; choose from {list(QUANT_TYPES)}")
+        _all_known(v, QUANT_TYPES, "quant type(s)")
         if not v:
             raise ValueError("list at least one quant type")
         return v
@@ -294,9 +301,7 @@ class SearchConfig(_Strict):
     @field_validator("objectives")
     @classmethod
     def _known_objectives(cls, v: dict) -> dict:
-        bad = [k for k in v if k not in OBJECTIVE_METRICS]
-        if bad or not v:
-            raise ValueError(f"unknown objective(s) {bad}; choose from {list(OBJECTIVE_METRICS)}")
+        _all_known(list(v), OBJECTIVE_METRICS, "objective(s)", empty_ok=False)
         return v
 
     @model_validator(mode="after")
@@ -351,16 +356,13 @@ class PromoteConfig(_Strict):
     @field_validator("primary")
     @classmethod
     def _known_primary(cls, v: str) -> str:
-        if v not in GATE_METRICS:
-            raise ValueError(f"unknown metric {v!r}; choose from {list(GATE_METRICS)}")
+        _all_known(v, GATE_METRICS, "metric")
         return v
 
     @field_validator("guards")
     @classmethod
     def _known_guards(cls, v: list[str]) -> list[str]:
-        bad = [g for g in v if g not in GATE_METRICS]
-        if bad:
-            raise ValueError(f"unknown guard metric(s) {bad}; choose from {list(GATE_METRICS)}")
+        _all_known(v, GATE_METRICS, "guard metric(s)")
         return v
 
     @field_validator("quant_types")

@@ -1,1 +1,1 @@
-"""Recipes: one workflow each (trial, sweep, promote, release), read top to bottom over the library."""
+"""Recipes: one workflow each (trial, sweep, promote, release, family, data, make_data), read top to bottom over the library."""
