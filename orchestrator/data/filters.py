@@ -78,15 +78,16 @@ def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
             yield "invalid_arguments", f"tool {name!r} has an invalid JSON Schema: {err.message}"
 
 
-def _strings(value: Any) -> Iterable[str]:
+def string_values(value: Any) -> Iterable[str]:
+    """Every string inside a JSON value (dict values and list items, depth first)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _strings(v)
+            yield from string_values(v)
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v)
+            yield from string_values(v)
 
 
 def _tool_texts(row: dict) -> list[str]:
@@ -96,7 +97,7 @@ def _tool_texts(row: dict) -> list[str]:
         if m["role"] == "tool":
             out.append(m["content"])
             try:
-                out.extend(_strings(json.loads(m["content"])))
+                out.extend(string_values(json.loads(m["content"])))
             except json.JSONDecodeError:
                 pass
     return out

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from orchestrator.data.dedupe import normalised_text, user_text
+from orchestrator.data.filters import string_values
 from orchestrator.errors import ToolsweepError
 
 KINDS = ("exact", "ngram", "arguments")
@@ -58,17 +59,6 @@ def shingles(text: str, n: int) -> set[tuple[str, ...]]:
     if len(words) < n:
         return {tuple(words)}
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
-
-
-def _string_values(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _string_values(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _string_values(v)
 
 
 def _enum_values(tools: list[dict]) -> set[str]:
@@ -105,7 +95,7 @@ def find_leaks(train: list[dict], eval_sets: dict[str, list[dict]], ngram: int =
             index.setdefault(sh, []).append(row["id"])
         for m in row["messages"]:
             for call in m.get("tool_calls") or []:
-                for v in _string_values(call["function"].get("arguments")):
+                for v in string_values(call["function"].get("arguments")):
                     if len(v.strip()) >= min_value_chars:
                         ids = values.setdefault(v.strip().casefold(), [])
                         if row["id"] not in ids:
@@ -131,7 +121,7 @@ def find_leaks(train: list[dict], eval_sets: dict[str, list[dict]], ngram: int =
             seen_values: set[str] = set()
             enums = _enum_values(case.get("tools") or [])
             for call in (case.get("expected") or {}).get("calls") or []:
-                for v in _string_values(call.get("arguments")):
+                for v in string_values(call.get("arguments")):
                     key = v.strip().casefold()
                     if len(key) >= min_value_chars and key in values and key not in seen_values and key not in enums:
                         seen_values.add(key)
