@@ -23,16 +23,28 @@ def fmt(v: float | None) -> str:
 
 
 class RichProgress:
-    """Stage lines plus one progress bar per counted stage (training steps, eval cases)."""
+    """Stage lines plus one progress bar per counted stage (training steps, eval cases). Where the
+    output is not a terminal (CI logs, nohup, a pipe) no bar can repaint, so each counted stage is a
+    line instead, at most every TOOLSWEEP_PROGRESS_EVERY_S seconds (default 30) and at its end."""
 
     def __init__(self, progress):
+        import os
+
+        from orchestrator.progress import StageProgress
+
         self.progress = progress
         self.tasks: dict[str, int] = {}
+        self.lines = None if progress.console.is_terminal else StageProgress(
+            lambda line: progress.console.log(line, markup=False, highlight=False),
+            float(os.environ.get("TOOLSWEEP_PROGRESS_EVERY_S", "30")))
 
     def stage(self, name: str) -> None:
         self.progress.console.log(f"[bold cyan]▶ {name}")
 
     def steps(self, label: str, done: int, total: int) -> None:
+        if self.lines is not None:
+            self.lines.update(label, done, total)
+            return
         if label not in self.tasks:
             self.tasks[label] = self.progress.add_task(label, total=total)
         self.progress.update(self.tasks[label], completed=done, total=total)

@@ -20,3 +20,23 @@ def test_published_at_most_every_interval_and_at_stage_edges():
     now[0] += 1
     p.update("epoch 1 eval case", 1, 8)  # a new stage publishes at once
     assert lines[-1].startswith("epoch 1 eval case 1/8, 0s elapsed")
+
+
+def test_trial_progress_without_a_terminal_is_lines_not_a_bar(monkeypatch):
+    """`toolsweep trial > log`: a rich bar cannot repaint there, so counted stages print lines."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from orchestrator.console import RichProgress
+
+    monkeypatch.setenv("TOOLSWEEP_PROGRESS_EVERY_S", "3600")
+    buf = io.StringIO()
+    with Progress(console=Console(file=buf, force_terminal=False, width=200)) as bar:
+        progress = RichProgress(bar)
+        for step in range(0, 97):
+            progress.steps("train", step, 96)
+    lines = [ln for ln in buf.getvalue().splitlines() if "train" in ln]
+    assert len(lines) == 2  # the start, then the end: nothing in between within the interval
+    assert "train 0/96" in lines[0] and "train 96/96" in lines[1]
