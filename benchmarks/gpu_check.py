@@ -55,11 +55,13 @@ def machine() -> dict:
     import llama_cpp
     import torch
 
+    from orchestrator.search.preflight import LINEAR_ATTENTION_KERNELS
+
     cuda = torch.cuda.is_available()
+    kernels = {package.replace("-", "_"): importlib.util.find_spec(module) is not None  # the packages preflight asks for
+               for package, module in LINEAR_ATTENTION_KERNELS.items()}
     return {"cuda": cuda, "gpu": torch.cuda.get_device_name(0) if cuda else None,
-            "torch": torch.__version__, "torch_cuda": torch.version.cuda,
-            "flash_linear_attention": importlib.util.find_spec("fla") is not None,
-            "causal_conv1d": importlib.util.find_spec("causal_conv1d") is not None,
+            "torch": torch.__version__, "torch_cuda": torch.version.cuda, **kernels,
             "llama_cpp_gpu_offload": bool(llama_cpp.llama_supports_gpu_offload())}
 
 
