@@ -109,8 +109,6 @@ class Tracker:
 
         import pandas as pd
         from mlflow.data import from_pandas
-        from mlflow.data.dataset_source_registry import resolve_dataset_source
-        from mlflow.data.meta_dataset import MetaDataset
         from mlflow.entities import DatasetInput, InputTag
 
         inputs = []
@@ -119,12 +117,8 @@ class Tracker:
             # columns cannot hold NaN; neither matters to a lineage record.
             warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
-            for name, sha in outputs["source_sha256"].items():
-                if sha is None:
-                    continue
-                where = str(Path(outputs["source_paths"][name]).resolve())
-                ds = MetaDataset(resolve_dataset_source(where), name=f"source:{name}", digest=sha[:16])
-                inputs.append(DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", "source")]))
+            inputs += [_file_input(outputs["source_paths"][name], f"source:{name}", sha[:16], "source")
+                       for name, sha in outputs["source_sha256"].items() if sha is not None]
             frame = pd.DataFrame([{"id": r["id"], "source": r["meta"]["source"], "track": r["meta"].get("track") or "",
                                    "messages": len(r["messages"]),
                                    "tool_calls": sum(len(m.get("tool_calls") or []) for m in r["messages"])}
@@ -138,13 +132,9 @@ class Tracker:
         """The sweep's data as `mlflow.data` inputs of its parent run (the UI's Datasets column): each
         training source (context "source") and each eval set (context "evaluation"), digest = the
         file's sha256. Trials log the mix they sampled from these (`log_data_lineage`)."""
-        from mlflow.data.dataset_source_registry import resolve_dataset_source
-        from mlflow.data.meta_dataset import MetaDataset
-        from mlflow.entities import DatasetInput, InputTag
+        import warnings
 
         from orchestrator.hashing import sha256_file
-
-        import warnings
 
         inputs = []
         with warnings.catch_warnings():
@@ -154,11 +144,19 @@ class Tracker:
                 for name, path in named.items():
                     path = Path(path).resolve()
                     digest = sha256_file(path)[:16] if path.is_file() else None
-                    ds = MetaDataset(resolve_dataset_source(str(path)), name=f"{context}:{name}", digest=digest)
-                    inputs.append(DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", context)]))
+                    inputs.append(_file_input(path, f"{context}:{name}", digest, context))
         if inputs:
             self.client.log_inputs(run_id, datasets=inputs)
 
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)
 
+
+def _file_input(path, name: str, digest: str | None, context: str):
+    """A file as an `mlflow.data` input of a run: name, digest, and the context the UI shows."""
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+
+    ds = MetaDataset(resolve_dataset_source(str(Path(path).resolve())), name=name, digest=digest)
+    return DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", context)])
