@@ -212,6 +212,20 @@ def check_report(report: object, where: object) -> dict:
     return report
 
 
+# What decides a greedy output besides the model file and the case (report["header"]): the llama.cpp
+# build and the CPU kernels it picked (ggml's AVX2, AVX-512 and AMX paths round differently), the
+# prefill chunk, offload, and the date the prompts pin. Two reports that differ here were not scored
+# the same way, and a paired difference between them carries that difference too (measured: the same
+# SmolLM2 q4_k_m scored fabrication 0.250 on an AMX Xeon and 0.083 on an AVX2 EPYC).
+SCORING_SETUP = ("llama_cpp_python", "llama_system_info", "n_batch", "gpu_offload", "pinned_today")
+
+
+def scoring_differences(a_header: dict, b_header: dict) -> list[str]:
+    """'key: a vs b' for each SCORING_SETUP fact two report headers disagree on (empty: comparable)."""
+    return [f"{key}: {a_header.get(key)!r} vs {b_header.get(key)!r}" for key in SCORING_SETUP
+            if a_header.get(key) != b_header.get(key)]
+
+
 def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, confidence: float = 0.95) -> list[dict]:
     """Paired-bootstrap differences (b - a) on the cases both reports scored, resampled within each
     scenario so per-scenario subsets (the no-tool cases, the probes) keep their size in every draw."""

@@ -147,11 +147,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from evals.errors import InputFileError
-    from evals.harness import check_report, compare_reports
+    from evals.harness import check_report, compare_reports, scoring_differences
     from evals.textio import read_json
     from orchestrator.console import compare_table
 
     a, b = (check_report(read_json(p, "eval report"), p) for p in (args.a, args.b))
+    differs = scoring_differences(a.get("header") or {}, b.get("header") or {})
+    if differs:  # greedy outputs depend on these as well as on the model
+        console.print(f"note: {args.a} and {args.b} were scored under different setups ({'; '.join(differs)}); "
+                      f"the differences below include that", markup=False, highlight=False, soft_wrap=True)
     if not {str(r["id"]) for r in a["cases"]} & {str(r["id"]) for r in b["cases"]}:
         raise InputFileError(f"{args.a} and {args.b} share no case ids: a paired comparison needs the same cases")
     try:

@@ -195,6 +195,31 @@ def test_repromoting_the_same_candidate_keeps_the_champion(released):
     assert run.data.tags["toolsweep.promoted"] == "false" and run.data.metrics["promotion.promoted"] == 0.0
 
 
+def test_a_champion_scored_under_another_setup_is_scored_again_here(released):
+    """Greedy outputs depend on the CPU's kernels and the llama.cpp build: a champion's stored report
+    from another machine is not paired as it is. Its GGUF is scored here, on the same cases."""
+    from urllib.parse import urlparse
+
+    tmp, summary, _, _ = released
+    client = mlflow_client(tmp)
+    champion = client.get_model_version_by_alias(FAMILY, "champion-4k")
+    store = Path(urlparse(client.get_run(champion.run_id).info.artifact_uri).path)
+    for stored in (store / "eval").glob("tuned-*.json"):  # every release quant's stored report
+        report = json.loads(stored.read_text())
+        report["header"]["llama_system_info"] = "CPU : AMX_INT8 = 1 | (another machine)"
+        stored.write_text(json.dumps(report))
+    res = toolsweep("promote", "--sweep", summary["experiment_dir"], "--tracking-uri", f"sqlite:///{tmp}/mlruns/mlflow.db",
+                    "--experiment", "release-e2e", "--json", str(tmp / "elsewhere.json"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    record = json.loads((tmp / "elsewhere.json").read_text())
+    assert "scored under another setup (llama_system_info: 'CPU : AMX_INT8 = 1 | (another machine)' vs" in record["reasons"][0]
+    assert "its GGUF was scored again here" in record["reasons"][0]
+    # the same candidate against the champion's own GGUF scored on this machine: identical outputs
+    assert all(row["diff"] in (0, None) for row in record["rows"].values()), record["rows"]
+    assert record["promote"] is False and str(client.get_model_version_by_alias(FAMILY, "champion-4k").version) == \
+        str(champion.version)
+
+
 def test_tampered_release_fails_verify(released):
     tmp, _, _, _ = released
     dest = tmp / "releases" / f"{FAMILY}-0.1"

@@ -71,22 +71,51 @@ def headline_tags(report: dict, qtype: str) -> dict[str, str]:
 
 
 def decide(client, p: PromoteConfig, variant: str, candidate_report: dict, vs_base: list[dict], stats: dict,
-           scratch: Path) -> tuple[Decision, object | None]:
+           scratch: Path, rescore: Callable[[object], dict] | None = None) -> tuple[Decision, object | None]:
     """The gate against the registry: the current `champion-<variant>`'s stored report when there is
-    one (paired on the cases both scored), else the untuned base rows. Returns (decision, champion)."""
-    from evals.harness import compare_reports
+    one (paired on the cases both scored), else the untuned base rows. Returns (decision, champion).
+
+    A stored report scored under another setup (llama.cpp build, CPU kernels, prefill chunk: see
+    `evals.harness.SCORING_SETUP`) is not paired as it is: `rescore(champion)` scores the champion's
+    GGUF here, on the candidate's cases, and the decision says so."""
+    from evals.harness import compare_reports, scoring_differences
     from orchestrator.release import registry
 
     current = registry.champion(client, p.family, variant)
     if current is None:
         return gate(vs_base, p.primary, p.guards, "base", p.first_promotion, p.min_cases), None
     champ_report = registry.champion_report(client, current, p.quant_types[0], scratch)
+    notes = []
+    differs = scoring_differences(champ_report.get("header", {}), candidate_report.get("header", {}))
+    if differs and rescore is not None:
+        champ_report = rescore(current)
+        notes.append(f"the champion's stored report was scored under another setup ({'; '.join(differs)}), so "
+                     f"its GGUF was scored again here, on the same cases as the candidate")
+    elif differs:
+        notes.append(f"the champion's stored report was scored under another setup ({'; '.join(differs)}): "
+                     f"the paired difference includes it")
     try:
         rows = compare_reports(champ_report, candidate_report, **stats)
     except ValueError as err:  # the champion was scored on other cases
         return Decision(False, "champion", p.primary,
                         [f"cannot pair with the champion's report: {err}; promote on the champion's eval set"]), current
-    return gate(rows, p.primary, p.guards, "champion", min_cases=p.min_cases), current
+    decision = gate(rows, p.primary, p.guards, "champion", min_cases=p.min_cases)
+    decision.reasons[:0] = notes
+    return decision, current
+
+
+def _rescore_champion(s: "_Sweep", client, current, cases: list[dict], serving: str, scratch: Path, log) -> dict:
+    """The champion's primary GGUF (from its promotion run) scored on this machine, on `cases`."""
+    import json
+
+    from orchestrator.recipes.trial import eval_gguf
+    from orchestrator.release import registry
+
+    q = s.cfg.promote.quant_types[0]
+    info = json.loads(registry.download(client, current.run_id, "promotion/card_info.json", scratch).read_text())
+    gguf = registry.download(client, current.run_id, f"gguf/{info['files'][q]['name']}", scratch)
+    log(f"eval champion-{s.variant} (version {current.version}) {q} here: its stored report was scored elsewhere")
+    return eval_gguf(gguf, cases, s.cfg, serving)
 
 
 @dataclass
@@ -159,7 +188,7 @@ def _build_files(s: _Sweep, client, work: Path, cache: Path, log) -> _Files:
     return _Files(files, adapter, base_file, serving)
 
 
-def _score(s: _Sweep, f: _Files, tracker, run_id: str, log) -> tuple[dict[str, dict], dict, Path]:
+def _score(s: _Sweep, f: _Files, tracker, run_id: str, log) -> tuple[dict[str, dict], dict, Path, list[dict]]:
     """Step 3b: every release quant and the base scored on the promotion eval set, each report logged."""
     from evals.cases import load_cases, take
     from orchestrator.recipes.trial import eval_gguf, log_report
@@ -176,7 +205,7 @@ def _score(s: _Sweep, f: _Files, tracker, run_id: str, log) -> tuple[dict[str, d
     log(f"eval base-{primary_q}")
     base_report = eval_gguf(f.base_gguf, cases, cfg, f.serving_template)
     log_report(tracker, run_id, f"base-{primary_q}", base_report, f"untuned base {primary_q}")
-    return reports, base_report, eval_path
+    return reports, base_report, eval_path, cases
 
 
 def _log_decision(tracker, run_id: str, decision: Decision, record: dict, log) -> None:
@@ -269,12 +298,14 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
                           f"{cfg.name} ({variant}): quantized dev metrics", work / "plots" / "pareto.png")
 
         files = _build_files(s, tracker.client, work, cache_dir or default_cache(), log)
-        reports, base_report, eval_path = _score(s, files, tracker, run_id, log)
+        reports, base_report, eval_path, cases = _score(s, files, tracker, run_id, log)
         stats = {"seed": cfg.seed, "n_resamples": p.n_resamples, "confidence": p.confidence}
         vs_base = compare_reports(base_report, reports[primary_q], **stats)
         tracker.log_dict(run_id, vs_base, "promotion/vs_base.json")
 
-        decision, current = decide(tracker.client, p, variant, reports[primary_q], vs_base, stats, work / "champion")
+        decision, current = decide(tracker.client, p, variant, reports[primary_q], vs_base, stats, work / "champion",
+                                   rescore=lambda champ: _rescore_champion(s, tracker.client, champ, cases,
+                                                                           files.serving_template, work / "champion", log))
         record = {**decision.to_dict(), "variant": variant, "family": p.family, "sweep": cfg.name,
                   "parent_run_id": s.parent, "trial_id": candidate["trial_id"], "candidate_run_id": candidate["run_id"],
                   "champion_version": str(current.version) if current is not None else None,
