@@ -542,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     import traceback
 
     from orchestrator.errors import ToolsweepError
+    from orchestrator.progress import log_interval_s
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_wanted(argv)
@@ -551,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        log_interval_s()  # the environment's settings are checked before any command starts work
         return args.func(args)
     except ToolsweepError as err:
         if debug:

@@ -28,15 +28,13 @@ class RichProgress:
     line instead, at most every TOOLSWEEP_PROGRESS_EVERY_S seconds (default 30) and at its end."""
 
     def __init__(self, progress):
-        import os
-
-        from orchestrator.progress import StageProgress
+        from orchestrator.progress import StageProgress, log_interval_s
 
         self.progress = progress
         self.tasks: dict[str, int] = {}
         self.lines = None if progress.console.is_terminal else StageProgress(
             lambda line: progress.console.log(line, markup=False, highlight=False),
-            float(os.environ.get("TOOLSWEEP_PROGRESS_EVERY_S", "30")))
+            log_interval_s())
 
     def stage(self, name: str) -> None:
         self.progress.console.log(f"[bold cyan]▶ {name}")

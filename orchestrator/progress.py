@@ -7,8 +7,30 @@ repaint, so an epoch is not minutes of silence. Pure: a clock is injected for te
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable
+
+from orchestrator.errors import UsageError
+
+# Where output is not a terminal (Ray job logs, CI, a pipe), a line per running stage at most this often.
+LOG_EVERY_ENV = "TOOLSWEEP_PROGRESS_EVERY_S"
+LOG_EVERY_DEFAULT_S = 30.0
+
+
+def log_interval_s() -> float:
+    """Seconds between progress lines in log mode: TOOLSWEEP_PROGRESS_EVERY_S, or 30. Read at each
+    call, so a test or a user can set it after import; a value that is not a number ≥ 0 is one line."""
+    raw = os.environ.get(LOG_EVERY_ENV, "").strip()
+    if not raw:
+        return LOG_EVERY_DEFAULT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise UsageError(f"{LOG_EVERY_ENV}={raw!r}: expected a number of seconds ≥ 0 (default 30)")
+    return value
 
 
 def _secs(s: float) -> str:

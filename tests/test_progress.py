@@ -40,3 +40,28 @@ def test_trial_progress_without_a_terminal_is_lines_not_a_bar(monkeypatch):
     lines = [ln for ln in buf.getvalue().splitlines() if "train" in ln]
     assert len(lines) == 2  # the start, then the end: nothing in between within the interval
     assert "train 0/96" in lines[0] and "train 96/96" in lines[1]
+
+
+def test_log_interval_is_read_from_the_environment_and_a_bad_value_is_one_line(monkeypatch):
+    import pytest
+
+    from orchestrator.errors import UsageError
+    from orchestrator.progress import log_interval_s
+
+    monkeypatch.delenv("TOOLSWEEP_PROGRESS_EVERY_S", raising=False)
+    assert log_interval_s() == 30.0
+    monkeypatch.setenv("TOOLSWEEP_PROGRESS_EVERY_S", "2.5")
+    assert log_interval_s() == 2.5
+    for bad in ("soon", "-1", "nan"):
+        monkeypatch.setenv("TOOLSWEEP_PROGRESS_EVERY_S", bad)
+        with pytest.raises(UsageError, match=r"TOOLSWEEP_PROGRESS_EVERY_S=.*expected a number of seconds"):
+            log_interval_s()
+
+
+def test_a_bad_progress_interval_stops_a_command_before_it_starts(tmp_path):
+    from tests.helpers import toolsweep
+
+    res = toolsweep("check-config", "sweeps/smoke.yaml", env={"TOOLSWEEP_PROGRESS_EVERY_S": "often"}, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.strip() == ("usage error: TOOLSWEEP_PROGRESS_EVERY_S='often': expected a number of seconds "
+                                  "≥ 0 (default 30)")

@@ -39,7 +39,7 @@ from orchestrator.config import SweepConfig, flat_params, parse_config, sampled_
 from orchestrator.errors import ClusterError, StorageError, storage_reason
 from orchestrator.metric_keys import DEV, RUNG, objective_key, train_key
 from orchestrator.paths import cache_dir
-from orchestrator.progress import StageProgress
+from orchestrator.progress import StageProgress, log_interval_s
 from orchestrator.search.space import Dim, pareto_front, rung_metric, space_spec
 
 STATE_FILE = "toolsweep_sweep.json"
@@ -231,8 +231,6 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
 
 
 PROGRESS_TAG = "toolsweep.progress"
-# log mode: a line per running trial at most this often (TOOLSWEEP_PROGRESS_EVERY_S to change it)
-PROGRESS_EVERY_S = float(os.environ.get("TOOLSWEEP_PROGRESS_EVERY_S", "30"))
 
 
 class _SweepCallback(Callback):
@@ -249,6 +247,7 @@ class _SweepCallback(Callback):
         self.tracking, self.parent, self.objectives = tracking, parent_run_id, objectives
         self.params, self.max_epochs, self.title = params or [], max_epochs, title
         self.best: dict[str, float] = {}
+        self.progress_every_s = log_interval_s()  # read (and checked) when the sweep starts, not mid-run
         self._tracker = self._console = self._live = None
 
     def __getstate__(self):
@@ -293,9 +292,12 @@ class _SweepCallback(Callback):
         self._refresh(trials)
 
     def on_step_end(self, iteration, trials, **info):
-        """Log mode: every PROGRESS_EVERY_S, each running trial's stage line (its worker's progress tag)."""
+        """Log mode: every `progress_every_s`, each running trial's stage line (its worker's progress tag)."""
         now = time.monotonic()
-        if self.console.is_terminal or now - getattr(self, "_last_progress", 0.0) < PROGRESS_EVERY_S:
+        every = getattr(self, "progress_every_s", None)  # a callback restored from an older sweep lacks it
+        if every is None:
+            every = self.progress_every_s = log_interval_s()
+        if self.console.is_terminal or now - getattr(self, "_last_progress", 0.0) < every:
             return
         self._last_progress = now
         running = {t.trial_id for t in trials if t.status == "RUNNING"}
