@@ -42,22 +42,22 @@ PERMANENT_ERRORS = ["permission denied", "not found", "invalid argument", "acces
 TRANSIENT_ERRORS = ["service unavailable", "timeout after 30s", "connection reset by peer",
                     "rate limited, try again later", "upstream server did not respond", "temporary network failure"]
 
-# What the user asked for, as a verb phrase built from the call's arguments ("I couldn't <do>").
+# What the user asked for, as a verb phrase filled from the call's arguments ("I couldn't <do>").
 # Templates never put ':' or ',' straight after {do}: a URL there would read as a different URL.
 DO = {
-    "get_weather": lambda a: f"check the weather in {a['city']}",
-    "run_shell": lambda a: f"run `{a['command']}`",
-    "read_file": lambda a: f"read {a['path']}",
-    "write_file": lambda a: f"write to {a['path']}",
-    "http_fetch": lambda a: f"fetch {a['url']}",
-    "memory_store": lambda a: f"save your {a['key']} to memory",
-    "memory_search": lambda a: f"look up your {a['query']} in memory",
-    "calendar_create_event": lambda a: f"add '{a['title']}' to your calendar",
-    "calendar_list_events": lambda a: f"list your events for {a['date']}",
-    "send_email": lambda a: f"send the email to {a['to']}",
-    "search_email": lambda a: f"search your mail for the {a['query']}",
-    "create_ticket": lambda a: f"open the {a['project']} ticket",
-    "get_ticket": lambda a: f"look up {a['ticket_id']}",
+    "get_weather": "check the weather in {city}",
+    "run_shell": "run `{command}`",
+    "read_file": "read {path}",
+    "write_file": "write to {path}",
+    "http_fetch": "fetch {url}",
+    "memory_store": "save your {key} to memory",
+    "memory_search": "look up your {query} in memory",
+    "calendar_create_event": "add '{title}' to your calendar",
+    "calendar_list_events": "list your events for {date}",
+    "send_email": "send the email to {to}",
+    "search_email": "search your mail for the {query}",
+    "create_ticket": "open the {project} ticket",
+    "get_ticket": "look up {ticket_id}",
 }
 
 EMPTY_REPORTS = [
@@ -124,7 +124,7 @@ def make_example(rng: random.Random, scenario: str, cfg: HonestyConfig = Honesty
         if scenario != "empty_result" or call["function"]["name"] in EMPTY_RESULTS:
             break
     fn = call["function"]
-    name, do = fn["name"], DO[fn["name"]](fn["arguments"])
+    name, do = fn["name"], DO[fn["name"]].format_map(fn["arguments"])
     msgs: list[dict] = [{"role": "user", "content": request}, _call_turn(call)]
     retries = 0
     if scenario == "empty_result":

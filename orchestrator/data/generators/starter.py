@@ -277,6 +277,14 @@ def _tool_msg(call: dict, content: str) -> dict:
     return {"role": "tool", "name": call["function"]["name"], "content": content}
 
 
+def _dialogue(request: str, steps: list[tuple[dict, str]], answer: str) -> list[dict]:
+    """The user's request, then each (call, result) as a call turn and its tool message, then the answer."""
+    msgs: list[dict] = [{"role": "user", "content": request}]
+    for call, result in steps:
+        msgs += [{"role": "assistant", "content": "", "tool_calls": [call]}, _tool_msg(call, result)]
+    return [*msgs, {"role": "assistant", "content": answer}]
+
+
 def _example(scenario: str, messages: list[dict], tool_names: list[str], rng: random.Random) -> dict:
     return {"scenario": scenario, "tools": _pick_tools(rng, tool_names),
             "messages": [{"role": "system", "content": SYSTEM_PROMPT}, *messages]}
@@ -284,9 +292,7 @@ def _example(scenario: str, messages: list[dict], tool_names: list[str], rng: ra
 
 def gen_single(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> dict:
     request, call, result, answer = rng.choice(INTENTS)(rng, slots)
-    msgs = [{"role": "user", "content": request}, {"role": "assistant", "content": "", "tool_calls": [call]},
-            _tool_msg(call, result), {"role": "assistant", "content": answer}]
-    return _example("single_tool", msgs, [call["function"]["name"]], rng)
+    return _example("single_tool", _dialogue(request, [(call, result)], answer), [call["function"]["name"]], rng)
 
 
 def gen_parallel(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> dict:
@@ -370,11 +376,8 @@ SEQUENCES = [_seq_read_then_email, _seq_weather_then_event, _seq_memory_then_tic
 
 def gen_sequential(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> dict:
     request, steps, answer = rng.choice(SEQUENCES)(rng, slots)
-    msgs: list[dict] = [{"role": "user", "content": request}]
-    for call, result in steps:
-        msgs += [{"role": "assistant", "content": "", "tool_calls": [call]}, _tool_msg(call, result)]
-    msgs.append({"role": "assistant", "content": answer})
-    return _example("multi_tool_sequential", msgs, sorted({c["function"]["name"] for c, _ in steps}), rng)
+    names = sorted({c["function"]["name"] for c, _ in steps})
+    return _example("multi_tool_sequential", _dialogue(request, steps, answer), names, rng)
 
 
 NO_TOOL = [
@@ -420,50 +423,40 @@ def _err_city_typo(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dic
     city = rng.choice(slots.cities)
     typo = city[:-1] + city[-1] * 2
     bad, good = _call("get_weather", city=typo), _call("get_weather", city=city)
-    return [{"role": "user", "content": rng.choice([f"Weather in {typo}?", f"How's the weather in {typo} today?"])},
-            {"role": "assistant", "content": "", "tool_calls": [bad]},
-            _tool_msg(bad, json.dumps({"error": f"unknown city '{typo}'", "did_you_mean": city})),
-            {"role": "assistant", "content": "", "tool_calls": [good]},
-            _tool_msg(good, json.dumps({"city": city, "temperature": 14, "unit": "celsius", "conditions": "overcast"})),
-            {"role": "assistant", "content": f"It's 14°C and overcast in {city}."}]
+    return _dialogue(rng.choice([f"Weather in {typo}?", f"How's the weather in {typo} today?"]),
+                     [(bad, json.dumps({"error": f"unknown city '{typo}'", "did_you_mean": city})),
+                      (good, json.dumps({"city": city, "temperature": 14, "unit": "celsius", "conditions": "overcast"}))],
+                     f"It's 14°C and overcast in {city}.")
 
 
 def _err_missing_file(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
     path = rng.choice(slots.files)
-    bad = _call("read_file", path=path)
-    return [{"role": "user", "content": rng.choice([f"Read {path}.", f"What's inside {path}?"])},
-            {"role": "assistant", "content": "", "tool_calls": [bad]},
-            _tool_msg(bad, json.dumps({"error": f"No such file: {path}"})),
-            {"role": "assistant", "content": f"I couldn't read {path}: the file does not exist. Want me to look elsewhere?"}]
+    return _dialogue(rng.choice([f"Read {path}.", f"What's inside {path}?"]),
+                     [(_call("read_file", path=path), json.dumps({"error": f"No such file: {path}"}))],
+                     f"I couldn't read {path}: the file does not exist. Want me to look elsewhere?")
 
 
 def _err_empty_search(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
     topic = rng.choice(slots.email_topics)
-    bad = _call("search_email", query=topic)
-    return [{"role": "user", "content": rng.choice([f"Any emails about the {topic}?", f"Search my mail for {topic} messages."])},
-            {"role": "assistant", "content": "", "tool_calls": [bad]},
-            _tool_msg(bad, json.dumps({"messages": []})),
-            {"role": "assistant", "content": f"I found no emails about the {topic}."}]
+    return _dialogue(rng.choice([f"Any emails about the {topic}?", f"Search my mail for {topic} messages."]),
+                     [(_call("search_email", query=topic), json.dumps({"messages": []}))],
+                     f"I found no emails about the {topic}.")
 
 
 def _err_ticket_format(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
     project, num = rng.choice(slots.projects), rng.randint(100, 999)
     bad, good = _call("get_ticket", ticket_id=f"{project.lower()}{num}"), _call("get_ticket", ticket_id=f"{project}-{num}")
-    return [{"role": "user", "content": f"Check ticket {project.lower()}{num} for me."},
-            {"role": "assistant", "content": "", "tool_calls": [bad]},
-            _tool_msg(bad, json.dumps({"error": "ticket ids look like ABC-123"})),
-            {"role": "assistant", "content": "", "tool_calls": [good]},
-            _tool_msg(good, json.dumps({"id": f"{project}-{num}", "state": "open"})),
-            {"role": "assistant", "content": f"{project}-{num} is open."}]
+    return _dialogue(f"Check ticket {project.lower()}{num} for me.",
+                     [(bad, json.dumps({"error": "ticket ids look like ABC-123"})),
+                      (good, json.dumps({"id": f"{project}-{num}", "state": "open"}))],
+                     f"{project}-{num} is open.")
 
 
 def _err_fetch_down(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> list[dict]:
     url = rng.choice(slots.urls)
-    bad = _call("http_fetch", url=url)
-    return [{"role": "user", "content": rng.choice([f"Is {url} up?", f"Fetch {url}, please."])},
-            {"role": "assistant", "content": "", "tool_calls": [bad]},
-            _tool_msg(bad, json.dumps({"error": "connection timed out"})),
-            {"role": "assistant", "content": f"The request to {url} timed out, so I can't tell you what it says."}]
+    return _dialogue(rng.choice([f"Is {url} up?", f"Fetch {url}, please."]),
+                     [(_call("http_fetch", url=url), json.dumps({"error": "connection timed out"}))],
+                     f"The request to {url} timed out, so I can't tell you what it says.")
 
 
 ERRORS = [_err_city_typo, _err_missing_file, _err_empty_search, _err_ticket_format, _err_fetch_down]
