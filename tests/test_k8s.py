@@ -386,9 +386,9 @@ def test_renderer_refuses_what_it_does_not_support(tmp_path, text, message):
 
 
 def test_renderer_applies_patches_then_namespace_labels_images(tmp_path):
-    base = _kustomization(tmp_path / "base", "resources: [cm.yaml, pod.yaml]\n", cm_yaml=CONFIGMAP,
-                          pod_yaml="apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
-                                   "spec: {containers: [{name: c, image: app:1}]}\n")
+    _kustomization(tmp_path / "base", "resources: [cm.yaml, pod.yaml]\n", cm_yaml=CONFIGMAP,
+                   pod_yaml="apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                            "spec: {containers: [{name: c, image: app:1}]}\n")
     overlay = _kustomization(tmp_path / "overlay", "resources: [../base]\nnamespace: ns\nlabels: [{pairs: {team: ml}}]\n"
                              "images: [{name: app, newName: r.io/app, newTag: '2'}]\n"
                              "patches:\n- path: smp.yaml\n- target: {kind: Pod, name: p}\n"

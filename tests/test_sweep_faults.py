@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -29,8 +30,6 @@ def _write(tmp: Path, n: int, epochs: int) -> Path:
     path = tmp / "sweep.yaml"
     path.write_text(json.dumps(cfg))
     return path
-
-
 
 
 def _children(tmp: Path) -> list:
@@ -74,19 +73,35 @@ def _assert_clean_history(tmp: Path, n: int, epochs: int) -> None:
         assert _dev_epochs(tmp, child.info.run_id) == list(range(1, epochs + 1))
 
 
-def _sweep(cfg: Path, tmp: Path) -> subprocess.Popen:
+def _local_env() -> dict:
+    """The test's environment, minus any RAY_ADDRESS: each sweep starts the local Ray it is killed with."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RAY_ADDRESS", None)
-    return subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "sweep", str(cfg), "--json",
-                             str(tmp / "summary.json")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    return env
+
+
+@contextmanager
+def _running_sweep(cfg: Path, tmp: Path):
+    """`toolsweep sweep cfg` in its own process group; whatever the test does, none of it outlives the test."""
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "sweep", str(cfg), "--json",
+                             str(tmp / "summary.json")], cwd=ROOT, env=_local_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _finishes_cleanly(proc: subprocess.Popen) -> None:
+    _, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err[-4000:]
 
 
 def test_killed_trial_worker_resumes_from_its_checkpoint(tmp_path):
     # One trial of two epochs is the least that has a stored checkpoint to resume from and an epoch left to run.
     n, epochs = 1, 2
-    proc = _sweep(_write(tmp_path, n, epochs), tmp_path)
-    try:
+    with _running_sweep(_write(tmp_path, n, epochs), tmp_path) as proc:
         # Kill once Tune has registered the trial's epoch-1 checkpoint, so there is something to resume from.
         # (The checkpoint folder appears on disk before the driver registers it: a kill in between restarts
         # the trial from scratch, which is correct but is not what this test is about.)
@@ -97,11 +112,7 @@ def test_killed_trial_worker_resumes_from_its_checkpoint(tmp_path):
         assert workers, "no Tune trial worker found"
         for w in workers:
             w.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=900)
-        assert proc.returncode == 0, err[-4000:]
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _finishes_cleanly(proc)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert len(summary["trials"]) == n and all(t["status"] == "ok" for t in summary["trials"])
     _assert_clean_history(tmp_path, n, epochs)
@@ -113,8 +124,7 @@ def test_killed_trial_worker_resumes_from_its_checkpoint(tmp_path):
 def test_killed_driver_then_resume_finishes_the_same_sweep(tmp_path):
     # Two one-epoch trials run one at a time: the driver dies once the first has finished, while the second runs.
     n, epochs = 2, 1
-    proc = _sweep(_write(tmp_path, n, epochs), tmp_path)
-    try:
+    with _running_sweep(_write(tmp_path, n, epochs), tmp_path) as proc:
         _wait_for(lambda: sum(1 for c in _children(tmp_path) if c.info.status == "FINISHED") >= 1, 900,
                   "one finished trial", proc)
         family = psutil.Process(proc.pid).children(recursive=True)
@@ -123,16 +133,11 @@ def test_killed_driver_then_resume_finishes_the_same_sweep(tmp_path):
             if p.is_running():
                 p.kill()
         proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
     before = {c.data.tags["toolsweep.trial_id"] for c in _children(tmp_path)}
     exp_dirs = list((tmp_path / "ray").glob("tiny-sweep-*"))
     assert len(exp_dirs) == 1
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("RAY_ADDRESS", None)
     res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "resume", str(exp_dirs[0]), "--json",
-                          str(tmp_path / "resumed.json")], cwd=ROOT, env=env, capture_output=True, text=True,
+                          str(tmp_path / "resumed.json")], cwd=ROOT, env=_local_env(), capture_output=True, text=True,
                          timeout=1200)
     assert res.returncode == 0, res.stderr[-4000:]
     summary = json.loads((tmp_path / "resumed.json").read_text())
@@ -179,19 +184,14 @@ def test_a_full_disk_mid_trial_fails_that_trial_with_its_reason_and_the_sweep_go
         cfg["train"].update({"epochs": 1, "batch_size": 4})
         path = tmp_path / "sweep.yaml"
         path.write_text(json.dumps(cfg))
-        proc = _sweep(path, tmp_path)
-        try:
+        with _running_sweep(path, tmp_path) as proc:
             trials = out / "runs" / "trials"
             _wait_for(lambda: trials.is_dir() and any(trials.iterdir()), 600, "the first trial's folder", proc)
             ballast = _fill(out)  # the disk is full while the first trial runs
             failed = _wait_for(lambda: [c for c in _children(tmp_path) if "toolsweep.failure_reason" in c.data.tags],
                                600, "the first trial to record its failure", proc)
             ballast.unlink()  # space again for the trial that comes next
-            _, err = proc.communicate(timeout=900)
-            assert proc.returncode == 0, err[-4000:]
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+            _finishes_cleanly(proc)
         summary = json.loads((tmp_path / "summary.json").read_text())
         assert sorted(t["status"] for t in summary["trials"]) == ["error", "ok"]
         runs = {c.data.tags["toolsweep.trial_id"]: c for c in _children(tmp_path)}
