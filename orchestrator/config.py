@@ -235,7 +235,8 @@ class TrainConfig(_Strict):
     weight_decay: float = Field(0.0, ge=0)
     logging_steps: int = Field(1, gt=0)
     seed: int = 0
-    # Set by the trial, never by hand: cluster GPUs turn these on, 2-core laptops keep them off.
+    # bf16 matmuls where the hardware has them: a GPU, or a CPU with avx512_bf16/AMX (autocast);
+    # other CPUs train in fp32 with a note. It changes the math: each trial logs train.precision.
     bf16: bool = False
     gradient_checkpointing: bool = False
 

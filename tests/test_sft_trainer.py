@@ -101,3 +101,28 @@ def test_fused_lora_forward_equals_peft_in_output_and_gradients():
     with _fused_adapters(model, True):
         pass
     assert all("forward" not in vars(m) for m in model.modules())  # PEFT's forward is back after the block
+
+
+def test_bf16_on_a_bf16_cpu_autocasts_and_stays_near_the_fp32_loss(tmp_path):
+    """`train.bf16: true` on a CPU with avx512_bf16/AMX trains under autocast: the loss curve moves
+    off fp32's (bf16 matmuls: the math changes, which is why it is logged) but stays close to it."""
+    from orchestrator.recipes.trial import prepare_inputs
+    from orchestrator.train.precision import NATIVE_BF16_FLAGS, cpu_flags
+    from orchestrator.train.sft_trainer import LossPositionSFTTrainer
+    from orchestrator.train.trainer import build_trainer
+
+    if not set(NATIVE_BF16_FLAGS) & cpu_flags():
+        pytest.skip(f"this CPU has none of {NATIVE_BF16_FLAGS}: train.bf16 trains in fp32 here")
+    spec = {"name": "bf16", "output_dir": str(tmp_path / "runs"), "model": {"base": "tiny"}, "data": {"mix": {"total": 8}},
+            "train": {"epochs": 2, "batch_size": 4, "max_length": 1024, "learning_rate": 5e-3,
+                      "lora": {"rank": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj", "down_proj"]}}}
+    fp32_cfg = SweepConfig.model_validate(spec)
+    bf16_cfg = SweepConfig.model_validate({**spec, "train": {**spec["train"], "bf16": True}})
+    inputs = prepare_inputs(fp32_cfg, cache_dir(), eval_limit=1, data_dir=tmp_path / "data")
+    fp32_loss, _, fp32_tokens = _losses(LossPositionSFTTrainer, inputs, fp32_cfg, tmp_path / "fp32")
+    bf16_loss, _, bf16_tokens = _losses(LossPositionSFTTrainer, inputs, bf16_cfg, tmp_path / "bf16")
+    trainer = build_trainer(inputs.base, inputs.tokenizer, inputs.train_ds, bf16_cfg.train, tmp_path / "probe")
+    assert (trainer.precision, trainer.autocast_bf16, trainer.precision_note) == ("bf16-autocast", True, None)
+    assert fp32_tokens == bf16_tokens and len(bf16_loss) == len(fp32_loss) >= 4
+    gap = max(abs(a - b) for a, b in zip(fp32_loss, bf16_loss))
+    assert 0 < gap < 0.05 * max(fp32_loss), (fp32_loss, bf16_loss)

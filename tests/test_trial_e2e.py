@@ -97,6 +97,7 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(trial):
     p = run.data.params
     assert (p["model.base"], p["train.lora.rank"], p["train.lora.alpha"], p["quantize.types"]) == \
         ("tiny", "4", "8", "['q8_0', 'q4_k_m']")
+    assert p["train.bf16"] == "False" and p["train.precision"] == "fp32"  # the precision trained in, logged
     m = run.data.metrics
     for label in ("q8_0", "q4_k_m", "base-q8_0"):
         # 6 dev cases, one per scenario: five tool-call cases and a fabrication probe (scored apart)

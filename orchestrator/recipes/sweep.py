@@ -172,7 +172,7 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
     """The Tune trainable: one trial of the sweep, resumable from its last epoch checkpoint."""
     from orchestrator.tracking import Tracker
     from orchestrator.train.trainer import train_lora
-    from orchestrator.recipes.trial import adapter_params, log_data, prepare_inputs
+    from orchestrator.recipes.trial import log_data, prepare_inputs, setup_params
 
     if Path(project_dir).is_dir():  # same filesystem as the driver; on other nodes Ray's working_dir copy is the cwd
         os.chdir(project_dir)
@@ -210,7 +210,7 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
                    callbacks=[_epoch_eval_callback(cfg, inputs, tracker, run_id, work, last_epoch, progress)],
                    checkpoint_each_epoch=True,
                    resume_from=resume_from, keep_checkpoints=cfg.search.keep_checkpoints,
-                   on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
+                   on_setup=lambda t, precision: tracker.log_params(run_id, setup_params(t, precision)))
     except Exception as err:
         stage = progress.stage if progress is not None and progress.stage else "data preparation"
         storage = storage_reason(err, str(work), stage, *_filesystem_state(work))

@@ -105,10 +105,11 @@ class Inputs:
     allowed_leaks: list = field(default_factory=list)
 
 
-def adapter_params(targets: dict[str, int]) -> dict[str, int]:
-    """MLflow params saying what the adapter covers: modules per target name, and in all."""
+def setup_params(targets: dict[str, int], precision: str) -> dict[str, int | str]:
+    """MLflow params saying what the adapter covers (modules per target name, and in all) and the
+    precision it was trained in (orchestrator/train/precision.py: `train.bf16` is a request)."""
     return {**{f"train.lora.adapted.{name}": n for name, n in targets.items()},
-            "train.lora.adapted_modules": sum(targets.values())}
+            "train.lora.adapted_modules": sum(targets.values()), "train.precision": precision}
 
 
 def build_data(cfg: SweepConfig, cache_dir: Path) -> DataResult:
@@ -248,7 +249,7 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
             base, inputs.tokenizer, inputs.train_ds, cfg.train, run_dir,
             on_log=lambda step, logs: tracker.log_metrics(run_id, {train_key(k): v for k, v in logs.items()}, step),
             on_step=lambda done, total: progress.steps("train", done, total),
-            on_targets=lambda t: tracker.log_params(run_id, adapter_params(t)))
+            on_setup=lambda t, precision: tracker.log_params(run_id, setup_params(t, precision)))
         tracker.log_metrics(run_id, {train_key("final_loss"): result.train["train_loss"],
                                      train_key("wall_s"): time.perf_counter() - t0,
                                      train_key("trainable_params"): result.train["trainable_params"],

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from orchestrator.config import ConfigError, SweepConfig
 from orchestrator.errors import ToolsweepError
+from orchestrator.train.precision import cpu_flags, resolve_precision
 
 EMBEDDED_BASES = ("smollm2-135m", "tiny", "tiny-qwen3.5")
 HERE = "\0here\0"  # marks a problem of this machine only (hub off, no GPU, too little memory): the cluster may differ
@@ -192,6 +193,10 @@ def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:
             problems.append(f"{NOTE}model.base: {cfg.model.base} has Gated DeltaNet layers and {', '.join(missing)} "
                             f"is not installed here: transformers falls back to its pure-torch delta rule, which is "
                             f"much slower on a GPU (pip install --no-build-isolation '.[gpu]')")
+    if r.gpus_per_trial == 0:
+        _, note = resolve_precision(cfg.train.bf16, False, cpu_flags())
+        if note:
+            problems.append(f"{NOTE}{note}")
     try:
         total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):

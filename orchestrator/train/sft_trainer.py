@@ -70,8 +70,9 @@ def _fused_lora_forward(layer):
     def forward(x, *args, **kwargs):
         out = F.linear(x, base.weight, base.bias)
         h = F.linear(dropout(x), lora_a.weight)
-        # In place: linear's backward keeps its input and weight, never its output.
-        out.view(-1, out.shape[-1]).addmm_(h.reshape(-1, h.shape[-1]), lora_b.weight.t(), alpha=scaling)
+        # In place: linear's backward keeps its input and weight, never its output. Under CPU
+        # autocast `out` and `h` are bf16 while B stays fp32 (in-place ops are not autocast).
+        out.view(-1, out.shape[-1]).addmm_(h.reshape(-1, h.shape[-1]), lora_b.weight.t().to(out.dtype), alpha=scaling)
         return out
 
     return forward
@@ -112,7 +113,7 @@ class LossPositionSFTTrainer(SFTTrainer):
 
     unpad_rows = True            # each row alone, cut to its real tokens (False: the padded batch at once)
     head_on_trained_only = True  # project only trained positions (False: every real position, as TRL does)
-    autocast_bf16 = False        # bf16 matmuls on CPU (avx512_bf16): changes the math, so off by default
+    autocast_bf16 = False        # bf16 matmuls on CPU (set from train.bf16: orchestrator/train/precision.py)
     fuse_lora = True             # adapter product added inside the base matmul (False: PEFT's four passes)
 
     def _causal_lm(self, model):
@@ -133,7 +134,8 @@ class LossPositionSFTTrainer(SFTTrainer):
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         if not self._fast_path_applies(model, inputs):
-            return super().training_step(model, inputs, num_items_in_batch)
+            with self._autocast():  # the same precision on TRL's own path
+                return super().training_step(model, inputs, num_items_in_batch)
         model.train()
         if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
             self.optimizer.train()
@@ -153,7 +155,7 @@ class LossPositionSFTTrainer(SFTTrainer):
             denominator = denominator * self.current_gradient_accumulation_steps
 
         stats = _StepStats(ids.device)
-        with _fused_adapters(lm, self.fuse_lora and not self.autocast_bf16):  # addmm_ takes one dtype
+        with _fused_adapters(lm, self.fuse_lora):
             self._rows_forward_backward(backbone, head, ids, labels, attention, trained, denominator, stats)
         self._log_like_trl(trained.sum(), stats.entropy_sum, stats.n_correct, attention)
         return stats.total

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import resource
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +22,7 @@ from trl import SFTConfig, SFTTrainer
 from orchestrator.config import TrainConfig
 from orchestrator.data.quarantine import Quarantine
 from orchestrator.train.lora_targets import linear_leaf_counts, resolve_targets
+from orchestrator.train.precision import cpu_flags, resolve_precision
 from orchestrator.train.sft_trainer import LossPositionSFTTrainer
 
 OnLog = Callable[[int, dict], None]
@@ -69,10 +71,13 @@ def build_trainer(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: 
 
     `trainer_cls` is toolsweep's `LossPositionSFTTrainer` (same loss, scored only where it is
     trained; see orchestrator/train/sft_trainer.py); `benchmarks/train_throughput.py` passes plain
-    `SFTTrainer` to measure the difference on identical arguments.
+    `SFTTrainer` to measure the difference on identical arguments. The precision (see
+    orchestrator/train/precision.py) is `trainer.precision`, with `trainer.precision_note` saying
+    why bf16 was asked for and not given.
     """
     on_gpu = torch.cuda.is_available()
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if (on_gpu and cfg.bf16) else torch.float32)
+    precision, note = resolve_precision(cfg.bf16, on_gpu, set() if on_gpu else cpu_flags())
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if precision == "bf16" else torch.float32)
     args = SFTConfig(
         output_dir=str(out_dir / "trainer"),
         num_train_epochs=cfg.epochs,
@@ -90,7 +95,7 @@ def build_trainer(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: 
         seed=cfg.seed,
         data_seed=cfg.seed,
         max_length=cfg.max_length,
-        bf16=on_gpu and cfg.bf16,
+        bf16=precision == "bf16",
         activation_checkpointing=cfg.gradient_checkpointing,
         # Batches of similar length waste less compute on padding (conversations range 300-900 tokens).
         train_sampling_strategy="group_by_length",
@@ -105,6 +110,9 @@ def build_trainer(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: 
                           peft_config=lora, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # loss goes to the tracker and the progress bar, not raw dicts
     trainer.adapter_targets = targets
+    trainer.precision, trainer.precision_note = precision, note
+    if precision == "bf16-autocast":
+        trainer.autocast_bf16 = True  # LossPositionSFTTrainer's lever; plain SFTTrainer has no CPU autocast
     return trainer
 
 
@@ -118,20 +126,22 @@ def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: Tra
                on_log: OnLog | None = None, on_step: Callable[[int, int], None] | None = None,
                callbacks: list[TrainerCallback] = (), checkpoint_each_epoch: bool = False,
                resume_from: Path | None = None, keep_checkpoints: int = 1,
-               on_targets: Callable[[dict[str, int]], None] | None = None) -> dict:
+               on_setup: Callable[[dict[str, int], str], None] | None = None) -> dict:
     """Train a LoRA adapter; saves it (with the tokenizer) to `out_dir` and returns summary numbers.
 
     With `checkpoint_each_epoch`, a full trainer checkpoint (adapter, optimizer, scheduler, RNG and
     data position) is written at every epoch end; `callbacks` see it in `on_save`, and
-    `resume_from` continues such a checkpoint exactly where it stopped. `on_targets` hears, before
-    training starts, how many modules carry an adapter per target name.
+    `resume_from` continues such a checkpoint exactly where it stopped. `on_setup` hears, before
+    training starts, how many modules carry an adapter per target name and the precision trained in.
     """
     if len(train_ds) == 0:
         raise ValueError("no training examples left after filtering; see the quarantine file")
     trainer = build_trainer(base, tokenizer, train_ds, cfg, out_dir, [_ForwardLogs(on_log, on_step), *callbacks],
                             checkpoint_each_epoch, keep_checkpoints)
-    if on_targets:
-        on_targets(trainer.adapter_targets)
+    if trainer.precision_note:
+        print(trainer.precision_note, file=sys.stderr, flush=True)
+    if on_setup:
+        on_setup(trainer.adapter_targets, trainer.precision)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     adapter_dir = out_dir / "adapter"
     trainer.model.save_pretrained(adapter_dir)
@@ -141,7 +151,8 @@ def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: Tra
     return {"adapter_dir": adapter_dir, "adapter_targets": trainer.adapter_targets,
             "train_loss": float(loss) if loss is not None and math.isfinite(loss) else None,
             "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)), "global_steps": result.global_step,
-            "trainable_params": n_trainable, "train_examples": len(train_ds), "peak_rss_gb": peak_rss_gb()}
+            "trainable_params": n_trainable, "train_examples": len(train_ds), "peak_rss_gb": peak_rss_gb(),
+            "precision": trainer.precision}
 
 
 def peak_rss_gb() -> float:
