@@ -18,8 +18,10 @@ and, to show what each lever is worth alone (`--variants` picks a subset):
 - unpadded:  rows one at a time cut to their real tokens, the head on every position of each row.
 - fused:     the padded batch and the head on every position, as TRL runs them, but each LoRA layer's
              product added inside its base matmul (one addmm_ instead of PEFT's matmul, scale, add).
-- bf16:      toolsweep's trainer under torch.autocast(bfloat16) on CPU. This changes the math
-             (bf16 matmuls, fp32 master weights): its loss curve is compared with the baseline's too.
+- bf16:      toolsweep's trainer under torch.autocast(bfloat16) on CPU, as `train.bf16: true` runs it
+             on a CPU with avx512_bf16 or AMX. This changes the math (bf16 matmuls, fp32 master
+             weights): its loss curve is compared with the baseline's too, and its share of the
+             FLOP limit is taken against the bf16 matmul rate.
 
 Printed for each: trained (non-padding) tokens/s, seconds per step, peak RSS; then the ratio of
 tokens/s, the largest absolute difference between the per-step loss curves, and toolsweep's share
@@ -46,10 +48,11 @@ from orchestrator.offline import offline_defaults  # noqa: E402
 offline_defaults()
 
 
-def _config(path: Path, rows: int, dropout: float | None):
+def _config(path: Path, rows: int, dropout: float | None, bf16: bool = False):
     from orchestrator.config import load_config
 
-    overrides = {"data.mix.total": rows}
+    # Precision is the variant's, not the config's: baseline and toolsweep are fp32, bf16 autocasts.
+    overrides = {"data.mix.total": rows, "train.bf16": bf16}
     if dropout is not None:
         overrides["train.lora.dropout"] = dropout
     return load_config(path, overrides)
@@ -83,7 +86,7 @@ VARIANTS = {  # name: (unpad_rows, head_on_trained_only, fuse_lora, autocast_bf1
     "unpadded": (True, False, False, False),
     "fused": (False, False, True, False),
     "toolsweep": (True, True, True, False),
-    "bf16": (True, True, False, True),
+    "bf16": (True, True, True, True),
 }
 
 
@@ -109,7 +112,7 @@ def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: floa
     from orchestrator.train.trainer import build_trainer
     from orchestrator.recipes.trial import prepare_inputs
 
-    cfg = _config(config, rows, dropout)
+    cfg = _config(config, rows, dropout, bf16=VARIANTS[variant] is not None and VARIANTS[variant][3])
     work = Path(tempfile.mkdtemp(prefix=f"bench-{variant}-"))
     inputs = prepare_inputs(cfg, cache_dir(), eval_limit=1, data_dir=work / "data")
     logs: list[dict] = []
@@ -151,6 +154,10 @@ def main() -> None:
                          "different dropout draws; -1 keeps the config's)")
     ap.add_argument("--variants", default=",".join(VARIANTS),
                     help=f"comma-separated subset of {', '.join(VARIANTS)} (baseline and toolsweep are always run)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="run every trainer this many times, in alternating order (A B .. then .. B A), and report "
+                         "each ratio as the median of the per-repeat ratios with their min and max: on a shared "
+                         "machine one pair of runs has varied by about 30%%")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -164,22 +171,24 @@ def main() -> None:
     unknown = sorted(set(wanted) - set(VARIANTS))
     if unknown:
         ap.error(f"--variants: unknown {', '.join(unknown)} (expected some of {', '.join(VARIANTS)})")
-    results = {}
-    for variant in [v for v in VARIANTS if v in {"baseline", "toolsweep", *wanted}]:
-        out = Path(tempfile.mkstemp(suffix=".json")[1])
-        subprocess.run([sys.executable, __file__, "--variant", variant, "--out", str(out), "--config", str(args.config),
-                        "--rows", str(args.rows), "--steps", str(args.steps), "--dropout", str(args.dropout)],
-                       check=True, cwd=ROOT)
-        results[variant] = json.loads(out.read_text())
-    base, ours = results["baseline"], results["toolsweep"]
+    if args.repeats < 1:
+        ap.error(f"--repeats: expected a whole number >= 1, got {args.repeats}")
+    order = [v for v in VARIANTS if v in {"baseline", "toolsweep", *wanted}]
+    runs: dict[str, list[dict]] = {v: [] for v in order}
+    for repeat in range(args.repeats):
+        for variant in (order if repeat % 2 == 0 else order[::-1]):
+            out = Path(tempfile.mkstemp(suffix=".json")[1])
+            subprocess.run([sys.executable, __file__, "--variant", variant, "--out", str(out), "--config",
+                            str(args.config), "--rows", str(args.rows), "--steps", str(args.steps),
+                            "--dropout", str(args.dropout)], check=True, cwd=ROOT)
+            runs[variant].append(json.loads(out.read_text()))
+    results = summarise_repeats(runs)
+    ours = results["toolsweep"]
     from transformers import LlamaConfig
 
-    mc = ours["model_config"]
+    mc = ours.pop("model_config")
     for r in results.values():
-        r.pop("model_config")
-        r["max_abs_loss_diff_vs_baseline"] = max(abs(a - b) for a, b in zip(base["losses"], r["losses"]))
-        r["ratio_tokens_per_s"] = r["tokens_per_s"] / base["tokens_per_s"]
-        r["ratio_peak_rss"] = r["peak_rss_gb"] / base["peak_rss_gb"]
+        r.pop("model_config", None)
     if mc.get("model_type") != "llama":  # the FLOP model below is a dense Llama's (no linear attention)
         _print_table(args, results)
         print(f"FLOP limit: not modelled for model type {mc.get('model_type')!r}")
@@ -195,15 +204,44 @@ def main() -> None:
     _print_table(args, results)
     print(f"FLOP limit: {gflops:.0f} GFLOP/s matmul (fp32) / {per_token / 1e9:.2f} GFLOP per trained token = "
           f"{limit_tokens_s:.0f} tokens/s; toolsweep reaches {ours['tokens_per_s'] / limit_tokens_s:.0%}")
+    bf16_numbers = {}
     if "bf16" in results:
         bf16_gflops = matmul_gflops(dtype="bfloat16")
+        bf16_share = results["bf16"]["tokens_per_s"] / (bf16_gflops * 1e9 / per_token)
         print(f"bf16: {bf16_gflops:.0f} GFLOP/s matmul; its limit {bf16_gflops * 1e9 / per_token:.0f} tokens/s, "
-              f"reached {results['bf16']['tokens_per_s'] / (bf16_gflops * 1e9 / per_token):.0%}")
+              f"reached {bf16_share:.0%}")
+        bf16_numbers = {"bf16_matmul_gflops": bf16_gflops, "bf16_fraction_of_bf16_flop_limit": bf16_share}
     if args.json:
         args.json.write_text(json.dumps({
             **results, "ratio_tokens_per_s": ours["ratio_tokens_per_s"],
             "max_abs_loss_diff": diff, "fraction_of_flop_limit": ours["tokens_per_s"] / limit_tokens_s,
-            "matmul_gflops": gflops, "flops_per_trained_token": per_token}, indent=2))
+            "matmul_gflops": gflops, "flops_per_trained_token": per_token, **bf16_numbers}, indent=2))
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def summarise_repeats(runs: dict[str, list[dict]]) -> dict[str, dict]:
+    """One entry per trainer from its repeated runs: the run with the median tokens/s, every run's
+    tokens/s, and the ratios to the baseline as the median (min, max) of per-repeat pairs, so a
+    slow moment of the machine is divided by the baseline run beside it, not by another's."""
+    base_runs = runs["baseline"]
+    results = {}
+    for variant, vruns in runs.items():
+        middle = sorted(vruns, key=lambda r: r["tokens_per_s"])[(len(vruns) - 1) // 2]
+        speed = [r["tokens_per_s"] / b["tokens_per_s"] for r, b in zip(vruns, base_runs)]
+        rss = [r["peak_rss_gb"] / b["peak_rss_gb"] for r, b in zip(vruns, base_runs)]
+        results[variant] = {
+            **middle, "repeats": len(vruns), "runs_tokens_per_s": [r["tokens_per_s"] for r in vruns],
+            "ratio_tokens_per_s": _median(speed), "ratio_tokens_per_s_min": min(speed),
+            "ratio_tokens_per_s_max": max(speed), "ratio_peak_rss": _median(rss),
+            "max_abs_loss_diff_vs_baseline": max(abs(a - b) for r, br in zip(vruns, base_runs)
+                                                 for a, b in zip(br["losses"], r["losses"])),
+        }
+    return results
 
 
 def _print_table(args, results: dict) -> None:
@@ -218,6 +256,12 @@ def _print_table(args, results: dict) -> None:
         print(f"{label:<11}{r['tokens_per_s']:>10.1f}{r['ratio_tokens_per_s']:>8.2f}{r['seconds_per_step']:>9.2f}"
               f"{r['peak_rss_gb']:>13.2f}{r['ratio_peak_rss']:>8.2f}{r['max_abs_loss_diff_vs_baseline']:>13.2e}"
               + (f"{r['peak_gpu_gb']:>13.2f}" if gpu else ""))
+    if args.repeats > 1:
+        print(f"{args.repeats} repeats in alternating order: each ratio is the median of per-repeat pairs")
+        for label, r in results.items():
+            runs = ", ".join(f"{t:.1f}" for t in r["runs_tokens_per_s"])
+            print(f"  {label:<11} tokens/s per run: {runs}; x base {r['ratio_tokens_per_s_min']:.2f}"
+                  f"-{r['ratio_tokens_per_s_max']:.2f}")
     print(f"toolsweep / baseline tokens/s: {ours['ratio_tokens_per_s']:.2f}x; "
           f"max |loss difference| per step: {ours['max_abs_loss_diff_vs_baseline']:.2e}")
 

@@ -1,0 +1,38 @@
+"""benchmarks/train_throughput.py --repeats: each ratio pairs a run with the baseline run beside it."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("train_throughput", ROOT / "benchmarks/train_throughput.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(tokens_per_s, rss=10.0, losses=(2.0, 1.5)):
+    return {"tokens_per_s": tokens_per_s, "peak_rss_gb": rss, "losses": list(losses)}
+
+
+def test_ratios_are_medians_of_paired_repeats():
+    bench = _bench()
+    # the machine slowed down in repeat 2 for both trainers: the paired ratio stays 2, unpaired it would not
+    runs = {"baseline": [_run(100), _run(50), _run(90)],
+            "toolsweep": [_run(200, 2.0), _run(100, 2.5, (2.0, 1.5001)), _run(150, 2.0)]}
+    out = bench.summarise_repeats(runs)
+    ours = out["toolsweep"]
+    assert (ours["ratio_tokens_per_s"], ours["ratio_tokens_per_s_min"], ours["ratio_tokens_per_s_max"]) == \
+        (2.0, 150 / 90, 2.0)
+    assert ours["tokens_per_s"] == 150 and ours["runs_tokens_per_s"] == [200, 100, 150]  # the median run
+    assert ours["ratio_peak_rss"] == 0.2 and ours["repeats"] == 3
+    assert abs(ours["max_abs_loss_diff_vs_baseline"] - 1e-4) < 1e-9
+    assert out["baseline"]["ratio_tokens_per_s"] == 1.0 and out["baseline"]["max_abs_loss_diff_vs_baseline"] == 0
+
+
+def test_an_even_number_of_repeats_takes_the_mean_of_the_middle_pair():
+    bench = _bench()
+    out = bench.summarise_repeats({"baseline": [_run(100), _run(100)], "toolsweep": [_run(200), _run(300)]})
+    assert out["toolsweep"]["ratio_tokens_per_s"] == 2.5 and out["toolsweep"]["tokens_per_s"] == 200
