@@ -193,8 +193,8 @@ def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:
             problems.append(f"{NOTE}model.base: {cfg.model.base} has Gated DeltaNet layers and {', '.join(missing)} "
                             f"is not installed here: transformers falls back to its pure-torch delta rule, which is "
                             f"much slower on a GPU (pip install --no-build-isolation '.[gpu]')")
-    if r.gpus_per_trial == 0:
-        _, note = resolve_precision(cfg.train.bf16, False, cpu_flags())
+    if r.gpus_per_trial == 0 and cfg.train.bf16:  # only a bf16 request needs /proc/cpuinfo read
+        _, note = resolve_precision(True, False, cpu_flags())
         if note:
             problems.append(f"{NOTE}{note}")
     try:
