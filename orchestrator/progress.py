@@ -29,7 +29,7 @@ def log_interval_s() -> float:
     except ValueError:
         value = -1.0
     if not value >= 0:  # also refuses nan
-        raise UsageError(f"{LOG_EVERY_ENV}={raw!r}: expected a number of seconds ≥ 0 (default 30)")
+        raise UsageError(f"{LOG_EVERY_ENV}={raw!r}: expected a number of seconds ≥ 0 (default {LOG_EVERY_DEFAULT_S:g})")
     return value
 
 
