@@ -42,12 +42,14 @@ from orchestrator.train.chat_template import load_template  # noqa: E402
 class Batched:
     """A llama.cpp context holding `width` sequences, each in its own KV stream (low-level API)."""
 
-    def __init__(self, model_path: Path, width: int, n_ctx_per_seq: int, n_batch: int, threads: int):
+    def __init__(self, model_path: Path, width: int, n_ctx_per_seq: int, n_batch: int, threads: int,
+                 repack: bool = True):
         import llama_cpp
 
         self.lib = llama_cpp
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = 0
+        mparams.use_extra_bufts = repack  # False: no repacked weights, one dot product per output element
         self.model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), mparams)
         cparams = llama_cpp.llama_context_default_params()
         cparams.n_ctx = n_ctx_per_seq * width
@@ -122,6 +124,8 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=4, help="sequences decoded together")
     ap.add_argument("--steps", type=int, default=24, help="greedy tokens per sequence")
     ap.add_argument("--n-batch", type=int, default=DEFAULT_N_BATCH, help="prefill chunk (the harness's)")
+    ap.add_argument("--no-repack", action="store_true",
+                    help="load without llama.cpp's repacked weight layouts (use_extra_bufts=False), for both paths")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     model = args.model or default_model()
@@ -130,7 +134,7 @@ def main() -> None:
     cases = take([c for c in load_cases(ROOT / "evals/sets/test.jsonl") if not is_probe(c)], args.cases)
     prompts = [p for p, _ in order_for_prefix_reuse(cases, template)]
 
-    alone_ctx = Batched(model, 1, 4096, args.n_batch, threads)
+    alone_ctx = Batched(model, 1, 4096, args.n_batch, threads, not args.no_repack)
     tokenize = alone_ctx.lib.llama_tokenize
     vocab = alone_ctx.lib.llama_model_get_vocab(alone_ctx.model)
 
@@ -143,7 +147,7 @@ def main() -> None:
     toks = [tokens_of(p) for p in prompts]
     alone, alone_s = greedy([[t] for t in toks], alone_ctx, args.steps)
     alone_ctx.close()
-    together_ctx = Batched(model, args.width, 4096, args.n_batch, threads)
+    together_ctx = Batched(model, args.width, 4096, args.n_batch, threads, not args.no_repack)
     groups = [toks[i:i + args.width] for i in range(0, len(toks), args.width)]
     together, together_s = greedy(groups, together_ctx, args.steps)
     together_ctx.close()

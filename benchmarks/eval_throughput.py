@@ -9,7 +9,10 @@ Runs, one after the other in this process:
   This *defines* a case's output (evals/runner.py).
 - naive:     the loop a user would write: file order, a fresh context per case, llama-cpp-python's
   default chunk of 512.
-- harness:   toolsweep's path: prompts in prefix order, the cache reused up to a chunk boundary.
+- one lane:  one context on every thread: prompts in prefix order, the cache reused up to a chunk
+             boundary (the harness before lanes).
+- harness:   toolsweep's path, `evals.harness.evaluate`: the same order and reuse, on the auto lanes
+             (evals/lanes.py: on a CPU, one context per thread scoring neighbouring blocks at once).
 - unaligned: the same order with llama-cpp-python's own reuse (any shared prefix, the lever the
   harness gives up): to show what that lever would buy and what it costs in identical outputs.
 
@@ -36,8 +39,9 @@ from orchestrator.offline import offline_defaults  # noqa: E402
 offline_defaults()
 
 from evals.cases import load_cases, take  # noqa: E402
-from evals.harness import is_probe, order_for_prefix_reuse, render  # noqa: E402
-from evals.runner import DEFAULT_N_BATCH, GGUFRunner, common_prefix, usable_cpus  # noqa: E402
+from evals.harness import evaluate, is_probe, order_for_prefix_reuse, render  # noqa: E402
+from evals.lanes import lane_threads  # noqa: E402
+from evals.runner import DEFAULT_N_BATCH, GGUFRunner, common_prefix, gpu_offload, usable_cpus  # noqa: E402
 from evals.template import strip_generation_markers  # noqa: E402
 from orchestrator.train.chat_template import load_template  # noqa: E402
 
@@ -131,6 +135,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=24, help="call cases, spread over scenarios")
     ap.add_argument("--max-new-tokens", type=int, default=96)
     ap.add_argument("--n-batch", type=int, default=DEFAULT_N_BATCH, help="the harness's prefill chunk")
+    ap.add_argument("--lanes", type=int, default=None,
+                    help="the harness's lanes (default: auto, as eval.lanes: null; see evals/lanes.py)")
     ap.add_argument("--json", type=Path, help="write the numbers here")
     args = ap.parse_args()
     model = args.model or default_model(args.base)
@@ -144,12 +150,22 @@ def main() -> None:
     harness_runner = GGUFRunner(model, n_ctx=4096, n_threads=threads, n_batch=args.n_batch)
     reference, reference_s = timed(lambda: run_fresh(harness_runner, prompts, args.max_new_tokens))
     harness_runner.stats = {"prompt_tokens": 0, "reused_tokens": 0, "states_saved": 0}
-    harness, harness_s = timed(lambda: run_reusing(harness_runner, prompts, args.max_new_tokens))
+    one_lane, one_lane_s = timed(lambda: run_reusing(harness_runner, prompts, args.max_new_tokens))
     reuse = dict(harness_runner.stats)
     recurrent = harness_runner.recurrent
     unaligned, unaligned_s = timed(lambda: run_unaligned(harness_runner, prompts, args.max_new_tokens))
     tokens = [harness_runner.llm.tokenize(p.encode(), add_bos=False, special=True) for p in prompts]
     harness_runner.close()
+
+    # The harness as trials and promotion run it: evals.harness.evaluate on the auto lanes.
+    lane_split = lane_threads(args.lanes, threads, gpu_offload(), model.stat().st_size)
+    lanes = [GGUFRunner(model, n_ctx=4096, n_threads=n, n_batch=args.n_batch) for n in lane_split]
+    report, harness_s = timed(lambda: evaluate(cases, lanes, template, args.max_new_tokens))
+    by_id = {rec["id"]: rec for rec in report["cases"]}
+    harness = [{"text": by_id[i]["output"], "completion_tokens": by_id[i]["completion_tokens"]} for i in ids]
+    lane_reused = sum(r.stats["reused_tokens"] for r in lanes)
+    for runner in lanes:
+        runner.close()
 
     naive_runner = GGUFRunner(model, n_ctx=4096, n_threads=threads, n_batch=512)
     naive_outs, naive_s = timed(lambda: run_fresh(naive_runner, [render(c, template) for c in cases],
@@ -177,21 +193,26 @@ def main() -> None:
           f"{total_prompt - unshared} ({(total_prompt - unshared) / total_prompt:.0%}); output tokens {decoded}")
     print("measured rates: " + ", ".join(f"{k} {v:.0f}" for k, v in r.items()))
     if prefill_s is not None:
-        print(f"harness time at those rates: prefill {prefill_s:.1f} s, decode {decode_s:.1f} s, "
-              f"other {harness_s - prefill_s - decode_s:.1f} s")
+        print(f"one lane's time at those rates: prefill {prefill_s:.1f} s, decode {decode_s:.1f} s, "
+              f"other {one_lane_s - prefill_s - decode_s:.1f} s")
+    print(f"harness: {len(lanes)} lane(s) of {'+'.join(map(str, lane_split))} thread(s); "
+          f"they reused {lane_reused} prompt tokens (one lane: {reuse['reused_tokens']})")
     print(f"{'run':<11}{'seconds':>9}{'cases/s':>9}{'identical to reference':>24}")
-    rows = (("reference", reference_s, n), ("naive", naive_s, same(naive)), ("harness", harness_s, same(harness)),
-            ("unaligned", unaligned_s, same(unaligned)), ("limit", limit_s, None))
+    rows = (("reference", reference_s, n), ("naive", naive_s, same(naive)), ("one lane", one_lane_s, same(one_lane)),
+            ("harness", harness_s, same(harness)), ("unaligned", unaligned_s, same(unaligned)),
+            ("limit", limit_s, None))
     for label, secs, ident in rows:
         print(f"{label:<11}{secs:>9.1f}{n / secs:>9.3f}{'' if ident is None else f'{ident}/{n}':>24}")
     print(f"harness vs naive: {naive_s / harness_s:.2f}x; harness reaches {limit_s / harness_s:.0%} of the limit")
     result = {
         "model": model.name, "cases": n, "threads": threads, "n_batch": args.n_batch, "recurrent": recurrent,
         "states_saved": reuse["states_saved"],
-        "seconds": {"reference": reference_s, "naive": naive_s, "harness": harness_s, "unaligned": unaligned_s,
-                    "limit": limit_s},
+        "lanes": lane_split,
+        "seconds": {"reference": reference_s, "naive": naive_s, "one_lane": one_lane_s, "harness": harness_s,
+                    "unaligned": unaligned_s, "limit": limit_s},
         "ratio_vs_naive": naive_s / harness_s, "fraction_of_limit": limit_s / harness_s,
         "identical_outputs": same(harness) == n, "identical": {"harness": same(harness), "naive": same(naive),
+                                                               "one_lane": same(one_lane),
                                                                "unaligned": same(unaligned)},
         "tokens": {"prompt": total_prompt, "prefilled": prefilled, "reused": reuse["reused_tokens"],
                    "unshared": unshared, "decoded": decoded},

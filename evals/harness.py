@@ -1,19 +1,27 @@
 """case → template → runner → parser → scorer → attribution → report.
 
-Each stage is a plain function; `evaluate` is pure apart from the runner it is given (the
+Each stage is a plain function; `evaluate` is pure apart from the runners it is given (the
 llama.cpp runner in real use, a canned one in unit tests). A runner has
 `generate(prompt, max_tokens) -> {"text", "latency_s", "completion_tokens", "prompt_tokens"}`
 and may have `roundtrip(prompt) -> str` (tokenize then detokenize) for the template check.
+
+Given several runners (*lanes*: one llama.cpp context each, on its own share of the cores),
+`evaluate` scores blocks of neighbouring cases on all of them at once. A case's output is still its
+fresh-context reference: no lane sees another's cache, and llama.cpp splits each op's output rows
+across threads, so a token's arithmetic does not depend on how many threads a lane has
+(tests/test_eval_invariance.py checks both, byte for byte).
 """
 
 from __future__ import annotations
 
 import json
 import statistics
-from typing import Callable, Protocol
+import threading
+from typing import Callable, Protocol, Sequence
 
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
 from evals.fabrication import OUTCOMES, classify
+from evals.lanes import lane_blocks
 from evals.metrics import REPORTED, measured_count
 from evals.parser import parse_lenient, parse_strict
 from evals.scorer import aggregate, per_scenario, score_case
@@ -82,24 +90,61 @@ def run_probe(case: dict, prompt: str, runner: Runner, template: str, max_new_to
             "reason": reason, **timing}
 
 
-def evaluate(cases: list[dict], runner: Runner, template: str, max_new_tokens: int = 160, seed: int = 0,
-             on_case: Callable[[int, int], None] | None = None) -> dict:
-    records = []
-    ordered = order_for_prefix_reuse(cases, template)
+def _score_one(case: dict, prompt: str, runner: Runner, template: str, max_new_tokens: int) -> dict:
+    if is_probe(case):
+        return run_probe(case, prompt, runner, template, max_new_tokens)
     roundtrip = getattr(runner, "roundtrip", None)
-    plan = getattr(runner, "plan", None)  # a recurrent/hybrid model saves shared-prefix states by it
-    if plan:
-        plan([prompt for prompt, _ in ordered])
-    for i, (prompt, case) in enumerate(ordered):
-        if is_probe(case):
-            records.append(run_probe(case, prompt, runner, template, max_new_tokens))
-        else:
-            problems = template_problems(case, prompt, roundtrip(prompt) if roundtrip else None)
-            record = run_call_case(case, prompt, runner, not problems, max_new_tokens)
-            record["template_problems"] = problems
-            records.append(record)
-        if on_case:
-            on_case(i + 1, len(ordered))
+    problems = template_problems(case, prompt, roundtrip(prompt) if roundtrip else None)
+    record = run_call_case(case, prompt, runner, not problems, max_new_tokens)
+    record["template_problems"] = problems
+    return record
+
+
+def evaluate(cases: list[dict], runner: Runner | Sequence[Runner], template: str, max_new_tokens: int = 160,
+             seed: int = 0, on_case: Callable[[int, int], None] | None = None) -> dict:
+    """Score `cases` on one runner, or on several at once (lanes, see the module docstring); the
+    report is the same either way, records in id order."""
+    runners = list(runner) if isinstance(runner, (list, tuple)) else [runner]
+    ordered = order_for_prefix_reuse(cases, template)
+    blocks = lane_blocks(len(ordered), len(runners))
+    records: list[dict] = []
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def lane(lane_runner: Runner) -> None:
+        plan = getattr(lane_runner, "plan", None)  # a recurrent/hybrid model saves shared-prefix states by it
+        while True:
+            with lock:
+                if failures or not blocks:
+                    return
+                block = blocks.pop(0)
+            if plan:
+                plan([ordered[i][0] for i in block])
+            for i in block:
+                prompt, case = ordered[i]
+                try:
+                    record = _score_one(case, prompt, lane_runner, template, max_new_tokens)
+                except BaseException as err:  # stop the other lanes at their next case; raised below
+                    with lock:
+                        failures.append(err)
+                    return
+                with lock:
+                    records.append(record)
+                    if on_case:
+                        on_case(len(records), len(ordered))
+                    if failures:
+                        return
+
+    if len(runners) == 1:
+        lane(runners[0])
+    else:
+        threads = [threading.Thread(target=lane, args=(r,), name=f"eval-lane-{k}") for k, r in enumerate(runners)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if failures:
+        raise failures[0]
     records.sort(key=lambda r: str(r["id"]))
     return build_report(records, seed)
 

@@ -50,6 +50,11 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def gpu_offload() -> bool:
+    """True when this llama.cpp build offloads layers to a GPU (the runner then puts all of them there)."""
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
 # Prefill chunk: small enough that an aligned shared prefix keeps most of a 300-600-token system
 # turn, large enough that prefill stays matrix-bound (see benchmarks/eval_throughput.py).
 DEFAULT_N_BATCH = 64
@@ -87,7 +92,7 @@ class GGUFRunner:
         check_gguf(self.path)
         try:
             self.llm = llama_cpp.Llama(model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or usable_cpus(),
-                                       n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,
+                                       n_gpu_layers=-1 if gpu_offload() else 0,
                                        n_batch=n_batch, n_ubatch=n_batch, seed=seed, verbose=False)
         except ValueError as err:  # llama-cpp-python's "Failed to load model from file"
             raise ModelFileError(f"{self.path}: llama.cpp could not load it ({err}); the file may be truncated "
@@ -182,7 +187,7 @@ class GGUFRunner:
         ftype = self.llm.metadata.get("general.file_type")
         return {"quant_type": FILE_TYPES.get(int(ftype), f"ftype {ftype}") if ftype is not None else "unknown",
                 "llama_cpp_python": llama_cpp.__version__,
-                "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+                "gpu_offload": gpu_offload(),
                 "n_batch": self.n_batch,  # prefill chunk: part of what defines a reference output
                 "llama_system_info": llama_cpp.llama_print_system_info().decode(errors="replace").strip()}
 

@@ -261,6 +261,10 @@ class EvalConfig(_Strict):
     max_new_tokens: int = Field(160, gt=0)
     n_ctx: int = Field(4096, gt=0)
     n_threads: int | None = Field(None, gt=0)
+    # Cases scored at once, each lane its own llama.cpp context on its share of n_threads; outputs are
+    # the same for any number (evals/lanes.py). null = auto: one lane per thread (at most 4) for a CPU
+    # model under 1 GiB, else one lane.
+    lanes: int | None = Field(None, gt=0)
     # llama.cpp prefill chunk (tokens). A case's reference output is the one from a fresh context with
     # this chunk; cached prefixes are reused only up to a chunk boundary so every path gives exactly
     # that output (evals/runner.py). Smaller = more reuse of shared system turns; larger = faster prefill.

@@ -141,3 +141,37 @@ def test_harness_records_do_not_depend_on_the_company_a_case_keeps(tiny_gguf):
         assert len(subset) == 3 and subset == {k: together[k] for k in subset}
     finally:
         runner.close()
+
+
+def _check_lanes(path: Path, cases: list[dict], max_tokens: int, n_batch: int) -> None:
+    """Two lanes of one thread each (the eval's auto setting on 2 cores) against the fresh-context
+    reference on two threads: the same logits bytes and the same outputs, case by case."""
+    from evals.runner import GGUFRunner
+
+    prompts = _prompts(cases)
+    two = GGUFRunner(path, n_ctx=2048, n_threads=2, n_batch=n_batch)
+    one = GGUFRunner(path, n_ctx=2048, n_threads=1, n_batch=n_batch)
+    try:
+        assert [one.prompt_logits(p, fresh=True)[0] for p in prompts] == \
+               [two.prompt_logits(p, fresh=True)[0] for p in prompts]
+        reference = {c["id"]: two.generate(p, max_tokens, fresh=True)["text"]
+                     for p, c in order_for_prefix_reuse(cases, TEMPLATE)}
+    finally:
+        one.close()
+        two.close()
+    lanes = [GGUFRunner(path, n_ctx=2048, n_threads=1, n_batch=n_batch) for _ in range(2)]
+    try:
+        report = evaluate(cases, lanes, TEMPLATE, max_tokens)
+    finally:
+        for runner in lanes:
+            runner.close()
+    assert {r["id"]: r["output"] for r in report["cases"]} == reference
+    assert all(runner.stats["prompt_tokens"] for runner in lanes)  # both lanes scored cases
+
+
+def test_tiny_llama_lanes_equal_fresh_context(tiny_gguf):
+    _check_lanes(tiny_gguf, _neighbours(10), max_tokens=24, n_batch=16)
+
+
+def test_smollm2_lanes_equal_fresh_context(smollm2_gguf):
+    _check_lanes(smollm2_gguf, _neighbours(6), max_tokens=16, n_batch=64)

@@ -66,19 +66,26 @@ def _versions() -> dict[str, str]:
 def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template: str | None,
               on_case: Callable[[int, int], None] | None = None) -> dict:
     """Score one GGUF with the template embedded in it; the header says whether that template is ours."""
-    from evals.runner import GGUFRunner
+    from evals.lanes import lane_threads
+    from evals.runner import GGUFRunner, gpu_offload, usable_cpus
 
-    runner = GGUFRunner(path, n_ctx=cfg.eval.n_ctx, n_threads=cfg.eval.n_threads, seed=cfg.seed,
-                        n_batch=cfg.eval.n_batch)
+    threads = lane_threads(cfg.eval.lanes, cfg.eval.n_threads or usable_cpus(), gpu_offload(), path.stat().st_size)
+    runners: list[GGUFRunner] = []
     try:
-        template = runner.chat_template
+        for n in threads:
+            runners.append(GGUFRunner(path, n_ctx=cfg.eval.n_ctx, n_threads=n, seed=cfg.seed,
+                                      n_batch=cfg.eval.n_batch))
+        template = runners[0].chat_template
         if not template:
             raise ModelFileError(f"{path}: the GGUF carries no tokenizer.chat_template (the eval renders every "
                                  f"case with the template embedded in the model)")
-        report = evaluate(cases, runner, template, cfg.eval.max_new_tokens, seed=cfg.seed, on_case=on_case)
-        runtime = runner.describe()
+        start = time.perf_counter()
+        report = evaluate(cases, runners, template, cfg.eval.max_new_tokens, seed=cfg.seed, on_case=on_case)
+        report["timing"]["wall_s"] = time.perf_counter() - start
+        runtime = {**runners[0].describe(), "lanes": len(runners)}
     finally:
-        runner.close()
+        for runner in runners:
+            runner.close()
     from orchestrator.data.generators.eval_sets import TODAY
     report["header"] = {
         "model_file": path.name, "sha256": sha256_file(path), "size_bytes": path.stat().st_size, **runtime,
