@@ -111,7 +111,7 @@ def evaluate(cases: list[dict], runner: Runner | Sequence[Runner], template: str
     lock = threading.Lock()
     failures: list[BaseException] = []
 
-    def lane(lane_runner: Runner) -> None:
+    def run_lane(lane_runner: Runner) -> None:
         plan = getattr(lane_runner, "plan", None)  # a recurrent/hybrid model saves shared-prefix states by it
         while True:
             with lock:
@@ -122,27 +122,36 @@ def evaluate(cases: list[dict], runner: Runner | Sequence[Runner], template: str
                 plan([ordered[i][0] for i in block])
             for i in block:
                 prompt, case = ordered[i]
-                try:
-                    record = _score_one(case, prompt, lane_runner, template, max_new_tokens)
-                except BaseException as err:  # stop the other lanes at their next case; raised below
-                    with lock:
-                        failures.append(err)
-                    return
+                record = _score_one(case, prompt, lane_runner, template, max_new_tokens)
                 with lock:
+                    if failures:  # another lane failed: the report will not be built
+                        return
                     records.append(record)
                     if on_case:
                         on_case(len(records), len(ordered))
-                    if failures:
-                        return
+
+    def lane(lane_runner: Runner) -> None:
+        try:
+            run_lane(lane_runner)
+        except BaseException as err:  # the other lanes stop at their next case; raised below
+            with lock:
+                failures.append(err)
 
     if len(runners) == 1:
-        lane(runners[0])
+        run_lane(runners[0])
     else:
         threads = [threading.Thread(target=lane, args=(r,), name=f"eval-lane-{k}") for k, r in enumerate(runners)]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        try:
+            for t in threads:
+                t.join()
+        except BaseException as err:  # Ctrl-C lands here, in the main thread: stop the lanes, then raise
+            with lock:
+                failures.append(err)
+            for t in threads:
+                t.join()
+            raise
     if failures:
         raise failures[0]
     records.sort(key=lambda r: str(r["id"]))

@@ -94,3 +94,12 @@ def test_threads_are_shared_out_and_auto_stays_on_one_lane_where_it_should():
     assert lane_threads(None, 16, False, AUTO_LANES_MAX_BYTES + 1) == [16]  # a large model: one copy
     assert lane_threads(None, 16, True, 10) == [16]         # GPU offload: one lane
     assert lane_threads(1, 3, False, 10) == [3]
+
+
+def test_an_error_in_the_progress_callback_is_raised_not_lost():
+    def progress(i, n):
+        if i == 3:
+            raise OSError("progress sink gone")
+
+    with pytest.raises(OSError, match="progress sink gone"):
+        evaluate(_cases(), [Canned(), Canned()], TEMPLATE, on_case=progress)
