@@ -20,13 +20,12 @@ def lane_threads(lanes: int | None, n_threads: int, gpu_offload: bool, model_byt
     `lanes=None` (auto) is one lane per thread, up to AUTO_LANES_MAX, for a CPU model under
     AUTO_LANES_MAX_BYTES; a GPU-offloaded model keeps one lane (the GPU is not shared out by threads)."""
     n_threads = max(1, n_threads)
+    if gpu_offload:  # every lane is a context on the GPU; threads only feed it
+        return [n_threads] * (lanes or 1)
     if lanes is None:
-        lanes = 1 if gpu_offload or model_bytes > AUTO_LANES_MAX_BYTES else min(n_threads, AUTO_LANES_MAX)
-    lanes = max(1, min(lanes, n_threads)) if not gpu_offload else max(1, lanes)
-    if gpu_offload:
-        return [n_threads] * lanes
+        lanes = 1 if model_bytes > AUTO_LANES_MAX_BYTES else AUTO_LANES_MAX
+    lanes = min(lanes, n_threads)
     return [n_threads // lanes + (1 if k < n_threads % lanes else 0) for k in range(lanes)]
-
 
 def lane_blocks(n_cases: int, lanes: int, blocks_per_lane: int = 4) -> list[range]:
     """Contiguous runs of the prefix-sorted cases, handed to lanes as each frees up: neighbours stay
