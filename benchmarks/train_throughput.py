@@ -48,13 +48,15 @@ from orchestrator.offline import offline_defaults  # noqa: E402
 offline_defaults()
 
 
-def _config(path: Path, rows: int, dropout: float | None, bf16: bool = False):
+def _config(path: Path, rows: int, dropout: float | None, bf16: bool = False, top_layers: int = 0):
     from orchestrator.config import load_config
 
     # Precision is the variant's, not the config's: baseline and toolsweep are fp32, bf16 autocasts.
     overrides = {"data.mix.total": rows, "train.bf16": bf16}
     if dropout is not None:
         overrides["train.lora.dropout"] = dropout
+    if top_layers:
+        overrides["train.lora.top_layers"] = top_layers
     return load_config(path, overrides)
 
 
@@ -74,15 +76,20 @@ def matmul_gflops(n: int = 2048, repeats: int = 5, rounds: int = 5, dtype: str =
     return best
 
 
-def flops_per_trained_token(model_config, mean_len: float, scored_share: float) -> float:
-    """LoRA training FLOPs per (non-padding) token with the head on trained positions only."""
+def flops_per_trained_token(model_config, mean_len: float, scored_share: float, top_layers: int | None = None) -> float:
+    """LoRA training FLOPs per (non-padding) token with the head on trained positions only.
+
+    The forward pass runs every layer; the backward pass (input gradients through the frozen
+    weights, as many FLOPs as the forward) runs only through the adapted layers: all of them, or
+    the last `top_layers` (train.lora.top_layers), below which nothing needs a gradient."""
     c = model_config
     d, layers, vocab = c.hidden_size, c.num_hidden_layers, c.vocab_size
     kv = c.num_key_value_heads * (d // c.num_attention_heads)
-    body = layers * (2 * d * d + 2 * d * kv + 3 * d * c.intermediate_size)   # q,o + k,v + MLP weights
-    attention = layers * 2 * d * mean_len                                    # QK^T and AV, causal mean context
+    per_layer = 2 * (2 * d * d + 2 * d * kv + 3 * d * c.intermediate_size)   # q,o + k,v + MLP weights, 2 FLOPs each
+    per_layer += 2 * d * mean_len                                             # QK^T and AV, causal mean context
     head = 2 * d * vocab * scored_share
-    return 2 * (2 * body + attention + head)     # x2: the backward pass computes input gradients too
+    backward_layers = layers if top_layers is None else min(top_layers, layers)
+    return (layers + backward_layers) * per_layer + 2 * head
 
 
 VARIANTS = {  # name: (unpad_rows, head_on_trained_only, fuse_lora, autocast_bf16); None = plain TRL
@@ -108,7 +115,8 @@ def _trainer_class(variant: str):
                 {"unpad_rows": unpad, "head_on_trained_only": head_only, "fuse_lora": fuse, "autocast_bf16": bf16})
 
 
-def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: float | None, out: Path) -> None:
+def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: float | None, out: Path,
+                top_layers: int = 0) -> None:
     """One training run (in its own process); writes its numbers to `out`."""
     import torch
     from transformers import TrainerCallback
@@ -117,7 +125,8 @@ def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: floa
     from orchestrator.train.trainer import build_trainer
     from orchestrator.recipes.trial import prepare_inputs
 
-    cfg = _config(config, rows, dropout, bf16=VARIANTS[variant] is not None and VARIANTS[variant][3])
+    cfg = _config(config, rows, dropout, bf16=VARIANTS[variant] is not None and VARIANTS[variant][3],
+                  top_layers=top_layers)
     work = Path(tempfile.mkdtemp(prefix=f"bench-{variant}-"))
     inputs = prepare_inputs(cfg, cache_dir(), eval_limit=1, data_dir=work / "data")
     logs: list[dict] = []
@@ -163,13 +172,16 @@ def main() -> None:
                     help="run every trainer this many times, in alternating order (A B .. then .. B A), and report "
                          "each ratio as the median of the per-repeat ratios with their min and max: on a shared "
                          "machine one pair of runs has varied by about 30%%")
+    ap.add_argument("--top-layers", type=int, default=0,
+                    help="adapt only the last N decoder layers in every run (train.lora.top_layers; a config "
+                         "choice, not a trainer lever: plain TRL gets it too); 0 keeps the config's")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.variant:
         run_variant(args.variant, args.config, args.rows, args.steps, None if args.dropout < 0 else args.dropout,
-                    args.out)
+                    args.out, args.top_layers)
         return
 
     wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -185,7 +197,8 @@ def main() -> None:
             out = Path(tempfile.mkstemp(suffix=".json")[1])
             subprocess.run([sys.executable, __file__, "--variant", variant, "--out", str(out), "--config",
                             str(args.config), "--rows", str(args.rows), "--steps", str(args.steps),
-                            "--dropout", str(args.dropout)], check=True, cwd=ROOT)
+                            "--dropout", str(args.dropout), "--top-layers", str(args.top_layers)],
+                           check=True, cwd=ROOT)
             runs[variant].append(json.loads(out.read_text()))
     results = summarise_repeats(runs)
     ours = results["toolsweep"]
@@ -202,7 +215,8 @@ def main() -> None:
                                              "max_abs_loss_diff": ours["max_abs_loss_diff_vs_baseline"]}, indent=2))
         return
     config = LlamaConfig.from_dict(mc)
-    per_token = flops_per_trained_token(config, ours["mean_row_tokens"], ours["scored_share"])
+    top = _config(args.config, args.rows, args.dropout, top_layers=args.top_layers).train.lora.top_layers
+    per_token = flops_per_trained_token(config, ours["mean_row_tokens"], ours["scored_share"], top)
     gflops = matmul_gflops()
     limit_tokens_s = gflops * 1e9 / per_token
     diff = ours["max_abs_loss_diff_vs_baseline"]
@@ -253,7 +267,8 @@ def _print_table(args, results: dict) -> None:
     base, ours = results["baseline"], results["toolsweep"]
     print(f"LoRA dropout {'as configured' if args.dropout < 0 else args.dropout}; {args.rows} rows "
           f"({ours['mean_row_tokens']:.0f} tokens on average, {ours['scored_share']:.0%} of them trained), "
-          f"{args.steps} steps, batch from {args.config.name}")
+          f"{args.steps} steps, batch from {args.config.name}"
+          + (f"; LoRA on the last {args.top_layers} layers" if args.top_layers else ""))
     gpu = base.get("peak_gpu_gb") is not None
     print(f"{'trainer':<11}{'tokens/s':>10}{'x base':>8}{'s/step':>9}{'peak RSS GB':>13}{'x base':>8}"
           f"{'max |dloss|':>13}" + (f"{'peak GPU GB':>13}" if gpu else ""))

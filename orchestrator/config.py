@@ -194,6 +194,9 @@ class LoraConfig(_Strict):
     # Module names, or a preset: "attention-mlp" (q/k/v/o + gate/up/down) or "all-linear" (every linear
     # layer of the language model but the head). orchestrator/train/lora_targets.py; checked against the model.
     target_modules: list[str] | Literal["attention-mlp", "all-linear"] = "attention-mlp"
+    # Adapt only the last N decoder layers (null = every layer). The layers below run forward only:
+    # no activations kept, no backward through them (orchestrator/train/lora_targets.py).
+    top_layers: int | None = Field(None, gt=0)
 
     @field_validator("target_modules")
     @classmethod

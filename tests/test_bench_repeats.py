@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,3 +38,16 @@ def test_an_even_number_of_repeats_takes_the_mean_of_the_middle_pair():
     bench = _bench()
     out = bench.summarise_repeats({"baseline": [_run(100), _run(100)], "toolsweep": [_run(200), _run(300)]})
     assert out["toolsweep"]["ratio_tokens_per_s"] == 2.5 and out["toolsweep"]["tokens_per_s"] == 200
+
+
+def test_flop_model_counts_the_backward_only_through_adapted_layers():
+    from types import SimpleNamespace
+
+    bench = _bench()
+    llama = SimpleNamespace(hidden_size=64, num_hidden_layers=4, vocab_size=1000, num_key_value_heads=2,
+                            num_attention_heads=4, intermediate_size=128)
+    every = bench.flops_per_trained_token(llama, mean_len=100, scored_share=0.1)
+    assert bench.flops_per_trained_token(llama, 100, 0.1, top_layers=4) == every
+    head = 2 * 2 * 64 * 1000 * 0.1                           # forward + input-gradient backward of the head
+    per_layer_pass = (every - head) / 8                      # 4 layers forward + 4 backward, equal FLOPs each
+    assert bench.flops_per_trained_token(llama, 100, 0.1, top_layers=1) == pytest.approx(5 * per_layer_pass + head)

@@ -29,3 +29,19 @@ def test_a_name_matching_nothing_lists_what_exists():
         resolve_targets(["q_proj", "qkv_proj"], linear_leaf_counts(QWEN35))
     with pytest.raises(ConfigError, match="unknown preset 'everything'"):
         resolve_targets("everything", linear_leaf_counts(QWEN35))
+
+
+def test_top_layers_are_the_last_decoder_layers_and_counts_follow_them():
+    from orchestrator.train.lora_targets import layer_index, top_layers
+
+    assert layer_index("model.layers.12.mlp.up_proj") == 12 and layer_index("lm_head") is None
+    assert layer_index("transformer.h.3.attn.c_attn") == 3
+    assert top_layers(QWEN35, 1) == [3] and top_layers(QWEN35, 4) == [0, 1, 2, 3]  # vision blocks not counted
+    got = resolve_targets("all-linear", linear_leaf_counts(QWEN35, top_layers(QWEN35, 2)))
+    assert got == {"down_proj": 2, "gate_proj": 2, "in_proj_a": 1, "in_proj_b": 1, "in_proj_qkv": 1,
+                   "in_proj_z": 1, "k_proj": 1, "o_proj": 1, "out_proj": 1, "q_proj": 1, "up_proj": 2, "v_proj": 1}
+    with pytest.raises(ConfigError, match="train.lora.top_layers: 5 is more than the 4 decoder layers"):
+        top_layers(QWEN35, 5)
+    # a name that exists only below the chosen layers is reported as matching nothing there
+    with pytest.raises(ConfigError, match=r"\['in_proj_qkv'\] match no linear module"):
+        resolve_targets(["in_proj_qkv"], linear_leaf_counts(QWEN35, top_layers(QWEN35, 1)))

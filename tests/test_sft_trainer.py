@@ -126,3 +126,39 @@ def test_bf16_on_a_bf16_cpu_autocasts_and_stays_near_the_fp32_loss(tmp_path):
     assert fp32_tokens == bf16_tokens and len(bf16_loss) == len(fp32_loss) >= 4
     gap = max(abs(a - b) for a, b in zip(fp32_loss, bf16_loss))
     assert 0 < gap < 0.05 * max(fp32_loss), (fp32_loss, bf16_loss)
+
+
+def test_top_layers_adapts_only_the_last_layers_and_runs_the_rest_without_a_graph(tmp_path):
+    """`train.lora.top_layers: 1` on the 2-layer tiny Llama: adapters only in layer 1, layer 0 runs
+    with no autograd graph (nothing to train below it), and the loss is still plain TRL's."""
+    from trl import SFTTrainer
+
+    from orchestrator.recipes.trial import prepare_inputs
+    from orchestrator.train.sft_trainer import LossPositionSFTTrainer
+    from orchestrator.train.trainer import build_trainer
+
+    cfg = SweepConfig.model_validate({
+        "name": "top-layers", "output_dir": str(tmp_path / "runs"), "model": {"base": "tiny"},
+        "data": {"mix": {"total": 8}},
+        "train": {"epochs": 1, "batch_size": 2, "max_length": 1024, "learning_rate": 5e-3,
+                  "lora": {"rank": 4, "alpha": 8, "dropout": 0.0, "top_layers": 1}},
+    })
+    inputs = prepare_inputs(cfg, cache_dir(), eval_limit=1, data_dir=tmp_path / "data")
+    trainer = build_trainer(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, tmp_path / "probe")
+    adapted = {name.split(".layers.")[1].split(".")[0] for name, _ in trainer.model.named_parameters()
+               if "lora_" in name}
+    assert adapted == {"1"}
+    assert sum(trainer.adapter_targets.values()) == 7  # q/k/v/o + gate/up/down of one layer
+
+    graph_in = {}
+    layers = trainer.model.get_base_model().model.layers
+    for index, layer in enumerate(layers):
+        layer.register_forward_hook(lambda mod, args, out, i=index: graph_in.__setitem__(
+            i, (out[0] if isinstance(out, tuple) else out).requires_grad))
+    trainer.train()
+    assert graph_in == {0: False, 1: True}
+
+    trl_loss, _, _ = _losses(SFTTrainer, inputs, cfg, tmp_path / "trl")
+    ours_loss, _, _ = _losses(LossPositionSFTTrainer, inputs, cfg, tmp_path / "ours")
+    assert len(trl_loss) == len(ours_loss) >= 3
+    assert max(abs(a - b) for a, b in zip(trl_loss, ours_loss)) < 1e-4, (trl_loss, ours_loss)

@@ -57,6 +57,7 @@ def _training_details(params: dict, metrics: dict, cfg: SweepConfig, wall_s: flo
             "trial_wall_s": None if runtime is not None else wall_s,
             "last_step_loss": None if loss is not None else metrics.get(train_key("loss")),
             "rank": num(params.get("train.lora.rank")), "alpha": num(params.get("train.lora.alpha")),
+            "top_layers": num(params.get("train.lora.top_layers")),
             "learning_rate": num(params.get("train.learning_rate")), "epochs": num(params.get("train.epochs")),
             "batch_size": num(params.get("train.batch_size")), "grad_accum": num(params.get("train.grad_accum")),
             "max_length": num(params.get("train.max_length")), "train_runtime_s": runtime,

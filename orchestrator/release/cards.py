@@ -12,7 +12,7 @@ A variant's `info` dict (built by `orchestrator/recipes/release.py` from the reg
     vs_base:      compare_reports(base_report, reports[primary_quant]) rows
     files:        {quant: {"name", "size_bytes"}}
     eval_settings: {"max_new_tokens", "n_ctx"} of the eval (the serving example decodes the same way)
-    training:     {"data", "examples", "rank", "alpha", "learning_rate", "epochs", "batch_size",
+    training:     {"data", "examples", "rank", "alpha", "top_layers", "learning_rate", "epochs", "batch_size",
                    "grad_accum", "max_length", "train_runtime_s", "train_loss", "hardware"}
     promotion:    the gate's decision dict;  source: {"sweep", "parent_run_id", "trial_id", "run_id"}
 """
@@ -179,7 +179,9 @@ def _time_row(t: dict) -> tuple[str, str]:
 
 def training_table(info: dict) -> list[str]:
     t = info["training"]
-    rows = [("Base model", base_model_id(info["base_model"])), ("Method", f"LoRA (rank {t['rank']}, alpha {t['alpha']})"),
+    # MLflow keeps a null param as the string "None": only a number means a subset of layers
+    where = f", last {t['top_layers']} decoder layers" if isinstance(t.get("top_layers"), int) else ""
+    rows = [("Base model", base_model_id(info["base_model"])), ("Method", f"LoRA (rank {t['rank']}, alpha {t['alpha']}{where})"),
             ("Training data", t.get("data")), ("Training examples", t.get("examples")),
             ("Epochs", t.get("epochs")),
             ("Batch size", f"{t.get('batch_size')} (× {t.get('grad_accum')} gradient accumulation)"),

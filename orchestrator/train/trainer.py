@@ -21,7 +21,7 @@ from trl import SFTConfig, SFTTrainer
 
 from orchestrator.config import TrainConfig
 from orchestrator.data.quarantine import Quarantine
-from orchestrator.train.lora_targets import linear_leaf_counts, resolve_targets
+from orchestrator.train.lora_targets import linear_leaf_counts, resolve_targets, top_layers
 from orchestrator.train.precision import cpu_flags, resolve_precision
 from orchestrator.train.sft_trainer import LossPositionSFTTrainer
 
@@ -103,9 +103,10 @@ def build_trainer(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: 
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
-    targets = adapter_targets(model, cfg.lora.target_modules)
+    layers = adapted_layers(model, cfg.lora.top_layers)
+    targets = adapter_targets(model, cfg.lora.target_modules, layers)
     lora = PeftLoraConfig(r=cfg.lora.rank, lora_alpha=cfg.lora.resolved_alpha, lora_dropout=cfg.lora.dropout,
-                          target_modules=list(targets), task_type="CAUSAL_LM")
+                          target_modules=list(targets), layers_to_transform=layers, task_type="CAUSAL_LM")
     trainer = trainer_cls(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
                           peft_config=lora, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # loss goes to the tracker and the progress bar, not raw dicts
@@ -116,10 +117,20 @@ def build_trainer(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: 
     return trainer
 
 
-def adapter_targets(model, spec: str | list[str]) -> dict[str, int]:
-    """{module name: how many modules of the model carry an adapter under it} (ConfigError if one matches none)."""
-    paths = [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
-    return resolve_targets(spec, linear_leaf_counts(paths))
+def _linear_paths(model) -> list[str]:
+    return [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
+
+
+def adapted_layers(model, n_top: int | None) -> list[int] | None:
+    """The decoder layers that carry adapters: the last `n_top`, or None for all of them."""
+    return None if n_top is None else top_layers(_linear_paths(model), n_top)
+
+
+def adapter_targets(model, spec: str | list[str], layers: list[int] | None = None) -> dict[str, int]:
+    """{module name: how many modules of the model carry an adapter under it}, within `layers` when
+    given (ConfigError if a name matches none there)."""
+    scope = "of this model" if layers is None else f"in its last {len(layers)} decoder layers (train.lora.top_layers)"
+    return resolve_targets(spec, linear_leaf_counts(_linear_paths(model), layers), scope)
 
 
 def train_lora(base: Path | str, tokenizer, train_ds: datasets.Dataset, cfg: TrainConfig, out_dir: Path,
