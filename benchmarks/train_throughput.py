@@ -48,15 +48,15 @@ from orchestrator.offline import offline_defaults  # noqa: E402
 offline_defaults()
 
 
-def _config(path: Path, rows: int, dropout: float | None, bf16: bool = False, top_layers: int = 0):
+def _config(path: Path, rows: int, dropout: float | None, bf16: bool = False, top_layers: int = -1):
     from orchestrator.config import load_config
 
     # Precision is the variant's, not the config's: baseline and toolsweep are fp32, bf16 autocasts.
     overrides = {"data.mix.total": rows, "train.bf16": bf16}
     if dropout is not None:
         overrides["train.lora.dropout"] = dropout
-    if top_layers:
-        overrides["train.lora.top_layers"] = top_layers
+    if top_layers >= 0:  # 0: every layer adapted; -1: the config's choice
+        overrides["train.lora.top_layers"] = top_layers or None
     return load_config(path, overrides)
 
 
@@ -116,7 +116,7 @@ def _trainer_class(variant: str):
 
 
 def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: float | None, out: Path,
-                top_layers: int = 0) -> None:
+                top_layers: int = -1) -> None:
     """One training run (in its own process); writes its numbers to `out`."""
     import torch
     from transformers import TrainerCallback
@@ -172,9 +172,10 @@ def main() -> None:
                     help="run every trainer this many times, in alternating order (A B .. then .. B A), and report "
                          "each ratio as the median of the per-repeat ratios with their min and max: on a shared "
                          "machine one pair of runs has varied by about 30%%")
-    ap.add_argument("--top-layers", type=int, default=0,
+    ap.add_argument("--top-layers", type=int, default=-1,
                     help="adapt only the last N decoder layers in every run (train.lora.top_layers; a config "
-                         "choice, not a trainer lever: plain TRL gets it too); 0 keeps the config's")
+                         "choice, not a trainer lever: plain TRL gets it too); 0 adapts every layer; "
+                         "default: the config's")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -268,7 +269,9 @@ def _print_table(args, results: dict) -> None:
     print(f"LoRA dropout {'as configured' if args.dropout < 0 else args.dropout}; {args.rows} rows "
           f"({ours['mean_row_tokens']:.0f} tokens on average, {ours['scored_share']:.0%} of them trained), "
           f"{args.steps} steps, batch from {args.config.name}"
-          + (f"; LoRA on the last {args.top_layers} layers" if args.top_layers else ""))
+          + (f"; LoRA on the last {top} layers" if (top := _config(args.config, args.rows, args.dropout,
+                                                                     top_layers=args.top_layers).train.lora.top_layers)
+             else "; LoRA on every layer"))
     gpu = base.get("peak_gpu_gb") is not None
     print(f"{'trainer':<11}{'tokens/s':>10}{'x base':>8}{'s/step':>9}{'peak RSS GB':>13}{'x base':>8}"
           f"{'max |dloss|':>13}" + (f"{'peak GPU GB':>13}" if gpu else ""))
