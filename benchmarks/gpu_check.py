@@ -66,13 +66,14 @@ def machine() -> dict:
 
 
 def sweep_config(shape: str, rows: int, path: Path) -> Path:
-    """The smoke sweep with the base swapped for the Qwen3.5 of `shape` and LoRA on all-linear."""
+    """The smoke sweep with the base swapped for the Qwen3.5 of `shape` and LoRA on all-linear, every layer."""
     raw = yaml.safe_load((ROOT / "sweeps/smoke.yaml").read_text())
     raw["name"] = f"gpu-check-{shape}"
     raw["output_dir"] = str(path.parent / "runs")
     raw["model"] = {**raw["model"], "base": "tiny-qwen3.5", "tiny_qwen35": SHAPES[shape]}
     raw["data"]["mix"]["total"] = rows
     raw["train"]["lora"]["target_modules"] = "all-linear"
+    raw["train"]["lora"]["top_layers"] = None  # every layer: the smoke sweep's 15 is a count of SmolLM2's 30
     raw["train"]["bf16"] = True  # used on CUDA only (orchestrator/train/trainer.py); CPU trains in fp32
     raw.pop("search_space", None)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
