@@ -208,20 +208,20 @@ def main() -> None:
     mc = ours.pop("model_config")
     for r in results.values():
         r.pop("model_config", None)
+    top = _config(args.config, args.rows, args.dropout, top_layers=args.top_layers).train.lora.top_layers
     if mc.get("model_type") != "llama":  # the FLOP model below is a dense Llama's (no linear attention)
-        _print_table(args, results)
+        _print_table(args, results, top)
         print(f"FLOP limit: not modelled for model type {mc.get('model_type')!r}")
         if args.json:
             args.json.write_text(json.dumps({**results, "ratio_tokens_per_s": ours["ratio_tokens_per_s"],
                                              "max_abs_loss_diff": ours["max_abs_loss_diff_vs_baseline"]}, indent=2))
         return
     config = LlamaConfig.from_dict(mc)
-    top = _config(args.config, args.rows, args.dropout, top_layers=args.top_layers).train.lora.top_layers
     per_token = flops_per_trained_token(config, ours["mean_row_tokens"], ours["scored_share"], top)
     gflops = matmul_gflops()
     limit_tokens_s = gflops * 1e9 / per_token
     diff = ours["max_abs_loss_diff_vs_baseline"]
-    _print_table(args, results)
+    _print_table(args, results, top)
     print(f"FLOP limit: {gflops:.0f} GFLOP/s matmul (fp32) / {per_token / 1e9:.2f} GFLOP per trained token = "
           f"{limit_tokens_s:.0f} tokens/s; toolsweep reaches {ours['tokens_per_s'] / limit_tokens_s:.0%}")
     bf16_numbers = {}
@@ -264,14 +264,12 @@ def summarise_repeats(runs: dict[str, list[dict]]) -> dict[str, dict]:
     return results
 
 
-def _print_table(args, results: dict) -> None:
+def _print_table(args, results: dict, top_layers: int | None) -> None:
     base, ours = results["baseline"], results["toolsweep"]
     print(f"LoRA dropout {'as configured' if args.dropout < 0 else args.dropout}; {args.rows} rows "
           f"({ours['mean_row_tokens']:.0f} tokens on average, {ours['scored_share']:.0%} of them trained), "
           f"{args.steps} steps, batch from {args.config.name}"
-          + (f"; LoRA on the last {top} layers" if (top := _config(args.config, args.rows, args.dropout,
-                                                                     top_layers=args.top_layers).train.lora.top_layers)
-             else "; LoRA on every layer"))
+          + (f"; LoRA on the last {top_layers} layers" if top_layers else "; LoRA on every layer"))
     gpu = base.get("peak_gpu_gb") is not None
     print(f"{'trainer':<11}{'tokens/s':>10}{'x base':>8}{'s/step':>9}{'peak RSS GB':>13}{'x base':>8}"
           f"{'max |dloss|':>13}" + (f"{'peak GPU GB':>13}" if gpu else ""))

@@ -27,6 +27,7 @@ def lane_threads(lanes: int | None, n_threads: int, gpu_offload: bool, model_byt
     lanes = min(lanes, n_threads)
     return [n_threads // lanes + (1 if k < n_threads % lanes else 0) for k in range(lanes)]
 
+
 def lane_blocks(n_cases: int, lanes: int, blocks_per_lane: int = 4) -> list[range]:
     """Contiguous runs of the prefix-sorted cases, handed to lanes as each frees up: neighbours stay
     together (they share cached prefixes), and `blocks_per_lane` blocks per lane even out cases that

@@ -33,6 +33,10 @@ VISION_PARTS = ("visual", "vision_tower", "vision_model")
 LAYER_LISTS = ("layers", "h", "blocks")  # the ModuleList names PEFT's layers_to_transform looks for
 
 
+def _in_vision_tower(parts: list[str]) -> bool:
+    return any(p in VISION_PARTS for p in parts)
+
+
 def layer_index(path: str) -> int | None:
     """The decoder layer a module path lies in (`model.layers.12.mlp.up_proj` -> 12), else None."""
     parts = path.split(".")
@@ -44,7 +48,7 @@ def layer_index(path: str) -> int | None:
 
 def top_layers(module_paths: Iterable[str], n: int) -> list[int]:
     """The indices of the last `n` decoder layers of the language model; ConfigError when it has fewer."""
-    found = sorted({i for p in module_paths if not any(v in p.split(".") for v in VISION_PARTS)
+    found = sorted({i for p in module_paths if not _in_vision_tower(p.split("."))
                     for i in [layer_index(p)] if i is not None})
     if n > len(found):
         raise ConfigError(f"train.lora.top_layers: {n} is more than the {len(found)} decoder layers of this model")
@@ -58,7 +62,7 @@ def linear_leaf_counts(module_paths: Iterable[str], layers: Iterable[int] | None
     counts: Counter = Counter()
     for path in module_paths:
         parts = path.split(".")
-        if any(p in VISION_PARTS for p in parts) or parts[-1] in EXCLUDED:
+        if _in_vision_tower(parts) or parts[-1] in EXCLUDED:
             continue
         if keep is not None and layer_index(path) not in keep:
             continue
