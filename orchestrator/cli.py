@@ -409,7 +409,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("promote", "a sweep's Pareto-front candidate → gated against the champion → MLflow registry alias",
             cmd_promote, "promote a sweep's best candidate if it is credibly better",
             "Take the Pareto front of the sweep's finished trials (quantized dev metrics, one context variant), pick "
-            "the best primary metric on it, merge its adapter, convert to every release quant type, evaluate each "
+            "the trial with the best sweep score on it (search.rung_weights over the objectives, as ASHA ranked "
+            "them; ties by the primary metric), merge its adapter, convert to every release quant type, evaluate each "
             "and the untuned base on the promotion eval set, then gate against the current champion:\n"
             "  promoted only when the paired-bootstrap CI of the primary difference excludes 0 (better)\n"
             "  and no guard metric is credibly worse. With no champion yet the reference is the base\n"

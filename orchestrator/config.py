@@ -294,7 +294,7 @@ class SearchConfig(_Strict):
     # metric -> max | min. One objective: Optuna TPE; several: NSGA-II, and the Pareto front is reported.
     objectives: dict[str, Literal["max", "min"]] = {"tool_f1": "max"}
     # ASHA compares one number per rung: the weighted sum of these objectives (minimised ones negated).
-    # Empty = the first objective alone.
+    # Empty = the first objective alone. The same sweep score picks the promotion candidate on the front.
     rung_weights: dict[str, float] = {}
     grace_period: int = Field(1, gt=0)      # epochs every trial gets before ASHA may stop it
     reduction_factor: int = Field(2, gt=1)
@@ -336,7 +336,7 @@ class PromoteConfig(_Strict):
     # off: `toolsweep promote --sweep ...` by hand; auto: promote when the sweep ends.
     mode: Literal["off", "auto"] = "off"
     family: str = "toolsweep"            # registered model name; aliases champion-<variant>, previous-<variant>
-    primary: str = "tool_f1"             # chooses the candidate on the front and must improve credibly
+    primary: str = "tool_f1"             # must improve credibly; breaks ties in the sweep score on the front
     # Must not regress credibly. parse_success is a default guard: a champion credibly worse on JSON
     # validity breaks every client that parses its calls, whatever its tool F1.
     guards: list[str] = ["no_tool_accuracy", "fabrication_rate", "parse_success"]

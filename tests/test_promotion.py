@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from orchestrator.release.gate import (choose_candidate, direction_of, family_rows, gate, variant_fronts,
-                                    variant_label)
+from orchestrator.release.gate import (choose_candidate, direction_of, family_rows, gate, sweep_score,
+                                    variant_fronts, variant_label)
 from orchestrator.search.space import pareto_front
 
 OBJ = {"tool_f1": "max", "no_tool_accuracy": "max", "fabrication_rate": "min"}
@@ -36,18 +36,40 @@ def test_fronts_split_by_context_and_skip_unfinished():
 
 
 def test_candidate_best_primary_then_guards_then_size_then_id():
+    """One objective (the default sweep's): the sweep score is the primary, and the ties below it decide."""
+    one = {"tool_f1": "max"}
     front = [trial("a", 4096, tool_f1=0.8, no_tool_accuracy=0.9, fabrication_rate=0.1, gguf_size_mb=100),
              trial("b", 4096, tool_f1=0.9, no_tool_accuracy=0.5, fabrication_rate=0.1, gguf_size_mb=100)]
-    assert choose_candidate(front, "tool_f1", ["no_tool_accuracy"])["trial_id"] == "b"
+    assert choose_candidate(front, "tool_f1", ["no_tool_accuracy"], one)["trial_id"] == "b"
     tie = [trial("a", 4096, tool_f1=0.9, no_tool_accuracy=0.8, fabrication_rate=0.2, gguf_size_mb=90),
            trial("b", 4096, tool_f1=0.9, no_tool_accuracy=0.8, fabrication_rate=0.1, gguf_size_mb=100),
            trial("c", 4096, tool_f1=0.9, no_tool_accuracy=0.7, fabrication_rate=0.0, gguf_size_mb=50)]
     # no_tool_accuracy first (a, b tie at 0.8), then fabrication_rate (lower wins: b)
-    assert choose_candidate(tie, "tool_f1", ["no_tool_accuracy", "fabrication_rate"])["trial_id"] == "b"
+    assert choose_candidate(tie, "tool_f1", ["no_tool_accuracy", "fabrication_rate"], one)["trial_id"] == "b"
     same = [trial("z", 4096, tool_f1=0.9, gguf_size_mb=100), trial("y", 4096, tool_f1=0.9, gguf_size_mb=80),
             trial("x", 4096, tool_f1=0.9, gguf_size_mb=80)]
-    assert choose_candidate(same, "tool_f1", [])["trial_id"] == "x"
-    assert choose_candidate([trial("a", 4096, tool_f1=None)], "tool_f1", []) is None
+    assert choose_candidate(same, "tool_f1", [], one)["trial_id"] == "x"
+    assert choose_candidate([trial("a", 4096, tool_f1=None)], "tool_f1", [], one) is None
+
+
+def test_candidate_is_the_front_trial_the_sweep_ranked_best_not_the_best_primary_alone():
+    """Two objectives and ASHA's weights: the pick trades them as the sweep did (the smoke demo's two
+    front trials: 0.238 + 0.5 * 0.667 = 0.571 against 0.190 + 0.5 * 1.0 = 0.690)."""
+    obj = {"tool_selection_accuracy": "max", "no_tool_accuracy": "max"}
+    weights = {"tool_selection_accuracy": 1.0, "no_tool_accuracy": 0.5}
+    front = [trial("calls", 1024, tool_selection_accuracy=0.238, no_tool_accuracy=0.667, tool_f1=0.200),
+             trial("judges", 1024, tool_selection_accuracy=0.190, no_tool_accuracy=1.000, tool_f1=0.143)]
+    assert choose_candidate(front, "tool_f1", ["no_tool_accuracy"], obj, weights)["trial_id"] == "judges"
+    assert sweep_score(front[1], obj, weights) == pytest.approx(0.690)
+    # weighted the other way, or with no weights (the first objective alone), the caller wins
+    assert choose_candidate(front, "tool_f1", [], obj, {"tool_selection_accuracy": 1.0})["trial_id"] == "calls"
+    assert choose_candidate(front, "tool_f1", [], obj, {})["trial_id"] == "calls"
+    # a minimised objective counts negated; equal sweep scores fall to the primary
+    fab = {"tool_f1": "max", "fabrication_rate": "min"}
+    tied = [trial("p", 1024, tool_f1=0.6, fabrication_rate=0.2), trial("q", 1024, tool_f1=0.5, fabrication_rate=0.1)]
+    assert sweep_score(tied[0], fab, {"tool_f1": 1, "fabrication_rate": 1}) == pytest.approx(0.4)
+    assert choose_candidate(tied, "tool_f1", [], fab, {"tool_f1": 1, "fabrication_rate": 1})["trial_id"] == "p"
+    assert choose_candidate(tied, "tool_f1", [], fab, {"tool_f1": 1, "fabrication_rate": 2})["trial_id"] == "q"
 
 
 def row(metric, a, b, lo, hi):

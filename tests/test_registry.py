@@ -60,7 +60,7 @@ def test_sweep_trials_read_last_epoch_and_find_parent(tracker, tmp_path):
                    "t3": ("failed", 4096, 0.9, 0.2)}
     front = variant_fronts(trials, objectives)["4k"]
     assert [t["trial_id"] for t in front] == ["t1", "t2"]  # t3 failed: never a candidate
-    assert choose_candidate(front, "tool_f1", ["no_tool_accuracy"])["trial_id"] == "t1"
+    assert choose_candidate(front, "tool_f1", ["no_tool_accuracy"], objectives)["trial_id"] == "t1"
     assert registry.sweep_config(client, parent)["name"] == "s4k-read"
 
 

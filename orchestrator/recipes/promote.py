@@ -28,8 +28,8 @@ from typing import Callable
 from orchestrator.config import PromoteConfig, SweepConfig, TrackingConfig, parse_config
 from orchestrator.errors import ToolsweepError
 from orchestrator.metric_keys import train_key
-from orchestrator.release.gate import (Decision, choose_candidate, fmt_metric, gate, variant_fronts, variant_label,
-                                    version_description)
+from orchestrator.release.gate import (Decision, choose_candidate, fmt_metric, gate, sweep_score, variant_fronts,
+                                    variant_label, version_description)
 
 
 class PromotionError(ToolsweepError, RuntimeError):
@@ -153,12 +153,14 @@ def _find_candidate(tracker, sweep: str, promote_cfg: PromoteConfig | None, log)
     trials = registry.sweep_trials(client, tracker.experiment_id, parent,
                                    {**cfg.search.objectives, p.primary: "max", **{g: "max" for g in p.guards}})
     front = variant_fronts(trials, cfg.search.objectives).get(variant, [])
-    candidate = choose_candidate(front, p.primary, p.guards)
+    candidate = choose_candidate(front, p.primary, p.guards, cfg.search.objectives, cfg.search.rung_weights)
     if candidate is None:
         raise PromotionError(f"sweep {cfg.name} ({parent}): no finished trial with {p.primary} on the Pareto front "
                              f"({len(trials)} trials, statuses {sorted({t['status'] for t in trials})})")
     log(f"variant {variant}: {len(trials)} trials, front {[t['trial_id'] for t in front]}, "
-        f"candidate {candidate['trial_id']} (dev {p.primary}={fmt_metric(candidate['metrics'].get(p.primary))})")
+        f"candidate {candidate['trial_id']} (sweep score "
+        f"{sweep_score(candidate, cfg.search.objectives, cfg.search.rung_weights):.3f}, "
+        f"dev {p.primary}={fmt_metric(candidate['metrics'].get(p.primary))})")
     return _Sweep(cfg, parent, variant, trials, front, candidate)
 
 

@@ -7,8 +7,12 @@ The rule, in three steps:
 
 1. **Front.** Per context variant, the Pareto front of the finished trials over the sweep's
    objectives, on the quantized model's last-epoch dev metrics.
-2. **Candidate.** From the front, the trial with the best primary metric; ties go to the better
-   guard metrics in the order listed, then to the smaller GGUF, then to the lower trial id.
+2. **Candidate.** From the front, the trial with the best sweep score: the same weighted sum of
+   the objectives that ASHA ranks trials by (`search.rung_weights`; the first objective alone when
+   empty). A front is a set of trade-offs; the sweep's config already says how to weigh them, and
+   picking by the primary alone would ignore the other objectives, the ones the guards then check.
+   Ties go to the better primary metric, then the guard metrics in the order listed, then the
+   smaller GGUF, then the lower trial id.
 3. **Gate.** The candidate is evaluated on the promotion eval set and compared, case by case,
    with the current champion's stored report (paired bootstrap, b − a = candidate − champion).
    It replaces the champion only when the CI of the primary difference excludes 0 in the better
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from evals.metrics import METRICS
-from orchestrator.search.space import Direction, pareto_front
+from orchestrator.search.space import Direction, pareto_front, rung_metric
 
 ENDED_NORMALLY = ("finished", "stopped_early")  # ASHA stopping a trial is a normal end; failures are not
 
@@ -63,8 +67,11 @@ def variant_fronts(trials: list[dict], objectives: dict[str, Direction]) -> dict
     return fronts
 
 
-def choose_candidate(front: list[dict], primary: str, guards: list[str]) -> dict | None:
-    """The front trial with the best primary metric; ties by guards in order, size, then trial id."""
+def choose_candidate(front: list[dict], primary: str, guards: list[str], objectives: dict[str, Direction],
+                     weights: dict[str, float] | None = None) -> dict | None:
+    """The front trial with the best sweep score (`rung_metric` over `objectives` with `weights`, as
+    ASHA ranked them); ties by the primary, the guards in order, size, then trial id. A trial
+    without the primary cannot be gated and is never the candidate."""
     usable = [t for t in front if _usable(t["metrics"].get(primary))]
     if not usable:
         return None
@@ -75,8 +82,15 @@ def choose_candidate(front: list[dict], primary: str, guards: list[str]) -> dict
             return -math.inf
         return v if direction_of(name) == "max" else -v
 
-    return min(usable, key=lambda t: (-signed(t, primary), *(-signed(t, g) for g in guards),
+    # rounded so that sums equal on paper (0.6 - 0.2 and 0.5 - 0.1) tie instead of differing in the last bit
+    return min(usable, key=lambda t: (-round(sweep_score(t, objectives, weights), 9), -signed(t, primary),
+                                      *(-signed(t, g) for g in guards),
                                       -signed(t, "gguf_size_mb"), str(t["trial_id"])))
+
+
+def sweep_score(trial: dict, objectives: dict[str, Direction], weights: dict[str, float] | None = None) -> float:
+    """The one number the sweep ranked `trial` by (weights empty or None: the first objective)."""
+    return rung_metric(trial["metrics"], objectives, weights or None)
 
 
 @dataclass
