@@ -97,6 +97,14 @@ def ui_link(experiment_id: str, run_id: str | None = None, host: str = "http://1
     return f"{host}/{path}?workflowType=machine_learning"
 
 
+def ui_hint(tracking_uri: str, experiment_id: str, run_id: str | None = None) -> str:
+    """Where to read a run: the tracking server's own page, or the `mlflow ui` command for the local
+    store the sweep actually wrote to (not the default one: `--set tracking.uri=...` moves it)."""
+    if tracking_uri.startswith(("http://", "https://")):
+        return f"In the MLflow UI: {ui_link(experiment_id, run_id, host=tracking_uri.rstrip('/'))}"
+    return f"In the MLflow UI (mlflow ui --backend-store-uri {tracking_uri}): {ui_link(experiment_id, run_id)}"
+
+
 def print_sweep(summary: dict) -> None:
     """The trial table with the Pareto front marked, the parent run and the MLflow UI link."""
     objectives = summary["objectives"]
@@ -113,8 +121,8 @@ def print_sweep(summary: dict) -> None:
     out.print(f"MLflow parent run {summary['parent_run_id']}; sweep state in {summary['experiment_dir']} "
               f"(resume with: toolsweep resume {summary['experiment_dir']})")
     if summary.get("experiment_id"):
-        out.print(f"In the MLflow UI (mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db): "
-                  f"{ui_link(summary['experiment_id'], summary['parent_run_id'])}", soft_wrap=True)
+        uri = summary.get("tracking_uri", "sqlite:///mlruns/mlflow.db")
+        out.print(ui_hint(uri, summary["experiment_id"], summary["parent_run_id"]), soft_wrap=True)
 
 
 def print_promotion(record: dict | None) -> int:

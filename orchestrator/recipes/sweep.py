@@ -520,6 +520,7 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         summary["experiment_dir"] = str(exp_dir)
         summary["parent_run_id"] = parent
         summary["experiment_id"] = tracker.experiment_id
+        summary["tracking_uri"] = cfg.tracking.uri
         if cfg.promote.mode == "auto":  # promotion at sweep end; never raises (orchestrator/recipes/promote.py)
             from orchestrator.recipes.promote import auto_promote
             summary["promotion"] = auto_promote(cfg, parent)
