@@ -121,8 +121,7 @@ def print_sweep(summary: dict) -> None:
     out.print(f"MLflow parent run {summary['parent_run_id']}; sweep state in {summary['experiment_dir']} "
               f"(resume with: toolsweep resume {summary['experiment_dir']})")
     if summary.get("experiment_id"):
-        uri = summary.get("tracking_uri", "sqlite:///mlruns/mlflow.db")
-        out.print(ui_hint(uri, summary["experiment_id"], summary["parent_run_id"]), soft_wrap=True)
+        out.print(ui_hint(summary["tracking_uri"], summary["experiment_id"], summary["parent_run_id"]), soft_wrap=True)
 
 
 def print_promotion(record: dict | None) -> int:

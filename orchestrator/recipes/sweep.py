@@ -136,7 +136,7 @@ def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: P
             metrics = {k: v for k, v in report["metrics"].items() if v is not None}
             metrics["median_latency_s"] = report["timing"]["median_latency_s"]
             metrics["gguf_size_mb"] = files[qtype].stat().st_size / 2**20
-            metrics[RUNG] = rung_metric(metrics, cfg.search.objectives, cfg.search.rung_weights or None)
+            metrics[RUNG] = rung_metric(metrics, cfg.search.objectives, cfg.search.rung_weights)
             # A trial killed after logging an epoch but before Tune stored its checkpoint redoes that
             # epoch; its metrics are already in the run, so they are not logged a second time.
             if epoch > last_logged_epoch:

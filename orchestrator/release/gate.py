@@ -90,7 +90,7 @@ def choose_candidate(front: list[dict], primary: str, guards: list[str], objecti
 
 def sweep_score(trial: dict, objectives: dict[str, Direction], weights: dict[str, float] | None = None) -> float:
     """The one number the sweep ranked `trial` by (weights empty or None: the first objective)."""
-    return rung_metric(trial["metrics"], objectives, weights or None)
+    return rung_metric(trial["metrics"], objectives, weights)
 
 
 @dataclass

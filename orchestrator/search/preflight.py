@@ -161,11 +161,7 @@ def base_layer_count(cfg: SweepConfig) -> int | None:
         return cfg.model.tiny.num_hidden_layers
     if base == "tiny-qwen3.5":
         return cfg.model.tiny_qwen35.num_hidden_layers
-    config = Path(base).expanduser() / "config.json"
-    try:
-        data = json.loads(config.read_text()) if config.is_file() else {}
-    except (OSError, ValueError):
-        return None
+    data = _local_model_config(base)
     text = data.get("text_config") if isinstance(data.get("text_config"), dict) else {}
     count = data.get("num_hidden_layers", text.get("num_hidden_layers"))  # multimodal: the language model's
     return count if isinstance(count, int) and count > 0 else None
@@ -207,17 +203,22 @@ def _writable_problems(cfg: SweepConfig, problems: list[str]) -> None:
 LINEAR_ATTENTION_KERNELS = {"flash-linear-attention": "fla", "causal-conv1d": "causal_conv1d"}
 
 
+def _local_model_config(base: str) -> dict:
+    """The config.json of a local model folder; {} for a hub id or a missing or unreadable file."""
+    config = Path(base).expanduser() / "config.json"
+    try:
+        data = json.loads(config.read_text()) if config.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def _is_gated_deltanet(base: str) -> bool:
     """Qwen3.5 / Qwen3-Next by name, or a local folder whose config says so."""
     name = base.lower().replace("_", ".").replace("-", ".")
     if "qwen3.5" in name or "qwen3.next" in name:
         return True
-    config = Path(base).expanduser() / "config.json"
-    try:
-        model_type = json.loads(config.read_text()).get("model_type", "") if config.is_file() else ""
-    except (OSError, ValueError):
-        return False
-    return model_type in ("qwen3_5", "qwen3_5_text", "qwen3_next")
+    return _local_model_config(base).get("model_type", "") in ("qwen3_5", "qwen3_5_text", "qwen3_next")
 
 
 def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:

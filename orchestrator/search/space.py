@@ -83,7 +83,7 @@ def rung_metric(metrics: dict[str, float | None], objectives: dict[str, Directio
     only when `weights` is empty). A missing or NaN metric counts as the worst value (0 for a
     maximised rate, -1 for a minimised one), so a trial that cannot be scored is stopped first.
     """
-    weights = weights if weights is not None else {next(iter(objectives)): 1.0}
+    weights = weights or {next(iter(objectives)): 1.0}  # None or {}: the first objective alone
     total = 0.0
     for name, w in weights.items():
         direction = objectives[name]
