@@ -14,8 +14,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
+import jsonschema
+
+from evals import jsontext
 from evals.errors import CaseFileError
+from evals.messages import ROLES, ContentError, content_text
 from evals.textio import jsonl_lines, read_bytes
+from evals.tools import tool_schema_problem
 
 
 class CaseError(CaseFileError):
@@ -26,15 +31,18 @@ def _call_of(tool_call: dict) -> dict:
     fn = tool_call.get("function", tool_call)
     args = fn.get("arguments", {})
     if isinstance(args, str):  # OpenAI style: arguments as a JSON string
-        args = json.loads(args)
+        args = jsontext.loads(args)
     return {"name": fn["name"], "arguments": args}
 
 
 def normalise_messages(messages: list[dict]) -> list[dict]:
-    """Copy of `messages` with every earlier tool call's `arguments` as a dict, not a JSON string."""
+    """Copy of `messages` with every earlier tool call's `arguments` as a dict, not a JSON string, and
+    every content as text (content parts joined: evals/messages.py)."""
     out = []
     for m in messages:
         m = dict(m)
+        if "content" in m or m.get("role") != "assistant":
+            m["content"] = content_text(m.get("content"), m.get("role", ""))
         if m.get("tool_calls"):
             m["tool_calls"] = [{"type": "function", "function": _call_of(tc)} for tc in m["tool_calls"]]
         out.append(m)
@@ -77,12 +85,31 @@ def validate_case(case: Any) -> str | None:
     bad = [i for i, m in enumerate(case["messages"]) if not isinstance(m, dict) or not isinstance(m.get("role"), str)]
     if bad:
         return f"message {bad[0]} must be an object with a 'role'"
+    called = False
+    for i, m in enumerate(case["messages"]):
+        if m["role"] not in ROLES:
+            return f"message {i} has role {m['role']!r} (expected one of {', '.join(ROLES)})"
+        try:
+            text = content_text(m.get("content"), m["role"])
+        except ContentError as err:
+            return f"message {i}: {err}"
+        if m["role"] == "user" and not text.strip():
+            return f"message {i} is a user turn with no text"
+        if m["role"] == "assistant" and m.get("tool_calls") is not None:
+            if not isinstance(m["tool_calls"], list):
+                return f"message {i}: 'tool_calls' must be a list"
+            called = called or bool(m["tool_calls"])
+        if m["role"] == "tool" and not called:
+            return f"message {i} is a tool result, but no earlier assistant turn calls a tool"
     if not isinstance(case["tools"], list) or any(
             not isinstance(t, dict) or not isinstance(t.get("function", t), dict)
             or not isinstance(t.get("function", t).get("name"), str) for t in case["tools"]):
         return "'tools' must be a list of function schemas, each with a 'name'"
     if not isinstance(case.get("scenario", ""), str):
         return "'scenario' must be a string"
+    bad_tool = tool_schema_problem(case["tools"])
+    if bad_tool:
+        return bad_tool[1]
     if case["messages"][-1].get("role") not in ("user", "tool"):
         return "the last message must be a user or tool turn (the model answers next)"
     exp = case["expected"]
@@ -111,6 +138,24 @@ def validate_case(case: Any) -> str | None:
     return None
 
 
+def reference_problem(case: dict) -> str | None:
+    """Why a valid case's expected calls break their own tools' schemas, or None.
+
+    A reference call whose arguments the tool's schema rejects can never be matched by an answer
+    that follows the schema, so the case would score every such answer as wrong. `load_cases`
+    refuses such a file. BFCL categories (evals/bfcl.py) are not held to it: they are scored by
+    BFCL's own checker, and 22 of their ground-truth calls break their own schemas (e.g.
+    parallel_multiple_21 passes the string "data['sales']" where an array is declared)."""
+    schemas = {t.get("function", t)["name"]: t.get("function", t).get("parameters") for t in case["tools"]}
+    for call in case["expected"].get("calls") or []:
+        schema = schemas.get(call["name"]) or {"type": "object"}
+        wrong = next(jsonschema.Draft202012Validator(schema).iter_errors(call.get("arguments", {})), None)
+        if wrong is not None:
+            where = "/".join(str(p) for p in wrong.absolute_path) or "(top)"
+            return f"expected call {call['name']!r}: arguments break the tool's schema at {where}: {wrong.message}"
+    return None
+
+
 def load_cases(path: Path | str) -> list[dict]:
     """Cases from a JSONL file: eval-case lines, or training-style conversations (converted)."""
     path = Path(path)
@@ -121,14 +166,16 @@ def load_cases(path: Path | str) -> list[dict]:
         if isinstance(line, bytes):
             raise CaseError(f"{path}:{lineno}: not UTF-8 text")
         try:
-            row = json.loads(line)
+            row = jsontext.loads(line)
         except json.JSONDecodeError as err:
             raise CaseError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
+        if not isinstance(row, dict):
+            raise CaseError(f"{path}:{lineno}: a JSON {type(row).__name__}, expected one case object per line")
         try:
             case = row if isinstance(row, dict) and "expected" in row else case_from_example(row)
         except (KeyError, TypeError, AttributeError, ValueError, CaseError) as err:
             raise CaseError(f"{path}:{lineno}: cannot read case ({err!r})") from None
-        reason = validate_case(case)
+        reason = validate_case(case) or reference_problem(case)
         if reason:
             raise CaseError(f"{path}:{lineno}: {reason}")
         try:  # earlier turns' tool calls: arguments as objects

@@ -1,7 +1,8 @@
 """Extract tool calls from model output, as a serving framework's parser would.
 
 The strict tier accepts exactly `<tool_call>{"name": str, "arguments": {...}}</tool_call>`
-blocks (several per answer); anything else containing a `<tool_call>` tag is a parse failure,
+blocks (several per answer), in JSON as RFC 8259 defines it (no bare NaN or Infinity; evals/jsontext.py)
+and with a non-empty name; anything else containing a `<tool_call>` tag is a parse failure,
 since a framework would hand the client garbage or nothing. That includes a block whose arguments
 sit under another key (`"parameters"`, `"args"`, ...): a Hermes-style serving parser reads
 `arguments` only, so the call would reach the tool with no arguments at all. (Extra keys beside
@@ -13,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+
+from evals import jsontext
 
 _BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 STRICT_KEYS = frozenset({"name", "arguments"})
@@ -30,11 +33,11 @@ def parse_strict(output: str) -> Parsed:
     calls = []
     for raw in _BLOCK.findall(output):
         try:
-            obj = json.loads(raw.strip())
+            obj = jsontext.loads(raw.strip())
         except json.JSONDecodeError as err:
             return Parsed(ok=False, error=f"tool_call block is not JSON: {err.msg}", text=output)
-        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
-            return Parsed(ok=False, error="tool_call block lacks a string 'name'", text=output)
+        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str) or not obj["name"].strip():
+            return Parsed(ok=False, error="tool_call block lacks a non-empty string 'name'", text=output)
         other = sorted(set(obj) - STRICT_KEYS)
         if "arguments" not in obj and other:  # {"name": "f", "parameters": {...}}: the arguments would be lost
             return Parsed(ok=False, error=f"tool_call block has no 'arguments' but has key(s) {other}", text=output)
@@ -75,7 +78,7 @@ def _repair_json(text: str) -> str:
 def _loads_loose(text: str):
     for candidate in (text, _repair_json(text)):
         try:
-            return json.loads(candidate)
+            return jsontext.loads(candidate)
         except (json.JSONDecodeError, ValueError):
             continue
     return None
@@ -113,7 +116,7 @@ def _as_call(obj) -> dict | None:
     if isinstance(obj.get("function"), dict):  # OpenAI {"type": "function", "function": {...}}
         return _as_call(obj["function"])
     name = next((obj[k] for k in NAME_KEYS if isinstance(obj.get(k), str)), None)
-    if not name:
+    if not name or not name.strip():
         return None
     args = next((obj[k] for k in ARG_KEYS if k in obj), None)
     if args is None:  # arguments under a key no one uses: take the one object-valued key, if there is one

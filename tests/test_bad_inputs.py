@@ -122,6 +122,21 @@ def _no_user(row: dict) -> None:
     row["messages"] = [m for m in row["messages"] if m["role"] != "user"]
 
 
+def _text_parts(row: dict) -> None:
+    turn = next(m for m in row["messages"] if m["role"] == "user")
+    words = turn["content"].split(" ")
+    turn["content"] = [{"type": "text", "text": " ".join(words[:2]) + " "}, {"type": "text", "text": " ".join(words[2:])}]
+
+
+def _image_part(row: dict) -> None:
+    next(m for m in row["messages"] if m["role"] == "user")["content"] = [
+        {"type": "text", "text": "What is in this picture?"}, {"type": "image_url", "image_url": {"url": "cat.png"}}]
+
+
+def _misspelt_schema_type(row: dict) -> None:
+    row["tools"][0]["function"]["parameters"]["type"] = "strng"
+
+
 def cases_file(content: bytes | None, model: str = "nope.gguf") -> Callable[[Path], list[str]]:
     def build(tmp: Path) -> list[str]:
         path = tmp / "cases.jsonl"
@@ -356,6 +371,18 @@ CASES = [
          counts={"read": 2, "kept": 1, "quarantined": {"not_an_object": 1}}),
     Case("data", "an unknown format", data_source(_lines('{"text": "hello"}', STARTER[2])), [], rc=0,
          counts={"read": 2, "kept": 1, "quarantined": {"unrecognised_format": 1}}),
+    Case("data", "a bare NaN, and a line nested too deeply", data_source(_lines(
+        STARTER[0].replace('"content": "', '"weight": NaN, "content": "', 1), "[" * 5000 + "]" * 5000, STARTER[2])), [], rc=0,
+         counts={"read": 3, "kept": 1, "quarantined": {"malformed_json": 2}},
+         extra=lambda t: _quarantine_says(t, "NaN is not a JSON value")),
+    Case("data", "content parts: text joined, an image part quarantined", data_source(_lines(
+        _row_with(_text_parts, 0), _row_with(_image_part, 1), STARTER[2])), [], rc=0,
+         counts={"read": 3, "kept": 2, "quarantined": {"non_text_content": 1}},
+         extra=lambda t: _parts_joined_image_quarantined(t)),
+    Case("data", "a tool defined twice, a tool schema that is not JSON Schema", data_source(_lines(
+        _row_with(lambda r: r["tools"].append(r["tools"][0]), 0), _row_with(_misspelt_schema_type, 1), STARTER[2])),
+         [], rc=0, counts={"read": 3, "kept": 1, "quarantined": {"duplicate_tool": 1, "invalid_tool_schema": 1}},
+         extra=lambda t: _quarantine_says(t, "'strng'")),
     Case("data", "empty file", data_source(b""), ["source.jsonl", "empty"]),
     Case("data", "blank lines only", data_source(b"\n \r\n\n"), ["source.jsonl", "blank lines"]),
     Case("data", "missing file", data_source(None), ["source.jsonl", "no such"]),
@@ -387,6 +414,27 @@ CASES = [
     Case("cases", "id not a string", cases_file(_case_with(lambda c: c.update(id=[1])).encode()), ["cases.jsonl:1", "'id'"]),
     Case("cases", "duplicate ids", cases_file((json.dumps(DEV_CASE) + "\n" + json.dumps(DEV_CASE) + "\n").encode()),
          ["cases.jsonl", "appears 2 times"]),
+    Case("cases", "a JSON array line", cases_file(f"[{json.dumps(DEV_CASE)}]\n".encode()),
+         ["cases.jsonl:1", "a JSON list, expected one case object"]),
+    Case("cases", "a bare NaN", cases_file(_case_with(lambda c: c.update(weight=0)).replace('"weight": 0', '"weight": NaN').encode()),
+         ["cases.jsonl:1", "NaN is not a JSON value"]),
+    Case("cases", "nested too deeply", cases_file(("[" * 5000 + "]" * 5000 + "\n").encode()), ["cases.jsonl:1", "nested too deeply"]),
+    Case("cases", "an unknown role", cases_file(_case_with(lambda c: c["messages"][0].update(role="robot")).encode()),
+         ["cases.jsonl:1", "message 0", "'robot'"]),
+    Case("cases", "an image content part", cases_file(_case_with(
+        lambda c: c["messages"][-1].update(content=[{"type": "image_url", "image_url": {"url": "x.png"}}])).encode()),
+         ["cases.jsonl:1", "message 1", "'image_url'"]),
+    Case("cases", "a user turn with no text", cases_file(_case_with(lambda c: c["messages"][-1].update(content=None)).encode()),
+         ["cases.jsonl:1", "message 1", "no text"]),
+    Case("cases", "a tool result nothing called", cases_file(_case_with(
+        lambda c: c["messages"].append({"role": "tool", "content": "42"})).encode()), ["cases.jsonl:1", "message 2", "tool result"]),
+    Case("cases", "a tool defined twice", cases_file(_case_with(lambda c: c["tools"].append(c["tools"][1])).encode()),
+         ["cases.jsonl:1", "'get_ticket'", "twice"]),
+    Case("cases", "a tool schema that is not JSON Schema", cases_file(_case_with(_misspelt_schema_type).encode()),
+         ["cases.jsonl:1", "not a valid JSON Schema", "'strng'"]),
+    Case("cases", "expected arguments that break the tool's schema", cases_file(_case_with(
+        lambda c: c["expected"]["calls"][0]["arguments"].update(ticket_id=141)).encode()),
+         ["cases.jsonl:1", "'get_ticket'", "ticket_id", "not of type 'string'"]),
     # --- GGUF files -------------------------------------------------------------------------------
     Case("gguf", "missing", gguf(None), ["model.gguf", "no such"]),
     Case("gguf", "a directory", gguf(None, is_dir=True), ["model.gguf", "directory"]),
@@ -441,6 +489,13 @@ CASES = [
 def _no_mlflow(tmp: Path) -> None:
     assert not (tmp / "mlruns").exists(), "an MLflow store was made before the checks passed"
     assert not (tmp / "ray").exists(), "Ray storage was made before the checks passed"
+
+
+def _parts_joined_image_quarantined(tmp: Path) -> None:
+    _quarantine_says(tmp, "'image_url'")
+    kept = [json.loads(line) for line in (tmp / "data-out" / "train.jsonl").read_text().splitlines()]
+    asked = [m["content"] for r in kept for m in r["messages"] if m["role"] == "user"]
+    assert json.loads(STARTER[0])["messages"][1]["content"] in asked, asked  # the two text parts, joined
 
 
 def _quarantine_says(tmp: Path, text: str) -> None:

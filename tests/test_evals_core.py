@@ -4,7 +4,7 @@ import pytest
 
 from evals.cases import CaseError, case_from_example, load_cases, take
 from evals.harness import evaluate, to_markdown
-from evals.parser import parse_strict
+from evals.parser import parse_lenient, parse_strict
 from evals.scorer import aggregate, score_case
 from evals.stats import bootstrap_ci
 from orchestrator.train.chat_template import load_template
@@ -30,13 +30,25 @@ def test_strict_parser_reads_several_blocks():
 
 @pytest.mark.parametrize("out, error", [
     ('<tool_call>{"name": "f", "arguments": {"a": 1},}</tool_call>', "not JSON"),
-    ('<tool_call>{"arguments": {}}</tool_call>', "lacks a string 'name'"),
+    ('<tool_call>{"arguments": {}}</tool_call>', "lacks a non-empty string 'name'"),
     ('<tool_call>{"name": "f", "arguments": "{\\"a\\": 1}"}</tool_call>', "'arguments' is not an object"),
     ('<tool_call>{"name": "f", "arguments": {}}', "unbalanced"),
+    ('<tool_call>{"name": "  ", "arguments": {}}</tool_call>', "lacks a non-empty string 'name'"),
+    ('<tool_call>{"name": "f", "arguments": {"lat": NaN}}</tool_call>', "NaN is not a JSON value"),
+    ('<tool_call>{"name": "f", "arguments": {"n": -Infinity}}</tool_call>', "-Infinity is not a JSON value"),
+    ("<tool_call>" + "[" * 3000 + "]" * 3000 + "</tool_call>", "nested too deeply"),
 ])
 def test_strict_parser_failures(out, error):
     p = parse_strict(out)
     assert not p.ok and error in p.error and p.calls == []
+
+
+def test_lenient_tier_rescues_no_call_that_is_not_json_either():
+    """A NaN argument is not a formatting quirk the lenient tier may repair: no value could ever match it;
+    and a degenerate answer nested thousands deep is a failed parse, not a traceback."""
+    assert parse_lenient('<tool_call>{"name": "f", "arguments": {"lat": NaN}}</tool_call>').calls == []
+    assert not parse_lenient("<tool_call>" + "[" * 3000).ok
+    assert parse_lenient('<tool_call>{"name": " ", "arguments": {}}</tool_call>').calls == []
 
 
 def test_plain_text_is_a_valid_no_call_answer():

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import unquote
 
+from evals import jsontext
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
@@ -216,7 +217,7 @@ def decoded_forms(text: str, depth: int = 0) -> Iterable[tuple[str, str]]:
     stripped = text.strip()
     if stripped[:1] in "{[\"":
         try:
-            decoded = json.loads(stripped)
+            decoded = jsontext.loads(stripped)
         except ValueError:
             decoded = None
         if decoded is not None:
@@ -479,7 +480,7 @@ def anonymise_file(src: Path, dest: Path, anon: Anonymiser) -> Report:
     for n, line in enumerate(read_text(src, "JSONL file", DataError).splitlines(), 1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                rows.append(jsontext.loads(line))
             except json.JSONDecodeError as err:
                 raise DataError(f"{src}:{n}: not JSON ({err.msg}); nothing written") from None
     out, report = anonymise_rows(rows, anon)

@@ -2,11 +2,15 @@
 
 Rules, checked in this order (the `check` names are what the stage table counts):
 
+- `duplicate_tool`: two of the row's tools share a name: a call to it is ambiguous.
+- `invalid_tool_schema`: a tool's `parameters` is not a valid JSON Schema (Draft 2020-12), or not an
+  object: nothing can check a call against it, and templates render it as the model will see it.
 - `unknown_tool`: an assistant turn calls a tool that is not in the row's `tools`.
 - `arguments_not_object`: a call's `arguments` is not a JSON object (e.g. a string that is not JSON).
 - `missing_required_argument`: a call leaves out an argument its schema lists as `required`.
 - `invalid_arguments`: the arguments fail the tool's JSON Schema (jsonschema, Draft 2020-12) for any
-  other reason (wrong type, enum, unknown key where `additionalProperties` is false, ...).
+  other reason (wrong type, enum, unknown key where `additionalProperties` is false, ...), or hold a
+  NaN or infinite number (an Arrow/Parquet row can carry one; JSON cannot).
 - `empty_user_turn`: a user turn with no text (whitespace only): the row teaches an answer to nothing.
 - `no_user_turn`: no user turn at all: nothing asked, so nothing to learn to route.
 - `empty_assistant_turn`: an assistant turn with neither text nor tool calls.
@@ -33,10 +37,13 @@ Rules, checked in this order (the `check` names are what the stage table counts)
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Iterable
 
 import jsonschema
+
+from evals.tools import tool_schema_problem
 
 CLAIM = re.compile(
     r"\b(?:the\s+(?:search|lookup|query|tool|api|function|call|results?|output|file|command)\s+"
@@ -54,7 +61,21 @@ def _calls(row: dict) -> Iterable[tuple[int, dict]]:
                 yield i, c["function"]
 
 
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
 def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
+    bad_tool = tool_schema_problem(row["tools"])
+    if bad_tool:
+        yield bad_tool
+        return
     schemas = {t["function"]["name"]: t["function"].get("parameters") or {"type": "object"} for t in row["tools"]}
     for i, fn in _calls(row):
         name, args = fn["name"], fn["arguments"]
@@ -63,6 +84,9 @@ def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
             continue
         if not isinstance(args, dict):
             yield "arguments_not_object", f"message {i}: arguments of {name!r} are not a JSON object"
+            continue
+        if _non_finite(args):
+            yield "invalid_arguments", f"message {i}: {name!r} arguments hold a NaN or infinite number (not JSON)"
             continue
         schema = schemas[name]
         missing = [k for k in schema.get("required", []) if k not in args]
@@ -74,8 +98,6 @@ def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
             if err.validator != "required":
                 where = "/".join(str(p) for p in err.absolute_path) or "(top)"
                 yield "invalid_arguments", f"message {i}: {name!r} arguments invalid at {where}: {err.message}"
-        except jsonschema.SchemaError as err:
-            yield "invalid_arguments", f"tool {name!r} has an invalid JSON Schema: {err.message}"
 
 
 def string_values(value: Any) -> Iterable[str]:

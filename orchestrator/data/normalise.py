@@ -22,6 +22,12 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   `messages` (like `tools`) may be a JSON string, as Parquet / Arrow columns often hold it.
   Other top-level keys (e.g. `scenario`) move into `meta`; a `timestamp` on a tool message moves
   into `meta.state_times`.
+  A message's `content` may be OpenAI content parts: the text parts are joined (evals/messages.py);
+  a row with an image, audio or other non-text part is quarantined as `non_text_content`, and a
+  user, system or assistant turn whose content is neither text nor parts as `bad_structure`. A
+  structured tool result (an object, a list of records) is kept as its JSON text.
+  JSON means RFC 8259: a line with a bare `NaN` / `Infinity`, or nested too deeply to read, is
+  `malformed_json`.
 - **sharegpt** (as LLaMA-Factory reads it): `{"conversations": [{"from": "human"|"gpt"|"function_call"|
   "observation"|"system", "value": str}], "system"?: str, "tools"?: "<JSON string>" | list}`.
   A `function_call` value is the JSON of one call `{"name", "arguments"}` or of a list of calls
@@ -45,9 +51,10 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from evals import jsontext
+from evals.messages import ROLES, ContentError, content_text
 from orchestrator.data.quarantine import row_ref
 
-ROLES = ("system", "user", "assistant", "tool")
 SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "system": "system",
                   "function_call": "function_call", "observation": "observation"}
 
@@ -90,7 +97,7 @@ def parse_time(value: Any, what: str) -> float:
 def _json_or_self(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return jsontext.loads(value)
         except json.JSONDecodeError:
             return value
     return value
@@ -100,7 +107,7 @@ def _tools(value: Any) -> list[dict]:
     value = [] if value is None else value
     if isinstance(value, str):
         try:
-            value = json.loads(value) if value.strip() else []
+            value = jsontext.loads(value) if value.strip() else []
         except json.JSONDecodeError:
             raise Reject("malformed_json", "tools is a string that is not JSON") from None
     if not isinstance(value, list):
@@ -133,11 +140,11 @@ def _message(m: Any, index: int, state_times: list[dict]) -> dict:
         role = m.get("role") if isinstance(m, dict) else None
         raise Reject("bad_structure", f"message {index} has a missing or unknown role ({role!r})")
     out = {k: v for k, v in m.items() if k != "timestamp"}
-    content = out.get("content")
-    if content is None:
-        out["content"] = ""
-    elif not isinstance(content, str):
-        out["content"] = json.dumps(content, ensure_ascii=False)  # a structured tool result
+    try:  # content parts joined, a structured tool result as its JSON text (evals/messages.py)
+        out["content"] = content_text(out.get("content"), m["role"])
+    except ContentError as err:
+        raise Reject("non_text_content" if err.kind == "non_text" else "bad_structure",
+                     f"message {index}: {err}") from None
     if out.get("tool_calls"):
         if not isinstance(out["tool_calls"], list):
             raise Reject("bad_structure", f"message {index}: tool_calls is not a list")
@@ -199,7 +206,7 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
             raise Reject("bad_structure", f"turn {i}: value is not a string")
         if role == "function_call":
             try:
-                parsed = json.loads(value)
+                parsed = jsontext.loads(value)
             except json.JSONDecodeError:
                 raise Reject("malformed_json", f"turn {i}: function_call value is not JSON") from None
             last_calls = [_call(c) for c in (parsed if isinstance(parsed, list) else [parsed])]
@@ -273,7 +280,7 @@ def decode(raw: str | bytes | dict) -> dict:
                                      f"line)") from None
     if isinstance(raw, str):
         try:
-            row = json.loads(raw)
+            row = jsontext.loads(raw)
         except json.JSONDecodeError as err:
             raise Reject("malformed_json", f"not valid JSON ({err.msg} at char {err.pos})") from None
     else:

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import jsonschema
 
+from evals import jsontext
 from evals.parser import parse_strict
 from orchestrator.errors import DataError
 from evals.textio import read_text
@@ -78,7 +79,7 @@ def post_json(url: str, body: dict, cfg: TeacherConfig) -> dict:
     except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
         raise Rejected(f"teacher endpoint unreachable: {getattr(err, 'reason', err)}") from None
     try:
-        return json.loads(raw)
+        return jsontext.loads(raw)
     except json.JSONDecodeError:
         raise Rejected(f"teacher endpoint: response is not JSON: {raw[:120]!r}") from None
 
@@ -129,7 +130,7 @@ def teacher_calls(response: Any, tools: list[dict]) -> tuple[list[dict], str]:
             args = fn.get("arguments", {})
             if isinstance(args, str):
                 try:
-                    args = json.loads(args) if args.strip() else {}
+                    args = jsontext.loads(args) if args.strip() else {}
                 except json.JSONDecodeError as err:
                     raise Rejected(f"unparseable call: {fn['name']} arguments are not JSON ({err.msg})") from None
             calls.append({"name": fn["name"], "arguments": args})
@@ -179,7 +180,7 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
             response: Any = None
             try:
                 try:
-                    row = json.loads(line)
+                    row = jsontext.loads(line)
                 except json.JSONDecodeError as err:
                     raise Rejected(f"input: not JSON ({err.msg})") from None
                 check_input(row)
