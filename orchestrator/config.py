@@ -7,11 +7,13 @@ instead of silently falling back to a default.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from evals.metrics import GATED, OBJECTIVES
 from orchestrator.errors import ConfigError
@@ -22,6 +24,40 @@ QUANT_TYPES = ("bf16", "f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """`rank: true` would otherwise read as 1: YAML 1.1 also turns yes/no/on/off into booleans."""
+        if isinstance(value, bool) and info.field_name:
+            kinds = _plain_types(cls.model_fields[info.field_name].annotation)
+            if kinds and bool not in kinds and kinds & {int, float}:
+                raise ValueError(f"expected a number, got the boolean {str(value).lower()} (YAML reads "
+                                 f"true/false/yes/no/on/off as booleans)")
+        return value
+
+
+def _plain_types(annotation: Any) -> set:
+    """The plain classes an annotation admits (int | None -> {int, NoneType}; Annotated unwrapped)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _plain_types(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return set().union(*(_plain_types(a) for a in get_args(annotation)))
+    return {annotation} if isinstance(annotation, type) else set()
+
+
+# Seeds go to random, numpy (0 .. 2**32 - 1) and torch: one range all three accept.
+Seed = Annotated[int, Field(ge=0, le=2 ** 32 - 1)]
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def safe_name(value: str, what: str) -> str:
+    """A name that becomes a folder (runs/<name>-..., releases/<family>-<version>) and an MLflow name."""
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise ValueError(f"{value!r} cannot name {what}: use 1-100 letters, digits, '.', '_' or '-', "
+                         f"starting with a letter or digit")
+    return value
 
 
 class TinyQwen35Config(_Strict):
@@ -40,7 +76,7 @@ class TinyQwen35Config(_Strict):
     linear_key_head_dim: int = Field(32, gt=0)
     linear_value_head_dim: int = Field(32, gt=0)
     vocab_size: int | None = Field(None, gt=0)  # None: the tokenizer's (SmolLM2's 49,152); the 4B has 248,320
-    seed: int = 0
+    seed: Seed = 0
 
 
 class TinyModelConfig(_Strict):
@@ -50,7 +86,7 @@ class TinyModelConfig(_Strict):
     num_hidden_layers: int = Field(2, gt=0)
     num_attention_heads: int = Field(4, gt=0)
     num_key_value_heads: int = Field(2, gt=0)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class ModelConfig(_Strict):
@@ -73,7 +109,7 @@ class GenerateConfig(_Strict):
     """A source made by one of toolsweep's deterministic generators (orchestrator/data/generated.py)."""
     kind: Literal["long_context", "honesty", "judgment", "toolset"]
     count: int = Field(gt=0)              # rows generated
-    seed: int = 0
+    seed: Seed = 0
     # long_context: rendered length each conversation grows to (95-100 %), counted with the SmolLM2
     # tokenizer; keep it below train.max_length when the base's tokenizer counts more tokens.
     target_tokens: int | None = Field(None, ge=2048)
@@ -116,7 +152,7 @@ class MixConfig(_Strict):
     total: int | None = Field(None, gt=0)                 # rows in the mix; null = every surviving row
     no_tool_ratio: float | None = Field(None, ge=0, le=1)  # share of no-tool rows; null = natural share
     honesty_ratio: float = Field(0.0, ge=0, le=1)         # share of honesty-track rows
-    seed: int = 0
+    seed: Seed = 0
     on_shortfall: Literal["report", "fail"] = "report"    # a quota a source cannot fill: table row, or error
 
     @model_validator(mode="after")
@@ -237,7 +273,7 @@ class TrainConfig(_Strict):
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
     logging_steps: int = Field(1, gt=0)
-    seed: int = 0
+    seed: Seed = 0
     # bf16 matmuls where the hardware has them: a GPU, or a CPU with avx512_bf16/AMX (autocast);
     # other CPUs train in fp32 with a note. It changes the math: each trial logs train.precision.
     bf16: bool = False
@@ -336,6 +372,12 @@ class PromoteConfig(_Strict):
     # off: `toolsweep promote --sweep ...` by hand; auto: promote when the sweep ends.
     mode: Literal["off", "auto"] = "off"
     family: str = "toolsweep"            # registered model name; aliases champion-<variant>, previous-<variant>
+
+    @field_validator("family")
+    @classmethod
+    def _family_names_a_folder(cls, v: str) -> str:
+        return safe_name(v, "a registered model and its release folders")
+
     primary: str = "tool_f1"             # must improve credibly; breaks ties in the sweep score on the front
     # Must not regress credibly. parse_success is a default guard: a champion credibly worse on JSON
     # validity breaks every client that parses its calls, whatever its tool F1.
@@ -400,7 +442,7 @@ SearchDim = Annotated[Union[Choice, LogUniform, Uniform, RandInt], Field(union_m
 
 class SweepConfig(_Strict):
     name: str
-    seed: int = 0
+    seed: Seed = 0
     output_dir: Path = Path("runs")
     model: ModelConfig = ModelConfig()
     data: DataConfig = DataConfig()
@@ -414,6 +456,11 @@ class SweepConfig(_Strict):
     # Dotted config key -> distribution, e.g. `train.learning_rate: {loguniform: [5e-5, 2e-4]}`.
     # Read by `toolsweep sweep`; a single trial uses the fixed values above.
     search_space: dict[str, SearchDim] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _name_names_a_folder(cls, v: str) -> str:
+        return safe_name(v, "the sweep's folders and MLflow runs")
 
     @model_validator(mode="after")
     def _search_keys_exist(self) -> "SweepConfig":
@@ -486,14 +533,51 @@ def parse_config(data: Any, source: Path | str = "<config>") -> SweepConfig:
         raise ConfigError(_format_errors(source, err)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key repeated in one mapping is an error (YAML 1.2 forbids
+    it; PyYAML keeps the last value, so a second `train:` section would silently drop the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` then overrides: allowed
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    seen = key in first_line
+                except TypeError:  # an unhashable key: the base loader reports it
+                    continue
+                if seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first at line {first_line[key] + 1}; one of them "
+                        f"would be silently ignored)", key_node.start_mark)
+                first_line[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def yaml_error_text(err: yaml.YAMLError) -> str:
+    """`:line:column: not valid YAML: what` on one line (PyYAML's own message spans several, with a
+    snippet), to follow the file's path."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
+
+
+def yaml_loads(text: str) -> Any:
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: Path, kind: str, error: type[Exception] = ConfigError) -> Any:
     """Parse a YAML file, raising `error` that names the file and says whether it is missing or
     malformed; `kind` says what the file should be ("sweep", "family")."""
     text = read_text(path, f"{kind} file", error)
     try:
-        return yaml.safe_load(text)
+        return yaml_loads(text)
     except yaml.YAMLError as err:
-        raise error(f"{path}: not valid YAML: {err}") from None
+        raise error(f"{path}{yaml_error_text(err)}") from None
 
 
 def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> SweepConfig:
@@ -529,9 +613,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"override {text!r}: {key!r} is not a dotted key path (e.g. train.epochs=2)")
     try:
-        return key, yaml.safe_load(raw)
+        return key, yaml_loads(raw)
     except yaml.YAMLError as err:
-        raise ConfigError(f"override {text!r}: the value is not valid YAML ({str(err).splitlines()[0]})") from None
+        raise ConfigError(f"override {text!r}: the value is not valid YAML ({yaml_error_text(err).split(': not valid YAML: ')[-1]})") from None
 
 
 def flat_params(cfg: SweepConfig) -> dict[str, Any]:
@@ -566,6 +650,11 @@ class FamilyConfig(_Strict):
     # The promotion rule for every variant: the keys set here override each sweep file's own
     # `promote` section (which keeps the rest, e.g. its eval set); `family` is always this file's.
     promote: PromoteConfig = PromoteConfig()
+
+    @field_validator("family", "version")
+    @classmethod
+    def _names_a_folder(cls, v: str, info: ValidationInfo) -> str:
+        return safe_name(v, f"a release's {info.field_name} (releases/<family>-<version>/)")
 
     @field_validator("variants")
     @classmethod
