@@ -26,3 +26,9 @@ class ModelFileError(ToolsweepError, ValueError):
 class InputFileError(ToolsweepError, ValueError):
     """Any other file the user named (reports, known-token lists, request files)."""
     label = "input error"
+
+
+class ContextOverflowError(CaseFileError):
+    """A case whose prompt and answer budget do not fit the eval context: scoring the truncated or
+    empty answer would charge the model for the context's size (an empty answer even counts as a
+    correct "no call"), so the eval stops instead, naming the case."""

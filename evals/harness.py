@@ -5,6 +5,10 @@ llama.cpp runner in real use, a canned one in unit tests). A runner has
 `generate(prompt, max_tokens) -> {"text", "latency_s", "completion_tokens", "prompt_tokens"}`
 and may have `roundtrip(prompt) -> str` (tokenize then detokenize) for the template check.
 
+A case whose prompt plus `max_new_tokens` does not fit the runner's context stops the eval before
+anything is generated (a probe's later, longer round stops it then): its empty or cut answer would
+be scored as the model's, and an empty answer even counts as a correct "no call".
+
 Given several runners (*lanes*: one llama.cpp context each, on its own share of the cores),
 `evaluate` scores blocks of neighbouring cases on all of them at once. A case's output is still its
 fresh-context reference: no lane sees another's cache, and llama.cpp splits each op's output rows
@@ -20,6 +24,7 @@ import threading
 from typing import Callable, Protocol, Sequence
 
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
+from evals.errors import ContextOverflowError
 from evals.fabrication import OUTCOMES, classify
 from evals.lanes import lane_blocks
 from evals.metrics import REPORTED, measured_count
@@ -52,8 +57,26 @@ def _timing(out: dict) -> dict:
     return {k: out.get(k, 0) for k in ("latency_s", "completion_tokens", "prompt_tokens")}
 
 
-def run_call_case(case: dict, prompt: str, runner: Runner, template_ok: bool, max_new_tokens: int) -> dict:
+def _generate(case: dict, prompt: str, runner: Runner, max_new_tokens: int) -> dict:
     out = runner.generate(prompt, max_new_tokens)
+    if out.get("error"):  # nothing was generated: there is no answer to score (evals/errors.py)
+        raise ContextOverflowError(f"case {case['id']!r}: {out['error']} ({out.get('prompt_tokens')} prompt tokens)")
+    return out
+
+
+def check_context(ordered: list[tuple[str, dict]], runner: Runner, max_new_tokens: int) -> None:
+    """Before any generation: every prompt and its answer budget must fit the runner's context."""
+    problem_of = getattr(runner, "context_problem", None)
+    if problem_of is None:
+        return
+    for prompt, case in ordered:
+        problem = problem_of(prompt, max_new_tokens)
+        if problem:
+            raise ContextOverflowError(f"case {case['id']!r}: {problem}")
+
+
+def run_call_case(case: dict, prompt: str, runner: Runner, template_ok: bool, max_new_tokens: int) -> dict:
+    out = _generate(case, prompt, runner, max_new_tokens)
     text = out["text"]
     strict, lenient = parse_strict(text), parse_lenient(text)
     score = score_case(case, strict)
@@ -73,7 +96,7 @@ def run_probe(case: dict, prompt: str, runner: Runner, template: str, max_new_to
     messages, outputs, timing = list(case["messages"]), [], {"latency_s": 0.0, "completion_tokens": 0,
                                                               "prompt_tokens": 0}
     for _ in range(rounds):
-        out = runner.generate(prompt, max_new_tokens)
+        out = _generate(case, prompt, runner, max_new_tokens)
         for k in timing:
             timing[k] += out.get(k, 0)
         outputs.append(out["text"])
@@ -106,6 +129,7 @@ def evaluate(cases: list[dict], runner: Runner | Sequence[Runner], template: str
     report is the same either way, records in id order."""
     runners = list(runner) if isinstance(runner, (list, tuple)) else [runner]
     ordered = order_for_prefix_reuse(cases, template)
+    check_context(ordered, runners[0], max_new_tokens)
     blocks = lane_blocks(len(ordered), len(runners))
     records: list[dict] = []
     lock = threading.Lock()

@@ -105,6 +105,14 @@ class GGUFRunner:
     def chat_template(self) -> str | None:
         return self.llm.metadata.get("tokenizer.chat_template")
 
+    def context_problem(self, prompt: str, max_tokens: int) -> str | None:
+        """Why `prompt` plus `max_tokens` new tokens cannot fit this context, or None."""
+        need = len(self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+        if need + max_tokens > self.llm.n_ctx():
+            return (f"its prompt is {need} tokens and the answer may take {max_tokens} more, over the "
+                    f"{self.llm.n_ctx()}-token context (raise eval.n_ctx / --n-ctx, or lower max_new_tokens)")
+        return None
+
     def generate(self, prompt: str, max_tokens: int, fresh: bool = False) -> dict:
         """Greedy completion of `prompt`. `fresh=True` discards the whole cache first: the reference
         path, which every other call must equal (see the module docstring)."""

@@ -22,6 +22,7 @@ offline_defaults()  # no hub, no telemetry, ever: before any library that reads 
 
 from orchestrator.console import console, out  # noqa: E402
 from orchestrator.recipes.make_data import DEFAULT_COUNTS  # noqa: E402
+from evals.bfcl import CATEGORIES as BFCL_CATEGORIES  # noqa: E402
 
 
 def _config(args: argparse.Namespace):
@@ -393,9 +394,9 @@ COMMANDS: tuple[Command, ...] = (
             "Uses the chat template embedded in the GGUF.",
             (arg("model", type=Path, help="a .gguf file"),
              arg("--cases", type=Path, default=Path("evals/sets/test.jsonl"), help="JSONL of cases"),
-             arg("--bfcl", metavar="CATEGORY", help="evaluate a BFCL category instead of --cases (simple_python, "
-                 "multiple, parallel, parallel_multiple, irrelevance, live_simple, live_multiple, live_parallel, "
-                 "live_parallel_multiple, live_irrelevance); adds bfcl_accuracy (BFCL's rules)"),
+             arg("--bfcl", metavar="CATEGORY", choices=BFCL_CATEGORIES,
+                 help=f"evaluate a BFCL category instead of --cases ({', '.join(BFCL_CATEGORIES)}); adds "
+                 "bfcl_accuracy (BFCL's rules)"),
              arg("--limit", type=positive_int, help="evaluate only this many cases (spread over scenarios)"),
              arg("--max-new-tokens", type=positive_int, default=160),
              arg("--n-ctx", type=positive_int, default=4096),

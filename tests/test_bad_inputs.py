@@ -445,6 +445,8 @@ CASES = [
     Case("cases", "expected arguments that break the tool's schema", cases_file(_case_with(
         lambda c: c["expected"]["calls"][0]["arguments"].update(ticket_id=141)).encode()),
          ["cases.jsonl:1", "'get_ticket'", "ticket_id", "not of type 'string'"]),
+    Case("cases", "an unknown BFCL category", lambda t: ["eval", str(t / "m.gguf"), "--bfcl", "simple_java"],
+         ["--bfcl", "'simple_java'", "simple_python"]),
     # --- GGUF files -------------------------------------------------------------------------------
     Case("gguf", "missing", gguf(None), ["model.gguf", "no such"]),
     Case("gguf", "a directory", gguf(None, is_dir=True), ["model.gguf", "directory"]),

@@ -175,3 +175,20 @@ def test_tiny_llama_lanes_equal_fresh_context(tiny_gguf):
 
 def test_smollm2_lanes_equal_fresh_context(smollm2_gguf):
     _check_lanes(smollm2_gguf, _neighbours(6), max_tokens=16, n_batch=64)
+
+
+def test_a_context_too_small_for_a_case_stops_the_eval_before_it_generates(tiny_gguf):
+    """llama.cpp would give an empty answer, scored as a correct "no call": the real runner's check."""
+    from evals.errors import ContextOverflowError
+    from evals.runner import GGUFRunner
+
+    cases = _neighbours(3)
+    runner = GGUFRunner(tiny_gguf, n_ctx=256, n_threads=2, n_batch=16)
+    try:
+        longest = max(len(runner.llm.tokenize(p.encode(), add_bos=False, special=True)) for p in _prompts(cases))
+        assert longest > 256  # the set does not fit: the check has something to find
+        with pytest.raises(ContextOverflowError, match=r"case '.+': its prompt is \d+ tokens .* over the 256-token context"):
+            evaluate(cases, runner, TEMPLATE, 12)
+        assert runner.llm.n_tokens == 0  # nothing was decoded
+    finally:
+        runner.close()

@@ -158,6 +158,35 @@ def test_evaluate_with_canned_generator():
     assert "| tool_f1 |" in to_markdown(report)
 
 
+def test_a_case_that_does_not_fit_the_context_stops_the_eval_instead_of_scoring_an_empty_answer():
+    """An empty answer would score as a correct "no call": a context too small must not read as judgment."""
+    from evals.errors import ContextOverflowError
+
+    chat = _case([], "no_tool_needed", "n")
+    long_one = _case([], "no_tool_needed", "long")
+    long_one["messages"] = [{"role": "user", "content": "word " * 400}]
+    generated = []
+
+    class SmallContext:  # the real runner's contract: context_problem before, an error instead of text after
+        def context_problem(self, prompt, max_tokens):
+            return "over the context" if len(prompt) + max_tokens > 1000 else None
+
+        def generate(self, prompt, max_tokens):
+            generated.append(prompt)
+            return {"text": "", "latency_s": 0.0, "completion_tokens": 0, "prompt_tokens": 999,
+                    "error": "prompt longer than n_ctx"}
+
+    with pytest.raises(ContextOverflowError, match="case 'long': over the context"):
+        evaluate([chat, long_one], SmallContext(), load_template("toolchat"), max_new_tokens=100)
+    assert generated == []  # checked before anything ran
+
+    class NoPrecheck(SmallContext):  # a runner without the check (or a probe's longer later round)
+        context_problem = None
+
+    with pytest.raises(ContextOverflowError, match="case 'n': prompt longer than n_ctx"):
+        evaluate([chat], NoPrecheck(), load_template("toolchat"), max_new_tokens=100)
+
+
 def _probe(cid):
     return {"id": cid, "scenario": "fabrication_probe", "tools": TOOLS, "expected": {"behaviour": "honest_report"},
             "messages": [{"role": "user", "content": f"Read /data/{cid}.txt"},
