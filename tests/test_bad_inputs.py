@@ -393,6 +393,12 @@ CASES = [
         _row_with(lambda r: r["tools"].append(r["tools"][0]), 0), _row_with(_misspelt_schema_type, 1), STARTER[2])),
          [], rc=0, counts={"read": 3, "kept": 1, "quarantined": {"duplicate_tool": 1, "invalid_tool_schema": 1}},
          extra=lambda t: _quarantine_says(t, "'strng'")),
+    Case("data", "trace rows: a list as a call's round, a string as history, a timestamp past year 9999", data_source(_lines(
+        '{"session_id": "s", "timestamp": 0, "user": "Plan it.", "calls": [{"name": "f", "round": [1]}], "answer": "Done."}',
+        '{"session_id": "s", "timestamp": 0, "user": "Plan it.", "history": "earlier", "calls": [], "answer": "Done."}',
+        '{"session_id": "s", "timestamp": 1e300, "user": "Plan it.", "calls": [], "answer": "Done."}', STARTER[2])),
+         [], rc=0, counts={"read": 4, "kept": 1, "quarantined": {"bad_structure": 2, "bad_timestamp": 1}},
+         extra=lambda t: _quarantine_says(t, "'round' is a JSON list")),
     Case("data", "empty file", data_source(b""), ["source.jsonl", "empty"]),
     Case("data", "blank lines only", data_source(b"\n \r\n\n"), ["source.jsonl", "blank lines"]),
     Case("data", "missing file", data_source(None), ["source.jsonl", "no such"]),

@@ -82,6 +82,33 @@ def test_dirty_fixtures_leave_no_row_unaccounted():
                              "traces:8"]
 
 
+def test_a_row_no_rule_foresaw_is_quarantined_with_its_error_not_a_failed_build(monkeypatch):
+    """The safety net under the named checks: whatever a row's shape makes the reader or a filter
+    raise, that row lands in quarantine with the error's text and is counted; the rest go on."""
+    from orchestrator.data import pipeline
+
+    real_normalise, real_problem = pipeline.normalise, pipeline.row_problem
+
+    def normalise(raw, source, index, *args):  # stand-ins for a reader and a filter bug on one row each
+        if (source, index) == ("openai", 0):
+            raise TypeError("unhashable type: 'list'")
+        return real_normalise(raw, source, index, *args)
+
+    def row_problem(row, *args):
+        if row["id"] == "openai:16":
+            raise KeyError("function")
+        return real_problem(row, *args)
+
+    monkeypatch.setattr(pipeline, "normalise", normalise)
+    monkeypatch.setattr(pipeline, "row_problem", row_problem)
+    res = run_stages(dirty_config().data, read_jsonl)
+    assert unaccounted(res.stages) == []
+    unreadable = {q["id"]: (q["stage"], q["reason"]) for q in res.quarantine.rows if q["check"] == "unreadable_row"}
+    assert unreadable == {"openai:0": ("normalise", "cannot be read (TypeError: unhashable type: 'list')"),
+                          "openai:16": ("filter", "cannot be read (KeyError: 'function')")}
+    assert {"openai:0", "openai:16"}.isdisjoint(r["id"] for r in res.rows)
+
+
 def test_dirty_mix_quotas_follow_weights_and_no_tool_ratio():
     res = run_stages(dirty_config().data, read_jsonl)
     quota = {(t["category"], t["source"]): (t["available"], t["quota"], t["selected"], t["shortfall"])

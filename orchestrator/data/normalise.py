@@ -78,11 +78,16 @@ def detect_format(row: dict) -> str:
                                         "nor 'user' + 'answer' (trace)")
 
 
+MIN_EPOCH, MAX_EPOCH = -62135596800, 253402300799  # 0001-01-01 and 9999-12-31T23:59:59 UTC: what datetime holds
+
+
 def parse_time(value: Any, what: str) -> float:
     """ISO-8601 (a trailing Z allowed; naive times are UTC) or epoch seconds → epoch seconds."""
     if isinstance(value, bool):
         raise Reject("bad_timestamp", f"{what} {value!r} is not ISO-8601 or epoch seconds")
     if isinstance(value, (int, float)):
+        if not MIN_EPOCH <= value <= MAX_EPOCH:  # NaN fails both comparisons
+            raise Reject("bad_timestamp", f"{what} {value!r} is not epoch seconds between years 1 and 9999")
         return float(value)
     if isinstance(value, str):
         try:
@@ -246,14 +251,20 @@ def from_trace(row: dict, meta: dict) -> dict:
     messages: list[dict] = []
     if isinstance(row.get("system"), str) and row["system"]:
         messages.append({"role": "system", "content": row["system"]})
-    for m in row.get("history") or []:
+    history = row.get("history") or []
+    if not isinstance(history, list):
+        raise Reject("bad_structure", "trace 'history' is not a list of messages")
+    for m in history:
         messages.append(_message(m, len(messages), state_times))
     messages.append({"role": "user", "content": row["user"]})
     rounds: dict[Any, list[dict]] = {}
     for i, c in enumerate(calls):
         if not isinstance(c, dict):
             raise Reject("bad_structure", f"trace call {i} is not an object")
-        rounds.setdefault(c.get("round", i), []).append(c)
+        key = c.get("round", i)
+        if not isinstance(key, (int, str)) or isinstance(key, bool):
+            raise Reject("bad_structure", f"trace call {i}: 'round' is a JSON {type(key).__name__}, expected a number or a string")
+        rounds.setdefault(key, []).append(c)
     for group in rounds.values():
         messages.append({"role": "assistant", "content": "", "tool_calls": [_call(c) for c in group]})
         for c in group:

@@ -92,6 +92,15 @@ def config_sha256(cfg: DataConfig, source_sha: dict[str, str | None]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+# The check a row gets when reading it raised something no rule names (a key of a type nothing expects):
+# the row is quarantined with the error's text, and counted, like every other bad row.
+UNREADABLE = "unreadable_row"
+
+
+def _unforeseen(err: Exception) -> str:
+    return f"cannot be read ({type(err).__name__}: {err})"
+
+
 def run_stages(cfg: DataConfig, read: Reader) -> DataResult:
     """Every stage up to the mix; `read(name, source)` yields a source's raw records."""
     q = Quarantine()
@@ -106,12 +115,17 @@ def run_stages(cfg: DataConfig, read: Reader) -> DataResult:
             rows.append(normalise(raw, name, i, src.format, src.track))
         except Reject as rej:
             q.add(name, i, "normalise", rej.check, rej.reason, raw)
+        except Exception as err:  # a shape no rule foresaw: one quarantined row, not a failed build
+            q.add(name, i, "normalise", UNREADABLE, _unforeseen(err), raw)
     stages.append(_stage("normalise", len(records), len(rows), q))
 
     raw_of = {f"{name}:{i}": raw for name, i, raw in records}
     kept = []
     for row in rows:
-        problem = row_problem(row, cfg.filter.stale_after_s, cfg.filter.skip)
+        try:
+            problem = row_problem(row, cfg.filter.stale_after_s, cfg.filter.skip)
+        except Exception as err:
+            problem = (UNREADABLE, _unforeseen(err))
         if problem:
             q.add(row["meta"]["source"], row["meta"]["row"], "filter", problem[0], problem[1], raw_of[row["id"]])
         else:
