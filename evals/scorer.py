@@ -32,19 +32,35 @@ def with_defaults(arguments: dict, schema: dict) -> dict:
     return filled
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def json_equal(a, b) -> bool:
+    """Equality of two JSON values as JSON means it: 1 equals 1.0, but true is not 1 and "1" is not 1,
+    at any depth (Python's == says True == 1, so {"on": true} would match {"on": 1})."""
+    if _is_number(a) and _is_number(b):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
 def value_matches(expected, got, rule: dict | None = None) -> bool:
     """Equality of one argument value under an optional `arg_rules` entry:
     `any_of` (other accepted values), `casefold` (case-insensitive text), `tolerance` (absolute, numbers)."""
     rule = rule or {}
     accepted = [expected, *rule.get("any_of", [])]
     for want in accepted:
-        if want == got and type(want) is type(got) or (isinstance(want, (int, float)) and isinstance(got, (int, float))
-                                                      and not isinstance(got, bool) and want == got):
+        if json_equal(want, got):
             return True
         if rule.get("casefold") and isinstance(want, str) and isinstance(got, str) and want.casefold() == got.casefold():
             return True
-        if ("tolerance" in rule and isinstance(want, (int, float)) and isinstance(got, (int, float))
-                and not isinstance(got, bool) and abs(want - got) <= rule["tolerance"]):
+        if "tolerance" in rule and _is_number(want) and _is_number(got) and abs(want - got) <= rule["tolerance"]:
             return True
     return False
 

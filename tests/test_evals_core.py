@@ -238,6 +238,11 @@ def test_number_tolerance_and_type_strictness():
     from evals.scorer import value_matches
     assert value_matches(2.5, 2.51, {"tolerance": 0.02}) and not value_matches(2.5, 2.6, {"tolerance": 0.02})
     assert value_matches(3, 3.0) and not value_matches(1, True) and not value_matches("3", 3)
+    # JSON's equality, not Python's (True == 1), both ways round and at any depth
+    assert not value_matches(True, 1) and not value_matches(False, 0.0)
+    assert not value_matches({"notify": True}, {"notify": 1}) and not value_matches([0, 1], [False, True])
+    assert value_matches({"a": [1, {"b": 2.0}]}, {"a": [1.0, {"b": 2}]}) and not value_matches({"a": 1}, {"a": 1, "b": 2})
+    assert not value_matches(True, True + 0, {"tolerance": 1})
 
 
 def test_bad_arg_rules_are_rejected(tmp_path):
