@@ -304,6 +304,29 @@ def scoring_differences(a_header: dict, b_header: dict) -> list[str]:
             if a_header.get(key) != b_header.get(key)]
 
 
+def pairing(a: dict, b: dict) -> tuple[list[str], str | None]:
+    """(notes, problem) for pairing two reports case by case. A shared id whose expected answer,
+    scenario or kind differs is not the same case, so no paired difference over it means anything
+    (problem); ids only one report scored are left out of the pairing, and the notes say how many."""
+    def by_id(report: dict) -> dict:
+        return {str(r["id"]): r for r in report["cases"]}
+
+    ra, rb = by_id(a), by_id(b)
+    shared = sorted(ra.keys() & rb.keys())
+    for cid in shared:
+        x, y = ra[cid], rb[cid]
+        for key in ("kind", "scenario", "expected"):
+            if x.get(key) != y.get(key):
+                return [], (f"case {cid!r} has a different {key} in each report ({x.get(key)!r} vs {y.get(key)!r}): "
+                            f"the two reports scored different cases under one id")
+    notes = []
+    only_a, only_b = len(ra) - len(shared), len(rb) - len(shared)
+    if only_a or only_b:
+        notes.append(f"paired on the {len(shared)} cases both reports scored; left out: {only_a} only in the "
+                     f"first, {only_b} only in the second")
+    return notes, None
+
+
 def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, confidence: float = 0.95) -> list[dict]:
     """Paired-bootstrap differences (b - a) on the cases both reports scored, resampled within each
     scenario so per-scenario subsets (the no-tool cases, the probes) keep their size in every draw."""

@@ -148,7 +148,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from evals.errors import InputFileError
-    from evals.harness import check_report, compare_reports, scoring_differences
+    from evals.harness import check_report, compare_reports, pairing, scoring_differences
     from evals.textio import read_json
     from orchestrator.console import compare_table
 
@@ -159,6 +159,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
                       f"the differences below include that", markup=False, highlight=False, soft_wrap=True)
     if not {str(r["id"]) for r in a["cases"]} & {str(r["id"]) for r in b["cases"]}:
         raise InputFileError(f"{args.a} and {args.b} share no case ids: a paired comparison needs the same cases")
+    notes, problem = pairing(a, b)
+    if problem:
+        raise InputFileError(f"{args.a} / {args.b}: {problem}")
+    for note in notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     try:
         rows = compare_reports(a, b, args.seed)
     except (KeyError, TypeError) as err:

@@ -475,6 +475,11 @@ CASES = [
     Case("report", "not JSON", report(b"nope"), ["a.json", "not valid JSON"]),
     Case("report", "not a report", report(b'{"rows": []}'), ["a.json", "metrics"]),
     Case("report", "no shared cases", report(_report(["x1", "x2"]), _report(["y1"])), ["a.json", "b.json", "share no case ids"]),
+    Case("report", "one id, two different cases", report(
+        json.dumps({"metrics": {}, "cases": [{"id": "c1", "kind": "call", "scenario": "s", "expected": []}]}).encode(),
+        json.dumps({"metrics": {}, "cases": [{"id": "c1", "kind": "call", "scenario": "s",
+                                              "expected": [{"name": "f", "arguments": {}}]}]}).encode()),
+         ["a.json", "b.json", "case 'c1' has a different expected in each report"]),
     # --- anonymiser inputs --------------------------------------------------------------------------
     Case("anonymise", "key variable unset", anonymise(b"{}\n", key=False), ["TOOLSWEEP_TEST_UNSET_KEY"]),
     Case("anonymise", "input missing", anonymise(None), ["in.jsonl", "no such"]),

@@ -252,3 +252,19 @@ def test_bad_arg_rules_are_rejected(tmp_path):
     f.write_text(json.dumps(case) + "\n")
     with pytest.raises(CaseError, match=r"c.jsonl:1: arg_rules for get_weather.city: unknown rule key\(s\) \['fuzzy'\]"):
         load_cases(f)
+
+
+def test_pairing_two_reports_needs_the_same_case_under_each_id():
+    from evals.harness import pairing
+
+    def report(*cases):
+        return {"cases": [{"id": cid, "kind": "call", "scenario": "s", "expected": exp} for cid, exp in cases]}
+
+    call = [{"name": "f", "arguments": {"x": 1}}]
+    assert pairing(report(("a", call), ("b", [])), report(("b", []), ("a", call))) == ([], None)
+    notes, problem = pairing(report(("a", call), ("b", []), ("c", [])), report(("a", call), ("d", [])))
+    assert problem is None and notes == ["paired on the 1 cases both reports scored; left out: 2 only in the first, "
+                                         "1 only in the second"]
+    notes, problem = pairing(report(("a", call)), report(("a", [{"name": "f", "arguments": {"x": 2}}])))
+    assert notes == [] and problem.startswith("case 'a' has a different expected in each report")
+

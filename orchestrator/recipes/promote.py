@@ -77,9 +77,11 @@ def decide(client, p: PromoteConfig, variant: str, candidate_report: dict, vs_ba
     one (paired on the cases both scored), else the untuned base rows. Returns (decision, champion).
 
     A stored report scored under another setup (llama.cpp build, CPU kernels, prefill chunk: see
-    `evals.harness.SCORING_SETUP`) is not paired as it is: `rescore(champion)` scores the champion's
-    GGUF here, on the candidate's cases, and the decision says so."""
-    from evals.harness import compare_reports, scoring_differences
+    `evals.harness.SCORING_SETUP`), or on other cases (ids only one report has, or one id with
+    another expected answer: the eval set changed since, `evals.harness.pairing`), is not paired as
+    it is: `rescore(champion)` scores the champion's GGUF here, on the candidate's cases, and the
+    decision says so. Without `rescore`, other cases under the same ids refuse the promotion."""
+    from evals.harness import compare_reports, pairing, scoring_differences
     from orchestrator.release import registry
 
     current = registry.champion(client, p.family, variant)
@@ -88,13 +90,21 @@ def decide(client, p: PromoteConfig, variant: str, candidate_report: dict, vs_ba
     champ_report = registry.champion_report(client, current, p.quant_types[0], scratch)
     notes = []
     differs = scoring_differences(champ_report.get("header", {}), candidate_report.get("header", {}))
-    if differs and rescore is not None:
+    pair_notes, pair_problem = pairing(champ_report, candidate_report)
+    if (differs or pair_notes or pair_problem) and rescore is not None:
         champ_report = rescore(current)
-        notes.append(f"the champion's stored report was scored under another setup ({'; '.join(differs)}), so "
+        why = "; ".join(differs) if differs else (pair_problem or "; ".join(pair_notes))
+        notes.append(f"the champion's stored report does not pair with the candidate's as it is ({why}), so "
                      f"its GGUF was scored again here, on the same cases as the candidate")
-    elif differs:
-        notes.append(f"the champion's stored report was scored under another setup ({'; '.join(differs)}): "
-                     f"the paired difference includes it")
+    elif pair_problem:
+        return Decision(False, "champion", p.primary,
+                        [f"cannot pair with the champion's report: {pair_problem}; promote on the champion's "
+                         f"eval set"]), current
+    else:
+        if differs:
+            notes.append(f"the champion's stored report was scored under another setup ({'; '.join(differs)}): "
+                         f"the paired difference includes it")
+        notes += pair_notes
     try:
         rows = compare_reports(champ_report, candidate_report, **stats)
     except ValueError as err:  # the champion was scored on other cases
