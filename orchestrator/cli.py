@@ -483,8 +483,11 @@ COMMANDS: tuple[Command, ...] = (
             cmd_anonymise, "replace PII with stable keyed fakes (refuses if any survives)",
             "Swap names, emails, phone numbers, handles, URLs, project keys and ticket ids for fakes derived with "
             "HMAC-SHA256 from a secret key: the same value always gets the same fake, in text, tool-call arguments "
-            "and tool results alike. If any known token or detected value would survive (also base64, JSON- or "
-            "percent-escaped), nothing is written. The key comes from an environment variable, never from the "
+            "and tool results alike. Person names are found without a list where the row says they are names "
+            "(after Mr/Dr/..., a first name with a surname, after 'ask'/'cc:'/'Dear'/..., a sign-off, a tool "
+            "argument such as 'attendees'; orchestrator/data/names.py); a name in lower case or standing alone "
+            "with no cue is not, so list those with --known. If any known token or detected value would survive "
+            "(also base64, JSON- or percent-escaped), nothing is written. The key comes from an environment variable, never from the "
             "command line: arguments are visible to every local user (ps, /proc/*/cmdline) and stay in shell "
             "history, and whoever holds the key can test a guessed real value against the fakes.",
             (arg("src", type=Path, help="input JSONL"),
@@ -494,8 +497,8 @@ COMMANDS: tuple[Command, ...] = (
                  help="real tokens regexes cannot find, one a line ('name: …', 'project: …', 'other: …'; a bare line "
                       "is a name); matched case-insensitively on word boundaries"),
              arg("--disable", action="append", metavar="KIND",
-                 help="switch a detector off (url, email, handle, ticket, phone, name, project, other); the survival "
-                      "check still runs every detector"))),
+                 help="switch a detector off (url, email, handle, ticket, phone, name, project, other; 'name' also "
+                      "stops finding names without a list); the survival check still runs every detector"))),
     Command("label", "label raw user requests with tool calls from an OpenAI-compatible teacher endpoint", cmd_label,
             "label raw requests with tool calls from a teacher endpoint",
             "POST each {user, tools} row to ENDPOINT/v1/chat/completions (any OpenAI-compatible server) and keep the "

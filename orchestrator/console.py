@@ -215,6 +215,8 @@ def anonymiser_table(report, dest: Path) -> Table:
         table.add_column(col)
     for kind in sorted(report.replaced):
         table.add_row(kind, str(report.replaced[kind]), str(report.distinct[kind]))
+    if getattr(report, "detected_names", 0):
+        table.caption = f"{report.detected_names} of the names were found in the rows, not in --known"
     return table
 
 

@@ -42,6 +42,7 @@ from typing import Any, Iterable
 from urllib.parse import unquote
 
 from evals import jsontext
+from orchestrator.data.names import NOT_FIRST_NAMES, PARTICLES, names_in_arguments, names_in_text
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
@@ -129,8 +130,8 @@ def _alternatives(tokens: Iterable["KnownToken"]) -> str:
             body = f"(?i:{re.escape(stem)}[{_CYRILLIC_ENDINGS}]{{0,3}})"
         elif t.kind == "project":  # keys are case-sensitive: "WEB" is a key, "web" a word
             pass
-        elif t.exact:
-            body = f"{re.escape(t.text[:1].upper() + t.text[1:])}|{re.escape(t.text.upper())}"
+        elif t.exact:  # as written, capitalised, or in capitals ("van der Berg", "Van der Berg", "VAN DER BERG")
+            body = "|".join(re.escape(v) for v in dict.fromkeys((t.text, t.text[:1].upper() + t.text[1:], t.text.upper())))
         else:
             body = f"(?i:{body})"
         edges = ("", "") if _CJK.search(t.text) else (_BEFORE, _AFTER)
@@ -159,6 +160,7 @@ class Report:
     rows: int = 0
     replaced: Counter = field(default_factory=Counter)   # occurrences replaced, per kind
     distinct: Counter = field(default_factory=Counter)   # distinct real values, per kind
+    detected_names: int = 0                              # names found in the rows themselves (names.py)
 
 
 def parse_known(text: str, source: str = "known tokens") -> list[KnownToken]:
@@ -267,15 +269,38 @@ class Anonymiser:
             self._add_known(tok)
         for tok in known:
             if tok.kind == "name":
-                words = tok.text.split()
-                for part in name_parts(tok.text):
-                    role = "first" if len(words) == 1 or part in (words[0], *words[0].split("-")) else "last"
-                    key = strip_accents(part).casefold()
-                    if self.name_role.get(key) != "first":
-                        self.name_role[key] = role
-                    self._add_known(KnownToken("name", part, exact=_is_exact_part(part)))
+                self._add_name_parts(tok.text, exact=False)
+        self.detected_names: set[str] = set()
         self._cache: dict[tuple[str, str], str] = {}
         self._compiled: re.Pattern | None = None
+
+    def _add_name_parts(self, name: str, exact: bool) -> None:
+        for part in name_parts(name):
+            self._add_name_part(name, part, exact)
+
+    def _add_name_part(self, name: str, part: str, exact: bool) -> None:
+        words = name.split()
+        role = "first" if len(words) == 1 or part in (words[0], *words[0].split("-")) else "last"
+        key = strip_accents(part).casefold()
+        if self.name_role.get(key) != "first":
+            self.name_role[key] = role
+        self._add_known(KnownToken("name", part, exact=exact or _is_exact_part(part)))
+
+    def learn_names(self, names: dict[str, str | None]) -> None:
+        """Names found in the rows themselves (orchestrator/data/names.py), {name: "last" for a lone
+        surname}: swapped like known names, but matched only as written, capitalised or in capitals,
+        since they were found capitalised ("Grace Hopper" found does not make every "grace" a name)."""
+        new = sorted(n for n in names if n.casefold() not in self.known)
+        for name in new:
+            self._add_known(KnownToken("name", name, exact=True))
+            if names[name] == "last":  # "Mr. Tanaka": its fake is a surname too
+                self.name_role.setdefault(strip_accents(name).casefold(), "last")
+        for name in new:  # parts that are ordinary words or two letters ("Will", "Li") would hit other text
+            for part in name_parts(name):
+                if len(part) > 2 and part.casefold() not in COMMON_WORD_NAMES | NOT_FIRST_NAMES:
+                    self._add_name_part(name, part, exact=True)
+        self.detected_names.update(new)
+        self._compiled = None
 
     def lookup(self, value: str) -> KnownToken:
         """The known token a matched text stands for (itself, or the name an inflected form comes from)."""
@@ -322,6 +347,16 @@ class Anonymiser:
         # Names are cached in their canonical case and take the case of each occurrence.
         return _case_like(value, fake) if kind in _NAME_KINDS else fake
 
+    def _name_word_fake(self, word: str, role: str) -> str:
+        """One word of a multi-word name: particles stay ("van der Berg" → "van der Yarrow", "al-Rashid" →
+        "al-Vale"), a name that opens with one is a surname throughout."""
+        if word.casefold() in PARTICLES:
+            return word
+        head, sep, tail = word.partition("-")
+        if sep and head.casefold() in PARTICLES and tail:
+            return f"{head}-{self.fake('name_last', tail)}"
+        return self.fake(f"name_{role}", word.title() if word.isupper() or word.islower() else word)
+
     def _make_fake(self, kind: str, value: str, norm: str) -> str:
         for salt in range(16):
             d = self._digest(kind, norm, salt)
@@ -337,8 +372,10 @@ class Anonymiser:
             if len(words) == 1:
                 role = self.name_role.get(strip_accents(value).casefold(), "first")
                 return self.fake(f"name_{role}", value.title() if value.isupper() or value.islower() else value)
-            return " ".join(self.fake("name_first" if i == 0 else "name_last", w.title() if w.isupper() or w.islower() else w)
-                            for i, w in enumerate(words))
+            head, joined, _ = words[0].partition("-")
+            opens_with_particle = words[0].casefold() in PARTICLES or bool(joined) and head.casefold() in PARTICLES
+            first_role = "last" if opens_with_particle else "first"
+            return " ".join(self._name_word_fake(w, first_role if i == 0 else "last") for i, w in enumerate(words))
         if kind == "name_first":
             return self._pick(FIRST_NAMES, d, 0)
         if kind == "name_last":
@@ -458,10 +495,28 @@ def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: 
                     raise SurvivingTokenError(kind, i, where.lstrip(".") or "(row)", form)
 
 
-def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Report]:
-    """Anonymised copies of `rows` and per-kind counts; raises SurvivingTokenError before returning any."""
+def person_names(rows: list[dict]) -> dict[str, str | None]:
+    """Names the rows themselves show (names.py): in every string, in call arguments and in JSON tool results."""
+    found: dict[str, str | None] = {}
+    for row in rows:
+        for _, s in _walk_strings(row):
+            found.update(names_in_text(s))
+            if s.lstrip()[:1] in "{[":  # a tool result or arguments as JSON text
+                try:
+                    found.update(dict.fromkeys(names_in_arguments(jsontext.loads(s))))
+                except json.JSONDecodeError:
+                    pass
+        found.update(dict.fromkeys(names_in_arguments(row)))  # arguments under a person's key, at any depth
+    return found
+
+
+def anonymise_rows(rows: list[dict], anon: Anonymiser, detect_names: bool = True) -> tuple[list[dict], Report]:
+    """Anonymised copies of `rows` and per-kind counts; raises SurvivingTokenError before returning any.
+    `detect_names`: also swap the person names the rows show (names.py), unless `name` is disabled."""
+    if detect_names and "name" not in anon.disabled:
+        anon.learn_names(person_names(rows))
     anon.learn_ticket_prefixes(s for row in rows for _, s in _walk_strings(row))
-    report = Report(rows=len(rows))
+    report = Report(rows=len(rows), detected_names=len(anon.detected_names))
     seen: dict[str, set] = {}
     originals: dict[str, set[str]] = {}
     out = []
@@ -474,7 +529,7 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     return out, report
 
 
-def anonymise_file(src: Path, dest: Path, anon: Anonymiser) -> Report:
+def anonymise_file(src: Path, dest: Path, anon: Anonymiser, detect_names: bool = True) -> Report:
     """Read JSONL, anonymise, check, then write; on any error nothing is written."""
     rows = []
     for n, line in enumerate(read_text(src, "JSONL file", DataError).splitlines(), 1):
@@ -483,7 +538,7 @@ def anonymise_file(src: Path, dest: Path, anon: Anonymiser) -> Report:
                 rows.append(jsontext.loads(line))
             except json.JSONDecodeError as err:
                 raise DataError(f"{src}:{n}: not JSON ({err.msg}); nothing written") from None
-    out, report = anonymise_rows(rows, anon)
+    out, report = anonymise_rows(rows, anon, detect_names)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")

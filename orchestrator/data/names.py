@@ -1,0 +1,248 @@
+"""Person names found without a list: what `toolsweep anonymise` swaps besides the `--known` tokens.
+
+A name is only worth swapping when it is found where it is written, and a regex alone cannot tell
+"Grace Hopper" from "grace period" or "Paris" the person from the city. So a capitalised span
+(1-3 words, with particles such as "van der", "al-", "O'") counts as a person's name only where the
+text or the row's structure says so:
+
+1. after an honorific: "Mr. Tanaka", "dr. Ngozi Okonjo-Iweala", "Ms. O'Neill";
+2. as a first name followed by a surname: the first word is a first name of the lexicon and the
+   last one a surname or first name of it, or shaped like one ("O'Brien", "al-Rashid",
+   "McAllister", "Okonjo-Iweala"): "Jean-Luc Picard", "Ahmed al-Rashid", "Zoë O'Brien";
+3. after words that take a person (not "from", "with" or "to" alone: places follow them too):
+   "ask Priya", "cc: Li Wei", "talked to van der Berg",
+   "Call Anne-Marie", "Dear María José,", "Hi Sam!"; a sign-off ending a message ("Thanks,
+   Siobhán"); or before "et al.";
+4. as a tool argument under a person's key ("attendees", "assignee", "recipient", "first_name", ...),
+   or under a looser one ("name", "to", "contact", ...) when it starts with a lexicon first name.
+
+The lexicon is the first names and surnames of Faker's person providers (MIT; 86 locales, Latin
+script only here: a CJK name has no word edges to match on). Lexicon words that are also ordinary
+English words or places ("May", "Will", "Case", "Paris", "Berlin") never count as a first name by
+themselves (rules 2-4), only after an honorific or as a surname.
+
+What is not found: a name in lower case ("lunch with jennifer"), a name standing alone with no
+cue ("Priya knows"), a name after a word that is not a cue ("flight with Priya"). List those in the
+known-tokens file; the survival check then holds the output to them as well.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+import re
+import unicodedata
+from typing import Any, Iterable
+
+# Ordinary words, months, places and titles that Faker also lists as first names: never a first name alone.
+NOT_FIRST_NAMES = frozenset("""
+may will bill mark grant rose june april august summer hope joy faith page long young white black brown green
+gray grey king hill wood stone rich ray dean bell chase cook frank guy hunter lane love major mason miles moon
+park price reed rock sky star sun wolf fox day little north west south law case art sage ash jack rob pat sue
+val ivy iris lily daisy dawn eve faye gale holly amber autumn river storm can per else man son van le an do
+ha ta to in on at be is it so no yes we me he she my our his her its all any one two more most best well
+paris berlin london dallas denver austin florence victoria sydney chelsea georgia jordan madison lincoln
+phoenix orlando houston boston york kent devon india china asia africa america israel jersey brooklyn
+memphis nashville savannah virginia carolina dakota montana nevada sierra eden zion lourdes lorraine
+monday tuesday wednesday thursday friday saturday sunday january february march july september october
+november december spring winter christmas easter noel
+team support sales admin office manager director user customer client guest staff all everyone sir madam
+happy sunny lucky rusty sandy misty cherry candy ginger pepper honey crystal diamond pearl ruby jade
+justice liberty unity harmony melody destiny trinity genesis serenity royal king prince princess duke
+grace patience charity prudence constance verity honor honour felicity mercy precious angel baby
+""".split())
+
+HONORIFICS = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "mme", "mlle",
+              "herr", "frau", "sr", "sra", "srta", "sgt", "capt", "rev", "judge", "officer", "detective")
+PARTICLES = frozenset("van von de da del della der den di du la le al el bin ibn bint ter ten dos das".split())
+# Words after which a capitalised span is a person (lower-cased, single spaces; matched right before it).
+PERSON_CUES = ("ask", "asked", "tell", "told", "call", "called", "email", "emailed", "e-mail", "message",
+               "messaged", "text", "texted", "ping", "pinged", "remind", "invite", "invited", "cc", "bcc",
+               "thank", "thanked", "meet", "met", "meeting with", "talk to", "talked to", "talk with",
+               "talked with", "speak to", "speak with", "spoke to", "spoke with", "chat with", "chatted with",
+               "lunch with", "dinner with", "coffee with", "call with", "sync with", "1:1 with", "assign to",
+               "assigned to", "reassign to", "hand it to", "hand over to", "reply to", "dear", "hi", "hello",
+               "hey", "good morning", "good afternoon", "morning", "attn", "attention")
+SIGN_OFFS = ("thanks", "thank you", "many thanks", "cheers", "best", "best regards", "regards", "kind regards",
+             "warm regards", "sincerely", "yours", "yours truly", "love", "warmly", "cordially", "all the best",
+             "talk soon", "see you")
+# Tool-argument keys whose string values are people; the looser ones need a lexicon first name.
+PERSON_KEYS = frozenset("""first_name last_name full_name given_name family_name surname contact_name
+customer_name patient_name employee_name guest_name owner_name sender_name recipient_name attendee attendees
+participant participants invitee invitees assignee assignees recipient recipients reviewer reviewers patient
+guest guests employee person people speaker speakers requester reporter author authors manager
+passenger passengers traveler travelers traveller travellers""".split())
+LOOSE_PERSON_KEYS = frozenset("name names to cc bcc contact contacts owner user member members host organizer "
+                              "organiser sender with".split())
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+
+
+def _latin(word: str) -> bool:
+    return all(unicodedata.name(c, "").startswith("LATIN") or c in "'’-" for c in word)
+
+
+def _fold(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).casefold()
+
+
+@functools.lru_cache(maxsize=1)
+def lexicon() -> tuple[frozenset[str], frozenset[str]]:
+    """(first names, surnames), accent-folded and case-folded, from Faker's person providers."""
+    import faker.providers.person as person
+
+    firsts: set[str] = set()
+    lasts: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        try:
+            provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
+        except (ImportError, AttributeError):
+            continue
+        for attr, into in (("first_names", firsts), ("first_names_male", firsts), ("first_names_female", firsts),
+                           ("first_names_nonbinary", firsts), ("last_names", lasts)):
+            values = getattr(provider, attr, None)
+            if isinstance(values, (dict, list, tuple, set, frozenset)):
+                into.update(_fold(v) for v in values if isinstance(v, str) and len(v) >= 2 and _latin(v))
+    return frozenset(firsts), frozenset(lasts)
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper() and not (len(word) > 1 and word.isupper())
+
+
+def _particle_surname(word: str) -> bool:
+    """ "al-Rashid", "el-Amin", "bin-Laden": a lower-case particle joined to a capitalised surname."""
+    head, sep, tail = word.partition("-")
+    return bool(sep) and head.casefold() in PARTICLES and _capitalised(tail)
+
+
+def _surname_shaped(word: str) -> bool:
+    return (_particle_surname(word) or bool(re.match(r"(?:O['’]|Mc|Mac|Fitz)[A-Z]", word))
+            or ("-" in word and all(_capitalised(p) for p in word.split("-"))))
+
+
+def is_first_name(word: str) -> bool:
+    """A lexicon first name that is not also an ordinary word or a place ("Anne-Marie": its first part)."""
+    first = word.split("-")[0]
+    return _fold(first) not in NOT_FIRST_NAMES and _fold(first) in lexicon()[0] and _capitalised(first)
+
+
+def _spans(text: str) -> Iterable[list[re.Match]]:
+    """Every maximal run of capitalised words (particles allowed inside, or leading) joined by single spaces."""
+    words = list(_WORD.finditer(text))
+    i = 0
+    while i < len(words):
+        if not _name_word(words[i].group()):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(words) and text[words[j - 1].end():words[j].start()] == " " and _name_word(words[j].group()):
+            j += 1
+        run = words[i:j]
+        while run and run[-1].group().casefold() in PARTICLES:  # a name does not end on "van"
+            run.pop()
+        if run:
+            yield run
+        i = j
+
+
+def _name_word(word: str) -> bool:
+    return _capitalised(word) or word.casefold() in PARTICLES or _particle_surname(word)
+
+
+def _trim(words: list[str], most: int = 3) -> list[str]:
+    """The name part of a span: at most `most` name words (particles ride along), leading particles kept."""
+    out, count = [], 0
+    for w in words:
+        if w.casefold() not in PARTICLES:
+            if count == most:
+                break
+            count += 1
+        out.append(w)
+    return out
+
+
+def _cue_before(text: str, start: int) -> str | None:
+    before = re.sub(r"\s+", " ", text[max(0, start - 40):start]).casefold().rstrip(" :,")
+    for cue in sorted(PERSON_CUES, key=len, reverse=True):
+        if before.endswith(cue) and not before[-len(cue) - 1:-len(cue)].isalnum():
+            return cue
+    return None
+
+
+# Capitalised words that open a sentence before a name ("Ask Priya", "Dear María José", "Thanks Sam"):
+# cut off the span, they are the cue.
+_LEADING_CUES = frozenset(c for c in PERSON_CUES + SIGN_OFFS + HONORIFICS if " " not in c) | {"please", "and", "or",
+                                                                                          "also"}
+
+
+# "Dr Ngozi", "DR. NGOZI", "dr. Ngozi", but not "3126 ms\nEscalate": lower case needs its full stop.
+_HONORIFIC_BEFORE = re.compile(r"\b(?:" + "|".join(
+    f"{h.capitalize()}\\.?|{h.upper()}\\.?|{h}\\." for h in HONORIFICS) + r")[ \t]+$")
+_SIGN_OFF_BEFORE = re.compile(r"(?i)(?:^|[\n.!])\s*(?:" + "|".join(re.escape(s) for s in SIGN_OFFS) + r")\s*[,!]?\s*$")
+
+
+def names_in_text(text: str) -> dict[str, str | None]:
+    """Person names in one string, by rules 1-3 of the module docstring: {name: "last" when a single
+    word is known to be a surname (after an honorific, before "et al."), else None}."""
+    found: dict[str, str | None] = {}
+    firsts, lasts = lexicon()
+    previous_end = -1
+    for run in _spans(text):
+        while run and run[0].group().casefold() in _LEADING_CUES:
+            run = run[1:]
+        if not run:
+            continue
+        start, end, words = run[0].start(), run[-1].end(), [w.group() for w in run]
+        core = [w for w in words if w.casefold() not in PARTICLES]
+        if not core:
+            continue
+        name = " ".join(_trim(words))
+        role = "last" if len(name.split()) == 1 else None
+        honorific = _HONORIFIC_BEFORE.search(text[max(0, start - 12):start])
+        cue = _cue_before(text, start)
+        particle_led = words[0].casefold() in PARTICLES or _particle_surname(words[0])
+        joined = previous_end >= 0 and re.fullmatch(r",? (?:and|&|or) |, ", text[previous_end:start]) is not None
+        if honorific:                                                   # rule 1
+            found[name] = role
+        elif len(core) >= 2 and is_first_name(words[0]) and (          # rule 2
+                _fold(core[1]) in lasts or _fold(core[1]) in firsts or _surname_shaped(core[1])):
+            found[name] = None
+        elif cue and (is_first_name(words[0]) or particle_led          # rule 3: a cue word
+                      or (cue == "dear" and _fold(core[0]) not in NOT_FIRST_NAMES)):
+            found[name] = None
+        elif joined and (is_first_name(words[0]) or particle_led or _surname_shaped(core[0])):
+            found[name] = None                                          # "... and De Souza" after a name
+        elif re.match(r"\s+et al\b", text[end:end + 8]) and _fold(core[0]) not in NOT_FIRST_NAMES:
+            found[name] = role
+        elif re.fullmatch(r"\s*[.!]?\s*", text[end:]) and _fold(core[0]) not in NOT_FIRST_NAMES \
+                and _SIGN_OFF_BEFORE.search(text[:start]):              # a sign-off's name ends the message
+            found[name] = None
+        else:
+            continue
+        previous_end = end
+    return found
+
+
+def _name_shaped(value: str) -> bool:
+    words = value.split()
+    return 1 <= len(words) <= 4 and all(_WORD.fullmatch(w) for w in words) and any(_capitalised(w) for w in words) \
+        and all(_capitalised(w) or w.casefold() in PARTICLES or _particle_surname(w) for w in words)
+
+
+def names_in_arguments(obj: Any, key: str | None = None) -> set[str]:
+    """Person names among the string values of a call's arguments or a JSON tool result (rule 4)."""
+    found: set[str] = set()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            found |= names_in_arguments(v, str(k))
+    elif isinstance(obj, list):
+        for v in obj:
+            found |= names_in_arguments(v, key)
+    elif isinstance(obj, str) and key is not None:
+        norm = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold().replace("-", "_")
+        value = obj.strip()
+        if _name_shaped(value) and (norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and is_first_name(value.split()[0]))):
+            found.add(value)
+    return found

@@ -1,0 +1,85 @@
+"""Person names found without a known-tokens list (orchestrator/data/names.py), and swapped by the
+anonymiser: names no one listed are gone from the output; places, months and ordinary words stay."""
+
+import json
+
+from orchestrator.data.anonymise import Anonymiser, anonymise_rows
+from orchestrator.data.names import names_in_arguments, names_in_text
+
+FOUND = {
+    "Dear María José, please call me back.": {"María José"},
+    "cc: Jean-Luc Picard and Zoë O'Brien on the thread": {"Jean-Luc Picard", "Zoë O'Brien"},
+    "Meeting with dr. Ngozi Okonjo-Iweala tomorrow at 10.": {"Ngozi Okonjo-Iweala"},
+    "Ask Priya about it; she knows. Also loop in Mr Tanaka.": {"Priya", "Tanaka"},
+    "Thanks,\nSiobhán": {"Siobhán"},
+    "Send the file to Ahmed al-Rashid by Friday.": {"Ahmed al-Rashid"},
+    "The report by Kowalski et al. was great": {"Kowalski"},
+    "Hi Li Wei, can you review PR #42?": {"Li Wei"},
+    "I talked to van der Berg and De Souza yesterday.": {"van der Berg", "De Souza"},
+    "Call Anne-Marie at six.": {"Anne-Marie"},
+}
+NOT_NAMES = [
+    "What's the weather in Paris?", "Book a flight to Berlin on Monday.", "May I have the report?",
+    "the grace period ends in April", "Will you call me back?", "Case 42 is open.", "Plan a Jordan River trip.",
+    "batch processed in 3126 ms\nEscalate the ticket before Friday.", "See the Release Notes.",
+    "Meet at Victoria Station.", "She studied at Georgia Tech.", "Email the Sales Team.", "Hi team, all good?",
+]
+
+
+def test_names_are_found_where_the_text_says_they_are_names():
+    for text, names in FOUND.items():
+        assert set(names_in_text(text)) == names, text
+
+
+def test_places_months_and_ordinary_capitalised_words_are_not_names():
+    for text in NOT_NAMES:
+        assert names_in_text(text) == {}, text
+
+
+def test_a_lone_surname_after_an_honorific_is_marked_as_one():
+    assert names_in_text("Please email Ms. O'Neill.") == {"O'Neill": "last"}
+    assert names_in_text("in 3126 ms\nEscalate it") == {}  # "ms" without its full stop is a unit
+
+
+def test_arguments_under_a_persons_key_are_names():
+    args = {"attendees": ["Grace Hopper", "Alan Turing"], "title": "Design Review", "to": "Kenji Watanabe",
+            "name": "Quarterly Report", "location": "Paris", "contact": {"firstName": "Ola", "lastName": "Nordmann"}}
+    assert names_in_arguments(args) == {"Grace Hopper", "Alan Turing", "Kenji Watanabe", "Ola", "Nordmann"}
+
+
+def _row(user: str, calls: list[dict] | None = None, result: str | None = None) -> dict:
+    msgs = [{"role": "user", "content": user}]
+    if calls:
+        msgs.append({"role": "assistant", "content": "", "tool_calls": [
+            {"type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]})
+        msgs.append({"role": "tool", "name": calls[0]["name"], "content": result or "{}"})
+    msgs.append({"role": "assistant", "content": "Done."})
+    return {"messages": msgs, "tools": []}
+
+
+def test_unlisted_names_are_gone_from_every_string_and_the_rest_is_untouched():
+    rows = [_row(text) for text in FOUND] + [_row(text) for text in NOT_NAMES] + [
+        _row("Invite Grace Hopper and Alan Turing to the design review.",
+             [{"name": "calendar_create_event", "arguments": {"title": "Design review",
+                                                              "attendees": ["Grace Hopper", "Alan Turing"]}}],
+             json.dumps({"status": "created", "attendees": ["Grace Hopper", "Alan Turing"]})),
+        _row("Has Turing replied? Hopper did.")]
+    out, report = anonymise_rows(rows, Anonymiser(b"names-key"))
+    text = json.dumps(out, ensure_ascii=False)
+    for gone in ("María", "José", "Picard", "O'Brien", "Ngozi", "Okonjo-Iweala", "Priya", "Tanaka", "Siobhán",
+                 "Rashid", "Kowalski", "Li Wei", "Berg", "Souza", "Anne-Marie", "Grace Hopper", "Turing", "Hopper"):
+        assert gone not in text, gone
+    for kept, row in zip(NOT_NAMES, out[len(FOUND):]):
+        assert row["messages"][0]["content"] == kept
+    assert report.detected_names >= 14 and report.replaced["name"] >= 20
+    # the call, its result and the text still name the same (fake) people
+    invite = out[len(FOUND) + len(NOT_NAMES)]
+    fakes = invite["messages"][1]["tool_calls"][0]["function"]["arguments"]["attendees"]
+    assert json.loads(invite["messages"][2]["content"])["attendees"] == fakes
+    assert all(f in invite["messages"][0]["content"] for f in fakes)
+
+
+def test_detection_is_off_with_the_name_detector_disabled():
+    rows = [_row("Ask Priya about it.")]
+    out, report = anonymise_rows(rows, Anonymiser(b"k", disabled=["name"]))
+    assert out == rows and report.detected_names == 0
