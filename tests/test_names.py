@@ -11,6 +11,8 @@ FOUND = {
     "cc: Jean-Luc Picard and Zoë O'Brien on the thread": {"Jean-Luc Picard", "Zoë O'Brien"},
     "Meeting with dr. Ngozi Okonjo-Iweala tomorrow at 10.": {"Ngozi Okonjo-Iweala"},
     "Ask Priya about it; she knows. Also loop in Mr Tanaka.": {"Priya", "Tanaka"},
+    "Remind Olusegun to bring the charger.": {"Olusegun"},
+    "Add an event called Budget review, then call Marek.": {"Marek"},
     "Thanks,\nSiobhán": {"Siobhán"},
     "Send the file to Ahmed al-Rashid by Friday.": {"Ahmed al-Rashid"},
     "The report by Kowalski et al. was great": {"Kowalski"},
@@ -22,7 +24,7 @@ NOT_NAMES = [
     "What's the weather in Paris?", "Book a flight to Berlin on Monday.", "May I have the report?",
     "the grace period ends in April", "Will you call me back?", "Case 42 is open.", "Plan a Jordan River trip.",
     "batch processed in 3126 ms\nEscalate the ticket before Friday.", "See the Release Notes.",
-    "Meet at Victoria Station.", "She studied at Georgia Tech.", "Email the Sales Team.", "Hi team, all good?",
+    "Meet at Victoria Station.", "She studied at Georgia Tech.", "Email the Sales Team.", "Hi team, all good?", "Ask Siri to set a timer.", "Email Support about it.",
 ]
 
 

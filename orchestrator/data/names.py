@@ -10,9 +10,10 @@ text or the row's structure says so:
    last one a surname or first name of it, or shaped like one ("O'Brien", "al-Rashid",
    "McAllister", "Okonjo-Iweala"): "Jean-Luc Picard", "Ahmed al-Rashid", "Zoë O'Brien";
 3. after words that take a person (not "from", "with" or "to" alone: places follow them too):
-   "ask Priya", "cc: Li Wei", "talked to van der Berg",
-   "Call Anne-Marie", "Dear María José,", "Hi Sam!"; a sign-off ending a message ("Thanks,
-   Siobhán"); or before "et al.";
+   "ask Priya", "cc: Li Wei", "talked to van der Berg", "Remind Olusegun" (any capitalised word but an
+   ordinary one or an addressee that is no person: "email Support", "ask Siri", "text Mom"),
+   "Call Anne-Marie", "Dear María José,"; after a greeting only a lexicon first name ("Hi Sam!");
+   a sign-off ending a message ("Thanks, Siobhán"); or before "et al.";
 4. as a tool argument under a person's key ("attendees", "assignee", "recipient", "first_name", ...),
    or under a looser one ("name", "to", "contact", ...) when it starts with a lexicon first name.
 
@@ -53,11 +54,18 @@ justice liberty unity harmony melody destiny trinity genesis serenity royal king
 grace patience charity prudence constance verity honor honour felicity mercy precious angel baby
 """.split())
 
+# Who a request is addressed to that is not a person ("email Support", "ask Siri", "text Mom").
+NOT_PEOPLE = frozenset("""mom mum dad mother father grandma grandpa granny nana papa mama siri alexa google cortana
+chatgpt gemini claude copilot uber lyft support sales legal finance hr it ops security marketing engineering design
+product admin team everyone all reception helpdesk service billing accounting management it's me him her them us
+""".split())
+GREETINGS = ("hi", "hello", "hey", "morning", "good morning", "good afternoon")
 HONORIFICS = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "mme", "mlle",
               "herr", "frau", "sr", "sra", "srta", "sgt", "capt", "rev", "judge", "officer", "detective")
 PARTICLES = frozenset("van von de da del della der den di du la le al el bin ibn bint ter ten dos das".split())
 # Words after which a capitalised span is a person (lower-cased, single spaces; matched right before it).
-PERSON_CUES = ("ask", "asked", "tell", "told", "call", "called", "email", "emailed", "e-mail", "message",
+# Not "called" ("an event called Budget review") nor "from" / "with" / "to" alone (places follow them).
+PERSON_CUES = ("ask", "asked", "tell", "told", "call", "email", "emailed", "e-mail", "message",
                "messaged", "text", "texted", "ping", "pinged", "remind", "invite", "invited", "cc", "bcc",
                "thank", "thanked", "meet", "met", "meeting with", "talk to", "talked to", "talk with",
                "talked with", "speak to", "speak with", "spoke to", "spoke with", "chat with", "chatted with",
@@ -125,7 +133,7 @@ def _surname_shaped(word: str) -> bool:
 def is_first_name(word: str) -> bool:
     """A lexicon first name that is not also an ordinary word or a place ("Anne-Marie": its first part)."""
     first = word.split("-")[0]
-    return _fold(first) not in NOT_FIRST_NAMES and _fold(first) in lexicon()[0] and _capitalised(first)
+    return _fold(first) not in NOT_FIRST_NAMES | NOT_PEOPLE and _fold(first) in lexicon()[0] and _capitalised(first)
 
 
 def _spans(text: str) -> Iterable[list[re.Match]]:
@@ -210,7 +218,8 @@ def names_in_text(text: str) -> dict[str, str | None]:
                 _fold(core[1]) in lasts or _fold(core[1]) in firsts or _surname_shaped(core[1])):
             found[name] = None
         elif cue and (is_first_name(words[0]) or particle_led          # rule 3: a cue word
-                      or (cue == "dear" and _fold(core[0]) not in NOT_FIRST_NAMES)):
+                      or (cue not in GREETINGS and _fold(core[0]) not in NOT_FIRST_NAMES | NOT_PEOPLE
+                          and (cue == "dear" or len(core[0]) >= 3 or _fold(core[0]) in lexicon()[1]))):
             found[name] = None
         elif joined and (is_first_name(words[0]) or particle_led or _surname_shaped(core[0])):
             found[name] = None                                          # "... and De Souza" after a name
