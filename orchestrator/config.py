@@ -514,8 +514,9 @@ def _check_domains(cfg: "SweepConfig") -> None:
                                  f"read as {got!r} ({type(got).__name__}); give values of the field's own type")
 
 
-def _format_errors(path: Path | str, err: ValidationError) -> str:
-    lines = [f"{path}: {err.error_count()} problem(s) in the sweep config:"]
+def format_validation_errors(path: Path | str, err: ValidationError, what: str = "sweep config") -> str:
+    """One line per problem, each with its key path; pydantic's "Value error, " prefix dropped."""
+    lines = [f"{path}: {err.error_count()} problem(s) in the {what}:"]
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
@@ -530,7 +531,7 @@ def parse_config(data: Any, source: Path | str = "<config>") -> SweepConfig:
     try:
         return SweepConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_errors(source, err)) from None
+        raise ConfigError(format_validation_errors(source, err)) from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -672,7 +673,7 @@ def load_family(path: Path | str) -> FamilyConfig:
     try:
         return FamilyConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_errors(path, err).replace("sweep config", "family config")) from None
+        raise ConfigError(format_validation_errors(path, err, "family config")) from None
 
 
 def family_variants(fam: FamilyConfig) -> list[SweepConfig]:

@@ -363,6 +363,9 @@ CASES = [
     Case("toolset", "missing", toolset(None), ["toolset.yaml", "no such"]),
     Case("toolset", "not YAML", toolset("tools: [\n"), ["toolset.yaml", "not valid YAML"]),
     Case("toolset", "wrong shape", toolset("tools: 3\n"), ["toolset.yaml", "tools"]),
+    Case("toolset", "a tool name a model cannot call", toolset(
+        (ROOT / "data/toolsets/starter.yaml").read_text(encoding="utf-8").replace("  run_shell:\n", "  run shell:\n", 1)),
+         ["toolset.yaml", "'run shell'", "letters, digits"]),
     # --- training data ----------------------------------------------------------------------------
     Case("data", "byte-order mark on the first row", data_source(b"\xef\xbb\xbf" + _lines(STARTER[0], STARTER[1])), [], rc=0,
          counts={"read": 2, "kept": 2, "quarantined": {}}),

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orchestrator.config import ConfigError, read_yaml
+from orchestrator.config import ConfigError, format_validation_errors, read_yaml
 
 SCENARIOS = ("single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed", "error_recovery",
              "reasoning_heavy", "complex_multi_step")
@@ -61,6 +61,9 @@ class PoolSlot(_Strict):
 
 
 SlotSpec = Union[str, RangeSlot, ChoiceSlot, PoolSlot]
+
+
+TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class Tool(_Strict):
@@ -126,6 +129,14 @@ class Toolset(_Strict):
     intents: dict[str, Intent] = {}
     flows: dict[str, Flow] = {}
     no_tool: dict[str, NoTool] = {}
+
+    @field_validator("tools")
+    @classmethod
+    def _tool_names_can_be_called(cls, tools: dict) -> dict:
+        bad = [name for name in tools if not TOOL_NAME.fullmatch(name)]
+        if bad:  # the name a model must write in its call, and OpenAI-style APIs accept only these
+            raise ValueError(f"tool name(s) {bad}: use 1-64 letters, digits, '_', '-' or '.'")
+        return tools
 
     @model_validator(mode="after")
     def _mix_is_usable(self) -> "Toolset":
@@ -408,22 +419,13 @@ def first_user_text(example: dict) -> str:
     return next(m["content"] for m in example["messages"] if m["role"] == "user")
 
 
-def _format_errors(path: str, err: ValidationError) -> str:
-    lines = [f"{path}: {err.error_count()} problem(s) in the toolset:"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
-        lines.append(f"  - {loc}: {msg}")
-    return "\n".join(lines)
-
-
 def parse_toolset(data: Any, source: str = "<toolset>") -> Generator:
     if not isinstance(data, dict):
         raise ToolsetError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
     try:
         toolset = Toolset.model_validate(data)
     except ValidationError as err:
-        raise ToolsetError(_format_errors(source, err)) from None
+        raise ToolsetError(format_validation_errors(source, err, "toolset")) from None
     for name, tool in toolset.tools.items():
         try:
             jsonschema.Draft202012Validator.check_schema(tool.parameters)
