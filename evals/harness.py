@@ -309,7 +309,7 @@ def pairing(a: dict, b: dict) -> tuple[list[str], str | None]:
     scenario or kind differs is not the same case, so no paired difference over it means anything
     (problem); ids only one report scored are left out of the pairing, and the notes say how many."""
     def by_id(report: dict) -> dict:
-        return {str(r["id"]): r for r in report["cases"]}
+        return {str(r["id"]): r for r in report.get("cases") or []}
 
     ra, rb = by_id(a), by_id(b)
     shared = sorted(ra.keys() & rb.keys())

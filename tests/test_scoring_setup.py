@@ -50,3 +50,23 @@ def test_a_champion_scored_elsewhere_is_scored_again_before_pairing(monkeypatch)
 def test_a_champion_scored_the_same_way_is_paired_as_stored(monkeypatch):
     decision = _decide(monkeypatch, dict(HERE), rescored=False)
     assert decision.reasons == ["gate"]
+
+
+def test_a_champion_scored_on_other_cases_is_scored_again_or_refused(monkeypatch):
+    """Same setup, but the stored report's case under an id is not the candidate's (the set changed)."""
+    from orchestrator.release import registry
+
+    stored = {"header": HERE, "which": "stored", "cases": [{"id": "c1", "kind": "call", "scenario": "s", "expected": []}]}
+    candidate = {"header": HERE, "cases": [{"id": "c1", "kind": "call", "scenario": "s",
+                                            "expected": [{"name": "f", "arguments": {}}]}]}
+    monkeypatch.setattr(promote, "gate", lambda rows, *a, **k: promote.Decision(False, "champion", "tool_f1", ["gate"]))
+    monkeypatch.setattr("evals.harness.compare_reports", lambda a, b, **k: [])
+    monkeypatch.setattr(registry, "champion", lambda client, family, variant: "v1")
+    monkeypatch.setattr(registry, "champion_report", lambda *a: stored)
+    p = PromoteConfig(family="fam", primary="tool_f1", guards=[])
+    rescored = promote.decide(None, p, "4k", candidate, [], {}, None,
+                              rescore=lambda champion: {**candidate, "which": "rescored"})[0]
+    assert rescored.reasons[0].startswith("the champion's stored report holds other cases (case 'c1' has a different "
+                                          "expected") and "scored again here" in rescored.reasons[0]
+    refused = promote.decide(None, p, "4k", candidate, [], {}, None)[0]
+    assert not refused.promote and refused.reasons[0].startswith("cannot pair with the champion's report: case 'c1'")

@@ -93,9 +93,10 @@ def decide(client, p: PromoteConfig, variant: str, candidate_report: dict, vs_ba
     pair_notes, pair_problem = pairing(champ_report, candidate_report)
     if (differs or pair_notes or pair_problem) and rescore is not None:
         champ_report = rescore(current)
-        why = "; ".join(differs) if differs else (pair_problem or "; ".join(pair_notes))
-        notes.append(f"the champion's stored report does not pair with the candidate's as it is ({why}), so "
-                     f"its GGUF was scored again here, on the same cases as the candidate")
+        why = (f"was scored under another setup ({'; '.join(differs)})" if differs else
+               f"holds other cases ({pair_problem or '; '.join(pair_notes)})")
+        notes.append(f"the champion's stored report {why}, so its GGUF was scored again here, on the same "
+                     f"cases as the candidate")
     elif pair_problem:
         return Decision(False, "champion", p.primary,
                         [f"cannot pair with the champion's report: {pair_problem}; promote on the champion's "
