@@ -95,3 +95,24 @@ def test_claims_and_truncation_rules():
     assert row_problem(row({"role": "assistant", "content": "It is usually a reque"}))[0] == "truncated_assistant_turn"
     assert row_problem(row({"role": "assistant", "content": "It is usually a reque"}),
                        skip=["truncated_assistant_turn"]) is None
+
+
+def test_arrow_shaped_row_json_string_columns_and_null_keys():
+    """A Parquet / Arrow row: messages, tools and meta as JSON text, every struct key present (null where
+    a message has none), content parts where a chat API wrote them."""
+    row = {"messages": json.dumps([
+        {"role": "user", "content": [{"type": "text", "text": "Weather in "}, {"type": "text", "text": "Oslo?"}],
+         "name": None, "tool_call_id": None, "tool_calls": None},
+        {"role": "assistant", "content": None, "name": None, "tool_call_id": None, "tool_calls": [
+            {"id": None, "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
+        {"role": "tool", "content": '{"temp_c": 4}', "name": "get_weather", "tool_call_id": None, "tool_calls": None},
+        {"role": "assistant", "content": "It is 4 °C in Oslo.", "name": None, "tool_call_id": None, "tool_calls": None}]),
+        "tools": json.dumps([{"name": "get_weather", "parameters": {"type": "object", "properties": {
+            "city": {"type": "string"}}, "required": ["city"]}}]),
+        "meta": json.dumps({"track": "honesty", "scenario": "single_tool"})}
+    out = normalise(row, "pq", 3)
+    assert out["meta"]["track"] == "honesty" and out["meta"]["scenario"] == "single_tool"
+    assert out["messages"][0]["content"] == "Weather in Oslo?" and out["messages"][1]["content"] == ""
+    assert out["messages"][1]["tool_calls"][0]["function"]["arguments"] == {"city": "Oslo"}
+    assert row_problem(out) is None
+    assert all("name" not in m and "tool_call_id" not in m for m in out["messages"] if m["role"] != "tool")

@@ -144,7 +144,8 @@ def _message(m: Any, index: int, state_times: list[dict]) -> dict:
     if not isinstance(m, dict) or m.get("role") not in ROLES:
         role = m.get("role") if isinstance(m, dict) else None
         raise Reject("bad_structure", f"message {index} has a missing or unknown role ({role!r})")
-    out = {k: v for k, v in m.items() if k != "timestamp"}
+    # Arrow / Parquet rows carry every struct key, null where a message has none: drop those nulls.
+    out = {k: v for k, v in m.items() if k != "timestamp" and not (v is None and k in ("name", "tool_call_id", "id"))}
     try:  # content parts joined, a structured tool result as its JSON text (evals/messages.py)
         out["content"] = content_text(out.get("content"), m["role"])
     except ContentError as err:
@@ -170,7 +171,8 @@ def _finish(messages: list[dict], tools: list[dict], meta: dict) -> dict:
 
 
 def _base_meta(row: dict, source: str, index: int, fmt: str, track: str | None) -> dict:
-    meta = dict(row["meta"]) if isinstance(row.get("meta"), dict) else {}
+    given = _json_or_self(row.get("meta"))  # a JSON string column (Parquet / Arrow), like messages and tools
+    meta = dict(given) if isinstance(given, dict) else {}
     meta.update({"source": source, "row": index, "format": fmt, "track": meta.get("track") or track})
     if track:
         meta["source_track"] = track
