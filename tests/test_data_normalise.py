@@ -116,3 +116,22 @@ def test_arrow_shaped_row_json_string_columns_and_null_keys():
     assert out["messages"][1]["tool_calls"][0]["function"]["arguments"] == {"city": "Oslo"}
     assert row_problem(out) is None
     assert all("name" not in m and "tool_call_id" not in m for m in out["messages"] if m["role"] != "tool")
+
+
+def test_legacy_openai_function_call_and_other_sharegpt_tags():
+    legacy = {"messages": [{"role": "user", "content": "Weather in Oslo?"},
+                           {"role": "assistant", "content": None,
+                            "function_call": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
+                           {"role": "function", "name": "get_weather", "content": '{"temp_c": 4}'},
+                           {"role": "assistant", "content": "It is 4 °C in Oslo."}], "tools": [WEATHER]}
+    out = normalise(json.dumps(legacy), "old", 0)
+    assert out["messages"][1]["tool_calls"] == [{"type": "function", "function": {"name": "get_weather",
+                                                                                   "arguments": {"city": "Oslo"}}}]
+    assert out["messages"][2]["role"] == "tool" and "function_call" not in out["messages"][1]
+    assert row_problem(out) is None
+    sharegpt = {"conversations": [{"from": "user", "value": "Weather in Oslo?"},
+                                  {"from": "function_call", "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
+                                  {"from": "tool", "value": '{"temp_c": 4}'},
+                                  {"from": "assistant", "value": "It is 4 °C in Oslo."}], "tools": json.dumps([WEATHER])}
+    out = normalise(json.dumps(sharegpt), "sg", 0)
+    assert [m["role"] for m in out["messages"]] == ["user", "assistant", "tool", "assistant"] and row_problem(out) is None

@@ -22,6 +22,8 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   `messages` (like `tools`) may be a JSON string, as Parquet / Arrow columns often hold it.
   Other top-level keys (e.g. `scenario`) move into `meta`; a `timestamp` on a tool message moves
   into `meta.state_times`.
+  OpenAI's legacy form (an assistant `function_call`, a `function` role for its result) is read as
+  `tool_calls` and a `tool` message.
   A message's `content` may be OpenAI content parts: the text parts are joined (evals/messages.py);
   a row with an image, audio or other non-text part is quarantined as `non_text_content`, and a
   user, system or assistant turn whose content is neither text nor parts as `bad_structure`. A
@@ -29,7 +31,9 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   JSON means RFC 8259: a line with a bare `NaN` / `Infinity`, or nested too deeply to read, is
   `malformed_json`.
 - **sharegpt** (as LLaMA-Factory reads it): `{"conversations": [{"from": "human"|"gpt"|"function_call"|
-  "observation"|"system", "value": str}], "system"?: str, "tools"?: "<JSON string>" | list}`.
+  "observation"|"system", "value": str}], "system"?: str, "tools"?: "<JSON string>" | list}`; the tags
+  other exports use are read too (`user`, `assistant`, `model`; `tool` and `function_response` for an
+  observation).
   A `function_call` value is the JSON of one call `{"name", "arguments"}` or of a list of calls
   (parallel); it becomes an assistant turn with `tool_calls`. An `observation` becomes one tool
   message named after the call it answers; after k > 1 parallel calls, an observation whose value is
@@ -55,8 +59,10 @@ from evals import jsontext
 from evals.messages import ROLES, ContentError, content_text
 from orchestrator.data.quarantine import row_ref
 
-SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "system": "system",
-                  "function_call": "function_call", "observation": "observation"}
+# LLaMA-Factory's tags, and the ones other ShareGPT exports use for the same turns.
+SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "model": "assistant",
+                  "system": "system", "function_call": "function_call", "observation": "observation",
+                  "tool": "observation", "function_response": "observation"}
 
 
 class Reject(Exception):
@@ -140,7 +146,21 @@ def _call(value: Any) -> dict:
     return call
 
 
+def _legacy_function_message(m: dict) -> dict:
+    """OpenAI's pre-2023 form, still common in datasets: an assistant `function_call` (one call) and a
+    `function` role for its result, read as `tool_calls` and a `tool` message."""
+    m = dict(m)
+    if m.get("role") == "function":
+        m["role"] = "tool"
+    if m.get("role") == "assistant" and isinstance(m.get("function_call"), dict) and not m.get("tool_calls"):
+        m["tool_calls"] = [{"type": "function", "function": m["function_call"]}]
+    m.pop("function_call", None)
+    return m
+
+
 def _message(m: Any, index: int, state_times: list[dict]) -> dict:
+    if isinstance(m, dict):
+        m = _legacy_function_message(m)
     if not isinstance(m, dict) or m.get("role") not in ROLES:
         role = m.get("role") if isinstance(m, dict) else None
         raise Reject("bad_structure", f"message {index} has a missing or unknown role ({role!r})")
