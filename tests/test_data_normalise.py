@@ -135,3 +135,34 @@ def test_legacy_openai_function_call_and_other_sharegpt_tags():
                                   {"from": "assistant", "value": "It is 4 °C in Oslo."}], "tools": json.dumps([WEATHER])}
     out = normalise(json.dumps(sharegpt), "sg", 0)
     assert [m["role"] for m in out["messages"]] == ["user", "assistant", "tool", "assistant"] and row_problem(out) is None
+
+
+def test_hermes_style_calls_written_in_the_text_become_tool_calls():
+    """ShareGPT exports of Hermes-format data write calls and results as tagged text."""
+    row = {"conversations": [
+        {"from": "human", "value": "Weather in Oslo and Lyon?"},
+        {"from": "gpt", "value": '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>\n'
+                                 '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Lyon"}}\n</tool_call>'},
+        {"from": "tool", "value": '<tool_response>\n{"temp_c": 4}\n</tool_response>\n<tool_response>\n{"temp_c": 9}\n'
+                                  '</tool_response>'},
+        {"from": "gpt", "value": "Oslo is at 4 °C and Lyon at 9 °C."}], "tools": json.dumps([WEATHER])}
+    out = normalise(json.dumps(row), "hermes", 0)
+    assert [m["role"] for m in out["messages"]] == ["user", "assistant", "tool", "tool", "assistant"]
+    assert [c["function"]["arguments"]["city"] for c in out["messages"][1]["tool_calls"]] == ["Oslo", "Lyon"]
+    assert out["messages"][1]["content"] == "" and [m["content"] for m in out["messages"][2:4]] == [
+        '{"temp_c": 4}', '{"temp_c": 9}']
+    assert row_problem(out) is None
+    openai = {"messages": [{"role": "user", "content": "Weather in Oslo?"},
+                           {"role": "assistant", "content": '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'},
+                           {"role": "tool", "name": "get_weather", "content": "<tool_response>{\"temp_c\": 4}</tool_response>"},
+                           {"role": "assistant", "content": "It is 4 °C in Oslo."}], "tools": [WEATHER]}
+    out = normalise(json.dumps(openai), "o", 0)
+    assert out["messages"][1]["tool_calls"][0]["function"]["name"] == "get_weather"
+    assert out["messages"][2]["content"] == '{"temp_c": 4}' and row_problem(out) is None
+
+
+def test_a_tool_call_block_no_parser_can_read_is_quarantined_not_trained():
+    row = {"messages": [{"role": "user", "content": "Weather in Oslo?"},
+                        {"role": "assistant", "content": "<tool_call>{'name': 'get_weather', city: Oslo}</tool_call>"}],
+           "tools": [WEATHER]}
+    assert row_problem(normalise(json.dumps(row), "o", 0))[0] == "unparseable_tool_call"

@@ -14,6 +14,9 @@ Rules, checked in this order (the `check` names are what the stage table counts)
 - `empty_user_turn`: a user turn with no text (whitespace only): the row teaches an answer to nothing.
 - `no_user_turn`: no user turn at all: nothing asked, so nothing to learn to route.
 - `empty_assistant_turn`: an assistant turn with neither text nor tool calls.
+- `unparseable_tool_call`: an assistant turn whose text still holds a `<tool_call>` tag (readable
+  Hermes-style blocks were turned into `tool_calls` when the row was normalised): training on it
+  would teach a call no serving parser can read.
 - `truncated_assistant_turn`: an assistant turn whose text
     * opens more `(`, `[` or `{` than it closes, has an odd number of ``` fences, or a `<tool_call>`
       without its `</tool_call>` (the generator stopped mid-structure); or
@@ -151,7 +154,10 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
             text, calls = m.get("content") or "", m.get("tool_calls") or []
             if not text.strip() and not calls:
                 yield "empty_assistant_turn", f"message {i} has neither text nor tool calls"
-            if text.strip():
+            if "<tool_call>" in text and text.count("<tool_call>") == text.count("</tool_call>"):
+                # readable blocks became tool_calls when the row was normalised; an unclosed one is truncated
+                yield "unparseable_tool_call", f"message {i} writes a <tool_call> block no strict parser can read"
+            elif text.strip():
                 why = _truncated(text, i == len(msgs) - 1, tool_texts)
                 if why:
                     yield "truncated_assistant_turn", f"message {i}: {why}"
