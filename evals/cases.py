@@ -18,7 +18,7 @@ import jsonschema
 
 from evals import jsontext
 from evals.errors import CaseFileError
-from evals.messages import ROLES, ContentError, content_text
+from evals.messages import ROLES, ContentError, content_text, standard_message
 from evals.textio import jsonl_lines, read_bytes
 from evals.tools import tool_schema_problem
 
@@ -56,7 +56,7 @@ def case_from_example(example: dict) -> dict:
     conversations test the later, context-dependent call); a conversation with no call tests
     its first assistant answer, where no call is expected.
     """
-    msgs = example["messages"]
+    msgs = [standard_message(m) if isinstance(m, dict) else m for m in example["messages"]]
     assistant_turns = [i for i, m in enumerate(msgs) if m["role"] == "assistant"]
     if not assistant_turns:
         raise CaseError(f"example {example.get('id')!r} has no assistant turn")
@@ -171,6 +171,8 @@ def load_cases(path: Path | str) -> list[dict]:
             raise CaseError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
         if not isinstance(row, dict):
             raise CaseError(f"{path}:{lineno}: a JSON {type(row).__name__}, expected one case object per line")
+        if "expected" in row and isinstance(row.get("messages"), list):  # legacy / Hermes-style calls read as standard
+            row = {**row, "messages": [standard_message(m) if isinstance(m, dict) else m for m in row["messages"]]}
         try:
             case = row if isinstance(row, dict) and "expected" in row else case_from_example(row)
         except (KeyError, TypeError, AttributeError, ValueError, CaseError) as err:

@@ -8,12 +8,22 @@ model's prompt: the caller refuses the case or quarantines the row instead of dr
 A tool result may also be structured (an object, a number, a list other than text parts, such as
 a list of records that each carry a "type"): it is kept as its JSON text, which is what a serving
 framework hands the model.
+
+Two other ways of writing calls are common in datasets and are read as the standard one
+(`standard_message`), for training rows and eval cases alike: OpenAI's legacy form (an assistant
+`function_call`, a `function` role for its result), and Hermes-style `<tool_call>{...}</tool_call>`
+blocks written in an assistant's text, with results wrapped in `<tool_response>`. Reading them as
+text instead would train on them as prose, and would make an eval case whose reference is such a
+call expect no call at all.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+from evals.parser import parse_strict
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -51,3 +61,40 @@ def content_text(content: Any, role: str) -> str:
         return json.dumps(content, ensure_ascii=False)
     raise ContentError("bad_type", f"content is a JSON {type(content).__name__}; expected a string or a list "
                                    "of text parts")
+
+
+TOOL_RESPONSE = re.compile(r"<tool_response>(.*?)</tool_response>", re.DOTALL)
+
+
+def inline_calls(text: str) -> tuple[str, list[dict]] | None:
+    """(the text around them, [{"name", "arguments"}]) when an assistant's text writes its calls as
+    Hermes-style `<tool_call>` blocks the strict parser reads, else None (blocks it cannot read stay
+    text, for the caller to judge)."""
+    if "<tool_call>" not in text:
+        return None
+    parsed = parse_strict(text)
+    if not parsed.ok or not parsed.calls:
+        return None
+    return parsed.text, parsed.calls
+
+
+def standard_message(m: dict) -> dict:
+    """A copy of `m` with a legacy `function_call` / `function` role, inline `<tool_call>` blocks and a
+    single `<tool_response>` wrapper read as `tool_calls` and a plain `tool` message."""
+    m = dict(m)
+    if m.get("role") == "function":
+        m["role"] = "tool"
+    if m.get("role") == "assistant" and isinstance(m.get("function_call"), dict) and not m.get("tool_calls"):
+        m["tool_calls"] = [{"type": "function", "function": m["function_call"]}]
+    m.pop("function_call", None)
+    if m.get("role") == "assistant" and not m.get("tool_calls") and isinstance(m.get("content"), str):
+        inline = inline_calls(m["content"])
+        if inline is not None:
+            m["content"] = inline[0]
+            m["tool_calls"] = [{"type": "function", "function": call} for call in inline[1]]
+    if m.get("role") == "tool" and isinstance(m.get("content"), str):
+        responses = TOOL_RESPONSE.findall(m["content"])
+        if len(responses) == 1:
+            m["content"] = responses[0].strip()
+    return m
+

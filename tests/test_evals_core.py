@@ -268,3 +268,23 @@ def test_pairing_two_reports_needs_the_same_case_under_each_id():
     notes, problem = pairing(report(("a", call)), report(("a", [{"name": "f", "arguments": {"x": 2}}])))
     assert notes == [] and problem.startswith("case 'a' has a different expected in each report")
 
+
+
+def test_a_case_written_with_legacy_or_inline_calls_expects_those_calls(tmp_path):
+    """Read as text, such a conversation would become a case expecting no call at all."""
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+    legacy = {"id": "legacy", "tools": [weather], "messages": [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": None, "function_call": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
+        {"role": "function", "name": "get_weather", "content": '{"temp_c": 4}'},
+        {"role": "assistant", "content": "4 °C."}]}
+    hermes = {"id": "hermes", "tools": [weather], "messages": [
+        {"role": "user", "content": "Weather in Lyon?"},
+        {"role": "assistant", "content": '<tool_call>{"name": "get_weather", "arguments": {"city": "Lyon"}}</tool_call>'}]}
+    f = tmp_path / "cases.jsonl"
+    f.write_text(json.dumps(legacy) + "\n" + json.dumps(hermes) + "\n")
+    cases = {c["id"]: c for c in load_cases(f)}
+    assert cases["legacy"]["expected"]["calls"] == [{"name": "get_weather", "arguments": {"city": "Oslo"}}]
+    assert cases["hermes"]["expected"]["calls"] == [{"name": "get_weather", "arguments": {"city": "Lyon"}}]
+    assert [m["role"] for m in cases["legacy"]["messages"]] == ["user"]

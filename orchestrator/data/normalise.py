@@ -55,13 +55,11 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from typing import Any
 
 from evals import jsontext
-from evals.messages import ROLES, ContentError, content_text
-from evals.parser import parse_strict
+from evals.messages import ROLES, TOOL_RESPONSE, ContentError, content_text, inline_calls, standard_message
 from orchestrator.data.quarantine import row_ref
 
 # LLaMA-Factory's tags, and the ones other ShareGPT exports use for the same turns.
@@ -151,44 +149,9 @@ def _call(value: Any) -> dict:
     return call
 
 
-_TOOL_RESPONSE = re.compile(r"<tool_response>(.*?)</tool_response>", re.DOTALL)
-
-
-def _inline_calls(text: str) -> tuple[str, list[dict]] | None:
-    """(the text around them, the calls) when an assistant turn writes its calls as Hermes-style
-    `<tool_call>{"name", "arguments"}</tool_call>` blocks in its text (ShareGPT and many chat exports
-    do), else None. Blocks the strict parser cannot read are left as text, for the filter to judge."""
-    if "<tool_call>" not in text:
-        return None
-    parsed = parse_strict(text)
-    if not parsed.ok or not parsed.calls:
-        return None
-    return parsed.text, [_call(c) for c in parsed.calls]
-
-
-def _legacy_function_message(m: dict) -> dict:
-    """OpenAI's pre-2023 form, still common in datasets: an assistant `function_call` (one call) and a
-    `function` role for its result, read as `tool_calls` and a `tool` message."""
-    m = dict(m)
-    if m.get("role") == "function":
-        m["role"] = "tool"
-    if m.get("role") == "assistant" and isinstance(m.get("function_call"), dict) and not m.get("tool_calls"):
-        m["tool_calls"] = [{"type": "function", "function": m["function_call"]}]
-    m.pop("function_call", None)
-    if m.get("role") == "assistant" and not m.get("tool_calls") and isinstance(m.get("content"), str):
-        inline = _inline_calls(m["content"])
-        if inline is not None:
-            m["content"], m["tool_calls"] = inline
-    if m.get("role") == "tool" and isinstance(m.get("content"), str):
-        responses = _TOOL_RESPONSE.findall(m["content"])
-        if len(responses) == 1:
-            m["content"] = responses[0].strip()
-    return m
-
-
 def _message(m: Any, index: int, state_times: list[dict]) -> dict:
     if isinstance(m, dict):
-        m = _legacy_function_message(m)
+        m = standard_message(m)
     if not isinstance(m, dict) or m.get("role") not in ROLES:
         role = m.get("role") if isinstance(m, dict) else None
         raise Reject("bad_structure", f"message {index} has a missing or unknown role ({role!r})")
@@ -266,11 +229,12 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
                 raise Reject("malformed_json", f"turn {i}: function_call value is not JSON") from None
             last_calls = [_call(c) for c in (parsed if isinstance(parsed, list) else [parsed])]
             messages.append({"role": "assistant", "content": "", "tool_calls": last_calls})
-        elif role == "assistant" and _inline_calls(value) is not None:  # Hermes style: calls in the text
-            text, last_calls = _inline_calls(value)
+        elif role == "assistant" and inline_calls(value) is not None:  # Hermes style: calls in the text
+            text, calls = inline_calls(value)
+            last_calls = [_call(c) for c in calls]
             messages.append({"role": "assistant", "content": text, "tool_calls": last_calls})
         elif role == "observation":
-            responses = _TOOL_RESPONSE.findall(value)
+            responses = TOOL_RESPONSE.findall(value)
             if responses and len(responses) == len(last_calls) > 1:  # one <tool_response> per parallel call
                 value = json.dumps([r.strip() for r in responses])
             elif len(responses) == 1:
