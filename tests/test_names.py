@@ -12,6 +12,7 @@ FOUND = {
     "Meeting with dr. Ngozi Okonjo-Iweala tomorrow at 10.": {"Ngozi Okonjo-Iweala"},
     "Ask Priya about it; she knows. Also loop in Mr Tanaka.": {"Priya", "Tanaka"},
     "Remind Olusegun to bring the charger.": {"Olusegun"},
+    "text dmitri that I'm late, then ping john.": {"dmitri", "john"},
     "Add an event called Budget review, then call Marek.": {"Marek"},
     "Thanks,\nSiobhán": {"Siobhán"},
     "Send the file to Ahmed al-Rashid by Friday.": {"Ahmed al-Rashid"},
@@ -24,7 +25,8 @@ NOT_NAMES = [
     "What's the weather in Paris?", "Book a flight to Berlin on Monday.", "May I have the report?",
     "the grace period ends in April", "Will you call me back?", "Case 42 is open.", "Plan a Jordan River trip.",
     "batch processed in 3126 ms\nEscalate the ticket before Friday.", "See the Release Notes.",
-    "Meet at Victoria Station.", "She studied at Georgia Tech.", "Email the Sales Team.", "Hi team, all good?", "Ask Siri to set a timer.", "Email Support about it.",
+    "Meet at Victoria Station.", "She studied at Georgia Tech.", "Email the Sales Team.", "Hi team, all good?", "Ask Siri to set a timer.", "Email Support about it.", "ask questions later",
+    "Remind me tomorrow, then call back.",
 ]
 
 
@@ -69,7 +71,8 @@ def test_unlisted_names_are_gone_from_every_string_and_the_rest_is_untouched():
     out, report = anonymise_rows(rows, Anonymiser(b"names-key"))
     text = json.dumps(out, ensure_ascii=False)
     for gone in ("María", "José", "Picard", "O'Brien", "Ngozi", "Okonjo-Iweala", "Priya", "Tanaka", "Siobhán",
-                 "Rashid", "Kowalski", "Li Wei", "Berg", "Souza", "Anne-Marie", "Grace Hopper", "Turing", "Hopper"):
+                 "Rashid", "Kowalski", "Li Wei", "Berg", "Souza", "Anne-Marie", "Grace Hopper", "Turing", "Hopper",
+                 "dmitri", "john"):
         assert gone not in text, gone
     for kept, row in zip(NOT_NAMES, out[len(FOUND):]):
         assert row["messages"][0]["content"] == kept

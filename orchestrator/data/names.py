@@ -22,8 +22,11 @@ script only here: a CJK name has no word edges to match on). Lexicon words that 
 English words or places ("May", "Will", "Case", "Paris", "Berlin") never count as a first name by
 themselves (rules 2-4), only after an honorific or as a surname.
 
-What is not found: a name in lower case ("lunch with jennifer"), a name standing alone with no
-cue ("Priya knows"), a name after a word that is not a cue ("flight with Priya"). List those in the
+A lexicon first name typed in lower case counts only right after such a cue ("ask priya", "text
+dmitri"), never after a greeting.
+
+What is not found: any other name in lower case ("lunch with jennifer"), a name standing alone with
+no cue ("Priya knows"), a name after a word that is not a cue ("flight with Priya"). List those in the
 known-tokens file; the survival check then holds the output to them as well.
 """
 
@@ -231,7 +234,16 @@ def names_in_text(text: str) -> dict[str, str | None]:
         else:
             continue
         previous_end = end
+    for match in _LOWER_WORD.finditer(text):  # "ask priya", "text dmitri": a lexicon first name typed in lower case
+        word = match.group()
+        cue = _cue_before(text, match.start())
+        if cue and cue not in GREETINGS and cue != "dear" and len(word) >= 3 and word in firsts \
+                and word not in NOT_FIRST_NAMES | NOT_PEOPLE and not text[match.end():match.end() + 1].isalnum():
+            found.setdefault(word, None)
     return found
+
+
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")
 
 
 def _name_shaped(value: str) -> bool:
