@@ -19,6 +19,7 @@ import jsonschema
 from evals import jsontext
 from evals.errors import CaseFileError
 from evals.messages import ROLES, ContentError, content_text, standard_message
+from evals.scorer import tool_schemas
 from evals.textio import jsonl_lines, read_bytes
 from evals.tools import tool_schema_problem
 
@@ -146,7 +147,7 @@ def reference_problem(case: dict) -> str | None:
     refuses such a file. BFCL categories (evals/bfcl.py) are not held to it: they are scored by
     BFCL's own checker, and 22 of their ground-truth calls break their own schemas (e.g.
     parallel_multiple_21 passes the string "data['sales']" where an array is declared)."""
-    schemas = {t.get("function", t)["name"]: t.get("function", t).get("parameters") for t in case["tools"]}
+    schemas = tool_schemas(case["tools"])
     for call in case["expected"].get("calls") or []:
         schema = schemas.get(call["name"]) or {"type": "object"}
         wrong = next(jsonschema.Draft202012Validator(schema).iter_errors(call.get("arguments", {})), None)
@@ -174,7 +175,7 @@ def load_cases(path: Path | str) -> list[dict]:
         if "expected" in row and isinstance(row.get("messages"), list):  # legacy / Hermes-style calls read as standard
             row = {**row, "messages": [standard_message(m) if isinstance(m, dict) else m for m in row["messages"]]}
         try:
-            case = row if isinstance(row, dict) and "expected" in row else case_from_example(row)
+            case = row if "expected" in row else case_from_example(row)
         except (KeyError, TypeError, AttributeError, ValueError, CaseError) as err:
             raise CaseError(f"{path}:{lineno}: cannot read case ({err!r})") from None
         reason = validate_case(case) or reference_problem(case)

@@ -79,11 +79,18 @@ COMMON_WORD_NAMES = frozenset("""may will bill mark grant rose june april august
 young white black brown green gray grey king hill wood stone rich ray dean bell chase cook frank guy hunter lane
 love major mason miles moon park price reed rock sky star sun wolf fox day little north west south law case art
 sage ash jack rob pat sue val ivy iris lily daisy dawn eve faye gale holly amber autumn river storm""".split())
+_ORDINARY_WORDS = COMMON_WORD_NAMES | NOT_FIRST_NAMES  # parts of found names never swapped alone
 # Particles of a name that identify no one alone: not treated as parts.
 NAME_PARTICLES = frozenset("van von de da del della der den di du la le al el bin ibn bint st mc mac o y e".split())
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 # A token's edges: no letter or digit may touch it (`_`, `/`, `'` and punctuation separate).
 _BEFORE, _AFTER = r"(?<![^\W_])", r"(?![^\W_])"
+
+
+def _particle_led(word: str) -> bool:
+    """ "al-Rashid", "el-Amin": a name particle joined by a hyphen to the rest of the word."""
+    head, sep, tail = word.partition("-")
+    return bool(sep and tail) and head.casefold() in PARTICLES
 
 
 def strip_accents(text: str) -> str:
@@ -297,7 +304,7 @@ class Anonymiser:
                 self.name_role.setdefault(strip_accents(name).casefold(), "last")
         for name in new:  # parts that are ordinary words or two letters ("Will", "Li") would hit other text
             for part in name_parts(name):
-                if len(part) > 2 and part.casefold() not in COMMON_WORD_NAMES | NOT_FIRST_NAMES:
+                if len(part) > 2 and part.casefold() not in _ORDINARY_WORDS:
                     self._add_name_part(name, part, exact=True)
         self.detected_names.update(new)
         self._compiled = None
@@ -352,8 +359,8 @@ class Anonymiser:
         "al-Vale"), a name that opens with one is a surname throughout."""
         if word.casefold() in PARTICLES:
             return word
-        head, sep, tail = word.partition("-")
-        if sep and head.casefold() in PARTICLES and tail:
+        if _particle_led(word):
+            head, _, tail = word.partition("-")
             return f"{head}-{self.fake('name_last', tail)}"
         return self.fake(f"name_{role}", word.title() if word.isupper() or word.islower() else word)
 
@@ -372,9 +379,7 @@ class Anonymiser:
             if len(words) == 1:
                 role = self.name_role.get(strip_accents(value).casefold(), "first")
                 return self.fake(f"name_{role}", value.title() if value.isupper() or value.islower() else value)
-            head, joined, _ = words[0].partition("-")
-            opens_with_particle = words[0].casefold() in PARTICLES or bool(joined) and head.casefold() in PARTICLES
-            first_role = "last" if opens_with_particle else "first"
+            first_role = "last" if words[0].casefold() in PARTICLES or _particle_led(words[0]) else "first"
             return " ".join(self._name_word_fake(w, first_role if i == 0 else "last") for i, w in enumerate(words))
         if kind == "name_first":
             return self._pick(FIRST_NAMES, d, 0)
@@ -510,10 +515,10 @@ def person_names(rows: list[dict]) -> dict[str, str | None]:
     return found
 
 
-def anonymise_rows(rows: list[dict], anon: Anonymiser, detect_names: bool = True) -> tuple[list[dict], Report]:
+def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Report]:
     """Anonymised copies of `rows` and per-kind counts; raises SurvivingTokenError before returning any.
-    `detect_names`: also swap the person names the rows show (names.py), unless `name` is disabled."""
-    if detect_names and "name" not in anon.disabled:
+    The person names the rows show (names.py) are swapped too, unless the `name` detector is disabled."""
+    if "name" not in anon.disabled:
         anon.learn_names(person_names(rows))
     anon.learn_ticket_prefixes(s for row in rows for _, s in _walk_strings(row))
     report = Report(rows=len(rows), detected_names=len(anon.detected_names))
@@ -529,7 +534,7 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser, detect_names: bool = True
     return out, report
 
 
-def anonymise_file(src: Path, dest: Path, anon: Anonymiser, detect_names: bool = True) -> Report:
+def anonymise_file(src: Path, dest: Path, anon: Anonymiser) -> Report:
     """Read JSONL, anonymise, check, then write; on any error nothing is written."""
     rows = []
     for n, line in enumerate(read_text(src, "JSONL file", DataError).splitlines(), 1):
@@ -538,7 +543,7 @@ def anonymise_file(src: Path, dest: Path, anon: Anonymiser, detect_names: bool =
                 rows.append(jsontext.loads(line))
             except json.JSONDecodeError as err:
                 raise DataError(f"{src}:{n}: not JSON ({err.msg}); nothing written") from None
-    out, report = anonymise_rows(rows, anon, detect_names)
+    out, report = anonymise_rows(rows, anon)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")

@@ -87,6 +87,9 @@ passenger passengers traveler travelers traveller travellers""".split())
 LOOSE_PERSON_KEYS = frozenset("name names to cc bcc contact contacts owner user member members host organizer "
                               "organiser sender with".split())
 
+# Computed once: the name checks run on every capitalised span of every string of a dataset.
+_NEVER_A_NAME = NOT_FIRST_NAMES | NOT_PEOPLE
+_CUES_LONGEST_FIRST = sorted(PERSON_CUES, key=len, reverse=True)  # "reassign to" before "assign to"
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 
 
@@ -136,7 +139,7 @@ def _surname_shaped(word: str) -> bool:
 def is_first_name(word: str) -> bool:
     """A lexicon first name that is not also an ordinary word or a place ("Anne-Marie": its first part)."""
     first = word.split("-")[0]
-    return _fold(first) not in NOT_FIRST_NAMES | NOT_PEOPLE and _fold(first) in lexicon()[0] and _capitalised(first)
+    return _fold(first) not in _NEVER_A_NAME and _fold(first) in lexicon()[0] and _capitalised(first)
 
 
 def _spans(text: str) -> Iterable[list[re.Match]]:
@@ -176,7 +179,7 @@ def _trim(words: list[str], most: int = 3) -> list[str]:
 
 def _cue_before(text: str, start: int) -> str | None:
     before = re.sub(r"\s+", " ", text[max(0, start - 40):start]).casefold().rstrip(" :,")
-    for cue in sorted(PERSON_CUES, key=len, reverse=True):
+    for cue in _CUES_LONGEST_FIRST:
         if before.endswith(cue) and not before[-len(cue) - 1:-len(cue)].isalnum():
             return cue
     return None
@@ -221,7 +224,7 @@ def names_in_text(text: str) -> dict[str, str | None]:
                 _fold(core[1]) in lasts or _fold(core[1]) in firsts or _surname_shaped(core[1])):
             found[name] = None
         elif cue and (is_first_name(words[0]) or particle_led          # rule 3: a cue word
-                      or (cue not in GREETINGS and _fold(core[0]) not in NOT_FIRST_NAMES | NOT_PEOPLE
+                      or (cue not in GREETINGS and _fold(core[0]) not in _NEVER_A_NAME
                           and (cue == "dear" or len(core[0]) >= 3 or _fold(core[0]) in lexicon()[1]))):
             found[name] = None
         elif joined and (is_first_name(words[0]) or particle_led or _surname_shaped(core[0])):
@@ -238,7 +241,7 @@ def names_in_text(text: str) -> dict[str, str | None]:
         word = match.group()
         cue = _cue_before(text, match.start())
         if cue and cue not in GREETINGS and cue != "dear" and len(word) >= 3 and word in firsts \
-                and word not in NOT_FIRST_NAMES | NOT_PEOPLE and not text[match.end():match.end() + 1].isalnum():
+                and word not in _NEVER_A_NAME and not text[match.end():match.end() + 1].isalnum():
             found.setdefault(word, None)
     return found
 
