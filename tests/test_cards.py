@@ -76,10 +76,10 @@ def test_tables_carry_the_measured_numbers():
     assert "| Method | LoRA (rank 8, alpha 16) |" in text and "| Training time | 10.0 min |" in text
     assert "| Final train loss | 0.5123 |" in text and "| Learning rate | 0.001 |" in text
     assert "![Pareto](plots/pareto.png)" in text
-    # an adapter on the last layers only says so; a null param (MLflow's "None") does not
+    # an adapter on the last layers only says so; a null param (None) does not
     top = info(training={**info()["training"], "top_layers": 15})
     assert "| Method | LoRA (rank 8, alpha 16, last 15 decoder layers) |" in cards.model_card(top, {})
-    unset = info(training={**info()["training"], "top_layers": "None"})
+    unset = info(training={**info()["training"], "top_layers": None})
     assert "| Method | LoRA (rank 8, alpha 16) |" in cards.model_card(unset, {})
 
 

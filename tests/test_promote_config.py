@@ -77,3 +77,28 @@ def test_family_checks_eval_sets_before_sweeping(tmp_path):
     f.write_text(f"family: f\nversion: '1'\nvariants: [{a}]\n")
     with pytest.raises(ConfigError, match="promotion eval set evals/sets/nope.jsonl does not exist"):
         family_variants(load_family(f))
+
+
+def test_card_training_details_read_mlflow_params_as_numbers_and_null_as_none():
+    from orchestrator.recipes.promote import _training_details
+
+    cfg = load_config(Path("sweeps/smoke.yaml"))
+    # MLflow keeps every param as text; a null one (top_layers: null) comes back as "None"
+    params = {"train.lora.rank": "16", "train.lora.top_layers": "None", "train.learning_rate": "0.00088",
+              "resources.cpus_per_trial": "2"}
+    details = _training_details(params, {"data.train_examples": 279.0}, cfg)
+    assert details["rank"] == 16 and details["top_layers"] is None and details["learning_rate"] == 0.00088
+    assert details["examples"] == 279 and details["hardware"].startswith("2 CPU cores")
+
+
+@pytest.mark.parametrize("sweep", sorted(p.name for p in Path("sweeps").glob("*.yaml")
+                                          if "variants:" not in p.read_text()))
+def test_every_shipped_sweep_can_measure_its_gate(sweep):
+    """The promotion set of every shipped sweep measures its primary and guards on at least
+    promote.min_cases cases: otherwise the gate refuses every candidate as unmeasured, hours in
+    (the long sets once held 6 cases against min_cases 10)."""
+    from orchestrator.search.preflight import _promotion_problems
+
+    problems: list[str] = []
+    _promotion_problems(load_config(Path("sweeps") / sweep), None, problems, promoting=True)
+    assert problems == []

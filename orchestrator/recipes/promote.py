@@ -42,6 +42,8 @@ def _training_details(params: dict, metrics: dict, cfg: SweepConfig, wall_s: flo
     the trainer's closing summary (train_runtime, train_loss): the last step's loss and the trial's
     wall time (training plus the per-epoch quantized evals) stand in, and the card says so."""
     def num(v):
+        if v == "None":  # MLflow stores a null param (top_layers: null) as the text "None"
+            return None
         try:
             f = float(v)
             return int(f) if f.is_integer() else f

@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> None:
                                              "`make install` caches it).")
     ap.add_argument("--tokenizer", type=Path, default=Path(".cache/models/smollm2-tokenizer/tokenizer.json"))
     ap.add_argument("--out", type=Path, default=Path("evals/sets"))
-    ap.add_argument("-n", type=int, default=6, help="cases per set")
+    ap.add_argument("-n", type=int, default=12,
+                    help="cases per set (at least promote.min_cases, 10 in the shipped sweeps: fewer leave the "
+                         "16K/32K promotions unmeasured)")
     args = ap.parse_args(argv)
     count = tokenizer_counter(args.tokenizer)
     for name, target in TARGETS.items():
