@@ -185,6 +185,7 @@ def load_cases(path: Path | str) -> list[dict]:
             case["messages"] = normalise_messages(case["messages"])
         except (KeyError, TypeError, AttributeError, ValueError) as err:
             raise CaseError(f"{path}:{lineno}: an earlier tool call cannot be read ({err!r})") from None
+        case.setdefault("scenario", "unknown")  # as the scorer reports it; slicing and strata group by it
         cases.append(case)
     if not cases:
         raise CaseError(f"{path}: holds no cases (expected one JSON object per line)")
@@ -202,7 +203,7 @@ def take(cases: Iterable[dict], limit: int | None) -> list[dict]:
         return cases
     by_scenario: dict[str, list[dict]] = {}
     for c in cases:
-        by_scenario.setdefault(c["scenario"], []).append(c)
+        by_scenario.setdefault(c.get("scenario", "unknown"), []).append(c)
     out: list[dict] = []
     queues = [list(v) for _, v in sorted(by_scenario.items())]
     while len(out) < limit:

@@ -329,22 +329,24 @@ def pairing(a: dict, b: dict) -> tuple[list[str], str | None]:
 
 def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, confidence: float = 0.95) -> list[dict]:
     """Paired-bootstrap differences (b - a) on the cases both reports scored, resampled within each
-    scenario so per-scenario subsets (the no-tool cases, the probes) keep their size in every draw."""
+    scenario so per-scenario subsets (the no-tool cases, the probes) keep their size in every draw.
+    Each row's "a" and "b" are the metric on those shared cases (not the whole report's, which may
+    hold more), so b - a is the row's difference; a kind of case (calls, probes) the two reports do
+    not share gets no rows."""
     from evals.stats import paired_bootstrap
 
     rows = []
     a_calls = [r for r in a["cases"] if r["kind"] == "call"]
     b_calls = [r for r in b["cases"] if r["kind"] == "call"]
-    for name in REPORTED:
-        res = paired_bootstrap(a_calls, b_calls, lambda rs, n=name: _metrics(rs)[n], n_resamples,
-                               confidence, seed=seed, strata=_scenario)
-        rows.append({"metric": name, "a": a["metrics"].get(name), "b": b["metrics"].get(name), **res,
-                     "n_measured": _paired_measured(name, a_calls, b_calls)})
+    if {r["id"] for r in a_calls} & {r["id"] for r in b_calls}:  # reports of probes alone pair no call case
+        for name in REPORTED:
+            res = paired_bootstrap(a_calls, b_calls, lambda rs, n=name: _metrics(rs)[n], n_resamples,
+                                   confidence, seed=seed, strata=_scenario)
+            rows.append({"metric": name, **res, "n_measured": _paired_measured(name, a_calls, b_calls)})
     a_probes = [r for r in a["cases"] if r["kind"] == "probe"]
     b_probes = [r for r in b["cases"] if r["kind"] == "probe"]
-    if a_probes and b_probes:
+    if {r["id"] for r in a_probes} & {r["id"] for r in b_probes}:
         fab = lambda ps: sum(p["outcome"] == "fabricated" for p in ps) / len(ps)  # noqa: E731
         res = paired_bootstrap(a_probes, b_probes, fab, n_resamples, confidence, seed=seed, strata=_scenario)
-        rows.append({"metric": "fabrication_rate", "a": a["metrics"].get("fabrication_rate"),
-                     "b": b["metrics"].get("fabrication_rate"), **res, "n_measured": res["n_cases"]})
+        rows.append({"metric": "fabrication_rate", **res, "n_measured": res["n_cases"]})
     return rows

@@ -73,18 +73,29 @@ def _args_match(exp: dict, got: dict, schema: dict, rules: dict) -> bool:
 
 
 def calls_match(expected: list[dict], predicted: list[dict], schemas: dict[str, dict], arg_rules: dict) -> bool:
-    """Multiset match of calls; `arg_rules` is {tool: {argument: rule}} (see `value_matches`)."""
+    """Multiset match of calls; `arg_rules` is {tool: {argument: rule}} (see `value_matches`).
+
+    Parallel calls are unordered, and a rule (a tolerance, `any_of`) can let one answered call fit
+    several expected ones, so taking the first fit would make the verdict depend on the order the
+    model wrote its calls in: this asks whether *some* one-to-one pairing fits (a bipartite
+    matching, by augmenting paths)."""
     if len(expected) != len(predicted):
         return False
-    unused = list(predicted)
-    for e in expected:
-        hit = next((p for p in unused if p["name"] == e["name"] and _args_match(
-            e.get("arguments") or {}, p.get("arguments") or {}, schemas.get(e["name"], {}),
-            arg_rules.get(e["name"], {}))), None)
-        if hit is None:
-            return False
-        unused.remove(hit)
-    return True
+    fits = [[j for j, p in enumerate(predicted) if p["name"] == e["name"] and _args_match(
+        e.get("arguments") or {}, p.get("arguments") or {}, schemas.get(e["name"], {}),
+        arg_rules.get(e["name"], {}))] for e in expected]
+    owner: dict[int, int] = {}  # predicted index -> expected index it is paired with
+
+    def pair(i: int, seen: set[int]) -> bool:
+        for j in fits[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or pair(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    return all(pair(i, set()) for i in range(len(expected)))
 
 
 def schema_valid(calls: list[dict], schemas: dict[str, dict]) -> bool:
@@ -97,21 +108,34 @@ def schema_valid(calls: list[dict], schemas: dict[str, dict]) -> bool:
     return True
 
 
-def _key_counts(expected: list[dict], predicted: list[dict]) -> tuple[int, int, int]:
-    """Argument-key (tp, fp, fn), pairing calls of the same name in order."""
-    tp = fp = fn = 0
-    pool: dict[str, list[set]] = {}
-    for c in predicted:
-        pool.setdefault(c["name"], []).append(set(c["arguments"]))
-    for c in expected:
-        exp_keys = set(c["arguments"])
-        got = pool.get(c["name"], [])
-        pred_keys = got.pop(0) if got else set()
-        tp += len(exp_keys & pred_keys)
-        fp += len(pred_keys - exp_keys)
-        fn += len(exp_keys - pred_keys)
-    fp += sum(len(k) for rest in pool.values() for k in rest)
-    return tp, fp, fn
+def _key_counts(expected: list[dict], predicted: list[dict], schemas: dict[str, dict]) -> tuple[int, int, int]:
+    """Argument-key (tp, fp, fn). Keys are read after the schema's defaults are filled in, as
+    `calls_match` reads them (leaving out a default is not a missing key). Calls of the same name
+    are paired to share the most keys, whatever order they were written in; an unpaired answered
+    call's keys are false positives, an unpaired expected call's false negatives."""
+    def keys(calls: list[dict]) -> dict[str, list[set]]:
+        out: dict[str, list[set]] = {}
+        for c in calls:
+            out.setdefault(c["name"], []).append(set(with_defaults(c.get("arguments") or {}, schemas.get(c["name"], {}))))
+        return out
+
+    exp, got = keys(expected), keys(predicted)
+    n_exp = sum(len(k) for ks in exp.values() for k in ks)
+    n_got = sum(len(k) for ks in got.values() for k in ks)
+    tp = sum(_most_shared_keys(exp[name], got[name]) for name in exp.keys() & got.keys())
+    return tp, n_got - tp, n_exp - tp
+
+
+def _most_shared_keys(a: list[set], b: list[set]) -> int:
+    """The most keys a one-to-one pairing of two lists of key sets can share (an assignment problem;
+    the totals of tp, fp and fn depend only on this number)."""
+    if len(a) == 1 or len(b) == 1:  # the usual case: one call of a name on one side
+        return max(len(x & y) for x in a for y in b)
+    from scipy.optimize import linear_sum_assignment
+
+    shared = [[len(x & y) for y in b] for x in a]
+    rows, cols = linear_sum_assignment(shared, maximize=True)
+    return int(sum(shared[r][c] for r, c in zip(rows, cols)))
 
 
 def score_case(case: dict, parsed: Parsed) -> dict:
@@ -123,7 +147,7 @@ def score_case(case: dict, parsed: Parsed) -> dict:
     schemas = tool_schemas(case["tools"])
     args_exact = calls_match(expected, predicted, schemas, case.get("arg_rules") or {})
     tool_correct = exp_names == pred_names and parsed.ok
-    ktp, kfp, kfn = _key_counts(expected, predicted)
+    ktp, kfp, kfn = _key_counts(expected, predicted, schemas)
     return {
         "id": case["id"],
         "scenario": case.get("scenario", "unknown"),

@@ -18,6 +18,7 @@ def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None
     """
     if not scores:
         return None
+    scores = _in_id_order(scores)
     rng = np.random.default_rng(seed)
     groups = _groups(scores, strata)
     values = []
@@ -30,6 +31,12 @@ def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(values, [alpha, 1 - alpha])
     return float(lo), float(hi)
+
+
+def _in_id_order(rows: list[dict]) -> list[dict]:
+    """Rows sorted by case id: a draw picks cases by position, so without this the same cases listed
+    in another order would get another interval from the same seed."""
+    return sorted(rows, key=lambda r: str(r.get("id", "")))
 
 
 def _groups(rows: list[dict], strata: Callable[[dict], str] | None) -> list[list[int]]:
@@ -58,10 +65,11 @@ def paired_bootstrap(a: list[dict], b: list[dict], metric: Callable[[list[dict]]
     as the eval set holds. Resampling the whole set instead lets that subset shrink or vanish in a
     draw, which widens its interval and can hide a real regression on a small subset.
 
-    "credible" is True only when the interval excludes 0.
+    "credible" is True only when the interval excludes 0. "a" and "b" are the metric on the paired
+    cases, so that b - a is "diff" even when the two lists hold other cases too.
     """
     by_id = {s["id"]: s for s in a}
-    common = [s["id"] for s in b if s["id"] in by_id]
+    common = sorted((s["id"] for s in b if s["id"] in by_id), key=str)  # positions drawn: see _in_id_order
     if not common:
         raise ValueError("the two score lists share no case ids")
     b_by_id = {s["id"]: s for s in b}
@@ -77,7 +85,7 @@ def paired_bootstrap(a: list[dict], b: list[dict], metric: Callable[[list[dict]]
         if va is not None and vb is not None:
             diffs.append(vb - va)
     if not diffs:
-        return {"diff": diff, "ci95": None, "credible": False, "n_cases": n}
+        return {"a": ma, "b": mb, "diff": diff, "ci95": None, "credible": False, "n_cases": n}
     alpha = (1 - confidence) / 2
     lo, hi = (float(x) for x in np.quantile(diffs, [alpha, 1 - alpha]))
-    return {"diff": diff, "ci95": [lo, hi], "credible": bool(lo > 0 or hi < 0), "n_cases": n}
+    return {"a": ma, "b": mb, "diff": diff, "ci95": [lo, hi], "credible": bool(lo > 0 or hi < 0), "n_cases": n}

@@ -37,6 +37,7 @@ def test_strict_parser_reads_several_blocks():
     ('<tool_call>{"name": "f", "arguments": {"lat": NaN}}</tool_call>', "NaN is not a JSON value"),
     ('<tool_call>{"name": "f", "arguments": {"n": -Infinity}}</tool_call>', "-Infinity is not a JSON value"),
     ("<tool_call>" + "[" * 3000 + "]" * 3000 + "</tool_call>", "nested too deeply"),
+    ('<tool_call>{"name": "f", "arguments": {"n": ' + "9" * 5000 + '}}</tool_call>', "5000 digits is too long"),
 ])
 def test_strict_parser_failures(out, error):
     p = parse_strict(out)
@@ -288,3 +289,47 @@ def test_a_case_written_with_legacy_or_inline_calls_expects_those_calls(tmp_path
     assert cases["legacy"]["expected"]["calls"] == [{"name": "get_weather", "arguments": {"city": "Oslo"}}]
     assert cases["hermes"]["expected"]["calls"] == [{"name": "get_weather", "arguments": {"city": "Lyon"}}]
     assert [m["role"] for m in cases["legacy"]["messages"]] == ["user"]
+
+
+def _blocks(*calls):
+    return "".join("<tool_call>" + json.dumps({"name": n, "arguments": a}) + "</tool_call>" for n, a in calls)
+
+
+@pytest.mark.parametrize("expected, rules, answer", [
+    # a tolerance lets x=2 fit both expected calls; the answer is right when some pairing fits
+    ([("get_weather", {"city": "A", "unit": 1}), ("get_weather", {"city": "A", "unit": 3})],
+     {"get_weather": {"unit": {"tolerance": 1.5}}}, [{"city": "A", "unit": 1}, {"city": "A", "unit": 2}]),
+    # any_of lets "B" fit the expected "A" too
+    ([("get_weather", {"city": "A"}), ("get_weather", {"city": "B"})],
+     {"get_weather": {"city": {"any_of": ["B"]}}}, [{"city": "A"}, {"city": "B"}]),
+])
+def test_parallel_calls_score_the_same_in_any_order(expected, rules, answer):
+    case = _case([{"name": n, "arguments": a} for n, a in expected])
+    case["arg_rules"] = rules
+    forward = score_case(case, parse_strict(_blocks(*[("get_weather", a) for a in answer])))
+    backward = score_case(case, parse_strict(_blocks(*[("get_weather", a) for a in reversed(answer)])))
+    assert forward["args_exact"] and backward["args_exact"]
+
+
+def test_argument_key_counts_pair_calls_by_shared_keys_and_read_defaults():
+    case = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}},
+                  {"name": "get_weather", "arguments": {"city": "Rome", "unit": "fahrenheit"}}])
+    counts = lambda s: (s["key_tp"], s["key_fp"], s["key_fn"])  # noqa: E731
+    # unit defaults to celsius: the first expected call has it too, as exact match reads it
+    for order in ([{"city": "Oslo"}, {"city": "Rome", "unit": "fahrenheit"}],
+                  [{"city": "Rome", "unit": "fahrenheit"}, {"city": "Oslo", "unit": "celsius"}]):
+        s = score_case(case, parse_strict(_blocks(*[("get_weather", a) for a in order])))
+        assert s["args_exact"] and counts(s) == (4, 0, 0)
+    # one extra call, written first: the pairing that shares the most keys counts, and the extra
+    # call's keys (path, and unit from its default) are the false positives
+    extra = score_case(case, parse_strict(_blocks(("get_weather", {"path": "x"}), ("get_weather", {"city": "Rome"}),
+                                                  ("get_weather", {"city": "Oslo"}))))
+    assert counts(extra) == (4, 2, 0)
+
+
+def test_a_case_without_a_scenario_is_sliced_and_scored_as_unknown(tmp_path):
+    path = tmp_path / "cases.jsonl"
+    case = {"tools": TOOLS, "messages": [{"role": "user", "content": "q"}], "expected": {"calls": []}}
+    path.write_text("".join(json.dumps({**case, "id": i}) + "\n" for i in range(3)))
+    cases = load_cases(path)
+    assert [c["scenario"] for c in take(cases, 2)] == ["unknown", "unknown"]
