@@ -47,20 +47,35 @@ def _answered_plainly(s: dict) -> bool:
     return not s["called_tool"] and s["parse_ok"]
 
 
+def _call_expected_or_made(s: dict) -> bool:
+    """A case that adds to tool F1's tp + fp + fn: a no-tool case answered without a call adds nothing."""
+    return not s["no_tool_expected"] or s["called_tool"]
+
+
+def _keys_in_play(s: dict) -> bool:
+    return s["key_tp"] + s["key_fp"] + s["key_fn"] > 0
+
+
 # In report order: the headline first.
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("parse_success", "JSON validity (parse success)", "max", "every call case", headline=True),
     Metric("tool_selection_accuracy", "Tool selection accuracy", "max", "every call case", headline=True),
-    Metric("tool_f1", "Tool selection F1", "max", "every call case", headline=True),
-    Metric("tool_precision", "Tool precision", "max", "every call case", headline=True),
-    Metric("tool_recall", "Tool recall", "max", "every call case", headline=True),
+    # F1, precision and recall count only the cases that add to their tp, fp and fn: a no-tool case
+    # answered without a call adds nothing, and counting it would let a set of many such cases and
+    # two call cases pass promote.min_cases on tool F1.
+    Metric("tool_f1", "Tool selection F1", "max", "cases that expect a call or where the model called one",
+           _call_expected_or_made, headline=True),
+    Metric("tool_precision", "Tool precision", "max", "cases where the model called a tool", _called,
+           headline=True),
+    Metric("tool_recall", "Tool recall", "max", "cases that expect a call", _call_expected, headline=True),
     Metric("no_tool_accuracy", "No-tool accuracy", "max", "cases that expect no call", _no_tool, headline=True),
     Metric("argument_exact_match", "Argument correctness (exact)", "max", "cases that expect a call",
            _call_expected, headline=True),
     Metric("no_tool_precision", "No-tool precision", "max", "cases the model answered without a call",
            _answered_plainly),
     Metric("false_tool_call_rate", "False tool-call rate", "min", "cases that expect no call", _no_tool),
-    Metric("argument_key_f1", "Argument key-F1", "max", "every call case"),
+    Metric("argument_key_f1", "Argument key-F1", "max", "cases whose expected or answered calls have argument keys",
+           _keys_in_play),
     Metric("schema_validity", "Schema validity", "max", "cases where the model called a tool", _called),
     Metric("lenient_tool_selection_accuracy", "Tool selection accuracy (lenient parse)", "max", "every call case"),
     Metric("fabrication_rate", "Fabrication rate", "min", "fabrication probes", source="probes"),

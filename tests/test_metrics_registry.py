@@ -42,7 +42,10 @@ def test_denominators():
     assert metrics.measured_count("no_tool_accuracy", scores) == 2
     assert metrics.measured_count("argument_exact_match", scores) == 1
     assert metrics.measured_count("schema_validity", scores) == 2
-    assert metrics.measured_count("tool_f1", scores) == 3
+    # F1 counts the cases that add to its tp + fp + fn: not a no-tool case answered without a call
+    assert metrics.measured_count("tool_f1", scores) == 2
+    assert metrics.measured_count("tool_recall", scores) == 1 and metrics.measured_count("tool_precision", scores) == 2
+    assert metrics.measured_count("parse_success", scores) == 3
 
 
 def test_a_metric_outside_the_table_is_refused_by_name():

@@ -187,3 +187,19 @@ def test_pareto_front_matches_optuna_best_trials(seed):
         study.add_trial(optuna.trial.create_trial(values=[p["f1"], p["nt"], p["fab"]], user_attrs={"i": i}))
     theirs = sorted(t.user_attrs["i"] for t in study.best_trials)
     assert sorted(pareto_front(points, objectives)) == theirs
+
+
+def test_tool_f1_counts_only_the_cases_that_add_to_it_for_min_cases():
+    """12 no-tool cases answered plainly and 2 call cases the candidate fixes: tool F1 rests on the
+    2 call cases (the no-tool cases add nothing to tp, fp or fn), so it is unmeasured at min_cases 10
+    instead of passing as 14 cases."""
+    from evals.harness import compare_reports
+    from tests.fake_reports import report
+
+    base = report({"no_tool": (12, 12), "single_tool": (0, 2)})
+    candidate = report({"no_tool": (12, 12), "single_tool": (2, 2)})
+    rows = {r["metric"]: r for r in compare_reports(base, candidate)}
+    assert rows["tool_f1"]["n_measured"] == rows["tool_recall"]["n_measured"] == 2
+    assert rows["parse_success"]["n_measured"] == 14 and rows["no_tool_accuracy"]["n_measured"] == 12
+    d = gate(list(rows.values()), "tool_f1", ["no_tool_accuracy"], "base", "not_worse_than_base", min_cases=10)
+    assert d.promote is False and d.unmeasured == ["tool_f1"]

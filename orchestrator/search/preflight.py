@@ -114,13 +114,19 @@ def _measured_on(metric: str, cases: list[dict]) -> int | None:
     if METRICS[metric].source == "probes":
         return sum(1 for c in cases if "behaviour" in c.get("expected", {}))
     calls = [c for c in cases if "behaviour" not in c.get("expected", {})]
-    # score_case fields that decide the denominators: whether a call was expected at all
-    stand_ins = [{"expected_calls": len(c["expected"]["calls"]), "no_tool_expected": not c["expected"]["calls"]}
-                 for c in calls]
-    try:
-        return measured_count(metric, stand_ins)
-    except KeyError:  # a denominator that depends on what the model did (e.g. precision): not knowable here
-        return None
+    # score_case fields that decide the denominators, for a model that calls nothing and one that
+    # answers every case as expected. Where both count the same cases, that is the fewest any model
+    # is measured on (tool F1 counts a call made where none was due on top); where they differ (a
+    # count of the cases the model called on), it depends on the model and is not knowable here.
+    counts = set()
+    for calls_as_expected in (False, True):
+        stand_ins = [{"expected_calls": len(c["expected"]["calls"]), "no_tool_expected": not c["expected"]["calls"],
+                      "called_tool": calls_as_expected and bool(c["expected"]["calls"])} for c in calls]
+        try:
+            counts.add(measured_count(metric, stand_ins))
+        except KeyError:  # a denominator that reads what the model answered (e.g. parse success of plain answers)
+            return None
+    return counts.pop() if len(counts) == 1 else None
 
 
 def _model_problems(cfg: SweepConfig, problems: list[str]) -> None:
