@@ -86,3 +86,22 @@ def test_the_shipped_sweeps_dev_slices_measure_their_objectives():
         cfg = load_config(f"sweeps/{name}.yaml")
         cases = take(load_cases(cfg.data.eval), cfg.search.dev_cases)
         assert unmeasured_objectives(cases, cfg.search.objectives) == [], name
+
+
+def test_an_unmeasured_objective_ranks_last_and_nan_never_wins():
+    from orchestrator.search.report import best_metrics
+    from orchestrator.search.space import pareto_front, rung_metric
+    from orchestrator.search.table import best_so_far
+
+    objectives, weights = {"tool_f1": "max", "median_latency_s": "min"}, {"tool_f1": 1.0, "median_latency_s": 0.1}
+    measured = rung_metric({"tool_f1": 0.5, "median_latency_s": 2.5}, objectives, weights)
+    # a latency that was not measured is the worst latency, not 1 s (which beat a measured 2.5 s)
+    for missing in (None, float("nan")):
+        assert rung_metric({"tool_f1": 0.5, "median_latency_s": missing}, objectives, weights) < measured
+    nan_point = {"tool_f1": float("nan"), "fabrication_rate": 0.1}
+    assert pareto_front([{"tool_f1": 0.5, "fabrication_rate": 0.2}, nan_point],
+                        {"tool_f1": "max", "fabrication_rate": "min"}) == [0]
+    trials = [{"trial_id": "a", "status": "ok", "tool_f1": float("nan")}, {"trial_id": "b", "status": "ok", "tool_f1": 0.5}]
+    for order in (trials, trials[::-1]):
+        assert best_metrics({"objectives": {"tool_f1": "max"}, "trials": order})["best.tool_f1"] == 0.5
+        assert best_so_far(order, {"tool_f1": "max"}) == {"tool_f1": (0.5, "b")}

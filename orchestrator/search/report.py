@@ -8,6 +8,8 @@ the promotion decision.
 
 from __future__ import annotations
 
+from orchestrator.search.space import measured
+
 
 def child_state(status: str, epoch: int | None, max_epochs: int | None, retries: int = 0,
                 failure: str | None = None) -> str:
@@ -26,7 +28,7 @@ def best_metrics(summary: dict) -> dict[str, float]:
     """best.<objective> among finished trials, in each objective's own direction."""
     out = {}
     for name, direction in summary["objectives"].items():
-        values = [t[name] for t in summary["trials"] if t["status"] == "ok" and t.get(name) is not None]
+        values = [t[name] for t in summary["trials"] if t["status"] == "ok" and measured(t.get(name))]
         if values:
             out[f"best.{name}"] = max(values) if direction == "max" else min(values)
     out["trials.finished"] = sum(t["status"] == "ok" for t in summary["trials"])

@@ -81,17 +81,29 @@ def rung_metric(metrics: dict[str, float | None], objectives: dict[str, Directio
     Multi-objective search has no single order, and ASHA needs one: this is the weighted sum of
     the objectives with minimised ones negated (weights default to 1, and to the first objective
     only when `weights` is empty). A missing or NaN metric counts as the worst value (0 for a
-    maximised rate, -1 for a minimised one), so a trial that cannot be scored is stopped first.
+    maximised rate, 1 for a minimised rate, `UNMEASURED_COST` for a minimised latency or size,
+    which have no worst value), so a trial that cannot be scored is stopped first.
     """
+    from evals.metrics import METRICS
+
     weights = weights or {next(iter(objectives)): 1.0}  # None or {}: the first objective alone
     total = 0.0
     for name, w in weights.items():
         direction = objectives[name]
         value = metrics.get(name)
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            value = 0.0 if direction == "max" else 1.0
+        if not measured(value):
+            unbounded = name in METRICS and METRICS[name].source in ("timing", "file")
+            value = 0.0 if direction == "max" else UNMEASURED_COST if unbounded else 1.0
         total += w * (value if direction == "max" else -value)
     return total
+
+
+UNMEASURED_COST = 1e9  # a latency (s) or size (MB) no real trial reaches: an unmeasured one ranks last
+
+
+def measured(value) -> bool:
+    """A metric value that can be compared: not missing, not NaN."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def dominates(a: dict, b: dict, objectives: dict[str, Direction]) -> bool:
@@ -108,8 +120,9 @@ def dominates(a: dict, b: dict, objectives: dict[str, Direction]) -> bool:
 
 
 def pareto_front(points: list[dict], objectives: dict[str, Direction]) -> list[int]:
-    """Indices of the points no other point dominates (points missing an objective are skipped)."""
-    scored = [i for i, p in enumerate(points) if all(p.get(k) is not None for k in objectives)]
+    """Indices of the points no other point dominates (points missing an objective, or holding NaN
+    for one, are skipped: NaN compares false both ways, so a NaN point would dominate any other)."""
+    scored = [i for i, p in enumerate(points) if all(measured(p.get(k)) for k in objectives)]
     return [i for i in scored if not any(dominates(points[j], points[i], objectives) for j in scored if j != i)]
 
 

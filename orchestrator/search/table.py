@@ -9,6 +9,8 @@ from typing import Any
 
 from rich.table import Table
 
+from orchestrator.search.space import measured
+
 STATE_STYLE = {"RUNNING": "cyan", "TERMINATED": "green", "ERROR": "red", "PENDING": "dim", "PAUSED": "yellow"}
 
 
@@ -18,7 +20,7 @@ def best_so_far(rows: list[dict], objectives: dict[str, str]) -> dict[str, tuple
     for row in rows:
         for name, direction in objectives.items():
             v = row.get(name)
-            if v is None:
+            if not measured(v):  # NaN would compare false both ways and win or lose by row order
                 continue
             old = best.get(name)
             if old is None or (v > old[0] if direction == "max" else v < old[0]):
