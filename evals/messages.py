@@ -50,6 +50,9 @@ def content_text(content: Any, role: str) -> str:
     if _is_parts(content) and not (role == "tool" and any(p["type"] != "text" for p in content)):
         texts = []
         for i, part in enumerate(content):
+            if part["type"] in ("tool_use", "tool_result"):  # Anthropic's Messages form
+                raise ContentError("non_text", f"content part {i} is an Anthropic {part['type']!r} block; calls are "
+                                               "read from OpenAI tool_calls (with their results as tool messages)")
             if part["type"] != "text":
                 raise ContentError("non_text", f"content part {i} is of type {part['type']!r}; only text parts "
                                                "can go into a text model's prompt")

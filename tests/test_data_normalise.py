@@ -166,3 +166,57 @@ def test_a_tool_call_block_no_parser_can_read_is_quarantined_not_trained():
                         {"role": "assistant", "content": "<tool_call>{'name': 'get_weather', city: Oslo}</tool_call>"}],
            "tools": [WEATHER]}
     assert row_problem(normalise(json.dumps(row), "o", 0))[0] == "unparseable_tool_call"
+
+
+def _chat(assistant: dict, **row) -> str:
+    return json.dumps({"messages": [{"role": "user", "content": "Weather in Oslo?"}, assistant,
+                                    {"role": "tool", "name": "get_weather", "content": '{"temp_c": 4}'},
+                                    {"role": "assistant", "content": "It is 4 °C in Oslo."}], **row})
+
+
+CALL = {"role": "assistant", "content": None,
+        "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]}
+
+
+def test_tool_lists_as_other_exports_write_them():
+    # OpenAI's legacy rows: the tools are under `functions`
+    legacy = normalise(_chat(CALL, functions=[WEATHER]), "s", 0)
+    assert legacy["tools"] == WRAPPED and "functions" not in legacy["meta"] and row_problem(legacy) is None
+    # a list of JSON strings, one per tool (When2Call)
+    assert normalise(_chat(CALL, tools=[json.dumps(WEATHER)]), "s", 0)["tools"] == WRAPPED
+    with pytest.raises(Reject, match="tool 0 is a string that is not JSON"):
+        normalise(_chat(CALL, tools=["{get_weather"]), "s", 0)
+    # Anthropic names the JSON Schema input_schema
+    anthropic = {"name": "get_weather", "input_schema": WEATHER["parameters"]}
+    assert normalise(_chat(CALL, tools=[anthropic]), "s", 0)["tools"] == WRAPPED
+
+
+def test_a_top_level_system_prompt_is_the_first_message():
+    out = normalise(_chat(CALL, tools=[WEATHER], system="Answer in French."), "s", 0)
+    assert out["messages"][0] == {"role": "system", "content": "Answer in French."}
+    assert "system" not in out["meta"] and row_problem(out) is None
+    parts = normalise(_chat(CALL, tools=[WEATHER], system=[{"type": "text", "text": "Be brief."}]), "s", 0)
+    assert parts["messages"][0]["content"] == "Be brief."
+    both = json.loads(_chat(CALL, tools=[WEATHER], system="Answer in French."))
+    both["messages"].insert(0, {"role": "system", "content": "Answer in German."})
+    with pytest.raises(Reject, match="a top-level 'system' and a different system message"):
+        normalise(json.dumps(both), "s", 0)
+
+
+@pytest.mark.parametrize("text", ['[get_weather(city="Oslo")]', '[Market Trends API(trend_type="GAINERS"), f(x=1)]'])
+def test_calls_written_as_python_text_are_quarantined_not_trained_as_answers(text):
+    for raw in (_chat({"role": "assistant", "content": text}, tools=[WEATHER]),
+                json.dumps({"conversations": [{"from": "human", "value": "Weather?"}, {"from": "gpt", "value": text}]})):
+        with pytest.raises(Reject) as err:
+            normalise(raw, "s", 0)
+        assert err.value.check == "unsupported_call_syntax" and "Python-style" in err.value.reason
+    prose = normalise(_chat({"role": "assistant", "content": "[Note: see get_weather() below]"}), "s", 0)
+    assert prose["messages"][1]["content"].startswith("[Note")
+
+
+def test_assistant_weight_is_kept_as_zero_or_one():
+    out = normalise(_chat({**CALL, "weight": 0}, tools=[WEATHER]), "s", 0)
+    assert out["messages"][1]["weight"] == 0
+    for bad in (0.5, True, "0"):
+        with pytest.raises(Reject, match="weight is"):
+            normalise(_chat({**CALL, "weight": bad}, tools=[WEATHER]), "s", 0)

@@ -162,3 +162,27 @@ def test_our_renderer_matches_transformers(tmp_path):
         ours = render_chat(load_template("toolchat"), ex["messages"], ex["tools"])
         theirs = tok.apply_chat_template(ex["messages"], tools=ex["tools"], tokenize=False)
         assert ours == theirs, ex["id"]
+
+
+def test_a_weight_zero_turn_stays_in_the_prompt_and_out_of_the_loss():
+    from orchestrator.config import TinyModelConfig
+    from orchestrator.data.normalise import normalise
+    from orchestrator.data.quarantine import Quarantine
+    from orchestrator.train import base_model
+    from orchestrator.train.chat_template import load_template
+    from orchestrator.train.trainer import tokenize
+
+    tok = base_model.load_tokenizer(base_model.tiny_llama(ROOT / ".cache/models", TinyModelConfig()),
+                                    load_template("toolchat"))
+    turns = [{"role": "user", "content": "Capital of France?"},
+             {"role": "assistant", "content": "Paris, obviously.", "weight": 0},
+             {"role": "user", "content": "Who wrote Hamlet?"},
+             {"role": "assistant", "content": "William Shakespeare."}]
+    quarantine = Quarantine()
+    ds, kept = tokenize([normalise(json.dumps({"messages": turns}), "ft", 0),
+                         normalise(json.dumps({"messages": turns[:2]}), "ft", 1)], tok, 1024, quarantine)
+    ids, mask = ds["input_ids"][0], ds["assistant_masks"][0]
+    assert "Paris, obviously." in tok.decode(ids)  # in the prompt ...
+    assert tok.decode([t for t, m in zip(ids, mask) if m]) == "William Shakespeare.<|im_end|>"  # ... not trained
+    # a row whose only assistant turn has weight 0 has nothing to train
+    assert len(kept) == 1 and [r["check"] for r in quarantine.rows] == ["no_assistant_tokens"]

@@ -46,6 +46,7 @@ from typing import Any, Iterable
 
 import jsonschema
 
+from evals.parser import parse_strict
 from evals.tools import tool_schema_problem
 
 CLAIM = re.compile(
@@ -83,7 +84,9 @@ def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
     for i, fn in _calls(row):
         name, args = fn["name"], fn["arguments"]
         if name not in schemas:
-            yield "unknown_tool", f"message {i} calls {name!r}, which is not among the row's tools"
+            yield "unknown_tool", (f"message {i} calls {name!r}, which is not among the row's tools" if schemas else
+                                   f"message {i} calls {name!r}, but the row defines no tools (a 'tools' list; "
+                                   "tools described only in the system prompt's text are not read)")
             continue
         if not isinstance(args, dict):
             yield "arguments_not_object", f"message {i}: arguments of {name!r} are not a JSON object"
@@ -156,7 +159,8 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
                 yield "empty_assistant_turn", f"message {i} has neither text nor tool calls"
             if "<tool_call>" in text and text.count("<tool_call>") == text.count("</tool_call>"):
                 # readable blocks became tool_calls when the row was normalised; an unclosed one is truncated
-                yield "unparseable_tool_call", f"message {i} writes a <tool_call> block no strict parser can read"
+                why = parse_strict(text).error or "no call in it"
+                yield "unparseable_tool_call", f"message {i} writes a <tool_call> block no strict parser can read ({why})"
             elif text.strip():
                 why = _truncated(text, i == len(msgs) - 1, tool_texts)
                 if why:

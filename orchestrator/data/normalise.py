@@ -19,11 +19,17 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
 
 - **openai**: `{"messages": [...], "tools": [...] | "<JSON string>", "id"?, "meta"?, ...}`. Tools may be
   bare function schemas (`{"name", "parameters"}`); they are wrapped as `{"type": "function", ...}`.
-  `messages` (like `tools`) may be a JSON string, as Parquet / Arrow columns often hold it.
+  `messages` (like `tools`) may be a JSON string, as Parquet / Arrow columns often hold it, and
+  `tools` a list of JSON strings, one per tool; a tool's `input_schema` (Anthropic) is its
+  `parameters`. A top-level `system` becomes the first system message. A legacy row's `functions`
+  list is its tools. An assistant message's `weight` (0 or 1, OpenAI's fine-tuning format) is kept:
+  a weight-0 turn stays in the prompt and is left out of the loss (orchestrator/train/trainer.py).
   Other top-level keys (e.g. `scenario`) move into `meta`; a `timestamp` on a tool message moves
   into `meta.state_times`.
   OpenAI's legacy form (an assistant `function_call`, a `function` role for its result) is read as
   `tool_calls` and a `tool` message.
+  An assistant turn that is nothing but a Python-style call list (`[f(x=1)]`, ToolACE's form) is
+  quarantined as `unsupported_call_syntax`: kept as text it would teach a call as a plain answer.
   In every format, an assistant turn that writes its calls as Hermes-style `<tool_call>{...}</tool_call>`
   blocks in its text (and no `tool_calls`) gets them as `tool_calls`, and a tool result wrapped in
   `<tool_response>` is unwrapped (one per call after parallel calls).
@@ -55,6 +61,7 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -127,12 +134,33 @@ def _tools(value: Any) -> list[dict]:
     if not isinstance(value, list):
         raise Reject("bad_structure", "tools is not a list")
     out = []
-    for t in value:
+    for i, t in enumerate(value):
+        if isinstance(t, str):  # a list of JSON strings, one per tool (When2Call and other exports)
+            try:
+                t = jsontext.loads(t)
+            except json.JSONDecodeError:
+                raise Reject("malformed_json", f"tool {i} is a string that is not JSON") from None
         fn = t.get("function", t) if isinstance(t, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
-            raise Reject("bad_structure", "a tool without a name")
+            raise Reject("bad_structure", f"tool {i} has no name")
+        if "parameters" not in fn and "input_schema" in fn:  # Anthropic's name for the same JSON Schema
+            fn = {**{k: v for k, v in fn.items() if k != "input_schema"}, "parameters": fn["input_schema"]}
         out.append({"type": "function", "function": fn})
     return out
+
+
+# A whole assistant turn written as a Python-style call list, as ToolACE and BFCL-style data do:
+# "[Market Trends API(trend_type=\"GAINERS\"), f(x=1)]".
+_PYTHONIC_CALLS = re.compile(r"\s*\[\s*[A-Za-z_][\w .-]*\(.*\)\s*\]\s*", re.DOTALL)
+
+
+def _check_assistant_text(text: str, index: int) -> None:
+    """Refuse an assistant turn that writes its calls in a syntax toolsweep does not read: kept as
+    text, it would train a call as a plain answer (and count as a no-tool row)."""
+    if _PYTHONIC_CALLS.fullmatch(text):
+        raise Reject("unsupported_call_syntax",
+                     f"message {index} writes its calls as Python-style text ({text.strip()[:60]!r}); toolsweep "
+                     "reads calls from tool_calls, function_call turns or <tool_call> JSON blocks")
 
 
 def _call(value: Any) -> dict:
@@ -162,6 +190,15 @@ def _message(m: Any, index: int, state_times: list[dict]) -> dict:
     except ContentError as err:
         raise Reject("non_text_content" if err.kind == "non_text" else "bad_structure",
                      f"message {index}: {err}") from None
+    if "weight" in out:  # OpenAI fine-tuning: weight 0 keeps an assistant turn in context, untrained
+        if m["role"] != "assistant":
+            del out["weight"]
+        elif isinstance(out["weight"], bool) or out["weight"] not in (0, 1):
+            raise Reject("bad_structure", f"message {index}: weight is {out['weight']!r}; expected 0 or 1")
+        else:
+            out["weight"] = int(out["weight"])
+    if m["role"] == "assistant" and not out.get("tool_calls"):
+        _check_assistant_text(out["content"], index)
     if out.get("tool_calls"):
         if not isinstance(out["tool_calls"], list):
             raise Reject("bad_structure", f"message {index}: tool_calls is not a list")
@@ -198,13 +235,29 @@ def from_openai(row: dict, meta: dict) -> dict:
     msgs = _json_or_self(row.get("messages"))  # a JSON string column (Parquet / Arrow) is decoded
     if not isinstance(msgs, list):
         raise Reject("bad_structure", "messages is not a list")
+    # OpenAI's legacy rows list their tools under `functions`; a top-level `system` (Anthropic's
+    # Messages form, some exports) is the conversation's system prompt.
+    tools = row.get("tools") if row.get("tools") is not None else row.get("functions")
     for k, v in row.items():
-        if k not in ("messages", "tools", "meta", "id"):
+        if k not in ("messages", "tools", "meta", "id", "system") and not (k == "functions" and tools is v):
             meta.setdefault(k, v)
     state_times: list[dict] = []
     messages = [_message(m, i, state_times) for i, m in enumerate(msgs)]
+    if row.get("system") is not None:
+        try:
+            system = content_text(row["system"], "system")
+        except ContentError as err:
+            raise Reject("bad_structure", f"system: {err}") from None
+        if messages and messages[0]["role"] == "system":
+            if system.strip() and messages[0]["content"] != system:
+                raise Reject("bad_structure", "a top-level 'system' and a different system message: which one "
+                                              "is the prompt is not clear")
+        elif system.strip():
+            messages.insert(0, {"role": "system", "content": system})
+            for t in state_times:  # tool-result times point at message indices
+                t["message"] += 1
     meta["state_times"] = state_times
-    return _finish(messages, _tools(row.get("tools")), meta)
+    return _finish(messages, _tools(tools), meta)
 
 
 def from_sharegpt(row: dict, meta: dict) -> dict:
@@ -250,6 +303,8 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
                                 {"role": "tool", "content": value})
             last_calls = []
         else:
+            if role == "assistant":
+                _check_assistant_text(value, len(messages))
             messages.append({"role": role, "content": value})
             last_calls = []
     for k, v in row.items():

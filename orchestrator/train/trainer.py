@@ -42,6 +42,10 @@ def tokenize(rows: list[dict], tokenizer, max_length: int, quarantine: Quarantin
         if n > max_length:
             quarantine.add(*where, "over_max_length", f"{n} tokens after rendering > max_length {max_length}", row)
             continue
+        problem = _untrain_weight_zero_turns(row, out, tokenizer)
+        if problem:
+            quarantine.add(*where, "weight_not_applied", problem, row)
+            continue
         if 1 not in out["assistant_masks"]:
             quarantine.add(*where, "no_assistant_tokens", "no assistant tokens after rendering", row)
             continue
@@ -49,6 +53,33 @@ def tokenize(rows: list[dict], tokenizer, max_length: int, quarantine: Quarantin
         masks.append(out["assistant_masks"])
         kept.append(row)
     return datasets.Dataset.from_dict({"input_ids": ids, "assistant_masks": masks}), kept
+
+
+def _untrain_weight_zero_turns(row: dict, out: dict, tokenizer) -> str | None:
+    """Clear the loss mask over each assistant turn marked `weight: 0` (OpenAI's fine-tuning format:
+    in the prompt, not trained). A turn's tokens are those its render adds to the render of the
+    messages before it; a template whose render of a prefix is not a prefix of the whole render
+    cannot say which tokens are the turn's: the reason is returned and the row is quarantined."""
+    messages = row["messages"]
+    untrained = [k for k, m in enumerate(messages) if m["role"] == "assistant" and m.get("weight") == 0]
+    if not untrained:
+        return None
+    ids, mask = out["input_ids"], list(out["assistant_masks"])
+
+    def rendered(k: int) -> list[int]:
+        return tokenizer.apply_chat_template(messages[:k], tools=row.get("tools") or None, tokenize=True,
+                                             return_dict=True)["input_ids"]
+
+    for k in untrained:
+        try:
+            start, end = len(rendered(k)), rendered(k + 1)
+        except Exception as err:  # noqa: BLE001 - a template may refuse a prefix (e.g. one that starts with no user turn)
+            return f"message {k} has weight 0, but the chat template cannot render the turns before it ({err})"
+        if ids[:len(end)] != end:
+            return f"message {k} has weight 0, but the chat template does not render the turns before it as a prefix"
+        mask[start:len(end)] = [0] * (len(end) - start)
+    out["assistant_masks"] = mask
+    return None
 
 
 class _ForwardLogs(TrainerCallback):
