@@ -220,3 +220,27 @@ def test_assistant_weight_is_kept_as_zero_or_one():
     for bad in (0.5, True, "0"):
         with pytest.raises(Reject, match="weight is"):
             normalise(_chat({**CALL, "weight": bad}, tools=[WEATHER]), "s", 0)
+
+
+def test_hermes_function_calling_v1_rows_tools_in_the_system_prompt_and_python_dict_calls():
+    system = ("You are a function calling AI model. You are provided with function signatures within <tools> </tools> "
+              "XML tags.\n<tools>\n" + repr([{"type": "function", "function": WEATHER}]) + "\n</tools>\nUse them.")
+    row = {"conversations": [
+        {"from": "system", "value": system},
+        {"from": "human", "value": "Weather in Oslo?"},
+        {"from": "gpt", "value": "<tool_call>\n{'arguments': {'city': 'Oslo'}, 'name': 'get_weather'}\n</tool_call>"},
+        {"from": "tool", "value": "<tool_response>\n{'name': 'get_weather', 'content': {'temp_c': 4}}\n</tool_response>"},
+        {"from": "gpt", "value": "It is 4 °C in Oslo."}]}
+    out = normalise(json.dumps(row), "hermes", 0)
+    assert out["tools"] == WRAPPED and row_problem(out) is None
+    assert out["messages"][0]["content"] == ("You are a function calling AI model. You are provided with function "
+                                             "signatures within <tools> </tools> XML tags.\n\nUse them.")
+    assert out["messages"][2]["tool_calls"] == [{"type": "function", "function": {"name": "get_weather",
+                                                                                   "arguments": {"city": "Oslo"}}}]
+    # arguments as a JSON string inside the block are decoded, as in tool_calls
+    row["conversations"][2]["value"] = '<tool_call>{"name": "get_weather", "arguments": "{\\"city\\": \\"Oslo\\"}"}</tool_call>'
+    assert normalise(json.dumps(row), "hermes", 0)["messages"][2]["tool_calls"][0]["function"]["arguments"] == {"city": "Oslo"}
+    # a tools block that is neither JSON nor a Python literal names itself
+    row["conversations"][0]["value"] = "<tools>\nget_weather(city)\n</tools>"
+    with pytest.raises(Reject, match="the <tools> block of the system prompt"):
+        normalise(json.dumps(row), "hermes", 0)

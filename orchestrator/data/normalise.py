@@ -32,7 +32,10 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   quarantined as `unsupported_call_syntax`: kept as text it would teach a call as a plain answer.
   In every format, an assistant turn that writes its calls as Hermes-style `<tool_call>{...}</tool_call>`
   blocks in its text (and no `tool_calls`) gets them as `tool_calls`, and a tool result wrapped in
-  `<tool_response>` is unwrapped (one per call after parallel calls).
+  `<tool_response>` is unwrapped (one per call after parallel calls). As hermes-function-calling-v1
+  writes them, the blocks may be Python dicts (single quotes, True/None), and a row with no tools
+  column may list its tools in a `<tools>` block of the system prompt (JSON or a Python literal):
+  they become the row's tools, and the block leaves the prompt (the chat template writes the tools).
   A message's `content` may be OpenAI content parts: the text parts are joined (evals/messages.py);
   a row with an image, audio or other non-text part is quarantined as `non_text_content`, and a
   user, system or assistant turn whose content is neither text nor parts as `bad_structure`. A
@@ -60,6 +63,7 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from datetime import datetime, timezone
@@ -179,6 +183,8 @@ def _call(value: Any) -> dict:
 
 def _message(m: Any, index: int, state_times: list[dict]) -> dict:
     if isinstance(m, dict):
+        if m.get("role") == "assistant" and isinstance(m.get("content"), str):
+            m = {**m, "content": _json_call_blocks(m["content"])}
         m = standard_message(m)
     if not isinstance(m, dict) or m.get("role") not in ROLES:
         role = m.get("role") if isinstance(m, dict) else None
@@ -208,6 +214,61 @@ def _message(m: Any, index: int, state_times: list[dict]) -> dict:
     if m.get("timestamp") is not None and m["role"] == "tool":
         state_times.append({"message": index, "timestamp": parse_time(m["timestamp"], f"message {index} timestamp")})
     return out
+
+
+_TOOLS_BLOCK = re.compile(r"<tools>(.*?)</tools>", re.DOTALL)
+_CALL_BLOCK = re.compile(r"(<tool_call>)(.*?)(</tool_call>)", re.DOTALL)
+
+
+def _literal(text: str) -> Any:
+    """`text` as JSON, else as a Python literal (Hermes-style datasets write their tool lists and calls
+    with single quotes and True/False/None), else None. ast.literal_eval evaluates no code."""
+    try:
+        return jsontext.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def _hermes_system_tools(messages: list[dict]) -> list[dict]:
+    """Tools a Hermes-style system prompt lists in a `<tools>` block (the dataset has no tools
+    column). The block leaves the prompt, since the chat template writes the tools itself."""
+    if not messages or messages[0]["role"] != "system":
+        return []
+    system = messages[0]["content"]
+    # the last non-empty block: Hermes prompts also name the tags in prose ("within <tools> </tools> XML tags")
+    block = next((b for b in reversed(list(_TOOLS_BLOCK.finditer(system))) if b.group(1).strip()), None)
+    if not block:
+        return []
+    listed = _literal(block.group(1))
+    if isinstance(listed, dict):
+        listed = [listed]
+    if listed is None:  # one tool per line
+        listed = [_literal(line) for line in block.group(1).splitlines() if line.strip()]
+    if not isinstance(listed, list) or not listed or any(not isinstance(t, dict) for t in listed):
+        raise Reject("malformed_json", f"message 0: the <tools> block of the system prompt is neither JSON nor a "
+                                       "Python literal list of tools")
+    messages[0] = {**messages[0], "content": (system[:block.start()] + system[block.end():]).strip()}
+    return _tools(listed)
+
+
+def _json_call_blocks(text: str) -> str:
+    """An assistant's `<tool_call>` blocks as datasets write them, rewritten as the JSON the strict
+    parser reads: a Python dict (`{'name': 'f', 'arguments': {'x': True}}`, hermes-function-calling-v1's
+    form) as JSON, and arguments given as a JSON string decoded (as they are in `tool_calls`). A
+    block that is neither stays as written, for the quality filter to refuse with the parser's reason."""
+    def as_json(match: re.Match) -> str:
+        value = _literal(match.group(2))
+        if not isinstance(value, dict):
+            return match.group(0)
+        args = value.get("arguments")
+        if isinstance(args, str) and isinstance(_json_or_self(args), dict):
+            value = {**value, "arguments": _json_or_self(args)}
+        return match.group(1) + json.dumps(value, ensure_ascii=False) + match.group(3)
+    return _CALL_BLOCK.sub(as_json, text) if "<tool_call>" in text else text
 
 
 def _finish(messages: list[dict], tools: list[dict], meta: dict) -> dict:
@@ -257,7 +318,7 @@ def from_openai(row: dict, meta: dict) -> dict:
             for t in state_times:  # tool-result times point at message indices
                 t["message"] += 1
     meta["state_times"] = state_times
-    return _finish(messages, _tools(tools), meta)
+    return _finish(messages, _tools(tools) or _hermes_system_tools(messages), meta)
 
 
 def from_sharegpt(row: dict, meta: dict) -> dict:
@@ -282,7 +343,7 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
                 raise Reject("malformed_json", f"turn {i}: function_call value is not JSON") from None
             last_calls = [_call(c) for c in (parsed if isinstance(parsed, list) else [parsed])]
             messages.append({"role": "assistant", "content": "", "tool_calls": last_calls})
-        elif role == "assistant" and inline_calls(value) is not None:  # Hermes style: calls in the text
+        elif role == "assistant" and inline_calls(value := _json_call_blocks(value)) is not None:  # Hermes style
             text, calls = inline_calls(value)
             last_calls = [_call(c) for c in calls]
             messages.append({"role": "assistant", "content": text, "tool_calls": last_calls})
@@ -311,7 +372,7 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
         if k not in ("conversations", "tools", "system", "meta", "id"):
             meta.setdefault(k, v)
     meta["state_times"] = []
-    return _finish(messages, _tools(row.get("tools")), meta)
+    return _finish(messages, _tools(row.get("tools")) or _hermes_system_tools(messages), meta)
 
 
 def from_trace(row: dict, meta: dict) -> dict:
