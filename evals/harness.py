@@ -284,10 +284,32 @@ def check_report(report: object, where: object) -> dict:
     cases = report.get("cases")
     if not isinstance(cases, list) or not cases:
         raise InputFileError(f"{where}: no per-case records ('cases'); {hint}")
+    for name, value in report["metrics"].items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise InputFileError(f"{where}: metrics.{name} is {value!r}; expected a number or null ({hint})")
+    seen = set()
     for i, r in enumerate(cases):
         if not isinstance(r, dict) or r.get("kind") not in ("call", "probe") or "id" not in r:
             raise InputFileError(f"{where}: cases[{i}] is not a case record (needs 'id' and kind 'call' or 'probe')")
+        if (r["kind"], str(r["id"])) in seen:  # records pair by id: a second one would pair with either
+            raise InputFileError(f"{where}: case {r['id']!r} has two records; ids must be unique")
+        seen.add((r["kind"], str(r["id"])))
+        fields = _RECORD_FIELDS[r["kind"]]
+        for field, kind in fields.items():  # a field that is missing is named later, by the reader that needs it
+            value = r.get(field, kind())
+            if not (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))):
+                raise InputFileError(f"{where}: case {r['id']!r}: '{field}' is {value!r}; expected "
+                                     f"{'true or false' if kind is bool else 'a whole number' if kind is int else 'text'}")
     return report
+
+
+# The score fields compare_reports and the gate read from each record, with their JSON types.
+_RECORD_FIELDS = {
+    "call": {**{k: bool for k in ("parse_ok", "no_tool_expected", "called_tool", "tool_correct", "args_exact",
+                                  "schema_valid", "lenient_tool_correct")},
+             **{k: int for k in ("tp", "fp", "fn", "key_tp", "key_fp", "key_fn")}},
+    "probe": {"outcome": str},
+}
 
 
 # What decides a greedy output besides the model file and the case (report["header"]): the llama.cpp

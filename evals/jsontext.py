@@ -9,9 +9,11 @@ Python's `json.loads` departs from JSON in two ways that matter here:
   degenerate answer of `[[[[…` within a long generation budget is enough), which would end an
   eval or a data build in a traceback instead of one counted bad row;
 - it raises `ValueError` on an integer of more than 4300 digits (Python's guard against slow
-  integer conversion; a degenerate answer can be a run of digits that long).
+  integer conversion; a degenerate answer can be a run of digits that long);
+- it decodes a lone surrogate escape (`"\ud800"`, half of a UTF-16 pair) into a string no UTF-8
+  file can hold: writing it later (train.jsonl, a report) fails after the work is done.
 
-`loads` raises `json.JSONDecodeError` for all three, so a caller's single `except json.JSONDecodeError`
+`loads` raises `json.JSONDecodeError` for all four, so a caller's single `except json.JSONDecodeError`
 covers every text that is not JSON.
 """
 
@@ -44,6 +46,30 @@ class _LongInteger(ValueError):
     pass
 
 
+class _LoneSurrogate(ValueError):
+    pass
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # only escapes can put a surrogate in decoded JSON
+
+
+def _check_text(value: Any) -> None:
+    """Every string in `value` (keys too) encodes as UTF-8; _LoneSurrogate naming the first that does not."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise _LoneSurrogate(f"\\u{ord(item[err.start]):04x}") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def _integer(digits: str) -> int:
     try:
         return int(digits)
@@ -51,11 +77,37 @@ def _integer(digits: str) -> int:
         raise _LongInteger(digits) from None
 
 
-def loads(text: str | bytes) -> Any:
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def loads(text: str | bytes, unique_keys: bool = False) -> Any:
     """`json.loads` that refuses NaN / Infinity and reports deep nesting and integers too long to
-    convert as decode errors."""
+    convert as decode errors. With `unique_keys`, an object that names a key twice is one too (for
+    files toolsweep writes and checks, such as a release manifest, where the later entry would
+    silently hide the earlier)."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_int=_integer)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_integer,
+                           object_pairs_hook=_unique_pairs if unique_keys else None)
+        if _SURROGATE_ESCAPE.search(text if isinstance(text, str) else text.decode("utf-8", "replace")):
+            _check_text(value)
+        return value
+    except _DuplicateKey as dup:
+        doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        raise json.JSONDecodeError(f"the key {str(dup)!r} appears twice in one object", doc, 0) from None
+    except _LoneSurrogate as lone:
+        doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        raise json.JSONDecodeError(f"a lone surrogate escape ({lone}) is not text: half of a UTF-16 pair", doc,
+                                   0) from None
     except _LongInteger as long:
         doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
         raise json.JSONDecodeError(f"an integer of {len(str(long).lstrip('-'))} digits is too long to read", doc,

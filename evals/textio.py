@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from evals import jsontext
 from evals.errors import InputFileError, ToolsweepError
 
 BOM = b"\xef\xbb\xbf"
@@ -49,9 +50,10 @@ def read_text(path: Path | str, what: str = "file", error: type[ToolsweepError] 
 def read_json(path: Path | str, what: str = "JSON file", error: type[ToolsweepError] = InputFileError) -> Any:
     text = read_text(path, what, error)
     try:
-        return json.loads(text)
+        return jsontext.loads(text, unique_keys=True)
     except json.JSONDecodeError as err:
-        raise error(f"{path}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+        where = f" at line {err.lineno}, column {err.colno}" if err.pos else ""
+        raise error(f"{path}: not valid JSON ({err.msg}{where})") from None
 
 
 def jsonl_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, str | bytes]]:
@@ -71,6 +73,32 @@ def jsonl_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, str | bytes]]:
             continue
         if text.strip():
             yield i, text
+
+
+def jsonl_problem(head: bytes) -> str | None:
+    """What the first bytes of a file meant as JSON Lines say it is instead, or None: a whole file in
+    another format would otherwise be read as thousands of bad lines and end as an empty dataset."""
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip-compressed (decompress it first)"
+    if head.startswith(b"PK\x03\x04"):
+        return "a zip archive (extract it first)"
+    if head.startswith(b"PAR1"):
+        return "a Parquet file (name it .parquet)"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 4 and (head[1::2][:8].count(0) >= 3
+                                                                           or head[0::2][:8].count(0) >= 3)):
+        return "UTF-16 text (save it as UTF-8)"
+    first = head.removeprefix(BOM).split(b"\n", 1)[0].strip()
+    if first.startswith(b"["):
+        try:
+            whole_line = json.loads(first)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            whole_line = None
+        # an array spread over lines, or every row in one array on one line (a stray list line among
+        # rows is one bad row, quarantined as such)
+        if whole_line is None or (isinstance(whole_line, list) and whole_line
+                                  and all(isinstance(x, dict) for x in whole_line)):
+            return "a JSON array (expected JSON Lines: one object per line; e.g. jq -c '.[]' to convert)"
+    return None
 
 
 def mapping_at(data: Any, key: str, where: str, error: type[ToolsweepError] = InputFileError) -> dict:

@@ -21,6 +21,8 @@ from orchestrator.offline import offline_defaults
 offline_defaults()  # no hub, no telemetry, ever: before any library that reads them is imported
 
 from orchestrator.console import console, out  # noqa: E402
+from orchestrator.errors import UsageError  # noqa: E402
+from orchestrator.outputs import not_an_input, output_dir, output_file  # noqa: E402
 from orchestrator.recipes.make_data import DEFAULT_COUNTS  # noqa: E402
 from evals.bfcl import CATEGORIES as BFCL_CATEGORIES  # noqa: E402
 
@@ -48,15 +50,9 @@ def _tracking(args: argparse.Namespace):
 
 def _stored_sweep_config(sweep_dir: Path) -> dict:
     """The config a sweep directory stored when it started, or ConfigError saying why it cannot be read."""
-    from evals.textio import mapping_at, read_json
-    from orchestrator.config import ConfigError
-    from orchestrator.recipes.sweep import STATE_FILE
+    from orchestrator.sweep_state import read_sweep_state
 
-    state_file = sweep_dir / STATE_FILE
-    if not state_file.is_file():
-        raise ConfigError(f"{sweep_dir}: holds no {STATE_FILE}, so it is not a toolsweep sweep directory "
-                          f"(expected runs/ray/<name>-<stamp>)")
-    return mapping_at(read_json(state_file, "sweep state file", ConfigError), "config", str(state_file), ConfigError)
+    return read_sweep_state(sweep_dir)["config"]
 
 
 # --- handlers: one per command, in the order of COMMANDS -------------------------------------------
@@ -125,6 +121,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from orchestrator.recipes.trial import eval_gguf
 
     cfg = SweepConfig(name="eval", eval=EvalConfig(max_new_tokens=args.max_new_tokens, n_ctx=args.n_ctx))
+    if args.bfcl and args.cases:
+        raise UsageError("--cases and --bfcl: give one (--bfcl evaluates a BFCL category instead of a case file)")
+    args.cases = args.cases or Path("evals/sets/test.jsonl")
+    if args.out:  # before the eval: a report that cannot be written is one line now, not after minutes of work
+        if Path(args.out).is_dir():
+            raise UsageError(f"--out {args.out}: is a folder; expected a file stem (writes OUT.json and OUT.md)")
+        for suffix in (".json", ".md"):
+            output_file(Path(args.out).with_suffix(suffix), "--out")
+        not_an_input(Path(args.out).with_suffix(".json"), "--out", (args.cases, "case file"))
     if args.bfcl:
         from evals.bfcl import load_category
         cases = load_category(args.bfcl, args.limit)
@@ -178,6 +183,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
     from orchestrator.recipes.promote import PromotionError, promote_sweep
 
     tracking, promote_cfg = _tracking(args), None
+    if args.set and not args.config:
+        raise UsageError("--set changes a value of --config; give --config too (without it the sweep's stored "
+                         "config is used as it is)")
     if args.config:
         cfg = _config(args)
         tracking, promote_cfg = cfg.tracking, cfg.promote
@@ -205,6 +213,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from orchestrator.recipes.release import release_family
     from orchestrator.release.manifest import ReleaseExists
 
+    output_dir(args.out, "--out")
     try:
         dest = release_family(args.family, args.version, _tracking(args), args.out, log=console.log)
     except (LookupError, ReleaseExists) as err:
@@ -218,7 +227,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from orchestrator.release.manifest import MANIFEST, manifest_files, verify
 
     if not args.release.is_dir():
-        raise ReleaseError(f"{args.release}: no such release folder")
+        raise ReleaseError(f"{args.release}: " + ("is a file; expected a release folder (releases/<family>-<version>)"
+                                                  if args.release.exists() else "no such release folder"))
     problems = verify(args.release)
     for p in problems:
         out.print(f"FAIL {p}")
@@ -256,6 +266,11 @@ def cmd_make_data(args: argparse.Namespace) -> int:
             "long_context" if args.long_context else "starter")
     n = args.n if args.n is not None else DEFAULT_COUNTS[mode]
     dest = args.out or default_dest(mode, args.toolset, args.long_context)
+    if mode == "starter":
+        output_dir(dest, "--out")
+    else:
+        output_file(dest, "--out")
+        not_an_input(dest, "--out", (args.toolset, "toolset"))
     with console.status(f"building {n} {mode} examples"):
         made = make_data(mode, n, dest, args.seed, toolset=args.toolset, max_retries=args.max_retries,
                          target_tokens=args.long_context, tokenizer=args.tokenizer, template=args.template)
@@ -274,6 +289,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     from orchestrator.recipes.data import build_mix
 
     cfg = _config(args)
+    output_dir(args.out, "--out")
     mix = build_mix(cfg, args.out, render=args.render)
     print_mix(mix.info, mix.rows, mix.quarantined)
     if mix.info["unaccounted"]:
@@ -292,6 +308,8 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
     from orchestrator.console import anonymiser_table
     from orchestrator.data.anonymise import Anonymiser, SurvivingTokenError, anonymise_file, parse_known
 
+    output_file(args.dest, "dest")
+    not_an_input(args.dest, "dest", (args.src, "input (src)"), (args.known, "--known file"))
     key = os.environ.get(args.key_env, "")
     if not key:
         return _fail(f"environment variable {args.key_env} is unset or empty (it must hold the anonymiser key)", 2)
@@ -308,9 +326,15 @@ def cmd_label(args: argparse.Namespace) -> int:
     from orchestrator.data.generators.teacher import TeacherConfig, label_file
 
     api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
+    if args.api_key_env and not api_key:
+        return _fail(f"--api-key-env: environment variable {args.api_key_env} is unset or empty", 2)
     cfg = TeacherConfig(endpoint=args.endpoint, model=args.model, max_tokens=args.max_tokens,
                         timeout_s=args.timeout, api_key=api_key)
     rejects = args.rejects or args.dest.with_name(args.dest.stem + ".rejects.jsonl")
+    output_file(args.dest, "dest")
+    output_file(rejects, "--rejects")
+    not_an_input(args.dest, "dest", (args.src, "input (src)"))
+    not_an_input(rejects, "--rejects", (args.src, "input (src)"), (args.dest, "labelled output (dest)"))
     with console.status("labelling") as status:
         report = label_file(args.src, args.dest, rejects, cfg, on_row=lambda i, n: status.update(f"labelling {i}/{n}"))
     out.print(f"{report.rows} rows: {report.labelled} labelled ({report.calls} with calls, {report.no_tool} "
@@ -345,6 +369,47 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
     return value
+
+
+def seed(text: str) -> int:
+    """argparse type: a seed random, numpy and torch all accept (0 .. 2**32 - 1), as config seeds are."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 2 ** 32 - 1:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {2 ** 32 - 1}, got {value}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text}")
+    return value
+
+
+def http_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL with a host, got {text!r}")
+    return text
+
+
+def folder_name(what: str) -> Callable[[str], str]:
+    """argparse type: a name that becomes part of a folder name (config.safe_name's rule)."""
+    def check(text: str) -> str:
+        from orchestrator.config import safe_name
+        try:
+            return safe_name(text, what)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return check
 
 
 def arg(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -384,9 +449,10 @@ COMMANDS: tuple[Command, ...] = (
             "Restore the sweep with Tune (unfinished and errored trials continue from their last checkpoint, the "
             "Optuna searcher keeps its history) under the same MLflow parent run.",
             (arg("sweep_dir", type=Path, help="the sweep directory printed by `toolsweep sweep`"),
-             arg("--json", metavar="FILE"))),
+             arg("--json", metavar="FILE", help="also write the sweep summary as JSON"))),
     Command("status", "the trials of a sweep on disk: state, epoch, objectives", cmd_status,
-            "show the trials of a sweep", None, (arg("sweep_dir", type=Path),)),
+            "show the trials of a sweep", None,
+            (arg("sweep_dir", type=Path, help="the sweep directory printed by `toolsweep sweep` (runs/ray/<name>-<stamp>)"),)),
     Command("trial", "one end-to-end trial: LoRA fine-tune → merge → GGUF → quantize → eval → MLflow",
             cmd_trial, "run one trial end to end",
             "Fine-tune a LoRA adapter with the sweep file's fixed values, merge it, convert to GGUF, quantize, "
@@ -398,20 +464,23 @@ COMMANDS: tuple[Command, ...] = (
             "Greedy generation with llama.cpp on every case, strict tool-call parsing and scoring, bootstrap CIs. "
             "Uses the chat template embedded in the GGUF.",
             (arg("model", type=Path, help="a .gguf file"),
-             arg("--cases", type=Path, default=Path("evals/sets/test.jsonl"), help="JSONL of cases"),
+             arg("--cases", type=Path, help="JSONL of cases (default evals/sets/test.jsonl; not with --bfcl)"),
              arg("--bfcl", metavar="CATEGORY", choices=BFCL_CATEGORIES,
                  help=f"evaluate a BFCL category instead of --cases ({', '.join(BFCL_CATEGORIES)}); adds "
                  "bfcl_accuracy (BFCL's rules)"),
              arg("--limit", type=positive_int, help="evaluate only this many cases (spread over scenarios)"),
-             arg("--max-new-tokens", type=positive_int, default=160),
-             arg("--n-ctx", type=positive_int, default=4096),
+             arg("--max-new-tokens", type=positive_int, default=160,
+                 help="most tokens generated per answer (default 160)"),
+             arg("--n-ctx", type=positive_int, default=4096, help="llama.cpp context in tokens; a prompt plus "
+                 "--max-new-tokens above it stops the eval before generating (default 4096)"),
              arg("--out", type=Path, help="write OUT.json and OUT.md reports"))),
     Command("compare", "paired-bootstrap differences between two eval reports (same cases)", cmd_compare,
             "paired differences between two eval reports",
             "Resample the cases both reports scored (paired bootstrap, 95% CI) and print B - A for every metric; a "
             "difference is credible only when its CI excludes 0.",
             (arg("a", type=Path, help="baseline report JSON (from `toolsweep eval --out`)"),
-             arg("b", type=Path, help="candidate report JSON"), arg("--seed", type=int, default=0))),
+             arg("b", type=Path, help="candidate report JSON"),
+             arg("--seed", type=seed, default=0, help="seeds the bootstrap resampling (default 0)"))),
     Command("promote", "a sweep's Pareto-front candidate → gated against the champion → MLflow registry alias",
             cmd_promote, "promote a sweep's best candidate if it is credibly better",
             "Take the Pareto front of the sweep's finished trials (quantized dev metrics, one context variant), pick "
@@ -434,8 +503,10 @@ COMMANDS: tuple[Command, ...] = (
             "Download every champion-<variant> version of the family's registered model (GGUF files, adapter, eval "
             "reports), render a model card per variant and the family card, write manifest.json (sha256 + size of "
             "every file), build in a temporary folder and rename it into place. An existing version is refused.",
-            (arg("--family", required=True, help="registered model name (promote.family)"),
-             arg("--version", required=True, help="release version, e.g. 1.0"),
+            (arg("--family", required=True, type=folder_name("a registered model and its release folders"),
+                 help="registered model name (promote.family)"),
+             arg("--version", required=True, type=folder_name("a release version (releases/<family>-<version>/)"),
+                 help="release version, e.g. 1.0"),
              arg("--out", type=Path, default=Path("releases"), help="folder that holds the releases"), *TRACKING)),
     Command("verify", "check a release folder against its manifest (sha256 and size of every file)", cmd_verify,
             "check a release folder against its manifest",
@@ -458,7 +529,7 @@ COMMANDS: tuple[Command, ...] = (
             "  make-data --honesty --count 500 --max-retries 2 --out data/generated/honesty.jsonl",
             (arg("--out", type=Path, help="starter: a directory (default data/starter); other modes: a .jsonl file"),
              arg("-n", "--count", dest="n", type=positive_int, help=f"number of examples (defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_COUNTS.items())})"),
-             arg("--seed", type=int, default=0),
+             arg("--seed", type=seed, default=0, help="seeds the generator: the same seed writes the same file"),
              arg("--max-retries", type=int, choices=range(0, 10), metavar="0-9", default=2,
                  help="honesty: retries of a failing call before giving up"),
              arg("--tokenizer", type=Path, default=Path(".cache/models/smollm2-tokenizer/tokenizer.json"),
@@ -475,7 +546,7 @@ COMMANDS: tuple[Command, ...] = (
             "Read every data source, normalise, filter, dedupe, cap and mix as the trial does; write train.jsonl, "
             "quarantine.jsonl and the stage table to --out, print the counts per stage and check the eval sets for "
             "leakage.",
-            (CONFIG, arg("--set", action="append", metavar="KEY=VALUE"),
+            (CONFIG, SET,
              arg("--out", type=Path, default=Path("runs/data"), help="folder for the files (default runs/data)"),
              arg("--render", action="store_true",
                  help="also render with the base model's tokenizer and quarantine rows over train.max_length"))),
@@ -506,15 +577,16 @@ COMMANDS: tuple[Command, ...] = (
             "answers in plain text). Every other row goes to the rejects file with its reason.",
             (arg("src", type=Path, help="JSONL of {\"user\": str, \"tools\": [...], \"id\"?, \"system\"?}"),
              arg("dest", type=Path, help="labelled JSONL"),
-             arg("--endpoint", required=True, help="base URL, e.g. http://127.0.0.1:8080"),
+             arg("--endpoint", required=True, type=http_url, help="base URL, e.g. http://127.0.0.1:8080"),
              arg("--rejects", type=Path, help="rejects JSONL (default: DEST with .rejects.jsonl)"),
              arg("--model", default="teacher", help="model name sent to the endpoint"),
              arg("--api-key-env", metavar="VAR", help="environment variable holding a bearer token, if needed"),
-             arg("--max-tokens", type=positive_int, default=256),
-             arg("--timeout", type=float, default=120.0, help="seconds per request"))),
+             arg("--max-tokens", type=positive_int, default=256, help="most tokens the teacher may answer with "
+                 "(default 256)"),
+             arg("--timeout", type=positive_seconds, default=120.0, help="seconds per request (default 120)"))),
     Command("check-config", "validate a sweep YAML and print the resolved config", cmd_check_config,
             "validate a sweep YAML", None,
-            (arg("config", type=Path), arg("--set", action="append", metavar="KEY=VALUE"))),
+            (CONFIG, SET)),
 )
 
 HELP = ("toolsweep finds, proves and ships the best small tool-calling model you can build.\n\ncommands:\n"

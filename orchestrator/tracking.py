@@ -17,6 +17,7 @@ from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 from orchestrator.config import TrackingConfig  # noqa: E402
+from orchestrator.errors import UsageError  # noqa: E402
 
 
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
@@ -51,11 +52,27 @@ def is_tracking_server(uri: str) -> bool:
 EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
 
 
+def existing_store(cfg: TrackingConfig) -> None:
+    """LookupError when the store is a SQLite file that does not exist: commands that only read what
+    sweeps logged (promote, release) would otherwise create an empty store and then find nothing."""
+    uri = os.environ.get(TRACKING_URI_ENV) or cfg.uri
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not Path(uri[len(prefix):]).is_file():
+        raise LookupError(f"no MLflow store at {uri[len(prefix):]}: nothing has been logged there (is "
+                          f"--tracking-uri the store the sweeps logged to?)")
+
+
 class Tracker:
     def __init__(self, cfg: TrackingConfig):
+        from mlflow.exceptions import MlflowException
+
         self.uri = tracking_uri(cfg)
-        self.client = MlflowClient(tracking_uri=self.uri)
-        exp = self.client.get_experiment_by_name(cfg.experiment)
+        try:
+            self.client = MlflowClient(tracking_uri=self.uri)
+            exp = self.client.get_experiment_by_name(cfg.experiment)
+        except MlflowException as err:  # an unsupported scheme, a server that refuses
+            raise UsageError(f"tracking URI {self.uri!r}: MLflow cannot use it "
+                             f"({(str(err).strip().splitlines() or [''])[0][:300]})") from None
         if exp is None:
             if is_tracking_server(self.uri):
                 # The server's own artifact root (--serve-artifacts: its bucket); a local path

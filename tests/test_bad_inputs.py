@@ -213,6 +213,39 @@ def sweep_dir(state: bytes | None, cmd: str = "resume") -> Callable[[Path], list
     return build
 
 
+def _same_file(cmd: str) -> Callable[[Path], list[str]]:
+    """label / anonymise given their input as the output: refused before anything is written."""
+    def build(tmp: Path) -> list[str]:
+        src = tmp / "in.jsonl"
+        src.write_text('{"user": "weather in Oslo?", "tools": []}\n')
+        if cmd == "label":
+            return ["label", str(src), str(src), "--endpoint", "http://127.0.0.1:9"]
+        return ["anonymise", str(src), str(tmp / "." / "in.jsonl"), "--key-env", "TOOLSWEEP_TEST_KEY"]
+    return build
+
+
+def _input_kept(tmp: Path) -> None:
+    assert (tmp / "in.jsonl").read_text() == '{"user": "weather in Oslo?", "tools": []}\n'
+
+
+def _eval_out_under_a_file(tmp: Path) -> list[str]:
+    (tmp / "afile").write_text("x")
+    return ["eval", str(tmp / "nope.gguf"), "--cases", str(ROOT / "evals/sets/dev.jsonl"), "--out", str(tmp / "afile/report")]
+
+
+def _release_link(tmp: Path) -> list[str]:
+    from orchestrator.release.manifest import write_manifest
+
+    folder = tmp / "rel"
+    folder.mkdir()
+    (folder / "card.md").write_text("card\n")
+    write_manifest(folder, {})
+    (tmp / "outside.md").write_text("card\n")
+    (folder / "card.md").unlink()
+    (folder / "card.md").symlink_to(tmp / "outside.md")  # same bytes, but not the release's own file
+    return ["verify", str(folder)]
+
+
 class _Teacher(http.server.BaseHTTPRequestHandler):
     answer: bytes = b""
 
@@ -509,6 +542,47 @@ CASES = [
     Case("teacher", "arguments off the schema",
          teacher(_chat({"tool_calls": [{"function": {"name": "get_weather", "arguments": "{\"city\": 3}"}}]})), [], rc=0,
          extra=_rejected("do not fit its schema")),
+    # --- outputs that would overwrite an input or cannot be written (refused before any work) ----------
+    Case("outputs", "label: dest is the input", _same_file("label"), ["in.jsonl", "same file as the input"],
+         extra=_input_kept),
+    Case("outputs", "anonymise: dest is the input", _same_file("anonymise"), ["in.jsonl", "same file as the input"],
+         extra=_input_kept),
+    Case("outputs", "eval --out under a file", _eval_out_under_a_file, ["--out", "afile", "is a file"]),
+    Case("outputs", "release --version that leaves the folder",
+         lambda tmp: ["release", "--family", "fam", "--version", "../../escaped", "--out", str(tmp / "rel")],
+         ["--version", "'../../escaped'"]),
+    Case("teacher", "--api-key-env names an unset variable",
+         lambda tmp: ["label", "in.jsonl", str(tmp / "o.jsonl"), "--endpoint", "http://127.0.0.1:9", "--api-key-env",
+                      "TOOLSWEEP_TEST_UNSET_KEY"], ["--api-key-env", "TOOLSWEEP_TEST_UNSET_KEY"]),
+    Case("teacher", "--endpoint not a URL",
+         lambda tmp: ["label", "in.jsonl", str(tmp / "o.jsonl"), "--endpoint", "not-a-url"], ["--endpoint", "http://"]),
+    Case("teacher", "--timeout below 0",
+         lambda tmp: ["label", "in.jsonl", str(tmp / "o.jsonl"), "--endpoint", "http://127.0.0.1:9", "--timeout", "-1"],
+         ["--timeout", "above 0"]),
+    # --- whole files in another format, and text JSON cannot hold ------------------------------------------
+    Case("data", "a gzip file named .jsonl", data_source(b"\x1f\x8b\x08\x00" + bytes(40)), ["source.jsonl", "gzip"]),
+    Case("data", "a pretty-printed JSON array", data_source(("[\n  " + STARTER[0] + ",\n  " + STARTER[1] + "\n]\n").encode()),
+         ["source.jsonl", "a JSON array"]),
+    Case("data", "UTF-16 text", data_source(_lines(STARTER[0], STARTER[1]).decode().encode("utf-16")),
+         ["source.jsonl", "UTF-16"]),
+    Case("data", "a lone surrogate escape", data_source(_lines(STARTER[0].replace('"content": "', '"content": "\\ud800', 1),
+                                                                 STARTER[1])), [], rc=0,
+         counts={"read": 2, "kept": 1, "quarantined": {"malformed_json": 1}}),
+    Case("cases", "a lone surrogate escape",
+         cases_file(_case_with(lambda c: c["messages"][0].update(content="hi \ud800")).replace("\\\\ud800", "\\ud800").encode()),
+         ["cases.jsonl:1", "lone surrogate"]),
+    # --- reports, manifests, sweep folders ----------------------------------------------------------------
+    Case("report", "a metric that is text", report(json.dumps({"metrics": {"tool_f1": "high"}, "cases": [
+        {"id": "c1", "kind": "call", "scenario": "s"}]}).encode()), ["a.json", "metrics.tool_f1", "'high'"]),
+    Case("report", "one case id twice", report(_report(["c1", "c1"])), ["a.json", "'c1' has two records"]),
+    Case("report", "a score field of the wrong type", report(json.dumps({"metrics": {}, "cases": [
+        {"id": "c1", "kind": "call", "scenario": "s", "tp": "lots"}]}).encode()), ["a.json", "case 'c1'", "'tp'"]),
+    Case("release", "a manifest naming a file twice", release(b'{"files": {"card.md": {"sha256": "x", "size_bytes": 5},'
+                                                              b' "card.md": {"sha256": "y", "size_bytes": 5}}}'),
+         ["manifest.json", "'card.md' appears twice"], rc=1),
+    Case("release", "a symbolic link", _release_link, ["symbolic link: card.md"], rc=1),
+    Case("sweep dir", "state without Tune's storage", sweep_dir(b'{"parent_run_id": "r", "config": {}}', cmd="status"),
+         ["toolsweep_sweep.json", "'storage'"]),
 ]
 
 

@@ -21,7 +21,7 @@ import datasets
 import pyarrow
 
 from orchestrator.errors import DataError
-from evals.textio import jsonl_lines
+from evals.textio import jsonl_lines, jsonl_problem
 
 datasets.disable_progress_bars()
 # datasets logs a failed read (with its traceback) before raising; toolsweep reports it as one DataError.
@@ -49,6 +49,10 @@ def _jsonl(p: Path, where: str) -> Iterator[tuple[int, str | bytes]]:
     # Read as bytes, line by line (streams by itself): one line that is not UTF-8 stays one bad row.
     rows = 0
     with p.open("rb") as f:
+        problem = jsonl_problem(f.read(65536))
+        if problem:
+            raise DataError(f"{where}: the file is {problem}")
+        f.seek(0)
         for record in jsonl_lines(f):
             rows += 1
             yield record

@@ -292,8 +292,9 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
     from evals.harness import compare_reports
     from orchestrator.paths import cache_dir as default_cache
     from orchestrator.release import plots
-    from orchestrator.tracking import Tracker
+    from orchestrator.tracking import Tracker, existing_store
 
+    existing_store(tracking)
     tracker = Tracker(tracking)
     s = _find_candidate(tracker, sweep, promote_cfg, log)
     cfg, p, variant, candidate = s.cfg, s.cfg.promote, s.variant, s.candidate

@@ -67,8 +67,9 @@ def release_family(family: str, version: str, tracking, releases_dir: Path = Pat
                    log: Callable[[str], None] = print) -> Path:
     """Build releases/<family>-<version>/ from the registry's `champion-*` aliases."""
     from orchestrator.release import registry
-    from orchestrator.tracking import Tracker
+    from orchestrator.tracking import Tracker, existing_store
 
+    existing_store(tracking)
     client = Tracker(tracking).client
     try:
         champs = registry.champions(client, family)

@@ -36,13 +36,13 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
 from orchestrator.config import SweepConfig, flat_params, parse_config, sampled_config
-from orchestrator.errors import ClusterError, StorageError, storage_reason
+from orchestrator.errors import ClusterError, ConfigError, StorageError, storage_reason
 from orchestrator.metric_keys import DEV, RUNG, objective_key, train_key
 from orchestrator.paths import cache_dir
+from orchestrator.sweep_state import STATE_FILE, read_sweep_state
 from orchestrator.progress import StageProgress, log_interval_s
 from orchestrator.search.space import Dim, pareto_front, rung_metric, space_spec
 
-STATE_FILE = "toolsweep_sweep.json"
 
 
 def tune_domain(dim: Dim):
@@ -459,7 +459,7 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
     from orchestrator.search.preflight import preflight
 
     if resume_dir:
-        state = json.loads((resume_dir / STATE_FILE).read_text())
+        state = read_sweep_state(resume_dir)
         cfg = parse_config(state["config"], resume_dir / STATE_FILE)
     preflight(cfg, resume_dir / STATE_FILE if resume_dir else None)  # before any MLflow run or Ray
     if os.environ.get("RAY_ADDRESS"):
@@ -615,8 +615,13 @@ def experiment_status(exp_dir: Path) -> list[dict]:
     """Per-trial state of a sweep on disk, read from Tune's own experiment state."""
     from ray.tune import ExperimentAnalysis
 
-    state = json.loads((exp_dir / STATE_FILE).read_text())
-    analysis = ExperimentAnalysis(state["storage"] + "/" + state["experiment"])
+    state = read_sweep_state(exp_dir)
+    where = state["storage"] + "/" + state["experiment"]
+    try:
+        analysis = ExperimentAnalysis(where)
+    except (ValueError, FileNotFoundError) as err:  # no experiment_state-*.json there
+        raise ConfigError(f"{exp_dir / STATE_FILE}: Tune's experiment state is not at {where} "
+                          f"({str(err).splitlines()[0]})") from None
     rows = []
     for trial in analysis.trials:
         last: dict[str, Any] = trial.last_result or {}

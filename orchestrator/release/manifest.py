@@ -65,10 +65,17 @@ def verify(root: Path) -> list[str]:
         return [str(err)]
     problems = []
     present = {p.relative_to(root).as_posix(): p for p in _files(root)}
+    links = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_symlink())
+    problems += [f"symbolic link: {rel} (a release holds plain files; a link's target is outside what the "
+                 f"manifest vouches for)" for rel in links]
     for rel, entry in sorted(listed.items()):
         p = present.get(rel)
         if p is None:
             problems.append(f"missing: {rel}")
+        elif rel in links:
+            continue
+        elif not os.access(p, os.R_OK):
+            problems.append(f"unreadable: {rel} (permission denied)")
         elif p.stat().st_size != entry["size_bytes"]:
             problems.append(f"size differs: {rel} ({p.stat().st_size} bytes, manifest says {entry['size_bytes']})")
         elif sha256_file(p) != entry["sha256"]:

@@ -17,8 +17,8 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 from orchestrator.metric_keys import objective_key  # noqa: E402
+from orchestrator.sweep_state import STATE_FILE, read_sweep_state  # noqa: E402
 
-STATE_FILE = "toolsweep_sweep.json"  # same name as orchestrator.recipes.sweep.STATE_FILE (that module imports ray)
 
 
 def champion_alias(variant: str) -> str:
@@ -33,7 +33,13 @@ def find_sweep_parent(client: MlflowClient, experiment_id: str, sweep: str) -> s
     """A sweep's parent run id from a sweep directory, a run id, or a sweep name (its latest run)."""
     path = Path(sweep)
     if (path / STATE_FILE).is_file():
-        return json.loads((path / STATE_FILE).read_text())["parent_run_id"]
+        parent = read_sweep_state(path, needs=("parent_run_id",))["parent_run_id"]
+        try:
+            client.get_run(parent)
+        except MlflowException:
+            raise LookupError(f"{path / STATE_FILE}: its parent run {parent} is not in this MLflow store "
+                              f"(is --tracking-uri the store the sweep logged to?)") from None
+        return parent
     try:
         run = client.get_run(sweep)
         if run.data.tags.get("toolsweep.kind") == "sweep":
@@ -50,7 +56,10 @@ def find_sweep_parent(client: MlflowClient, experiment_id: str, sweep: str) -> s
 
 def sweep_config(client: MlflowClient, parent_run_id: str) -> dict:
     """The resolved sweep config the parent run stored."""
-    local = client.download_artifacts(parent_run_id, "sweep_config.json")
+    try:
+        local = client.download_artifacts(parent_run_id, "sweep_config.json")
+    except (MlflowException, OSError) as err:
+        raise LookupError(f"sweep run {parent_run_id} stored no sweep_config.json ({str(err).splitlines()[0]})") from None
     return json.loads(Path(local).read_text())
 
 

@@ -50,11 +50,30 @@ def _cases(path: Path, key: str, problems: list[str]) -> list[dict] | None:
         return None
 
 
+def _data_file_problems(path: Path, key: str, problems: list[str]) -> None:
+    """A JSONL source that is empty or in another format: caught here, not as an empty training set."""
+    from evals.textio import jsonl_problem
+
+    if path.is_dir():
+        if not any(path.iterdir()):
+            problems.append(f"{key}: {path} is an empty folder (expected a .jsonl or .parquet file or a datasets "
+                            "save_to_disk folder)")
+        return
+    if path.suffix == ".parquet":
+        return
+    with path.open("rb") as f:
+        head = f.read(65536)
+    if not head.strip():
+        problems.append(f"{key}: {path} is empty (expected JSONL rows)")
+    elif jsonl_problem(head):
+        problems.append(f"{key}: {path} is {jsonl_problem(head)}")
+
+
 def _data_problems(cfg: SweepConfig, problems: list[str]) -> None:
     for name, src in cfg.data.sources.items():
         key = f"data.sources.{name}"
-        if src.path is not None:
-            _exists(src.path, f"{key}.path", "data source", problems, kind="any")
+        if src.path is not None and _exists(src.path, f"{key}.path", "data source", problems, kind="any"):
+            _data_file_problems(Path(src.path), f"{key}.path", problems)
         if src.generate is not None and src.generate.toolset is not None:
             if _exists(src.generate.toolset, f"{key}.generate.toolset", "toolset", problems):
                 from orchestrator.data.generators.toolset import load_toolset
