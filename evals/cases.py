@@ -189,10 +189,12 @@ def load_cases(path: Path | str) -> list[dict]:
         cases.append(case)
     if not cases:
         raise CaseError(f"{path}: holds no cases (expected one JSON object per line)")
-    counts = Counter(c["id"] for c in cases)
+    counts = Counter(str(c["id"]) for c in cases)
     dup = next((i for i, k in counts.items() if k > 1), None)
-    if dup is not None:  # per-case records and paired comparisons are keyed by id
-        raise CaseError(f"{path}: case id {dup!r} appears {counts[dup]} times; ids must be unique")
+    if dup is not None:  # per-case records, their order and paired comparisons go by the id's text
+        same = sorted({repr(c["id"]) for c in cases if str(c["id"]) == dup})
+        raise CaseError(f"{path}: case id {dup!r} appears {counts[dup]} times"
+                        + (f" (as {' and '.join(same)})" if len(same) > 1 else "") + "; ids must be unique")
     return cases
 
 

@@ -60,7 +60,7 @@ def _timing(out: dict) -> dict:
 def _generate(case: dict, prompt: str, runner: Runner, max_new_tokens: int) -> dict:
     out = runner.generate(prompt, max_new_tokens)
     if out.get("error"):  # nothing was generated: there is no answer to score (evals/errors.py)
-        raise ContextOverflowError(f"case {case['id']!r}: {out['error']} ({out.get('prompt_tokens')} prompt tokens)")
+        raise ContextOverflowError(f"case {case['id']!r}: {out['error']}")
     return out
 
 

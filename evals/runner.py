@@ -84,6 +84,7 @@ class GGUFRunner:
                  seed: int = 0, n_batch: int = DEFAULT_N_BATCH):
         self.path = str(model_path)
         self.n_batch = n_batch
+        self.n_ctx = n_ctx  # as asked: llama.cpp may round its context up, and the check holds to this
         self.stats = {"prompt_tokens": 0, "reused_tokens": 0, "states_saved": 0}
         self._save_at: dict[tuple[int, ...], int] = {}   # prompt tokens -> boundary to save a state at
         self._states: dict[tuple[int, ...], object] = {}  # prefix tokens -> llama-cpp-python LlamaState
@@ -107,10 +108,12 @@ class GGUFRunner:
 
     def context_problem(self, prompt: str, max_tokens: int) -> str | None:
         """Why `prompt` plus `max_tokens` new tokens cannot fit this context, or None."""
-        need = len(self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
-        if need + max_tokens > self.llm.n_ctx():
+        return self._overflow(len(self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)), max_tokens)
+
+    def _overflow(self, need: int, max_tokens: int) -> str | None:
+        if need + max_tokens > self.n_ctx:
             return (f"its prompt is {need} tokens and the answer may take {max_tokens} more, over the "
-                    f"{self.llm.n_ctx()}-token context (raise eval.n_ctx / --n-ctx, or lower max_new_tokens)")
+                    f"{self.n_ctx}-token context (raise eval.n_ctx / --n-ctx, or lower max_new_tokens)")
         return None
 
     def generate(self, prompt: str, max_tokens: int, fresh: bool = False) -> dict:
@@ -118,13 +121,15 @@ class GGUFRunner:
         path, which every other call must equal (see the module docstring)."""
         # Same tokenisation as training: special tokens parsed, no BOS added (the template writes its own).
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        room = self.llm.n_ctx() - len(tokens)
-        if room <= 0:
+        # No answer is cut short to fit: a later probe round whose longer prompt leaves less room than
+        # the budget would otherwise be scored on a truncated answer.
+        overflow = self._overflow(len(tokens), max_tokens)
+        if overflow:
             return {"text": "", "latency_s": 0.0, "completion_tokens": 0, "prompt_tokens": len(tokens),
-                    "error": "prompt longer than n_ctx"}
+                    "error": overflow}
         keep = self._reuse(tokens, fresh)
         start = time.perf_counter()
-        out = self.llm.create_completion(prompt=tokens, max_tokens=min(max_tokens, room), temperature=0.0,
+        out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, temperature=0.0,
                                          top_k=1, stop=STOP)
         latency = time.perf_counter() - start
         return {"text": out["choices"][0]["text"], "latency_s": latency,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
@@ -37,12 +37,18 @@ def _raise(message: str) -> None:
     raise TemplateError(message)
 
 
+# The day the eval cases are dated ("Today is ..." in their system turns; "tomorrow" resolves against
+# it). A chat template that asks for the date (`strftime_now`, as Llama 3's do) gets this day too:
+# with the real clock, the same case would render, and could score, differently from day to day.
+PINNED_TODAY = date(2026, 12, 2)
+
+
 @lru_cache(maxsize=8)
 def _compile(template: str):
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
     env.filters["tojson"] = _tojson
     env.globals["raise_exception"] = _raise
-    env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
+    env.globals["strftime_now"] = lambda fmt: datetime.combine(PINNED_TODAY, time()).strftime(fmt)
     return env.from_string(strip_generation_markers(template))
 
 

@@ -192,3 +192,33 @@ def test_a_context_too_small_for_a_case_stops_the_eval_before_it_generates(tiny_
         assert runner.llm.n_tokens == 0  # nothing was decoded
     finally:
         runner.close()
+
+
+def test_a_probe_round_that_outgrows_the_context_stops_instead_of_cutting_the_answer(tiny_gguf):
+    """Round 1 fits; the model calls again, and round 2's longer prompt plus the answer budget does
+    not: the eval stops (an answer cut to fit would be scored as if the model had stopped there)."""
+    from evals.errors import ContextOverflowError
+    from evals.harness import render
+    from evals.runner import GGUFRunner
+
+    probe = next(c for c in load_cases(ROOT / "evals/sets/test.jsonl") if is_probe(c))
+    name = probe["tools"][0]["function"]["name"]
+
+    class CallsAgain(GGUFRunner):  # real llama.cpp; round 1's answer replaced by a call, as a retrying model writes
+        rounds = 0
+
+        def generate(self, prompt, max_tokens, fresh=False):
+            out = super().generate(prompt, max_tokens, fresh)
+            self.rounds += 1
+            if self.rounds == 1 and not out.get("error"):
+                out["text"] = f'<tool_call>{{"name": "{name}", "arguments": {{}}}}</tool_call>'
+            return out
+
+    runner = CallsAgain(tiny_gguf, n_ctx=1024, n_threads=2, n_batch=16)
+    try:
+        first = len(runner.llm.tokenize(render(probe, TEMPLATE).encode(), add_bos=False, special=True))
+        with pytest.raises(ContextOverflowError, match=rf"case '{probe['id']}': its prompt is \d+ tokens"):
+            evaluate([probe], runner, TEMPLATE, 1024 - first)  # round 1 exactly fits
+        assert runner.rounds == 2
+    finally:
+        runner.close()

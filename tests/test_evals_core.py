@@ -333,3 +333,19 @@ def test_a_case_without_a_scenario_is_sliced_and_scored_as_unknown(tmp_path):
     path.write_text("".join(json.dumps({**case, "id": i}) + "\n" for i in range(3)))
     cases = load_cases(path)
     assert [c["scenario"] for c in take(cases, 2)] == ["unknown", "unknown"]
+
+
+def test_case_ids_must_differ_as_text(tmp_path):
+    """Records are ordered, paired and compared by the id's text: 1 and "1" would be one case there."""
+    path = tmp_path / "cases.jsonl"
+    case = {"scenario": "s", "tools": TOOLS, "messages": [{"role": "user", "content": "q"}], "expected": {"calls": []}}
+    path.write_text(json.dumps({**case, "id": 1}) + "\n" + json.dumps({**case, "id": "1"}) + "\n")
+    with pytest.raises(CaseError, match=r"case id '1' appears 2 times \(as '1' and 1\)"):
+        load_cases(path)
+
+
+def test_a_template_that_asks_for_the_date_gets_the_pinned_day():
+    from evals.template import PINNED_TODAY, render_chat
+
+    rendered = render_chat("{{ strftime_now('%Y-%m-%d') }}", [{"role": "user", "content": "q"}])
+    assert rendered == PINNED_TODAY.isoformat()

@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Callable
 
 from evals.cases import case_from_example
+from evals.template import PINNED_TODAY
 from orchestrator.data.generators import starter
 from orchestrator.data.generators.starter import SYSTEM_PROMPT, TOOLS, Slots, _call, _fn, _s
 
-# Dates like "tomorrow" are resolved against this pinned day, stated in the system turn.
-TODAY = dt.date(2026, 12, 2)
+# Dates like "tomorrow" are resolved against this pinned day, stated in the system turn (and given to
+# a chat template that asks for the date: evals/template.py).
+TODAY = PINNED_TODAY
 DATED_SYSTEM = f"{SYSTEM_PROMPT} Today is {TODAY:%A}, {TODAY.isoformat()}."
 
 UNSEEN_TOOLS = {
