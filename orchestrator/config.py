@@ -13,7 +13,8 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from evals.metrics import GATED, OBJECTIVES
 from orchestrator.errors import ConfigError
@@ -23,7 +24,8 @@ QUANT_TYPES = ("bf16", "f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # .inf / .nan are YAML floats: no knob means "infinite" (null does where a limit is optional)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -437,7 +439,24 @@ class RandInt(_Strict):
     randint: tuple[int, int]
 
 
-SearchDim = Annotated[Union[Choice, LogUniform, Uniform, RandInt], Field(union_mode="smart")]
+_DISTRIBUTIONS = ("choice", "uniform", "loguniform", "randint")
+
+
+def _distribution(value: Any) -> str | None:
+    """Which distribution a search_space entry names (its one key), so a wrong entry gets one error
+    about that distribution instead of one per distribution it is not."""
+    if isinstance(value, BaseModel):
+        return next(k for k in _DISTRIBUTIONS if k in type(value).model_fields)
+    named = [k for k in _DISTRIBUTIONS if isinstance(value, dict) and k in value]
+    return named[0] if len(named) == 1 else None
+
+
+SearchDim = Annotated[
+    Union[Annotated[Choice, Tag("choice")], Annotated[LogUniform, Tag("loguniform")],
+          Annotated[Uniform, Tag("uniform")], Annotated[RandInt, Tag("randint")]],
+    Discriminator(_distribution, custom_error_type="search_dimension",
+                  custom_error_message="expected one distribution: {choice: [...]}, {uniform: [low, high]}, "
+                                       "{loguniform: [low, high]} or {randint: [low, high]}")]
 
 
 class SweepConfig(_Strict):
@@ -579,6 +598,8 @@ def read_yaml(path: Path, kind: str, error: type[Exception] = ConfigError) -> An
         return yaml_loads(text)
     except yaml.YAMLError as err:
         raise error(f"{path}{yaml_error_text(err)}") from None
+    except ValueError as err:  # an integer over Python's 4300-digit conversion limit
+        raise error(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
 
 
 def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> SweepConfig:

@@ -24,6 +24,7 @@ from orchestrator.search.space import apply_params
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = (ROOT / "data/starter/train.jsonl").read_text(encoding="utf-8").splitlines()
+_STARTER_TOOLSET = (ROOT / "data/toolsets/starter.yaml").read_text(encoding="utf-8")
 DEV_CASE = json.loads((ROOT / "evals/sets/dev.jsonl").read_text(encoding="utf-8").splitlines()[0])
 
 
@@ -294,6 +295,13 @@ def _chat(message: dict) -> bytes:
 
 CASES = [
     # --- sweep YAMLs ----------------------------------------------------------------------------
+    Case("sweep yaml", "an infinite learning rate", lambda tmp: check(tmp, train__learning_rate=float("inf")),
+         ["train.learning_rate", "finite number"]),
+    Case("sweep yaml", "a distribution of no known kind",
+         lambda tmp: check(tmp, search_space={"train.lora.rank": {"gaussian": [8, 2]}}),
+         ["search_space.train.lora.rank", "expected one distribution"]),
+    Case("sweep yaml", "an integer too long to read", raw_config("name: x\nseed: " + "9" * 5000 + "\n"),
+         ["sweep.yaml", "not valid YAML", "4300 digits"]),
     Case("sweep yaml", "not UTF-8", raw_config(b"name: x\nseed: \xff\n"), ["sweep.yaml", "not UTF-8", "line 2"]),
     Case("sweep yaml", "YAML syntax error", raw_config("name: [x\n"), ["sweep.yaml", "not valid YAML"]),
     Case("sweep yaml", "top level is a list", raw_config("- name: x\n"), ["sweep.yaml", "mapping"]),
@@ -399,6 +407,16 @@ CASES = [
     Case("toolset", "a tool name a model cannot call", toolset(
         (ROOT / "data/toolsets/starter.yaml").read_text(encoding="utf-8").replace("  run_shell:\n", "  run shell:\n", 1)),
          ["toolset.yaml", "'run shell'", "letters, digits"]),
+    # a broken template is found at load time even where a small draw would never pick it (the last request)
+    Case("toolset", "an unknown slot in the last request", toolset(_STARTER_TOOLSET.replace(
+        '"Look up today\'s weather in {city}."]', '"Look up today\'s weather in {town}."]', 1)),
+         ["toolset.yaml", "intents.weather.requests[11]", "unknown slot {town}"]),
+    Case("toolset", "an unbalanced brace", toolset(_STARTER_TOOLSET.replace(
+        '"Tell me the weather in {city}."', '"Tell me the weather in {city."', 1)), ["toolset.yaml", "unbalanced"]),
+    Case("toolset", "a range written high to low", toolset(_STARTER_TOOLSET.replace("{range: [-5, 33]}", "{range: [33, -5]}", 1)),
+         ["toolset.yaml", "intents.weather.slots.temp.range", "[33, -5] is empty"]),
+    Case("toolset", "a slot of no known kind", toolset(_STARTER_TOOLSET.replace("{range: [-5, 33]}", "{gauss: [0, 1]}", 1)),
+         ["toolset.yaml", "intents.weather.slots.temp", "expected a pool name"]),
     # --- training data ----------------------------------------------------------------------------
     Case("data", "byte-order mark on the first row", data_source(b"\xef\xbb\xbf" + _lines(STARTER[0], STARTER[1])), [], rc=0,
          counts={"read": 2, "kept": 2, "quarantined": {}}),

@@ -25,10 +25,11 @@ import operator
 import random
 import re
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator,
+                      model_validator)
 
 from orchestrator.config import ConfigError, format_validation_errors, read_yaml
 
@@ -50,6 +51,12 @@ class _Strict(BaseModel):
 class RangeSlot(_Strict):
     range: tuple[int, int]
 
+    @model_validator(mode="after")
+    def _low_first(self) -> "RangeSlot":
+        if self.range[0] > self.range[1]:
+            raise ValueError(f"range [{self.range[0]}, {self.range[1]}] is empty: write [low, high]")
+        return self
+
 
 class ChoiceSlot(_Strict):
     choice: list[Any] = Field(min_length=1)
@@ -60,7 +67,23 @@ class PoolSlot(_Strict):
     unlike: list[str] = []          # slots this draw must differ from (two different cities)
 
 
-SlotSpec = Union[str, RangeSlot, ChoiceSlot, PoolSlot]
+def _slot_kind(value: Any) -> str | None:
+    """Which kind of slot an entry is (a pool name, or its one key), so a wrong entry gets one error
+    about that kind instead of one per kind it is not."""
+    if isinstance(value, str):
+        return "name"
+    if isinstance(value, BaseModel):
+        return next(k for k in ("range", "choice", "pool") if k in type(value).model_fields)
+    named = [k for k in ("range", "choice", "pool") if isinstance(value, dict) and k in value]
+    return named[0] if len(named) == 1 else None
+
+
+SlotSpec = Annotated[
+    Union[Annotated[str, Tag("name")], Annotated[RangeSlot, Tag("range")], Annotated[ChoiceSlot, Tag("choice")],
+          Annotated[PoolSlot, Tag("pool")]],
+    Discriminator(_slot_kind, custom_error_type="slot",
+                  custom_error_message="expected a pool name, {range: [low, high]}, {choice: [...]} or "
+                                       "{pool: name, unlike: [...]}")]
 
 
 TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -191,6 +214,11 @@ def render(template: Any, values: dict[str, Any]) -> Any:
         value = _lookup(values, only.group(1), only.group(2))
         return int(value) if isinstance(value, float) and value.is_integer() else value
 
+    stray = _FIELD.sub("", template)
+    if "{" in stray or "}" in stray:  # "{city?" would otherwise be written out as it stands
+        raise TemplateError(f"unbalanced or malformed {{...}} in {template!r} (a slot is {{name}}, a literal "
+                            f"brace is {{{{ or }}}})")
+
     def fill(m: re.Match) -> str:
         if m.group(0) in ("{{", "}}"):
             return m.group(0)[0]
@@ -231,6 +259,8 @@ def evaluate(expr: str, values: dict[str, Any]) -> float | int:
         return walk(ast.parse(expr, mode="eval"))
     except SyntaxError as err:
         raise TemplateError(f"bad expression {expr!r}: {err.msg}") from None
+    except (ZeroDivisionError, OverflowError) as err:
+        raise TemplateError(f"expression {expr!r} cannot be computed for the drawn values ({err})") from None
 
 
 # --- generation -------------------------------------------------------------------------------
@@ -395,17 +425,41 @@ class Generator:
         return [s for s in SCENARIOS if self.ts.mix.get(s, 0) > 0 and can[s]]
 
     def check(self) -> None:
-        """Render every intent, flow and no-tool entry once, so a broken template fails at load time."""
+        """Render every template of every intent, flow and no-tool entry (each request and answer, each
+        optional argument), so a broken one fails at load time, not when a draw happens to pick it."""
         rng = random.Random(0)
-        for name in self.ts.intents:
+        for name, it in self.ts.intents.items():
             for _ in range(3):
                 self.intent(rng, name)
-        for name in self.ts.flows:
+            where = f"intents.{name}"
+            values: dict[str, Any] = {}
+            self._draw(rng, it.slots, values, where)
+            for i, opt in enumerate(it.optional):
+                self._draw(rng, opt.set, values, f"{where}.optional[{i}]")
+            self._computed(it.computed, values, where)
+            for i, request in enumerate(it.requests):
+                self._render(request + "".join(o.suffix for o in it.optional), values, f"{where}.requests[{i}]")
+            for i, answer in enumerate(it.answers):
+                self._render(answer, values, f"{where}.answers[{i}]")
+            for i, opt in enumerate(it.optional):
+                self._call(it.tool, self._render({**it.arguments, **opt.arguments}, values,
+                                                 f"{where}.optional[{i}].arguments"), where)
+        for name, fl in self.ts.flows.items():
             for _ in range(3):
                 self.flow(rng, name)
-        if self.ts.no_tool:
-            for _ in range(3 * len(self.ts.no_tool)):
-                self.no_tool(rng)
+            values = {"system": self.ts.system_prompt}
+            self._draw(rng, fl.slots, values, f"flows.{name}")
+            self._computed(fl.computed, values, f"flows.{name}")
+            for field in ("requests", "answers"):
+                for i, text in enumerate(getattr(fl, field)):
+                    self._render(text, values, f"flows.{name}.{field}[{i}]")
+        for name, nt in self.ts.no_tool.items():
+            values = {}
+            self._draw(rng, nt.slots, values, f"no_tool.{name}")
+            self._computed(nt.computed, values, f"no_tool.{name}")
+            for field in ("requests", "answers"):
+                for i, text in enumerate(getattr(nt, field)):
+                    self._render(text, values, f"no_tool.{name}.{field}[{i}]")
         missing = [s for s in self.ts.mix if self.ts.mix[s] > 0 and s not in self.available()]
         if missing:
             raise self._fail("mix", f"weights given for {missing}, but the file defines nothing to make them from")
