@@ -484,6 +484,9 @@ class SweepConfig(_Strict):
     @model_validator(mode="after")
     def _search_keys_exist(self) -> "SweepConfig":
         for dotted in self.search_space:
+            if dotted.split(".")[0] in _NOT_PER_TRIAL:
+                raise ValueError(f"search_space key {dotted!r}: {dotted.split('.')[0]} is the sweep's own, the same "
+                                 f"for every trial (a trial can vary data, train, model, quantize and eval keys, and seed)")
             node: Any = self
             for part in dotted.split("."):
                 if isinstance(node, BaseModel) and part in type(node).model_fields:
@@ -499,6 +502,10 @@ class SweepConfig(_Strict):
         if self.search_space:
             _check_domains(self)
         return self
+
+
+# Sections a trial cannot vary: where the sweep writes, how it searches, what it promotes.
+_NOT_PER_TRIAL = ("name", "output_dir", "tracking", "search", "search_space", "promote", "resources")
 
 
 def _dotted_get(node: Any, dotted: str) -> Any:

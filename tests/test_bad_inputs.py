@@ -295,6 +295,13 @@ def _chat(message: dict) -> bytes:
 
 CASES = [
     # --- sweep YAMLs ----------------------------------------------------------------------------
+    Case("sweep yaml", "a search-space choice of a data file that does not exist",
+         lambda tmp: check(tmp, search_space={"data.eval": {"choice": [str(ROOT / "evals/sets/dev.jsonl"),
+                                                                          str(tmp / "nope.jsonl")]}}),
+         ["search_space.data.eval", "nope.jsonl", "does not exist"]),
+    Case("sweep yaml", "a search space over where the sweep writes",
+         lambda tmp: check(tmp, search_space={"output_dir": {"choice": ["a", "b"]}}),
+         ["search_space key 'output_dir'", "the same for every trial"]),
     Case("sweep yaml", "an infinite learning rate", lambda tmp: check(tmp, train__learning_rate=float("inf")),
          ["train.learning_rate", "finite number"]),
     Case("sweep yaml", "a distribution of no known kind",

@@ -340,7 +340,34 @@ def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:
     _model_problems(cfg, found)
     _writable_problems(cfg, found)
     _resource_problems(cfg, found)
+    _sampled_file_problems(cfg, found)
     return found
+
+
+def _sampled_file_problems(cfg: SweepConfig, found: list[str]) -> None:
+    """The files a search_space choice would point a trial at (another data source, eval set, base
+    model or template) exist and read, as the fixed config's do: otherwise a trial finds out."""
+    from orchestrator.config import ConfigError, sampled_config
+    from orchestrator.search.space import domain_points, space_spec
+
+    base = cfg.model_dump(mode="json")
+    for dim in space_spec(cfg.search_space):
+        if dim.kind != "choice" or dim.key.split(".")[0] not in ("data", "model"):
+            continue
+        for value in domain_points(dim):
+            if not isinstance(value, str):
+                continue
+            try:
+                trial = sampled_config(base, {dim.key: value}, f"search_space.{dim.key}")
+            except ConfigError as err:
+                found.append(f"search_space.{dim.key} = {value!r}: {err}")
+                continue
+            seen: list[str] = []
+            _data_problems(trial, seen)
+            _cases(trial.data.eval, "data.eval", seen)
+            _model_problems(trial, seen)
+            found.extend(f"search_space.{dim.key} = {value!r}: {p}" for p in seen
+                         if p not in found and not p.startswith((NOTE, HERE)))
 
 
 def preflight(cfg: SweepConfig, source: str | Path | None = None, promoting: bool = False,
