@@ -382,6 +382,16 @@ def seed(text: str) -> int:
     return value
 
 
+def context_tokens(text: str) -> int:
+    """argparse type: a long-context length the generator can reach (data.sources.*.generate.target_tokens)."""
+    from orchestrator.config import MAX_TARGET_TOKENS, MIN_TARGET_TOKENS
+
+    value = positive_int(text)
+    if not MIN_TARGET_TOKENS <= value <= MAX_TARGET_TOKENS:
+        raise argparse.ArgumentTypeError(f"expected {MIN_TARGET_TOKENS} to {MAX_TARGET_TOKENS} tokens, got {value}")
+    return value
+
+
 def positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -537,7 +547,7 @@ COMMANDS: tuple[Command, ...] = (
              arg("--template", default="toolchat", help="long-context: chat template the length is measured in")),
             exclusive=(arg("--toolset", type=Path, metavar="YAML", help="generate from a toolset file (all seven "
                            "scenarios)"),
-                       arg("--long-context", type=positive_int, metavar="TOKENS",
+                       arg("--long-context", type=context_tokens, metavar="TOKENS",
                            help="long multi-round conversations of 95-100%% of TOKENS (e.g. 16384, 32768)"),
                        arg("--honesty", action="store_true", help="empty/failed tool results reported plainly")),
             raw=True),

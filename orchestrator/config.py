@@ -49,6 +49,10 @@ def _plain_types(annotation: Any) -> set:
     return {annotation} if isinstance(annotation, type) else set()
 
 
+# Long-context generation: below 2K a conversation of 8-16 rounds cannot fit; above 256K no small
+# model here trains, and generating (the tokenizer counts every growth step) would run for hours.
+MIN_TARGET_TOKENS, MAX_TARGET_TOKENS = 2048, 262_144
+
 # Seeds go to random, numpy (0 .. 2**32 - 1) and torch: one range all three accept.
 Seed = Annotated[int, Field(ge=0, le=2 ** 32 - 1)]
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -114,7 +118,7 @@ class GenerateConfig(_Strict):
     seed: Seed = 0
     # long_context: rendered length each conversation grows to (95-100 %), counted with the SmolLM2
     # tokenizer; keep it below train.max_length when the base's tokenizer counts more tokens.
-    target_tokens: int | None = Field(None, ge=2048)
+    target_tokens: int | None = Field(None, ge=MIN_TARGET_TOKENS, le=MAX_TARGET_TOKENS)
     toolset: Path | None = None           # toolset: the YAML toolset (e.g. data/toolsets/starter.yaml)
     max_retries: int = Field(2, ge=0, le=9)  # honesty: failed retries before the assistant stops and says so
 

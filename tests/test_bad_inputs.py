@@ -424,6 +424,12 @@ CASES = [
          ["toolset.yaml", "intents.weather.slots.temp.range", "[33, -5] is empty"]),
     Case("toolset", "a slot of no known kind", toolset(_STARTER_TOOLSET.replace("{range: [-5, 33]}", "{gauss: [0, 1]}", 1)),
          ["toolset.yaml", "intents.weather.slots.temp", "expected a pool name"]),
+    Case("toolset", "make-data --long-context beyond what can be generated",
+         lambda tmp: ["make-data", "--long-context", "99999999999", "--out", str(tmp / "l.jsonl")],
+         ["--long-context", "2048 to 262144"]),
+    Case("toolset", "make-data --tokenizer that is not a tokenizer", lambda tmp: [
+        "make-data", "--long-context", "4096", "-n", "1", "--tokenizer", str(ROOT / "README.md"), "--out",
+        str(tmp / "l.jsonl")], ["--tokenizer", "README.md", "not a tokenizer.json"]),
     # --- training data ----------------------------------------------------------------------------
     Case("data", "byte-order mark on the first row", data_source(b"\xef\xbb\xbf" + _lines(STARTER[0], STARTER[1])), [], rc=0,
          counts={"read": 2, "kept": 2, "quarantined": {}}),

@@ -59,9 +59,18 @@ def make_data(mode: str, n: int, dest: Path, seed: int = 0, *, toolset: Path | N
         from orchestrator.data.generators.long_context_eval import tokenizer_counter
         from orchestrator.train.chat_template import load_template
 
-        if not tokenizer.is_file():
+        try:
+            chat_template = load_template(template)
+        except FileNotFoundError as err:
+            raise UsageError(f"--template: {err}") from None
+        if not tokenizer.exists():
             from orchestrator.train import base_model
             base_model.smollm2_tokenizer(tokenizer.parent.parent)
-        rows = long_context.generate(target_tokens, n, tokenizer_counter(tokenizer), load_template(template), seed)
+        try:
+            count = tokenizer_counter(tokenizer)
+        except Exception as err:  # noqa: BLE001 - tokenizers raises a bare Exception on a file it cannot read
+            raise UsageError(f"--tokenizer {tokenizer}: not a tokenizer.json that the tokenizers library reads "
+                             f"({(str(err).splitlines() or [''])[0][:200]})") from None
+        rows = long_context.generate(target_tokens, n, count, chat_template, seed)
     write_jsonl(rows, dest)
     return Made(dest, rows)
