@@ -79,8 +79,8 @@ def validate_case(case: Any) -> str | None:
     for key in ("id", "tools", "messages", "expected"):
         if key not in case:
             return f"missing key {key!r}"
-    if not isinstance(case["id"], (str, int)) or isinstance(case["id"], bool):
-        return "'id' must be a string or an integer"
+    if not isinstance(case["id"], (str, int)) or isinstance(case["id"], bool) or str(case["id"]).strip() == "":
+        return "'id' must be a non-empty string or an integer"
     if not isinstance(case["messages"], list) or not case["messages"]:
         return "'messages' must be a non-empty list"
     bad = [i for i, m in enumerate(case["messages"]) if not isinstance(m, dict) or not isinstance(m.get("role"), str)]
@@ -127,6 +127,8 @@ def validate_case(case: Any) -> str | None:
     if not isinstance(rules, dict) or any(not isinstance(r, dict) for r in rules.values()):
         return "'arg_rules' must map tool names to {argument: rule} objects"
     for tool, per_arg in rules.items():
+        if tool not in names:  # a misspelt tool name would leave the rule silently unused
+            return f"arg_rules for {tool!r}: not among the case's tools"
         for arg, rule in per_arg.items():
             unknown = set(rule) - {"any_of", "casefold", "tolerance"} if isinstance(rule, dict) else {"(not an object)"}
             if unknown:

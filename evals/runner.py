@@ -95,7 +95,10 @@ class GGUFRunner:
             self.llm = llama_cpp.Llama(model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or usable_cpus(),
                                        n_gpu_layers=-1 if gpu_offload() else 0,
                                        n_batch=n_batch, n_ubatch=n_batch, seed=seed, verbose=False)
-        except ValueError as err:  # llama-cpp-python's "Failed to load model from file"
+        except ValueError as err:  # llama-cpp-python's "Failed to load model from file" / "... llama_context"
+            if "context" in str(err):  # the weights loaded; the KV cache for n_ctx tokens did not fit
+                raise ModelFileError(f"{self.path}: llama.cpp loaded the model but could not create a {n_ctx}-token "
+                                     f"context ({err}); lower eval.n_ctx / --n-ctx") from None
             raise ModelFileError(f"{self.path}: llama.cpp could not load it ({err}); the file may be truncated "
                                  f"or of an architecture this llama.cpp does not know") from None
 

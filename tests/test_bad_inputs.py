@@ -430,6 +430,11 @@ CASES = [
     Case("toolset", "make-data --tokenizer that is not a tokenizer", lambda tmp: [
         "make-data", "--long-context", "4096", "-n", "1", "--tokenizer", str(ROOT / "README.md"), "--out",
         str(tmp / "l.jsonl")], ["--tokenizer", "README.md", "not a tokenizer.json"]),
+    Case("cases", "arg_rules for a tool the case does not offer",
+         cases_file(_case_with(lambda c: c.update(arg_rules={"get_wether": {"city": {"casefold": True}}})).encode()),
+         ["cases.jsonl:1", "arg_rules for 'get_wether'", "not among the case's tools"]),
+    Case("cases", "an empty id", cases_file(_case_with(lambda c: c.update(id="")).encode()),
+         ["cases.jsonl:1", "non-empty string"]),
     # --- training data ----------------------------------------------------------------------------
     Case("data", "byte-order mark on the first row", data_source(b"\xef\xbb\xbf" + _lines(STARTER[0], STARTER[1])), [], rc=0,
          counts={"read": 2, "kept": 2, "quarantined": {}}),

@@ -28,7 +28,9 @@ NOTE = "\0note\0"  # marks a finding that does not stop the run (it is printed)
 def _exists(path: Path, key: str, what: str, problems: list[str], kind: str = "file") -> bool:
     p = Path(path)
     if not p.exists():
-        problems.append(f"{key}: {what} {p} does not exist")
+        # a relative path is read from the folder the command runs in, not the sweep file's
+        where = "" if p.is_absolute() else f" (relative to the current folder {Path.cwd()})"
+        problems.append(f"{key}: {what} {p} does not exist{where}")
         return False
     if kind == "file" and not p.is_file():
         problems.append(f"{key}: {what} {p} is not a file")

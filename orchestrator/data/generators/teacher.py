@@ -26,6 +26,7 @@ import jsonschema
 
 from evals import jsontext
 from evals.parser import parse_strict
+from evals.tools import tool_schema_problem
 from orchestrator.errors import DataError
 from evals.textio import read_text
 from orchestrator.data.generators.starter import SYSTEM_PROMPT
@@ -100,6 +101,9 @@ def check_input(row: Any) -> None:
             jsonschema.Draft202012Validator.check_schema(fn["parameters"])
         except jsonschema.SchemaError as err:
             raise Rejected(f"input: tools[{i}] ({fn['name']}) has an invalid parameters schema: {err.message}") from None
+    problem = tool_schema_problem(tools)  # a tool defined twice, a name no model can write in a call
+    if problem:
+        raise Rejected(f"input: {problem[1]}")
 
 
 def request_body(row: dict, cfg: TeacherConfig) -> dict:
