@@ -360,46 +360,39 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 # --- the command table -----------------------------------------------------------------------------
 
+def _number(text: str, kind: type, low: float, high: float, what: str) -> int | float:
+    """`text` as `kind` within [low, high] (inf excluded), else argparse's one-line error naming the flag."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not low <= value <= high or value in (float("inf"), float("-inf")):
+        shown = [int(b) if float(b).is_integer() else b for b in (low, high) if b != float("inf")]
+        bounds = f"of at least {shown[0]}" if high == float("inf") else f"from {shown[0]} to {shown[1]}"
+        raise argparse.ArgumentTypeError(f"expected {what} {bounds}, got {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number above 0 (argparse then names the flag in its one-line error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
-    return value
+    return _number(text, int, 1, float("inf"), "a whole number")
 
 
 def seed(text: str) -> int:
     """argparse type: a seed random, numpy and torch all accept (0 .. 2**32 - 1), as config seeds are."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value <= 2 ** 32 - 1:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {2 ** 32 - 1}, got {value}")
-    return value
+    return _number(text, int, 0, 2 ** 32 - 1, "a whole-number seed")
 
 
 def context_tokens(text: str) -> int:
     """argparse type: a long-context length the generator can reach (data.sources.*.generate.target_tokens)."""
     from orchestrator.config import MAX_TARGET_TOKENS, MIN_TARGET_TOKENS
 
-    value = positive_int(text)
-    if not MIN_TARGET_TOKENS <= value <= MAX_TARGET_TOKENS:
-        raise argparse.ArgumentTypeError(f"expected {MIN_TARGET_TOKENS} to {MAX_TARGET_TOKENS} tokens, got {value}")
-    return value
+    return _number(text, int, MIN_TARGET_TOKENS, MAX_TARGET_TOKENS, "a number of tokens")
 
 
 def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text}")
-    return value
+    """argparse type: seconds above 0 (a request timeout)."""
+    return _number(text, float, 1e-3, 1e6, "a number of seconds")
 
 
 def http_url(text: str) -> str:

@@ -389,7 +389,7 @@ CASES = [
     Case("override", "unknown key", with_set("train.lora.rnak=8"), ["train.lora.rnak", "unknown key"]),
     Case("override", "wrong type", with_set("train.lora.rank=abc"), ["train.lora.rank"]),
     # --- command-line flags ----------------------------------------------------------------------
-    Case("flags", "--limit 0", lambda t: ["eval", "m.gguf", "--limit", "0"], ["--limit", "above 0"]),
+    Case("flags", "--limit 0", lambda t: ["eval", "m.gguf", "--limit", "0"], ["--limit", "of at least 1"]),
     Case("flags", "--count not a number", lambda t: ["make-data", "--honesty", "--count", "many"], ["--count", "'many'"]),
     Case("flags", "--make-data out not .jsonl",
          lambda t: ["make-data", "--honesty", "--count", "2", "--out", str(t / "x.txt")], ["--out", ".jsonl"]),
@@ -594,7 +594,7 @@ CASES = [
          lambda tmp: ["label", "in.jsonl", str(tmp / "o.jsonl"), "--endpoint", "not-a-url"], ["--endpoint", "http://"]),
     Case("teacher", "--timeout below 0",
          lambda tmp: ["label", "in.jsonl", str(tmp / "o.jsonl"), "--endpoint", "http://127.0.0.1:9", "--timeout", "-1"],
-         ["--timeout", "above 0"]),
+         ["--timeout", "from 0.001 to"]),
     # --- whole files in another format, and text JSON cannot hold ------------------------------------------
     Case("data", "a gzip file named .jsonl", data_source(b"\x1f\x8b\x08\x00" + bytes(40)), ["source.jsonl", "gzip"]),
     Case("data", "a pretty-printed JSON array", data_source(("[\n  " + STARTER[0] + ",\n  " + STARTER[1] + "\n]\n").encode()),
