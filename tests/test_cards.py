@@ -27,7 +27,8 @@ def info(**over):
         "base_model": "smollm2-135m", "license": "apache-2.0", "eval_set": "evals/sets/test.jsonl",
         "primary_quant": "q4_k_m", "reports": {"q4_k_m": tuned, "f16": f16}, "base_report": base,
         "vs_base": [
-            {"metric": "tool_f1", "a": 0.6, "b": 0.634, "diff": 0.034, "ci95": [-0.05, 0.12], "credible": False},
+            {"metric": "tool_f1", "a": 0.6, "b": 0.634, "diff": 0.034, "ci95": [-0.05, 0.12], "credible": False,
+             "n_measured": 20},
             {"metric": "no_tool_accuracy", "a": 1.0, "b": 0.75, "diff": -0.25, "ci95": [-0.5, -0.05], "credible": True},
             {"metric": "fabrication_rate", "a": 0.0, "b": 0.25, "diff": 0.25, "ci95": [0.05, 0.5], "credible": True},
             {"metric": "tool_recall", "a": 0.5, "b": 0.65, "diff": 0.15, "ci95": [0.02, 0.3], "credible": True},
@@ -61,9 +62,9 @@ def test_tables_carry_the_measured_numbers():
     text = cards.model_card(info(), {"Pareto": "plots/pareto.png"})
     tuned_ci = info()["reports"]["q4_k_m"]["ci95"]["tool_f1"]
     # base: tp 13, fp 7, fn 7 -> 26/40 = 0.650
-    assert (f"| Tool selection F1 | 0.634 | [{tuned_ci[0]:.3f}, {tuned_ci[1]:.3f}] | 0.650 |" in text)
+    assert (f"| Tool selection F1 | 20 | 0.634 | [{tuned_ci[0]:.3f}, {tuned_ci[1]:.3f}] | 0.650 |" in text)
     assert "| +0.034 | [-0.050, +0.120] | no |" in text
-    assert "| Tool precision | 0.619 |" in text and text.split("| Tool precision |")[1].split("\n")[0].endswith("| — | — | — |")
+    assert "| Tool precision | — | 0.619 |" in text and text.split("| Tool precision |")[1].split("\n")[0].endswith("| — | — | — |")
     # per scenario, best tool selection accuracy first; base F1 beside it
     assert text.index("| single_tool | 10 | 0.900 | 0.900 |") < text.index("| no_tool | 4 | 0.000 | 0.750 |") \
         < text.index("| parallel | 10 | 0.400 | 0.400 | 0.400 | — | 0.800 |")
@@ -91,10 +92,11 @@ def test_limitations_are_written_from_the_numbers():
     assert lines[1] == ("- Credibly worse than the untuned base on: no_tool_accuracy (-0.250, 95% CI [-0.500, -0.050]), "
                         "fabrication_rate (+0.250, 95% CI [+0.050, +0.500]).")
     assert lines[2] == "- Most failed cases are `model_decision_failure`: 8 of 8 failures under the strict parser."
-    assert lines[3].startswith("- It fabricated a tool result in 25.0% of the failure probes")
+    assert lines[3].startswith("- It fabricated a tool result in 1 of 4 failure probes (25.0%, 95% CI [")
     # f16: tp 16, fp 5, fn 4 -> 32/41 = 0.780 against 26/41 = 0.634 at q4_k_m: 6/41 = 0.146
-    assert lines[4] == "- q4_k_m loses 0.146 tool F1 against f16; use f16 where memory allows."
-    assert "Measured on 24 tool-call cases" in lines[5]
+    assert lines[4] == ("- q4_k_m scored 0.146 less tool F1 than f16 on these cases (point estimates, not a tested "
+                        "difference); compare the two reports with `toolsweep compare` before choosing.")
+    assert "Measured on 24 tool-call cases (20 of them count for tool F1)" in lines[5]
 
 
 def test_limitations_change_with_the_numbers():
@@ -111,15 +113,22 @@ def test_limitations_change_with_the_numbers():
 def test_family_card_table_and_choice():
     rows = family_rows({"4k": {"name": "fam-4k", "context": 4096, "rank": 32, "alpha": 64,
                                "metrics": {"tool_f1": 0.955, "parse_success": 1.0, "schema_validity": 1.0,
-                                           "no_tool_accuracy": 1.0}},
+                                           "no_tool_accuracy": 1.0}, "eval_set": "evals/sets/test.jsonl"},
                         "32k": {"name": "fam-32k", "context": 32768, "rank": 64, "alpha": 128,
+                                "eval_set": "evals/sets/long_28k.jsonl",
                                 "metrics": {"tool_f1": 0.94, "parse_success": 1.0, "schema_validity": 1.0,
                                             "no_tool_accuracy": None}}})
     text = cards.family_card("fam", "1.0", rows, "apache-2.0", "smollm2-135m")
     assert "| fam-4k | 4,096 | 0.955 | 1.000 | 1.000 | 1.000 | rank 32, α=64 | [`4k/`](4k/README.md) |" in text
     assert "| fam-32k | 32,768 | 0.940 | 1.000 | 1.000 | — | rank 64, α=128 | [`32k/`](32k/README.md) |" in text
     assert text.index("- **4k**") < text.index("- **32k**")
-    assert "Highest tool F1 in the family." in text.split("- **4k**")[1].split("\n")[0]
+    # the two variants were scored on different sets (the test set, a long set): no ranking across them
+    assert "Highest tool F1" not in text
+    same_set = family_rows({v: {**c, "eval_set": "evals/sets/test.jsonl"} for v, c in (
+        ("4k", {"name": "fam-4k", "context": 4096, "rank": 32, "alpha": 64, "metrics": {"tool_f1": 0.955}}),
+        ("16k", {"name": "fam-16k", "context": 16384, "rank": 32, "alpha": 64, "metrics": {"tool_f1": 0.9}}))})
+    text_same = cards.family_card("fam", "1.0", same_set, "apache-2.0", "smollm2-135m")
+    assert "Highest tool F1 in the family on the shared eval set." in text_same.split("- **4k**")[1].split("\n")[0]
     assert yaml.safe_load(text.split("---\n")[1])["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
@@ -178,3 +187,18 @@ def test_the_cards_call_reader_agrees_with_the_strict_parser():
         else:
             assert [{"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}
                     for c in calls] == strict.calls, reply
+
+
+def test_card_says_how_the_trial_was_picked_which_way_a_difference_goes_and_where_it_ran():
+    picked = info(selection={"objectives": {"tool_selection_accuracy": "max", "no_tool_accuracy": "max"},
+                             "rung_weights": {"tool_selection_accuracy": 1.0, "no_tool_accuracy": 0.5}},
+                  eval_settings={"max_new_tokens": 160, "n_ctx": 4096})
+    text = cards.model_card(picked, {})
+    assert ("the trial on the front with the best sweep score (1 × tool_selection_accuracy + 0.5 × "
+            "no_tool_accuracy; ties broken by tool_f1)") in text
+    # a credible drop of a higher-is-better metric reads as worse; a credible rise of a lower-is-better one too
+    assert text.split("| No-tool accuracy |")[1].split("\n")[0].endswith("| yes, worse |")
+    assert text.split("| Fabrication rate (lower is better) |")[1].split("\n")[0].endswith("| yes, worse |")
+    assert "with a 4,096-token llama.cpp context" in text and "n_ctx=4096" in text
+    no_probes = info(reports={"q4_k_m": report({"single_tool": (10, 10)})})
+    assert cards.fabrication_table(no_probes)[0].startswith("This eval set (`evals/sets/test.jsonl`) holds no fabrication probes")

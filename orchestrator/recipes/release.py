@@ -52,7 +52,8 @@ def render_cards(root: Path, family: str, version: str) -> dict:
         (folder / "README.md").write_text(cards.model_card(info, plots))
         champions[info["variant"]] = {"name": info["name"], "context": info["context"],
                                       "metrics": info["reports"][info["primary_quant"]]["metrics"],
-                                      "rank": info["training"]["rank"], "alpha": info["training"]["alpha"]}
+                                      "rank": info["training"]["rank"], "alpha": info["training"]["alpha"],
+                                      "eval_set": info["eval_set"]}
     if not infos:
         raise LookupError(f"{root}: no variant folders with promotion/card_info.json")
     rows = family_rows(champions)

@@ -33,8 +33,8 @@ HEADLINE_ROWS = tuple((name, label_of(name)) for name in (
 QUANT_ORDER = ("bf16", "f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0")
 BASE_MODEL_IDS = {"smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct"}
 CHOOSE_HINTS = {"4k": "single-turn calls and short tool outputs; the least memory",
-                "16k": "multi-turn sessions (about 5-10 rounds) with moderate tool outputs",
-                "32k": "long agent sessions (10-20 rounds) with large tool outputs (logs, tables, pages)"}
+                "16k": "multi-turn sessions with moderate tool outputs",
+                "32k": "long agent sessions with large tool outputs (logs, tables, pages)"}
 
 
 def fmt(v: Any, digits: int = 3) -> str:
@@ -49,6 +49,11 @@ def _ci(ci: list | None, sign: bool = False) -> str:
     if not ci:
         return "—"
     return f"[{ci[0]:+.3f}, {ci[1]:+.3f}]" if sign else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _level(info: dict) -> str:
+    """The CI level the comparison with the base was computed at (promote.confidence), e.g. "95%"."""
+    return f"{100 * (info.get('promotion') or {}).get('confidence', 0.95):g}%"
 
 
 def base_model_id(base: str) -> str:
@@ -80,14 +85,18 @@ def headline_table(info: dict) -> list[str]:
     tuned = info["reports"][info["primary_quant"]]
     base = info["base_report"]
     rows = {r["metric"]: r for r in info["vs_base"]}
-    lines = [f"| metric | {info['name']} ({info['primary_quant']}) | 95% CI | untuned base ({info['primary_quant']}) "
-             "| 95% CI | difference | 95% CI of difference | credible |", "|---|---|---|---|---|---|---|---|"]
+    level = _level(info)
+    lines = [f"| metric | cases | {info['name']} ({info['primary_quant']}) | 95% CI | untuned base "
+             f"({info['primary_quant']}) | 95% CI | difference | {level} CI of difference | credible |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, label in HEADLINE_ROWS:
         t, b = tuned["metrics"].get(name), base["metrics"].get(name)
         if t is None and b is None:
             continue
         r = rows.get(name, {})
-        lines.append(f"| {label}{' (lower is better)' if direction_of(name) == 'min' else ''} | {fmt(t)} | "
+        n = r.get("n_measured")
+        lines.append(f"| {label}{' (lower is better)' if direction_of(name) == 'min' else ''} | "
+                     f"{'—' if n is None else n} | {fmt(t)} | "
                      f"{_ci(tuned['ci95'].get(name))} | {fmt(b)} | {_ci(base['ci95'].get(name))} | "
                      f"{_signed(r.get('diff'))} | {_ci(r.get('ci95'), sign=True)} | {_credible_cell(r, info)} |")
     return lines
@@ -104,7 +113,10 @@ def _credible_cell(row: dict, info: dict) -> str:
         return "—"
     if _too_few(row, info):
         return f"unmeasured ({row['n_measured']} cases)"
-    return "yes" if row.get("credible") else "no"
+    if not row.get("credible"):
+        return "no"
+    better = (row["diff"] > 0) == (direction_of(row["metric"]) == "max")
+    return "yes, better" if better else "yes, worse"
 
 
 def scenario_table(info: dict) -> list[str]:
@@ -141,6 +153,8 @@ def _probe_counts(report: dict, kind: str | None) -> dict[str, int]:
 
 
 def fabrication_table(info: dict) -> list[str]:
+    if not any(r["kind"] == "probe" for r in info["reports"][info["primary_quant"]]["cases"]):
+        return [f"This eval set (`{info['eval_set']}`) holds no fabrication probes: fabrication was not measured."]
     lines = ["| model | probes | fabricated | honest report | retried to exhaustion |", "|---|---|---|---|---|"]
     for label, report in ((f"{info['name']} ({info['primary_quant']})", info["reports"][info["primary_quant"]]),
                           (f"untuned base ({info['primary_quant']})", info["base_report"])):
@@ -196,11 +210,14 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
     the top failure cause, fabrication, quantization loss, CI width, what the eval set cannot show."""
     q = info["primary_quant"]
     tuned = info["reports"][q]
+    rows_n = {r["metric"]: r.get("n_measured") for r in info["vs_base"]}
     out = []
     # Ranked by tool selection accuracy: defined for every scenario, where F1 is undefined or 0 on no-tool cases.
     scen = [(n, m) for n, m in tuned["per_scenario"].items() if m.get("tool_selection_accuracy") is not None]
     if scen:
-        worst = sorted(scen, key=lambda nm: (nm[1]["tool_selection_accuracy"], nm[0]))[:worst_n]
+        ranked = sorted(scen, key=lambda nm: (nm[1]["tool_selection_accuracy"], nm[0]))
+        cut = ranked[min(worst_n, len(ranked)) - 1][1]["tool_selection_accuracy"]
+        worst = [nm for nm in ranked if nm[1]["tool_selection_accuracy"] <= cut]  # ties with the last one too
         out.append("Weakest scenarios: " + ", ".join(
             f"{n} (tool selection accuracy {m['tool_selection_accuracy']:.3f}, {int(m['n_cases'])} "
             f"case{'s' if int(m['n_cases']) != 1 else ''})"
@@ -209,7 +226,7 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
              and (r["diff"] < 0) == (direction_of(r["metric"]) == "max")]
     if worse:
         out.append("Credibly worse than the untuned base on: " + ", ".join(
-            f"{r['metric']} ({r['diff']:+.3f}, 95% CI {_ci(r['ci95'], sign=True)})" for r in worse) + ".")
+            f"{r['metric']} ({r['diff']:+.3f}, {_level(info)} CI {_ci(r['ci95'], sign=True)})" for r in worse) + ".")
     else:
         out.append("No metric is credibly worse than the untuned base on this eval set.")
     strict = tuned["attribution"]["strict"]
@@ -219,7 +236,10 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
         out.append(f"Most failed cases are `{cause}`: {n} of {failures} failures under the strict parser.")
     fab = tuned["metrics"].get("fabrication_rate")
     if fab:
-        out.append(f"It fabricated a tool result in {fab:.1%} of the failure probes; check tool results in the host loop.")
+        counts, n_probes = tuned["fabrication"]["counts"], tuned["fabrication"]["n_probes"]
+        ci = tuned["ci95"].get("fabrication_rate")
+        out.append(f"It fabricated a tool result in {counts.get('fabricated', 0)} of {n_probes} failure probes "
+                   f"({fab:.1%}{', 95% CI ' + _ci(ci) if ci else ''}); check tool results in the host loop.")
     elif fab == 0:
         retried = tuned["fabrication"]["counts"].get("retried_to_exhaustion", 0)
         if retried:
@@ -229,22 +249,30 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
     if ref and tuned["metrics"].get("tool_f1") is not None and info["reports"][ref]["metrics"].get("tool_f1") is not None:
         drop = info["reports"][ref]["metrics"]["tool_f1"] - tuned["metrics"]["tool_f1"]
         if drop > quant_drop:
-            out.append(f"{q} loses {drop:.3f} tool F1 against {ref}; use {ref} where memory allows.")
+            out.append(f"{q} scored {drop:.3f} less tool F1 than {ref} on these cases (point estimates, not a "
+                       f"tested difference); compare the two reports with `toolsweep compare` before choosing.")
     ci = tuned["ci95"].get("tool_f1")
     n = int(tuned["metrics"]["n_cases"])
+    n_f1 = rows_n.get("tool_f1")
+    on = f"{n} tool-call cases" + (f" ({n_f1} of them count for tool F1)" if n_f1 not in (None, n) else "")
     if ci and ci[1] > ci[0]:
-        out.append(f"Measured on {n} tool-call cases; the tool F1 95% CI spans {ci[1] - ci[0]:.3f}, "
-                   "so differences smaller than that are not established.")
+        out.append(f"Measured on {on}; this model's tool F1 95% CI is {ci[1] - ci[0]:.3f} wide. Differences "
+                   "from the base are judged by the paired CIs above, which are narrower.")
     elif ci:
-        out.append(f"Measured on only {n} tool-call cases, all scored alike (the tool F1 CI has no width): "
+        out.append(f"Measured on only {on}, all scored alike (the tool F1 CI has no width): "
                    "this says little about other inputs.")
     few = [r for r in info["vs_base"] if _too_few(r, info) and r.get("diff") is not None]
     if few:
         out.append(f"Too few cases to judge (fewer than {info['promotion']['min_cases']}): " + ", ".join(
             f"{r['metric']} ({r['n_measured']} cases)" for r in few) + ".")
-    missing = [label for name, label in HEADLINE_ROWS if tuned["metrics"].get(name) is None]
-    if missing:
-        out.append("Not measured by this eval set (no such cases): " + ", ".join(missing) + ".")
+    missing = [name for name, _ in HEADLINE_ROWS if tuned["metrics"].get(name) is None]
+    # precision and schema validity count the calls the model made: none made is not a missing case
+    by_model = [label_of(n) for n in missing if n in ("tool_precision", "schema_validity")]
+    by_set = [label_of(n) for n in missing if n not in ("tool_precision", "schema_validity")]
+    if by_set:
+        out.append("Not measured by this eval set (no such cases): " + ", ".join(by_set) + ".")
+    if by_model:
+        out.append("Undefined because the model made no tool call: " + ", ".join(by_model) + ".")
     return [f"- {line}" for line in out]
 
 
@@ -307,10 +335,15 @@ def serving_snippet(info: dict) -> str:
     q = info["primary_quant"]
     header = info["reports"][q].get("header", {})
     settings = info.get("eval_settings", {})  # releases made before it was recorded: serving defaults
-    return _PYTHON_SNIPPET.format(gguf=f"gguf/{info['files'][q]['name']}", n_ctx=info["context"],
+    return _PYTHON_SNIPPET.format(gguf=f"gguf/{info['files'][q]['name']}", n_ctx=_eval_ctx(info),
                                   n_batch=header.get("n_batch", 512),
                                   max_tokens=settings.get("max_new_tokens", SERVE_MAX_TOKENS),
                                   tool=json.dumps(EXAMPLE_TOOL), question=json.dumps(EXAMPLE_QUESTION))
+
+
+def _eval_ctx(info: dict) -> int:
+    """The context the eval ran with (eval.n_ctx), else the trained length (older releases)."""
+    return (info.get("eval_settings") or {}).get("n_ctx") or info["context"]
 
 
 def how_to_run(info: dict) -> list[str]:
@@ -322,7 +355,8 @@ def how_to_run(info: dict) -> list[str]:
         "The chat template is embedded in every GGUF (`tokenizer.chat_template`): tools are listed in the system "
         "turn, and the model answers a call as `<tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>` "
         "blocks (one per call, Hermes style), or in plain text when no tool is needed. Every number on this card "
-        f"is greedy decoding of `{q}` with a {info['context']:,}-token context.",
+        f"is greedy decoding of `{q}` with a {_eval_ctx(info):,}-token llama.cpp context (the model was trained "
+        f"on sequences of up to {info['context']:,} tokens).",
         "",
         "**Python (llama-cpp-python).** Its chat handler for an embedded template renders `tools` but returns "
         "the reply as `message.content` text, not as `tool_calls`: read the blocks yourself, as below. "
@@ -334,7 +368,7 @@ def how_to_run(info: dict) -> list[str]:
         "**llama.cpp server.** `--jinja` makes it render the embedded template with your `tools` (not checked by "
         "toolsweep's tests, which build llama-cpp-python only):",
         "",
-        "```bash", f"llama-server -m {gguf} -c {info['context']} --jinja --temp 0 --port 8080", "```",
+        "```bash", f"llama-server -m {gguf} -c {_eval_ctx(info)} --jinja --temp 0 --port 8080", "```",
         "",
         "**The adapter on the base model (transformers + PEFT)**, for further training or an unquantized reference:",
         "",
@@ -347,6 +381,28 @@ def how_to_run(info: dict) -> list[str]:
         "prompt = tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False)",
         "```",
     ]
+
+
+def _selection_rule(info: dict, primary: str) -> str:
+    """How gate.choose_candidate picked the trial, in words, from the sweep's objectives and weights."""
+    sel = info.get("selection")
+    if not sel:
+        return "the front's candidate"
+    weights = sel.get("rung_weights") or {next(iter(sel["objectives"])): 1.0}
+    score = " + ".join(f"{w:g} × {m}" if direction_of(m) == "max" else f"{w:g} × (−{m})" for m, w in weights.items())
+    return f"the trial on the front with the best sweep score ({score}; ties broken by {primary})"
+
+
+def _measured_on(report: dict) -> str:
+    """Where the eval ran: greedy outputs depend on llama.cpp's build and the CPU/GPU kernels it picked."""
+    header = report.get("header") or {}
+    build, system = header.get("llama_cpp_python"), header.get("llama_system_info")
+    if not build and not system:
+        return ""
+    # "CPU : SSE3 = 1 | AVX2 = 1 | ... | OPENMP = 1 | REPACK = 1 |": the features it uses, not the whole line
+    used = [part.split("=")[0].strip().removeprefix("CPU :").strip() for part in (system or "").split("|")
+            if part.strip().endswith("= 1")]
+    return f", measured with llama-cpp-python {build or '?'}" + (f" on a CPU build using {', '.join(used)}" if used else "")
 
 
 def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
@@ -364,14 +420,17 @@ def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
         f"A LoRA fine-tune of {base_model_id(info['base_model'])} for tool calling with a {info['context']:,}-token "
         f"context, part of the **{info['family']}** family (release {info['version']}). Every number below was "
         f"measured on the quantized GGUF files with llama.cpp (greedy decoding) on `{info['eval_set']}`: "
-        f"{n_calls} tool-call cases and {n_probes} fabrication probes, 95% bootstrap CIs over cases.",
+        f"{n_calls} tool-call cases and {n_probes} fabrication probes, 95% bootstrap CIs over cases"
+        f"{_measured_on(tuned)}.",
         "",
         "## Files", "", "| file | format | size |", "|---|---|---|", files,
         "| `adapter/` | PEFT LoRA (safetensors) | apply on top of the base model |",
         "",
         "## How to run", "", *how_to_run(info), "",
         f"## Results against the untuned base ({q})", "", *headline_table(info), "",
-        "Differences are paired (same cases, bootstrap of the difference); *credible* means the 95% CI excludes 0.",
+        f"Differences are paired (same cases, bootstrap of the difference); *credible* means the {_level(info)} CI "
+        "excludes 0. *cases*: how many cases the metric counts (tool F1 counts the cases that expect a call or "
+        "where a model made one; precision and schema validity only the calls made).",
         "",
         "## Per-scenario breakdown", "", *scenario_table(info), "",
         "## Quantization", "", *quant_table(info), "",
@@ -385,8 +444,8 @@ def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
         "## Limitations", "", *limitations(info), "",
         "## How it was chosen", "",
         f"Sweep `{src['sweep']}` (MLflow parent run `{src['parent_run_id']}`), trial `{src['trial_id']}` "
-        f"(run `{src['run_id']}`): the Pareto front of the finished trials on the quantized dev metrics, the best "
-        f"primary metric ({dec['primary']}) on the front, then the promotion gate against the {dec['against']}:",
+        f"(run `{src['run_id']}`): the Pareto front of the finished trials on the quantized dev metrics, "
+        f"{_selection_rule(info, dec['primary'])}, then the promotion gate against the {dec['against']}:",
         "", *(f"- {r}" for r in dec["reasons"]), "",
     ]
     if plots:
@@ -412,13 +471,17 @@ def family_card(family: str, version: str, rows: list[dict], license_: str, base
         lines.append(f"| {r['name']} | {r['context']:,} | {fmt(r['tool_f1'])} | {fmt(r['json_validity'])} | "
                      f"{fmt(r['schema_validity'])} | {fmt(r['no_tool_accuracy'])} | rank {r['rank']}, α={r['alpha']} | "
                      f"[`{r['variant']}/`]({r['variant']}/README.md) |")
-    lines += ["", "Metrics of each variant's primary quantized file on its own promotion eval set (see its card); "
-              "the long-context sets have no no-tool cases, shown as —.", "", "## How to choose", ""]
+    lines += ["", "Metrics of each variant's primary quantized file on its own promotion eval set (see its card, "
+              "with CIs and case counts); — is a metric that set does not measure (the long-context sets have no "
+              "no-tool cases) or that counts only calls when the model made none. Variants scored on different "
+              "sets are not compared here.", "", "## How to choose", ""]
+    sets = {r.get("eval_set") for r in rows}
     scored = sorted((r for r in rows if r["tool_f1"] is not None), key=lambda r: -r["tool_f1"])
-    best = scored[0] if len(scored) > 1 and scored[0]["tool_f1"] > scored[1]["tool_f1"] else None
+    best = (scored[0] if len(scored) > 1 and scored[0]["tool_f1"] > scored[1]["tool_f1"]
+            and len(sets) == 1 and None not in sets else None)
     for r in rows:
         hint = CHOOSE_HINTS.get(r["variant"], f"conversations up to {r['context']:,} tokens")
-        extra = " Highest tool F1 in the family." if best is r else ""
+        extra = " Highest tool F1 in the family on the shared eval set." if best is r else ""
         lines.append(f"- **{r['variant']}** (`{r['name']}`): {hint}.{extra}")
     lines += ["", "Pick the shortest context that holds your longest session: shorter variants use less memory.", ""]
     if plots:

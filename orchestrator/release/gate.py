@@ -213,7 +213,7 @@ def family_rows(champions: dict[str, dict]) -> list[dict]:
         rows.append({"variant": label, "name": c["name"], "context": int(c["context"]),
                      "tool_f1": m.get("tool_f1"), "json_validity": m.get("parse_success"),
                      "schema_validity": m.get("schema_validity"), "no_tool_accuracy": m.get("no_tool_accuracy"),
-                     "rank": c.get("rank"), "alpha": c.get("alpha")})
+                     "rank": c.get("rank"), "alpha": c.get("alpha"), "eval_set": c.get("eval_set")})
     return rows
 
 

@@ -50,9 +50,15 @@ def scenario_bars(tuned: dict, base: dict, label: str, path: Path, metric: str =
     fig, ax = plt.subplots(figsize=(6.5, 3.5))
     idx = range(len(names))
     width = 0.4
-    val = lambda rep, n: rep["per_scenario"].get(n, {}).get(metric) or 0.0  # noqa: E731
-    ax.bar([i - width / 2 for i in idx], [val(base, n) for n in names], width, label="untuned base", color="lightgray")
-    ax.bar([i + width / 2 for i in idx], [val(tuned, n) for n in names], width, label=label, color="steelblue")
+    val = lambda rep, n: rep["per_scenario"].get(n, {}).get(metric)  # noqa: E731
+    for offset, rep, name, color in ((-width / 2, base, "untuned base", "lightgray"), (width / 2, tuned, label, "steelblue")):
+        values = [val(rep, n) for n in names]
+        # a metric the scenario does not define (F1 with no call expected or made) gets no bar, not a zero one
+        ax.bar([i + offset for i, v in zip(idx, values) if v is not None], [v for v in values if v is not None],
+               width, label=name, color=color)
+        for i, v in zip(idx, values):
+            if v is None:
+                ax.text(i + offset, 0.02, "n/a", ha="center", fontsize=6, rotation=90, color="gray")
     ax.set_xticks(list(idx), names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(metric)
     ax.set_ylim(0, 1)
