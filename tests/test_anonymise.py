@@ -142,3 +142,41 @@ def test_openai_string_arguments_stay_consistent_with_results():
     args = json.loads(out["messages"][0]["tool_calls"][0]["function"]["arguments"])
     result = json.loads(out["messages"][1]["content"])
     assert args["ticket_id"] == result["id"] != "OPS-4821" and args["cc"] == result["owner"] != "tomas@berg.family"
+
+
+def _chat(user: str, args: dict, result: str) -> dict:
+    return {"messages": [{"role": "user", "content": user},
+                         {"role": "assistant", "content": None, "tool_calls": [
+                             {"type": "function", "function": {"name": "send_email", "arguments": json.dumps(args)}}]},
+                         {"role": "tool", "content": result}, {"role": "assistant", "content": "Done."}], "tools": []}
+
+
+def test_leaks_a_held_out_probe_found_are_closed():
+    """Forms a probe written for the purpose found surviving: a sign-off inside a call's JSON body, a
+    signature block, dotted handles, a profile URL without a scheme, a name in a tool result with its
+    letters \\u-escaped, one phone number in two formats (it got two fakes)."""
+    rows = [_chat("DM @sofia.g and @kwame.mensah; profile linkedin.com/in/aarav-sharma-92. Call +91 98765 43210.",
+                  {"to": "x@y.com", "body": "Hi all,\nsee below.\nBest regards,\nOmar"},
+                  json.dumps({"owner": "Nguyễn Văn An", "phone": "+919876543210"})),
+            _chat("Regards,\nMei Ling Chua\nSenior Account Manager", {"to": "a@b.com"}, '{"status": "sent"}')]
+    out, report = anonymise_rows(rows, Anonymiser(b"k"))
+    text = json.dumps(out, ensure_ascii=False)
+    for real in ("sofia", "kwame", "aarav", "Omar", "Nguyễn", "Mei Ling", "Chua", "98765"):
+        assert real not in text, real
+    phones = [m for m in __import__("re").findall(r"\+\d[\d ]+\d", text)]
+    assert len({p.replace(" ", "") for p in phones}) == 1  # both formats of the number share one fake
+    assert json.loads(out[0]["messages"][2]["content"])["owner"] != "Nguyễn Văn An"
+
+
+def test_ordinary_words_are_not_learned_as_names():
+    """'Add Nguyen Van Hung ...' made "Add" a name and "Add a reminder" became "Noor a reminder"; a
+    sign-off to a team ("Best regards,\\nThe Service Team") made "The" one; "Unassigned" was a person."""
+    rows = [_chat("Add Nguyen Van Hung to the vendor list.", {"attendees": ["Nguyen Van Hung"], "assignee": "Unassigned"},
+                  '{"ok": true}'),
+            _chat("Add a reminder for The launch.", {"to": "c@d.com", "body": "Best regards,\nThe Service Team"},
+                  '{"ok": true}')]
+    out, _ = anonymise_rows(rows, Anonymiser(b"k"))
+    assert out[1]["messages"][0]["content"] == "Add a reminder for The launch."
+    assert "The Service Team" in out[1]["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    assert "Unassigned" in out[0]["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    assert "Nguyen" not in json.dumps(out[0])

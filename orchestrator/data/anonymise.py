@@ -38,11 +38,11 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
 
 from evals import jsontext
-from orchestrator.data.names import NOT_FIRST_NAMES, PARTICLES, names_in_arguments, names_in_text
+from orchestrator.data.names import PARTICLES, names_in_arguments, names_in_text, ordinary
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
@@ -52,10 +52,14 @@ KNOWN_KINDS = ("name", "project", "other")
 # Order matters where patterns overlap: a URL may hold an email or a handle, an email holds an
 # `@domain` that is not a handle.
 _PATTERNS = {
-    "url": r"https?://[^\s\"'<>\]\)}]*[^\s\"'<>\]\)}.,;:!?]",
+    # With a scheme; or, without one, a profile on the sites whose paths are people's names.
+    "url": r"https?://[^\s\"'<>\]\)}]*[^\s\"'<>\]\)}.,;:!?]|(?<![\w./@-])(?:www\.)?(?:linkedin\.com/in|github\.com"
+           r"|gitlab\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me)/[^\s\"'<>\]\)}]*[^\s\"'<>\]\)}.,;:!?]",
     "email": r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])",
-    # A full stop may end the sentence after a handle ("ping @name."), but not start a domain (@name.com).
-    "handle": r"(?<![\w@/.])@[A-Za-z_][A-Za-z0-9_]{1,30}(?![\w@-])(?!\.\w)",
+    # Dots may sit inside a handle (@sofia.g, @kwame.mensah) and a full stop may end the sentence after
+    # one ("ping @name."), but a handle does not end in a domain (@name.com).
+    "handle": r"(?<![\w@/.])@(?![\w.]*\.(?:com|org|net|io|dev|ai|co|edu|gov|app)\b)[A-Za-z_][A-Za-z0-9_]{1,30}"
+              r"(?:\.[A-Za-z0-9_]+)*(?![\w@-])(?!\.\w)",
     # `_` and `/` separate ids in file names and paths: OPS-4821_notes.md, /tickets/OPS-4821/
     "ticket": r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]{1,9}-[0-9]{1,6}(?![A-Za-z0-9-])",
     # 10-15 digits with optional + and separators; dates and times are ruled out in _is_phone.
@@ -79,12 +83,14 @@ COMMON_WORD_NAMES = frozenset("""may will bill mark grant rose june april august
 young white black brown green gray grey king hill wood stone rich ray dean bell chase cook frank guy hunter lane
 love major mason miles moon park price reed rock sky star sun wolf fox day little north west south law case art
 sage ash jack rob pat sue val ivy iris lily daisy dawn eve faye gale holly amber autumn river storm""".split())
-_ORDINARY_WORDS = COMMON_WORD_NAMES | NOT_FIRST_NAMES  # parts of found names never swapped alone
-# Particles of a name that identify no one alone: not treated as parts.
-NAME_PARTICLES = frozenset("van von de da del della der den di du la le al el bin ibn bint st mc mac o y e".split())
+# Words of a name that identify no one alone, not treated as parts: the particles names.py reads inside
+# names, and the short connectors of Spanish, Portuguese and Irish names ("y", "e", "O", "Mc", "St").
+NAME_PARTICLES = PARTICLES | frozenset("st mc mac o y e".split())
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 # A token's edges: no letter or digit may touch it (`_`, `/`, `'` and punctuation separate).
-_BEFORE, _AFTER = r"(?<![^\W_])", r"(?![^\W_])"
+# A value starts where no letter or digit runs into it, or right after a JSON escape inside JSON text
+# ("Best,\\nOmar" in call arguments: the "n" of "\\n" is no letter of the name).
+_BEFORE, _AFTER = r"(?:(?<![^\W_])|(?<=\\[nrtbf]))", r"(?![^\W_])"
 
 
 def _particle_led(word: str) -> bool:
@@ -105,7 +111,9 @@ def name_parts(name: str) -> list[str]:
         word = word.strip(".,;:()\"")
         pieces = [word] + (word.split("-") if "-" in word else [])
         for piece in pieces:
-            if len(piece) >= 2 and piece.casefold() not in NAME_PARTICLES and piece != name and piece not in parts:
+            # "Văn" too: its accent-free form is the particle "van", which fakes keep as it stands
+            if len(piece) >= 2 and strip_accents(piece).casefold() not in NAME_PARTICLES and piece != name \
+                    and piece not in parts:
                 parts.append(piece)
     return parts
 
@@ -187,9 +195,14 @@ def parse_known(text: str, source: str = "known tokens") -> list[KnownToken]:
     return tokens
 
 
+# Digit runs the phone pattern matches that are something else: a Unix time in seconds (10 digits from 1;
+# no 10-digit national number starts with 1), an ISBN-13, an id that opens with a year ("2024-000123").
+_NOT_PHONE = re.compile(r"1\d{9}|97[89]-?\d{1,5}-?\d+-?\d+-?\d|(?:19|20)\d\d-\d{4,}")
+
+
 def _is_phone(value: str) -> bool:
     digits = sum(c.isdigit() for c in value)
-    return 10 <= digits <= 15 and not _DATE_LIKE.search(value)
+    return 10 <= digits <= 15 and not _DATE_LIKE.search(value) and not _NOT_PHONE.fullmatch(value)
 
 
 def _walk_strings(obj: Any, path: str = ""):
@@ -304,7 +317,7 @@ class Anonymiser:
                 self.name_role.setdefault(strip_accents(name).casefold(), "last")
         for name in new:  # parts that are ordinary words or two letters ("Will", "Li") would hit other text
             for part in name_parts(name):
-                if len(part) > 2 and part.casefold() not in _ORDINARY_WORDS:
+                if len(part) > 2 and not ordinary(part):  # "The", "Service", "Will": never swapped alone
                     self._add_name_part(name, part, exact=True)
         self.detected_names.update(new)
         self._compiled = None
@@ -345,12 +358,17 @@ class Anonymiser:
             norm = strip_accents(value).casefold()
         elif kind in KNOWN_KINDS or kind in ("email", "domain", "handle"):
             norm = value.casefold()
+        elif kind == "phone":  # "+91 98765 43210" and "+919876543210" are one number: one fake, each in its own format
+            norm = "".join(c for c in value if c.isdigit() or c == "+")
         else:
             norm = value
         cache_key = (kind, norm)
         if cache_key not in self._cache:
             self._cache[cache_key] = self._make_fake(kind, value, norm)
         fake = self._cache[cache_key]
+        if kind == "phone":  # the number's fake digits, laid out as this occurrence writes the number
+            digits = iter(c for c in fake if c.isdigit())
+            return "".join(next(digits) if c.isdigit() else c for c in value)
         # Names are cached in their canonical case and take the case of each occurrence.
         return _case_like(value, fake) if kind in _NAME_KINDS else fake
 
@@ -398,9 +416,11 @@ class Anonymiser:
         if kind == "handle":
             return f"@{self._pick(FIRST_NAMES, d, 0).lower()}_{d[4:6].hex()}"
         if kind == "url":
-            scheme, _, rest = value.partition("://")
+            scheme, sep, rest = value.partition("://")
+            if not sep:  # "linkedin.com/in/..." written without a scheme stays without one
+                scheme, rest = "", value
             host, slash, path = rest.partition("/")
-            fake = f"{scheme}://{self.fake('domain', host)}"
+            fake = f"{scheme}{sep}{self.fake('domain', host)}"
             return fake + (f"/{d[:5].hex()}" if slash and path else slash)
         if kind == "ticket":
             prefix, _, number = value.partition("-")
@@ -505,19 +525,56 @@ def person_names(rows: list[dict]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for row in rows:
         for _, s in _walk_strings(row):
-            found.update(names_in_text(s))
-            if s.lstrip()[:1] in "{[":  # a tool result or arguments as JSON text
-                try:
-                    found.update(dict.fromkeys(names_in_arguments(jsontext.loads(s))))
-                except json.JSONDecodeError:
-                    pass
+            for text, parsed in _json_layers(s):
+                found.update(names_in_text(text))  # the strings inside JSON text too: "body": "...Best,\nOmar"
+                if parsed is not None:
+                    found.update(dict.fromkeys(names_in_arguments(parsed)))
         found.update(dict.fromkeys(names_in_arguments(row)))  # arguments under a person's key, at any depth
     return found
+
+
+def _json_layers(s: str, depth: int = 3) -> Iterator[tuple[str, Any]]:
+    """(text, its JSON value or None) for `s` and, when `s` is JSON text (a tool result, call arguments,
+    a payload encoded twice), for every string inside it, `depth` layers down."""
+    parsed = None
+    if depth and s.lstrip()[:1] in "{[":
+        try:
+            parsed = jsontext.loads(s)
+        except json.JSONDecodeError:
+            parsed = None
+    yield s, parsed
+    if parsed is not None:
+        stack = [parsed]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str):
+                yield from _json_layers(item, depth - 1)
+
+
+_LETTER_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u([0-9a-fA-F]{4})")
+
+
+def _letters_unescaped(s: str) -> str:
+    """JSON text (a tool result, call arguments) with its `\\uXXXX` escapes of letters written as the
+    letters: the same JSON value, but "Nguy\\u1ec5n" becomes "Nguyễn", which the name swap can see
+    (it swapped the decoded form's name nowhere, and the survival check then refused the file)."""
+    if "\\u" not in s or s.lstrip()[:1] not in "{[":
+        return s
+
+    def letter(m: re.Match) -> str:
+        ch = chr(int(m.group(2), 16))
+        return m.group(1) + ch if ch.isalpha() and not ch.isascii() else m.group(0)
+    return _LETTER_ESCAPE.sub(letter, s)
 
 
 def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Report]:
     """Anonymised copies of `rows` and per-kind counts; raises SurvivingTokenError before returning any.
     The person names the rows show (names.py) are swapped too, unless the `name` detector is disabled."""
+    rows = [_map_strings(row, _letters_unescaped) for row in rows]
     if "name" not in anon.disabled:
         anon.learn_names(person_names(rows))
     anon.learn_ticket_prefixes(s for row in rows for _, s in _walk_strings(row))

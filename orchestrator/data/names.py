@@ -61,6 +61,7 @@ grace patience charity prudence constance verity honor honour felicity mercy pre
 NOT_PEOPLE = frozenset("""mom mum dad mother father grandma grandpa granny nana papa mama siri alexa google cortana
 chatgpt gemini claude copilot uber lyft support sales legal finance hr it ops security marketing engineering design
 product admin team everyone all reception helpdesk service billing accounting management it's me him her them us
+unassigned nobody none unknown anyone someone tbd tba pending
 """.split())
 GREETINGS = ("hi", "hello", "hey", "morning", "good morning", "good afternoon")
 HONORIFICS = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "mme", "mlle",
@@ -89,8 +90,24 @@ LOOSE_PERSON_KEYS = frozenset("name names to cc bcc contact contacts owner user 
 
 # Computed once: the name checks run on every capitalised span of every string of a dataset.
 _NEVER_A_NAME = NOT_FIRST_NAMES | NOT_PEOPLE
+
+
+@functools.lru_cache(maxsize=1)
+def ordinary_words() -> frozenset[str]:
+    """Common English words (Faker's en_US word list, ~1000): a capitalised one opens a sentence
+    ("Add Nguyen Van Hung ...", "Forward ...") or names a thing, even where a locale lists it as a first
+    name ("Add", "Chance", "Doctor"); never a first name on its own, never a bare surname."""
+    from faker.providers.lorem.en_US import Provider
+
+    return frozenset(w.casefold() for w in Provider.word_list) | _NEVER_A_NAME
 _CUES_LONGEST_FIRST = sorted(PERSON_CUES, key=len, reverse=True)  # "reassign to" before "assign to"
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+
+
+def ordinary(word: str) -> bool:
+    """An ordinary English word (or its plural): "The", "Operations", "Service" are no name."""
+    folded = _fold(word)
+    return folded in ordinary_words() or (folded.endswith("s") and folded[:-1] in ordinary_words())
 
 
 def _latin(word: str) -> bool:
@@ -136,10 +153,20 @@ def _surname_shaped(word: str) -> bool:
             or ("-" in word and all(_capitalised(p) for p in word.split("-"))))
 
 
+def _second_name(word: str) -> bool:
+    """A capitalised word after a first name that can be its surname: a lexicon surname or first name,
+    surname-shaped, or a Latin-script word with diacritics that is no ordinary word ("Ira Wójcik",
+    "Světlana Nováková"). A plain-ASCII word outside the lexicon is not enough: "Aurora Cluster"."""
+    folded = _fold(word)
+    firsts, lasts = lexicon()
+    return (folded in lasts or folded in firsts or _surname_shaped(word)
+            or (_capitalised(word) and _latin(word) and not word.isascii() and folded not in ordinary_words()))
+
+
 def is_first_name(word: str) -> bool:
     """A lexicon first name that is not also an ordinary word or a place ("Anne-Marie": its first part)."""
     first = word.split("-")[0]
-    return _fold(first) not in _NEVER_A_NAME and _fold(first) in lexicon()[0] and _capitalised(first)
+    return _fold(first) not in ordinary_words() and _fold(first) in lexicon()[0] and _capitalised(first)
 
 
 def _spans(text: str) -> Iterable[list[re.Match]]:
@@ -194,7 +221,8 @@ _LEADING_CUES = frozenset(c for c in PERSON_CUES + SIGN_OFFS + HONORIFICS if " "
 # "Dr Ngozi", "DR. NGOZI", "dr. Ngozi", but not "3126 ms\nEscalate": lower case needs its full stop.
 _HONORIFIC_BEFORE = re.compile(r"\b(?:" + "|".join(
     f"{h.capitalize()}\\.?|{h.upper()}\\.?|{h}\\." for h in HONORIFICS) + r")[ \t]+$")
-_SIGN_OFF_BEFORE = re.compile(r"(?i)(?:^|[\n.!])\s*(?:" + "|".join(re.escape(s) for s in SIGN_OFFS) + r")\s*[,!]?\s*$")
+_SIGN_OFF_BEFORE = re.compile(r"(?i)(?:^|[\n.!])\s*(?:" + "|".join(re.escape(s) for s in SIGN_OFFS) + r")\s*[,!]?\s*$"
+                              r"|(?:^|\n)[ \t]*(?:—|–|--)[ \t]*$")  # "— Ifeoma" on its own line
 
 
 def names_in_text(text: str) -> dict[str, str | None]:
@@ -220,19 +248,21 @@ def names_in_text(text: str) -> dict[str, str | None]:
         joined = previous_end >= 0 and re.fullmatch(r",? (?:and|&|or) |, ", text[previous_end:start]) is not None
         if honorific:                                                   # rule 1
             found[name] = role
-        elif len(core) >= 2 and is_first_name(words[0]) and (          # rule 2
-                _fold(core[1]) in lasts or _fold(core[1]) in firsts or _surname_shaped(core[1])):
+        elif len(core) >= 2 and is_first_name(words[0]) and _second_name(core[1]):   # rule 2
+            found[name] = None
+        elif (cue or joined) and len(core) >= 2 and _fold(core[0]) not in NOT_PEOPLE and (
+                _fold(core[1]) in lasts or _surname_shaped(core[1])):   # "cc Will Thompson and Grace Okonkwo"
             found[name] = None
         elif cue and (is_first_name(words[0]) or particle_led          # rule 3: a cue word
-                      or (cue not in GREETINGS and _fold(core[0]) not in _NEVER_A_NAME
+                      or (cue not in GREETINGS and not ordinary(core[0])
                           and (cue == "dear" or len(core[0]) >= 3 or _fold(core[0]) in lexicon()[1]))):
             found[name] = None
         elif joined and (is_first_name(words[0]) or particle_led or _surname_shaped(core[0])):
             found[name] = None                                          # "... and De Souza" after a name
         elif re.match(r"\s+et al\b", text[end:end + 8]) and _fold(core[0]) not in NOT_FIRST_NAMES:
             found[name] = role
-        elif re.fullmatch(r"\s*[.!]?\s*", text[end:]) and _fold(core[0]) not in NOT_FIRST_NAMES \
-                and _SIGN_OFF_BEFORE.search(text[:start]):              # a sign-off's name ends the message
+        elif re.match(r"[ \t]*[.!]?[ \t]*(?:\n|$)", text[end:]) and not any(ordinary(w) for w in core) \
+                and _SIGN_OFF_BEFORE.search(text[:start]):  # a sign-off's name ends the message or opens a signature
             found[name] = None
         else:
             continue
@@ -255,6 +285,14 @@ def _name_shaped(value: str) -> bool:
         and all(_capitalised(w) or w.casefold() in PARTICLES or _particle_surname(w) for w in words)
 
 
+def _person_like(value: str) -> bool:
+    """A loose key's value (`owner`, `user`, `name`) reads as a person: it opens with a lexicon first name,
+    or, in two words or more, holds a lexicon surname ("Nguyễn Văn An", surname first)."""
+    words = value.split()
+    return is_first_name(words[0]) or (len(words) >= 2 and any(
+        _fold(w) in lexicon()[1] and _fold(w) not in ordinary_words() for w in words))
+
+
 def names_in_arguments(obj: Any, key: str | None = None) -> set[str]:
     """Person names among the string values of a call's arguments or a JSON tool result (rule 4)."""
     found: set[str] = set()
@@ -267,6 +305,8 @@ def names_in_arguments(obj: Any, key: str | None = None) -> set[str]:
     elif isinstance(obj, str) and key is not None:
         norm = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold().replace("-", "_")
         value = obj.strip()
-        if _name_shaped(value) and (norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and is_first_name(value.split()[0]))):
+        placeholder = len(value.split()) == 1 and (_fold(value) in NOT_PEOPLE or ordinary(value))  # "Unassigned"
+        if _name_shaped(value) and not placeholder and (
+                norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value))):
             found.add(value)
     return found
