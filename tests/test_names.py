@@ -3,6 +3,8 @@ anonymiser: names no one listed are gone from the output; places, months and ord
 
 import json
 
+import pytest
+
 from orchestrator.data.anonymise import Anonymiser, anonymise_rows
 from orchestrator.data.names import names_in_arguments, names_in_text
 
@@ -88,3 +90,15 @@ def test_detection_is_off_with_the_name_detector_disabled():
     rows = [_row("Ask Priya about it.")]
     out, report = anonymise_rows(rows, Anonymiser(b"k", disabled=["name"]))
     assert out == rows and report.detected_names == 0
+
+
+@pytest.mark.parametrize("text, found", [
+    ("What is Mr. Georgiou's address?", {"Georgiou": "last"}),          # the possessive is not the name
+    ("Hi, my name is Hannah Whitfield.", {"Hannah Whitfield": None}),
+    ("Meet me at Baker Street.", {}), ("Book a Mercedes Benz for Friday.", {}), ("Flights to San Jose", {}),
+    ("The Aurora Cluster is down.", {}),
+])
+def test_found_in_a_second_held_out_set(text, found):
+    """Cases a second held-out set (66 rows, written by a probe that had not read the rules) showed;
+    taken in, so they are regression checks now."""
+    assert names_in_text(text) == found

@@ -43,7 +43,7 @@ from typing import Any, Iterable
 NOT_FIRST_NAMES = frozenset("""
 may will bill mark grant rose june april august summer hope joy faith page long young white black brown green
 gray grey king hill wood stone rich ray dean bell chase cook frank guy hunter lane love major mason miles moon
-park price reed rock sky star sun wolf fox day little north west south law case art sage ash jack rob pat sue
+park price reed rock sky star sun wolf fox day little north west south law case art sage ash jack rob pat sue san santa santo mercedes
 val ivy iris lily daisy dawn eve faye gale holly amber autumn river storm can per else man son van le an do
 ha ta to in on at be is it so no yes we me he she my our his her its all any one two more most best well
 paris berlin london dallas denver austin florence victoria sydney chelsea georgia jordan madison lincoln
@@ -75,7 +75,8 @@ PERSON_CUES = ("ask", "asked", "tell", "told", "call", "email", "emailed", "e-ma
                "talked with", "speak to", "speak with", "spoke to", "spoke with", "chat with", "chatted with",
                "lunch with", "dinner with", "coffee with", "call with", "sync with", "1:1 with", "assign to",
                "assigned to", "reassign to", "hand it to", "hand over to", "reply to", "dear", "hi", "hello",
-               "hey", "good morning", "good afternoon", "morning", "attn", "attention")
+               "hey", "good morning", "good afternoon", "morning", "attn", "attention", "my name is",
+               "name is", "i'm", "i am", "signed by", "reported by", "requested by", "approved by", "notices to")
 SIGN_OFFS = ("thanks", "thank you", "many thanks", "cheers", "best", "best regards", "regards", "kind regards",
              "warm regards", "sincerely", "yours", "yours truly", "love", "warmly", "cordially", "all the best",
              "talk soon", "see you")
@@ -84,9 +85,13 @@ PERSON_KEYS = frozenset("""first_name last_name full_name given_name family_name
 customer_name patient_name employee_name guest_name owner_name sender_name recipient_name attendee attendees
 participant participants invitee invitees assignee assignees recipient recipients reviewer reviewers patient
 guest guests employee person people speaker speakers requester reporter author authors manager
-passenger passengers traveler travelers traveller travellers""".split())
+passenger passengers traveler travelers traveller travellers candidate candidates interviewer interviewers
+applicant applicants student students signatory signatories witness witnesses""".split())
+# A company or a department sits under these as often as a person ("customer": "Victoria Falls Tours Ltd",
+# "doctor": "Radiology"): a person only when the value reads as one (_person_like).
 LOOSE_PERSON_KEYS = frozenset("name names to cc bcc contact contacts owner user member members host organizer "
-                              "organiser sender with".split())
+                              "organiser sender with customer customers client doctor physician nurse tenant "
+                              "landlord buyer seller beneficiary".split())
 
 # Computed once: the name checks run on every capitalised span of every string of a dataset.
 _NEVER_A_NAME = NOT_FIRST_NAMES | NOT_PEOPLE
@@ -99,7 +104,21 @@ def ordinary_words() -> frozenset[str]:
     name ("Add", "Chance", "Doctor"); never a first name on its own, never a bare surname."""
     from faker.providers.lorem.en_US import Provider
 
-    return frozenset(w.casefold() for w in Provider.word_list) | _NEVER_A_NAME
+    return english_words() | _NEVER_A_NAME
+
+
+@functools.lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Faker's en_US word list alone (without the first-name look-alikes such as "Wood", which are
+    surnames too)."""
+    from faker.providers.lorem.en_US import Provider
+
+    return frozenset(w.casefold() for w in Provider.word_list) | _PLACE_WORDS
+
+
+# What follows a name-like word in a place or a building, not a surname: "Baker Street", "Union Station".
+_PLACE_WORDS = frozenset("street st road rd avenue ave lane drive boulevard blvd way square place court plaza "
+                         "station airport hospital bridge tower hall building cluster server".split())
 _CUES_LONGEST_FIRST = sorted(PERSON_CUES, key=len, reverse=True)  # "reassign to" before "assign to"
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 
@@ -159,6 +178,8 @@ def _second_name(word: str) -> bool:
     "Světlana Nováková"). A plain-ASCII word outside the lexicon is not enough: "Aurora Cluster"."""
     folded = _fold(word)
     firsts, lasts = lexicon()
+    if folded in english_words():  # "Baker Street", "Aurora Cluster": a thing, not a surname
+        return False
     return (folded in lasts or folded in firsts or _surname_shaped(word)
             or (_capitalised(word) and _latin(word) and not word.isascii() and folded not in ordinary_words()))
 
@@ -237,6 +258,8 @@ def names_in_text(text: str) -> dict[str, str | None]:
         if not run:
             continue
         start, end, words = run[0].start(), run[-1].end(), [w.group() for w in run]
+        if re.search(r"['’]s$", words[-1]):  # "Mr. Georgiou's address": the name is "Georgiou"
+            words[-1], end = words[-1][:-2], end - 2
         core = [w for w in words if w.casefold() not in PARTICLES]
         if not core:
             continue
