@@ -92,9 +92,12 @@ def test_claims_and_truncation_rules():
         {"role": "tool", "name": "get_weather", "content": '{"out": "line one\\nload 0.42"}'},
         {"role": "assistant", "content": "Here it is:\nload 0.42"})
     assert row_problem(quoted) is None  # ends in a digit, but quotes the tool result
-    assert row_problem(row({"role": "assistant", "content": "It is usually a reque"}))[0] == "truncated_assistant_turn"
-    assert row_problem(row({"role": "assistant", "content": "It is usually a reque"}),
-                       skip=["truncated_assistant_turn"]) is None
+    cut = "It is usually a request that the team reviews before the reque"
+    assert row_problem(row({"role": "assistant", "content": cut}))[0] == "truncated_assistant_turn"
+    assert row_problem(row({"role": "assistant", "content": cut}), skip=["truncated_assistant_turn"]) is None
+    # short answers need no full stop, and an emoticon opens no bracket
+    for done in ("Tokyo", "4", "It rains in Oslo today", "Rainy Mondays :("):
+        assert row_problem(row({"role": "assistant", "content": done})) is None, done
 
 
 def test_arrow_shaped_row_json_string_columns_and_null_keys():

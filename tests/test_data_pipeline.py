@@ -193,11 +193,11 @@ def test_starter_heldout_leaks_and_names_the_cases():
     with pytest.raises(LeakageError) as err:
         guard_leakage(res.rows, cfg.data)
     msg = str(err.value)
-    assert msg.startswith("eval cases overlap the training mix (8 ngram, 92 arguments)")
+    assert msg.startswith("eval cases overlap the training mix (9 ngram, 92 arguments)")
     assert "case 'starter-0078' ~ train starter:146, starter:151: 100% of its 8-word shingles" in msg
     allowed = parse_config({"name": "s", "data": {"eval": str(ROOT / "data/starter/heldout.jsonl"),
                                                   "leakage": {"allow": ["ngram", "arguments"]}}})
-    assert len(guard_leakage(res.rows, allowed.data)) == 100
+    assert len(guard_leakage(res.rows, allowed.data)) == 101
 
 
 def test_exact_leak_is_caught(tmp_path):
@@ -222,3 +222,44 @@ def test_apportion_and_categories():
     assert category({**chat, "meta": {"track": None}}) == "no_tool"
     assert category({**chat, "meta": {"track": "long_context", "source_track": "honesty"}}) == "honesty"
     assert category({**chat, "meta": {"track": "honesty"}}) == "honesty"
+
+
+def test_a_short_case_copied_into_a_longer_request_leaks():
+    """A case under 8 words has no 8-word run to share; its words inside a training row's request
+    ("Quick one: What's 18% of 114?") are a leak all the same. Fewer than 4 words are not compared."""
+    from orchestrator.data.leakage import find_leaks
+
+    def row(rid: str, text: str) -> dict:
+        return {"id": rid, "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]}
+
+    def case(cid: str, text: str) -> dict:
+        return {"id": cid, "messages": [{"role": "user", "content": text}], "expected": {"calls": []}, "tools": []}
+
+    train = [row("t:0", "Quick one: what's 18% of 114? Thanks!"), row("t:1", "Thanks a lot, that helps.")]
+    leaks = find_leaks(train, {"test": [case("c1", "What's 18% of 114?"), case("c2", "Thanks a lot"),
+                                        case("c3", "What's 18% of 115?")]})
+    assert [(lk.kind, lk.case_id, lk.train_ids) for lk in leaks] == [("ngram", "c1", ("t:0",))]
+
+
+def _mix_row(rid: str, source: str, kind: str) -> dict:
+    msgs = [{"role": "user", "content": rid}]
+    if kind == "tool":
+        msgs.append({"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f", "arguments": {}}}]})
+    msgs.append({"role": "assistant", "content": "done."})
+    return {"id": rid, "messages": msgs, "meta": {"source": source, "track": "honesty" if kind == "honesty" else None}}
+
+
+def test_mix_targets_sum_to_the_total_and_an_empty_weighted_source_shows_its_shortfall():
+    from orchestrator.data.mix import MixSpec, build_mix
+
+    rows = [_mix_row(f"a{i}", "a", kind) for i, kind in enumerate(["tool"] * 10 + ["no_tool"] * 10 + ["honesty"] * 10)]
+    # 7 at 0.5 / 0.5: rounding gave 4 + 4 (8 rows for a total of 7); the tool share is 0
+    mixed, _, table = build_mix(rows, MixSpec(7, {"a": 1.0}, 0.5, 0.5, 0))
+    assert len(mixed) == 7 and all(t["quota"] >= 0 for t in table)
+    assert not any(t["category"] == "tool" and t["selected"] for t in table)
+    # a weighted source none of whose rows survived keeps its share, as a shortfall
+    mixed, _, table = build_mix(rows, MixSpec(20, {"a": 1.0, "b": 1.0}, 0.5, 0.0, 0))
+    b_rows = [t for t in table if t["source"] == "b"]
+    assert len(mixed) == 10 and sum(t["shortfall"] for t in b_rows) == 10
+    with pytest.raises(Exception, match="b: quota"):
+        build_mix(rows, MixSpec(20, {"a": 1.0, "b": 1.0}, 0.5, 0.0, 0, on_shortfall="fail"))

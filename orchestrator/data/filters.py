@@ -18,9 +18,10 @@ Rules, checked in this order (the `check` names are what the stage table counts)
   Hermes-style blocks were turned into `tool_calls` when the row was normalised): training on it
   would teach a call no serving parser can read.
 - `truncated_assistant_turn`: an assistant turn whose text
-    * opens more `(`, `[` or `{` than it closes, has an odd number of ``` fences, or a `<tool_call>`
-      without its `</tool_call>` (the generator stopped mid-structure); or
-    * is the conversation's last turn and ends in a letter or digit, unless its last word occurs as a
+    * opens more `(`, `[` or `{` than it closes (emoticons such as `:(` aside), has an odd number of
+      ``` fences, or a `<tool_call>` without its `</tool_call>` (the generator stopped mid-structure); or
+    * is the conversation's last turn, of 8 words or more, and ends in a letter or digit (a short
+      answer such as "Tokyo" or "4" is complete as it stands), unless its last word occurs as a
       whole word in a tool result of the conversation (answers that quote a file or command output
       end in whatever the output ends in). "Ends mid-word without punctuation" is the usual sign of a
       reply cut at a token limit.
@@ -131,16 +132,23 @@ def _tool_texts(row: dict) -> list[str]:
     return out
 
 
+_EMOTICON = re.compile(r"[:;=]-?[()\[\]{}]")
+# A cut-off answer is a long one: a short final answer without a full stop ("Tokyo", "4", "Yes") is
+# a complete answer, not a truncated one.
+MIN_TRUNCATED_WORDS = 8
+
+
 def _truncated(text: str, is_last: bool, tool_texts: list[str]) -> str | None:
+    unmarked = _EMOTICON.sub("", text)  # "Rainy Mondays :(" opens no bracket
     for open_, close in ("()", "[]", "{}"):
-        if text.count(open_) > text.count(close):
+        if unmarked.count(open_) > unmarked.count(close):
             return f"more {open_!r} than {close!r}"
     if text.count(_FENCE) % 2:
         return "an unclosed ``` fence"
     if text.count("<tool_call>") != text.count("</tool_call>"):
         return "a <tool_call> without its </tool_call>"
     stripped = text.rstrip()
-    if is_last and stripped and stripped[-1].isalnum():
+    if is_last and stripped and stripped[-1].isalnum() and len(stripped.split()) >= MIN_TRUNCATED_WORDS:
         last_word = re.compile(r"(?<!\w)" + re.escape(stripped.split()[-1]) + r"(?!\w)")
         if not any(last_word.search(t) for t in tool_texts):
             return f"ends mid-word without punctuation ({stripped[-30:]!r})"

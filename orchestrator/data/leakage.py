@@ -7,7 +7,10 @@ Three kinds of overlap between each eval case and the training rows that reach t
 - `ngram`: word n-gram containment. Words are the casefolded text's whitespace-separated tokens with
   leading and trailing punctuation stripped (so "2026-12-18?" is one word, "2026-12-18"); a text of
   k ≥ n words has the k − n + 1 n-word shingles (n = `ngram`, default 8); a shorter text is one
-  shingle of all its words, so it matches only a row with the same words. A case leaks when, for
+  shingle of all its words. A shorter case (of `MIN_CONTAINED_WORDS` = 4 words or more) also leaks
+  when its words appear, in order and next to each other, inside one training row's user text: a
+  short question copied with a lead-in ("Quick one: What's 18% of 114?") has no 8-word run to
+  share. (A third of the shipped dev and test cases are under 8 words.) A case leaks when, for
   one training row, the share of the case's shingles that also occur in that row is
   ≥ `ngram_threshold` (default 0.5): half of its 8-word runs copied from a single training
   conversation. Containment in one row, not in the union of all rows, so shared
@@ -32,6 +35,7 @@ from orchestrator.data.filters import string_values
 from orchestrator.errors import ToolsweepError
 
 KINDS = ("exact", "ngram", "arguments")
+MIN_CONTAINED_WORDS = 4  # shorter cases ("thanks!", "what time is it") are phrases any row may hold
 _EDGE_PUNCT = re.compile(r"^\W+|\W+$")
 
 
@@ -52,8 +56,12 @@ class Leak:
         return f"  - {self.kind}: {self.eval_set} case {self.case_id!r} ~ train {shown}: {self.detail}"
 
 
+def _words(text: str) -> list[str]:
+    return [w for w in (_EDGE_PUNCT.sub("", t) for t in text.casefold().split()) if w]
+
+
 def shingles(text: str, n: int) -> set[tuple[str, ...]]:
-    words = [w for w in (_EDGE_PUNCT.sub("", t) for t in text.casefold().split()) if w]
+    words = _words(text)
     if not words:
         return set()
     if len(words) < n:
@@ -88,8 +96,10 @@ def find_leaks(train: list[dict], eval_sets: dict[str, list[dict]], ngram: int =
     exact: dict[str, list[str]] = {}
     index: dict[tuple[str, ...], list[str]] = {}
     values: dict[str, list[str]] = {}
+    spaced: list[tuple[str, str]] = []  # (" w1 w2 ... ", row id): a short case's words inside a row
     for row in train:
         text = user_text(row)
+        spaced.append((f" {' '.join(_words(text))} ", row["id"]))
         exact.setdefault(normalised_text(text), []).append(row["id"])
         for sh in shingles(text, ngram):
             index.setdefault(sh, []).append(row["id"])
@@ -118,6 +128,13 @@ def find_leaks(train: list[dict], eval_sets: dict[str, list[dict]], ngram: int =
                 share = hits[over[0]] / len(case_sh)
                 leaks.append(Leak("ngram", set_name, case["id"], tuple(over),
                                   f"{share:.0%} of its {ngram}-word shingles in one training row"))
+            words = _words(text)
+            if MIN_CONTAINED_WORDS <= len(words) < ngram and not (norm and norm in exact):
+                needle = f" {' '.join(words)} "
+                inside = sorted({rid for hay, rid in spaced if needle in hay})
+                if inside:
+                    leaks.append(Leak("ngram", set_name, case["id"], tuple(inside),
+                                      f"its {len(words)} words {text[:60]!r} appear in a training row's user text"))
             seen_values: set[str] = set()
             enums = _enum_values(case.get("tools") or [])
             for call in (case.get("expected") or {}).get("calls") or []:

@@ -8,11 +8,15 @@ them without one), in a seeded order.
 
 With `total: N`:
 1. Category targets: honesty = round(N × honesty_ratio); no_tool = round(N × no_tool_ratio); tool =
-   N − the two. With `no_tool_ratio: null` tool and no-tool rows form one category `any` (their
-   natural ratio), of N − honesty rows.
+   N − the two. Where that rounding would overdraw N (N = 7 at 0.5 and 0.5: 4 + 4) or give rows to a
+   category whose share is 0 (the two ratios sum to 1), the three shares are apportioned by largest
+   remainder instead, so the targets always sum to N and none is negative. With `no_tool_ratio: null`
+   tool and no-tool rows form one category `any` (their natural ratio), of N − honesty rows.
 2. Each category's target is shared among the sources that have rows in that category and a weight
    above 0, in proportion to their weights (largest-remainder rounding, ties to the source listed
-   first): that is a source's quota.
+   first): that is a source's quota. A source with a weight above 0 and no surviving row at all (every
+   row quarantined) takes its share of every category too, and shows it as a shortfall: its weight
+   is not handed silently to the others.
 3. Each quota is filled by seeded sampling without replacement:
    `random.Random(f"{seed}:mix:{category}:{source}").sample(rows, min(quota, available))`. No row is
    repeated (no upsampling).
@@ -91,19 +95,24 @@ def build_mix(rows: list[dict], spec: MixSpec) -> tuple[list[dict], list[dict], 
     else:
         no_tool = round(spec.total * spec.no_tool_ratio)
         targets = {"honesty": honesty, "no_tool": no_tool, "tool": spec.total - honesty - no_tool}
+        tool_share = max(0.0, 1.0 - spec.honesty_ratio - spec.no_tool_ratio)
+        if targets["tool"] < 0 or (tool_share < 1e-12 and targets["tool"] != 0):
+            targets = apportion(spec.total, {"honesty": spec.honesty_ratio, "no_tool": spec.no_tool_ratio,
+                                             "tool": tool_share})
     pools: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         pools.setdefault((cat(row), row["meta"]["source"]), []).append(row)
     chosen_ids: set[str] = set()
     mixed: list[dict] = []
+    survivors = {row["meta"]["source"] for row in rows}
     for c, target in targets.items():
-        eligible = {s: w for s, w in spec.weights.items() if w > 0 and pools.get((c, s))}
+        eligible = {s: w for s, w in spec.weights.items() if w > 0 and (pools.get((c, s)) or s not in survivors)}
         quotas = apportion(target, eligible)
         if target and not eligible:
             table.append({"category": c, "source": "none", "weight": 0.0, "available": 0, "quota": target,
                           "selected": 0, "shortfall": target})
         for s, quota in quotas.items():
-            pool = pools[(c, s)]
+            pool = pools.get((c, s), [])
             picked = random.Random(f"{spec.seed}:mix:{c}:{s}").sample(pool, min(quota, len(pool)))
             mixed.extend(picked)
             chosen_ids.update(r["id"] for r in picked)
