@@ -299,7 +299,8 @@ def cmd_data(args: argparse.Namespace) -> int:
         console.print(f"[red]leakage check failed:[/red] {mix.leakage}", markup=True, highlight=False)
         return 1
     out.print(f"leakage check: {'off' if not cfg.data.leakage.check else 'passed'}"
-              + (f" ({mix.allowed_leaks} allowed leaks)" if mix.allowed_leaks else ""))
+              + (f" ({mix.allowed_leaks} allowed leaks, listed in {args.out / 'leakage.json'})"
+                 if mix.allowed_leaks else ""))
     return 0
 
 

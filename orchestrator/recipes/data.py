@@ -5,7 +5,8 @@
 1. Read every source, normalise, filter, dedupe, cap and mix exactly as a trial does.
 2. With `render`, also render each row with the base model's tokenizer and quarantine rows over
    `train.max_length` (the trial's own tokenize stage).
-3. Write train.jsonl, quarantine.jsonl and the stage table; then check the eval sets for leakage.
+3. Write train.jsonl, quarantine.jsonl and the stage table; then check the eval sets for leakage
+   (the leaks `data.leakage.allow` lets through are written to leakage.json, as a trial writes them).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class MixResult:
 
 
 def build_mix(cfg, out_dir: Path, render: bool = False) -> MixResult:
+    import json
+
     from orchestrator.data.leakage import LeakageError
     from orchestrator.data.pipeline import add_render_stage, guard_leakage, write_outputs
     from orchestrator.paths import cache_dir
@@ -43,7 +46,10 @@ def build_mix(cfg, out_dir: Path, render: bool = False) -> MixResult:
     if info["unaccounted"]:
         return result
     try:
-        result.allowed_leaks = len(guard_leakage(data.rows, cfg.data))
+        allowed = guard_leakage(data.rows, cfg.data)
     except LeakageError as err:
         result.leakage = str(err)
+        return result
+    result.allowed_leaks = len(allowed)
+    (out_dir / "leakage.json").write_text(json.dumps([vars(lk) for lk in allowed], indent=2) + "\n")
     return result
