@@ -263,3 +263,18 @@ def test_mix_targets_sum_to_the_total_and_an_empty_weighted_source_shows_its_sho
     assert len(mixed) == 10 and sum(t["shortfall"] for t in b_rows) == 10
     with pytest.raises(Exception, match="b: quota"):
         build_mix(rows, MixSpec(20, {"a": 1.0, "b": 1.0}, 0.5, 0.0, 0, on_shortfall="fail"))
+
+
+def test_dedupe_keeps_the_copy_that_can_be_trained():
+    """A weight-0 source listed first held copies of trained rows: those clean rows were quarantined as
+    its duplicates and its own copies were never sampled, so neither was trained."""
+    from orchestrator.data.dedupe import dedupe
+
+    ref, real = _mix_row("ref:0", "ref", "tool"), _mix_row("real:0", "real", "tool")
+    real["messages"][0]["content"] = ref["messages"][0]["content"] = "same request"
+    for row in (ref, real):
+        row["tools"] = []
+    kept, dropped = dedupe([ref, real], frozenset({"ref"}))
+    assert [r["id"] for r in kept] == ["real:0"] and [(r["id"], first) for r, first in dropped] == [("ref:0", "real:0")]
+    kept, _ = dedupe([ref, real])  # no untrained source: the first copy, as before
+    assert [r["id"] for r in kept] == ["ref:0"]

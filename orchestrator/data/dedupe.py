@@ -2,7 +2,9 @@
 
 Dedupe key: the row's user turns joined by a newline, casefolded and whitespace-collapsed, plus its
 toolset signature (sorted tool names). The first row with a key (sources in config order, rows in
-file order) is kept; every later one is quarantined as "duplicate of <id of the kept row>".
+file order) is kept; every other one is quarantined as "duplicate of <id of the kept row>". The first
+copy from a source that can be trained on is preferred: a copy in a source of weight 0 (kept for
+reference, never sampled) does not take the place of one that would be trained.
 
 Near-duplicates are not removed. The way to add them: MinHash signatures of word 5-gram shingles of
 the same user text with LSH banding (e.g. `datasketch.MinHashLSH`, 128 permutations), treating a
@@ -35,17 +37,18 @@ def dedupe_key(row: dict) -> str:
     return normalised_text(user_text(row)) + "\x00" + tools
 
 
-def dedupe(rows: list[dict]) -> tuple[list[dict], list[tuple[dict, str]]]:
-    """(kept rows, [(duplicate row, id of the row it duplicates)])."""
-    first: dict[str, str] = {}
-    kept, dropped = [], []
-    for row in rows:
+def dedupe(rows: list[dict], untrained: frozenset[str] = frozenset()) -> tuple[list[dict], list[tuple[dict, str]]]:
+    """(kept rows, [(duplicate row, id of the row it duplicates)]); `untrained`: sources whose rows are
+    never sampled (weight 0), whose copy is kept only when no other source has one."""
+    chosen: dict[str, int] = {}
+    for i, row in enumerate(rows):
         key = dedupe_key(row)
-        if key in first:
-            dropped.append((row, first[key]))
-        else:
-            first[key] = row["id"]
-            kept.append(row)
+        if key not in chosen or (rows[chosen[key]]["meta"]["source"] in untrained
+                                 and row["meta"]["source"] not in untrained):
+            chosen[key] = i
+    keep = set(chosen.values())
+    kept = [r for i, r in enumerate(rows) if i in keep]
+    dropped = [(r, rows[chosen[dedupe_key(r)]]["id"]) for i, r in enumerate(rows) if i not in keep]
     return kept, dropped
 
 

@@ -133,7 +133,8 @@ def run_stages(cfg: DataConfig, read: Reader) -> DataResult:
     stages.append(_stage("filter", len(rows), len(kept), q))
 
     if cfg.dedupe.enabled:
-        unique, dups = dedupe(kept)
+        weight_zero = frozenset(n for n, s in cfg.sources.items() if cfg.mix.total is not None and s.weight == 0)
+        unique, dups = dedupe(kept, weight_zero)
         for row, first in dups:
             q.add(row["meta"]["source"], row["meta"]["row"], "dedupe", "duplicate", f"duplicate of {first}",
                   raw_of[row["id"]])
