@@ -446,13 +446,19 @@ class RandInt(_Strict):
 _DISTRIBUTIONS = ("choice", "uniform", "loguniform", "randint")
 
 
-def _distribution(value: Any) -> str | None:
-    """Which distribution a search_space entry names (its one key), so a wrong entry gets one error
-    about that distribution instead of one per distribution it is not."""
+def keyed_kind(value: Any, kinds: tuple[str, ...]) -> str | None:
+    """For a pydantic Discriminator over models told apart by their one key: the kind a value names
+    (a validated model's own field, or the one key of a dict), None when it names none or several, so
+    a wrong entry gets one error instead of one per kind it is not."""
     if isinstance(value, BaseModel):
-        return next(k for k in _DISTRIBUTIONS if k in type(value).model_fields)
-    named = [k for k in _DISTRIBUTIONS if isinstance(value, dict) and k in value]
+        return next(k for k in kinds if k in type(value).model_fields)
+    named = [k for k in kinds if isinstance(value, dict) and k in value]
     return named[0] if len(named) == 1 else None
+
+
+def _distribution(value: Any) -> str | None:
+    """Which distribution a search_space entry names."""
+    return keyed_kind(value, _DISTRIBUTIONS)
 
 
 SearchDim = Annotated[

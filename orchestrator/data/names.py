@@ -102,8 +102,6 @@ def ordinary_words() -> frozenset[str]:
     """Common English words (Faker's en_US word list, ~1000): a capitalised one opens a sentence
     ("Add Nguyen Van Hung ...", "Forward ...") or names a thing, even where a locale lists it as a first
     name ("Add", "Chance", "Doctor"); never a first name on its own, never a bare surname."""
-    from faker.providers.lorem.en_US import Provider
-
     return english_words() | _NEVER_A_NAME
 
 
@@ -328,7 +326,7 @@ def names_in_arguments(obj: Any, key: str | None = None) -> set[str]:
     elif isinstance(obj, str) and key is not None:
         norm = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold().replace("-", "_")
         value = obj.strip()
-        placeholder = len(value.split()) == 1 and (_fold(value) in NOT_PEOPLE or ordinary(value))  # "Unassigned"
+        placeholder = len(value.split()) == 1 and ordinary(value)  # "Unassigned" (ordinary words hold NOT_PEOPLE)
         if _name_shaped(value) and not placeholder and (
                 norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value))):
             found.add(value)

@@ -348,7 +348,8 @@ def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:
 
 def _sampled_file_problems(cfg: SweepConfig, found: list[str]) -> None:
     """The files a search_space choice would point a trial at (another data source, eval set, base
-    model or template) exist and read, as the fixed config's do: otherwise a trial finds out."""
+    model or template) exist and read, as the fixed config's do: otherwise a trial finds out. Only the
+    check of the section the key sets runs again (the rest was checked on the fixed config)."""
     from orchestrator.config import ConfigError, sampled_config
     from orchestrator.search.space import domain_points, space_spec
 
@@ -365,9 +366,12 @@ def _sampled_file_problems(cfg: SweepConfig, found: list[str]) -> None:
                 found.append(f"search_space.{dim.key} = {value!r}: {err}")
                 continue
             seen: list[str] = []
-            _data_problems(trial, seen)
-            _cases(trial.data.eval, "data.eval", seen)
-            _model_problems(trial, seen)
+            if dim.key == "data.eval":
+                _cases(trial.data.eval, "data.eval", seen)
+            elif dim.key.startswith("data."):
+                _data_problems(trial, seen)
+            else:
+                _model_problems(trial, seen)
             found.extend(f"search_space.{dim.key} = {value!r}: {p}" for p in seen
                          if p not in found and not p.startswith((NOTE, HERE)))
 

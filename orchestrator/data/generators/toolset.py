@@ -31,7 +31,7 @@ import jsonschema
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator,
                       model_validator)
 
-from orchestrator.config import ConfigError, format_validation_errors, read_yaml
+from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml
 
 SCENARIOS = ("single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed", "error_recovery",
              "reasoning_heavy", "complex_multi_step")
@@ -70,12 +70,7 @@ class PoolSlot(_Strict):
 def _slot_kind(value: Any) -> str | None:
     """Which kind of slot an entry is (a pool name, or its one key), so a wrong entry gets one error
     about that kind instead of one per kind it is not."""
-    if isinstance(value, str):
-        return "name"
-    if isinstance(value, BaseModel):
-        return next(k for k in ("range", "choice", "pool") if k in type(value).model_fields)
-    named = [k for k in ("range", "choice", "pool") if isinstance(value, dict) and k in value]
-    return named[0] if len(named) == 1 else None
+    return "name" if isinstance(value, str) else keyed_kind(value, ("range", "choice", "pool"))
 
 
 SlotSpec = Annotated[
