@@ -47,15 +47,25 @@ def test_rows_are_deterministic_tracked_and_keyed_by_their_config():
     assert len(keys) == 5
 
 
-def test_cache_key_follows_the_generator_source(tmp_path, monkeypatch):
-    """An upgraded generator makes its rows again: its module's bytes are part of the key."""
+@pytest.mark.parametrize("kind, edited_module", [
+    ("judgment", "judgment.py"),  # the kind's own generator
+    ("honesty", "starter.py"),    # a module it draws intents and slot pools from
+])
+def test_cache_key_follows_every_generator_source(tmp_path, monkeypatch, kind, edited_module):
+    """An edited or upgraded generator makes its rows again, also when the change is in a module the
+    kind imports: honesty rows cached before starter.py's write-file texts changed kept a request
+    the dev set fills, and every context sweep failed its leakage check."""
+    import shutil
+
     from orchestrator.data import generated
 
-    gen = GenerateConfig(kind="judgment", count=12)
+    gen = GenerateConfig(kind=kind, count=12)
     before = cache_key(gen, TEMPLATE)
-    edited = tmp_path / "judgment.py"
-    edited.write_bytes((Path(generated.__file__).parent / generated.GENERATOR_MODULES["judgment"]).read_bytes() + b"# changed\n")
-    monkeypatch.setitem(generated.GENERATOR_MODULES, "judgment", str(edited))  # an absolute path wins the join
+    copy = tmp_path / "generators"
+    shutil.copytree(generated.GENERATORS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(generated, "GENERATORS", copy)
+    assert cache_key(gen, TEMPLATE) == before  # the same sources, the same key
+    (copy / edited_module).write_bytes((copy / edited_module).read_bytes() + b"# changed\n")
     assert cache_key(gen, TEMPLATE) != before
 
 

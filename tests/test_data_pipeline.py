@@ -187,6 +187,25 @@ def test_starter_passes_the_leakage_guard_against_dev_and_test():
     assert guard_leakage(res.rows, cfg.data) == []
 
 
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    """One cache for the shipped sweeps: the tokenizer and the generated sources they share are made once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.mark.parametrize("sweep", sorted(p.name for p in (ROOT / "sweeps").glob("*.yaml")
+                                          if "variants:" not in p.read_text()))
+def test_every_shipped_sweep_mix_passes_its_leakage_check(sweep, shared_cache):
+    """Each shipped sweep's own mix (generated sources made afresh) against its eval sets: every
+    context sweep once failed its data stage on one dev probe whose request the honesty generator
+    also wrote (the two shared starter.py's write-file texts)."""
+    from orchestrator.config import load_config
+    from orchestrator.recipes.trial import build_data
+
+    cfg = load_config(ROOT / "sweeps" / sweep)
+    assert guard_leakage(build_data(cfg, shared_cache).rows, cfg.data) == []
+
+
 def test_starter_heldout_leaks_and_names_the_cases():
     cfg = starter_config(eval=str(ROOT / "data/starter/heldout.jsonl"), mix={"total": None})
     res = run_stages(cfg.data, read_jsonl)

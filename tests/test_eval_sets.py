@@ -36,3 +36,25 @@ def test_splits_share_no_filled_value_with_each_other_or_training():
     assert dev and test
     assert not dev & test
     assert not (dev | test) & train
+
+
+def test_no_training_slot_pool_holds_a_value_the_eval_sets_fill():
+    """Every generator that trains (starter, honesty, long context) fills values from
+    starter.DEFAULT_SLOTS, not only the rows of data/starter: a pool value an eval case fills
+    reaches training whenever a generator draws it (honesty rows once copied a dev probe's request)."""
+    from dataclasses import astuple
+
+    from orchestrator.data.generators.starter import DEFAULT_SLOTS
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                yield from strings(item)
+
+    names = [name for name, _ in DEFAULT_SLOTS.people]
+    pools = {s.format(name=n) if "{name}" in s else s for s in strings(astuple(DEFAULT_SLOTS)) for n in names}
+    for name in ("dev.jsonl", "test.jsonl", "long_8k.jsonl", "long_28k.jsonl"):
+        filled = set().union(*map(eval_sets.filled_values, load_cases(SETS / name)))
+        assert not filled & pools, name

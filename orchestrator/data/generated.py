@@ -18,18 +18,25 @@ from orchestrator.config import GenerateConfig
 CountTokens = Callable[[str], int]
 
 
-# The module that writes each kind's rows: its source is part of the cache key, so a generator
-# changed by an upgrade makes its rows again instead of reusing the old ones.
-GENERATOR_MODULES = {"long_context": "generators/long_context.py", "honesty": "generators/honesty.py",
-                     "judgment": "generators/judgment.py", "toolset": "generators/toolset.py"}
+GENERATORS = Path(__file__).parent / "generators"
+
+
+def _generators_sha256() -> str:
+    """Every generator module's source and this file's, hashed together: the generators import one
+    another's slot pools and intents (honesty draws starter.py's), so a change to any of them, by an
+    upgrade or an edit, can change a kind's rows. Keying only on the kind's own module reused rows
+    made before starter.py changed."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for module in sorted(GENERATORS.glob("*.py")):
+        digest.update(module.name.encode() + b"\0" + module.read_bytes())
+    return digest.hexdigest()
 
 
 def cache_key(gen: GenerateConfig, template: str) -> str:
-    """Changes whenever the rows could: the generate config, the template, the generator's source,
+    """Changes whenever the rows could: the generate config, the template, the generators' sources,
     the toolset file's bytes."""
-    source = (Path(__file__).parent / GENERATOR_MODULES[gen.kind]).read_bytes()
     blob = {"generate": gen.model_dump(mode="json"), "template": hashlib.sha256(template.encode()).hexdigest(),
-            "generator_sha256": hashlib.sha256(source).hexdigest()}
+            "generators_sha256": _generators_sha256()}
     if gen.toolset is not None:
         blob["toolset_sha256"] = hashlib.sha256(gen.toolset.read_bytes()).hexdigest()
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]

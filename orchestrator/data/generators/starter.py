@@ -97,6 +97,11 @@ MEMORY_FACTS = [("wifi password hint", "the name of the first cat plus 42"), ("f
                 ("standup time", "9:30 on weekdays"), ("dentist", "Dr. Alvarez on Elm Street"),
                 ("gym locker", "locker 117"), ("project deadline", "beta ships on 2027-02-01")]
 EMAIL_TOPICS = ["invoice", "flight confirmation", "contract renewal", "offsite agenda", "password reset", "quarterly report"]
+# Texts a user asks to write to a file. The first was "remember to water the plants" until the eval sets
+# filled it (dev-fabrication_probe-178): honesty rows then copied that request into every context
+# sweep's mix and its leakage check failed. Same length, so every other draw is unchanged.
+NOTES = ["pick up the dry cleaning", "meeting moved to Thursday", "v2 release checklist",
+         "call the landlord about the heater", "draft: thank-you note"]
 
 
 
@@ -115,10 +120,11 @@ class Slots:
     times: list[str]
     memory_facts: list[tuple[str, str]]
     email_topics: list[str]
+    notes: list[str]
 
 
 DEFAULT_SLOTS = Slots(CITIES, PEOPLE, FILES, COMMANDS, URLS, PROJECTS, TICKET_TITLES, EVENTS, DATES, TIMES,
-                      MEMORY_FACTS, EMAIL_TOPICS)
+                      MEMORY_FACTS, EMAIL_TOPICS, NOTES)
 
 def _call(name: str, **arguments: Any) -> dict:
     return {"type": "function", "function": {"name": name, "arguments": arguments}}
@@ -172,8 +178,7 @@ def _intent_read(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str,
 
 def _intent_write(rng: random.Random, slots: Slots = DEFAULT_SLOTS) -> tuple[str, dict, str, str]:
     path = rng.choice(slots.files)
-    text = rng.choice(["remember to water the plants", "meeting moved to Thursday", "v2 release checklist",
-                       "call the landlord about the heater", "draft: thank-you note"])
+    text = rng.choice(slots.notes)
     asks = [f"Write '{text}' to {path}.", f"Save the text \"{text}\" into {path}.",
             f"Please put '{text}' in the file {path}, overwriting it."]
     return (rng.choice(asks), _call("write_file", path=path, content=text), json.dumps({"ok": True, "bytes": len(text)}),
