@@ -8,13 +8,19 @@ text or the row's structure says so:
 1. after an honorific: "Mr. Tanaka", "dr. Ngozi Okonjo-Iweala", "Ms. O'Neill";
 2. as a first name followed by a surname: the first word is a first name of the lexicon and the
    last one a surname or first name of it, or shaped like one ("O'Brien", "al-Rashid",
-   "McAllister", "Okonjo-Iweala"): "Jean-Luc Picard", "Ahmed al-Rashid", "Zoë O'Brien";
+   "McAllister", "Okonjo-Iweala"): "Jean-Luc Picard", "Ahmed al-Rashid", "Zoë O'Brien"; or, after
+   a first name that is no surname too, any capitalised word that names no thing ("Arjun Mehta",
+   "Kenji Nakamura", but not "Ford Mustang", "Jackson Hole", "Hermes Gateway");
 3. after words that take a person (not "from", "with" or "to" alone: places follow them too):
    "ask Priya", "cc: Li Wei", "talked to van der Berg", "Remind Olusegun" (any capitalised word but an
    ordinary one or an addressee that is no person: "email Support", "ask Siri", "text Mom"),
    "Call Anne-Marie", "Dear María José,"; after a greeting only a lexicon first name ("Hi Sam!");
    a sign-off ending a message ("Thanks, Siobhán"); or before "et al.";
-4. as a tool argument under a person's key ("attendees", "assignee", "recipient", "first_name", ...),
+4. before a mailbox ("Aigerim Nurlanovna <aigerim@example.kz>"), after a relation ("my father
+   Venkatesh Iyer", "her wife Ana"), or as a transcript's speaker: a line-opening label where two
+   lines or more are labelled ("Lars: anyone seen it?", "[09:12] Ana Lima: on it"; in lower case
+   only a lexicon first name, "siddharth: ok"; never a role or field such as "User:", "Note:");
+5. as a tool argument under a person's key ("attendees", "assignee", "recipient", "first_name", ...),
    or under a looser one ("name", "to", "contact", ...) when it starts with a lexicon first name.
 
 The lexicon is the first names and surnames of Faker's person providers (MIT; 86 locales, Latin
@@ -76,7 +82,15 @@ PERSON_CUES = ("ask", "asked", "tell", "told", "call", "email", "emailed", "e-ma
                "lunch with", "dinner with", "coffee with", "call with", "sync with", "1:1 with", "assign to",
                "assigned to", "reassign to", "hand it to", "hand over to", "reply to", "dear", "hi", "hello",
                "hey", "good morning", "good afternoon", "morning", "attn", "attention", "my name is",
-               "name is", "i'm", "i am", "signed by", "reported by", "requested by", "approved by", "notices to")
+               "name is", "i'm", "i am", "signed by", "reported by", "requested by", "approved by", "notices to",
+               # family and people one knows: "my father Venkatesh", "her wife Ana" ("partner" and
+               # "client" alone precede companies as often: "our partner Stripe")
+               "father", "mother", "dad", "mum", "mom", "wife", "husband", "son", "daughter", "brother",
+               "sister", "fiancé", "fiance", "fiancée", "fiancee", "girlfriend", "boyfriend", "cousin", "aunt",
+               "uncle", "nephew", "niece", "grandson", "granddaughter", "grandmother", "grandfather", "grandma",
+               "grandpa", "stepson", "stepdaughter", "spouse", "friend", "colleague", "coworker", "co-worker",
+               "boss", "roommate", "flatmate", "neighbour", "neighbor", "teammate", "my partner", "her partner",
+               "his partner", "their partner", "my manager", "my doctor", "my dentist", "my lawyer", "my tutor")
 SIGN_OFFS = ("thanks", "thank you", "many thanks", "cheers", "best", "best regards", "regards", "kind regards",
              "warm regards", "sincerely", "yours", "yours truly", "love", "warmly", "cordially", "all the best",
              "talk soon", "see you")
@@ -86,12 +100,15 @@ customer_name patient_name employee_name guest_name owner_name sender_name recip
 participant participants invitee invitees assignee assignees recipient recipients reviewer reviewers patient
 guest guests employee person people speaker speakers requester reporter author authors manager
 passenger passengers traveler travelers traveller travellers candidate candidates interviewer interviewers
-applicant applicants student students signatory signatories witness witnesses""".split())
+applicant applicants student students signatory signatories witness witnesses display_name real_name
+displayname realname author_name from_name to_name sender_display_name cardholder cardholder_name account_holder
+emergency_contact next_of_kin spouse""".split())
 # A company or a department sits under these as often as a person ("customer": "Victoria Falls Tours Ltd",
 # "doctor": "Radiology"): a person only when the value reads as one (_person_like).
 LOOSE_PERSON_KEYS = frozenset("name names to cc bcc contact contacts owner user member members host organizer "
                               "organiser sender with customer customers client doctor physician nurse tenant "
-                              "landlord buyer seller beneficiary".split())
+                              "landlord buyer seller beneficiary created_by updated_by assigned_to submitted_by "
+                              "requested_by approved_by holder driver".split())
 
 # Computed once: the name checks run on every capitalised span of every string of a dataset.
 _NEVER_A_NAME = NOT_FIRST_NAMES | NOT_PEOPLE
@@ -112,6 +129,32 @@ def english_words() -> frozenset[str]:
     from faker.providers.lorem.en_US import Provider
 
     return frozenset(w.casefold() for w in Provider.word_list) | _PLACE_WORDS
+
+
+@functools.lru_cache(maxsize=1)
+def thing_words() -> frozenset[str]:
+    """Words that name things, places, firms and roles rather than families: English words, Faker's
+    street suffixes, company catch-phrase words, buzzwords and suffixes, the words of its job titles,
+    and software nouns. After a first name they make a product or a place ("Hermes Gateway", "Iris
+    Studio", "Luna Park"), not a surname."""
+    from faker.providers.address.en_US import Provider as Address
+    from faker.providers.company.en_US import Provider as Company
+    from faker.providers.job.en_US import Provider as Job
+
+    words = set(_SOFTWARE_WORDS) | {w.casefold() for w in Address.street_suffixes}
+    for group in (*Company.catch_phrase_words, *Company.bsWords, Company.company_suffixes, Job.jobs):
+        for phrase in group:
+            words.update(w.casefold() for w in _WORD.findall(phrase))
+    words |= {w[:-1] for w in words if w.endswith("s")}  # "Brooks" and "Brook", "Labs" and "Lab"
+    return frozenset(words) | ordinary_words()
+
+
+_SOFTWARE_WORDS = frozenset("""gateway dashboard pipeline server cluster service services api apis proxy engine studio
+cloud labs lab analytics runner bot app apps platform portal monitor agent hub desk console cli sdk bridge router
+worker scheduler queue cache database db store storage vault registry mesh stack kit toolkit works ops devops
+suite core cloudops assistant copilot pilot beta alpha prod staging dev sandbox release edition pro plus max
+mini lite air one go net web mobile desktop online live connect sync link flow flows board boards sheet sheets
+docs drive mail chat meet calendar notes tasks""".split())
 
 
 # What follows a name-like word in a place or a building, not a surname: "Baker Street", "Union Station".
@@ -182,6 +225,15 @@ def _second_name(word: str) -> bool:
             or (_capitalised(word) and _latin(word) and not word.isascii() and folded not in ordinary_words()))
 
 
+def _unlisted_surname(word: str) -> bool:
+    """A capitalised word of letters outside the lexicon that names no thing: after a lexicon first name
+    that is no surname too, the lexicon's gaps ("Arjun Mehta", "Kenji Nakamura", "Thandiwe Mokoena":
+    Faker lists their surnames in other scripts or not at all). A first name that is also a surname
+    opens brands and places as often ("Ford Mustang", "Jackson Hole")."""
+    return (_capitalised(word) and word.isalpha() and len(word) >= 3 and _latin(word)
+            and _fold(word) not in thing_words())
+
+
 def is_first_name(word: str) -> bool:
     """A lexicon first name that is not also an ordinary word or a place ("Anne-Marie": its first part)."""
     first = word.split("-")[0]
@@ -245,7 +297,7 @@ _SIGN_OFF_BEFORE = re.compile(r"(?i)(?:^|[\n.!])\s*(?:" + "|".join(re.escape(s) 
 
 
 def names_in_text(text: str) -> dict[str, str | None]:
-    """Person names in one string, by rules 1-3 of the module docstring: {name: "last" when a single
+    """Person names in one string, by rules 1-4 of the module docstring: {name: "last" when a single
     word is known to be a surname (after an honorific, before "et al."), else None}."""
     found: dict[str, str | None] = {}
     firsts, lasts = lexicon()
@@ -269,7 +321,11 @@ def names_in_text(text: str) -> dict[str, str | None]:
         joined = previous_end >= 0 and re.fullmatch(r",? (?:and|&|or) |, ", text[previous_end:start]) is not None
         if honorific:                                                   # rule 1
             found[name] = role
-        elif len(core) >= 2 and is_first_name(words[0]) and _second_name(core[1]):   # rule 2
+        elif len(core) >= 2 and is_first_name(words[0]) and (_second_name(core[1]) or (
+                _fold(words[0]) not in lasts and _unlisted_surname(core[1]))):
+            found[name] = None                                          # rule 2
+        elif _MAILBOX_AFTER.match(text, end) and _fold(core[0]) not in NOT_PEOPLE \
+                and not all(ordinary(w) for w in core):                # "Mei Ling Wong <mei@example.com>"
             found[name] = None
         elif (cue or joined) and len(core) >= 2 and _fold(core[0]) not in NOT_PEOPLE and (
                 _fold(core[1]) in lasts or _surname_shaped(core[1])):   # "cc Will Thompson and Grace Okonkwo"
@@ -294,10 +350,48 @@ def names_in_text(text: str) -> dict[str, str | None]:
         if cue and cue not in GREETINGS and cue != "dear" and len(word) >= 3 and word in firsts \
                 and word not in _NEVER_A_NAME and not text[match.end():match.end() + 1].isalnum():
             found.setdefault(word, None)
+    for label in speaker_labels(text):
+        found.setdefault(label, None)
     return found
 
 
+# A transcript line: "Lars: anyone seen it?", "[09:12] Ana Lima: on it", "10:02 siddharth: ok".
+_SPEAKER_LINE = re.compile(r"^[ \t]*(?:\[[^\]\n]{1,25}\][ \t]*|\d{1,2}:\d{2}(?::\d{2})?[ \t]+)?"
+                           r"(?P<label>[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,2})[ \t]*:[ \t]", re.MULTILINE)
+# Labels that are roles or fields, not speakers ("Q:", "User:", "Note:", "Subject:").
+_NOT_SPEAKERS = frozenset("""user assistant system bot agent human ai model customer client caller operator support
+moderator host interviewer interviewee speaker narrator q a question answer note notes nb ps summary status error
+warning warn info debug trace fatal todo fixme subject from to cc bcc re fw fwd date time when where who what why how
+id name title step example input output result results response request reply tool function call action
+observation thought context task goal tip hint source sources update edit""".split())
+
+
+def speaker_labels(text: str) -> list[str]:
+    """The speakers of a transcript: line-opening labels ("Lars:", "[09:12] Ana Lima:") where at
+    least two lines of the text are labelled. A label counts when it is no role or field ("User",
+    "Note", "Subject") and no ordinary word, and it is capitalised or a lexicon first name in lower
+    case ("siddharth: can we push the demo?"); other lower-case labels may be programs ("worker:")."""
+    matches = list(_SPEAKER_LINE.finditer(text))
+    if len(matches) < 2:
+        return []
+    firsts = lexicon()[0]
+    speakers = []
+    for m in matches:
+        label = m.group("label")
+        words = label.split()
+        if label.casefold() in _NOT_SPEAKERS or any(w.casefold() in _NOT_SPEAKERS for w in words[:1]) \
+                or all(ordinary(w) for w in words) or not all(_WORD.fullmatch(w) for w in words):
+            continue
+        if all(_capitalised(w) or w.casefold() in PARTICLES for w in words) or (
+                label.islower() and len(words) == 1 and len(label) >= 3 and _fold(label) in firsts
+                and _fold(label) not in _NEVER_A_NAME):
+            speakers.append(label)
+    return speakers
+
+
 _LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")
+# A display name's mailbox: "Mei Ling Wong <mei@example.com>" (RFC 5322), checked right after a span.
+_MAILBOX_AFTER = re.compile(r"[ \t]*<[^<>\s@]+@[^<>\s@]+>")
 
 
 def _name_shaped(value: str) -> bool:
@@ -315,7 +409,7 @@ def _person_like(value: str) -> bool:
 
 
 def names_in_arguments(obj: Any, key: str | None = None) -> set[str]:
-    """Person names among the string values of a call's arguments or a JSON tool result (rule 4)."""
+    """Person names among the string values of a call's arguments or a JSON tool result (rule 5)."""
     found: set[str] = set()
     if isinstance(obj, dict):
         for k, v in obj.items():
