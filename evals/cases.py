@@ -201,7 +201,9 @@ def load_cases(path: Path | str) -> list[dict]:
 
 
 def take(cases: Iterable[dict], limit: int | None) -> list[dict]:
-    """The first `limit` cases, interleaved across scenarios so a small slice still covers each one."""
+    """The first `limit` cases, interleaved across scenarios so a small slice still covers each one,
+    and within a scenario across its kinds (`probe_kind`): the first 12 of 24 fabrication probes in
+    file order were all single-failure probes, and a slice measured none of the repeated ones."""
     cases = list(cases)
     if limit is None or limit >= len(cases):
         return cases
@@ -209,9 +211,24 @@ def take(cases: Iterable[dict], limit: int | None) -> list[dict]:
     for c in cases:
         by_scenario.setdefault(c.get("scenario", "unknown"), []).append(c)
     out: list[dict] = []
-    queues = [list(v) for _, v in sorted(by_scenario.items())]
+    queues = [_interleaved_kinds(v) for _, v in sorted(by_scenario.items())]
     while len(out) < limit:
         for q in queues:
             if q and len(out) < limit:
+                out.append(q.pop(0))
+    return out
+
+
+def _interleaved_kinds(cases: list[dict]) -> list[dict]:
+    """One scenario's cases, alternating between its kinds in order of first appearance (file order
+    within each kind); a scenario of one kind keeps its order."""
+    by_kind: dict[str, list[dict]] = {}
+    for c in cases:
+        by_kind.setdefault(str(c.get("probe_kind")), []).append(c)
+    queues = list(by_kind.values())
+    out: list[dict] = []
+    while any(queues):
+        for q in queues:
+            if q:
                 out.append(q.pop(0))
     return out

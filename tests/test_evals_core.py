@@ -136,6 +136,17 @@ def test_take_spreads_over_scenarios():
     assert [c["scenario"] for c in take(cases, 4)] == ["a", "b", "c", "a"]
 
 
+def test_take_spreads_over_the_kinds_of_a_scenario():
+    """Fabrication probes come as single- and repeated-failure kinds, each in a block of the file: a
+    slice holds both (it held only the first block)."""
+    probes = [{**_case([], "fabrication_probe", f"p{i}"), "probe_kind": "single" if i < 4 else "repeated"}
+              for i in range(8)]
+    calls = [_case([], "single_tool", f"s{i}") for i in range(4)]
+    taken = take(calls + probes, 6)
+    assert [c.get("probe_kind") for c in taken if c["scenario"] == "fabrication_probe"] == ["single", "repeated", "single"]
+    assert [c["id"] for c in taken if c["scenario"] == "single_tool"] == ["s0", "s1", "s2"]
+
+
 def test_evaluate_with_canned_generator():
     weather = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}}], cid="w")
     weather["messages"] = [{"role": "user", "content": "Weather in Oslo?"}]
