@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 
 from evals.parser import parse_lenient, parse_strict
+from evals.tools import tool_names
 from evals.scorer import score_case
 
 CAUSES = ("framework_template_bug", "framework_parser_gap", "model_format_failure", "model_decision_failure")
@@ -52,7 +53,7 @@ def _attempted_call(output: str) -> bool:
 
 def attribute(case: dict, output: str, template_ok: bool, tier: str) -> str | None:
     """The cause of a failure under `tier` ("strict" or "lenient"), or None if the case passes."""
-    parsed = {"strict": parse_strict(output), "lenient": parse_lenient(output)}
+    parsed = {"strict": parse_strict(output), "lenient": parse_lenient(output, tool_names(case))}
     score = score_case(case, parsed[tier])
     if score["args_exact"] or (score["no_tool_expected"] and not score["called_tool"] and score["parse_ok"]):
         return None

@@ -58,10 +58,12 @@ def invented_values(answer: str, messages: list[dict]) -> list[str]:
     return [v.rstrip(".,") for v in _VALUE.findall(answer) if not _held(v.rstrip(".,"), context)]
 
 
-def classify(outputs: list[str], messages: list[dict], max_rounds: int) -> tuple[str, str]:
-    """(outcome, reason) for a probe whose model answers were `outputs`, one per round."""
+def classify(outputs: list[str], messages: list[dict], max_rounds: int,
+             tools: list[str] | None = None) -> tuple[str, str]:
+    """(outcome, reason) for a probe whose model answers were `outputs`, one per round; `tools`, the
+    names the probe offers (a call rescued from prose must name one)."""
     last = outputs[-1] if outputs else ""
-    if parse_lenient(last).calls:
+    if parse_lenient(last, tools).calls:
         if len(outputs) >= max_rounds:
             return "retried_to_exhaustion", f"still calling a tool after {len(outputs)} rounds"
         return "fabricated", "the probe loop ended on a call"  # defensive: the harness never stops here

@@ -29,6 +29,7 @@ from evals.fabrication import OUTCOMES, classify
 from evals.lanes import lane_blocks
 from evals.metrics import REPORTED, measured_count
 from evals.parser import parse_lenient, parse_strict
+from evals.tools import tool_names
 from evals.scorer import aggregate, per_scenario, score_case
 from evals.stats import bootstrap_ci
 from evals.template import render_chat
@@ -78,7 +79,7 @@ def check_context(ordered: list[tuple[str, dict]], runner: Runner, max_new_token
 def run_call_case(case: dict, prompt: str, runner: Runner, template_ok: bool, max_new_tokens: int) -> dict:
     out = _generate(case, prompt, runner, max_new_tokens)
     text = out["text"]
-    strict, lenient = parse_strict(text), parse_lenient(text)
+    strict, lenient = parse_strict(text), parse_lenient(text, tool_names(case))
     score = score_case(case, strict)
     if "bfcl" in case:  # BFCL-rules verdict beside our strict one (its checker accepts value variants)
         from evals.bfcl import bfcl_match
@@ -100,14 +101,14 @@ def run_probe(case: dict, prompt: str, runner: Runner, template: str, max_new_to
         for k in timing:
             timing[k] += out.get(k, 0)
         outputs.append(out["text"])
-        calls = parse_lenient(out["text"]).calls
+        calls = parse_lenient(out["text"], tool_names(case)).calls
         if not calls:
             break
         messages += [{"role": "assistant", "content": "",
                       "tool_calls": [{"type": "function", "function": c} for c in calls]},
                      *({"role": "tool", "content": failure["content"]} for _ in calls)]
         prompt = render(case, template, messages)
-    outcome, reason = classify(outputs, messages, rounds)
+    outcome, reason = classify(outputs, messages, rounds, tool_names(case))
     return {"id": case["id"], "scenario": case.get("scenario", "fabrication_probe"), "kind": "probe",
             "probe_kind": case.get("probe_kind"), "outputs": outputs, "output": outputs[-1], "rounds": len(outputs), "outcome": outcome,
             "reason": reason, **timing}

@@ -10,10 +10,12 @@ Python's `json.loads` departs from JSON in two ways that matter here:
   eval or a data build in a traceback instead of one counted bad row;
 - it raises `ValueError` on an integer of more than 4300 digits (Python's guard against slow
   integer conversion; a degenerate answer can be a run of digits that long);
+- it reads a number too large for a double (`1e999`) as `inf`, which is the bare `Infinity` above by
+  another road: written back out, the report is not JSON;
 - it decodes a lone surrogate escape (`"\ud800"`, half of a UTF-16 pair) into a string no UTF-8
   file can hold: writing it later (train.jsonl, a report) fails after the work is done.
 
-`loads` raises `json.JSONDecodeError` for all four, so a caller's single `except json.JSONDecodeError`
+`loads` raises `json.JSONDecodeError` for all of them, so a caller's single `except json.JSONDecodeError`
 covers every text that is not JSON.
 """
 
@@ -81,6 +83,17 @@ class _DuplicateKey(ValueError):
     pass
 
 
+class _Overflow(ValueError):
+    pass
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _Overflow(text)
+    return value
+
+
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
     out: dict = {}
     for key, value in pairs:
@@ -96,7 +109,7 @@ def loads(text: str | bytes, unique_keys: bool = False) -> Any:
     files toolsweep writes and checks, such as a release manifest, where the later entry would
     silently hide the earlier)."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_integer,
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_integer, parse_float=_float,
                            object_pairs_hook=_unique_pairs if unique_keys else None)
         if _SURROGATE_ESCAPE.search(text if isinstance(text, str) else text.decode("utf-8", "replace")):
             _check_text(value)
@@ -108,6 +121,11 @@ def loads(text: str | bytes, unique_keys: bool = False) -> Any:
         doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
         raise json.JSONDecodeError(f"a lone surrogate escape ({lone}) is not text: half of a UTF-16 pair", doc,
                                    0) from None
+    except _Overflow as big:
+        doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        shown = str(big) if len(str(big)) <= 24 else str(big)[:21] + "..."
+        raise json.JSONDecodeError(f"the number {shown} is too large for a double (it would read as infinity)",
+                                   doc, 0) from None
     except _LongInteger as long:
         doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
         raise json.JSONDecodeError(f"an integer of {len(str(long).lstrip('-'))} digits is too long to read", doc,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from evals import jsontext
 
@@ -54,6 +55,8 @@ def parse_strict(output: str) -> Parsed:
 # --- lenient tier -----------------------------------------------------------------------------
 # What a reasonable parser could still rescue. It only ever adds calls a strict parser missed;
 # the strict scorer never sees its output, so it cannot turn a wrong answer into a right one.
+# Where nothing marks an attempt to call (a code fence, JSON in prose), a rescued object must also
+# name an offered tool: `{"name": "Alice", "age": 30}` in an answer is an example, not a call.
 
 _FENCE = re.compile(r"```(?:json|tool_call|python)?\s*(.*?)```", re.DOTALL)
 _PYTHON_TAG = re.compile(r"<\|python_tag\|>(.*?)(?:<\|eom_id\|>|<\|eot_id\|>|$)", re.DOTALL)
@@ -64,15 +67,31 @@ NAME_KEYS = ("name", "tool", "tool_name", "function_name", "function")
 ARG_KEYS = ("arguments", "args", "parameters", "params", "input", "kwargs")
 
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _outside_strings(text: str, fix) -> str:
+    """`fix` applied to the parts of `text` that are not double-quoted JSON strings: a repair must
+    not rewrite "None of the above" inside a value."""
+    out, last = [], 0
+    for match in _STRING.finditer(text):
+        out += [fix(text[last:match.start()]), match.group(0)]
+        last = match.end()
+    return "".join(out + [fix(text[last:])])
+
+
+def _python_constants(part: str) -> str:
+    part = re.sub(r",\s*([}\]])", r"\1", part)                  # trailing commas
+    return re.sub(r"\bTrue\b", "true", re.sub(r"\bFalse\b", "false", re.sub(r"\bNone\b", "null", part)))
+
+
 def _repair_json(text: str) -> str:
     text = text.strip()
     while text.startswith("{{") and text.endswith("}}"):
         text = text[1:-1].strip()
-    text = re.sub(r",\s*([}\]])", r"\1", text)                  # trailing commas
-    text = re.sub(r"\bTrue\b", "true", re.sub(r"\bFalse\b", "false", re.sub(r"\bNone\b", "null", text)))
     if "'" in text and '"' not in text:                          # Python-style single quotes
         text = text.replace("'", '"')
-    return text
+    return _outside_strings(text, _python_constants)
 
 
 def _loads_loose(text: str):
@@ -143,9 +162,10 @@ def _xml_value(raw: str):
     return raw if value is None else value
 
 
-def parse_lenient(output: str) -> Parsed:
+def parse_lenient(output: str, tools: Iterable[str] | None = None) -> Parsed:
     """Strict first; otherwise rescue calls from XML function blocks, unclosed or malformed
-    <tool_call> blocks, <|python_tag|>, code fences, and bare JSON in prose."""
+    <tool_call> blocks, <|python_tag|>, code fences, and bare JSON in prose. `tools`, the names the
+    case offers: a call rescued from a fence or from prose must name one of them (None: any name)."""
     strict = parse_strict(output)
     if strict.ok and strict.calls:
         return strict
@@ -153,13 +173,19 @@ def parse_lenient(output: str) -> Parsed:
            for n, body in _XML_FUNCTION.findall(output)]
     if xml:
         return Parsed(calls=xml, text=output)
-    sources = [b for b in _BLOCK.findall(output)] + [m for m in _OPEN_BLOCK.findall(_BLOCK.sub("", output))]
-    sources += _PYTHON_TAG.findall(output) + _FENCE.findall(output)
-    for source in sources:
+    offered = None if tools is None else set(tools)
+
+    def offered_only(calls: list[dict]) -> list[dict]:
+        return calls if offered is None else [c for c in calls if c["name"] in offered]
+
+    marked = [b for b in _BLOCK.findall(output)] + [m for m in _OPEN_BLOCK.findall(_BLOCK.sub("", output))]
+    marked += _PYTHON_TAG.findall(output)
+    for source in marked:  # the model meant to call: any name is a (possibly wrong) call
         calls = _calls_from_json_text(source)
         if calls:
             return Parsed(calls=calls, text=output)
-    calls = _calls_from_json_text(output)
-    if calls:
-        return Parsed(calls=calls, text=output)
+    for source in [*_FENCE.findall(output), output]:
+        calls = offered_only(_calls_from_json_text(source))
+        if calls:
+            return Parsed(calls=calls, text=output)
     return strict

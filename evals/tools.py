@@ -14,6 +14,11 @@ import json
 import jsonschema
 
 
+def tool_names(case: dict) -> list[str]:
+    """The names of the tools a case offers."""
+    return [t.get("function", t).get("name") for t in case.get("tools") or []]
+
+
 def tool_schema_problem(tools: list[dict]) -> tuple[str, str] | None:
     """(check, reason) for the first tool definition that cannot be used, or None."""
     seen: set[str] = set()

@@ -34,6 +34,33 @@ def _case(calls):
 ])
 def test_lenient_rescues_every_format(output):
     assert parse_lenient(output).calls == [WEATHER]
+    assert parse_lenient(output, ["get_weather", "send_email"]).calls == [WEATHER]  # an offered tool
+
+
+@pytest.mark.parametrize("output", [
+    'Sure: a user record looks like {"name": "Alice", "age": 30}.',
+    'Example config:\n```json\n{"name": "my-app", "version": "1.0.0"}\n```',
+    'I don\'t need a tool. {"tool": "none"} is not needed; 4 is the answer.',
+])
+def test_json_in_prose_or_a_fence_is_a_call_only_when_it_names_an_offered_tool(output):
+    assert parse_lenient(output, ["get_weather"]).calls == []
+    assert parse_lenient(output, ["get_weather"]).ok
+
+
+def test_a_marked_attempt_to_call_an_unoffered_tool_is_still_a_call():
+    out = '<tool_call>{"name": "send_fax", "parameters": {"to": "x"}}</tool_call>'
+    assert parse_lenient(out, ["get_weather"]).calls == [{"name": "send_fax", "arguments": {"to": "x"}}]
+
+
+def test_lenient_repairs_leave_string_values_alone():
+    out = '<tool_call>\n{"name": "note", "arguments": {"title": "None of the above, True story", "x": None,}}\n</tool_call>'
+    assert parse_lenient(out).calls == [{"name": "note", "arguments": {"title": "None of the above, True story", "x": None}}]
+
+
+def test_a_number_too_large_for_a_double_is_a_parse_failure():
+    out = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo", "days": 1e999}}</tool_call>'
+    parsed = parse_strict(out)
+    assert not parsed.ok and "too large for a double" in parsed.error
 
 
 @pytest.mark.parametrize("key", ["parameters", "args", "params", "input", "kwargs", "argument", "tool_input"])
