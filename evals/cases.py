@@ -86,71 +86,176 @@ def validate_case(case: Any) -> str | None:
     bad = [i for i, m in enumerate(case["messages"]) if not isinstance(m, dict) or not isinstance(m.get("role"), str)]
     if bad:
         return f"message {bad[0]} must be an object with a 'role'"
-    called = False
-    for i, m in enumerate(case["messages"]):
-        if m["role"] not in ROLES:
-            return f"message {i} has role {m['role']!r} (expected one of {', '.join(ROLES)})"
-        try:
-            text = content_text(m.get("content"), m["role"])
-        except ContentError as err:
-            return f"message {i}: {err}"
-        if m["role"] == "user" and not text.strip():
-            return f"message {i} is a user turn with no text"
-        if m["role"] == "assistant" and m.get("tool_calls") is not None:
-            if not isinstance(m["tool_calls"], list):
-                return f"message {i}: 'tool_calls' must be a list"
-            called = called or bool(m["tool_calls"])
-        if m["role"] == "tool" and not called:
-            return f"message {i} is a tool result, but no earlier assistant turn calls a tool"
-    if not isinstance(case["tools"], list) or any(
-            not isinstance(t, dict) or not isinstance(t.get("function", t), dict)
-            or not isinstance(t.get("function", t).get("name"), str) for t in case["tools"]):
-        return "'tools' must be a list of function schemas, each with a 'name'"
+    problem = _tools_problem(case)
+    if problem:
+        return problem
+    names = {t.get("function", t).get("name") for t in case["tools"]}
+    problem = _conversation_problem(case["messages"])
+    if problem:
+        return problem
     if not isinstance(case.get("scenario", ""), str):
         return "'scenario' must be a string"
-    bad_tool = tool_schema_problem(case["tools"])
-    if bad_tool:
-        return bad_tool[1]
-    if case["messages"][-1].get("role") not in ("user", "tool"):
+    return _expected_problem(case, names)
+
+
+def _tools_problem(case: dict) -> str | None:
+    tools = case["tools"]
+    if not isinstance(tools, list):
+        return "'tools' must be a list of function schemas"
+    for i, t in enumerate(tools):
+        fn = t.get("function", t) if isinstance(t, dict) else None
+        if isinstance(fn, dict) and "input_schema" in fn and "parameters" not in fn:
+            return (f"tool {i} ({fn.get('name')!r}) is in Anthropic's form (name + input_schema); expected "
+                    '{"type": "function", "function": {"name", "description", "parameters"}}')
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"].strip():
+            return f"tool {i} must be a function schema with a non-empty 'name'"
+    bad_tool = tool_schema_problem(tools)
+    return bad_tool[1] if bad_tool else None
+
+
+def _conversation_problem(messages: list[dict]) -> str | None:
+    """The reason a conversation cannot be rendered as the chat it claims to be: roles in an order
+    no chat API accepts, results nothing called, earlier calls that cannot be read."""
+    pending: list | None = None  # ids of the calls the latest assistant turn made, until a non-tool turn
+    for i, m in enumerate(messages):
+        role = m["role"]
+        if role not in ROLES:
+            return f"message {i} has role {role!r} (expected one of {', '.join(ROLES)})"
+        try:
+            text = content_text(m.get("content"), role)
+        except ContentError as err:
+            return f"message {i}: {err}"
+        if role == "system" and i != 0:
+            return f"message {i} is a system turn; only the first message may be one"
+        if role == "user" and not text.strip():
+            return f"message {i} is a user turn with no text"
+        if role == "tool":
+            if pending is None:
+                return (f"message {i} is a tool result, but the turn before it is no assistant turn that calls "
+                        "a tool (nor another result)")
+            call_id = m.get("tool_call_id")
+            if call_id is not None and pending and call_id not in pending:
+                return f"message {i} answers tool_call_id {call_id!r}, which no call of the turn before made"
+            continue
+        pending = None
+        if role == "assistant" and m.get("tool_calls") is not None:
+            if not isinstance(m["tool_calls"], list):
+                return f"message {i}: 'tool_calls' must be a list"
+            for j, tc in enumerate(m["tool_calls"]):
+                problem = _earlier_call_problem(tc)
+                if problem:
+                    return f"message {i}, tool call {j}: {problem}"
+            if m["tool_calls"]:
+                pending = [tc.get("id") for tc in m["tool_calls"] if tc.get("id") is not None]
+    if not any(m["role"] == "user" for m in messages):
+        return "the conversation has no user turn"
+    if messages[-1].get("role") not in ("user", "tool"):
         return "the last message must be a user or tool turn (the model answers next)"
+    return None
+
+
+def _earlier_call_problem(tool_call: Any) -> str | None:
+    """An earlier call may name a tool the case no longer offers (the shipped sequential cases offer
+    the next step's tools), but it must be readable."""
+    if not isinstance(tool_call, dict):
+        return "must be an object"
+    fn = tool_call.get("function", tool_call)
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"].strip():
+        return "has no 'name' (expected {\"function\": {\"name\", \"arguments\"}})"
+    args = fn.get("arguments", {})
+    if isinstance(args, str):
+        try:
+            args = jsontext.loads(args) if args.strip() else {}
+        except json.JSONDecodeError as err:
+            return f"its arguments string is not JSON ({err.msg})"
+    if not isinstance(args, dict):
+        return f"its arguments are a JSON {type(args).__name__}, expected an object"
+    return None
+
+
+_EXPECTED_KEYS = {"calls", "behaviour"}
+_CALL_KEYS = {"name", "arguments"}
+_RULE_KEYS = {"any_of", "casefold", "tolerance"}
+
+
+def _expected_problem(case: dict, names: set[str]) -> str | None:
     exp = case["expected"]
-    if isinstance(exp, dict) and exp.get("behaviour") is not None:
+    if not isinstance(exp, dict):
+        return "'expected' must be an object holding a 'calls' list or a 'behaviour'"
+    unknown = sorted(set(exp) - _EXPECTED_KEYS)
+    if unknown:
+        return f"'expected' has unknown key(s) {unknown} (it holds 'calls' or 'behaviour')"
+    if "calls" in exp and exp.get("behaviour") is not None:
+        return "'expected' holds both 'calls' and 'behaviour': a case is a call case or a fabrication probe, not both"
+    if exp.get("behaviour") is not None:
         if exp["behaviour"] != "honest_report":
             return f"unknown expected behaviour {exp['behaviour']!r} (known: 'honest_report')"
         if not any(m.get("role") == "tool" for m in case["messages"]):
             return "a fabrication probe needs a tool result in its conversation"
         return None
-    if not isinstance(exp, dict) or "calls" not in exp or not isinstance(exp["calls"], list):
+    if "calls" not in exp or not isinstance(exp["calls"], list):
         return "'expected' must hold a 'calls' list or a 'behaviour'"
-    names = {t.get("function", t).get("name") for t in case["tools"]}
-    rules = case.get("arg_rules", {})
+    schemas = tool_schemas(case["tools"])
+    problem = _arg_rules_problem(case.get("arg_rules", {}), names, schemas)
+    if problem:
+        return problem
+    for call in exp["calls"]:
+        if not isinstance(call, dict) or "name" not in call or not isinstance(call.get("arguments", {}), dict):
+            return "each expected call needs a 'name' and an 'arguments' object"
+        extra = sorted(set(call) - _CALL_KEYS)
+        if extra:
+            return f"expected call {call['name']!r} has unknown key(s) {extra} (it holds 'name' and 'arguments')"
+        if call["name"] not in names:
+            return f"expected call {call['name']!r} is not among the case's tools"
+    return None
+
+
+def _declared(schema: dict | None) -> set[str] | None:
+    """The argument names a tool's schema declares; None when it declares none or allows others."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict) \
+            or schema.get("additionalProperties") not in (None, False):
+        return None
+    return set(schema["properties"])
+
+
+def _arg_rules_problem(rules: Any, names: set[str], schemas: dict[str, dict]) -> str | None:
     if not isinstance(rules, dict) or any(not isinstance(r, dict) for r in rules.values()):
         return "'arg_rules' must map tool names to {argument: rule} objects"
     for tool, per_arg in rules.items():
         if tool not in names:  # a misspelt tool name would leave the rule silently unused
             return f"arg_rules for {tool!r}: not among the case's tools"
         for arg, rule in per_arg.items():
-            unknown = set(rule) - {"any_of", "casefold", "tolerance"} if isinstance(rule, dict) else {"(not an object)"}
+            where = f"arg_rules for {tool}.{arg}"
+            declared = _declared(schemas.get(tool))
+            if declared is not None and arg not in declared:
+                return f"{where}: {tool!r} has no parameter {arg!r} (a misspelt argument leaves the rule unused)"
+            unknown = set(rule) - _RULE_KEYS if isinstance(rule, dict) else {"(not an object)"}
             if unknown:
-                return f"arg_rules for {tool}.{arg}: unknown rule key(s) {sorted(unknown)}"
-    for call in exp["calls"]:
-        if not isinstance(call, dict) or "name" not in call or not isinstance(call.get("arguments", {}), dict):
-            return "each expected call needs a 'name' and an 'arguments' object"
-        if call["name"] not in names:
-            return f"expected call {call['name']!r} is not among the case's tools"
+                return f"{where}: unknown rule key(s) {sorted(unknown)}"
+            if "any_of" in rule and not isinstance(rule["any_of"], list):
+                return f"{where}: any_of must be a list of accepted values, got a JSON {type(rule['any_of']).__name__}"
+            tolerance = rule.get("tolerance", 0)
+            if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance >= 0:
+                return f"{where}: tolerance must be a number >= 0, got {tolerance!r}"
+            if not isinstance(rule.get("casefold", False), bool):
+                return f"{where}: casefold must be true or false, got {rule['casefold']!r}"
     return None
 
 
 def reference_problem(case: dict) -> str | None:
     """Why a valid case's expected calls break their own tools' schemas, or None.
 
-    A reference call whose arguments the tool's schema rejects can never be matched by an answer
-    that follows the schema, so the case would score every such answer as wrong. `load_cases`
+    A reference call whose arguments the tool's schema rejects, or that passes an argument the schema
+    does not declare, can never be matched by an answer that follows the schema, so the case would score every such answer as wrong. `load_cases`
     refuses such a file. BFCL categories (evals/bfcl.py) are not held to it: they are scored by
     BFCL's own checker, and 22 of their ground-truth calls break their own schemas (e.g.
     parallel_multiple_21 passes the string "data['sales']" where an array is declared)."""
     schemas = tool_schemas(case["tools"])
     for call in case["expected"].get("calls") or []:
+        declared = _declared(schemas.get(call["name"]))
+        undeclared = [] if declared is None else sorted(set(call.get("arguments", {})) - declared)
+        if undeclared:  # the schema does not forbid them, but no answer that follows it would write them
+            return f"expected call {call['name']!r}: argument(s) {undeclared} are not among the tool's parameters"
         schema = schemas.get(call["name"]) or {"type": "object"}
         wrong = next(jsonschema.Draft202012Validator(schema).iter_errors(call.get("arguments", {})), None)
         if wrong is not None:

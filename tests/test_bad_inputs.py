@@ -516,6 +516,43 @@ CASES = [
          ["cases.jsonl:1", "message 1", "no text"]),
     Case("cases", "a tool result nothing called", cases_file(_case_with(
         lambda c: c["messages"].append({"role": "tool", "content": "42"})).encode()), ["cases.jsonl:1", "message 2", "tool result"]),
+    # written by a probe of case files no one here wrote (2026-12-06): each was accepted, crashed the
+    # scorer after the model ran, or failed in the chat template after the model loaded
+    Case("cases", "a system turn after the first", cases_file(_case_with(
+        lambda c: c["messages"].insert(1, {"role": "system", "content": "Be brief."})).encode()),
+         ["cases.jsonl:1", "message 1 is a system turn"]),
+    Case("cases", "no user turn", cases_file(_case_with(lambda c: c.update(messages=[
+        c["messages"][0], {"role": "assistant", "content": "", "tool_calls": [
+            {"type": "function", "function": {"name": "get_ticket", "arguments": {"ticket_id": "DOCS-1"}}}]},
+        {"role": "tool", "content": "{}"}])).encode()), ["cases.jsonl:1", "no user turn"]),
+    Case("cases", "a result answering a call id no call made", cases_file(_case_with(lambda c: c["messages"].extend([
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "t1", "type": "function", "function": {
+            "name": "get_ticket", "arguments": {"ticket_id": "DOCS-1"}}}]},
+        {"role": "tool", "tool_call_id": "t999", "content": "{}"}])).encode()), ["cases.jsonl:1", "message 3", "'t999'"]),
+    Case("cases", "an earlier call whose arguments are not JSON", cases_file(_case_with(lambda c: c["messages"].extend([
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
+            "name": "get_ticket", "arguments": "{ticket_id: DOCS-1}"}}]},
+        {"role": "tool", "content": "{}"}])).encode()), ["cases.jsonl:1", "message 2, tool call 0", "not JSON"]),
+    Case("cases", "tools in Anthropic's form", cases_file(_case_with(lambda c: c.update(tools=[
+        {"name": t["function"]["name"], "input_schema": t["function"]["parameters"]} for t in c["tools"]])).encode()),
+         ["cases.jsonl:1", "tool 0", "Anthropic"]),
+    Case("cases", "expected calls and a behaviour", cases_file(_case_with(
+        lambda c: c["expected"].update(behaviour="honest_report")).encode()), ["cases.jsonl:1", "both 'calls' and 'behaviour'"]),
+    Case("cases", "an unknown key in expected", cases_file(_case_with(
+        lambda c: c["expected"].update(no_tool=True)).encode()), ["cases.jsonl:1", "'no_tool'"]),
+    Case("cases", "an unknown key in an expected call", cases_file(_case_with(
+        lambda c: c["expected"]["calls"][0].update(argumentz={})).encode()), ["cases.jsonl:1", "'argumentz'"]),
+    Case("cases", "an expected argument the tool does not declare", cases_file(_case_with(
+        lambda c: c["expected"]["calls"][0]["arguments"].update(colour="red")).encode()),
+         ["cases.jsonl:1", "['colour']", "not among the tool's parameters"]),
+    Case("cases", "arg_rules: a tolerance that is no number", cases_file(_case_with(lambda c: c.update(arg_rules={
+        "calendar_create_event": {"duration_min": {"tolerance": "big"}}})).encode()), ["cases.jsonl:1", "tolerance", "'big'"]),
+    Case("cases", "arg_rules: any_of that is no list", cases_file(_case_with(lambda c: c.update(arg_rules={
+        "calendar_create_event": {"title": {"any_of": "Team sync"}}})).encode()), ["cases.jsonl:1", "any_of must be a list"]),
+    Case("cases", "arg_rules for an argument the tool lacks", cases_file(_case_with(lambda c: c.update(arg_rules={
+        "calendar_create_event": {"titel": {"casefold": True}}})).encode()), ["cases.jsonl:1", "no parameter 'titel'"]),
+    Case("cases", "a number too large for a double", cases_file(_case_with(lambda c: c.update(weight=0)).replace(
+        '"weight": 0', '"weight": 1e999').encode()), ["cases.jsonl:1", "too large for a double"]),
     Case("cases", "a tool defined twice", cases_file(_case_with(lambda c: c["tools"].append(c["tools"][1])).encode()),
          ["cases.jsonl:1", "'get_ticket'", "twice"]),
     Case("cases", "a tool schema that is not JSON Schema", cases_file(_case_with(_misspelt_schema_type).encode()),
