@@ -40,11 +40,21 @@ def _in_id_order(rows: list[dict]) -> list[dict]:
 
 
 def _groups(rows: list[dict], strata: Callable[[dict], str] | None) -> list[list[int]]:
-    """Row indices per stratum, strata in sorted order (one group when there are no strata)."""
-    groups: dict[str, list[int]] = {}
+    """Row indices per stratum, strata in sorted order (one group when there are no strata).
+
+    A stratum of one case is the same case in every draw: it adds no variance, and six scenarios of
+    one case each gave a zero-width interval around 0.5 for three right and three wrong. Such
+    strata are pooled into one group (and a pool of one joins the largest stratum)."""
+    by_key: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
-        groups.setdefault(strata(row) if strata else "", []).append(i)
-    return [groups[k] for k in sorted(groups)]
+        by_key.setdefault(strata(row) if strata else "", []).append(i)
+    groups = [by_key[k] for k in sorted(by_key) if len(by_key[k]) > 1]
+    pooled = sorted(i for k in by_key if len(by_key[k]) == 1 for i in by_key[k])
+    if len(pooled) > 1 or (pooled and not groups):
+        groups.append(pooled)
+    elif pooled:
+        max(groups, key=len).extend(pooled)
+    return groups
 
 
 def _resample_indices(rng: np.random.Generator, groups: list[list[int]]) -> list[int]:

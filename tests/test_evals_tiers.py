@@ -185,6 +185,16 @@ def test_stratified_bootstrap_keeps_a_small_subset_whole():
     assert strat["ci95"][1] < 0 and strat["credible"]
 
 
+def test_strata_of_one_case_are_pooled_not_frozen():
+    """Six scenarios of one case each, three right: resampled per stratum every draw is the same six
+    cases and the interval had zero width ([0.5, 0.5]); pooled, they vary as one group of six."""
+    rows = [{"id": str(i), "scenario": f"s{i}", "ok": i < 3} for i in range(6)]
+    accuracy = lambda rs: sum(r["ok"] for r in rs) / len(rs)  # noqa: E731
+    lo, hi = bootstrap_ci(rows, accuracy, n_resamples=4000, strata=lambda r: r["scenario"])
+    assert lo < 0.5 < hi
+    assert (lo, hi) == bootstrap_ci(rows, accuracy, n_resamples=4000)  # one pool: the unstratified draw
+
+
 def test_report_ci_resamples_within_each_scenario():
     """3 of 6 no-tool cases right, among 48. Within the 6 slots the right count is Binomial(6, 1/2):
     P(0 right) = P(6 right) = 1/64 = 1.6% < 2.5% and P(<= 1 right) = 7/64 = 11% > 2.5%, so the 95% CI is
