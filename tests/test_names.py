@@ -43,6 +43,8 @@ NOT_NAMES = [
     "Q: what is it?\nA: nothing\nNote: fine", "Status: ok\nError: none", "ERROR: disk full\nWARN: low memory",
     "[10:00:01] worker: started\n[10:00:02] scheduler: queued", "User: hi\nAssistant: hello",
     "Subject: Invoice\nFrom: billing", "Ticket: a single labelled line is no transcript",
+    "M: mobile on request\nE: see below", "Co-authored-by: a bot\nSigned-off-by: another",
+    "Walk along Darling Harbour.",
 ]
 
 

@@ -154,7 +154,7 @@ cloud labs lab analytics runner bot app apps platform portal monitor agent hub d
 worker scheduler queue cache database db store storage vault registry mesh stack kit toolkit works ops devops
 suite core cloudops assistant copilot pilot beta alpha prod staging dev sandbox release edition pro plus max
 mini lite air one go net web mobile desktop online live connect sync link flow flows board boards sheet sheets
-docs drive mail chat meet calendar notes tasks""".split())
+docs drive mail chat meet calendar notes tasks harbour harbor wharf quay pier marina""".split())
 
 
 # What follows a name-like word in a place or a building, not a surname: "Baker Street", "Union Station".
@@ -369,8 +369,10 @@ observation thought context task goal tip hint source sources update edit""".spl
 def speaker_labels(text: str) -> list[str]:
     """The speakers of a transcript: line-opening labels ("Lars:", "[09:12] Ana Lima:") where at
     least two lines of the text are labelled. A label counts when it is no role or field ("User",
-    "Note", "Subject") and no ordinary word, and it is capitalised or a lexicon first name in lower
-    case ("siddharth: can we push the demo?"); other lower-case labels may be programs ("worker:")."""
+    "Note", "Subject"), no ordinary word and three letters or more ("M:", "E:" open a signature's
+    lines), and it is capitalised in every part ("Anne-Marie", not "Co-authored-by") or a lexicon
+    first name in lower case ("siddharth: can we push the demo?"); other lower-case labels may be
+    programs ("worker:")."""
     matches = list(_SPEAKER_LINE.finditer(text))
     if len(matches) < 2:
         return []
@@ -382,7 +384,10 @@ def speaker_labels(text: str) -> list[str]:
         if label.casefold() in _NOT_SPEAKERS or any(w.casefold() in _NOT_SPEAKERS for w in words[:1]) \
                 or all(ordinary(w) for w in words) or not all(_WORD.fullmatch(w) for w in words):
             continue
-        if all(_capitalised(w) or w.casefold() in PARTICLES for w in words) or (
+        if len(label.replace(" ", "")) < 3:  # "M:", "E:", "PS:": signature and note labels
+            continue
+        if all((_capitalised(w) and all(_capitalised(p) for p in w.split("-"))) or w.casefold() in PARTICLES
+               for w in words) or (
                 label.islower() and len(words) == 1 and len(label) >= 3 and _fold(label) in firsts
                 and _fold(label) not in _NEVER_A_NAME):
             speakers.append(label)
