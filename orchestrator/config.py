@@ -216,6 +216,13 @@ class DataConfig(_Strict):
     def _weights_need_total(self) -> "DataConfig":
         if self.mix.total is None and any(s.weight != 1.0 for s in self.sources.values()):
             raise ValueError("source weights need a mix.total (without one every surviving row is used)")
+        if all(s.weight == 0 for s in self.sources.values()):
+            raise ValueError("every source has weight 0: nothing would be mixed (give one a weight > 0)")
+        trained = {Path(s.path).resolve(): name for name, s in self.sources.items() if s.path is not None and s.weight > 0}
+        for key, path in [("eval", self.eval), *((f"leakage.eval_sets[{i}]", p) for i, p in enumerate(self.leakage.eval_sets))]:
+            if Path(path).resolve() in trained:
+                raise ValueError(f"{key} ({path}) is the training source {trained[Path(path).resolve()]!r}: a model "
+                                 "scored on its own training rows measures memory, not skill")
         return self
 
 
@@ -323,6 +330,27 @@ class TrackingConfig(_Strict):
     artifact_root: Path = Path("mlruns/artifacts")
     experiment: str = "toolsweep"
 
+    @field_validator("uri")
+    @classmethod
+    def _a_store_mlflow_opens(cls, v: str) -> str:
+        """Checked here, not when a sweep has started Ray and built the base: an empty URI made
+        ./mlflow.db wherever the command ran, `sqlite://x` (two slashes) failed deep in SQLAlchemy."""
+        if re.match(r"sqlite:///.", v) or re.match(r"https?://[^/\s]+", v) or v == "databricks" \
+                or re.match(r"(postgresql|mysql|mssql)(\+\w+)?://[^\s]+", v) or v.startswith("databricks://"):
+            return v
+        if v.startswith("sqlite:"):
+            raise ValueError(f"{v!r}: an SQLite store is sqlite:/// and a path (three slashes; four for an "
+                             "absolute path), e.g. sqlite:///mlruns/mlflow.db")
+        raise ValueError(f"{v!r} is no MLflow tracking store toolsweep can use: expected sqlite:///<path> (local), "
+                         "http(s)://<server> or a database URL (postgresql://, mysql://)")
+
+    @field_validator("experiment")
+    @classmethod
+    def _named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the experiment needs a name")
+        return v
+
 
 # Metrics a sweep may optimise: the eval report's, plus the quantized file's size (evals/metrics.py).
 OBJECTIVE_METRICS = OBJECTIVES
@@ -359,6 +387,12 @@ class SearchConfig(_Strict):
         bad = [k for k in self.rung_weights if k not in self.objectives]
         if bad:
             raise ValueError(f"rung_weights name metrics that are not objectives: {bad}")
+        negative = {k: w for k, w in self.rung_weights.items() if w < 0}
+        if negative:  # a min objective is already negated: a negative weight would rank the worst first
+            raise ValueError(f"rung_weights must be >= 0 (a 'min' objective is negated for you), got {negative}")
+        if self.rung_weights and not any(self.rung_weights.values()):
+            raise ValueError("rung_weights are all 0: every trial would score the same, so ASHA could stop none "
+                             "and no candidate could be picked")
         return self
 
 
@@ -492,7 +526,7 @@ class SweepConfig(_Strict):
         return safe_name(v, "the sweep's folders and MLflow runs")
 
     @model_validator(mode="after")
-    def _search_keys_exist(self) -> "SweepConfig":
+    def _search_keys_exist(self, info: ValidationInfo) -> "SweepConfig":
         for dotted in self.search_space:
             if dotted.split(".")[0] in _NOT_PER_TRIAL:
                 raise ValueError(f"search_space key {dotted!r}: {dotted.split('.')[0]} is the sweep's own, the same "
@@ -509,7 +543,15 @@ class SweepConfig(_Strict):
                 dotted.startswith("data.sources.") and dotted.endswith(".weight"))
             if needs_total and self.data.mix.total is None:
                 raise ValueError(f"search_space key {dotted!r} needs a data.mix.total")
+        if info.context and info.context.get("one_point"):
+            return self  # one sampled point of the space (_check_domains): the space's own checks ran
+        from orchestrator.search.space import most_epochs
+        most = most_epochs(self.search_space, self.train.epochs)
+        if self.search.grace_period > most:
+            raise ValueError(f"search.grace_period {self.search.grace_period} is more than the most epochs a trial "
+                             f"runs ({most}, train.epochs): ASHA could never compare trials")
         if self.search_space:
+            _check_ratio_extremes(self)
             _check_domains(self)
         return self
 
@@ -535,7 +577,7 @@ def _check_domains(cfg: "SweepConfig") -> None:
         for value in domain_points(dim):
             data = apply_params(base, {dim.key: value})
             try:
-                checked = SweepConfig.model_validate(data)
+                checked = SweepConfig.model_validate(data, context={"one_point": True})
             except ValidationError as err:
                 e = err.errors()[0]
                 where = ".".join(str(p) for p in e["loc"]) or "(top level)"
@@ -548,6 +590,23 @@ def _check_domains(cfg: "SweepConfig") -> None:
                     isinstance(got, float) and type(want) is int) or want != got):
                 raise ValueError(f"search_space {dim.key!r}: the value {value!r} ({type(want).__name__}) would be "
                                  f"read as {got!r} ({type(got).__name__}); give values of the field's own type")
+
+
+def _check_ratio_extremes(cfg: "SweepConfig") -> None:
+    """The mix ratios are checked one at a time by `_check_domains`, each beside the other's fixed
+    value; sampled together their largest values can still sum past 1 (a no-tool and an honesty
+    share of 0.75 and 0.3 fail the trial that draws them)."""
+    from orchestrator.search.space import domain_points, space_spec
+
+    dims = {d.key: d for d in space_spec(cfg.search_space)}
+    keys = ("data.mix.no_tool_ratio", "data.mix.honesty_ratio")
+    if not any(k in dims for k in keys):
+        return
+    largest = {k: max(domain_points(dims[k])) if k in dims else _dotted_get(cfg, k) for k in keys}
+    if sum(largest.values()) > 1:
+        raise ValueError(f"search_space: data.mix.no_tool_ratio and data.mix.honesty_ratio can be drawn as "
+                         f"{largest['data.mix.no_tool_ratio']} and {largest['data.mix.honesty_ratio']}, which sum to "
+                         f"more than 1; narrow their ranges")
 
 
 def format_validation_errors(path: Path | str, err: ValidationError, what: str = "sweep config") -> str:

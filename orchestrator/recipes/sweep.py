@@ -41,7 +41,7 @@ from orchestrator.metric_keys import DEV, RUNG, objective_key, train_key
 from orchestrator.paths import cache_dir
 from orchestrator.sweep_state import STATE_FILE, read_sweep_state
 from orchestrator.progress import StageProgress, log_interval_s
-from orchestrator.search.space import Dim, pareto_front, rung_metric, space_spec
+from orchestrator.search.space import Dim, most_epochs, pareto_front, rung_metric, space_spec
 
 
 
@@ -57,10 +57,7 @@ def tune_domain(dim: Dim):
 
 
 def max_epochs(cfg: SweepConfig) -> int:
-    spec = {d.key: d for d in space_spec(cfg.search_space)}.get("train.epochs")
-    if spec is None:
-        return math.ceil(cfg.train.epochs)
-    return math.ceil(max(spec.args) if spec.kind == "choice" else spec.args[1])
+    return most_epochs(cfg.search_space, cfg.train.epochs)
 
 
 def optuna_storage_url(cfg: SweepConfig) -> str | None:

@@ -44,6 +44,15 @@ def space_spec(search_space: dict[str, Any]) -> list[Dim]:
     return dims
 
 
+def most_epochs(search_space: dict[str, Any], fixed_epochs: float) -> int:
+    """The most epochs any trial can run (ASHA's max_t): the search space's largest train.epochs, or
+    the fixed value."""
+    spec = {d.key: d for d in space_spec(search_space)}.get("train.epochs")
+    if spec is None:
+        return math.ceil(fixed_epochs)
+    return math.ceil(max(spec.args) if spec.kind == "choice" else spec.args[1])
+
+
 def domain_points(dim: Dim) -> list[Any]:
     """Values that stand for everything a domain can produce, for checking against the field it sets:
     every choice; both bounds and an interior point of a range (not its midpoint, which is often
