@@ -326,6 +326,14 @@ CASES = [
         tmp, data__mix__total=40, search_space={"data.mix.no_tool_ratio": {"uniform": [0.6, 0.75]},
                                                 "data.mix.honesty_ratio": {"uniform": [0.2, 0.3]}}),
          ["no_tool_ratio and data.mix.honesty_ratio", "0.75 and 0.3"]),
+    Case("sweep yaml", "an Optuna storage whose driver is not installed", lambda tmp: check(
+        tmp, search__optuna_storage="mysql://nohost/db"), ["search.optuna_storage", "cannot be opened"]),
+    Case("sweep yaml", "an eval context too small for the dev prompts", lambda tmp: check(tmp, eval__n_ctx=256),
+         ["eval.n_ctx: 256 tokens cannot hold dev case"]),
+    Case("sweep yaml", "a source folder without a dataset", lambda tmp: check(
+        tmp, data__sources__starter__path=str(ROOT / "data/starter")), ["data.sources.starter.path", "without a dataset"]),
+    Case("sweep yaml", "a LoRA target module the base lacks", lambda tmp: check(
+        tmp, train__lora__target_modules=["q_prj", "v_proj"]), ["train.lora.target_modules", "['q_prj']"]),
     Case("sweep yaml", "an infinite learning rate", lambda tmp: check(tmp, train__learning_rate=float("inf")),
          ["train.learning_rate", "finite number"]),
     Case("sweep yaml", "a distribution of no known kind",

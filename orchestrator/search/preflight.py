@@ -60,6 +60,9 @@ def _data_file_problems(path: Path, key: str, problems: list[str]) -> None:
         if not any(path.iterdir()):
             problems.append(f"{key}: {path} is an empty folder (expected a .jsonl or .parquet file or a datasets "
                             "save_to_disk folder)")
+        elif not any((path / marker).is_file() for marker in ("dataset_info.json", "state.json", "dataset_dict.json")):
+            problems.append(f"{key}: {path} is a folder without a dataset in it (expected a .jsonl or .parquet file "
+                            "or a datasets save_to_disk folder)")
         return
     if path.suffix == ".parquet":
         return
@@ -210,6 +213,73 @@ def _top_layers_problems(cfg: SweepConfig, problems: list[str]) -> None:
                             f"(expected 1 to {layers}, or null for every layer)")
 
 
+def _base_architecture(cfg: SweepConfig) -> str | None:
+    """The base's architecture family (a key of lora_targets.LINEAR_NAMES), read without loading it."""
+    if cfg.model.base in ("smollm2-135m", "tiny"):
+        return "llama"
+    if cfg.model.base == "tiny-qwen3.5" or _is_gated_deltanet(cfg.model.base):
+        return "qwen3_5"
+    kind = str(_local_model_config(cfg.model.base).get("model_type", "")).removesuffix("_text")
+    return kind or None
+
+
+def _target_module_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    """A `train.lora.target_modules` list (fixed or a search-space choice) naming a module the base
+    does not have: found now, not by every trial once it has built its data and loaded the model."""
+    from orchestrator.search.space import domain_points, space_spec
+    from orchestrator.train.lora_targets import LINEAR_NAMES
+
+    known = LINEAR_NAMES.get(_base_architecture(cfg) or "")
+    if known is None:
+        return
+    asked = [("train.lora.target_modules", cfg.train.lora.target_modules)]
+    asked += [(f"search_space {dim.key!r}", value) for dim in space_spec(cfg.search_space)
+              if dim.key == "train.lora.target_modules" for value in domain_points(dim)]
+    for key, value in asked:
+        missing = [n for n in value if n not in known] if isinstance(value, list) else []
+        if missing:
+            problems.append(f"{key}: {missing} match no linear module of {cfg.model.base} (its linear modules: "
+                            f"{', '.join(known)}; or a preset: attention-mlp, all-linear)")
+
+
+CHARS_PER_TOKEN_AT_MOST = 8  # BPE tokenizers average 3-4 characters of JSON or English text per token
+
+
+def _context_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list[str]) -> None:
+    """`eval.n_ctx` (fixed or its smallest search-space value) too small for a dev case's prompt and
+    `eval.max_new_tokens`, by a lower bound on the prompt's tokens (its characters / 8; no tokenizer
+    is loaded here): every trial would train an epoch and export a GGUF before its first dev eval
+    refused the case."""
+    from evals.cases import take
+    from orchestrator.search.space import domain_points, space_spec
+
+    if not dev:
+        return
+    sizes = [cfg.eval.n_ctx] + [v for dim in space_spec(cfg.search_space) if dim.key == "eval.n_ctx"
+                                for v in domain_points(dim) if isinstance(v, int)]
+    n_ctx = min(sizes)
+    need, case = max((len(json.dumps([c["tools"], c["messages"]], ensure_ascii=False)) // CHARS_PER_TOKEN_AT_MOST,
+                      c["id"]) for c in take(dev, cfg.search.dev_cases))
+    if need + cfg.eval.max_new_tokens > n_ctx:
+        problems.append(f"eval.n_ctx: {n_ctx} tokens cannot hold dev case {case!r} (at least {need} tokens of prompt "
+                        f"+ eval.max_new_tokens {cfg.eval.max_new_tokens}); raise it")
+
+
+def _optuna_storage_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    """An SQLAlchemy URL whose database driver is not installed (or that is no URL) failed after the
+    sweep had opened its MLflow run and started Ray."""
+    url = cfg.search.optuna_storage
+    if url in (None, "auto"):
+        return
+    try:
+        from sqlalchemy.engine import make_url
+        make_url(url).get_dialect().import_dbapi()
+    except Exception as err:  # noqa: BLE001 - any failure means Optuna cannot open it either
+        first = str(err).splitlines()[0] if str(err) else ""
+        problems.append(f"search.optuna_storage: {url!r} cannot be opened here ({type(err).__name__}: {first}); "
+                        "expected an SQLAlchemy URL whose driver is installed (sqlite:///path), 'auto' or null")
+
+
 def _writable_problems(cfg: SweepConfig, problems: list[str]) -> None:
     """Folders toolsweep writes to must be creatable and writable now, not found read-only at epoch 3."""
     places = {"output_dir": cfg.output_dir, "tracking.artifact_root": cfg.tracking.artifact_root}
@@ -340,6 +410,9 @@ def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:
     _objective_problems(cfg, dev, found)
     _promotion_problems(cfg, dev, found, promoting)
     _model_problems(cfg, found)
+    _target_module_problems(cfg, found)
+    _context_problems(cfg, dev, found)
+    _optuna_storage_problems(cfg, found)
     _writable_problems(cfg, found)
     _resource_problems(cfg, found)
     _sampled_file_problems(cfg, found)
