@@ -102,7 +102,22 @@ def ui_hint(tracking_uri: str, experiment_id: str, run_id: str | None = None) ->
     store the sweep actually wrote to (not the default one: `--set tracking.uri=...` moves it)."""
     if tracking_uri.startswith(("http://", "https://")):
         return f"In the MLflow UI: {ui_link(experiment_id, run_id, host=tracking_uri.rstrip('/'))}"
-    return f"In the MLflow UI (mlflow ui --backend-store-uri {tracking_uri}): {ui_link(experiment_id, run_id)}"
+    return (f"In the MLflow UI ({_command('mlflow')} ui --backend-store-uri {tracking_uri}): "
+            f"{ui_link(experiment_id, run_id)}")
+
+
+def _command(name: str) -> str:
+    """How to run one of this environment's commands: its path when it is not the one on PATH (a
+    virtual environment that is not activated, as after `make demo`), else its bare name."""
+    import shutil
+
+    here = Path(sys.executable).parent / name
+    if here.is_file() and shutil.which(name) != str(here):
+        try:
+            return str(here.relative_to(Path.cwd()))
+        except ValueError:
+            return str(here)
+    return name
 
 
 def print_sweep(summary: dict) -> None:
@@ -119,7 +134,7 @@ def print_sweep(summary: dict) -> None:
     out.print(table)
     out.print(f"Pareto front: {', '.join(summary['pareto_front']) or 'empty'}")
     out.print(f"MLflow parent run {summary['parent_run_id']}; sweep state in {summary['experiment_dir']} "
-              f"(resume with: toolsweep resume {summary['experiment_dir']})")
+              f"(resume with: {_command('toolsweep')} resume {summary['experiment_dir']})", soft_wrap=True)
     if summary.get("experiment_id"):
         out.print(ui_hint(summary["tracking_uri"], summary["experiment_id"], summary["parent_run_id"]), soft_wrap=True)
 
@@ -150,16 +165,32 @@ def stage_tables(info: dict) -> tuple[Table, Table]:
     return stages, mix
 
 
+def _verdict_cell(row: dict, metric: str) -> str:
+    """"yes, better" / "yes, worse" in the metric's own direction (lower fabrication is better), or "no"."""
+    from orchestrator.release.gate import _verdict
+
+    verdict = _verdict(row, metric)
+    return "no" if verdict == "no credible difference" else f"yes, {verdict}"
+
+
 def print_decision(record: dict) -> None:
-    """The gate's table (reference vs candidate, paired CI) and its reasons, then the verdict."""
+    """The gate's table (the reference, base or champion, beside the tuned candidate, paired CI, the
+    cases each metric is measured on), the ungated rows worth reading beside them, its reasons, then
+    the verdict."""
+    ref = record["against"]
+    level = record.get("confidence", 0.95)
     table = Table(title=f"promotion {record['family']} {record['variant']}: trial {record['trial_id']} "
-                        f"against the {record['against']} ({record['primary_quant']}, {record['eval_set']})")
-    for col in ("metric", "reference", "candidate", "difference", "95% CI", "credible"):
+                        f"against the {ref} ({record['primary_quant']}, {record['eval_set']})")
+    for col in ("metric", "n", ref, "tuned", "difference", f"{level:.0%} CI", "credible"):
         table.add_column(col, justify="left" if col == "metric" else "right")
-    for metric, row in record["rows"].items():
+    shown = [(m, r, "") for m, r in record["rows"].items()]
+    shown += [(m, r, " (not gated)") for m, r in (record.get("others") or {}).items()]
+    for metric, row, note in shown:
         ci = row.get("ci95")
-        table.add_row(metric, fmt(row.get("a")), fmt(row.get("b")), "—" if row.get("diff") is None else f"{row['diff']:+.3f}",
-                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", "yes" if row.get("credible") else "no")
+        n = row.get("n_measured", row.get("n_cases"))
+        table.add_row(metric + note, "—" if n is None else str(int(n)), fmt(row.get("a")), fmt(row.get("b")),
+                      "—" if row.get("diff") is None else f"{row['diff']:+.3f}",
+                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", _verdict_cell(row, metric))
     out.print(table)
     for reason in record["reasons"]:
         out.print(f"  - {reason}")

@@ -83,7 +83,7 @@ def test_gate_promotes_credible_primary_gain_with_guards_holding():
     d = gate(rows, "tool_f1", ["no_tool_accuracy", "fabrication_rate"], "champion")
     assert d.promote is True
     assert d.reasons[0] == "primary credibly better than the champion (tool_f1: 0.700 -> 0.800, diff +0.100, 95% CI [+0.030, +0.170])"
-    assert d.reasons[1].startswith("guard holds (no_tool_accuracy")
+    assert d.reasons[1].startswith("guard holds: not credibly worse, n=100 (no_tool_accuracy")
 
 
 def test_gate_keeps_champion_when_not_credibly_better():
@@ -203,3 +203,27 @@ def test_tool_f1_counts_only_the_cases_that_add_to_it_for_min_cases():
     assert rows["parse_success"]["n_measured"] == 14 and rows["no_tool_accuracy"]["n_measured"] == 12
     d = gate(list(rows.values()), "tool_f1", ["no_tool_accuracy"], "base", "not_worse_than_base", min_cases=10)
     assert d.promote is False and d.unmeasured == ["tool_f1"]
+
+
+def test_the_decision_printout_names_the_reference_counts_and_direction(capsys, monkeypatch):
+    """The printed table: the base beside the tuned model, the cases each metric is measured on, a
+    verdict in the metric's direction (lower fabrication is better), and the ungated rows a tool F1
+    gain can hide (exact arguments)."""
+    from orchestrator import console
+
+    rows = [row("tool_f1", 0.10, 0.30, 0.05, 0.30), row("fabrication_rate", 0.30, 0.05, -0.40, -0.10),
+            {**row("no_tool_accuracy", 1.0, 0.75, -0.5, 0.0), "n_measured": 12},
+            row("argument_exact_match", 0.0, 0.0, 0.0, 0.0), row("tool_precision", 0.3, 0.4, -0.1, 0.3)]
+    d = gate(rows, "tool_f1", ["no_tool_accuracy", "fabrication_rate"], "base")
+    assert list(d.others) == ["argument_exact_match"]
+    assert "guard holds: not credibly worse, n=12 (no_tool_accuracy" in d.reasons[1]
+    assert d.reasons[2].startswith("guard holds, credibly better (fabrication_rate")
+    monkeypatch.setattr(console.out, "_width", 200)
+    console.print_decision({**d.to_dict(), "family": "f", "variant": "1k", "trial_id": "t1", "primary_quant": "q4_k_m",
+                            "eval_set": "test.jsonl", "model_version": "1"})
+    text = capsys.readouterr().out
+    assert "base" in text and "tuned" in text and "argument_exact_match (not gated)" in text
+    fab = next(line for line in text.splitlines() if "fabrication_rate" in line and "│" in line)
+    assert "yes, better" in fab
+    no_tool = next(line for line in text.splitlines() if "no_tool_accuracy" in line and "│" in line)
+    assert "│ 12 " in no_tool.replace("  ", " ") or " 12 " in no_tool

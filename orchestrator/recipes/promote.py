@@ -256,8 +256,6 @@ def _log_decision(tracker, run_id: str, decision: Decision, record: dict, log) -
         tracker.log_metrics(run_id, {f"promotion.{metric}.diff": row.get("diff"),
                                      f"promotion.{metric}.ci_low": (row.get("ci95") or [None])[0],
                                      f"promotion.{metric}.ci_high": (row.get("ci95") or [None, None])[1]})
-    for line in decision.reasons:
-        log(f"  {line}")
 
 
 def _log_plots(s: _Sweep, tracker, run_id: str, report: dict, base_report: dict, plots_dir: Path) -> None:

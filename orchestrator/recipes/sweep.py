@@ -243,7 +243,7 @@ class _SweepCallback(Callback):
                  max_epochs: int | None = None, title: str = ""):
         self.tracking, self.parent, self.objectives = tracking, parent_run_id, objectives
         self.params, self.max_epochs, self.title = params or [], max_epochs, title
-        self.best: dict[str, float] = {}
+        self.best: dict[str, tuple[float, str]] = {}
         self.progress_every_s = log_interval_s()  # read (and checked) when the sweep starts, not mid-run
         self._tracker = self._console = self._live = None
 
@@ -324,16 +324,18 @@ class _SweepCallback(Callback):
     def on_trial_result(self, iteration, trials, trial, result, **info):
         for name, direction in self.objectives.items():
             v = result.get(name)
-            if v is not None:
-                old = self.best.get(name)
-                self.best[name] = v if old is None else (max(old, v) if direction == "max" else min(old, v))
+            old = self.best.get(name)
+            if v is not None and (old is None or (v > old[0] if direction == "max" else v < old[0])):
+                self.best[name] = (v, trial.trial_id)
         running = sum(t.status == "RUNNING" for t in trials)
         done = sum(t.status in ("TERMINATED", "ERROR") for t in trials)
         if self.console.is_terminal:
             self._refresh(trials)
             return
         shown = " ".join(f"{k}={result.get(k, float('nan')):.3f}" for k in self.objectives)
-        best = " ".join(f"{k}={v:.3f}" for k, v in self.best.items())
+        # each objective's best with the trial that reached it: one line of two trials' bests read
+        # as one trial's point ("best a=0.238 b=1.000" that no trial reached)
+        best = ", ".join(f"{k}={v:.3f} ({tid})" for k, (v, tid) in self.best.items())
         self.console.print(f"[{time.strftime('%H:%M:%S')}] {trial.trial_id} epoch {result.get('epoch')}: {shown} "
                            f"| trials running {running}, done {done}/{len(trials)} | best {best}",
                            soft_wrap=True, highlight=False)  # one line per result, however narrow the log

@@ -102,10 +102,16 @@ class Decision:
     reasons: list[str]
     rows: dict[str, dict] = field(default_factory=dict)  # metric -> compare row (a = reference, b = candidate)
     unmeasured: list[str] = field(default_factory=list)  # gated metrics the eval set could not judge
+    # Not gated, shown beside the gated rows: a tool F1 gain can come from naming the right tool more
+    # often while no call gets its arguments exactly right (the demo's 0.000 -> 0.000 exact match).
+    others: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"promote": self.promote, "against": self.against, "primary": self.primary,
-                "reasons": self.reasons, "rows": self.rows, "unmeasured": self.unmeasured}
+                "reasons": self.reasons, "rows": self.rows, "unmeasured": self.unmeasured, "others": self.others}
+
+
+SHOWN_UNGATED = ("tool_selection_accuracy", "argument_exact_match")
 
 
 def _verdict(row: dict, metric: str) -> str:
@@ -163,12 +169,13 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
     by_metric = {r["metric"]: r for r in rows}
     reasons: list[str] = []
     kept = {m: by_metric[m] for m in [primary, *guards] if m in by_metric}
+    others = {m: by_metric[m] for m in SHOWN_UNGATED if m in by_metric and m not in kept}
     prow = by_metric.get(primary)
     unmeasured = []
     why = _unmeasured_reason(primary, prow, min_cases)
     if why:
         unmeasured.append(primary)
-        return Decision(False, against, primary, [f"primary metric {why}; refused"], kept, unmeasured)
+        return Decision(False, against, primary, [f"primary metric {why}; refused"], kept, unmeasured, others)
     pverdict = _verdict(prow, primary)
     promote = True
     if against == "champion" or first_rule == "better_than_base":
@@ -196,9 +203,11 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
         if _verdict(grow, g) == "worse":
             promote = False
             reasons.append(f"guard regressed credibly ({_describe(g, grow)})")
-        else:
-            reasons.append(f"guard holds ({_describe(g, grow)})")
-    return Decision(promote, against, primary, reasons, kept, unmeasured)
+        elif _verdict(grow, g) == "better":
+            reasons.append(f"guard holds, credibly better ({_describe(g, grow)})")
+        else:  # a drop whose interval reaches 0 is not shown to be safe, only not shown to be a loss
+            reasons.append(f"guard holds: not credibly worse, n={_measured_on(grow)} ({_describe(g, grow)})")
+    return Decision(promote, against, primary, reasons, kept, unmeasured, others)
 
 
 def family_rows(champions: dict[str, dict]) -> list[dict]:
