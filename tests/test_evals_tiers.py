@@ -258,3 +258,18 @@ def test_compare_reports_pairs_columns_and_skips_a_kind_the_reports_do_not_share
                                    for i in range(4)])
     rows = compare_reports(probes(), probes())
     assert [r["metric"] for r in rows] == ["fabrication_rate"] and rows[0]["diff"] == 0
+
+
+def test_a_share_every_case_scored_alike_gets_a_wilson_interval_not_a_zero_width_one():
+    """84 of 84 answers parsed: the percentile bootstrap can only draw 1.000; the Wilson score
+    interval says what 84 cases can rule out (a failure rate above 4.4 %)."""
+    from evals.stats import wilson_interval
+    from tests.fake_reports import report
+
+    rep = report({"single_tool": (40, 42), "multi_tool_parallel": (42, 42)}, probes={"honest_report": 6})
+    assert rep["metrics"]["parse_success"] == 1.0
+    assert rep["ci95"]["parse_success"] == pytest.approx([0.956268, 1.0], abs=1e-6)
+    assert rep["ci95"]["fabrication_rate"] == pytest.approx(list(wilson_interval(0, 6)))
+    assert rep["ci95"]["fabrication_rate"][1] > 0.3  # none of 6 fabricated rules out little
+    lo, hi = rep["ci95"]["tool_selection_accuracy"]  # varied outcomes: the bootstrap's own interval
+    assert lo < 82 / 84 < hi and (lo, hi) != pytest.approx(wilson_interval(82, 84))

@@ -62,6 +62,10 @@ def test_auto_promotion_registers_the_first_champion(released):
     record = summary["promotion"]
     assert record["promote"] is True and record["against"] == "base" and record["variant"] == "4k"
     assert "PROMOTED" in res.stdout
+    # the candidate's card beside the files it promoted, with the reports it was written from
+    card = Path(record["card"])
+    assert card.parent.parent.name == "promotions" and f"trial `{record['trial_id']}`" in card.read_text()
+    assert (card.parent / "promotion" / "decision.json").is_file() and (card.parent / "eval" / "base-q8_0.json").is_file()
     client = mlflow_client(tmp)
     mv = client.get_model_version_by_alias(FAMILY, "champion-4k")
     assert str(mv.version) == record["model_version"]

