@@ -292,6 +292,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     output_dir(args.out, "--out")
     mix = build_mix(cfg, args.out, render=args.render)
     print_mix(mix.info, mix.rows, mix.quarantined)
+    if mix.empty:
+        return _fail(f"{args.config}: {mix.empty}; see {args.out / 'quarantine.jsonl'}", 2)
     if mix.info["unaccounted"]:
         console.print(f"[red]rows unaccounted for: {mix.info['unaccounted']}[/red]")
         return 1

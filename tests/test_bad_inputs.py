@@ -334,6 +334,9 @@ CASES = [
         tmp, data__sources__starter__path=str(ROOT / "data/starter")), ["data.sources.starter.path", "without a dataset"]),
     Case("sweep yaml", "a LoRA target module the base lacks", lambda tmp: check(
         tmp, train__lora__target_modules=["q_prj", "v_proj"]), ["train.lora.target_modules", "['q_prj']"]),
+    Case("sweep yaml", "every row longer than train.max_length once rendered", lambda tmp: [
+        "data", str(_yaml(tmp, _sweep_dict(tmp, train__max_length=64))), "--out", str(tmp / "mix"), "--render"],
+         ["the training mix holds no rows", "over_max_length", "train.max_length 64"]),
     Case("sweep yaml", "an infinite learning rate", lambda tmp: check(tmp, train__learning_rate=float("inf")),
          ["train.learning_rate", "finite number"]),
     Case("sweep yaml", "a distribution of no known kind",

@@ -166,6 +166,18 @@ def add_render_stage(result: DataResult, kept: list[dict]) -> None:
     result.rows = kept
 
 
+def empty_mix_problem(result: DataResult, max_length: int) -> str | None:
+    """Why nothing is left to train, or None when rows are: the quarantine's reasons, and the one
+    knob that usually causes it (every row longer than train.max_length once rendered)."""
+    if result.rows:
+        return None
+    counts = result.quarantine.counts()
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) or "none quarantined"
+    hint = (f"; every row that reached rendering is longer than train.max_length {max_length}: raise it"
+            if counts and max(counts, key=counts.get) == "over_max_length" else "")
+    return f"the training mix holds no rows (quarantined: {reasons}){hint}"
+
+
 def train_jsonl(rows: list[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 

@@ -22,13 +22,14 @@ class MixResult:
     quarantined: int            # rows quarantined, every stage together
     leakage: str | None = None  # the leakage check's failure, or None when it passed (or is off)
     allowed_leaks: int = 0
+    empty: str | None = None    # why the mix holds no rows (orchestrator.data.pipeline.empty_mix_problem)
 
 
 def build_mix(cfg, out_dir: Path, render: bool = False) -> MixResult:
     import json
 
     from orchestrator.data.leakage import LeakageError
-    from orchestrator.data.pipeline import add_render_stage, guard_leakage, write_outputs
+    from orchestrator.data.pipeline import add_render_stage, empty_mix_problem, guard_leakage, write_outputs
     from orchestrator.paths import cache_dir
     from orchestrator.recipes.trial import build_data
 
@@ -42,7 +43,8 @@ def build_mix(cfg, out_dir: Path, render: bool = False) -> MixResult:
         _, kept = trainer.tokenize(data.rows, tokenizer, cfg.train.max_length, data.quarantine)
         add_render_stage(data, kept)
     info = write_outputs(data, out_dir)
-    result = MixResult(info, len(data.rows), len(data.quarantine.rows))
+    result = MixResult(info, len(data.rows), len(data.quarantine.rows),
+                       empty=empty_mix_problem(data, cfg.train.max_length))
     if info["unaccounted"]:
         return result
     try:

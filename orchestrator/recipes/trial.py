@@ -21,10 +21,11 @@ from evals.harness import evaluate, to_markdown
 from evals.template import strip_generation_markers
 from orchestrator.train.chat_template import load_template
 from orchestrator.config import SweepConfig, flat_params
-from orchestrator.data.pipeline import (DataResult, add_render_stage, guard_leakage, run_stages, unaccounted,
+from orchestrator.data.pipeline import (DataResult, add_render_stage, empty_mix_problem, guard_leakage, run_stages,
+                                        unaccounted,
                                         write_outputs)
 from orchestrator.data.quarantine import Quarantine
-from orchestrator.errors import ModelFileError
+from orchestrator.errors import DataError, ModelFileError
 from orchestrator.hashing import sha256_file
 from orchestrator.metric_keys import attribution_key, score_key, train_key
 
@@ -176,6 +177,9 @@ def prepare_inputs(cfg: SweepConfig, cache_dir: Path, on_stage: Callable[[str], 
         raise RuntimeError(f"data rows unaccounted for: {lost}")
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="toolsweep-data-"))
     outputs = write_outputs(data, data_dir)
+    empty = empty_mix_problem(data, cfg.train.max_length)
+    if empty:  # the trial's reason, instead of the trainer's "no training examples left"
+        raise DataError(f"{empty}; see {data_dir / 'quarantine.jsonl'}")
     allowed = guard_leakage(data.rows, cfg.data)
     (data_dir / "leakage.json").write_text(json.dumps([vars(lk) for lk in allowed], indent=2) + "\n")
     cases = take(load_cases(cfg.data.eval), eval_limit or cfg.data.max_eval_cases)
