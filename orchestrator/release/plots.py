@@ -18,6 +18,13 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _is_share(metric: str) -> bool:
+    from evals.metrics import METRICS
+
+    m = METRICS.get(metric)
+    return m is not None and m.source in ("calls", "probes")
+
+
 def pareto_plot(trials: list[dict], front_ids: list[str], objectives: dict[str, str], chosen: str | None,
                 title: str, path: Path) -> Path:
     """Trials on the first two objectives (or the first against the trial index), front and chosen marked."""
@@ -37,9 +44,15 @@ def pareto_plot(trials: list[dict], front_ids: list[str], objectives: dict[str, 
     if picked:
         ax.scatter(*coords(picked), s=160, facecolors="none", edgecolors="black", label="candidate")
     for t, cx, cy in zip(pts, *coords(pts)):
-        ax.annotate(str(t["trial_id"])[-5:], (cx, cy), fontsize=7)
+        ax.annotate(str(t["trial_id"]), (cx, cy), xytext=(6, 4), textcoords="offset points",
+                    fontsize=7)  # the id the tables and the card print
     ax.set_xlabel(f"{x} ({objectives[x]})")
     ax.set_ylabel(f"{y} ({objectives[y]})" if y else "trial")
+    # shares on their whole 0-1 scale: a zoomed axis made a one-case gap on 24 dev cases look large
+    if _is_share(x):
+        ax.set_xlim(-0.03, 1.03)
+    if y and _is_share(y):
+        ax.set_ylim(-0.03, 1.03)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     return _save(fig, path)
@@ -56,10 +69,11 @@ def scenario_bars(tuned: dict, base: dict, label: str, path: Path, metric: str =
         # a metric the scenario does not define (F1 with no call expected or made) gets no bar, not a zero one
         ax.bar([i + offset for i, v in zip(idx, values) if v is not None], [v for v in values if v is not None],
                width, label=name, color=color)
-        for i, v in zip(idx, values):
-            if v is None:
-                ax.text(i + offset, 0.02, "n/a", ha="center", fontsize=6, rotation=90, color="gray")
-    ax.set_xticks(list(idx), names, rotation=30, ha="right", fontsize=8)
+        for i, v in zip(idx, values):  # every value written out: a 0.00 bar has no height to see
+            ax.text(i + offset, (v or 0) + 0.02, "n/a" if v is None else f"{v:.2f}", ha="center", fontsize=6,
+                    rotation=90, color="gray" if v is None else "black")
+    counts = [int(tuned["per_scenario"][n].get("n_cases", 0)) for n in names]
+    ax.set_xticks(list(idx), [f"{n} (n={c})" for n, c in zip(names, counts)], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(metric)
     ax.set_ylim(0, 1)
     ax.set_title(f"{metric} per scenario", fontsize=9)
@@ -77,7 +91,8 @@ def attribution_bars(tuned: dict, base: dict, label: str, path: Path) -> Path:
     ax.barh([i - width / 2 for i in idx], [tuned["attribution"]["strict"][c] for c in causes], width, label=label,
             color="darkorange")
     ax.set_yticks(list(idx), causes, fontsize=8)
-    ax.set_xlabel("failed cases (strict parser)")
+    n = int(tuned["metrics"].get("n_cases", 0))
+    ax.set_xlabel(f"failed cases of {n} non-probe cases (strict parser)")
     ax.set_title("failure attribution", fontsize=9)
     ax.legend(fontsize=7)
     return _save(fig, path)
