@@ -197,17 +197,21 @@ def base_layer_count(cfg: SweepConfig) -> int | None:
     return count if isinstance(count, int) and count > 0 else None
 
 
+def _asked(cfg: SweepConfig, dotted: str, fixed) -> list[tuple[str, object]]:
+    """(where, value) for a key's fixed value and every value its search-space domain can produce."""
+    from orchestrator.search.space import domain_points, space_spec
+
+    return [(dotted, fixed)] + [(f"search_space {dim.key!r}", value) for dim in space_spec(cfg.search_space)
+                                if dim.key == dotted for value in domain_points(dim)]
+
+
 def _top_layers_problems(cfg: SweepConfig, problems: list[str]) -> None:
     """`train.lora.top_layers` (fixed, or every value its search-space domain can produce) must not
     ask for more decoder layers than the base has: found now, not when the trial builds its trainer."""
-    from orchestrator.search.space import domain_points, space_spec
     layers = base_layer_count(cfg)
     if layers is None:
         return
-    asked = [("train.lora.top_layers", cfg.train.lora.top_layers)]
-    asked += [(f"search_space {dim.key!r}", value) for dim in space_spec(cfg.search_space)
-              if dim.key == "train.lora.top_layers" for value in domain_points(dim)]
-    for key, value in asked:
+    for key, value in _asked(cfg, "train.lora.top_layers", cfg.train.lora.top_layers):
         if isinstance(value, int) and value > layers:
             problems.append(f"{key}: {value} is more than the {layers} decoder layers of {cfg.model.base} "
                             f"(expected 1 to {layers}, or null for every layer)")
@@ -226,16 +230,12 @@ def _base_architecture(cfg: SweepConfig) -> str | None:
 def _target_module_problems(cfg: SweepConfig, problems: list[str]) -> None:
     """A `train.lora.target_modules` list (fixed or a search-space choice) naming a module the base
     does not have: found now, not by every trial once it has built its data and loaded the model."""
-    from orchestrator.search.space import domain_points, space_spec
     from orchestrator.train.lora_targets import LINEAR_NAMES
 
     known = LINEAR_NAMES.get(_base_architecture(cfg) or "")
     if known is None:
         return
-    asked = [("train.lora.target_modules", cfg.train.lora.target_modules)]
-    asked += [(f"search_space {dim.key!r}", value) for dim in space_spec(cfg.search_space)
-              if dim.key == "train.lora.target_modules" for value in domain_points(dim)]
-    for key, value in asked:
+    for key, value in _asked(cfg, "train.lora.target_modules", cfg.train.lora.target_modules):
         missing = [n for n in value if n not in known] if isinstance(value, list) else []
         if missing:
             problems.append(f"{key}: {missing} match no linear module of {cfg.model.base} (its linear modules: "
@@ -251,13 +251,10 @@ def _context_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list[s
     is loaded here): every trial would train an epoch and export a GGUF before its first dev eval
     refused the case."""
     from evals.cases import take
-    from orchestrator.search.space import domain_points, space_spec
 
     if not dev:
         return
-    sizes = [cfg.eval.n_ctx] + [v for dim in space_spec(cfg.search_space) if dim.key == "eval.n_ctx"
-                                for v in domain_points(dim) if isinstance(v, int)]
-    n_ctx = min(sizes)
+    n_ctx = min(v for _, v in _asked(cfg, "eval.n_ctx", cfg.eval.n_ctx) if isinstance(v, int))
     need, case = max((len(json.dumps([c["tools"], c["messages"]], ensure_ascii=False)) // CHARS_PER_TOKEN_AT_MOST,
                       c["id"]) for c in take(dev, cfg.search.dev_cases))
     if need + cfg.eval.max_new_tokens > n_ctx:
