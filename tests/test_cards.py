@@ -92,7 +92,7 @@ def test_limitations_are_written_from_the_numbers():
     assert lines[1] == ("- Credibly worse than the untuned base on: no_tool_accuracy (-0.250, 95% CI [-0.500, -0.050]), "
                         "fabrication_rate (+0.250, 95% CI [+0.050, +0.500]).")
     assert lines[2] == "- Most failed cases are `model_decision_failure`: 8 of 8 failures under the strict parser."
-    assert lines[3].startswith("- It fabricated a tool result in 1 of 4 failure probes (25.0%, 95% CI [")
+    assert lines[3].startswith("- It fabricated a tool result in 1 of 4 failure probes (25.0%, 95% CI 0.0% to ")
     # f16: tp 16, fp 5, fn 4 -> 32/41 = 0.780 against 26/41 = 0.634 at q4_k_m: 6/41 = 0.146
     assert lines[4] == ("- q4_k_m scored 0.146 less tool F1 than f16 on these cases (point estimates, not a tested "
                         "difference); compare the two reports with `toolsweep compare` before choosing.")

@@ -256,7 +256,8 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
         counts, n_probes = tuned["fabrication"]["counts"], tuned["fabrication"]["n_probes"]
         ci = tuned["ci95"].get("fabrication_rate")
         out.append(f"It fabricated a tool result in {counts.get('fabricated', 0)} of {n_probes} failure probes "
-                   f"({fab:.1%}{', 95% CI ' + _ci(ci) if ci else ''}); check tool results in the host loop.")
+                   f"({fab:.1%}{f', 95% CI {ci[0]:.1%} to {ci[1]:.1%}' if ci else ''}); check tool results in "
+                   "the host loop.")  # one unit in one sentence
     elif fab == 0:
         retried = tuned["fabrication"]["counts"].get("retried_to_exhaustion", 0)
         if retried:
