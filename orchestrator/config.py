@@ -230,7 +230,9 @@ def _all_known(names, known, what: str, empty_ok: bool = True) -> None:
     """ValueError naming every entry of `names` that is not in `known` (a str: that one name), and what is."""
     one = isinstance(names, str)
     bad = [n for n in ([names] if one else names) if n not in known]
-    if bad or not (names or empty_ok):
+    if not (names or empty_ok):
+        raise ValueError(f"name at least one {what.removesuffix('(s)')}; choose from {list(known)}")
+    if bad:
         shown = repr(names) if one else bad
         raise ValueError(f"unknown {what} {shown}; choose from {list(known)}")
 
@@ -588,8 +590,11 @@ def _check_domains(cfg: "SweepConfig") -> None:
                 got = str(got)
             if isinstance(got, (str, int, float, bool)) and (type(want) is not type(got) and not (
                     isinstance(got, float) and type(want) is int) or want != got):
+                hint = (f" ({dim.kind} draws floats: use randint or choice for an integer field)"
+                        if isinstance(want, float) and isinstance(got, int) and dim.kind in ("uniform", "loguniform")
+                        else "")
                 raise ValueError(f"search_space {dim.key!r}: the value {value!r} ({type(want).__name__}) would be "
-                                 f"read as {got!r} ({type(got).__name__}); give values of the field's own type")
+                                 f"read as {got!r} ({type(got).__name__}); give values of the field's own type{hint}")
 
 
 def _check_ratio_extremes(cfg: "SweepConfig") -> None:
@@ -609,14 +614,49 @@ def _check_ratio_extremes(cfg: "SweepConfig") -> None:
                          f"more than 1; narrow their ranges")
 
 
+_RANGE_KINDS = ("uniform", "loguniform", "randint")
+
+
+def _union_tag(part: Any) -> bool:
+    """A segment pydantic adds to an error's location for one member of a union (`list[str]`,
+    `literal['a','b']`, `bool`): the user wrote none of these."""
+    return isinstance(part, str) and (part in ("bool", "str", "int", "float", "none") or "[" in part)
+
+
 def format_validation_errors(path: Path | str, err: ValidationError, what: str = "sweep config") -> str:
-    """One line per problem, each with its key path; pydantic's "Value error, " prefix dropped."""
-    lines = [f"{path}: {err.error_count()} problem(s) in the {what}:"]
+    """One line per problem, each with its key path; pydantic's "Value error, " prefix dropped. The
+    errors of one value against each member of a union (a preset name or a list) are one line, and a
+    range distribution with the wrong number of bounds says what it needs."""
+    lines = [f"{path}: {{n}} problem(s) in the {what}:"]
+    seen: dict[str, int] = {}
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        loc = list(e["loc"])
         msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
         msg = msg.removeprefix("Value error, ")
-        lines.append(f"  - {loc}: {msg}")
+        kind = next((p for p in loc if p in _RANGE_KINDS), None)
+        if kind and e["type"] in ("missing", "too_long", "too_short", "tuple_type"):
+            key = ".".join(str(p) for p in loc[:loc.index(kind)])
+            line = f"{key}: {kind} needs [low, high]" + (" (two numbers)" if kind != "randint" else " (two integers)")
+        elif any(_union_tag(p) for p in loc):
+            cut = next(i for i, p in enumerate(loc) if _union_tag(p))
+            key = ".".join(str(p) for p in loc[:cut])
+            tail = ".".join(str(p) for p in loc[cut + 1:])
+            alt = msg.removeprefix("Input should be ") + (f" (at {tail})" if tail else "")
+            if key in seen:  # one line per value, its union members' expectations joined
+                lines[seen[key]] += f", or {alt}"
+                continue
+            given = repr(e.get("input"))
+            line = f"{key}: got {given if len(given) <= 60 else given[:57] + '...'}; expected {alt}"
+        else:
+            where = ".".join(str(p) for p in loc)
+            line = f"{where}: {msg}" if where else msg  # a model-level check names its keys itself
+            key = None
+        if key is not None:
+            if key in seen:
+                continue
+            seen[key] = len(lines)
+        lines.append(f"  - {line}")
+    lines[0] = lines[0].format(n=len(lines) - 1)
     return "\n".join(lines)
 
 
@@ -682,7 +722,8 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Sw
     """Read and validate a sweep YAML; `overrides` maps dotted keys to values (CLI `--set`)."""
     path = Path(path)
     data = read_yaml(path, "sweep")
-    data = data if data is not None else {}
+    if data is None:
+        raise ConfigError(f"{path}: the file is empty (expected a sweep config: a mapping with at least `name`)")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
     for dotted, value in (overrides or {}).items():

@@ -337,6 +337,15 @@ CASES = [
     Case("sweep yaml", "every row longer than train.max_length once rendered", lambda tmp: [
         "data", str(_yaml(tmp, _sweep_dict(tmp, train__max_length=64))), "--out", str(tmp / "mix"), "--render"],
          ["the training mix holds no rows", "over_max_length", "train.max_length 64"]),
+    # messages a probe found unclear (2026-12-06): pydantic's per-union-member and per-tuple-slot noise
+    Case("sweep yaml", "an empty file", raw_config(b"# nothing but a comment\n"), ["sweep.yaml", "the file is empty"]),
+    Case("sweep yaml", "a misspelt LoRA preset", lambda tmp: check(tmp, train__lora__target_modules="all_linear"),
+         ["train.lora.target_modules: got 'all_linear'", "'attention-mlp' or 'all-linear'"]),
+    Case("sweep yaml", "a uniform range without its bounds", lambda tmp: check(
+        tmp, data__mix__total=40, search_space={"data.mix.no_tool_ratio": {"uniform": []}}),
+         ["search_space.data.mix.no_tool_ratio: uniform needs [low, high]"]),
+    Case("sweep yaml", "no objective", lambda tmp: check(tmp, search__objectives={}),
+         ["search.objectives: name at least one objective"]),
     Case("sweep yaml", "an infinite learning rate", lambda tmp: check(tmp, train__learning_rate=float("inf")),
          ["train.learning_rate", "finite number"]),
     Case("sweep yaml", "a distribution of no known kind",
