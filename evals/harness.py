@@ -31,7 +31,7 @@ from evals.metrics import METRICS, REPORTED, measured_count
 from evals.parser import parse_lenient, parse_strict
 from evals.tools import tool_names
 from evals.scorer import aggregate, per_scenario, score_case
-from evals.stats import bootstrap_ci, wilson_interval
+from evals.stats import bootstrap_ci, bootstrap_cis, wilson_interval
 from evals.template import render_chat
 
 PROBE_ROUNDS = 3
@@ -209,6 +209,22 @@ def _with_width(name: str, ci: tuple[float, float] | None, value: float | None, 
     return list(ci) if ci else None
 
 
+SCENARIO_CI_METRICS = ("tool_selection_accuracy", "tool_f1", "argument_exact_match", "no_tool_accuracy")
+
+
+def _scenario_cis(calls: list[dict], scenarios: dict, seed: int) -> dict[str, dict[str, list[float] | None]]:
+    """CIs of the per-scenario table's metrics, each scenario's cases resampled (Wilson where a share
+    scored alike): the table's numbers rest on a dozen cases each and said nothing of it."""
+    from evals.scorer import aggregate
+
+    out = {}
+    for name, values in scenarios.items():
+        rows = [r for r in calls if r.get("scenario", "") == name]
+        cis = bootstrap_cis(rows, aggregate, list(SCENARIO_CI_METRICS), seed=seed)
+        out[name] = {m: _with_width(m, cis[m], values.get(m), measured_count(m, rows)) for m in SCENARIO_CI_METRICS}
+    return out
+
+
 def build_report(records: list[dict], seed: int = 0) -> dict:
     calls = [r for r in records if r["kind"] == "call"]
     probes = [r for r in records if r["kind"] == "probe"]
@@ -229,12 +245,18 @@ def build_report(records: list[dict], seed: int = 0) -> dict:
         "tokens_per_s": sum(r["completion_tokens"] for r in records) / total_s if total_s > 0 else None,
         "total_s": total_s,
     }
-    return {"metrics": metrics, "ci95": cis, "per_scenario": per_scenario(calls), "fabrication": fab,
+    scenarios = per_scenario(calls)
+    return {"metrics": metrics, "ci95": cis, "per_scenario": scenarios,
+            "per_scenario_ci95": _scenario_cis(calls, scenarios, seed), "fabrication": fab,
             "attribution": attribution_table(calls), "timing": timing, "cases": records}
 
 
 def _fmt(v: float | None) -> str:
     return "—" if v is None else f"{v:.3f}"
+
+
+def _with_ci(value: float | None, ci: list | None) -> str:
+    return _fmt(value) + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if value is not None and ci else "")
 
 
 def to_markdown(report: dict, title: str = "Evaluation report", header: dict | None = None) -> str:
@@ -255,11 +277,12 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
               "", f"Cases: {int(report['metrics']['n_cases'])} non-probe cases, "
               f"{report['fabrication']['n_probes']} fabrication probes; median latency "
               f"{_fmt(t['median_latency_s'])} s; {_fmt(t['tokens_per_s'])} tokens/s.", "",
-              "## Per scenario", "", "| scenario | n | tool selection acc | tool F1 | args exact | no-tool acc |",
+              "## Per scenario (95% CIs)", "", "| scenario | n | tool selection acc | tool F1 | args exact | no-tool acc |",
               "|---|---|---|---|---|---|"]
     for scenario, m in report["per_scenario"].items():
-        lines.append(f"| {scenario} | {int(m['n_cases'])} | {_fmt(m['tool_selection_accuracy'])} | "
-                     f"{_fmt(m['tool_f1'])} | {_fmt(m['argument_exact_match'])} | {_fmt(m['no_tool_accuracy'])} |")
+        ci = (report.get("per_scenario_ci95") or {}).get(scenario, {})
+        cells = " | ".join(_with_ci(m.get(k), ci.get(k)) for k in SCENARIO_CI_METRICS)
+        lines.append(f"| {scenario} | {int(m['n_cases'])} | {cells} |")
     lines += ["", "## Failure attribution", "", "| cause | strict parser | lenient parser |", "|---|---|---|"]
     att = report["attribution"]
     for cause in att["strict"]:

@@ -33,6 +33,25 @@ def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None
     return float(lo), float(hi)
 
 
+def bootstrap_cis(scores: list[dict], metrics: Callable[[list[dict]], dict], names: list[str],
+                  n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict[str, tuple | None]:
+    """`bootstrap_ci` for several metrics of one draw at once (`metrics` returns them all): the
+    per-scenario tables' CIs cost one aggregate per draw, not one per metric."""
+    if not scores:
+        return {n: None for n in names}
+    scores = _in_id_order(scores)
+    rng = np.random.default_rng(seed)
+    groups = _groups(scores, None)
+    values: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(n_resamples):
+        drawn = metrics([scores[i] for i in _resample_indices(rng, groups)])
+        for n in names:
+            if drawn.get(n) is not None:
+                values[n].append(drawn[n])
+    alpha = (1 - confidence) / 2
+    return {n: (tuple(float(x) for x in np.quantile(v, [alpha, 1 - alpha])) if v else None) for n, v in values.items()}
+
+
 def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
     """The Wilson score interval of a proportion. Used where every case scored alike: a percentile
     bootstrap then has no width (84 of 84 answers parsed gave [1.000, 1.000]), though 84 cases

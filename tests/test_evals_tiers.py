@@ -273,3 +273,18 @@ def test_a_share_every_case_scored_alike_gets_a_wilson_interval_not_a_zero_width
     assert rep["ci95"]["fabrication_rate"][1] > 0.3  # none of 6 fabricated rules out little
     lo, hi = rep["ci95"]["tool_selection_accuracy"]  # varied outcomes: the bootstrap's own interval
     assert lo < 82 / 84 < hi and (lo, hi) != pytest.approx(wilson_interval(82, 84))
+
+
+def test_every_per_scenario_number_has_its_ci():
+    """The per-scenario table rests on a dozen cases per row: each of its metrics carries a CI from
+    that scenario's own cases (Wilson where they all scored alike), written in the Markdown too."""
+    from evals.harness import to_markdown
+    from tests.fake_reports import report
+
+    rep = report({"single_tool": (9, 12), "parallel": (2, 12), "no_tool": (12, 12)})
+    cis = rep["per_scenario_ci95"]
+    lo, hi = cis["single_tool"]["tool_selection_accuracy"]
+    assert lo < 0.75 < hi
+    assert cis["no_tool"]["no_tool_accuracy"] == pytest.approx([0.7575, 1.0], abs=1e-4)  # 12 of 12: Wilson
+    assert cis["no_tool"]["tool_f1"] is None  # undefined there, no interval
+    assert "| parallel | 12 | 0.167 [" in to_markdown(rep)

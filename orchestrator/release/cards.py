@@ -123,12 +123,15 @@ def _credible_cell(row: dict, info: dict) -> str:
 
 
 def scenario_table(info: dict) -> list[str]:
-    tuned = info["reports"][info["primary_quant"]]["per_scenario"]
+    report = info["reports"][info["primary_quant"]]
+    tuned, cis = report["per_scenario"], report.get("per_scenario_ci95") or {}
     base = info["base_report"]["per_scenario"]
-    lines = ["| scenario | cases | tool F1 | tool selection acc | args exact | no-tool acc | base tool F1 |",
+    lines = ["| scenario | cases | tool F1 | tool selection acc (95% CI) | args exact | no-tool acc | base tool F1 |",
              "|---|---|---|---|---|---|---|"]
     for name, m in sorted(tuned.items(), key=lambda kv: (-(kv[1].get("tool_selection_accuracy") or 0), kv[0])):
-        lines.append(f"| {name} | {int(m['n_cases'])} | {fmt(m['tool_f1'])} | {fmt(m['tool_selection_accuracy'])} | "
+        ci = cis.get(name, {}).get("tool_selection_accuracy")
+        acc = fmt(m["tool_selection_accuracy"]) + (f" {_ci(ci)}" if ci and m["tool_selection_accuracy"] is not None else "")
+        lines.append(f"| {name} | {int(m['n_cases'])} | {fmt(m['tool_f1'])} | {acc} | "
                      f"{fmt(m['argument_exact_match'])} | {fmt(m['no_tool_accuracy'])} | "
                      f"{fmt(base.get(name, {}).get('tool_f1'))} |")
     return lines
