@@ -607,7 +607,11 @@ def _check_ratio_extremes(cfg: "SweepConfig") -> None:
     keys = ("data.mix.no_tool_ratio", "data.mix.honesty_ratio")
     if not any(k in dims for k in keys):
         return
-    largest = {k: max(domain_points(dims[k])) if k in dims else _dotted_get(cfg, k) for k in keys}
+    def largest_of(key: str) -> float:
+        values = domain_points(dims[key]) if key in dims else [_dotted_get(cfg, key)]
+        return max((v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)), default=0)
+
+    largest = {k: largest_of(k) for k in keys}  # null no-tool ratio: the natural share, no quota
     if sum(largest.values()) > 1:
         raise ValueError(f"search_space: data.mix.no_tool_ratio and data.mix.honesty_ratio can be drawn as "
                          f"{largest['data.mix.no_tool_ratio']} and {largest['data.mix.honesty_ratio']}, which sum to "

@@ -82,3 +82,10 @@ def test_alpha_follows_rank():
     assert cfg.train.lora.resolved_alpha == 48
     with pytest.raises(ConfigError, match="train.lora.alpha: alpha must be a positive int"):
         parse_config({"name": "s", "train": {"lora": {"alpha": "double"}}})
+
+
+def test_a_searched_honesty_ratio_beside_a_natural_no_tool_share_loads():
+    """no_tool_ratio null (the natural share, no quota) counts as 0 when the largest draws are summed."""
+    cfg = parse_config({"name": "x", "data": {"mix": {"total": 40, "honesty_ratio": 0.2}},
+                        "search_space": {"data.mix.honesty_ratio": {"uniform": [0.1, 0.3]}}})
+    assert cfg.data.mix.no_tool_ratio is None
