@@ -137,18 +137,19 @@ def test_a_missing_source_is_refused_before_any_run(tmp_path):
 def test_failed_trial_is_recorded_with_its_reason(tmp_path):
     from mlflow.tracking import MlflowClient
 
-    # A source that passes the pre-compute checks (a folder with files in it) but holds no dataset:
-    # the data stage fails. (An empty .jsonl is now refused before any run starts.)
-    (tmp_path / "notadataset").mkdir()
-    (tmp_path / "notadataset" / "readme.txt").write_text("rows are elsewhere\n")
-    cfg = _write_config(tmp_path, data={"sources": {"mine": {"path": str(tmp_path / "notadataset")}}})
+    # A source that passes the pre-compute checks (JSONL rows) but none of whose rows is a conversation:
+    # every row is quarantined and the data stage fails. (An empty file, or a folder without a
+    # dataset, is now refused before any run starts.)
+    (tmp_path / "notadataset.jsonl").write_text('{"text": "rows are elsewhere"}\n{"text": "and here"}\n')
+    cfg = _write_config(tmp_path, data={"sources": {"mine": {"path": str(tmp_path / "notadataset.jsonl")}}})
     res = toolsweep("trial", str(cfg))
-    assert res.returncode == 2 and "Traceback" not in res.stderr and "notadataset" in res.stderr
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "the training mix holds no rows" in res.stderr
+    assert "mine/" in res.stderr  # the source whose rows were quarantined
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlruns/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("e2e").experiment_id])
     assert len(runs) == 1 and runs[0].info.status == "FAILED"
     assert runs[0].data.tags["toolsweep.failed_stage"] == "data"
-    assert "notadataset" in runs[0].data.tags["toolsweep.failure_reason"]
+    assert "the training mix holds no rows" in runs[0].data.tags["toolsweep.failure_reason"]
 
 
 def test_our_renderer_matches_transformers(tmp_path):

@@ -172,7 +172,10 @@ def empty_mix_problem(result: DataResult, max_length: int) -> str | None:
     if result.rows:
         return None
     counts = result.quarantine.counts()
-    reasons = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) or "none quarantined"
+    by_source: dict[str, int] = {}
+    for r in result.quarantine.rows:  # which source lost its rows, and why
+        by_source[f"{r['source']}/{r['check']}"] = by_source.get(f"{r['source']}/{r['check']}", 0) + 1
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(by_source.items(), key=lambda kv: -kv[1])) or "none quarantined"
     hint = (f"; every row that reached rendering is longer than train.max_length {max_length}: raise it"
             if counts and max(counts, key=counts.get) == "over_max_length" else "")
     return f"the training mix holds no rows (quarantined: {reasons}){hint}"
