@@ -391,7 +391,10 @@ def how_to_run(info: dict) -> list[str]:
         "",
         "```bash", f"llama-server -m {gguf} -c {_eval_ctx(info)} --jinja --temp 0 --port 8080", "```",
         "",
-        "**The adapter on the base model (transformers + PEFT)**, for further training or an unquantized reference:",
+        "**The adapter on the base model (transformers + PEFT)**, for further training or an unquantized reference"
+        + (f". It was trained on {BASE_WEIGHTS[info['base_model']].split(' (')[0]}; the hub's weights differ from "
+           "those by that file's rounding, so answers can differ from the card's. Not run by toolsweep's tests:"
+           if info["base_model"] in BASE_WEIGHTS else " (not run by toolsweep's tests):"),
         "",
         "```python",
         "from peft import PeftModel",
@@ -399,7 +402,14 @@ def how_to_run(info: dict) -> list[str]:
         "",
         f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained({base!r}), \"adapter\")",
         "tokenizer = AutoTokenizer.from_pretrained(\"adapter\")  # the chat template the GGUF embeds",
-        "prompt = tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False)",
+        "tools = [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Current weather for a city.\",",
+        "          \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}}]",
+        "messages = [{\"role\": \"user\", \"content\": \"What's the weather in Lisbon right now?\"}]",
+        "inputs = tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True, return_tensors=\"pt\",",
+        "                                       return_dict=True)",
+        f"out = model.generate(**inputs, max_new_tokens={(info.get('eval_settings') or {}).get('max_new_tokens', 160)}, "
+        "do_sample=False)  # greedy, as the eval",
+        "print(tokenizer.decode(out[0, inputs[\"input_ids\"].shape[1]:], skip_special_tokens=False))",
         "```",
     ]
 
