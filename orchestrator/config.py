@@ -619,6 +619,7 @@ def _check_ratio_extremes(cfg: "SweepConfig") -> None:
 
 
 _RANGE_KINDS = ("uniform", "loguniform", "randint")
+DISTRIBUTION_KINDS = ("choice", *_RANGE_KINDS)
 
 
 def _union_tag(part: Any) -> bool:
@@ -636,7 +637,7 @@ def format_validation_errors(path: Path | str, err: ValidationError, what: str =
     for e in err.errors():
         loc = list(e["loc"])
         msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
-        msg = msg.removeprefix("Value error, ")
+        msg = re.sub(r" or instance of \w+", "", msg.removeprefix("Value error, "))  # no internal class names
         kind = next((p for p in loc if p in _RANGE_KINDS), None)
         if kind and e["type"] in ("missing", "too_long", "too_short", "tuple_type"):
             key = ".".join(str(p) for p in loc[:loc.index(kind)])
@@ -738,6 +739,18 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Sw
 def set_dotted(data: dict, dotted: str, value: Any) -> None:
     node = data
     parts = dotted.split(".")
+    if parts[0] == "search_space" and len(parts) > 1:
+        # a search-space key is itself dotted: `search_space.train.lora.rank.choice=[8, 16]` sets the
+        # key "train.lora.rank" to {choice: [8, 16]} (the last part, when it names a distribution)
+        rest = parts[1:]
+        if len(rest) > 1 and rest[-1] in DISTRIBUTION_KINDS:
+            rest, value = rest[:-1], {rest[-1]: value}
+        space = data.get("search_space") or {}
+        if not isinstance(space, dict):
+            raise ConfigError(f"override {dotted!r}: search_space is not a mapping")
+        space[".".join(rest)] = value
+        data["search_space"] = space
+        return
     for part in parts[:-1]:
         if node.get(part) is None:  # absent, or an empty section in the YAML (`train:` and nothing under it)
             node[part] = {}

@@ -89,3 +89,14 @@ def test_a_searched_honesty_ratio_beside_a_natural_no_tool_share_loads():
     cfg = parse_config({"name": "x", "data": {"mix": {"total": 40, "honesty_ratio": 0.2}},
                         "search_space": {"data.mix.honesty_ratio": {"uniform": [0.1, 0.3]}}})
     assert cfg.data.mix.no_tool_ratio is None
+
+
+def test_set_can_address_a_dotted_search_space_key(tmp_path):
+    """`--set search_space.train.lora.rank.choice=[8, 16]`: the key is itself dotted, so the override
+    finds it (the last part names the distribution); before, it made a `train` key under search_space."""
+    f = tmp_path / "c.yaml"
+    f.write_text("name: x\n")
+    cfg = load_config(f, dict([parse_override("search_space.train.lora.rank.choice=[8, 16]"),
+                               parse_override("search_space.train.epochs={choice: [1, 2]}")]))
+    assert set(cfg.search_space) == {"train.lora.rank", "train.epochs"}
+    assert cfg.search_space["train.lora.rank"].choice == [8, 16]
