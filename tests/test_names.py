@@ -128,3 +128,19 @@ def test_found_in_a_second_held_out_set(text, found):
     """Cases a second held-out set (66 rows, written by a probe that had not read the rules) showed;
     taken in, so they are regression checks now."""
     assert names_in_text(text) == found
+
+
+def test_bare_usernames_under_account_or_person_keys_are_swapped_everywhere():
+    """The handle detector finds `@name`; an account name written bare ("zhang.wei" as an assignee,
+    "mikkolehtinen" as a user_name) was kept, in the arguments and wherever the text repeats it.
+    Function names under `name` and ordinary words under `username` stay."""
+    from orchestrator.data.names import usernames_in_arguments
+
+    args = {"user_name": "mikkolehtinen", "assignee": "zhang.wei", "watchers": ["liu.yang", "ops"],
+            "name": "get_weather", "username": "admin", "title": "fix.build"}
+    assert usernames_in_arguments(args) == {"mikkolehtinen", "zhang.wei", "liu.yang"}
+    rows = [_row("Reassign it from zhang.wei, please.", [{"name": "update_ticket", "arguments": {
+        "assignee": "zhang.wei", "note": "zhang.wei is on leave"}}], json.dumps({"user_name": "zhang.wei"}))]
+    out, report = anonymise_rows(rows, Anonymiser(b"names-key"))
+    text = json.dumps(out)
+    assert "zhang.wei" not in text and report.replaced["username"] == 4 and "update_ticket" in text

@@ -42,7 +42,7 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
 
 from evals import jsontext
-from orchestrator.data.names import PARTICLES, names_in_arguments, names_in_text, ordinary
+from orchestrator.data.names import PARTICLES, names_in_arguments, names_in_text, ordinary, usernames_in_arguments
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
@@ -322,6 +322,14 @@ class Anonymiser:
         self.detected_names.update(new)
         self._compiled = None
 
+    def learn_usernames(self, values: Iterable[str]) -> None:
+        """Bare account names the rows' arguments show (names.usernames_in_arguments), swapped wherever
+        they appear as written: the handle detector finds only `@name`."""
+        for value in sorted(values):
+            if value.casefold() not in self.known:
+                self._add_known(KnownToken("username", value, exact=True))
+        self._compiled = None
+
     def lookup(self, value: str) -> KnownToken:
         """The known token a matched text stands for (itself, or the name an inflected form comes from)."""
         found = self.known.get(value.casefold())
@@ -356,7 +364,7 @@ class Anonymiser:
     def fake(self, kind: str, value: str) -> str:
         if kind in _NAME_KINDS:
             norm = strip_accents(value).casefold()
-        elif kind in KNOWN_KINDS or kind in ("email", "domain", "handle"):
+        elif kind in KNOWN_KINDS or kind in ("email", "domain", "handle", "username"):
             norm = value.casefold()
         elif kind == "phone":  # "+91 98765 43210" and "+919876543210" are one number: one fake, each in its own format
             norm = "".join(c for c in value if c.isdigit() or c == "+")
@@ -415,6 +423,8 @@ class Anonymiser:
             return f"{first}.{last}{d[8] % 100}@{self.fake('domain', domain)}"
         if kind == "handle":
             return f"@{self._pick(FIRST_NAMES, d, 0).lower()}_{d[4:6].hex()}"
+        if kind == "username":  # a bare account name: the same shape without the @
+            return f"{self._pick(FIRST_NAMES, d, 0).lower()}.{self._pick(LAST_NAMES, d, 4).lower()}{d[8] % 100}"
         if kind == "url":
             scheme, sep, rest = value.partition("://")
             if not sep:  # "linkedin.com/in/..." written without a scheme stays without one
@@ -533,6 +543,18 @@ def person_names(rows: list[dict]) -> dict[str, str | None]:
     return found
 
 
+def account_names(rows: list[dict]) -> set[str]:
+    """Bare usernames under account or person keys, in call arguments and JSON tool results."""
+    found: set[str] = set()
+    for row in rows:
+        for _, s in _walk_strings(row):
+            for _, parsed in _json_layers(s):
+                if parsed is not None:
+                    found |= usernames_in_arguments(parsed)
+        found |= usernames_in_arguments(row)
+    return found
+
+
 def _json_layers(s: str, depth: int = 3) -> Iterator[tuple[str, Any]]:
     """(text, its JSON value or None) for `s` and, when `s` is JSON text (a tool result, call arguments,
     a payload encoded twice), for every string inside it, `depth` layers down."""
@@ -577,6 +599,8 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     rows = [_map_strings(row, _letters_unescaped) for row in rows]
     if "name" not in anon.disabled:
         anon.learn_names(person_names(rows))
+    if "handle" not in anon.disabled:
+        anon.learn_usernames(account_names(rows))
     anon.learn_ticket_prefixes(s for row in rows for _, s in _walk_strings(row))
     report = Report(rows=len(rows), detected_names=len(anon.detected_names))
     seen: dict[str, set] = {}

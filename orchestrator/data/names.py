@@ -430,3 +430,37 @@ def names_in_arguments(obj: Any, key: str | None = None) -> set[str]:
                 norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value))):
             found.add(value)
     return found
+
+
+# Keys whose values are account names: any username-shaped value there is one ("mikkolehtinen").
+USERNAME_KEYS = frozenset("""username user_name usernames login logins handle handles screen_name account_name
+slack_user github_user gh_user nick nickname""".split())
+_PERSON_LIST_KEYS = frozenset("watchers watcher members mentions cc bcc owners".split())
+# Under a person's key (not a loose one such as `name`, which holds function names) a username needs a
+# dot or hyphen to be told from a word or an identifier: "zhang.wei", "thandeka.m", "oluwaseun-b".
+_USERNAME = re.compile(r"[a-z][a-z0-9]{1,30}")
+_SEPARATED_USERNAME = re.compile(r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)+")
+_DOTTED_USERNAME = re.compile(r"[a-z][a-z0-9]*(?:[.-][a-z0-9]+)+")
+
+
+def usernames_in_arguments(obj: Any, key: str | None = None) -> set[str]:
+    """Bare account names (no @) among a call's arguments or a JSON tool result: any lower-case
+    username-shaped value under a username key, and a separated one ("zhang.wei") under a person's
+    key; never an ordinary word ("admin", "support")."""
+    found: set[str] = set()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            found |= usernames_in_arguments(v, str(k))
+    elif isinstance(obj, list):
+        for v in obj:
+            found |= usernames_in_arguments(v, key)
+    elif isinstance(obj, str) and key is not None:
+        norm = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold().replace("-", "_")
+        value = obj.strip()
+        if not value or ordinary(value) or _fold(value) in _NEVER_A_NAME:
+            return found
+        if norm in USERNAME_KEYS and (_USERNAME.fullmatch(value) or _SEPARATED_USERNAME.fullmatch(value)):
+            found.add(value)
+        elif norm in PERSON_KEYS | _PERSON_LIST_KEYS and _DOTTED_USERNAME.fullmatch(value) and len(value) <= 40:
+            found.add(value)
+    return found
