@@ -119,3 +119,16 @@ def test_card_training_data_is_read_from_the_trial_params():
         "evals/sets/dev.jsonl and evals/sets/test.jsonl: none (a leak fails the trial)")
     assert training_data_summary({**params, "data.leakage.allow": "['ngram']"}).endswith("leaks of kind ngram allowed")
     assert training_data_summary({}) is None
+
+
+def test_card_loss_is_the_mean_of_the_last_logged_steps_when_the_trainer_summary_is_missing():
+    from orchestrator.recipes.promote import _training_details
+    from orchestrator.release.cards import _loss_row
+
+    cfg = load_config(Path("sweeps/smoke.yaml"))
+    history = [3.6, 0.3] * 10 + [2.45]  # one step's loss is one batch: the last alone read 2.45
+    details = _training_details({}, {"train/loss": 2.45}, cfg, loss_history=history)
+    label, value = _loss_row(details)
+    assert label == "Train loss (mean of the last 10 logged steps)" and value == f"{sum(history[-10:]) / 10:.4f}"
+    assert _loss_row(_training_details({}, {"train/train_loss": 1.2, "train/loss": 2.45}, cfg, loss_history=history)) \
+        == ("Final train loss", "1.2000")

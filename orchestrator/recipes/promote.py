@@ -37,7 +37,11 @@ class PromotionError(ToolsweepError, RuntimeError):
     label = "promotion error"
 
 
-def _training_details(params: dict, metrics: dict, cfg: SweepConfig, wall_s: float | None = None) -> dict:
+LOSS_TAIL = 10  # logged steps averaged when the trainer's own mean loss was never logged
+
+
+def _training_details(params: dict, metrics: dict, cfg: SweepConfig, wall_s: float | None = None,
+                      loss_history: list[float] | None = None) -> dict:
     """Card inputs from the trial run. A sweep trial that Tune ends at its last epoch report never logs
     the trainer's closing summary (train_runtime, train_loss): the last step's loss and the trial's
     wall time (training plus the per-epoch quantized evals) stand in, and the card says so."""
@@ -59,6 +63,10 @@ def _training_details(params: dict, metrics: dict, cfg: SweepConfig, wall_s: flo
     return {"data": training_data_summary(params), "examples": num(metrics.get("data.train_examples")),
             "trial_wall_s": None if runtime is not None else wall_s,
             "last_step_loss": None if loss is not None else metrics.get(train_key("loss")),
+            # one step's loss is one noisy batch (0.28-3.62 over the demo's steps): the mean of the last few
+            "tail_loss": (sum(loss_history[-LOSS_TAIL:]) / len(loss_history[-LOSS_TAIL:])
+                          if loss is None and loss_history else None),
+            "tail_steps": min(len(loss_history or []), LOSS_TAIL),
             "rank": num(params.get("train.lora.rank")), "alpha": num(params.get("train.lora.alpha")),
             "top_layers": num(params.get("train.lora.top_layers")),
             "learning_rate": num(params.get("train.learning_rate")), "epochs": num(params.get("train.epochs")),
@@ -216,7 +224,8 @@ def _find_candidate(tracker, sweep: str, promote_cfg: PromoteConfig | None, log)
     log(f"variant {variant}: {len(trials)} trials, front {[t['trial_id'] for t in front]}, "
         f"candidate {candidate['trial_id']} (sweep score "
         f"{sweep_score(candidate, cfg.search.objectives, cfg.search.rung_weights):.3f}, "
-        f"dev {p.primary}={fmt_metric(candidate['metrics'].get(p.primary))})")
+        f"dev {p.primary}={fmt_metric(candidate['metrics'].get(p.primary))} on the dev slice of "
+        f"{cfg.search.dev_cases or 'all'} cases)")
     return _Sweep(cfg, parent, variant, trials, front, candidate)
 
 
@@ -301,7 +310,10 @@ def _card_info(s: _Sweep, f: _Files, client, eval_path: Path, run_id: str) -> di
             "eval_settings": {"max_new_tokens": cfg.eval.max_new_tokens, "n_ctx": cfg.eval.n_ctx},
             # how the candidate was picked on the Pareto front (gate.choose_candidate)
             "selection": {"objectives": cfg.search.objectives, "rung_weights": cfg.search.rung_weights},
-            "training": _training_details(run.data.params, run.data.metrics, cfg, wall_s),
+            "training": _training_details(run.data.params, run.data.metrics, cfg, wall_s,
+                                          [m.value for m in sorted(client.get_metric_history(run.info.run_id,
+                                                                                             train_key("loss")),
+                                                                   key=lambda m: m.step)]),
             "files": {q: {"name": path.name, "size_bytes": path.stat().st_size} for q, path in f.gguf.items()
                       if q in p.quant_types},
             "source": {"sweep": cfg.name, "parent_run_id": s.parent, "trial_id": s.candidate["trial_id"],

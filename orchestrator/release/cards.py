@@ -184,6 +184,8 @@ def attribution_table(info: dict) -> list[str]:
 def _loss_row(t: dict) -> tuple[str, str]:
     if t.get("train_loss") is not None:
         return "Final train loss", fmt(t["train_loss"], 4)
+    if t.get("tail_loss") is not None:
+        return f"Train loss (mean of the last {t['tail_steps']} logged steps)", fmt(t["tail_loss"], 4)
     if t.get("last_step_loss") is not None:
         return "Train loss (last logged step)", fmt(t["last_step_loss"], 4)
     return "Final train loss", "—"
