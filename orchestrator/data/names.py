@@ -413,23 +413,24 @@ def _person_like(value: str) -> bool:
         _fold(w) in lexicon()[1] and _fold(w) not in ordinary_words() for w in words))
 
 
-def names_in_arguments(obj: Any, key: str | None = None) -> set[str]:
-    """Person names among the string values of a call's arguments or a JSON tool result (rule 5)."""
-    found: set[str] = set()
+def _keyed_strings(obj: Any, key: str | None = None) -> Iterable[tuple[str, str]]:
+    """(key, value) for every string under a key, at any depth (a list's items under the list's key);
+    the key snake_cased and casefolded ("firstName" -> "first_name"), the value stripped."""
     if isinstance(obj, dict):
         for k, v in obj.items():
-            found |= names_in_arguments(v, str(k))
+            yield from _keyed_strings(v, str(k))
     elif isinstance(obj, list):
         for v in obj:
-            found |= names_in_arguments(v, key)
+            yield from _keyed_strings(v, key)
     elif isinstance(obj, str) and key is not None:
-        norm = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold().replace("-", "_")
-        value = obj.strip()
-        placeholder = len(value.split()) == 1 and ordinary(value)  # "Unassigned" (ordinary words hold NOT_PEOPLE)
-        if _name_shaped(value) and not placeholder and (
-                norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value))):
-            found.add(value)
-    return found
+        yield re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold().replace("-", "_"), obj.strip()
+
+
+def names_in_arguments(obj: Any) -> set[str]:
+    """Person names among the string values of a call's arguments or a JSON tool result (rule 5)."""
+    return {value for norm, value in _keyed_strings(obj)
+            if _name_shaped(value) and not (len(value.split()) == 1 and ordinary(value))  # "Unassigned"
+            and (norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value)))}
 
 
 # Keys whose values are account names: any username-shaped value there is one ("mikkolehtinen").
@@ -443,22 +444,14 @@ _SEPARATED_USERNAME = re.compile(r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)+")
 _DOTTED_USERNAME = re.compile(r"[a-z][a-z0-9]*(?:[.-][a-z0-9]+)+")
 
 
-def usernames_in_arguments(obj: Any, key: str | None = None) -> set[str]:
+def usernames_in_arguments(obj: Any) -> set[str]:
     """Bare account names (no @) among a call's arguments or a JSON tool result: any lower-case
-    username-shaped value under a username key, and a separated one ("zhang.wei") under a person's
+    username-shaped value under a username key, and a dotted one ("zhang.wei") under a person's
     key; never an ordinary word ("admin", "support")."""
     found: set[str] = set()
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            found |= usernames_in_arguments(v, str(k))
-    elif isinstance(obj, list):
-        for v in obj:
-            found |= usernames_in_arguments(v, key)
-    elif isinstance(obj, str) and key is not None:
-        norm = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold().replace("-", "_")
-        value = obj.strip()
+    for norm, value in _keyed_strings(obj):
         if not value or ordinary(value) or _fold(value) in _NEVER_A_NAME:
-            return found
+            continue
         if norm in USERNAME_KEYS and (_USERNAME.fullmatch(value) or _SEPARATED_USERNAME.fullmatch(value)):
             found.add(value)
         elif norm in PERSON_KEYS | _PERSON_LIST_KEYS and _DOTTED_USERNAME.fullmatch(value) and len(value) <= 40:
