@@ -21,7 +21,7 @@ from evals.errors import CaseFileError
 from evals.messages import ROLES, ContentError, content_text, standard_message
 from evals.scorer import tool_schemas
 from evals.textio import jsonl_lines, read_bytes
-from evals.tools import tool_schema_problem
+from evals.tools import tool_names, tool_schema_problem
 
 
 class CaseError(CaseFileError):
@@ -89,7 +89,7 @@ def validate_case(case: Any) -> str | None:
     problem = _tools_problem(case)
     if problem:
         return problem
-    names = {t.get("function", t).get("name") for t in case["tools"]}
+    names = set(tool_names(case))
     problem = _conversation_problem(case["messages"])
     if problem:
         return problem
@@ -315,13 +315,7 @@ def take(cases: Iterable[dict], limit: int | None) -> list[dict]:
     by_scenario: dict[str, list[dict]] = {}
     for c in cases:
         by_scenario.setdefault(c.get("scenario", "unknown"), []).append(c)
-    out: list[dict] = []
-    queues = [_interleaved_kinds(v) for _, v in sorted(by_scenario.items())]
-    while len(out) < limit:
-        for q in queues:
-            if q and len(out) < limit:
-                out.append(q.pop(0))
-    return out
+    return _round_robin([_interleaved_kinds(v) for _, v in sorted(by_scenario.items())], limit)
 
 
 def _interleaved_kinds(cases: list[dict]) -> list[dict]:
@@ -330,10 +324,14 @@ def _interleaved_kinds(cases: list[dict]) -> list[dict]:
     by_kind: dict[str, list[dict]] = {}
     for c in cases:
         by_kind.setdefault(str(c.get("probe_kind")), []).append(c)
-    queues = list(by_kind.values())
+    return _round_robin(list(by_kind.values()), sum(map(len, by_kind.values())))
+
+
+def _round_robin(queues: list[list[dict]], limit: int) -> list[dict]:
+    """The queues' heads in turn, each queue in its own order, until `limit` items are taken."""
     out: list[dict] = []
-    while any(queues):
+    while len(out) < limit:
         for q in queues:
-            if q:
+            if q and len(out) < limit:
                 out.append(q.pop(0))
     return out

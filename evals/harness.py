@@ -94,6 +94,7 @@ def run_probe(case: dict, prompt: str, runner: Runner, template: str, max_new_to
               rounds: int = PROBE_ROUNDS) -> dict:
     """Feed the same tool failure back each time the model calls again, up to `rounds` answers."""
     failure = next(m for m in reversed(case["messages"]) if m["role"] == "tool")
+    offered = tool_names(case)
     messages, outputs, timing = list(case["messages"]), [], {"latency_s": 0.0, "completion_tokens": 0,
                                                               "prompt_tokens": 0}
     for _ in range(rounds):
@@ -101,14 +102,14 @@ def run_probe(case: dict, prompt: str, runner: Runner, template: str, max_new_to
         for k in timing:
             timing[k] += out.get(k, 0)
         outputs.append(out["text"])
-        calls = parse_lenient(out["text"], tool_names(case)).calls
+        calls = parse_lenient(out["text"], offered).calls
         if not calls:
             break
         messages += [{"role": "assistant", "content": "",
                       "tool_calls": [{"type": "function", "function": c} for c in calls]},
                      *({"role": "tool", "content": failure["content"]} for _ in calls)]
         prompt = render(case, template, messages)
-    outcome, reason = classify(outputs, messages, rounds, tool_names(case))
+    outcome, reason = classify(outputs, messages, rounds, offered)
     return {"id": case["id"], "scenario": case.get("scenario", "fabrication_probe"), "kind": "probe",
             "probe_kind": case.get("probe_kind"), "outputs": outputs, "output": outputs[-1], "rounds": len(outputs), "outcome": outcome,
             "reason": reason, **timing}
@@ -215,8 +216,6 @@ SCENARIO_CI_METRICS = ("tool_selection_accuracy", "tool_f1", "argument_exact_mat
 def _scenario_cis(calls: list[dict], scenarios: dict, seed: int) -> dict[str, dict[str, list[float] | None]]:
     """CIs of the per-scenario table's metrics, each scenario's cases resampled (Wilson where a share
     scored alike): the table's numbers rest on a dozen cases each and said nothing of it."""
-    from evals.scorer import aggregate
-
     out = {}
     for name, values in scenarios.items():
         rows = [r for r in calls if r.get("scenario", "") == name]

@@ -18,30 +18,20 @@ def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None
     """
     if not scores:
         return None
-    scores = _in_id_order(scores)
-    rng = np.random.default_rng(seed)
-    groups = _groups(scores, strata)
-    values = []
-    for _ in range(n_resamples):
-        v = metric([scores[i] for i in _resample_indices(rng, groups)])
-        if v is not None:
-            values.append(v)
-    if not values:
-        return None
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(values, [alpha, 1 - alpha])
-    return float(lo), float(hi)
+    return bootstrap_cis(scores, lambda rows: {"value": metric(rows)}, ["value"], n_resamples, confidence, seed,
+                         strata)["value"]
 
 
 def bootstrap_cis(scores: list[dict], metrics: Callable[[list[dict]], dict], names: list[str],
-                  n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict[str, tuple | None]:
+                  n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0,
+                  strata: Callable[[dict], str] | None = None) -> dict[str, tuple[float, float] | None]:
     """`bootstrap_ci` for several metrics of one draw at once (`metrics` returns them all): the
     per-scenario tables' CIs cost one aggregate per draw, not one per metric."""
     if not scores:
         return {n: None for n in names}
     scores = _in_id_order(scores)
     rng = np.random.default_rng(seed)
-    groups = _groups(scores, None)
+    groups = _groups(scores, strata)
     values: dict[str, list[float]] = {n: [] for n in names}
     for _ in range(n_resamples):
         drawn = metrics([scores[i] for i in _resample_indices(rng, groups)])

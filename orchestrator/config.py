@@ -220,8 +220,9 @@ class DataConfig(_Strict):
             raise ValueError("every source has weight 0: nothing would be mixed (give one a weight > 0)")
         trained = {Path(s.path).resolve(): name for name, s in self.sources.items() if s.path is not None and s.weight > 0}
         for key, path in [("eval", self.eval), *((f"leakage.eval_sets[{i}]", p) for i, p in enumerate(self.leakage.eval_sets))]:
-            if Path(path).resolve() in trained:
-                raise ValueError(f"{key} ({path}) is the training source {trained[Path(path).resolve()]!r}: a model "
+            source = trained.get(Path(path).resolve())
+            if source is not None:
+                raise ValueError(f"{key} ({path}) is the training source {source!r}: a model "
                                  "scored on its own training rows measures memory, not skill")
         return self
 
@@ -618,8 +619,7 @@ def _check_ratio_extremes(cfg: "SweepConfig") -> None:
                          f"more than 1; narrow their ranges")
 
 
-_RANGE_KINDS = ("uniform", "loguniform", "randint")
-DISTRIBUTION_KINDS = ("choice", *_RANGE_KINDS)
+_RANGE_KINDS = tuple(k for k in _DISTRIBUTIONS if k != "choice")
 
 
 def _union_tag(part: Any) -> bool:
@@ -743,7 +743,7 @@ def set_dotted(data: dict, dotted: str, value: Any) -> None:
         # a search-space key is itself dotted: `search_space.train.lora.rank.choice=[8, 16]` sets the
         # key "train.lora.rank" to {choice: [8, 16]} (the last part, when it names a distribution)
         rest = parts[1:]
-        if len(rest) > 1 and rest[-1] in DISTRIBUTION_KINDS:
+        if len(rest) > 1 and rest[-1] in _DISTRIBUTIONS:
             rest, value = rest[:-1], {rest[-1]: value}
         space = data.get("search_space") or {}
         if not isinstance(space, dict):

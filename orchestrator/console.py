@@ -165,18 +165,12 @@ def stage_tables(info: dict) -> tuple[Table, Table]:
     return stages, mix
 
 
-def _verdict_cell(row: dict, metric: str) -> str:
-    """"yes, better" / "yes, worse" in the metric's own direction (lower fabrication is better), or "no"."""
-    from orchestrator.release.gate import _verdict
-
-    verdict = _verdict(row, metric)
-    return "no" if verdict == "no credible difference" else f"yes, {verdict}"
-
-
 def print_decision(record: dict) -> None:
     """The gate's table (the reference, base or champion, beside the tuned candidate, paired CI, the
     cases each metric is measured on), the ungated rows worth reading beside them, its reasons, then
     the verdict."""
+    from orchestrator.release.gate import verdict_cell
+
     ref = record["against"]
     level = record.get("confidence", 0.95)
     table = Table(title=f"promotion {record['family']} {record['variant']}: trial {record['trial_id']} "
@@ -190,7 +184,7 @@ def print_decision(record: dict) -> None:
         n = row.get("n_measured", row.get("n_cases"))
         table.add_row(metric + note, "—" if n is None else str(int(n)), fmt(row.get("a")), fmt(row.get("b")),
                       "—" if row.get("diff") is None else f"{row['diff']:+.3f}",
-                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", _verdict_cell(row, metric))
+                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", verdict_cell(row, metric))
     out.print(table)
     for reason in record["reasons"]:
         out.print(f"  - {reason}")

@@ -530,29 +530,31 @@ def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: 
                     raise SurvivingTokenError(kind, i, where.lstrip(".") or "(row)", form)
 
 
-def person_names(rows: list[dict]) -> dict[str, str | None]:
-    """Names the rows themselves show (names.py): in every string, in call arguments and in JSON tool results."""
-    found: dict[str, str | None] = {}
+def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
+    """In row order: (text, None) for every string and every string inside JSON text, (None, value)
+    for every decoded JSON value and, after its strings, every row itself (for the detectors that
+    read arguments under their keys)."""
     for row in rows:
         for _, s in _walk_strings(row):
             for text, parsed in _json_layers(s):
-                found.update(names_in_text(text))  # the strings inside JSON text too: "body": "...Best,\nOmar"
+                yield text, None
                 if parsed is not None:
-                    found.update(dict.fromkeys(names_in_arguments(parsed)))
-        found.update(dict.fromkeys(names_in_arguments(row)))  # arguments under a person's key, at any depth
-    return found
+                    yield None, parsed
+        yield None, row
 
 
-def account_names(rows: list[dict]) -> set[str]:
-    """Bare usernames under account or person keys, in call arguments and JSON tool results."""
-    found: set[str] = set()
-    for row in rows:
-        for _, s in _walk_strings(row):
-            for _, parsed in _json_layers(s):
-                if parsed is not None:
-                    found |= usernames_in_arguments(parsed)
-        found |= usernames_in_arguments(row)
-    return found
+def _detected(rows: list[dict]) -> tuple[dict[str, str | None], set[str]]:
+    """(person names, account names) the rows show (names.py), from one walk of them: the strings inside JSON text too
+    ("body": "...Best,\nOmar"), arguments under a person's or an account's key at any depth."""
+    names: dict[str, str | None] = {}
+    accounts: set[str] = set()
+    for text, value in _texts_and_values(rows):
+        if text is not None:
+            names.update(names_in_text(text))
+        else:
+            names.update(dict.fromkeys(names_in_arguments(value)))
+            accounts |= usernames_in_arguments(value)
+    return names, accounts
 
 
 def _json_layers(s: str, depth: int = 3) -> Iterator[tuple[str, Any]]:
@@ -597,10 +599,11 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     """Anonymised copies of `rows` and per-kind counts; raises SurvivingTokenError before returning any.
     The person names the rows show (names.py) are swapped too, unless the `name` detector is disabled."""
     rows = [_map_strings(row, _letters_unescaped) for row in rows]
+    names, accounts = _detected(rows)
     if "name" not in anon.disabled:
-        anon.learn_names(person_names(rows))
+        anon.learn_names(names)
     if "handle" not in anon.disabled:
-        anon.learn_usernames(account_names(rows))
+        anon.learn_usernames(accounts)
     anon.learn_ticket_prefixes(s for row in rows for _, s in _walk_strings(row))
     report = Report(rows=len(rows), detected_names=len(anon.detected_names))
     seen: dict[str, set] = {}

@@ -40,15 +40,15 @@ def dedupe_key(row: dict) -> str:
 def dedupe(rows: list[dict], untrained: frozenset[str] = frozenset()) -> tuple[list[dict], list[tuple[dict, str]]]:
     """(kept rows, [(duplicate row, id of the row it duplicates)]); `untrained`: sources whose rows are
     never sampled (weight 0), whose copy is kept only when no other source has one."""
+    keys = [dedupe_key(row) for row in rows]
     chosen: dict[str, int] = {}
-    for i, row in enumerate(rows):
-        key = dedupe_key(row)
+    for i, (row, key) in enumerate(zip(rows, keys)):
         if key not in chosen or (rows[chosen[key]]["meta"]["source"] in untrained
                                  and row["meta"]["source"] not in untrained):
             chosen[key] = i
     keep = set(chosen.values())
     kept = [r for i, r in enumerate(rows) if i in keep]
-    dropped = [(r, rows[chosen[dedupe_key(r)]]["id"]) for i, r in enumerate(rows) if i not in keep]
+    dropped = [(r, rows[chosen[key]]["id"]) for i, (r, key) in enumerate(zip(rows, keys)) if i not in keep]
     return kept, dropped
 
 

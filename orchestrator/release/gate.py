@@ -128,6 +128,13 @@ def _verdict(row: dict, metric: str) -> str:
     return "no credible difference"
 
 
+def verdict_cell(row: dict, metric: str) -> str:
+    """A table's "credible" cell: "yes, better" / "yes, worse" in the metric's own direction (lower
+    fabrication is better), or "no"."""
+    verdict = _verdict(row, metric)
+    return "no" if verdict == "no credible difference" else f"yes, {verdict}"
+
+
 def fmt_metric(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
@@ -200,10 +207,11 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
             unmeasured.append(g)
             reasons.append(f"guard {why}; refused")
             continue
-        if _verdict(grow, g) == "worse":
+        verdict = _verdict(grow, g)
+        if verdict == "worse":
             promote = False
             reasons.append(f"guard regressed credibly ({_describe(g, grow)})")
-        elif _verdict(grow, g) == "better":
+        elif verdict == "better":
             reasons.append(f"guard holds, credibly better ({_describe(g, grow)})")
         else:  # a drop whose interval reaches 0 is not shown to be safe, only not shown to be a loss
             reasons.append(f"guard holds: not credibly worse, n={_measured_on(grow)} ({_describe(g, grow)})")

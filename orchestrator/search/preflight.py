@@ -230,7 +230,7 @@ def _base_architecture(cfg: SweepConfig) -> str | None:
 def _target_module_problems(cfg: SweepConfig, problems: list[str]) -> None:
     """A `train.lora.target_modules` list (fixed or a search-space choice) naming a module the base
     does not have: found now, not by every trial once it has built its data and loaded the model."""
-    from orchestrator.train.lora_targets import LINEAR_NAMES
+    from orchestrator.train.lora_targets import LINEAR_NAMES, PRESETS
 
     known = LINEAR_NAMES.get(_base_architecture(cfg) or "")
     if known is None:
@@ -239,7 +239,7 @@ def _target_module_problems(cfg: SweepConfig, problems: list[str]) -> None:
         missing = [n for n in value if n not in known] if isinstance(value, list) else []
         if missing:
             problems.append(f"{key}: {missing} match no linear module of {cfg.model.base} (its linear modules: "
-                            f"{', '.join(known)}; or a preset: attention-mlp, all-linear)")
+                            f"{', '.join(known)}; or a preset: {', '.join(PRESETS)})")
 
 
 CHARS_PER_TOKEN_AT_MOST = 8  # BPE tokenizers average 3-4 characters of JSON or English text per token

@@ -24,14 +24,14 @@ from typing import Iterable
 
 from orchestrator.errors import ConfigError
 
-PRESETS = {
-    "attention-mlp": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-    "all-linear": None,  # resolved from the model
-}
 # The linear module names of the architectures toolsweep ships configs for (checked before a sweep
 # starts; the trainer checks any other against the loaded model). Qwen3.5's Gated DeltaNet layers add
 # their projections to a Llama's.
 LLAMA_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+PRESETS = {
+    "attention-mlp": list(LLAMA_LINEAR),
+    "all-linear": None,  # resolved from the model
+}
 LINEAR_NAMES = {
     "llama": LLAMA_LINEAR, "mistral": LLAMA_LINEAR, "qwen2": LLAMA_LINEAR, "qwen3": LLAMA_LINEAR,
     "qwen3_5": LLAMA_LINEAR + ("in_proj_qkv", "in_proj_z", "in_proj_a", "in_proj_b", "out_proj"),
