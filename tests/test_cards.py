@@ -234,3 +234,14 @@ def test_when_to_use_is_read_off_the_numbers():
     assert "- Scenarios where it picked the right tools in under 50% of cases: parallel." in lines
     assert "- Unattended loops where a failed tool could go unnoticed: it invented a result in 1 of 4 failure probes." in lines
     assert "## When to use it, and when not" in cards.model_card(info()) and "## Attribution" in cards.model_card(info())
+
+
+def test_card_and_gate_read_a_difference_the_same_way():
+    # A skewed bootstrap can give a positive point difference with an interval wholly below 0: the
+    # gate reads the interval, and the card must say what the gate said, not the point's sign.
+    skewed = {"metric": "tool_f1", "a": 0.6, "b": 0.61, "diff": 0.01, "ci95": [-0.05, -0.01], "credible": True,
+              "n_measured": 40}
+    d = info(vs_base=[skewed])
+    row = next(line for line in cards.headline_table(d) if line.startswith("| Tool selection F1"))
+    assert row.endswith("| yes, worse |")
+    assert "Credibly worse than the untuned base on: tool_f1" in "\n".join(cards.limitations(d))

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from evals.metrics import label_of
-from orchestrator.release.gate import direction_of
+from orchestrator.release.gate import direction_of, verdict, verdict_cell
 
 # The card's headline table, in this order; labels from the one metric table (evals/metrics.py).
 HEADLINE_ROWS = tuple((name, label_of(name)) for name in (
@@ -117,10 +117,8 @@ def _credible_cell(row: dict, info: dict) -> str:
         return "—"
     if _too_few(row, info):
         return f"unmeasured ({row['n_measured']} cases)"
-    if not row.get("credible"):
-        return "no"
-    better = (row["diff"] > 0) == (direction_of(row["metric"]) == "max")
-    return "yes, better" if better else "yes, worse"
+    # The gate's own verdict, so the card and the promotion printout never disagree on a row.
+    return verdict_cell(row, row["metric"])
 
 
 def scenario_table(info: dict) -> list[str]:
@@ -234,8 +232,7 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
             f"{n} (tool selection accuracy {m['tool_selection_accuracy']:.3f}, {int(m['n_cases'])} "
             f"case{'s' if int(m['n_cases']) != 1 else ''})"
             for n, m in worst) + ".")
-    worse = [r for r in info["vs_base"] if r.get("credible") and r.get("diff") is not None
-             and (r["diff"] < 0) == (direction_of(r["metric"]) == "max")]
+    worse = [r for r in info["vs_base"] if verdict(r, r["metric"]) == "worse"]
     if worse:
         out.append("Credibly worse than the untuned base on: " + ", ".join(
             f"{r['metric']} ({r['diff']:+.3f}, {_level(info)} CI {_ci(r['ci95'], sign=True)})" for r in worse) + ".")

@@ -114,7 +114,7 @@ class Decision:
 SHOWN_UNGATED = ("tool_selection_accuracy", "argument_exact_match")
 
 
-def _verdict(row: dict, metric: str) -> str:
+def verdict(row: dict, metric: str) -> str:
     """"better", "worse" or "no credible difference", in the metric's own direction."""
     if not row.get("credible") or not row.get("ci95") or row.get("diff") is None:
         return "no credible difference"
@@ -131,8 +131,8 @@ def _verdict(row: dict, metric: str) -> str:
 def verdict_cell(row: dict, metric: str) -> str:
     """A table's "credible" cell: "yes, better" / "yes, worse" in the metric's own direction (lower
     fabrication is better), or "no"."""
-    verdict = _verdict(row, metric)
-    return "no" if verdict == "no credible difference" else f"yes, {verdict}"
+    said = verdict(row, metric)
+    return "no" if said == "no credible difference" else f"yes, {said}"
 
 
 def fmt_metric(value) -> str:
@@ -183,7 +183,7 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
     if why:
         unmeasured.append(primary)
         return Decision(False, against, primary, [f"primary metric {why}; refused"], kept, unmeasured, others)
-    pverdict = _verdict(prow, primary)
+    pverdict = verdict(prow, primary)
     promote = True
     if against == "champion" or first_rule == "better_than_base":
         if pverdict != "better":
@@ -207,11 +207,11 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
             unmeasured.append(g)
             reasons.append(f"guard {why}; refused")
             continue
-        verdict = _verdict(grow, g)
-        if verdict == "worse":
+        gverdict = verdict(grow, g)
+        if gverdict == "worse":
             promote = False
             reasons.append(f"guard regressed credibly ({_describe(g, grow)})")
-        elif verdict == "better":
+        elif gverdict == "better":
             reasons.append(f"guard holds, credibly better ({_describe(g, grow)})")
         else:  # a drop whose interval reaches 0 is not shown to be safe, only not shown to be a loss
             reasons.append(f"guard holds: not credibly worse, n={_measured_on(grow)} ({_describe(g, grow)})")
