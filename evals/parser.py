@@ -162,6 +162,17 @@ def _xml_value(raw: str):
     return raw if value is None else value
 
 
+def _xml_arguments(body: str) -> dict:
+    """A `<function=name>` block's arguments: its `<parameter=k>` tags (Qwen3-Coder), or a JSON object
+    as the whole body (Llama 3.x's `<function=name>{"k": v}</function>`)."""
+    params = _XML_PARAM.findall(body)
+    if not params:
+        whole = _loads_loose(body.strip())
+        if isinstance(whole, dict):
+            return whole
+    return {k: _xml_value(v) for k, v in params}
+
+
 def parse_lenient(output: str, tools: Iterable[str] | None = None) -> Parsed:
     """Strict first; otherwise rescue calls from XML function blocks, unclosed or malformed
     <tool_call> blocks, <|python_tag|>, code fences, and bare JSON in prose. `tools`, the names the
@@ -169,8 +180,7 @@ def parse_lenient(output: str, tools: Iterable[str] | None = None) -> Parsed:
     strict = parse_strict(output)
     if strict.ok and strict.calls:
         return strict
-    xml = [{"name": n, "arguments": {k: _xml_value(v) for k, v in _XML_PARAM.findall(body)}}
-           for n, body in _XML_FUNCTION.findall(output)]
+    xml = [{"name": n, "arguments": _xml_arguments(body)} for n, body in _XML_FUNCTION.findall(output)]
     if xml:
         return Parsed(calls=xml, text=output)
     offered = None if tools is None else set(tools)

@@ -326,24 +326,43 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from orchestrator.data.generators.teacher import TeacherConfig, label_file
+    from rich.progress import Progress
 
-    api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
-    if args.api_key_env and not api_key:
-        return _fail(f"--api-key-env: environment variable {args.api_key_env} is unset or empty", 2)
+    from orchestrator.console import RichProgress
+    from orchestrator.data.generators.teacher import TeacherConfig, api_key_from_env, existing_rows, label_file
+
+    api_key = api_key_from_env(args.api_key_env) if args.api_key_env else None
     cfg = TeacherConfig(endpoint=args.endpoint, model=args.model, max_tokens=args.max_tokens,
-                        timeout_s=args.timeout, api_key=api_key)
+                        timeout_s=args.timeout, retries=args.retries, api_key=api_key)
     rejects = args.rejects or args.dest.with_name(args.dest.stem + ".rejects.jsonl")
     output_file(args.dest, "dest")
     output_file(rejects, "--rejects")
     not_an_input(args.dest, "dest", (args.src, "input (src)"))
     not_an_input(rejects, "--rejects", (args.src, "input (src)"), (args.dest, "labelled output (dest)"))
-    with console.status("labelling") as status:
-        report = label_file(args.src, args.dest, rejects, cfg, on_row=lambda i, n: status.update(f"labelling {i}/{n}"))
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite: give one (--resume keeps what is labelled, --overwrite starts over)")
+    held = {p: existing_rows(p) for p in (args.dest, rejects)}
+    if not (args.resume or args.overwrite) and any(held.values()):
+        what = ", ".join(f"{p} holds {k} rows" for p, k in held.items() if k)
+        raise UsageError(f"{what}: --resume labels only the rows not in them (and sends again the rows the "
+                         "endpoint failed), --overwrite starts over")
+    with Progress(console=console) as bar:
+        progress = RichProgress(bar)
+        report = label_file(args.src, args.dest, rejects, cfg, resume=args.resume,
+                            on_row=lambda done, total, rep: progress.steps(
+                                "labelling", done, total, f"{rep.labelled} labelled, {rep.rejected} rejected"),
+                            on_wait=lambda line: console.log(line, markup=False, highlight=False))
+    skipped = f"; {report.skipped} already done, skipped" if report.skipped else ""
     out.print(f"{report.rows} rows: {report.labelled} labelled ({report.calls} with calls, {report.no_tool} "
-              f"without) → {args.dest}; {report.rejected} rejected → {rejects}")
+              f"without) → {args.dest}; {report.rejected} rejected → {rejects}{skipped}")
     for reason, k in report.reasons.most_common():
         out.print(f"  rejected: {reason}: {k}")
+    if report.stopped:
+        if report.unusable:
+            return _fail(f"{report.stopped}. Labelled rows are kept: fix the endpoint, then rerun with --resume", 2)
+        unsent = f"{report.not_sent} rows not sent; " if report.not_sent else ""
+        return _fail(f"{report.stopped}. {unsent}fix the endpoint, then rerun with --resume (rows the endpoint "
+                     "failed are sent again, labelled rows are kept)", 3)
     return 0
 
 
@@ -374,6 +393,11 @@ def _number(text: str, kind: type, low: float, high: float, what: str) -> int | 
         bounds = f"of at least {shown[0]}" if high == float("inf") else f"from {shown[0]} to {shown[1]}"
         raise argparse.ArgumentTypeError(f"expected {what} {bounds}, got {text}")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    return _number(text, int, 0, float("inf"), "a whole number")
 
 
 def positive_int(text: str) -> int:
@@ -580,7 +604,10 @@ COMMANDS: tuple[Command, ...] = (
             "label raw requests with tool calls from a teacher endpoint",
             "POST each {user, tools} row to ENDPOINT/v1/chat/completions (any OpenAI-compatible server) and keep the "
             "teacher's answer as a training row when its calls name offered tools with schema-valid arguments (or it "
-            "answers in plain text). Every other row goes to the rejects file with its reason.",
+            "answers in plain text). Every other row goes to the rejects file with its reason: labelled + rejected = "
+            "rows read. Rows are written as they are done; an interrupted or stopped run continues with --resume. "
+            "Exit 3 when the endpoint failed 3 rows in a row or answered none, 2 when it refuses every request "
+            "(401, 403, 404, 405).",
             (arg("src", type=Path, help="JSONL of {\"user\": str, \"tools\": [...], \"id\"?, \"system\"?}"),
              arg("dest", type=Path, help="labelled JSONL"),
              arg("--endpoint", required=True, type=http_url, help="base URL, e.g. http://127.0.0.1:8080"),
@@ -589,7 +616,14 @@ COMMANDS: tuple[Command, ...] = (
              arg("--api-key-env", metavar="VAR", help="environment variable holding a bearer token, if needed"),
              arg("--max-tokens", type=positive_int, default=256, help="most tokens the teacher may answer with "
                  "(default 256)"),
-             arg("--timeout", type=positive_seconds, default=120.0, help="seconds per request (default 120)"))),
+             arg("--timeout", type=positive_seconds, default=120.0, help="seconds per request (default 120)"),
+             arg("--retries", type=non_negative_int, default=3,
+                 help="more tries of a request the endpoint failed (429, 5xx, timeout, refused), 1, 2, 4 ... s apart "
+                      "or as Retry-After asks (default 3); the run stops after 3 rows in a row fail"),
+             arg("--resume", action="store_true",
+                 help="keep DEST and the rejects file, label only the rows not in them (matched by content), and "
+                      "send again the rows the endpoint failed"),
+             arg("--overwrite", action="store_true", help="start over: DEST and the rejects file are emptied first"))),
     Command("check-config", "validate a sweep YAML and print the resolved config", cmd_check_config,
             "validate a sweep YAML", None,
             (CONFIG, SET)),

@@ -32,20 +32,25 @@ class RichProgress:
 
         self.progress = progress
         self.tasks: dict[str, int] = {}
+        self.detail = ""
         self.lines = None if progress.console.is_terminal else StageProgress(
-            lambda line: progress.console.log(line, markup=False, highlight=False),
+            lambda line: progress.console.log(f"{line}, {self.detail}" if self.detail else line,
+                                              markup=False, highlight=False),
             log_interval_s())
 
     def stage(self, name: str) -> None:
         self.progress.console.log(f"[bold cyan]▶ {name}")
 
-    def steps(self, label: str, done: int, total: int) -> None:
+    def steps(self, label: str, done: int, total: int, detail: str = "") -> None:
+        """`detail` (running counts, say) rides along with the count without starting a new stage."""
         if self.lines is not None:
+            self.detail = detail
             self.lines.update(label, done, total)
             return
         if label not in self.tasks:
             self.tasks[label] = self.progress.add_task(label, total=total)
-        self.progress.update(self.tasks[label], completed=done, total=total)
+        self.progress.update(self.tasks[label], completed=done, total=total,
+                             description=f"{label} ({detail})" if detail else label)
 
 
 def metrics_table(title: str, reports: dict[str, dict]) -> Table:

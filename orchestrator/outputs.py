@@ -64,4 +64,4 @@ def not_an_input(dest: Path, flag: str, *inputs: tuple[Path, str]) -> None:
     overwrite that input."""
     for src, what in inputs:
         if src is not None and _same_file(Path(dest), Path(src)):
-            raise UsageError(f"{flag} {dest} is the same file as the {what}; writing it would overwrite the input")
+            raise UsageError(f"{flag} {dest} is the same file as the {what}; writing {flag} would overwrite it")

@@ -249,10 +249,11 @@ def _release_link(tmp: Path) -> list[str]:
 
 class _Teacher(http.server.BaseHTTPRequestHandler):
     answer: bytes = b""
+    status: int = 200
 
     def do_POST(self):  # noqa: N802 (http.server's name)
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200)
+        self.send_response(type(self).status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
         self.wfile.write(type(self).answer)
@@ -261,11 +262,15 @@ class _Teacher(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def teacher(answer: bytes | None, src: bytes | None = b'{"user": "weather in Oslo?", "tools": []}\n') -> Callable:
-    """`toolsweep label` against a local endpoint that gives `answer` (None: nothing listens)."""
+def teacher(answer: bytes | None, src: bytes | None = b'{"user": "weather in Oslo?", "tools": []}\n',
+            status: int = 200, raw_src: bool = False, flags: tuple[str, ...] = ()) -> Callable:
+    """`toolsweep label` against a local endpoint that gives `answer` with `status` (None: nothing
+    listens), with no retries (the retry waits are tested in test_teacher.py)."""
     def build(tmp: Path) -> list[str]:
         path = tmp / "requests.jsonl"
-        if src is not None:
+        if raw_src:
+            path.write_bytes(src)
+        elif src is not None:
             tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
                 "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
             rows = [json.loads(line) for line in src.decode().splitlines() if line.strip()]
@@ -273,11 +278,12 @@ def teacher(answer: bytes | None, src: bytes | None = b'{"user": "weather in Osl
         if answer is None:
             endpoint = "http://127.0.0.1:9"  # discard port: nothing answers
         else:
-            handler = type("Handler", (_Teacher,), {"answer": answer})
+            handler = type("Handler", (_Teacher,), {"answer": answer, "status": status})
             server = http.server.HTTPServer(("127.0.0.1", 0), handler)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             endpoint = f"http://127.0.0.1:{server.server_port}"
-        return ["label", str(path), str(tmp / "labelled.jsonl"), "--endpoint", endpoint, "--timeout", "5"]
+        return ["label", str(path), str(tmp / "labelled.jsonl"), "--endpoint", endpoint, "--timeout", "5",
+                "--retries", "0", *flags]
     return build
 
 
@@ -287,6 +293,10 @@ def _rejected(reason: str) -> Callable[[Path], None]:
         assert len(rejects) == 1 and reason in json.dumps(rejects[0])
         assert (tmp / "labelled.jsonl").read_text() == ""
     return extra
+
+
+def _kept_row(tmp: Path) -> None:
+    assert (tmp / "labelled.jsonl").read_text() == '{"id": "kept"}\n'
 
 
 def _chat(message: dict) -> bytes:
@@ -647,9 +657,28 @@ CASES = [
     Case("sweep dir", "state without a config", sweep_dir(b'{"parent_run_id": "r"}'), ["toolsweep_sweep.json", "'config'"]),
     # --- teacher endpoint answers (each bad answer is one rejected row, with its reason) -----------------
     Case("teacher", "requests file missing", teacher(b"{}", src=None), ["requests.jsonl", "no such"]),
-    Case("teacher", "nothing listens", teacher(None), [], rc=0, extra=_rejected("unreachable")),
-    Case("teacher", "answer not JSON", teacher(b"<html>oops</html>"), [], rc=0, extra=_rejected("not JSON")),
-    Case("teacher", "no choices", teacher(b'{"error": "overloaded"}'), [], rc=0, extra=_rejected("no choices[0].message")),
+    # An endpoint that answered no request stops the run (exit 3, rows kept for --resume), never exit 0.
+    Case("teacher", "nothing listens", teacher(None), ["unreachable", "--resume"], rc=3, extra=_rejected("unreachable")),
+    Case("teacher", "answer not JSON", teacher(b"<html>oops</html>"), ["not JSON"], rc=3, extra=_rejected("not JSON")),
+    Case("teacher", "an error object in a 200 answer", teacher(b'{"error": {"message": "overloaded"}}'),
+         ["error in the answer: overloaded"], rc=3, extra=_rejected("overloaded")),
+    Case("teacher", "no choices", teacher(b'{"id": "x", "object": "chat.completion"}'), [], rc=0,
+         extra=_rejected("no choices[0].message")),
+    Case("teacher", "answer not UTF-8 (a Latin-1 proxy page)", teacher(b"<html>caf\xe9</html>"), ["not UTF-8"], rc=3,
+         extra=_rejected("not UTF-8")),
+    Case("teacher", "HTTP 401", teacher(b'{"error": "bad key"}', status=401), ["HTTP 401", "--api-key-env"], rc=2),
+    Case("teacher", "HTTP 404 (a model the server does not know)", teacher(b'{"error": "no model teacher"}', status=404),
+         ["HTTP 404", "--model"], rc=2),
+    Case("teacher", "an answer cut off at max_tokens",
+         teacher(json.dumps({"choices": [{"message": {"content": "The weather in Par"}, "finish_reason": "length"}]}).encode()),
+         [], rc=0, extra=_rejected("truncated")),
+    Case("teacher", "a call written as text in a format no parser reads",
+         teacher(_chat({"content": "<|python_tag|>get_weather city=Oslo"})), [], rc=0, extra=_rejected("python_tag")),
+    Case("teacher", "the request file is a JSON array", teacher(b"{}", src=b'[{"user": "hi", "tools": []}]\n', raw_src=True),
+         ["requests.jsonl", "JSON array"]),
+    Case("teacher", "dest already holds labelled rows", lambda tmp: (
+        (tmp / "labelled.jsonl").write_text('{"id": "kept"}\n'), teacher(b"{}")(tmp))[1],
+         ["labelled.jsonl holds 1 rows", "--resume", "--overwrite"], extra=lambda tmp: _kept_row(tmp)),
     Case("teacher", "a call to a tool not offered",
          teacher(_chat({"tool_calls": [{"function": {"name": "rm_rf", "arguments": "{}"}}]})), [], rc=0,
          extra=_rejected("not an offered tool")),

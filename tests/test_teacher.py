@@ -1,13 +1,17 @@
 """Teacher labelling: canned responses for every reject reason, and a real local SmolLM2 server."""
 
+import gzip
+import http.server
 import json
 import socket
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from orchestrator.data.generators import teacher
+from orchestrator.data.generators import teacher, teacher_http
+from orchestrator.errors import UsageError
 from orchestrator.data.generators.starter import TOOLS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +39,23 @@ CANNED = [  # (teacher response, expected reject reason or None)
      "invalid call: get_weather arguments do not fit its schema: 'city' is a required property"),
     (_msg(content="  "), "empty answer: no call and no text"),
     ({"error": "overloaded"}, "malformed response: no choices[0].message"),
+    # servers without a tool parser write calls as text; reasoning is not training text
+    (_msg(content='<|python_tag|>{"name": "get_weather", "parameters": {"city": "Oslo"}}'), None),
+    (_msg(content='<function=get_weather>{"city": "Oslo"}</function>'), None),
+    (_msg(content='[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Oslo"}}]'), None),
+    (_msg(content='<think>the user wants weather</think>\nChecking.<tool_call>{"name": "get_weather", '
+                  '"arguments": {"city": "Oslo"}}</tool_call>'), None),
+    (_msg(content=None, function_call={"name": "get_weather", "arguments": '{"city": "Oslo"}'}), None),
+    (_msg(content="<think>still thinking about"), "truncated: the reasoning (<think>) never closed (raise --max-tokens)"),
+    ({"choices": [{"message": {"role": "assistant", "content": "The weather in Par"}, "finish_reason": "length"}]},
+     "truncated: finish_reason 'length' (raise --max-tokens)"),
+    ({"choices": [{"message": {"role": "assistant", "content": "I can't"}, "finish_reason": "content_filter"}]},
+     "refused: finish_reason 'content_filter'"),
+    (_msg(content="<|python_tag|>get_weather city=Oslo"),
+     "unparseable call: the answer has '<|python_tag|>' but no call could be read from it"),
+    (_msg(content='<tool_call>{"name": "send_email", "arguments": {}}</tool_call>',
+          tool_calls=[_call("get_weather", '{"city": "Oslo"}')]),
+     "ambiguous answer: calls both in tool_calls and written in the text"),
 ]
 
 
@@ -48,22 +69,30 @@ def test_canned_responses_are_labelled_or_rejected_with_reasons(tmp_path):
     rows = [{"id": f"r{i}", "user": f"request {i}", "tools": WEATHER} for i in range(len(CANNED))]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n"
                    + json.dumps({"user": "", "tools": WEATHER}) + "\n"
-                   + json.dumps({"user": "hi", "tools": [{"name": "x"}]}) + "\n")
+                   + json.dumps({"user": "hi", "tools": [{"type": "function"}]}) + "\n"
+                   + json.dumps({"user": "hi", "tools": WEATHER, "system": 5}) + "\n")
     out, rej = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
     report = teacher.label_file(src, out, rej, CFG, post=_fake_post([r for r, _ in CANNED]))
     labelled = [json.loads(line) for line in out.read_text().splitlines()]
     rejects = [json.loads(line) for line in rej.read_text().splitlines()]
-    assert report.rows == 12 and report.labelled == len(labelled) == 3 and report.rejected == len(rejects) == 9
-    assert (report.calls, report.no_tool) == (2, 1)
+    n_good = sum(reason is None for _, reason in CANNED)
+    assert report.rows == len(CANNED) + 4 == report.labelled + report.rejected
+    assert report.labelled == len(labelled) == n_good and report.rejected == len(rejects)
+    assert (report.calls, report.no_tool) == (n_good - 1, 1)
     expected = [reason for _, reason in CANNED if reason] + [
         "input: not JSON (Expecting value)", "input: 'user' must be a non-empty string",
-        "input: tools[0] is not {'type': 'function', 'function': {'name', 'parameters'}}"]
+        "input: tool 0 has no name",
+        "input: 'system' must be a non-empty string (leave it out for the default system prompt)"]
     assert [r["reason"] for r in rejects] == expected
-    assert [r["line"] for r in rejects] == [4, 5, 6, 7, 8, 9, 10, 11, 12]
+    assert [r["line"] for r in rejects][:6] == [4, 5, 6, 7, 8, 9]
     assert rejects[0]["input"]["id"] == "r3" and rejects[0]["response"] == CANNED[3][0]
-    first, second, third = labelled
+    assert not any(r["retry"] for r in rejects)  # the teacher answered every one: --resume would not resend them
+    for row in labelled[3:]:  # every call written as text, in whatever format, is the same call
+        assert row["messages"][-1]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": {"city": "Oslo"}}
+    first, second, third = labelled[:3]
     assert first == {"id": "r0", "tools": WEATHER, "meta": {"track": "teacher", "scenario": "teacher_call",
-                                                            "teacher_model": "canned"},
+                                                            "teacher_model": "canned",
+                                                            "teacher_input": teacher.input_key(rows[0])},
                      "messages": [{"role": "system", "content": teacher.SYSTEM_PROMPT},
                                   {"role": "user", "content": "request 0"},
                                   {"role": "assistant", "content": "", "tool_calls": [
@@ -73,24 +102,186 @@ def test_canned_responses_are_labelled_or_rejected_with_reasons(tmp_path):
     assert third["messages"][-1] == {"role": "assistant", "content": "It is a general question, no tool needed."}
 
 
-def test_request_body_and_url():
-    body = teacher.request_body({"user": "u", "tools": WEATHER, "system": "S"}, CFG)
+def test_request_body_tools_and_url():
+    bare = [{"name": "get_time"}, {"name": "get_weather", "input_schema": TOOLS["get_weather"]["function"]["parameters"]}]
+    tools = teacher.check_input({"user": "u", "tools": bare})  # bare and Anthropic forms, sent in OpenAI's
+    assert tools == [{"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
+                     {"type": "function", "function": {"name": "get_weather",
+                                                       "parameters": TOOLS["get_weather"]["function"]["parameters"]}}]
+    body = teacher.request_body({"user": "u", "tools": WEATHER, "system": "S"}, WEATHER, CFG)
     assert body["messages"] == [{"role": "system", "content": "S"}, {"role": "user", "content": "u"}]
     assert body["tools"] == WEATHER and body["temperature"] == 0.0
-    assert teacher.TeacherConfig(endpoint="http://h:1/v1/").url == "http://h:1/v1/chat/completions"
+    for endpoint in ("http://h:1", "http://h:1/", "http://h:1/v1/", "http://h:1/v1/chat/completions"):
+        assert teacher.TeacherConfig(endpoint=endpoint).url == "http://h:1/v1/chat/completions"
+    assert (teacher.TeacherConfig(endpoint="https://h/openai/deployments/d?api-version=2024-06-01").url
+            == "https://h/openai/deployments/d/v1/chat/completions?api-version=2024-06-01")
     assert "secret" not in repr(teacher.TeacherConfig(endpoint="x", api_key="secret"))
 
 
-def test_unreachable_endpoint_rejects_every_row(tmp_path):
+def test_retry_after_reads_seconds_and_http_dates():
+    assert teacher_http.retry_after_s("7") == 7.0 and teacher_http.retry_after_s(None) is None
+    assert teacher_http.retry_after_s("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
+    assert teacher_http.retry_after_s("soon") is None
+
+
+def test_api_key_is_stripped_or_refused(monkeypatch):
+    monkeypatch.setenv("TS_KEY", "sk-abc\n")
+    assert teacher.api_key_from_env("TS_KEY") == "sk-abc"   # a key file read with its newline
+    monkeypatch.setenv("TS_KEY", "sk abc")
+    with pytest.raises(UsageError, match="TS_KEY holds whitespace"):
+        teacher.api_key_from_env("TS_KEY")
+
+
+class _Scripted(http.server.BaseHTTPRequestHandler):
+    """Answers each POST with the next (status, headers, body) of `script`; logs what it was asked."""
+    script: list = []
+    asked: list = []
+
+    def do_POST(self):  # noqa: N802
+        type(self).asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        status, headers, body = type(self).script.pop(0)
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def scripted():
+    """A real loopback HTTP server playing a script; yields (endpoint, handler class)."""
+    handler = type("Handler", (_Scripted,), {"script": [], "asked": []})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", handler
+    server.shutdown()
+    server.server_close()
+
+
+OK = json.dumps(_msg(content=None, tool_calls=[_call("get_weather", '{"city": "Oslo"}')])).encode()
+
+
+def _requests(tmp_path: Path, n: int) -> Path:
+    src = tmp_path / "raw.jsonl"
+    src.write_text("".join(json.dumps({"id": f"q{i}", "user": f"weather in city {i}?", "tools": WEATHER}) + "\n"
+                           for i in range(n)))
+    return src
+
+
+def _label(src, tmp_path, endpoint, waits, **kw):
+    cfg = teacher.TeacherConfig(endpoint=endpoint, timeout_s=5, retries=kw.pop("retries", 3))
+    post = lambda url, body, c: teacher_http.post_json(url, body, c, sleep=waits.append)  # noqa: E731
+    return teacher.label_file(src, tmp_path / "out.jsonl", tmp_path / "rej.jsonl", cfg, post=post, **kw)
+
+
+def test_http_retries_transient_failures_and_reads_awkward_bodies(tmp_path, scripted):
+    endpoint, handler = scripted
+    handler.script = [(429, {"Retry-After": "2"}, b"slow down"), (200, {}, OK),       # row 1: retried as asked
+                      (503, {}, b"busy"), (500, {}, b"oops"), (200, {}, OK),          # row 2: 1 s, 2 s backoff
+                      (200, {"Content-Encoding": "gzip"}, gzip.compress(OK)),         # row 3: gzip body
+                      (200, {}, b"<html>caf\xe9</html>"),                            # row 4: not UTF-8: a reject
+                      (200, {}, b'{"error": {"message": "model overloaded"}}'),       # row 5: error in a 200
+                      (200, {}, OK)]
+    waits: list = []
+    report = _label(_requests(tmp_path, 6), tmp_path, endpoint, waits)
+    assert waits == [2.0, 1.0, 2.0]
+    assert (report.labelled, report.rejected, report.endpoint_failures, report.stopped) == (4, 2, 2, None)
+    rejects = [json.loads(line) for line in (tmp_path / "rej.jsonl").read_text().splitlines()]
+    assert [r["reason"][:45] for r in rejects] == ["teacher endpoint: response is not UTF-8 (byte",
+                                                   "teacher endpoint: error in the answer: model "]
+    assert all(r["retry"] for r in rejects)   # the endpoint's fault: --resume sends them again
+    assert len(handler.asked) == 9
+
+
+def test_a_failing_endpoint_stops_the_run_and_resume_sends_only_what_is_left(tmp_path, scripted):
+    endpoint, handler = scripted
+    src = _requests(tmp_path, 6)
+    handler.script = [(200, {}, OK), (500, {}, b"down"), (500, {}, b"down"), (500, {}, b"down")]
+    waits: list = []
+    report = _label(src, tmp_path, endpoint, waits, retries=0)
+    assert report.stopped.startswith(f"stopped at line 4 of {src}: the endpoint failed 3 rows in a row")
+    assert (report.labelled, report.rejected, report.not_sent) == (1, 3, 2)
+    handler.script, handler.asked = [(200, {}, OK)] * 5, []
+    report = _label(src, tmp_path, endpoint, waits, resume=True)
+    assert (report.skipped, report.labelled, report.rejected, report.stopped) == (1, 5, 0, None)
+    assert [a["messages"][1]["content"] for a in handler.asked] == [f"weather in city {i}?" for i in range(1, 6)]
+    labelled = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in labelled] == [f"q{i}" for i in range(6)]      # each row once, none lost
+    assert (tmp_path / "rej.jsonl").read_text() == ""                      # the failed rows were resent
+
+
+def test_an_unusable_endpoint_stops_at_once(tmp_path, scripted):
+    endpoint, handler = scripted
+    handler.script = [(401, {}, b'{"error": "invalid api key"}')]
+    report = _label(_requests(tmp_path, 4), tmp_path, endpoint, [])
+    assert report.unusable and "HTTP 401" in report.stopped and "--api-key-env" in report.stopped
+    assert (report.rows, report.not_sent, len(handler.asked)) == (0, 4, 1)
+
+
+def test_nothing_listening_stops_the_run(tmp_path):
     with socket.socket() as s:   # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    report = _label(_requests(tmp_path, 1), tmp_path, f"http://127.0.0.1:{port}", [], retries=1)
+    assert report.stopped.startswith("no request reached the teacher") and "unreachable" in report.stopped
+    assert json.loads((tmp_path / "rej.jsonl").read_text())["reason"].startswith("teacher endpoint unreachable")
+
+
+def test_resume_after_an_interrupt_drops_a_torn_line_and_keeps_rejects_for_good(tmp_path):
+    src = _requests(tmp_path, 5)
+    src.write_text(src.read_text() + "not json\n" + src.read_text().splitlines()[0] + "\n")  # a bad row, a repeat
+    out, rej = tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    calls = []
+
+    def interrupt_after_two(url, body, cfg):
+        calls.append(body["messages"][1]["content"])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return json.loads(OK)
+
+    with pytest.raises(KeyboardInterrupt):
+        teacher.label_file(src, out, rej, CFG, post=interrupt_after_two)
+    assert len(out.read_text().splitlines()) == 2
+    out.write_text(out.read_text() + '{"id": "q2", "tools": [')            # a kill mid-write
+    calls.clear()
+
+    def answer(url, body, cfg):
+        calls.append(body["messages"][1]["content"])
+        return json.loads(OK)
+
+    report = teacher.label_file(src, out, rej, CFG, post=answer, resume=True)
+    assert calls == [f"weather in city {i}?" for i in (2, 3, 4)]
+    # q0, q1 and the repeat of q0 are done already; the torn q2 line is sent again
+    assert (report.skipped, report.labelled, report.rejected) == (3, 3, 1)
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [f"q{i}" for i in range(5)]
+    assert [json.loads(line)["reason"] for line in rej.read_text().splitlines()] == ["input: not JSON (Expecting value)"]
+    again = teacher.label_file(src, out, rej, CFG, post=lambda u, b, c: pytest.fail("nothing is left to send"),
+                               resume=True)
+    assert (again.skipped, again.labelled, again.rejected) == (7, 0, 0)
+    assert len(rej.read_text().splitlines()) == 1
+
+
+def test_a_repeated_row_or_id_is_rejected_before_it_is_sent(tmp_path):
     src = tmp_path / "raw.jsonl"
-    src.write_text(json.dumps({"user": "weather in Oslo?", "tools": WEATHER}) + "\n")
-    cfg = teacher.TeacherConfig(endpoint=f"http://127.0.0.1:{port}", timeout_s=5)
-    report = teacher.label_file(src, tmp_path / "o.jsonl", tmp_path / "r.jsonl", cfg)
-    assert (report.labelled, report.rejected) == (0, 1)
-    assert json.loads((tmp_path / "r.jsonl").read_text())["reason"].startswith("teacher endpoint unreachable")
+    rows = [{"id": "a", "user": "weather in Oslo?", "tools": WEATHER}, {"id": "a", "user": "weather in Oslo?", "tools": WEATHER},
+            {"id": "a", "user": "weather in Rome?", "tools": WEATHER}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = teacher.label_file(src, tmp_path / "o.jsonl", tmp_path / "r.jsonl", CFG, post=_fake_post([json.loads(OK)]))
+    assert (report.labelled, report.rejected) == (1, 2)
+    assert [json.loads(line)["reason"] for line in (tmp_path / "r.jsonl").read_text().splitlines()] == [
+        "input: duplicate of line 1", "input: id 'a' already used on line 1"]
+
+
+def test_a_line_that_is_not_utf8_is_one_rejected_row(tmp_path):
+    src = _requests(tmp_path, 2)
+    src.write_bytes(src.read_bytes() + b'{"user": "caf\xe9", "tools": []}\n')
+    report = teacher.label_file(src, tmp_path / "o.jsonl", tmp_path / "r.jsonl", CFG, post=_fake_post([json.loads(OK)] * 2))
+    assert (report.labelled, report.rejected) == (2, 1)
+    assert json.loads((tmp_path / "r.jsonl").read_text())["reason"] == "input: not UTF-8 text"
 
 
 @pytest.mark.slow   # 10-50 s on 2 shared cores: torch import (GGUF lookup), model load, 3 generations

@@ -128,7 +128,7 @@ def _json_or_self(value: Any) -> Any:
     return value
 
 
-def _tools(value: Any) -> list[dict]:
+def openai_tools(value: Any) -> list[dict]:
     value = [] if value is None else value
     if isinstance(value, str):
         try:
@@ -252,7 +252,7 @@ def _hermes_system_tools(messages: list[dict]) -> list[dict]:
         raise Reject("malformed_json", f"message 0: the <tools> block of the system prompt is neither JSON nor a "
                                        "Python literal list of tools")
     messages[0] = {**messages[0], "content": (system[:block.start()] + system[block.end():]).strip()}
-    return _tools(listed)
+    return openai_tools(listed)
 
 
 def _json_call_blocks(text: str) -> str:
@@ -318,7 +318,7 @@ def from_openai(row: dict, meta: dict) -> dict:
             for t in state_times:  # tool-result times point at message indices
                 t["message"] += 1
     meta["state_times"] = state_times
-    return _finish(messages, _tools(tools) or _hermes_system_tools(messages), meta)
+    return _finish(messages, openai_tools(tools) or _hermes_system_tools(messages), meta)
 
 
 def from_sharegpt(row: dict, meta: dict) -> dict:
@@ -372,7 +372,7 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
         if k not in ("conversations", "tools", "system", "meta", "id"):
             meta.setdefault(k, v)
     meta["state_times"] = []
-    return _finish(messages, _tools(row.get("tools")) or _hermes_system_tools(messages), meta)
+    return _finish(messages, openai_tools(row.get("tools")) or _hermes_system_tools(messages), meta)
 
 
 def from_trace(row: dict, meta: dict) -> dict:
@@ -413,7 +413,7 @@ def from_trace(row: dict, meta: dict) -> dict:
                              "content": result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)})
     messages.append({"role": "assistant", "content": row["answer"]})
     meta["state_times"] = state_times
-    return _finish(messages, _tools(row.get("tools")), meta)
+    return _finish(messages, openai_tools(row.get("tools")), meta)
 
 
 CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_trace}

@@ -1,22 +1,28 @@
 """Teacher labelling: an OpenAI-compatible endpoint turns raw user requests into tool-call examples.
 
-Input JSONL rows: `{"user": str, "tools": [OpenAI function schemas], "id"?: str, "system"?: str}`.
-Each row is sent to `POST {endpoint}/v1/chat/completions` with its `tools`; the teacher's answer
-becomes a training row in our format (system, user, and an assistant turn with the teacher's
-calls, or its plain answer when it calls nothing). A call is kept only if it names an offered
-tool and its arguments parse to an object that fits the tool's schema; calls returned as text
-(`<tool_call>` blocks, for servers without a tool parser) are read with the strict eval parser.
+Input JSONL rows: `{"user": str, "tools": [function schemas], "id"?: str, "system"?: str}` (tools in
+OpenAI's form, bare `{name, parameters}`, or Anthropic's `input_schema`). Each row is sent to the
+endpoint's chat completions with its `tools`; the teacher's answer becomes a training row in our
+format (system, user, and an assistant turn with the teacher's calls, or its plain answer when it
+calls nothing). A call is kept only if it names an offered tool and its arguments parse to an
+object that fits the tool's schema. Calls a server returns as text (no tool parser) are read:
+`<tool_call>` blocks strictly, other formats (`<|python_tag|>`, `<function=...>`, `[TOOL_CALLS]`,
+fences) as the eval's lenient parser reads them. Reasoning (`<think>...</think>`) is not training text.
 
-Anything else goes to the rejects file with a reason — a bad input row, an HTTP or network
-error, a malformed response, unparseable or invalid calls, an empty answer — so that labelled +
-rejected always equals the input. Only the standard library talks HTTP (urllib).
+Anything else goes to the rejects file with a reason — a bad input row, a repeated row, an endpoint
+failure, a cut-off or refused answer, unparseable or invalid calls, an empty answer — so that
+labelled + rejected always equals the rows read. Rows are written as they are labelled, and
+`--resume` skips every row already in either file (by a hash of the input row), sending again only
+the rows the endpoint failed. The run stops with one line when the endpoint is unusable (401, 404)
+or fails STOP_AFTER_FAILURES rows in a row: a dead teacher must not burn the whole input.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import urllib.error
-import urllib.request
+import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,120 +31,156 @@ from typing import Any, Callable
 import jsonschema
 
 from evals import jsontext
-from evals.parser import parse_strict
+from evals.parser import parse_lenient, parse_strict
+from evals.textio import jsonl_lines, jsonl_problem, read_bytes
 from evals.tools import tool_schema_problem
-from orchestrator.errors import DataError
-from evals.textio import read_text
 from orchestrator.data.generators.starter import SYSTEM_PROMPT
+from orchestrator.data.generators.teacher_http import (EndpointFailure, Rejected, TeacherUnusable, chat_url,
+                                                       post_json)
+from orchestrator.data.normalise import Reject, openai_tools
+from orchestrator.errors import DataError, UsageError
+
+STOP_AFTER_FAILURES = 3  # rows in a row the endpoint failed (after retries) before the run stops
+# finish_reason values that mean the answer is not a whole, willing answer (OpenAI, Anthropic-style
+# proxies, Gemini-style gateways); any other value (stop, tool_calls, eos, ...) is a finished answer.
+CUT_OFF = {"length": "truncated", "max_tokens": "truncated", "content_filter": "refused", "refusal": "refused",
+           "safety": "refused", "recitation": "refused", "error": "failed"}
+_THINK = re.compile(r"<(think|thinking)>.*?</\1>", re.DOTALL)
+# Marks of a call written as text that no parser tier could read: a row to reject, not a plain answer.
+_CALL_MARKS = ("<tool_call", "</tool_call>", "<|python_tag|>", "<function=", "[TOOL_CALLS]", "<|tool_call")
 
 
 @dataclass(frozen=True)
 class TeacherConfig:
-    endpoint: str                       # base URL, e.g. http://127.0.0.1:8080 (".../v1" is accepted too)
+    endpoint: str                       # base URL, e.g. http://127.0.0.1:8080 (".../v1" or the full route too)
     model: str = "teacher"
     temperature: float = 0.0
     max_tokens: int = 256
     timeout_s: float = 120.0
+    retries: int = 3                    # more tries of a request the endpoint failed (429, 5xx, timeout)
     system: str = SYSTEM_PROMPT         # used when a row brings no `system`
     api_key: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
-        base = self.endpoint.rstrip("/")
-        return (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
-
-
-class Rejected(ValueError):
-    """One row could not be labelled; the message is the reason written to the rejects file."""
+        return chat_url(self.endpoint)
 
 
 @dataclass
 class LabelReport:
-    rows: int = 0
+    rows: int = 0           # input rows handled this run, skipped ones included
     labelled: int = 0
     rejected: int = 0
+    skipped: int = 0        # already in the labelled or rejects file (--resume)
     calls: int = 0
     no_tool: int = 0
+    endpoint_failures: int = 0
+    answered: int = 0       # requests the endpoint answered (whatever the answer was)
     reasons: Counter = field(default_factory=Counter)   # first words of each reject reason
+    stopped: str | None = None                           # why the run stopped before the end
+    unusable: bool = False                               # ... because the endpoint refuses every request
+
+    total: int = 0          # non-blank lines in the input
+    last_failure: str | None = None
+
+    @property
+    def not_sent(self) -> int:
+        """Rows a stopped run never reached (`--resume` sends them)."""
+        return self.total - self.rows
 
 
-Post = Callable[[str, dict, TeacherConfig], dict]
+Post = Callable[[str, dict, TeacherConfig], Any]
 
 
-def post_json(url: str, body: dict, cfg: TeacherConfig) -> dict:
-    """POST JSON, return the decoded JSON answer; any failure raises Rejected with what happened."""
-    headers = {"Content-Type": "application/json"}
-    if cfg.api_key:
-        headers["Authorization"] = f"Bearer {cfg.api_key}"
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=cfg.timeout_s) as resp:
-            raw = resp.read()
-    except urllib.error.HTTPError as err:
-        detail = err.read().decode("utf-8", errors="replace")[:300]
-        raise Rejected(f"teacher endpoint: HTTP {err.code}: {detail}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-        raise Rejected(f"teacher endpoint unreachable: {getattr(err, 'reason', err)}") from None
-    try:
-        return jsontext.loads(raw)
-    except json.JSONDecodeError:
-        raise Rejected(f"teacher endpoint: response is not JSON: {raw[:120]!r}") from None
-
-
-def check_input(row: Any) -> None:
+def check_input(row: Any) -> list[dict]:
+    """The row's tools in OpenAI's form; Rejected naming what is wrong with the row."""
     if not isinstance(row, dict):
         raise Rejected(f"input: a row must be an object, got {type(row).__name__}")
     if not isinstance(row.get("user"), str) or not row["user"].strip():
-        raise Rejected("input: 'user' must be a non-empty string")
-    tools = row.get("tools")
-    if not isinstance(tools, list) or not tools:
+        parts = " (content parts are not read here: give their text as one string)" if isinstance(row.get("user"), list) else ""
+        raise Rejected(f"input: 'user' must be a non-empty string{parts}")
+    if "system" in row and (not isinstance(row["system"], str) or not row["system"].strip()):
+        raise Rejected("input: 'system' must be a non-empty string (leave it out for the default system prompt)")
+    if not isinstance(row.get("tools"), list) or not row["tools"]:
         raise Rejected("input: 'tools' must be a non-empty list of function schemas")
+    try:
+        tools = openai_tools(row["tools"])
+    except Reject as err:
+        raise Rejected(f"input: {err.reason}") from None
     for i, t in enumerate(tools):
-        fn = t.get("function") if isinstance(t, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(fn.get("parameters"), dict):
-            raise Rejected(f"input: tools[{i}] is not {{'type': 'function', 'function': {{'name', 'parameters'}}}}")
+        if "parameters" not in t["function"]:  # a tool without arguments may leave its schema out
+            tools[i] = {**t, "function": {**t["function"], "parameters": {"type": "object", "properties": {}}}}
+        elif not isinstance(t["function"]["parameters"], dict):
+            raise Rejected(f"input: tools[{i}] ({t['function']['name']}): 'parameters' is not a JSON Schema object")
     problem = tool_schema_problem(tools)  # parameters that are no JSON Schema, a tool defined twice
     if problem:
         raise Rejected(f"input: {problem[1]}")
+    return tools
 
 
-def request_body(row: dict, cfg: TeacherConfig) -> dict:
+def input_key(row: Any) -> str:
+    """What identifies a request across runs: a hash of the row as JSON (key order ignored)."""
+    return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def request_body(row: dict, tools: list[dict], cfg: TeacherConfig) -> dict:
     return {"model": cfg.model, "temperature": cfg.temperature, "max_tokens": cfg.max_tokens,
             "messages": [{"role": "system", "content": row.get("system") or cfg.system},
                          {"role": "user", "content": row["user"]}],
-            "tools": row["tools"]}
+            "tools": tools}
 
 
-def teacher_calls(response: Any, tools: list[dict]) -> tuple[list[dict], str]:
-    """(validated calls, text) from a chat-completion response; Rejected when it cannot be used."""
-    try:
-        message = response["choices"][0]["message"]
-        if not isinstance(message, dict):
-            raise TypeError
-    except (KeyError, IndexError, TypeError):
-        raise Rejected("malformed response: no choices[0].message") from None
-    content = message.get("content") or ""
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, list):  # content parts: their text, joined
+        if all(isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in content):
+            return "".join(p["text"] for p in content)
+        raise Rejected("malformed response: message content parts that are not all text")
     if not isinstance(content, str):
         raise Rejected("malformed response: message content is not a string")
+    return content
+
+
+def _api_calls(message: dict) -> list[dict]:
+    """Calls from `tool_calls` (or the legacy `function_call`), arguments decoded to a value."""
     raw_calls = message.get("tool_calls") or []
-    calls: list[dict] = []
-    if raw_calls:
-        for i, tc in enumerate(raw_calls):
-            fn = tc.get("function") if isinstance(tc, dict) else None
-            if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-                raise Rejected(f"unparseable call: tool_calls[{i}] has no function name")
-            args = fn.get("arguments", {})
-            if isinstance(args, str):
-                try:
-                    args = jsontext.loads(args) if args.strip() else {}
-                except json.JSONDecodeError as err:
-                    raise Rejected(f"unparseable call: {fn['name']} arguments are not JSON ({err.msg})") from None
-            calls.append({"name": fn["name"], "arguments": args})
-    elif "<tool_call>" in content or "</tool_call>" in content:
+    if not raw_calls and isinstance(message.get("function_call"), dict):
+        raw_calls = [{"function": message["function_call"]}]
+    if not isinstance(raw_calls, list):
+        raise Rejected("malformed response: tool_calls is not a list")
+    calls = []
+    for i, tc in enumerate(raw_calls):
+        fn = tc.get("function") if isinstance(tc, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"].strip():
+            raise Rejected(f"unparseable call: tool_calls[{i}] has no function name")
+        args = fn.get("arguments", {})
+        if isinstance(args, str):
+            try:
+                args = jsontext.loads(args) if args.strip() else {}
+            except json.JSONDecodeError as err:
+                raise Rejected(f"unparseable call: {fn['name']} arguments are not JSON ({err.msg})") from None
+        calls.append({"name": fn["name"], "arguments": args})
+    return calls
+
+
+def _text_calls(content: str, offered: set[str]) -> tuple[list[dict], str]:
+    """Calls written in the answer's text, and the text left; Rejected when a call is there but unreadable."""
+    if "<tool_call>" in content or "</tool_call>" in content:
         parsed = parse_strict(content)
         if not parsed.ok:
             raise Rejected(f"unparseable call: {parsed.error}")
-        calls, content = parsed.calls, parsed.text
+        return parsed.calls, parsed.text
+    parsed = parse_lenient(content, offered)
+    if parsed.calls:
+        return parsed.calls, ""
+    mark = next((m for m in _CALL_MARKS if m in content), None)
+    if mark:
+        raise Rejected(f"unparseable call: the answer has {mark!r} but no call could be read from it")
+    return [], content
+
+
+def _check_calls(calls: list[dict], tools: list[dict]) -> None:
     schemas = {t["function"]["name"]: t["function"]["parameters"] for t in tools}
     for c in calls:
         if c["name"] not in schemas:
@@ -148,56 +190,222 @@ def teacher_calls(response: Any, tools: list[dict]) -> tuple[list[dict], str]:
         err = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schemas[c["name"]]).iter_errors(c["arguments"]))
         if err is not None:
             raise Rejected(f"invalid call: {c['name']} arguments do not fit its schema: {err.message}")
+
+
+def teacher_calls(response: Any, tools: list[dict]) -> tuple[list[dict], str]:
+    """(validated calls, text) from a chat-completion response; Rejected when it cannot be used."""
+    try:
+        choice = response["choices"][0]
+        message = choice["message"]
+        if not isinstance(message, dict):
+            raise TypeError
+    except (KeyError, IndexError, TypeError):
+        raise Rejected("malformed response: no choices[0].message") from None
+    finish = choice.get("finish_reason") if isinstance(choice, dict) else None
+    if finish in CUT_OFF:
+        hint = " (raise --max-tokens)" if CUT_OFF[finish] == "truncated" else ""
+        raise Rejected(f"{CUT_OFF[finish]}: finish_reason {finish!r}{hint}")
+    if isinstance(message.get("refusal"), str) and message["refusal"].strip():
+        raise Rejected(f"refused: {message['refusal'][:200]}")
+    content = _text(message.get("content"))
+    if "<think>" in content or "<thinking>" in content:
+        content = _THINK.sub("", content)
+        if "<think>" in content or "<thinking>" in content:
+            raise Rejected("truncated: the reasoning (<think>) never closed (raise --max-tokens)")
+    offered = {t["function"]["name"] for t in tools}
+    calls = _api_calls(message)
+    if calls:
+        written, _ = _text_calls(content, offered)
+        if written:
+            raise Rejected("ambiguous answer: calls both in tool_calls and written in the text")
+    else:
+        calls, content = _text_calls(content, offered)
+    _check_calls(calls, tools)
     if not calls and not content.strip():
         raise Rejected("empty answer: no call and no text")
     return calls, content.strip()
 
 
-def labelled_row(row: dict, calls: list[dict], text: str, cfg: TeacherConfig, row_id: str) -> dict:
+def labelled_row(row: dict, tools: list[dict], calls: list[dict], text: str, cfg: TeacherConfig,
+                 row_id: str, key: str, served_by: str | None) -> dict:
     assistant = ({"role": "assistant", "content": "",
                   "tool_calls": [{"type": "function", "function": c} for c in calls]} if calls
                  else {"role": "assistant", "content": text})
-    return {"id": row_id, "tools": row["tools"],
+    return {"id": row_id, "tools": tools,
             "messages": [{"role": "system", "content": row.get("system") or cfg.system},
                          {"role": "user", "content": row["user"]}, assistant],
             "meta": {"track": "teacher", "scenario": "teacher_call" if calls else "teacher_no_tool",
-                     "teacher_model": cfg.model}}
+                     "teacher_model": served_by or cfg.model, "teacher_input": key}}
 
 
-def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Post = post_json,
-               on_row: Callable[[int, int], None] | None = None) -> LabelReport:
-    """Label every row of `src`; write labelled rows to `out` and the rest, with reasons, to `rejects`."""
-    lines = read_text(src, "request file", DataError).splitlines()
-    report = LabelReport()
+# --- files: what is done already, and writing as we go -------------------------------------------
+
+def _complete_lines(path: Path) -> list[str]:
+    """A JSONL file's whole lines; a last line a kill cut short is dropped from the file."""
+    if not path.exists():
+        return []
+    data = read_bytes(path, "labelling output", DataError)
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        path.write_bytes(data)
+    return data.decode("utf-8", errors="replace").splitlines()
+
+
+def _done_keys(out: Path, rejects: Path) -> tuple[set[str], int, int]:
+    """Keys of the rows already labelled or rejected for good, and how many of each. Rows the endpoint
+    failed are taken out of the rejects file, so this run sends them again."""
+    done: set[str] = set()
+    labelled = kept = 0
+    for n, line in enumerate(_complete_lines(out), 1):
+        key = (_loads_or_none(line) or {}).get("meta", {}).get("teacher_input")
+        if not isinstance(key, str):
+            raise UsageError(f"--resume: {out}:{n} has no meta.teacher_input (written by an older toolsweep, or "
+                             "not by `toolsweep label`); cannot tell which rows are done: use --overwrite")
+        done.add(key)
+        labelled += 1
+    keep = []
+    for n, line in enumerate(_complete_lines(rejects), 1):
+        rec = _loads_or_none(line)
+        if not isinstance(rec, dict) or not isinstance(rec.get("key"), str):
+            raise UsageError(f"--resume: {rejects}:{n} has no key (written by an older toolsweep); use --overwrite")
+        if not rec.get("retry"):
+            done.add(rec["key"])
+            keep.append(line)
+            kept += 1
+    if rejects.exists():
+        rejects.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+    return done, labelled, kept
+
+
+def _loads_or_none(line: str) -> Any:
+    try:
+        return jsontext.loads(line)
+    except json.JSONDecodeError:
+        return None
+
+
+def existing_rows(path: Path) -> int:
+    """Lines already in an output file (0 when it is missing)."""
+    return len(_complete_lines(path)) if path.exists() else 0
+
+
+def _input_lines(src: Path) -> list[tuple[int, str | bytes]]:
+    data = read_bytes(src, "request file", DataError)
+    problem = jsonl_problem(data[:4096])
+    if problem:
+        raise DataError(f"{src}: {problem}")
+    return [(i + 1, line) for i, line in jsonl_lines(data.splitlines())]
+
+
+def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Post | None = None,
+               on_row: Callable[[int, int, LabelReport], None] | None = None, resume: bool = False,
+               on_wait: Callable[[str], None] | None = None) -> LabelReport:
+    """Label every row of `src`, appending labelled rows to `out` and the rest, with reasons, to
+    `rejects` as each is done. With `resume`, rows already in either file are skipped. `post` sends
+    one request (default: HTTP, with retries announced through `on_wait`)."""
+    post = post or (lambda url, body, c: post_json(url, body, c, on_wait=on_wait))
+    lines = _input_lines(src)
+    done: set[str] = set()
+    report = LabelReport(total=len(lines))
+    if resume:
+        done, _, _ = _done_keys(out, rejects)
     out.parent.mkdir(parents=True, exist_ok=True)
     rejects.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as good, rejects.open("w", encoding="utf-8") as bad:
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
+    seen: dict[str, int] = {}       # key -> first line, this run
+    ids: dict[str, int] = {}        # id -> first line, this run
+    in_a_row = 0
+    mode = "a" if resume else "w"
+    # Line-buffered: every finished row is on disk before the next request (a kill loses at most one).
+    with out.open(mode, encoding="utf-8", buffering=1) as good, rejects.open(mode, encoding="utf-8", buffering=1) as bad:
+        for n, line in lines:
             report.rows += 1
-            row: Any = None
+            row, problem = _parse_line(line)
+            key = input_key(row if problem is None else _shown(line))
+            if key in done:
+                report.skipped += 1
+                if on_row:
+                    on_row(report.rows, len(lines), report)
+                continue
             response: Any = None
             try:
+                if problem:
+                    raise Rejected(problem)
+                tools = check_input(row)
+                if key in seen:
+                    raise Rejected(f"input: duplicate of line {seen[key]}")
+                seen[key] = n
+                row_id = row.get("id")
+                if row_id is not None:
+                    if str(row_id) in ids:
+                        raise Rejected(f"input: id {row_id!r} already used on line {ids[str(row_id)]}")
+                    ids[str(row_id)] = n
                 try:
-                    row = jsontext.loads(line)
-                except json.JSONDecodeError as err:
-                    raise Rejected(f"input: not JSON ({err.msg})") from None
-                check_input(row)
-                response = post(cfg.url, request_body(row, cfg), cfg)
-                calls, text = teacher_calls(response, row["tools"])
+                    response = post(cfg.url, request_body(row, tools, cfg), cfg)
+                except TeacherUnusable as err:
+                    report.rows -= 1  # not sent to any effect: --resume sends it
+                    report.stopped, report.unusable = f"{err} (at line {n} of {src})", True
+                    break
+                report.answered += 1
+                in_a_row = 0
+                calls, text = teacher_calls(response, tools)
             except Rejected as err:
+                failed = isinstance(err, EndpointFailure)
                 report.rejected += 1
+                report.endpoint_failures += failed
                 report.reasons[str(err).split(":")[0]] += 1
+                if failed:
+                    report.last_failure = str(err)
                 bad.write(json.dumps({"line": n, "id": row.get("id") if isinstance(row, dict) else None,
-                                      "reason": str(err), "input": row if row is not None else line,
-                                      "response": response}, ensure_ascii=False) + "\n")
+                                      "key": key, "reason": str(err), "retry": failed,
+                                      "input": row if problem is None else _shown(line), "response": response},
+                                     ensure_ascii=False) + "\n")
+                in_a_row += failed  # a bad input row says nothing about the endpoint; only an answer resets it
+                if in_a_row >= STOP_AFTER_FAILURES:
+                    report.stopped = (f"stopped at line {n} of {src}: the endpoint failed {in_a_row} rows in a row "
+                                      f"(last: {err})")
+                    break
             else:
                 report.labelled += 1
                 report.calls += bool(calls)
                 report.no_tool += not calls
-                good.write(json.dumps(labelled_row(row, calls, text, cfg, row.get("id") or f"teacher-{n:05d}"),
+                served_by = response.get("model") if isinstance(response, dict) else None
+                good.write(json.dumps(labelled_row(row, tools, calls, text, cfg, str(row.get("id") or f"teacher-{n:05d}"),
+                                                   key, served_by if isinstance(served_by, str) else None),
                                       ensure_ascii=False) + "\n")
             if on_row:
-                on_row(report.rows, len(lines))
+                on_row(report.rows, len(lines), report)
+    if report.stopped is None and report.endpoint_failures and not report.answered:
+        report.stopped = (f"no request reached the teacher: the endpoint failed all {report.endpoint_failures} "
+                          f"rows sent (last: {report.last_failure})")
     return report
+
+
+def _parse_line(line: str | bytes) -> tuple[Any, str | None]:
+    """(row, None), or (None, why the line is no row)."""
+    if isinstance(line, bytes):
+        return None, "input: not UTF-8 text"
+    try:
+        return jsontext.loads(line), None
+    except json.JSONDecodeError as err:
+        return None, f"input: not JSON ({err.msg})"
+
+
+def _shown(line: str | bytes) -> str:
+    return line if isinstance(line, str) else line.decode("utf-8", errors="replace")
+
+
+def api_key_from_env(var: str) -> str:
+    """The bearer token in environment variable `var`, stripped (a key file read with its newline is
+    common); UsageError naming the variable when it is unset, empty or not one header-safe token."""
+    key = (os.environ.get(var) or "").strip()
+    if not key:
+        raise UsageError(f"--api-key-env: environment variable {var} is unset or empty")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) > 126 for ch in key):
+        raise UsageError(f"--api-key-env: environment variable {var} holds whitespace or characters an HTTP "
+                         "header cannot carry; expected one token")
+    return key
+
+
+__all__ = ["TeacherConfig", "LabelReport", "Rejected", "EndpointFailure", "TeacherUnusable", "label_file",
+           "teacher_calls", "check_input", "request_body", "labelled_row", "api_key_from_env", "existing_rows",
+           "SYSTEM_PROMPT"]

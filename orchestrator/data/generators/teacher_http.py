@@ -1,0 +1,158 @@
+"""The HTTP edge of teacher labelling: one chat-completions request, retried the way API clients do.
+
+What can go wrong talking to a teacher falls in three kinds, and each is handled once, here:
+- the endpoint cannot be used at all (401/403: credentials; 404/405: no chat-completions route here,
+  or a model name the server does not know): `TeacherUnusable`, and the run stops with one line,
+  since every row would fail the same way;
+- the endpoint failed this request (429, 5xx, timeouts, refused connections, a body that is not
+  UTF-8 JSON, an error object in a 200 answer): retried with backoff (honouring `Retry-After`), then
+  `EndpointFailure`, a reject the caller retries on `--resume` and counts towards stopping the run;
+- anything the teacher answered is the caller's to judge (teacher.py).
+
+Only the standard library talks HTTP (urllib); the sleep is injected so tests do not wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from typing import TYPE_CHECKING, Any, Callable
+
+from evals import jsontext
+from orchestrator.errors import ToolsweepError
+
+if TYPE_CHECKING:
+    from orchestrator.data.generators.teacher import TeacherConfig
+
+RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+UNUSABLE_STATUSES = {401: "the endpoint refused the credentials (check --api-key-env)",
+                     403: "the endpoint refused the credentials (check --api-key-env)",
+                     404: "no chat-completions route at this URL, or the server does not know --model",
+                     405: "no chat-completions route at this URL (check --endpoint)"}
+MAX_WAIT_S = 60.0           # the longest Retry-After honoured: a longer one is a stop, not a pause
+MIN_BODY_CAP = 1 << 20      # bytes of answer read at most (a misbehaving proxy cannot fill the disk)
+BYTES_PER_TOKEN_CAP = 4096  # generous: a token is a few bytes, the JSON around it a few hundred
+
+
+class TeacherUnusable(ToolsweepError):
+    """The endpoint refuses every request for a reason no row can change: stop the run."""
+    label = "teacher error"
+
+
+class Rejected(ValueError):
+    """One row could not be labelled; the message is the reason written to the rejects file."""
+
+
+class EndpointFailure(Rejected):
+    """The endpoint failed this row's request (after retries); `--resume` sends the row again."""
+
+
+def chat_url(endpoint: str) -> str:
+    """The chat-completions URL for a base URL (`http://h:8080`, `.../v1`, or the full route itself),
+    keeping a query string (`?api-version=...`) where it belongs: after the path."""
+    parts = urllib.parse.urlsplit(endpoint)
+    path = parts.path.rstrip("/")
+    if not path.endswith("/chat/completions"):
+        path = (path if path.endswith("/v1") else path + "/v1") + "/chat/completions"
+    return urllib.parse.urlunsplit(parts._replace(path=path))
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a `Retry-After` header asks for (seconds or an HTTP date), or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _body_cap(cfg: TeacherConfig) -> int:
+    return max(MIN_BODY_CAP, cfg.max_tokens * BYTES_PER_TOKEN_CAP)
+
+
+def _read_capped(resp, cap: int) -> bytes:
+    raw = resp.read(cap + 1)
+    if len(raw) > cap:
+        raise EndpointFailure(f"teacher endpoint: oversized response (over {cap:,} bytes)")
+    if (resp.headers.get("Content-Encoding") or "").lower() in ("gzip", "deflate"):
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+        try:
+            raw = inflate.decompress(raw, cap + 1)
+        except zlib.error as err:
+            raise EndpointFailure(f"teacher endpoint: compressed response cannot be read ({err})") from None
+        if len(raw) > cap or inflate.unconsumed_tail:
+            raise EndpointFailure(f"teacher endpoint: oversized response (over {cap:,} bytes once decompressed)")
+    return raw
+
+
+def decode_answer(raw: bytes) -> Any:
+    """The JSON a 200 answer carries; EndpointFailure when it is not UTF-8 JSON or is an error object."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise EndpointFailure(f"teacher endpoint: response is not UTF-8 (byte 0x{raw[err.start]:02x} at "
+                              f"offset {err.start}): {raw[:80]!r}") from None
+    try:
+        answer = jsontext.loads(text)
+    except json.JSONDecodeError:
+        raise EndpointFailure(f"teacher endpoint: response is not JSON: {raw[:120]!r}") from None
+    if isinstance(answer, dict) and "error" in answer and "choices" not in answer:  # proxies send errors as 200
+        err = answer["error"]
+        message = err.get("message") if isinstance(err, dict) else err
+        raise EndpointFailure(f"teacher endpoint: error in the answer: {str(message)[:200]}")
+    return answer
+
+
+def _request(url: str, body: dict, cfg: TeacherConfig) -> urllib.request.Request:
+    headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+    if cfg.api_key:
+        headers["Authorization"] = f"Bearer {cfg.api_key}"
+    return urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+
+
+def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float], None] = time.sleep,
+              on_wait: Callable[[str], None] | None = None) -> Any:
+    """POST JSON and return the decoded answer. Retries a failed request `cfg.retries` times (1, 2,
+    4 ... s apart, or what `Retry-After` asks, up to MAX_WAIT_S); then raises EndpointFailure.
+    Raises TeacherUnusable at once for the statuses no retry can change."""
+    req = _request(url, body, cfg)
+    for attempt in range(cfg.retries + 1):
+        wait: float | None = None
+        try:
+            with urllib.request.urlopen(req, timeout=cfg.timeout_s) as resp:
+                return decode_answer(_read_capped(resp, _body_cap(cfg)))
+        except urllib.error.HTTPError as err:
+            detail = err.read(400).decode("utf-8", errors="replace").strip()[:300]
+            if err.code in UNUSABLE_STATUSES:
+                raise TeacherUnusable(f"{url}: HTTP {err.code}{f' ({detail})' if detail else ''}: "
+                                      f"{UNUSABLE_STATUSES[err.code]}") from None
+            failure = EndpointFailure(f"teacher endpoint: HTTP {err.code}: {detail}")
+            if err.code not in RETRY_STATUSES:
+                raise failure from None
+            wait = retry_after_s(err.headers.get("Retry-After") if err.headers else None)
+            if wait is not None and wait > MAX_WAIT_S:
+                raise EndpointFailure(f"teacher endpoint: HTTP {err.code}, asked to wait {wait:.0f} s "
+                                      f"(over {MAX_WAIT_S:.0f} s): {detail}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException, OSError) as err:
+            failure = EndpointFailure(f"teacher endpoint unreachable: {getattr(err, 'reason', None) or err!r}")
+        if attempt == cfg.retries:
+            raise failure
+        wait = 2.0 ** attempt if wait is None else wait
+        if on_wait:
+            on_wait(f"{failure}; retry {attempt + 1}/{cfg.retries} in {wait:.0f} s")
+        sleep(wait)
+    raise AssertionError("unreachable")  # the loop returns or raises
