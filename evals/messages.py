@@ -82,11 +82,14 @@ def inline_calls(text: str) -> tuple[str, list[dict]] | None:
 
 
 def standard_message(m: dict) -> dict:
-    """A copy of `m` with a legacy `function_call` / `function` role, inline `<tool_call>` blocks and a
-    single `<tool_response>` wrapper read as `tool_calls` and a plain `tool` message."""
+    """A copy of `m` with a legacy `function_call` / `function` role, a `developer` role (read as
+    `system`), inline `<tool_call>` blocks and a single `<tool_response>` wrapper read as `tool_calls`
+    and a plain `tool` message."""
     m = dict(m)
     if m.get("role") == "function":
         m["role"] = "tool"
+    if m.get("role") == "developer":  # OpenAI's newer name for the system prompt's role
+        m["role"] = "system"
     if m.get("role") == "assistant" and isinstance(m.get("function_call"), dict) and not m.get("tool_calls"):
         m["tool_calls"] = [{"type": "function", "function": m["function_call"]}]
     m.pop("function_call", None)

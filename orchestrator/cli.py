@@ -288,8 +288,11 @@ def cmd_data(args: argparse.Namespace) -> int:
     from orchestrator.console import print_mix
     from orchestrator.recipes.data import build_mix
 
+    from orchestrator.search.preflight import data_preflight
+
     cfg = _config(args)
     output_dir(args.out, "--out")
+    data_preflight(cfg, args.config)
     mix = build_mix(cfg, args.out, render=args.render)
     print_mix(mix.info, mix.rows, mix.quarantined)
     if mix.empty:

@@ -105,6 +105,26 @@ def data_source(content: bytes | Callable[[Path], Path] | None, suffix: str = ".
     return build
 
 
+def _two_sources(tmp: Path, broken: bytes) -> list[str]:
+    """`toolsweep data` on the starter rows plus a source `broken` holding `broken`."""
+    (tmp / "broken.jsonl").write_bytes(broken)
+    cfg = _sweep_dict(tmp)
+    cfg["data"]["sources"]["broken"] = {"path": str(tmp / "broken.jsonl")}
+    return ["data", str(_yaml(tmp, cfg)), "--out", str(tmp / "data-out")]
+
+
+def _csv_rows(n: int) -> bytes:
+    import csv
+    import io
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["messages", "tools"])
+    for line in STARTER[:n]:
+        row = json.loads(line)
+        writer.writerow([json.dumps(row["messages"]), json.dumps(row.get("tools") or [])])
+    return buf.getvalue().encode()
+
+
 def _lines(*rows: str | bytes, sep: bytes = b"\n") -> bytes:
     return sep.join(r if isinstance(r, bytes) else r.encode() for r in rows) + sep
 
@@ -527,12 +547,25 @@ CASES = [
          extra=lambda t: _quarantine_says(t, "'round' is a JSON list")),
     Case("data", "empty file", data_source(b""), ["source.jsonl", "empty"]),
     Case("data", "blank lines only", data_source(b"\n \r\n\n"), ["source.jsonl", "blank lines"]),
-    Case("data", "missing file", data_source(None), ["source.jsonl", "no such"]),
+    Case("data", "missing file", data_source(None), ["data.sources.src.path", "source.jsonl", "does not exist"]),
     Case("data", "directory without a dataset", data_source(lambda t: (t / "d").mkdir() or (t / "d" / "x.txt").write_text("x") and t / "d"),
-         ["'src'", "without a dataset"]),
-    Case("data", "empty directory", data_source(lambda t: (t / "e").mkdir() or t / "e"), ["'src'", "empty"]),
+         ["data.sources.src.path", "without a dataset"]),
+    Case("data", "empty directory", data_source(lambda t: (t / "e").mkdir() or t / "e"), ["data.sources.src.path", "empty folder"]),
     Case("data", "corrupt Parquet", data_source(b"PAR1 this is not parquet PAR1", suffix=".parquet"),
          ["source.parquet", "cannot read"]),
+    # a dataset in a format toolsweep does not read (xLAM/APIGen): refused by name before any row is built
+    Case("data", "a source in no format toolsweep reads (xLAM rows)", data_source(_lines(*(json.dumps(
+        {"id": i, "query": "weather in Oslo?", "tools": "[]", "answers": "[]"}) for i in range(3)))),
+         ["source.jsonl", "none of its first 3 rows", "answers, id, query, tools", "'conversations'"]),
+    Case("data", "a declared format the rows are not in", lambda tmp: ["check-config", str(_yaml(tmp, {
+        **_sweep_dict(tmp), "data": {**_sweep_dict(tmp)["data"], "sources": {"starter": {
+            "path": str(ROOT / "data/starter/train.jsonl"), "format": "sharegpt"}}}}))],
+         ["data.sources.starter.path", "format is sharegpt", "'conversations'"]),
+    Case("data", "a weighted source with no usable row", lambda tmp: _two_sources(tmp, _lines(*(_row_with(
+        lambda r: r.update(tools=[])) for _ in range(1)), _row_with(lambda r: r.update(tools=[]), 1))),
+         ["data source 'broken' (weight 1) has no usable row", "set its weight to 0"]),
+    Case("data", "a CSV source with JSON columns", data_source(_csv_rows(4), suffix=".csv"), [], rc=0,
+         counts={"read": 4, "kept": 4, "quarantined": {}}),
     # --- eval case files --------------------------------------------------------------------------
     Case("cases", "missing", cases_file(None), ["cases.jsonl", "no such"]),
     Case("cases", "empty", cases_file(b""), ["cases.jsonl", "no cases"]),

@@ -64,13 +64,21 @@ def test_anonymise_reads_the_key_from_the_environment_and_refuses_survivors(tmp_
     assert res.returncode == 1 and "a name value would survive" in res.stderr and not dest.exists()
 
 
-def test_label_with_an_unreachable_endpoint_rejects_with_reasons(tmp_path):
+def test_label_with_an_unreachable_endpoint_stops_and_resumes(tmp_path):
     src = tmp_path / "raw.jsonl"
     from orchestrator.data.generators.starter import TOOLS
     src.write_text(json.dumps({"user": "Weather in Oslo?", "tools": [TOOLS["get_weather"]]}) + "\nnot json\n")
-    res = toolsweep("label", str(src), str(tmp_path / "out.jsonl"), "--endpoint", "http://127.0.0.1:9",
-                     "--timeout", "5")
-    assert res.returncode == 0, res.stderr
+    argv = ["label", str(src), str(tmp_path / "out.jsonl"), "--endpoint", "http://127.0.0.1:9", "--timeout", "5",
+            "--retries", "0"]
+    res = toolsweep(*argv)
+    assert res.returncode == 3, res.stderr   # no request reached the teacher: not a success
+    assert "no request reached the teacher" in res.stderr and "--resume" in res.stderr
     rejects = _rows(tmp_path / "out.rejects.jsonl")
     assert [r["line"] for r in rejects] == [1, 2] and (tmp_path / "out.jsonl").read_text() == ""
+    assert [r["retry"] for r in rejects] == [True, False]
     assert "2 rows: 0 labelled" in res.stdout
+    res = toolsweep(*argv)   # a rerun must not empty what is there
+    assert res.returncode == 2 and "--resume" in res.stderr and len(_rows(tmp_path / "out.rejects.jsonl")) == 2
+    res = toolsweep(*argv, "--resume")   # sends the failed row again, keeps the bad input's reject
+    assert res.returncode == 3 and "1 already done, skipped" in res.stdout
+    assert [r["line"] for r in _rows(tmp_path / "out.rejects.jsonl")] == [2, 1]

@@ -247,3 +247,78 @@ def test_hermes_function_calling_v1_rows_tools_in_the_system_prompt_and_python_d
     row["conversations"][0]["value"] = "<tools>\nget_weather(city)\n</tools>"
     with pytest.raises(Reject, match="the <tools> block of the system prompt"):
         normalise(json.dumps(row), "hermes", 0)
+
+
+WEATHER_TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+
+
+def _call_turn(call_id=None):
+    call = {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}
+    return {"role": "assistant", "content": "", "tool_calls": [{**call, "id": call_id} if call_id else call]}
+
+
+def test_a_nested_required_error_does_not_hide_a_type_error_beside_it():
+    trip = {"type": "function", "function": {"name": "book", "parameters": {"type": "object", "properties": {
+        "legs": {"type": "array", "items": {"type": "object", "required": ["from", "date"], "properties": {
+            "from": {"type": "string", "pattern": "^[A-Z]{3}$"}, "date": {"type": "string"}}}}}, "required": ["legs"]}}}
+    args = {"legs": [{"from": 5, "date": "2026-01-01"}, {"from": "CDG"}]}
+    row = normalise(json.dumps({"messages": [{"role": "user", "content": "book it"}, {"role": "assistant", "content": "", "tool_calls": [
+        {"type": "function", "function": {"name": "book", "arguments": args}}]}], "tools": [trip]}), "s", 0)
+    check, reason = row_problem(row)
+    assert check == "invalid_arguments" and "(and 1 more)" in reason and "legs/" in reason
+    only_nested_missing = {"legs": [{"from": "CDG"}]}
+    row["messages"][1]["tool_calls"][0]["function"]["arguments"] = only_nested_missing
+    assert row_problem(row) == ("invalid_arguments", "message 1: 'book' arguments invalid at legs/0: "
+                                                     "'date' is a required property")
+
+
+def test_conversation_shape_rules():
+    user = {"role": "user", "content": "Weather in Oslo?"}
+    result = {"role": "tool", "content": "sunny"}  # neither id nor name: answers the first open call
+    answer = {"role": "assistant", "content": "It is sunny in Oslo."}
+
+    def problem(messages):
+        p = row_problem(normalise(json.dumps({"messages": messages, "tools": [WEATHER_TOOL]}), "s", 0))
+        return p and p[0]
+
+    assert problem([user, _call_turn(), result, answer]) is None
+    assert problem([user, _call_turn(), answer]) == "unanswered_tool_call"          # teaches invented results
+    assert problem([user, _call_turn()]) is None                                    # a call as the last turn
+    assert problem([user, _call_turn(), user, answer]) is None                      # the user moved on
+    assert problem([user, answer, {"role": "system", "content": "Be formal."}, user, answer]) == "misplaced_system_turn"
+
+
+def test_other_dataset_spellings_of_calls_roles_and_turns():
+    glaive = normalise(json.dumps({"conversations": [
+        {"from": "human", "value": "Weather in Miskolc?"},
+        {"from": "gpt", "value": "<functioncall> {\"name\": \"get_weather\", \"arguments\": '{\"city\": \"Miskolc\"}'} <|endoftext|>"},
+        {"from": "observation", "value": "{\"temp\": 3}"}, {"from": "gpt", "value": "It is 3 degrees."}],
+        "tools": [WEATHER_TOOL]}), "s", 0)
+    assert glaive["messages"][1]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": {"city": "Miskolc"}}
+    assert row_problem(glaive) is None
+    with pytest.raises(Reject, match="bare JSON text"):
+        normalise(json.dumps({"messages": [{"role": "user", "content": "Weather in Tata?"}, {"role": "assistant",
+                  "content": '{"name": "get_weather", "arguments": {"city": "Tata"}}'}]}), "s", 0)
+    role_keys = normalise(json.dumps({"conversations": [{"role": "user", "content": "hi"},
+                                                        {"role": "assistant", "content": "hello"}]}), "s", 0)
+    assert [m["role"] for m in role_keys["messages"]] == ["user", "assistant"]
+    dev = normalise(json.dumps({"messages": [{"role": "developer", "content": "Be brief."},
+                                             {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}), "s", 0)
+    assert dev["messages"][0] == {"role": "system", "content": "Be brief."}
+    same = normalise(json.dumps({"system": "S", "conversations": [{"from": "system", "value": "S"}, {"from": "human", "value": "hi"},
+                                                                  {"from": "gpt", "value": "hello"}]}), "s", 0)
+    assert [m["role"] for m in same["messages"]] == ["system", "user", "assistant"]
+    with pytest.raises(Reject, match="different system turn"):
+        normalise(json.dumps({"system": "S", "conversations": [{"from": "system", "value": "T"}, {"from": "human", "value": "hi"},
+                                                               {"from": "gpt", "value": "hello"}]}), "s", 0)
+    empty_args = normalise(json.dumps({"messages": [{"role": "user", "content": "time?"}, {"role": "assistant", "content": "",
+                           "tool_calls": [{"type": "function", "function": {"name": "now", "arguments": ""}}]}]}), "s", 0)
+    assert empty_args["messages"][1]["tool_calls"][0]["function"]["arguments"] == {}
+
+
+def test_a_tools_column_and_a_hermes_tools_block_list_the_tools_once():
+    system = 'You may call functions. <tools>[{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]</tools> Answer well.'
+    row = normalise(json.dumps({"messages": [{"role": "system", "content": system}, {"role": "user", "content": "hi"},
+                                             {"role": "assistant", "content": "hello"}], "tools": [WEATHER_TOOL]}), "s", 0)
+    assert row["tools"] == [WEATHER_TOOL] and "<tools>" not in row["messages"][0]["content"]

@@ -189,3 +189,22 @@ def test_a_weight_zero_turn_stays_in_the_prompt_and_out_of_the_loss():
     assert tok.decode([t for t, m in zip(ids, mask) if m]) == "William Shakespeare.<|im_end|>"  # ... not trained
     # a row whose only assistant turn has weight 0 has nothing to train
     assert len(kept) == 1 and [r["check"] for r in quarantine.rows] == ["no_assistant_tokens"]
+
+
+def test_a_row_the_template_refuses_is_quarantined_not_fatal():
+    from orchestrator.config import TinyModelConfig
+    from orchestrator.data.normalise import normalise
+    from orchestrator.data.quarantine import Quarantine
+    from orchestrator.train import base_model
+    from orchestrator.train.chat_template import load_template
+    from orchestrator.train.trainer import tokenize
+
+    tok = base_model.load_tokenizer(base_model.tiny_llama(ROOT / ".cache/models", TinyModelConfig()),
+                                    load_template("toolchat"))
+    good = [{"role": "user", "content": "Capital of France?"}, {"role": "assistant", "content": "Paris."}]
+    late_system = [*good, {"role": "system", "content": "Now be formal."}, *good]  # the template raises on it
+    quarantine = Quarantine()
+    _, kept = tokenize([normalise(json.dumps({"messages": good}), "ft", 0),
+                        normalise(json.dumps({"messages": late_system}), "ft", 1)], tok, 1024, quarantine)
+    assert len(kept) == 1 and [r["check"] for r in quarantine.rows] == ["template_refused"]
+    assert "system" in quarantine.rows[0]["reason"]

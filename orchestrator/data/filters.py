@@ -13,6 +13,8 @@ Rules, checked in this order (the `check` names are what the stage table counts)
   NaN or infinite number (an Arrow/Parquet row can carry one; JSON cannot).
 - `empty_user_turn`: a user turn with no text (whitespace only): the row teaches an answer to nothing.
 - `no_user_turn`: no user turn at all: nothing asked, so nothing to learn to route.
+- `misplaced_system_turn`: a system message after the first message: chat templates take a system
+  prompt only first (the shipped one raises), so the row would fail when it is rendered for training.
 - `empty_assistant_turn`: an assistant turn with neither text nor tool calls.
 - `unparseable_tool_call`: an assistant turn whose text still holds a `<tool_call>` tag (readable
   Hermes-style blocks were turned into `tool_calls` when the row was normalised): training on it
@@ -27,7 +29,11 @@ Rules, checked in this order (the `check` names are what the stage table counts)
       reply cut at a token limit.
 - `orphan_tool_result`: a tool message that answers no call: no assistant call before it in the
   same round, its `tool_call_id` matches none of that round's call ids, or (without ids) its `name`
-  matches none of that round's unanswered calls.
+  matches none of that round's unanswered calls. A result with neither id nor name answers the
+  round's first unanswered call (position, as ShareGPT observations are matched).
+- `unanswered_tool_call`: an assistant turn after calls that no tool result answered: the row would
+  teach the model to go on as if it had seen results it never got (a call as the last turn, or one a
+  user turn interrupts, is fine).
 - `unsupported_tool_claim`: an assistant text turn that claims a tool produced something
   ("the search returned …", "according to the results …", "I looked it up …" — the regex
   `CLAIM` below) when no tool message precedes it: it cites a result that is not in the conversation.
@@ -99,12 +105,15 @@ def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
         missing = [k for k in schema.get("required", []) if k not in args]
         if missing:
             yield "missing_required_argument", f"message {i}: {name!r} misses required argument(s) {missing}"
-        try:
-            jsonschema.validate(args, schema, cls=jsonschema.Draft202012Validator)
-        except jsonschema.ValidationError as err:
-            if err.validator != "required":
-                where = "/".join(str(p) for p in err.absolute_path) or "(top)"
-                yield "invalid_arguments", f"message {i}: {name!r} arguments invalid at {where}: {err.message}"
+        # Every error, not jsonschema's one best match: a nested `required` error chosen as the best
+        # match hid a type error beside it. Only the top level's missing keys are reported above.
+        errors = [e for e in jsonschema.Draft202012Validator(schema).iter_errors(args)
+                  if not (e.validator == "required" and not e.absolute_path)]
+        if errors:
+            err = jsonschema.exceptions.best_match(errors)
+            where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            yield "invalid_arguments", f"message {i}: {name!r} arguments invalid at {where}: {err.message}{more}"
 
 
 def string_values(value: Any) -> Iterable[str]:
@@ -177,11 +186,21 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
                     claim = CLAIM.search(text).group(0)
                     yield "unsupported_tool_claim", (f"message {i} cites a tool result ({claim!r}) but no tool "
                                                       "result precedes it")
+            if open_calls:
+                names = ", ".join(repr(c["function"]["name"]) for c in open_calls)
+                yield "unanswered_tool_call", (f"message {i} answers after call(s) to {names} that no tool "
+                                               "result answered")
             open_calls = list(calls)
+        elif m["role"] == "system":
+            if i > 0:
+                yield "misplaced_system_turn", f"message {i} is a system message; a system prompt can only come first"
         elif m["role"] == "tool":
             seen_tool = True
             match = None
             for c in open_calls:
+                if m.get("tool_call_id") is None and m.get("name") is None:
+                    match = c  # nothing to match by: the round's first unanswered call, by position
+                    break
                 if m.get("tool_call_id") is not None and c.get("id") is not None:
                     if m["tool_call_id"] == c["id"]:
                         match = c

@@ -28,8 +28,11 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   into `meta.state_times`.
   OpenAI's legacy form (an assistant `function_call`, a `function` role for its result) is read as
   `tool_calls` and a `tool` message.
-  An assistant turn that is nothing but a Python-style call list (`[f(x=1)]`, ToolACE's form) is
-  quarantined as `unsupported_call_syntax`: kept as text it would teach a call as a plain answer.
+  An assistant turn that is nothing but a Python-style call list (`[f(x=1)]`, ToolACE's form) or a
+  bare JSON call (`{"name": ..., "arguments": ...}` as its whole text) is quarantined as
+  `unsupported_call_syntax`: kept as text it would teach a call as a plain answer. glaive's
+  `<functioncall> {...}` is read as a call. A `developer` message is a system message, and call
+  `arguments` of `""` are `{}`.
   In every format, an assistant turn that writes its calls as Hermes-style `<tool_call>{...}</tool_call>`
   blocks in its text (and no `tool_calls`) gets them as `tool_calls`, and a tool result wrapped in
   `<tool_response>` is unwrapped (one per call after parallel calls). As hermes-function-calling-v1
@@ -44,8 +47,9 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   `malformed_json`.
 - **sharegpt** (as LLaMA-Factory reads it): `{"conversations": [{"from": "human"|"gpt"|"function_call"|
   "observation"|"system", "value": str}], "system"?: str, "tools"?: "<JSON string>" | list}`; the tags
-  other exports use are read too (`user`, `assistant`, `model`; `tool` and `function_response` for an
-  observation).
+  other exports use are read too (`user`, `assistant`, `model`, `developer`; `tool` and `function_response`
+  for an observation), and turns written as `{"role", "content"}` instead of `{"from", "value"}`. A
+  top-level `system` and a first system turn are one prompt when they agree, else the row is quarantined.
   A `function_call` value is the JSON of one call `{"name", "arguments"}` or of a list of calls
   (parallel); it becomes an assistant turn with `tool_calls`. An `observation` becomes one tool
   message named after the call it answers; after k > 1 parallel calls, an observation whose value is
@@ -75,7 +79,7 @@ from orchestrator.data.quarantine import row_ref
 
 # LLaMA-Factory's tags, and the ones other ShareGPT exports use for the same turns.
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "model": "assistant",
-                  "system": "system", "function_call": "function_call", "observation": "observation",
+                  "system": "system", "developer": "system", "function_call": "function_call", "observation": "observation",
                   "tool": "observation", "function_response": "observation"}
 
 
@@ -165,6 +169,14 @@ def _check_assistant_text(text: str, index: int) -> None:
         raise Reject("unsupported_call_syntax",
                      f"message {index} writes its calls as Python-style text ({text.strip()[:60]!r}); toolsweep "
                      "reads calls from tool_calls, function_call turns or <tool_call> JSON blocks")
+    whole = _literal(text) if text.strip().startswith(("{", "[")) else None
+    if isinstance(whole, dict):
+        whole = [whole]
+    if isinstance(whole, list) and whole and all(isinstance(c, dict) and isinstance(c.get("name"), str)
+                                                 and ("arguments" in c or "parameters" in c) for c in whole):
+        raise Reject("unsupported_call_syntax",
+                     f"message {index} writes its call as bare JSON text ({text.strip()[:60]!r}); toolsweep reads "
+                     "calls from tool_calls, function_call turns or <tool_call> JSON blocks")
 
 
 def _call(value: Any) -> dict:
@@ -175,6 +187,8 @@ def _call(value: Any) -> dict:
     if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
         raise Reject("bad_structure", "a tool call without a name")
     args = fn.get("arguments", fn.get("parameters", {}))
+    if isinstance(args, str) and not args.strip():  # API logs write "" for a call without arguments
+        args = {}
     call = {"type": "function", "function": {"name": fn["name"], "arguments": _json_or_self(args)}}
     if value.get("id") is not None:
         call["id"] = value["id"]
@@ -218,6 +232,8 @@ def _message(m: Any, index: int, state_times: list[dict]) -> dict:
 
 _TOOLS_BLOCK = re.compile(r"<tools>(.*?)</tools>", re.DOTALL)
 _CALL_BLOCK = re.compile(r"(<tool_call>)(.*?)(</tool_call>)", re.DOTALL)
+# glaive's call: the tag, then one object to the end of the turn (an end-of-text marker aside)
+_GLAIVE_CALL = re.compile(r"<functioncall>\s*(\{.*\})\s*(?:<\|endoftext\|>)?\s*$", re.DOTALL)
 
 
 def _literal(text: str) -> Any:
@@ -255,11 +271,27 @@ def _hermes_system_tools(messages: list[dict]) -> list[dict]:
     return openai_tools(listed)
 
 
+def _row_tools(column: Any, messages: list[dict]) -> list[dict]:
+    """The row's tools: its tools column, else a Hermes `<tools>` block of the system prompt. With
+    both, the column wins and the block still leaves the prompt (the template writes the tools once)."""
+    tools = openai_tools(column)
+    if not tools:
+        return _hermes_system_tools(messages)
+    try:
+        _hermes_system_tools(messages)
+    except Reject:  # an unreadable block beside a tools column: the column is what counts
+        pass
+    return tools
+
+
 def _json_call_blocks(text: str) -> str:
-    """An assistant's `<tool_call>` blocks as datasets write them, rewritten as the JSON the strict
-    parser reads: a Python dict (`{'name': 'f', 'arguments': {'x': True}}`, hermes-function-calling-v1's
+    """An assistant's `<tool_call>` blocks (and glaive's `<functioncall>`) as datasets write them,
+    rewritten as the JSON the strict parser reads: a Python dict (`{'name': 'f', 'arguments': {'x': True}}`, hermes-function-calling-v1's
     form) as JSON, and arguments given as a JSON string decoded (as they are in `tool_calls`). A
     block that is neither stays as written, for the quality filter to refuse with the parser's reason."""
+    if "<functioncall>" in text:  # glaive-function-calling-v2: `<functioncall> {"name": ..., "arguments": '{...}'}`
+        text = _GLAIVE_CALL.sub(lambda m: f"<tool_call>{m.group(1)}</tool_call>", text)
+
     def as_json(match: re.Match) -> str:
         value = _literal(match.group(2))
         if not isinstance(value, dict):
@@ -318,7 +350,7 @@ def from_openai(row: dict, meta: dict) -> dict:
             for t in state_times:  # tool-result times point at message indices
                 t["message"] += 1
     meta["state_times"] = state_times
-    return _finish(messages, openai_tools(tools) or _hermes_system_tools(messages), meta)
+    return _finish(messages, _row_tools(tools, messages), meta)
 
 
 def from_sharegpt(row: dict, meta: dict) -> dict:
@@ -330,12 +362,19 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
         messages.append({"role": "system", "content": row["system"]})
     last_calls: list[dict] = []
     for i, turn in enumerate(turns):
+        if isinstance(turn, dict) and "from" not in turn and "role" in turn:  # many hub exports use role/content
+            turn = {"from": turn["role"], "value": turn.get("content")}
         if not isinstance(turn, dict) or turn.get("from") not in SHAREGPT_ROLES:
             who = turn.get("from") if isinstance(turn, dict) else None
             raise Reject("bad_structure", f"turn {i} has a missing or unknown 'from' ({who!r})")
         role, value = SHAREGPT_ROLES[turn["from"]], turn.get("value")
         if not isinstance(value, str):
             raise Reject("bad_structure", f"turn {i}: value is not a string")
+        if role == "system" and len(messages) == 1 and messages[0]["role"] == "system" and i == 0:
+            if value.strip() and value != messages[0]["content"]:  # as from_openai: which one is the prompt?
+                raise Reject("bad_structure", "a top-level 'system' and a different system turn: which one is the "
+                                              "prompt is not clear")
+            continue
         if role == "function_call":
             try:
                 parsed = jsontext.loads(value)
@@ -372,7 +411,7 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
         if k not in ("conversations", "tools", "system", "meta", "id"):
             meta.setdefault(k, v)
     meta["state_times"] = []
-    return _finish(messages, openai_tools(row.get("tools")) or _hermes_system_tools(messages), meta)
+    return _finish(messages, _row_tools(row.get("tools"), messages), meta)
 
 
 def from_trace(row: dict, meta: dict) -> dict:

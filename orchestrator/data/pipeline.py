@@ -169,15 +169,34 @@ def add_render_stage(result: DataResult, kept: list[dict]) -> None:
 
 def empty_mix_problem(result: DataResult, max_length: int) -> str | None:
     """Why nothing is left to train, or None when rows are: the quarantine's reasons, and the one
-    knob that usually causes it (every row longer than train.max_length once rendered)."""
+    knob that usually causes it (every row longer than train.max_length once rendered). A source
+    given weight that has no usable row is a problem too: the mix would quietly be another mix
+    (a dataset in a format toolsweep does not read ends that way, every row quarantined)."""
     if result.rows:
-        return None
+        return _empty_source_problem(result)
     counts = result.quarantine.counts()
     by_source = Counter(f"{r['source']}/{r['check']}" for r in result.quarantine.rows)  # which source lost rows, why
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(by_source.items(), key=lambda kv: -kv[1])) or "none quarantined"
     hint = (f"; every row that reached rendering is longer than train.max_length {max_length}: raise it"
             if counts and max(counts, key=counts.get) == "over_max_length" else "")
     return f"the training mix holds no rows (quarantined: {reasons}){hint}"
+
+
+def _empty_source_problem(result: DataResult) -> str | None:
+    available: Counter = Counter()
+    weight: dict[str, float] = {}
+    for t in result.mix_table:
+        available[t["source"]] += t["available"]
+        weight[t["source"]] = max(weight.get(t["source"], 0), t["weight"] or 0)
+    empty = [src for src in weight if weight[src] > 0 and available[src] == 0]
+    if not empty:
+        return None
+    said = []
+    for src in empty:
+        why = Counter(r["check"] for r in result.quarantine.rows if r["source"] == src)
+        reasons = ", ".join(f"{k} {v}" for k, v in why.most_common(3)) or "no rows read"
+        said.append(f"data source {src!r} (weight {weight[src]:g}) has no usable row ({reasons}; see quarantine.jsonl)")
+    return "; ".join(said) + "; fix the source or set its weight to 0"
 
 
 def train_jsonl(rows: list[dict]) -> str:

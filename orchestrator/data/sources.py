@@ -78,7 +78,7 @@ def _open(p: Path, split: str, streaming: bool, cache: str, where: str) -> Itera
             ds = datasets.load_from_disk(str(p))
         except FileNotFoundError:
             raise DataError(f"{where}: a directory without a dataset in it (expected a datasets save_to_disk "
-                            f"folder with dataset_info.json / state.json, or point path at a .jsonl or .parquet "
+                            f"folder with dataset_info.json / state.json, or point path at a .jsonl, .parquet or .csv "
                             f"file)") from None
         if isinstance(ds, datasets.DatasetDict):
             if split not in ds:
@@ -87,9 +87,12 @@ def _open(p: Path, split: str, streaming: bool, cache: str, where: str) -> Itera
         return _rows(ds.to_iterable_dataset() if streaming else ds)
     if p.stat().st_size == 0:
         raise DataError(f"{where}: the file is empty (expected JSONL rows or a Parquet table)")
-    if p.suffix == ".parquet":
+    if p.suffix.lower() == ".parquet":
         return _rows(datasets.load_dataset("parquet", data_files=str(p), split="train", streaming=streaming,
                                            cache_dir=cache))
+    if p.suffix.lower() in (".csv", ".tsv"):  # columns of JSON text (messages, tools) are decoded by normalise
+        return _rows(datasets.load_dataset("csv", data_files=str(p), split="train", streaming=streaming, cache_dir=cache,
+                                           **({"delimiter": "\t"} if p.suffix.lower() == ".tsv" else {})))
     return _jsonl(p, where)
 
 

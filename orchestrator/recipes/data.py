@@ -22,7 +22,7 @@ class MixResult:
     quarantined: int            # rows quarantined, every stage together
     leakage: str | None = None  # the leakage check's failure, or None when it passed (or is off)
     allowed_leaks: int = 0
-    empty: str | None = None    # why the mix holds no rows (orchestrator.data.pipeline.empty_mix_problem)
+    empty: str | None = None    # why the mix cannot be trained: no rows, or a weighted source with none (empty_mix_problem)
 
 
 def build_mix(cfg, out_dir: Path, render: bool = False) -> MixResult:

@@ -52,33 +52,74 @@ def _cases(path: Path, key: str, problems: list[str]) -> list[dict] | None:
         return None
 
 
-def _data_file_problems(path: Path, key: str, problems: list[str]) -> None:
+SNIFF_ROWS = 20  # JSONL rows read at check time to see that the source is in a format toolsweep reads
+
+
+def _row_format_problem(head: bytes, fmt: str) -> str | None:
+    """Why none of a JSONL source's first rows is in a format toolsweep reads (or in the declared
+    `fmt`), or None. Only whole rows that parse are judged: a bad row is the filter's to quarantine."""
+    from evals import jsontext
+    from orchestrator.data.normalise import Reject, detect_format
+
+    rows = []
+    for line in head.split(b"\n")[:-1] if not head.endswith(b"\n") else head.split(b"\n"):
+        try:
+            row = jsontext.loads(line.decode("utf-8").lstrip("\ufeff"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+        if len(rows) == SNIFF_ROWS:
+            break
+    if not rows:
+        return None
+    keys = sorted({k for r in rows for k in r})
+    shown = ", ".join(keys[:8]) + (", ..." if len(keys) > 8 else "")
+    if fmt == "auto":
+        for row in rows:
+            try:
+                detect_format(row)
+                return None
+            except Reject:
+                continue
+        return (f"none of its first {len(rows)} rows is in a format toolsweep reads (their keys: {shown}); expected "
+                "'messages' (openai), 'conversations' (sharegpt) or 'user' + 'answer' (trace)")
+    needed = {"openai": "messages", "sharegpt": "conversations", "trace": "user"}[fmt]
+    if not any(needed in row for row in rows):
+        return f"format is {fmt}, but none of its first {len(rows)} rows has {needed!r} (their keys: {shown})"
+    return None
+
+
+def _data_file_problems(path: Path, key: str, problems: list[str], fmt: str = "auto") -> None:
     """A JSONL source that is empty or in another format: caught here, not as an empty training set."""
     from evals.textio import jsonl_problem
 
     if path.is_dir():
         if not any(path.iterdir()):
-            problems.append(f"{key}: {path} is an empty folder (expected a .jsonl or .parquet file or a datasets "
+            problems.append(f"{key}: {path} is an empty folder (expected a .jsonl, .parquet or .csv file or a datasets "
                             "save_to_disk folder)")
         elif not any((path / marker).is_file() for marker in ("dataset_info.json", "state.json", "dataset_dict.json")):
-            problems.append(f"{key}: {path} is a folder without a dataset in it (expected a .jsonl or .parquet file "
+            problems.append(f"{key}: {path} is a folder without a dataset in it (expected a .jsonl, .parquet or .csv file "
                             "or a datasets save_to_disk folder)")
         return
-    if path.suffix == ".parquet":
+    if path.suffix.lower() in (".parquet", ".csv", ".tsv"):
         return
     with path.open("rb") as f:
         head = f.read(65536)
     if not head.strip():
-        problems.append(f"{key}: {path} is empty (expected JSONL rows)")
+        problems.append(f"{key}: {path} " + ("holds only blank lines" if head else "is empty")
+                        + " (expected JSONL rows, one JSON object per line)")
     elif jsonl_problem(head):
         problems.append(f"{key}: {path} is {jsonl_problem(head)}")
+    elif _row_format_problem(head, fmt):
+        problems.append(f"{key}: {path}: {_row_format_problem(head, fmt)}")
 
 
 def _data_problems(cfg: SweepConfig, problems: list[str]) -> None:
     for name, src in cfg.data.sources.items():
         key = f"data.sources.{name}"
         if src.path is not None and _exists(src.path, f"{key}.path", "data source", problems, kind="any"):
-            _data_file_problems(Path(src.path), f"{key}.path", problems)
+            _data_file_problems(Path(src.path), f"{key}.path", problems, src.format)
         if src.generate is not None and src.generate.toolset is not None:
             if _exists(src.generate.toolset, f"{key}.generate.toolset", "toolset", problems):
                 from orchestrator.data.generators.toolset import load_toolset
@@ -444,6 +485,17 @@ def _sampled_file_problems(cfg: SweepConfig, found: list[str]) -> None:
                 _model_problems(trial, seen)
             found.extend(f"search_space.{dim.key} = {value!r}: {p}" for p in seen
                          if p not in found and not p.startswith((NOTE, HERE)))
+
+
+def data_preflight(cfg: SweepConfig, source: str | Path | None = None) -> None:
+    """`toolsweep data`'s checks before it reads a row: every source file exists and is in a format
+    toolsweep reads (the rest of `preflight` is about training and eval, which `data` does not run)."""
+    found: list[str] = []
+    _data_problems(cfg, found)
+    found = [p[len(HERE):] if p.startswith(HERE) else p for p in found if not p.startswith(NOTE)]
+    if found:
+        head = f"{source or cfg.name}: {len(found)} problem(s) found before starting:"
+        raise ConfigError("\n".join([head, *(f"  - {p}" for p in found)]))
 
 
 def preflight(cfg: SweepConfig, source: str | Path | None = None, promoting: bool = False,

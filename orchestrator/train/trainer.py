@@ -32,13 +32,20 @@ datasets.disable_progress_bars()  # the trial's own progress display reports thi
 
 def tokenize(rows: list[dict], tokenizer, max_length: int, quarantine: Quarantine) -> tuple[datasets.Dataset, list[dict]]:
     """The rows rendered with the chat template and its assistant masks, and the rows kept; a row
-    longer than `max_length` tokens is quarantined (stage "render"), never truncated."""
+    longer than `max_length` tokens, or one the template raises on, is quarantined (stage "render"),
+    never truncated."""
+    from jinja2 import TemplateError
+
     ids, masks, kept = [], [], []
     for row in rows:
-        out = tokenizer.apply_chat_template(row["messages"], tools=row.get("tools") or None, tokenize=True,
-                                            return_dict=True, return_assistant_tokens_mask=True)
-        n = len(out["input_ids"])
         where = (row["meta"]["source"], row["meta"]["row"], "render")
+        try:
+            out = tokenizer.apply_chat_template(row["messages"], tools=row.get("tools") or None, tokenize=True,
+                                                return_dict=True, return_assistant_tokens_mask=True)
+        except TemplateError as err:  # the template refuses this conversation: one row, not the whole mix
+            quarantine.add(*where, "template_refused", f"the chat template refused the row ({err})", row)
+            continue
+        n = len(out["input_ids"])
         if n > max_length:
             quarantine.add(*where, "over_max_length", f"{n} tokens after rendering > max_length {max_length}", row)
             continue
