@@ -108,8 +108,8 @@ def decode_answer(raw: bytes) -> Any:
                               f"offset {err.start}): {raw[:80]!r}") from None
     try:
         answer = jsontext.loads(text)
-    except json.JSONDecodeError:
-        raise EndpointFailure(f"teacher endpoint: response is not JSON: {raw[:120]!r}") from None
+    except json.JSONDecodeError as err:
+        raise EndpointFailure(f"teacher endpoint: response is not JSON ({err.msg}): {raw[:120]!r}") from None
     if isinstance(answer, dict) and "error" in answer and "choices" not in answer:  # proxies send errors as 200
         err = answer["error"]
         message = err.get("message") if isinstance(err, dict) else err
@@ -148,7 +148,9 @@ def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float],
                 raise EndpointFailure(f"teacher endpoint: HTTP {err.code}, asked to wait {wait:.0f} s "
                                       f"(over {MAX_WAIT_S:.0f} s): {detail}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException, OSError) as err:
-            failure = EndpointFailure(f"teacher endpoint unreachable: {getattr(err, 'reason', None) or err!r}")
+            reason = getattr(err, "reason", None) or err
+            said = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+            failure = EndpointFailure(f"teacher endpoint unreachable: {said}")
         if attempt == cfg.retries:
             raise failure
         wait = 2.0 ** attempt if wait is None else wait
