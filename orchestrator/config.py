@@ -698,6 +698,32 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+# YAML 1.2's core schema for plain scalars, not PyYAML's YAML 1.1: in 1.1 `on`, `off`, `yes`, `no`
+# (`NO`, the country code) are booleans, `12:30` is the integer 750 (base 60) and `075007` is octal,
+# so a toolset's smart-home parameter `on`, a pickup time or a postcode silently became another value.
+# Here only true/false are booleans, and numbers are decimal (0o / 0x prefixes as 1.2 writes them).
+_BOOL, _INT, _FLOAT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_UniqueKeyLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_UniqueKeyLoader.add_implicit_resolver(_INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+                                       list("-+0123456789"))
+_UniqueKeyLoader.add_implicit_resolver(
+    _FLOAT, re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+                       r"|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
+
+
+def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)  # leading zeros are decimal in YAML 1.2 (PyYAML read 075007 as octal 31239)
+
+
+_UniqueKeyLoader.add_constructor(_INT, _core_int)
+
+
 def yaml_error_text(err: yaml.YAMLError) -> str:
     """`:line:column: not valid YAML: what` on one line (PyYAML's own message spans several, with a
     snippet), to follow the file's path."""

@@ -111,6 +111,17 @@ def _broken(tmp_path, edit) -> Path:
     (lambda d: d["flows"]["fetch_down"]["steps"][0].update(tool="ping"), r"flows\.fetch_down\.steps\[0\]\.tool: unknown tool 'ping'"),
     (lambda d: d["mix"].update(smalltalk=1), r"mix\.smalltalk"),
     (lambda d: d["tools"]["get_weather"]["parameters"].update(type=5), r"tools\.get_weather\.parameters: not a valid JSON schema"),
+    # blank texts, glued lead-ins and joiners, a wrong `unlike`, undeclared arguments, a bad format, {slot} in the prompt
+    (lambda d: d["intents"]["weather"].update(requests=["   "]), r"intents\.weather\.requests: .*empty or blank"),
+    (lambda d: d.update(lead_ins=["so"]), r"lead_ins: .*must end in a space"),
+    (lambda d: d.update(joiners=[""]), r"joiners: .*a space on each side"),
+    (lambda d: d["flows"]["warmer_city"]["slots"]["b"].update(unlike=["aa"]),
+     r"flows\.warmer_city\.slots\.b\.unlike: unknown slot 'aa'"),
+    (lambda d: d["intents"]["get_ticket"]["arguments"].update(reasn="{state}"),
+     r"intents\.get_ticket\.arguments: argument\(s\) \['reasn'\] are not parameters of get_ticket"),
+    (lambda d: (d["tools"]["get_weather"]["parameters"]["properties"]["city"].update(format="date")),
+     r"intents\.weather\.arguments\.city: generated arguments do not fit get_weather's schema: .* is not a 'date'"),
+    (lambda d: d.update(system_prompt="You are {bot}."), r"system_prompt: unknown slot \{bot\}"),
 ])
 def test_bad_toolset_names_file_and_key(tmp_path, edit, where):
     path = _broken(tmp_path, edit)
@@ -137,3 +148,36 @@ def test_rows_are_json_lines(rows):
 def test_small_counts_add_up_exactly(gen, n):
     rows = toolset.generate(gen, n, seed=1)
     assert len(rows) == n and len({toolset.first_user_text(r) for r in rows}) == n
+
+
+def test_choice_values_are_templates_and_parallel_requests_keep_their_values(rows):
+    # starter.yaml's send_email body is a choice of templates over {topic}: filled, never written out
+    left = [r["id"] for r in rows if re.search(r"(?<!\{)\{[A-Za-z_]\w*\}", json.dumps(r))]
+    assert left == []
+    bodies = [tc["function"]["arguments"]["body"] for r in rows for m in r["messages"]
+              for tc in m.get("tool_calls") or [] if tc["function"]["name"] == "send_email"]
+    assert bodies and all("{" not in b for b in bodies)
+    for r in (r for r in rows if r["scenario"] == "multi_tool_parallel"):
+        user = toolset.first_user_text(r)
+        assert not re.search(r"\bi (?:need|forgot|want)\b", user), user   # "I" stays "I"
+        for tc in r["messages"][2]["tool_calls"]:
+            for v in toolset._strings(tc["function"]["arguments"]):
+                if re.fullmatch(r"[A-Z]+-\d+", v):   # an id the request names: still there, case and all
+                    assert v in user, (v, user)
+
+
+def test_yaml_1_1_words_and_times_stay_strings(tmp_path):
+    # written the obvious way, unquoted: YAML 1.1 made `on` True, 12:30 the number 750
+    intent = ("  lights_on:\n    tool: set_lights\n    slots: {room: {choice: [kitchen]}}\n"
+              "    requests: [\"Turn the {room} lights on at 12:30.\"]\n"
+              "    arguments: {room: \"{room}\", on: true, at: 12:30}\n    result: ok\n    answers: [\"Done.\"]\n")
+    tool = ("  set_lights:\n    description: Lights.\n    parameters:\n      type: object\n"
+            "      properties: {room: {type: string}, on: {type: boolean}, at: {type: string}}\n"
+            "      required: [room, on]\n")
+    text = STARTER.read_text().replace("\nintents:\n", "\nintents:\n" + intent, 1).replace("\ntools:\n", "\ntools:\n" + tool, 1)
+    path = tmp_path / "lights.yaml"
+    path.write_text(text)
+    gen = toolset.load_toolset(path)
+    assert set(gen.ts.tools["set_lights"].parameters["properties"]) == {"room", "on", "at"}   # not True
+    _, call, _, _ = gen.intent(__import__("random").Random(0), "lights_on")
+    assert call["function"]["arguments"] == {"room": "kitchen", "on": True, "at": "12:30"}   # not 750

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import jsonschema
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError,
+                      field_validator, model_validator)
 
 from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml
 
@@ -96,15 +96,26 @@ class OptionalArgs(_Strict):
     set: dict[str, SlotSpec] = {}                # slots it redraws (e.g. a Fahrenheit temperature range)
 
 
+def _texts(items: list[str]) -> list[str]:
+    """Requests and answers: each a text, not blank (an empty request crashed, a blank one trained)."""
+    blank = [i for i, t in enumerate(items) if not t.strip()]
+    if blank:
+        raise ValueError(f"item(s) {blank} are empty or blank; each must be text")
+    return items
+
+
+Texts = Annotated[list[str], Field(min_length=1), AfterValidator(_texts)]
+
+
 class Intent(_Strict):
     tool: str
     slots: dict[str, SlotSpec] = {}
     computed: dict[str, str] = {}
-    requests: list[str] = Field(min_length=1)
+    requests: Texts
     arguments: dict[str, Any]
     optional: list[OptionalArgs] = []
     result: Any
-    answers: list[str] = Field(min_length=1)
+    answers: Texts
 
 
 class Call(_Strict):
@@ -123,16 +134,16 @@ class Flow(_Strict):
     system: str | None = None                    # replaces the system prompt; may use {system}
     slots: dict[str, SlotSpec] = {}
     computed: dict[str, str] = {}
-    requests: list[str] = Field(min_length=1)
+    requests: Texts
     steps: list[Union[Call, Parallel]] = Field(min_length=1)
-    answers: list[str] = Field(min_length=1)
+    answers: Texts
 
 
 class NoTool(_Strict):
     slots: dict[str, SlotSpec] = {}
     computed: dict[str, str] = {}
-    requests: list[str] = Field(min_length=1)
-    answers: list[str] = Field(min_length=1)
+    requests: Texts
+    answers: Texts
 
 
 class Toolset(_Strict):
@@ -156,6 +167,23 @@ class Toolset(_Strict):
             raise ValueError(f"tool name(s) {bad}: use 1-64 letters, digits, '_', '-' or '.'")
         return tools
 
+    @field_validator("lead_ins")
+    @classmethod
+    def _lead_ins_end_in_a_space(cls, lead_ins: list[str]) -> list[str]:
+        glued = [t for t in lead_ins if t and not t[-1].isspace()]
+        if glued:  # "so" + "Please refund ..." would read "soPlease refund ..."
+            raise ValueError(f"lead-in(s) {glued} must end in a space (or be empty): they go right before the request")
+        return lead_ins
+
+    @field_validator("joiners")
+    @classmethod
+    def _joiners_are_spaced(cls, joiners: list[str]) -> list[str]:
+        glued = [t for t in joiners if not t.strip() or not t[0].isspace() or not t[-1].isspace()]
+        if glued:
+            raise ValueError(f"joiner(s) {glued} must be words with a space on each side (' Also, '): they go "
+                             "between two requests")
+        return joiners
+
     @model_validator(mode="after")
     def _mix_is_usable(self) -> "Toolset":
         if any(w < 0 for w in self.mix.values()) or sum(self.mix.values()) <= 0:
@@ -167,6 +195,7 @@ class Toolset(_Strict):
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*)((?:\.\w+)*)(?:\|(\w+))?(?::([^{}]*))?\}")
 _ONLY = re.compile(r"^\{([A-Za-z_]\w*)((?:\.\w+)*)\}$")
+_PLACEHOLDER = re.compile(r"(?<!\{)\{[A-Za-z_]\w*(?:\.\w+)*(?:\|\w+)?(?::[^{}]*)?\}(?!\})")  # {slot}, not {{x}}
 FILTERS = {"lower": str.lower, "upper": str.upper, "title": str.title,
            "cap": lambda s: s[:1].upper() + s[1:], "typo": lambda s: s[:-1] + s[-1] * 2 if s else s}
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -263,7 +292,9 @@ def evaluate(expr: str, values: dict[str, Any]) -> float | int:
 class Generator:
     def __init__(self, toolset: Toolset, source: str = "<toolset>"):
         self.ts, self.source = toolset, source
-        self.validators = {name: jsonschema.Draft202012Validator(t.parameters) for name, t in toolset.tools.items()}
+        # formats (date, email, ...) checked too: a generator must not teach "next Friday" as a date
+        self.validators = {name: jsonschema.Draft202012Validator(
+            t.parameters, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER) for name, t in toolset.tools.items()}
         self.schemas = {name: {"type": "function", "function": {"name": name, "description": t.description,
                                                                  "parameters": t.parameters}}
                         for name, t in toolset.tools.items()}
@@ -283,11 +314,21 @@ class Generator:
                 pool = self.ts.pools.get(spec.pool)
                 if pool is None:
                     raise self._fail(f"{where}.slots.{name}", f"unknown pool {spec.pool!r}")
-                avoid = [values[u] for u in spec.unlike if u in values]
+                for u in spec.unlike:
+                    if u not in values:
+                        why = (f"slot {u!r} is drawn after {name!r} (or is {name!r} itself): declare it first"
+                               if u in slots else f"unknown slot {u!r}")
+                        raise self._fail(f"{where}.slots.{name}.unlike", why)
+                avoid = [values[u] for u in spec.unlike]
                 options = [v for v in pool if v not in avoid]
                 if not options:
                     raise self._fail(f"{where}.slots.{name}", f"pool {spec.pool!r} has no value unlike {spec.unlike}")
                 values[name] = rng.choice(options)
+        # A choice may be a template over the other slots ("the {topic} is attached."): filled once
+        # every slot of the entry is drawn, so the order the slots are written in does not matter.
+        for name, spec in slots.items():
+            if isinstance(spec, ChoiceSlot) and isinstance(values[name], str) and _PLACEHOLDER.search(values[name]):
+                values[name] = self._render(values[name], values, f"{where}.slots.{name}.choice")
 
     def _computed(self, computed: dict[str, str], values: dict[str, Any], where: str) -> None:
         for name, expr in computed.items():
@@ -305,6 +346,12 @@ class Generator:
     def _call(self, tool: str, arguments: dict, where: str) -> dict:
         if tool not in self.schemas:
             raise self._fail(f"{where}.tool", f"unknown tool {tool!r} (known: {', '.join(self.schemas)})")
+        schema = self.ts.tools[tool].parameters
+        if isinstance(arguments, dict) and "properties" in schema and schema.get("additionalProperties") is not True:
+            extra = sorted(set(arguments) - set(schema["properties"]))
+            if extra:  # JSON Schema lets them through unless told not to; a model would learn to invent them
+                raise self._fail(f"{where}.arguments", f"argument(s) {extra} are not parameters of {tool} "
+                                                       f"(its parameters: {', '.join(schema['properties']) or 'none'})")
         err = jsonschema.exceptions.best_match(self.validators[tool].iter_errors(arguments))
         if err is not None:
             path = ".".join(str(p) for p in err.absolute_path)
@@ -362,7 +409,7 @@ class Generator:
         first, second = rng.sample(sorted(self.ts.intents), 2)
         r1, c1, o1, a1 = self.intent(rng, first)
         r2, c2, o2, a2 = self.intent(rng, second)
-        request = r1 + rng.choice(self.ts.joiners) + r2[0].lower() + r2[1:]
+        request = r1 + rng.choice(self.ts.joiners) + _lower_first_word(r2, c2["function"]["arguments"])
         msgs = [{"role": "user", "content": request}, {"role": "assistant", "content": "", "tool_calls": [c1, c2]},
                 _tool_msg(c1, o1), _tool_msg(c2, o2), {"role": "assistant", "content": f"{a1} {a2}"}]
         return self._example(rng, "multi_tool_parallel", msgs,
@@ -460,6 +507,30 @@ class Generator:
             raise self._fail("mix", f"weights given for {missing}, but the file defines nothing to make them from")
 
 
+def _lower_first_word(text: str, arguments: dict) -> str:
+    """`text` as the middle of a sentence: its first word lower-cased when it is an ordinary
+    capitalised word ("Show" -> "show"), never "I", an acronym, a code ("ORD-59012") or a word of an
+    argument's value ("Paris"): those keep their case, or the text would no longer hold the value."""
+    first = re.match(r"[A-Za-z][A-Za-z']*", text)
+    if not first or first.end() < len(text) and not (text[first.end()].isspace() or text[first.end()] in ",.:;!?"):
+        return text
+    word = first.group(0)
+    in_values = any(word in v for v in _strings(arguments))
+    if word == "I" or word.startswith("I'") or not (word[0].isupper() and word[1:].islower()) or in_values:
+        return text
+    return word.lower() + text[first.end():]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def _tool_msg(call: dict, content: str) -> dict:
     return {"role": "tool", "name": call["function"]["name"], "content": content}
 
@@ -480,7 +551,11 @@ def parse_toolset(data: Any, source: str = "<toolset>") -> Generator:
             jsonschema.Draft202012Validator.check_schema(tool.parameters)
         except jsonschema.SchemaError as err:
             raise ToolsetError(f"{source}: tools.{name}.parameters: not a valid JSON schema: {err.message}") from None
-    gen = Generator(toolset, source)
+    try:  # a template with no slots: `{{`/`}}` are braces, as everywhere else; `{bot}` was written out as it stood
+        system = render(toolset.system_prompt, {})
+    except TemplateError as err:
+        raise ToolsetError(f"{source}: system_prompt: {err} (the system prompt fills no slots)") from None
+    gen = Generator(toolset.model_copy(update={"system_prompt": system}), source)
     gen.check()
     return gen
 
