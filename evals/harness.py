@@ -328,13 +328,61 @@ def check_report(report: object, where: object) -> dict:
         if (r["kind"], str(r["id"])) in seen:  # records pair by id: a second one would pair with either
             raise InputFileError(f"{where}: case {r['id']!r} has two records; ids must be unique")
         seen.add((r["kind"], str(r["id"])))
+        if not isinstance(r["id"], str) or not r["id"]:  # 144 and "144" would pair, null with nothing
+            raise InputFileError(f"{where}: cases[{i}]: 'id' is {r['id']!r}; expected the case id as text")
         fields = _RECORD_FIELDS[r["kind"]]
         for field, kind in fields.items():  # a field that is missing is named later, by the reader that needs it
             value = r.get(field, kind())
             if not (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))):
                 raise InputFileError(f"{where}: case {r['id']!r}: '{field}' is {value!r}; expected "
                                      f"{'true or false' if kind is bool else 'a whole number' if kind is int else 'text'}")
+            if kind is int and value < 0:
+                raise InputFileError(f"{where}: case {r['id']!r}: '{field}' is {value}; a count is 0 or more")
+        if r["kind"] == "probe" and r.get("outcome", OUTCOMES[0]) not in OUTCOMES:
+            raise InputFileError(f"{where}: case {r['id']!r}: 'outcome' is {r['outcome']!r}; expected one of "
+                                 f"{', '.join(OUTCOMES)}")
+        if r["kind"] == "call" and isinstance(r.get("expected"), list) and "no_tool_expected" in r \
+                and r["no_tool_expected"] != (r["expected"] == []):
+            raise InputFileError(f"{where}: case {r['id']!r}: 'no_tool_expected' is {r['no_tool_expected']} but "
+                                 f"'expected' lists {len(r['expected'])} call(s)")
     return report
+
+
+def checked_report(path, what: str = "eval report", error: type | None = None) -> dict:
+    """A stored report read strictly (RFC 8259 JSON: no NaN), of the right shape, whose summary
+    agrees with its per-case records; else `error` (default InputFileError) naming the file."""
+    from evals.errors import InputFileError
+    from evals.textio import read_json
+
+    error = error or InputFileError
+    try:
+        report = check_report(read_json(path, what, error), path)
+    except InputFileError as err:
+        raise error(str(err)) from None
+    mismatch = summary_mismatch(report)
+    if mismatch:
+        raise error(f"{path}: {mismatch} (the file was edited or half written; rerun the eval)")
+    return report
+
+
+def summary_mismatch(report: dict) -> str | None:
+    """Where a report's summary `metrics` disagree with what its own per-case records give (an edited
+    or half-written file): 'metric: summary X, records Y', or None. The records are the measurement;
+    a card or a release that printed the summary would print a number nothing measured."""
+    try:
+        calls = [r for r in report["cases"] if r["kind"] == "call"]
+        probes = [r for r in report["cases"] if r["kind"] == "probe"]
+        derived = _metrics(calls)
+        derived["fabrication_rate"] = fabrication_summary(probes)["fabricated_rate"]
+    except (KeyError, TypeError, ZeroDivisionError) as err:
+        return f"the per-case records cannot be re-aggregated ({err!r})"
+    for name, value in derived.items():
+        stated = report["metrics"].get(name)
+        if value is None and stated is None:
+            continue
+        if value is None or stated is None or abs(stated - value) > 1e-9:
+            return f"{name}: the summary says {stated!r}, the per-case records give {value!r}"
+    return None
 
 
 # The score fields compare_reports and the gate read from each record, with their JSON types.

@@ -184,13 +184,18 @@ def print_decision(record: dict) -> None:
         table.add_column(col, justify="left" if col == "metric" else "right")
     shown = [(m, r, "") for m, r in record["rows"].items()]
     shown += [(m, r, " (not gated)") for m, r in (record.get("others") or {}).items()]
+    unmeasured = set(record.get("unmeasured") or ())
     for metric, row, note in shown:
         ci = row.get("ci95")
         n = row.get("n_measured", row.get("n_cases"))
+        cell = (f"unmeasured ({'none' if n is None else int(n)})" if metric in unmeasured and not note
+                else verdict_cell(row, metric))
         table.add_row(metric + note, "—" if n is None else str(int(n)), fmt(row.get("a")), fmt(row.get("b")),
                       "—" if row.get("diff") is None else f"{row['diff']:+.3f}",
-                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", verdict_cell(row, metric))
+                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", cell)
     out.print(table)
+    out.print("  n: cases the metric is measured on, the smaller of the two models' counts (precision and schema "
+              "validity count the calls made)")
     for reason in record["reasons"]:
         out.print(f"  - {reason}")
     if record["promote"]:
@@ -229,13 +234,17 @@ def print_trial(cfg, result) -> None:
 
 def compare_table(rows: list[dict], title: str) -> Table:
     """`toolsweep compare`: B − A per metric with its paired CI and whether it is credible."""
-    table = Table(title=title)
-    for col in ("metric", "A", "B", "B − A", "95% CI", "credible"):
+    from orchestrator.release.gate import verdict_cell
+
+    table = Table(title=title, caption="n: paired cases the metric is measured on (the smaller of A's and B's counts); "
+                                       "credible: the CI excludes 0, better or worse in the metric's own direction")
+    for col in ("metric", "n", "A", "B", "B − A", "95% CI", "credible"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for row in rows:
-        ci = row["ci95"]
-        table.add_row(row["metric"], fmt(row["a"]), fmt(row["b"]), fmt(row["diff"]),
-                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", "yes" if row["credible"] else "no")
+        ci, n = row["ci95"], row.get("n_measured", row.get("n_cases"))
+        table.add_row(row["metric"], "—" if n is None else str(int(n)), fmt(row["a"]), fmt(row["b"]),
+                      "—" if row["diff"] is None else f"{row['diff']:+.3f}",
+                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", verdict_cell(row, row["metric"]))
     return table
 
 

@@ -18,6 +18,11 @@ def read_sweep_state(sweep_dir: Path, needs: tuple[str, ...] = ("parent_run_id",
     """The state file of `sweep_dir` (parent_run_id, storage, experiment, config), or ConfigError
     naming the file and the first of `needs` it lacks."""
     state_file = Path(sweep_dir) / STATE_FILE
+    if not Path(sweep_dir).exists():
+        raise ConfigError(f"{sweep_dir}: no such directory (expected a sweep directory, runs/ray/<name>-<stamp>)")
+    if Path(sweep_dir).is_file():
+        hint = " (give the folder that holds it)" if Path(sweep_dir).name == STATE_FILE else ""
+        raise ConfigError(f"{sweep_dir}: is a file; expected a sweep directory{hint}")
     if not state_file.is_file():
         raise ConfigError(f"{sweep_dir}: holds no {STATE_FILE}, so it is not a toolsweep sweep directory "
                           f"(expected runs/ray/<name>-<stamp>)")

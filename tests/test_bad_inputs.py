@@ -686,6 +686,9 @@ CASES = [
     Case("anonymise", "unknown detector to disable", anonymise(b"{}\n", extra=["--disable", "faces"]), ["--disable", "faces"]),
     # --- sweep folders (resume, status) -------------------------------------------------------------
     Case("sweep dir", "no state file", sweep_dir(None), ["x-20260101-000000", "not a toolsweep sweep directory"]),
+    Case("sweep dir", "no such folder", lambda tmp: ["status", str(tmp / "nope")], ["nope", "no such directory"]),
+    Case("sweep dir", "the state file itself", lambda tmp: (sweep_dir(b"{}")(tmp), ["status", str(
+        tmp / "ray" / "x-20260101-000000" / "toolsweep_sweep.json")])[1], ["is a file", "the folder that holds it"]),
     Case("sweep dir", "state not JSON", sweep_dir(b"{oops", cmd="status"), ["toolsweep_sweep.json", "not valid JSON"]),
     Case("sweep dir", "state without a config", sweep_dir(b'{"parent_run_id": "r"}'), ["toolsweep_sweep.json", "'config'"]),
     # --- teacher endpoint answers (each bad answer is one rejected row, with its reason) -----------------

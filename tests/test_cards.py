@@ -234,6 +234,15 @@ def test_when_to_use_is_read_off_the_numbers():
     assert "- Scenarios where it picked the right tools in under 50% of cases: parallel." in lines
     assert "- Unattended loops where a failed tool could go unnoticed: it invented a result in 1 of 4 failure probes." in lines
     assert "## When to use it, and when not" in cards.model_card(info()) and "## Attribution" in cards.model_card(info())
+    # no_tool picked right in 75% of cases, but that is the needless-call rate the card warns about: not a "use"
+    assert "- Scenarios where it picked the right tools in at least 50% of cases: single_tool." in lines
+
+
+def test_a_lower_is_better_metric_that_went_up_is_a_rise():
+    up = {"metric": "false_tool_call_rate", "a": 0.0, "b": 0.25, "diff": 0.25, "ci95": [0.0, 0.5], "credible": False,
+          "n_measured": 12}
+    said = "\n".join(cards.limitations(info(vs_base=[up])))
+    assert "so the rise is not credible" in said and "drop" not in said
 
 
 def test_card_and_gate_read_a_difference_the_same_way():

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -360,3 +361,19 @@ def test_a_template_that_asks_for_the_date_gets_the_pinned_day():
 
     rendered = render_chat("{{ strftime_now('%Y-%m-%d') }}", [{"role": "user", "content": "q"}])
     assert rendered == PINNED_TODAY.isoformat()
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda r: r["cases"][-1].update(outcome="banana"), "'outcome' is 'banana'; expected one of"),
+    (lambda r: r["cases"][0].update(tp=-5), "'tp' is -5; a count is 0 or more"),
+    (lambda r: r["cases"][0].update(id=144), "'id' is 144; expected the case id as text"),
+])
+def test_a_report_record_no_eval_can_write_is_refused(edit, said):
+    from fake_reports import report
+    from evals.errors import InputFileError
+    from evals.harness import check_report
+
+    r = report({"single_tool": (3, 4)}, {"fabricated": 1})
+    edit(r)
+    with pytest.raises(InputFileError, match=re.escape(said)):
+        check_report(r, "r.json")

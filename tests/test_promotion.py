@@ -131,6 +131,10 @@ def test_first_promotion_refuses_a_guard_measured_on_too_few_cases():
     thin_primary = {**flat_primary, "n_measured": 3}
     d = gate([thin_primary], "tool_f1", [], "base", min_cases=10)
     assert d.promote is False and d.unmeasured == ["tool_f1"]
+    # an unmeasured primary still lists the guards the set cannot measure (the card marks them too)
+    d = gate([thin_primary, few], "tool_f1", ["no_tool_accuracy"], "base", min_cases=10)
+    assert d.unmeasured == ["tool_f1", "no_tool_accuracy"]
+    assert d.reasons[1] == "guard no_tool_accuracy unmeasured: 4 case(s) measure it, fewer than the minimum 10"
 
 
 def test_gate_refuses_a_credible_parse_success_regression_with_the_default_guards():

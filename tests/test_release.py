@@ -48,6 +48,19 @@ def test_verify_detects_tampering_missing_and_extra_files(tmp_path):
     assert verify(dest) == [f"{dest / MANIFEST}: no manifest"]
 
 
+def test_verify_flags_a_pipe_and_a_negative_size(tmp_path):
+    import os
+
+    dest = build_release(tmp_path / "fam-1.0", fill_two_files)
+    os.mkfifo(dest / "pipe")
+    assert verify(dest) == ["not a plain file: pipe (a pipe, socket or device has no content to vouch for)"]
+    (dest / "pipe").unlink()
+    manifest = json.loads((dest / MANIFEST).read_text())
+    manifest["files"]["README.md"]["size_bytes"] = -1
+    (dest / MANIFEST).write_text(json.dumps(manifest))
+    assert "must be" in verify(dest)[0]
+
+
 def test_existing_version_is_never_overwritten(tmp_path):
     dest = build_release(tmp_path / "fam-1.0", fill_two_files)
     before = (dest / MANIFEST).read_text()
@@ -94,3 +107,42 @@ def test_cli_verify_exit_codes(tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 1
     assert "size differs: README.md" in bad.stdout
+
+
+def test_a_build_that_does_not_verify_never_takes_the_version(tmp_path):
+    from orchestrator.errors import ReleaseError
+
+    def with_a_link(tmp: Path) -> dict:
+        fill_two_files(tmp)
+        (tmp / "card.md").symlink_to(tmp / "README.md")   # verify refuses links
+        return {}
+
+    with pytest.raises(ReleaseError, match="does not verify"):
+        build_release(tmp_path / "fam-1.0", with_a_link)
+    with pytest.raises(ReleaseError, match="NaN"):
+        build_release(tmp_path / "fam-1.0", lambda tmp: fill_two_files(tmp) and {"tool_f1": float("nan")})
+    assert list(tmp_path.iterdir()) == []        # no folder, no leftovers: the version is still free
+    dest = build_release(tmp_path / "fam-1.0", fill_two_files)
+    assert dest.stat().st_mode & 0o777 == 0o755   # readable by the people it is released to
+
+
+def test_release_cards_read_only_numbers_the_cases_measured(tmp_path):
+    from fake_reports import report
+    from orchestrator.errors import ReleaseError
+    from orchestrator.recipes.release import variant_info
+
+    folder = tmp_path / "4k"
+    (folder / "eval").mkdir(parents=True)
+    (folder / "promotion").mkdir()
+    tuned, base = report({"single_tool": (9, 10)}), report({"single_tool": (5, 10)})
+    (folder / "promotion" / "card_info.json").write_text(json.dumps({"primary_quant": "q4_k_m", "quant_types": ["q4_k_m"]}))
+    (folder / "promotion" / "vs_base.json").write_text("[]")
+    (folder / "promotion" / "decision.json").write_text("{}")
+    (folder / "eval" / "base-q4_k_m.json").write_text(json.dumps(base))
+    tuned["metrics"]["tool_f1"] = 0.5                     # the summary edited, the cases not
+    (folder / "eval" / "tuned-q4_k_m.json").write_text(json.dumps(tuned))
+    with pytest.raises(ReleaseError, match=r"tuned-q4_k_m.json: tool_f1: the summary says 0.5, the per-case records give 0.9"):
+        variant_info(folder, "fam", "1.0")
+    (folder / "eval" / "tuned-q4_k_m.json").write_text(json.dumps(tuned).replace('"tool_f1": 0.5', '"tool_f1": NaN', 1))
+    with pytest.raises(ReleaseError, match=r"tuned-q4_k_m.json: not valid JSON \(NaN"):
+        variant_info(folder, "fam", "1.0")

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -88,8 +89,18 @@ def test_one_parent_with_a_child_run_per_trial(sweep):
 
 
 def test_status_reads_the_sweep_dir(sweep):
-    _, summary, _ = sweep
+    tmp, summary, _ = sweep
     res = toolsweep("status", summary["experiment_dir"], timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.count("TERMINATED") == N_TRIALS
+    # a sweep folder moved elsewhere (Tune's state and toolsweep's in one folder, the recorded storage gone):
+    # status reads the folder it is given
+    exp_dir = Path(summary["experiment_dir"])
+    moved = tmp / "moved" / exp_dir.name
+    shutil.copytree(tmp / "ray" / exp_dir.name, moved, ignore=shutil.ignore_patterns("checkpoint_*"))
+    state = json.loads((exp_dir / "toolsweep_sweep.json").read_text())
+    (moved / "toolsweep_sweep.json").write_text(json.dumps({**state, "storage": str(tmp / "gone")}))
+    res = toolsweep("status", str(moved), timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.count("TERMINATED") == N_TRIALS
 

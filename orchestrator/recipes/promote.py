@@ -256,15 +256,20 @@ def _build_files(s: _Sweep, client, work: Path, cache: Path, log) -> _Files:
     return _Files(files, adapter, base_file, serving)
 
 
-def _score(s: _Sweep, f: _Files, tracker, run_id: str, log) -> tuple[dict[str, dict], dict, Path, list[dict]]:
-    """Step 3b: every release quant and the base scored on the promotion eval set, each report logged."""
+def _promotion_cases(s: _Sweep) -> tuple[Path, list[dict]]:
+    """The promotion eval set, loaded and checked (before any file is built)."""
     from evals.cases import load_cases, take
+
+    eval_path = s.cfg.promote.eval_set or s.cfg.data.eval
+    return eval_path, take(load_cases(eval_path), s.cfg.promote.max_eval_cases)
+
+
+def _score(s: _Sweep, f: _Files, tracker, run_id: str, cases: list[dict], eval_path, log) -> tuple[dict[str, dict], dict]:
+    """Step 3b: every release quant and the base scored on the promotion eval set, each report logged."""
     from orchestrator.recipes.trial import eval_gguf, log_report
 
     cfg, p = s.cfg, s.cfg.promote
     slug, primary_q = f"{p.family}-{s.variant}", p.quant_types[0]
-    eval_path = p.eval_set or cfg.data.eval
-    cases = take(load_cases(eval_path), p.max_eval_cases)
     reports = {}
     for q in p.quant_types:
         log(f"eval {q} on {eval_path} ({len(cases)} cases)")
@@ -273,7 +278,7 @@ def _score(s: _Sweep, f: _Files, tracker, run_id: str, log) -> tuple[dict[str, d
     log(f"eval base-{primary_q}")
     base_report = eval_gguf(f.base_gguf, cases, cfg, f.serving_template)
     log_report(tracker, run_id, f"base-{primary_q}", base_report, f"untuned base {primary_q}")
-    return reports, base_report, eval_path, cases
+    return reports, base_report
 
 
 def _log_decision(tracker, run_id: str, decision: Decision, record: dict, log) -> None:
@@ -369,7 +374,7 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
     The steps are the module docstring's, in order, inside one promotion run."""
     from evals.harness import compare_reports
     from orchestrator.paths import cache_dir as default_cache
-    from orchestrator.release import plots
+    from orchestrator.release import plots, registry
     from orchestrator.tracking import Tracker, existing_store
 
     existing_store(tracking)
@@ -392,8 +397,14 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
         plots.pareto_plot(s.trials, front_ids, cfg.search.objectives, candidate["trial_id"],
                           f"{cfg.name} ({variant}): quantized dev metrics", work / "plots" / "pareto.png")
 
+        # Inputs first: a missing eval set or a damaged champion report is one line now, not after
+        # the merge, the GGUF conversion and minutes of eval.
+        eval_path, cases = _promotion_cases(s)
+        current_champion = registry.champion(tracker.client, p.family, variant)
+        if current_champion is not None:
+            registry.champion_report(tracker.client, current_champion, primary_q, work / "champion")
         files = _build_files(s, tracker.client, work, cache_dir or default_cache(), log)
-        reports, base_report, eval_path, cases = _score(s, files, tracker, run_id, log)
+        reports, base_report = _score(s, files, tracker, run_id, cases, eval_path, log)
         stats = {"seed": cfg.seed, "n_resamples": p.n_resamples, "confidence": p.confidence}
         vs_base = compare_reports(base_report, reports[primary_q], **stats)
         tracker.log_dict(run_id, vs_base, "promotion/vs_base.json")
@@ -426,6 +437,7 @@ def promote_sweep(sweep: str, tracking: TrackingConfig, promote_cfg: PromoteConf
     except BaseException as err:
         tracker.set_tags(run_id, {"toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
         tracker.end_run(run_id, "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+        shutil.rmtree(work, ignore_errors=True)  # a half-built promotion (merged weights, GGUFs: hundreds of MB)
         raise
     record["promotion_run_id"] = run_id
     return record

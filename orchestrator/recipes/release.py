@@ -17,11 +17,11 @@ is refused (`orchestrator/release/manifest.py`).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from orchestrator.errors import ReleaseError
 from orchestrator.release import cards
 from orchestrator.release.gate import family_rows
 from orchestrator.release.manifest import build_release
@@ -32,14 +32,29 @@ PLOTS = {"Pareto front of the sweep (quantized dev metrics)": "plots/pareto.png"
 
 
 def variant_info(folder: Path, family: str, version: str) -> dict:
-    """A card's input dict from a variant folder's downloaded artifacts."""
-    info = json.loads((folder / "promotion" / "card_info.json").read_text())
+    """A card's input dict from a variant folder's downloaded artifacts, each read strictly (no NaN,
+    the file named) and each eval report checked against its own per-case records: a card prints
+    only numbers the cases measured."""
+    from evals.harness import checked_report
+    from evals.textio import read_json
+
+    def json_at(rel: str) -> object:
+        return read_json(folder / rel, "promotion artifact", ReleaseError)
+
+    info = json_at("promotion/card_info.json")
     q = info["primary_quant"]
-    reports = {qq: json.loads((folder / "eval" / f"tuned-{qq}.json").read_text()) for qq in info["quant_types"]}
-    return {**info, "family": family, "version": version, "reports": reports,
-            "base_report": json.loads((folder / "eval" / f"base-{q}.json").read_text()),
-            "vs_base": json.loads((folder / "promotion" / "vs_base.json").read_text()),
-            "promotion": json.loads((folder / "promotion" / "decision.json").read_text())}
+    reports = {qq: checked_report(folder / "eval" / f"tuned-{qq}.json", "eval report", ReleaseError)
+               for qq in info["quant_types"]}
+    base = checked_report(folder / "eval" / f"base-{q}.json", "eval report", ReleaseError)
+    vs_base = json_at("promotion/vs_base.json")
+    for row in vs_base if isinstance(vs_base, list) else []:  # the gate's rows: the reports' own numbers
+        for side, report in (("a", base), ("b", reports[q])):
+            value = report["metrics"].get(row.get("metric"))
+            if isinstance(value, float) and isinstance(row.get(side), float) and abs(value - row[side]) > 1e-9:
+                raise ReleaseError(f"{folder / 'promotion/vs_base.json'}: {row['metric']} {side} is {row[side]}, but "
+                                   f"the eval report it was computed from says {value}")
+    return {**info, "family": family, "version": version, "reports": reports, "base_report": base,
+            "vs_base": vs_base, "promotion": json_at("promotion/decision.json")}
 
 
 def render_cards(root: Path, family: str, version: str) -> dict:

@@ -615,12 +615,17 @@ def experiment_status(exp_dir: Path) -> list[dict]:
     from ray.tune import ExperimentAnalysis
 
     state = read_sweep_state(exp_dir)
-    where = state["storage"] + "/" + state["experiment"]
+    # The folder asked about, when Tune's state is in it (a copied or moved sweep); the recorded
+    # path only when it is not: the table must describe the sweep the user named.
+    here = sorted(Path(exp_dir).glob("experiment_state-*.json"))
+    where = str(exp_dir) if here else state["storage"] + "/" + state["experiment"]
     try:
         analysis = ExperimentAnalysis(where)
-    except (ValueError, FileNotFoundError) as err:  # no experiment_state-*.json there
-        raise ConfigError(f"{exp_dir / STATE_FILE}: Tune's experiment state is not at {where} "
-                          f"({str(err).splitlines()[0]})") from None
+    except (ValueError, FileNotFoundError) as err:  # no experiment_state-*.json there, or one that is not JSON
+        if here:
+            raise ConfigError(f"{here[-1]}: Tune's experiment state cannot be read ({str(err).splitlines()[0]})") from None
+        raise ConfigError(f"{exp_dir}: no Tune experiment state (experiment_state-*.json) here or at the recorded "
+                          f"{where} ({str(err).splitlines()[0]})") from None
     rows = []
     for trial in analysis.trials:
         last: dict[str, Any] = trial.last_result or {}

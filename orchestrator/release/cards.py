@@ -125,7 +125,8 @@ def scenario_table(info: dict) -> list[str]:
     report = info["reports"][info["primary_quant"]]
     tuned, cis = report["per_scenario"], report.get("per_scenario_ci95") or {}
     base = info["base_report"]["per_scenario"]
-    lines = ["| scenario | cases | tool F1 | tool selection acc (95% CI) | args exact | no-tool acc | base tool F1 |",
+    acc_head = "tool selection acc (95% CI)" if cis else "tool selection acc"  # a report from before per-scenario CIs
+    lines = [f"| scenario | cases | tool F1 | {acc_head} | args exact | no-tool acc | base tool F1 |",
              "|---|---|---|---|---|---|---|"]
     for name, m in sorted(tuned.items(), key=lambda kv: (-(kv[1].get("tool_selection_accuracy") or 0), kv[0])):
         ci = cis.get(name, {}).get("tool_selection_accuracy")
@@ -242,8 +243,9 @@ def limitations(info: dict, worst_n: int = 2, quant_drop: float = 0.02) -> list[
              and r["metric"] in dict(HEADLINE_ROWS) and abs(r["diff"]) >= 0.1
              and (r["diff"] < 0) == (direction_of(r["metric"]) == "max")]
     for r in drops:  # a large drop on a few cases: not shown to be a loss, and not shown to be safe
+        change = "rise" if direction_of(r["metric"]) == "min" else "drop"  # lower-is-better metrics worsen upwards
         out.append(f"{label_of(r['metric'])} moved {fmt(r['a'])} -> {fmt(r['b'])} on {r.get('n_measured', '?')} "
-                   f"cases; the paired {_level(info)} CI {_ci(r['ci95'], sign=True)} reaches 0, so the drop is not "
+                   f"cases; the paired {_level(info)} CI {_ci(r['ci95'], sign=True)} reaches 0, so the {change} is not "
                    "credible, and on this few cases it is not ruled out either.")
     exact = tuned["metrics"].get("argument_exact_match")
     if exact is not None and exact < 0.05 and rows_n.get("argument_exact_match"):
@@ -479,8 +481,9 @@ def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
         "## How to run", "", *how_to_run(info), "",
         f"## Results against the untuned base ({q})", "", *headline_table(info), "",
         f"Differences are paired (same cases, bootstrap of the difference); *credible* means the {_level(info)} CI "
-        "excludes 0. *cases*: how many cases the metric counts (tool F1 counts the cases that expect a call or "
-        "where a model made one; precision and schema validity only the calls made).",
+        "excludes 0. *cases*: how many cases the metric counts, the smaller of the two models' counts (tool F1 "
+        "counts the cases that expect a call or where a model made one; precision and schema validity only the "
+        "calls made, so their count is the model that called less).",
         "",
         "## Per-scenario breakdown", "", *scenario_table(info), "",
         "## Quantization", "", *quant_table(info), "",
@@ -518,7 +521,9 @@ def when_to_use(info: dict, weak_below: float = 0.5) -> list[str]:
     scen = info["reports"][q]["per_scenario"]
     use = [f"- Requests that pick among tools offered in the system turn and fit in {info['context']:,} tokens "
            f"(the length it was trained on), answered by a host loop that parses `<tool_call>` blocks."]
-    strong = sorted(n for n, v in scen.items() if (v.get("tool_selection_accuracy") or 0) >= weak_below)
+    needless = m.get("no_tool_accuracy") is not None and m["no_tool_accuracy"] < 0.9  # listed under "do not use"
+    strong = sorted(n for n, v in scen.items() if (v.get("tool_selection_accuracy") or 0) >= weak_below
+                    and not (needless and (v.get("no_tool_accuracy") if v.get("no_tool_accuracy") is not None else 1) < 0.9))
     if strong:
         use.append(f"- Scenarios where it picked the right tools in at least {weak_below:.0%} of cases: "
                    f"{', '.join(strong)}.")
@@ -532,7 +537,7 @@ def when_to_use(info: dict, weak_below: float = 0.5) -> list[str]:
         avoid.append(f"- Scenarios where it picked the right tools in under {weak_below:.0%} of cases: "
                      f"{', '.join(weak)}.")
     n_of = {r["metric"]: r.get("n_measured") for r in info.get("vs_base", [])}
-    if m.get("no_tool_accuracy") is not None and m["no_tool_accuracy"] < 0.9:
+    if needless:
         n = n_of.get("no_tool_accuracy")
         avoid.append(f"- Traffic where a needless call is costly: it called a tool on "
                      f"{1 - m['no_tool_accuracy']:.0%} of the requests that needed none"

@@ -180,9 +180,15 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
     prow = by_metric.get(primary)
     unmeasured = []
     why = _unmeasured_reason(primary, prow, min_cases)
-    if why:
+    if why:  # refused; the guards the set cannot measure either are listed too, as the card lists them
         unmeasured.append(primary)
-        return Decision(False, against, primary, [f"primary metric {why}; refused"], kept, unmeasured, others)
+        reasons = [f"primary metric {why}; refused"]
+        for g in guards:
+            gwhy = _unmeasured_reason(g, by_metric.get(g), min_cases)
+            if gwhy:
+                unmeasured.append(g)
+                reasons.append(f"guard {gwhy}")
+        return Decision(False, against, primary, reasons, kept, unmeasured, others)
     pverdict = verdict(prow, primary)
     promote = True
     if against == "champion" or first_rule == "better_than_base":

@@ -37,7 +37,11 @@ def build_manifest(root: Path, meta: dict | None = None) -> dict:
 
 def write_manifest(root: Path, meta: dict | None = None) -> dict:
     manifest = build_manifest(root, meta)
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    try:
+        text = json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False)
+    except ValueError:  # a NaN in the metadata: JSON cannot hold it, and `verify` would refuse the file
+        raise ReleaseError(f"{root}: the release metadata holds a NaN or infinite number; nothing was released") from None
+    (root / MANIFEST).write_text(text + "\n")
     return manifest
 
 
@@ -46,7 +50,8 @@ def manifest_files(manifest: object, path: Path | str) -> dict:
     files = mapping_at(manifest, "files", str(path), ReleaseError)
     for rel, entry in files.items():
         if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
-                and isinstance(entry.get("size_bytes"), int) and not isinstance(entry.get("size_bytes"), bool)):
+                and isinstance(entry.get("size_bytes"), int) and not isinstance(entry.get("size_bytes"), bool)
+                and entry["size_bytes"] >= 0):
             raise ReleaseError(f"{path}: files[{rel!r}] must be {{\"sha256\": <hex>, \"size_bytes\": <int>}}, "
                                f"got {json.dumps(entry)[:80]}")
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
@@ -68,6 +73,9 @@ def verify(root: Path) -> list[str]:
     links = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_symlink())
     problems += [f"symbolic link: {rel} (a release holds plain files; a link's target is outside what the "
                  f"manifest vouches for)" for rel in links]
+    problems += [f"not a plain file: {p.relative_to(root).as_posix()} (a pipe, socket or device has no content to "
+                 "vouch for)" for p in sorted(root.rglob("*"))
+                 if not p.is_symlink() and not p.is_file() and not p.is_dir()]
     for rel, entry in sorted(listed.items()):
         p = present.get(rel)
         if p is None:
@@ -95,6 +103,10 @@ def build_release(dest: Path, fill: Callable[[Path], dict | None]) -> Path:
     try:
         meta = fill(tmp)
         write_manifest(tmp, meta)
+        problems = verify(tmp)  # before the rename: a broken release never takes the version's name
+        if problems:
+            raise ReleaseError(f"{dest}: the built release does not verify, nothing was released: {problems[0]}")
+        tmp.chmod(0o755)  # mkdtemp makes it 0700: a release is for others to read
         if dest.exists():  # appeared while building
             raise ReleaseExists(f"{dest} appeared while this release was being built; nothing was overwritten")
         try:

@@ -102,8 +102,12 @@ def champion(client: MlflowClient, family: str, variant: str):
 
 
 def champion_report(client: MlflowClient, version, primary_quant: str, dest: Path) -> dict:
+    """The champion's stored eval report, read strictly and checked (evals.harness.checked_report)."""
+    from evals.harness import checked_report
+    from orchestrator.errors import ReleaseError
+
     local = download(client, version.run_id, f"eval/tuned-{primary_quant}.json", dest)
-    return json.loads(local.read_text())
+    return checked_report(local, f"champion version {version.version}'s eval report", ReleaseError)
 
 
 def register(client: MlflowClient, family: str, variant: str, promotion_run_id: str, tags: dict[str, str],
