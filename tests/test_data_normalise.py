@@ -322,3 +322,19 @@ def test_a_tools_column_and_a_hermes_tools_block_list_the_tools_once():
     row = normalise(json.dumps({"messages": [{"role": "system", "content": system}, {"role": "user", "content": "hi"},
                                              {"role": "assistant", "content": "hello"}], "tools": [WEATHER_TOOL]}), "s", 0)
     assert row["tools"] == [WEATHER_TOOL] and "<tools>" not in row["messages"][0]["content"]
+
+
+def test_an_arrow_row_gets_back_the_integers_and_nulls_its_tool_schema_says_it_had():
+    tool = {"type": "function", "function": {"name": "book", "parameters": {"type": "object", "properties": {
+        "days": {"type": "integer"}, "price": {"type": "number"}, "seat": {"type": ["string", "null"]},
+        "legs": {"type": "array", "items": {"type": "object", "properties": {"n": {"type": "integer"}}}}},
+        "required": ["days", "seat"]}}}
+    args = {"days": 3.0, "price": 12.0, "legs": [{"n": 2.0}]}   # as Arrow hands them back: widened, null dropped
+    raw = {"messages": [{"role": "user", "content": "book it"}, {"role": "assistant", "content": "", "tool_calls": [
+        {"type": "function", "function": {"name": "book", "arguments": args}}]}], "tools": [tool]}
+    row = normalise(raw, "s", 0)
+    got = row["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    assert got == {"days": 3, "price": 12.0, "legs": [{"n": 2}], "seat": None}
+    assert isinstance(got["days"], int) and isinstance(got["price"], float) and row_problem(row) is None
+    as_text = normalise(json.dumps(raw), "s", 0)   # a JSONL line says what it says
+    assert as_text["messages"][1]["tool_calls"][0]["function"]["arguments"] == args

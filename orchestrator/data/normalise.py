@@ -492,4 +492,52 @@ def normalise(raw: str | bytes | dict, source: str, index: int, fmt: str = "auto
         if required not in row:
             raise Reject("unrecognised_format", f"source format is {fmt} but the row has no {required!r}")
     meta = _base_meta(row, source, index, detected, track)
-    return CONVERTERS[detected](row, meta)
+    out = CONVERTERS[detected](row, meta)
+    return undo_arrow_widening(out) if isinstance(raw, dict) else out
+
+
+# --- Arrow rows (Parquet, save_to_disk, hub) -------------------------------------------------------
+# Arrow gives a column one type: an integer argument beside a 0.5 in another row comes back as 3.0,
+# and a key absent from one row is padded with null (sources.py drops those nulls, and with them a
+# real null). The call's own tool schema says what the value was: a whole-number float where the
+# schema wants an integer is that integer, and a required key the schema lets be null was that null.
+
+def _types(schema: dict) -> set[str]:
+    t = schema.get("type")
+    out = {t} if isinstance(t, str) else set(t) if isinstance(t, list) else set()
+    for key in ("anyOf", "oneOf"):
+        for sub in schema.get(key) or []:
+            if isinstance(sub, dict):
+                out |= _types(sub)
+    if schema.get("nullable") is True:  # OpenAPI's spelling
+        out.add("null")
+    return out
+
+
+def _by_schema(value: Any, schema: Any) -> Any:
+    if not isinstance(schema, dict):
+        return value
+    types = _types(schema)
+    if isinstance(value, float) and value.is_integer() and "integer" in types and "number" not in types:
+        return int(value)
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        props = schema["properties"]
+        out = {k: _by_schema(v, props.get(k)) for k, v in value.items()}
+        for k in schema.get("required") or []:
+            if isinstance(k, str) and k not in out and isinstance(props.get(k), dict) and "null" in _types(props[k]):
+                out[k] = None
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_by_schema(v, schema["items"]) for v in value]
+    return value
+
+
+def undo_arrow_widening(row: dict) -> dict:
+    """`row` with each call's arguments restored by its tool's schema (see above)."""
+    schemas = {t["function"]["name"]: t["function"].get("parameters") for t in row["tools"]}
+    for m in row["messages"]:
+        for c in m.get("tool_calls") or []:
+            fn = c["function"]
+            if isinstance(fn.get("arguments"), dict) and fn["name"] in schemas:
+                fn["arguments"] = _by_schema(fn["arguments"], schemas[fn["name"]])
+    return row

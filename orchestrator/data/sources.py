@@ -4,7 +4,10 @@ A record is `(index, raw)`: for JSONL the line's text (row index = line number â
 not rows), for Parquet, a `save_to_disk` directory or a hub dataset the row as a dict. JSONL is read
 as text because tool schemas differ row to row and Arrow would unify them into one struct padded
 with nulls; for the Arrow-backed formats that padding is undone by dropping null-valued keys (keep
-heterogeneous columns such as `tools` as JSON strings there, as ShareGPT does, to avoid it).
+heterogeneous columns such as `tools` as JSON strings there, as ShareGPT does, to avoid it), and
+normalise restores from each call's tool schema what Arrow changed in its arguments: a whole-number
+float where the schema wants an integer, a null where a required key may be null
+(`normalise.undo_arrow_widening`).
 
 `streaming: true` reads through an `IterableDataset` (no Arrow cache of the whole file is built);
 the rows that survive the filters are still held in memory, as dedupe and the mix need them all.
