@@ -278,6 +278,9 @@ def cmd_make_data(args: argparse.Namespace) -> int:
         return 0
     out.print(f"wrote {len(made.rows)} {mode} examples to {made.dest}: "
               + ", ".join(f"{k} {v}" for k, v in made.by_scenario().items()))
+    if mode == "toolset":  # intents that saturate early leave their share to the others: show the spread
+        from orchestrator.data.generators.toolset import calls_per_tool
+        out.print("calls per tool: " + ", ".join(f"{k} {v}" for k, v in calls_per_tool(made.rows).items()))
     if mode == "long_context":
         tokens = [r["meta"]["tokens"] for r in made.rows]
         out.print(f"tokens (SmolLM2 tokenizer, rendered with {args.template}): min {min(tokens)}, max {max(tokens)}")

@@ -135,8 +135,23 @@ def test_too_many_requested_from_a_tiny_toolset_fails_clearly(tmp_path):
         d["no_tool"] = {"leap_year": d["no_tool"]["leap_year"]}
     gen = toolset.load_toolset(_broken(tmp_path, shrink))   # two paraphrases of one question; lead-ins don't count
     assert len(toolset.generate(gen, 2)) == 2
-    with pytest.raises(ToolsetError, match="could only make 2 distinct no_tool_needed examples of 3"):
+    # refused before any draw: 3 asked, two templates with no slots make at most 2
+    with pytest.raises(ToolsetError, match="3 no_tool_needed examples asked, but its templates and slot values make "
+                                           "at most 2 distinct requests"):
         toolset.generate(gen, 3)
+
+    def same_twice(d):
+        shrink(d)
+        d["no_tool"]["leap_year"]["requests"] = [d["no_tool"]["leap_year"]["requests"][0]] * 2
+    gen = toolset.load_toolset(_broken(tmp_path, same_twice))   # the bound says 2; they render alike: 1
+    with pytest.raises(ToolsetError, match="could only make 1 distinct no_tool_needed examples of 2"):
+        toolset.generate(gen, 2)
+
+
+def test_calls_per_tool_counts_every_call(rows):
+    counts = toolset.calls_per_tool(rows)
+    assert sum(counts.values()) == sum(len(m.get("tool_calls") or []) for r in rows for m in r["messages"])
+    assert list(counts.values()) == sorted(counts.values(), reverse=True)
 
 
 def test_rows_are_json_lines(rows):

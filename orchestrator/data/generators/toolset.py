@@ -459,6 +459,33 @@ class Generator:
         names = sorted(n for n, f in self.ts.flows.items() if f.scenario == scenario)
         return self.flow(rng, rng.choice(names))
 
+    def _options(self, slots: dict[str, SlotSpec]) -> int:
+        """How many value combinations the slots can take (an upper bound: `unlike` only removes)."""
+        total = 1
+        for spec in slots.values():
+            if isinstance(spec, str):
+                spec = PoolSlot(pool=spec)
+            total *= (spec.range[1] - spec.range[0] + 1 if isinstance(spec, RangeSlot)
+                      else len(spec.choice) if isinstance(spec, ChoiceSlot) else len(self.ts.pools.get(spec.pool) or [1]))
+        return total
+
+    def _intent_requests(self, it: Intent) -> int:
+        options = self._options(it.slots)
+        for opt in it.optional:  # taken or not, and its own redrawn slots
+            options *= 1 + self._options(opt.set)
+        return len(it.requests) * options
+
+    def most_distinct(self, scenario: str) -> int:
+        """An upper bound on the distinct requests a scenario can make (templates × slot values)."""
+        if scenario == "single_tool":
+            return sum(self._intent_requests(it) for it in self.ts.intents.values())
+        if scenario == "multi_tool_parallel":
+            each = [self._intent_requests(it) for it in self.ts.intents.values()]
+            return sum(a * b for i, a in enumerate(each) for j, b in enumerate(each) if i != j) * len(self.ts.joiners)
+        if scenario == "no_tool_needed":
+            return sum(len(nt.requests) * self._options(nt.slots) for nt in self.ts.no_tool.values())
+        return sum(len(fl.requests) * self._options(fl.slots) for fl in self.ts.flows.values() if fl.scenario == scenario)
+
     def available(self) -> list[str]:
         """Scenarios this toolset can make (weight > 0 and something to make them from)."""
         flows = {f.scenario for f in self.ts.flows.values()}
@@ -565,6 +592,19 @@ def load_toolset(path: Path | str) -> Generator:
     return parse_toolset(read_yaml(path, "toolset", ToolsetError), str(path))
 
 
+STALL_DRAWS = 5000  # draws in a row without a new distinct request before a scenario counts as saturated
+
+
+def calls_per_tool(rows: list[dict]) -> dict[str, int]:
+    """How many calls each tool got, most first (a toolset whose intents saturate unevenly skews this)."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        for m in r["messages"]:
+            for c in m.get("tool_calls") or []:
+                counts[c["function"]["name"]] = counts.get(c["function"]["name"], 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") -> list[dict]:
     """`n` examples with distinct requests (lead-ins aside), scenarios in the toolset's `mix` proportions."""
     rng = random.Random(seed)
@@ -575,13 +615,21 @@ def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") 
     targets = {s: int(v) for s, v in exact.items()}
     for s in sorted(scenarios, key=lambda s: exact[s] - targets[s], reverse=True)[:n - sum(targets.values())]:
         targets[s] += 1
+    for scenario in scenarios:  # before any drawing: a count past what the file can make is refused now
+        most = gen.most_distinct(scenario)
+        if targets[scenario] > most:
+            raise ToolsetError(f"{gen.source}: {targets[scenario]} {scenario} examples asked, but its templates and "
+                               f"slot values make at most {most:,} distinct requests; add paraphrases or pool "
+                               "values, or ask for fewer")
     out: list[dict] = []
     seen: set[str] = set()
     for scenario in scenarios:
-        made = attempts = 0
+        made = attempts = last_new = 0
         while made < targets[scenario]:
             attempts += 1
-            if attempts > 200 * targets[scenario] + 1000:
+            # saturated: this many draws in a row brought nothing new (the bound above is an upper
+            # bound; templates that render alike make fewer), so stop instead of drawing for minutes
+            if attempts - last_new > STALL_DRAWS:
                 raise ToolsetError(f"{gen.source}: could only make {made} distinct {scenario} examples of "
                                    f"{targets[scenario]}; add paraphrases or pool values, or ask for fewer")
             ex = gen.scenario(rng, scenario)
@@ -589,6 +637,7 @@ def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") 
             if key in seen:
                 continue
             seen.add(key)
+            last_new = attempts
             ex["meta"] = {"track": "starter", "scenario": scenario}
             out.append(ex)
             made += 1
