@@ -354,7 +354,7 @@ def cmd_label(args: argparse.Namespace) -> int:
                          "endpoint failed), --overwrite starts over")
     with Progress(console=console) as bar:
         progress = RichProgress(bar)
-        report = label_file(args.src, args.dest, rejects, cfg, resume=args.resume,
+        report = label_file(args.src, args.dest, rejects, cfg, resume=args.resume, concurrency=args.concurrency,
                             on_row=lambda done, total, rep: progress.steps(
                                 "labelling", done, total, f"{rep.labelled} labelled, {rep.rejected} rejected"),
                             on_wait=lambda line: console.log(line, markup=False, highlight=False))
@@ -626,6 +626,9 @@ COMMANDS: tuple[Command, ...] = (
              arg("--retries", type=non_negative_int, default=3,
                  help="more tries of a request the endpoint failed (429, 5xx, timeout, refused), 1, 2, 4 ... s apart "
                       "or as Retry-After asks (default 3); the run stops after 3 rows in a row fail"),
+             arg("--concurrency", type=positive_int, default=1,
+                 help="requests in flight at once (default 1); a serving engine such as vLLM batches them. Answers "
+                      "are still judged and written in input order"),
              arg("--resume", action="store_true",
                  help="keep DEST and the rejects file, label only the rows not in them (matched by content), and "
                       "send again the rows the endpoint failed"),

@@ -214,6 +214,42 @@ def test_a_failing_endpoint_stops_the_run_and_resume_sends_only_what_is_left(tmp
     assert (tmp_path / "rej.jsonl").read_text() == ""                      # the failed rows were resent
 
 
+class _Echo(http.server.BaseHTTPRequestHandler):
+    """Calls get_weather with the city the request names, slower for some rows: answers arrive out of order."""
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        city = body["messages"][1]["content"].removeprefix("weather in ").rstrip("?")
+        time.sleep(0.05 if city.endswith(("0", "3")) else 0.0)
+        answer = json.dumps(_msg(content=None, tool_calls=[_call("get_weather", json.dumps({"city": city}))])).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_concurrent_requests_write_what_one_at_a_time_writes(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    src = _requests(tmp_path, 12)
+    src.write_text(src.read_text() + "not json\n")
+    cfg = teacher.TeacherConfig(endpoint=f"http://127.0.0.1:{server.server_port}", timeout_s=5)
+    files = {}
+    try:
+        for k in (1, 4):
+            out, rej = tmp_path / f"out{k}.jsonl", tmp_path / f"rej{k}.jsonl"
+            report = teacher.label_file(src, out, rej, cfg, concurrency=k)
+            assert (report.labelled, report.rejected) == (12, 1)
+            files[k] = (out.read_text(), rej.read_text())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert files[1] == files[4]   # same rows, same order, whatever order the answers came back in
+
+
 def test_an_unusable_endpoint_stops_at_once(tmp_path, scripted):
     endpoint, handler = scripted
     handler.script = [(401, {}, b'{"error": "invalid api key"}')]

@@ -23,10 +23,11 @@ import hashlib
 import json
 import os
 import re
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import jsonschema
 
@@ -297,12 +298,51 @@ def _input_lines(src: Path) -> list[tuple[int, str | bytes]]:
     return [(i + 1, line) for i, line in jsonl_lines(data.splitlines())]
 
 
+@dataclass
+class _Item:
+    """One input row, checked in input order before anything is sent: skip it (done already),
+    reject it (its reason), or send it (`tools` in OpenAI's form)."""
+    n: int
+    line: str | bytes
+    key: str
+    row: Any = None
+    problem: str | None = None      # why the line is no row, or a reason to reject it unsent
+    skip: bool = False
+    tools: list[dict] | None = None
+
+
+def _plan(lines: list[tuple[int, str | bytes]], done: set[str]) -> Iterator[_Item]:
+    seen: dict[str, int] = {}       # key -> first line, this run
+    ids: dict[str, int] = {}        # id -> first line, this run
+    for n, line in lines:
+        row, problem = _parse_line(line)
+        item = _Item(n, line, input_key(row if problem is None else _shown(line)), row, problem)
+        if item.key in done:
+            item.skip = True
+        elif problem is None:
+            try:
+                item.tools = check_input(row)
+                if item.key in seen:
+                    raise Rejected(f"input: duplicate of line {seen[item.key]}")
+                seen[item.key] = n
+                row_id = row.get("id")
+                if row_id is not None:
+                    if str(row_id) in ids:
+                        raise Rejected(f"input: id {row_id!r} already used on line {ids[str(row_id)]}")
+                    ids[str(row_id)] = n
+            except Rejected as err:
+                item.problem, item.tools = str(err), None
+        yield item
+
+
 def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Post | None = None,
                on_row: Callable[[int, int, LabelReport], None] | None = None, resume: bool = False,
-               on_wait: Callable[[str], None] | None = None) -> LabelReport:
+               on_wait: Callable[[str], None] | None = None, concurrency: int = 1) -> LabelReport:
     """Label every row of `src`, appending labelled rows to `out` and the rest, with reasons, to
-    `rejects` as each is done. With `resume`, rows already in either file are skipped. `post` sends
-    one request (default: HTTP, with retries announced through `on_wait`)."""
+    `rejects` as each is done, in input order. With `resume`, rows already in either file are
+    skipped. `post` sends one request (default: HTTP, with retries announced through `on_wait`);
+    `concurrency` requests are in flight at once (a serving engine batches them), their answers
+    still judged and written in input order, so the stop rule and the files read as with one."""
     post = post or (lambda url, body, c: post_json(url, body, c, on_wait=on_wait))
     lines = _input_lines(src)
     done: set[str] = set()
@@ -311,69 +351,82 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
         done, _, _ = _done_keys(out, rejects)
     out.parent.mkdir(parents=True, exist_ok=True)
     rejects.parent.mkdir(parents=True, exist_ok=True)
-    seen: dict[str, int] = {}       # key -> first line, this run
-    ids: dict[str, int] = {}        # id -> first line, this run
-    in_a_row = 0
     mode = "a" if resume else "w"
-    # Line-buffered: every finished row is on disk before the next request (a kill loses at most one).
-    with out.open(mode, encoding="utf-8", buffering=1) as good, rejects.open(mode, encoding="utf-8", buffering=1) as bad:
-        for n, line in lines:
-            report.rows += 1
-            row, problem = _parse_line(line)
-            key = input_key(row if problem is None else _shown(line))
-            if key in done:
-                report.skipped += 1
+    pool = ThreadPoolExecutor(max_workers=concurrency) if concurrency > 1 else None
+
+    def send(item: _Item) -> Callable[[], Any]:
+        """The answer, to be collected later: a future's result, or (one at a time) the call itself."""
+        body = request_body(item.row, item.tools, cfg)
+        if pool is None:
+            return lambda: post(cfg.url, body, cfg)
+        return pool.submit(post, cfg.url, body, cfg).result
+
+    in_a_row = 0
+    window: deque[tuple[_Item, Callable[[], Any] | None]] = deque()
+    plan = _plan(lines, done)
+    # Line-buffered: every finished row is on disk before the next one (a kill loses at most one).
+    try:
+        with out.open(mode, encoding="utf-8", buffering=1) as good, \
+                rejects.open(mode, encoding="utf-8", buffering=1) as bad:
+            while True:
+                while len(window) < max(concurrency, 1):  # keep `concurrency` requests in flight, in order
+                    item = next(plan, None)
+                    if item is None:
+                        break
+                    window.append((item, send(item) if item.tools is not None else None))
+                if not window:
+                    break
+                item, answer = window.popleft()
+                report.rows += 1
+                if item.skip:
+                    report.skipped += 1
+                    if on_row:
+                        on_row(report.rows, len(lines), report)
+                    continue
+                response: Any = None
+                try:
+                    if item.problem:
+                        raise Rejected(item.problem)
+                    try:
+                        response = answer()
+                    except TeacherUnusable as err:
+                        report.rows -= 1  # not sent to any effect: --resume sends it
+                        report.stopped, report.unusable = f"{err} (at line {item.n} of {src})", True
+                        break
+                    report.answered += 1
+                    in_a_row = 0
+                    calls, text = teacher_calls(response, item.tools)
+                except Rejected as err:
+                    failed = isinstance(err, EndpointFailure)
+                    report.rejected += 1
+                    report.endpoint_failures += failed
+                    report.reasons[str(err).split(":")[0]] += 1
+                    if failed:
+                        report.last_failure = str(err)
+                    row = item.row
+                    bad.write(json.dumps({"line": item.n, "id": row.get("id") if isinstance(row, dict) else None,
+                                          "key": item.key, "reason": str(err), "retry": failed,
+                                          "input": row if row is not None else _shown(item.line),
+                                          "response": response}, ensure_ascii=False) + "\n")
+                    in_a_row += failed  # a bad input row says nothing about the endpoint; only an answer resets it
+                    if in_a_row >= STOP_AFTER_FAILURES:
+                        report.stopped = (f"stopped at line {item.n} of {src}: the endpoint failed {in_a_row} rows "
+                                          f"in a row (last: {err})")
+                        break
+                else:
+                    report.labelled += 1
+                    report.calls += bool(calls)
+                    report.no_tool += not calls
+                    served_by = response.get("model") if isinstance(response, dict) else None
+                    good.write(json.dumps(labelled_row(item.row, item.tools, calls, text, cfg,
+                                                       str(item.row.get("id") or f"teacher-{item.n:05d}"), item.key,
+                                                       served_by if isinstance(served_by, str) else None),
+                                          ensure_ascii=False) + "\n")
                 if on_row:
                     on_row(report.rows, len(lines), report)
-                continue
-            response: Any = None
-            try:
-                if problem:
-                    raise Rejected(problem)
-                tools = check_input(row)
-                if key in seen:
-                    raise Rejected(f"input: duplicate of line {seen[key]}")
-                seen[key] = n
-                row_id = row.get("id")
-                if row_id is not None:
-                    if str(row_id) in ids:
-                        raise Rejected(f"input: id {row_id!r} already used on line {ids[str(row_id)]}")
-                    ids[str(row_id)] = n
-                try:
-                    response = post(cfg.url, request_body(row, tools, cfg), cfg)
-                except TeacherUnusable as err:
-                    report.rows -= 1  # not sent to any effect: --resume sends it
-                    report.stopped, report.unusable = f"{err} (at line {n} of {src})", True
-                    break
-                report.answered += 1
-                in_a_row = 0
-                calls, text = teacher_calls(response, tools)
-            except Rejected as err:
-                failed = isinstance(err, EndpointFailure)
-                report.rejected += 1
-                report.endpoint_failures += failed
-                report.reasons[str(err).split(":")[0]] += 1
-                if failed:
-                    report.last_failure = str(err)
-                bad.write(json.dumps({"line": n, "id": row.get("id") if isinstance(row, dict) else None,
-                                      "key": key, "reason": str(err), "retry": failed,
-                                      "input": row if problem is None else _shown(line), "response": response},
-                                     ensure_ascii=False) + "\n")
-                in_a_row += failed  # a bad input row says nothing about the endpoint; only an answer resets it
-                if in_a_row >= STOP_AFTER_FAILURES:
-                    report.stopped = (f"stopped at line {n} of {src}: the endpoint failed {in_a_row} rows in a row "
-                                      f"(last: {err})")
-                    break
-            else:
-                report.labelled += 1
-                report.calls += bool(calls)
-                report.no_tool += not calls
-                served_by = response.get("model") if isinstance(response, dict) else None
-                good.write(json.dumps(labelled_row(row, tools, calls, text, cfg, str(row.get("id") or f"teacher-{n:05d}"),
-                                                   key, served_by if isinstance(served_by, str) else None),
-                                      ensure_ascii=False) + "\n")
-            if on_row:
-                on_row(report.rows, len(lines), report)
+    finally:
+        if pool is not None:  # answers still in flight are not written: --resume sends those rows again
+            pool.shutdown(wait=False, cancel_futures=True)
     if report.stopped is None and report.endpoint_failures and not report.answered:
         report.stopped = (f"no request reached the teacher: the endpoint failed all {report.endpoint_failures} "
                           f"rows sent (last: {report.last_failure})")
