@@ -39,7 +39,7 @@ def test_five_thousand_varied_examples_in_all_seven_scenarios(gen, rows):
     counts = Counter(r["scenario"] for r in rows)
     assert set(counts) == set(toolset.SCENARIOS)
     assert 0.10 <= counts["no_tool_needed"] / len(rows) <= 0.20
-    assert all(r["meta"] == {"track": "starter", "scenario": r["scenario"]} for r in rows)
+    assert all(r["meta"] == {"track": "toolset", "scenario": r["scenario"]} for r in rows)
 
 
 def test_every_call_validates_against_its_offered_schema(rows):

@@ -638,7 +638,7 @@ def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") 
                 continue
             seen.add(key)
             last_new = attempts
-            ex["meta"] = {"track": "starter", "scenario": scenario}
+            ex["meta"] = {"track": "toolset", "scenario": scenario}  # a team's own toolset, not the starter set
             out.append(ex)
             made += 1
     for i, ex in enumerate(out):
