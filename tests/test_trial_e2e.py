@@ -137,14 +137,15 @@ def test_a_missing_source_is_refused_before_any_run(tmp_path):
 def test_failed_trial_is_recorded_with_its_reason(tmp_path):
     from mlflow.tracking import MlflowClient
 
-    # A source that passes the pre-compute checks (JSONL rows) but none of whose rows is a conversation:
-    # every row is quarantined and the data stage fails. (An empty file, or a folder without a
-    # dataset, is now refused before any run starts.)
-    (tmp_path / "notadataset.jsonl").write_text('{"text": "rows are elsewhere"}\n{"text": "and here"}\n')
+    # A source that passes the pre-compute checks (JSONL rows in a format toolsweep reads) but none of
+    # whose rows can train (no assistant turn): every row is quarantined and the data stage fails. (An
+    # empty file, a folder without a dataset, rows in no known format are refused before any run starts.)
+    (tmp_path / "notadataset.jsonl").write_text('{"messages": [{"role": "user", "content": "hello?"}]}\n'
+                                                '{"messages": [{"role": "user", "content": "anyone?"}]}\n')
     cfg = _write_config(tmp_path, data={"sources": {"mine": {"path": str(tmp_path / "notadataset.jsonl")}}})
     res = toolsweep("trial", str(cfg))
     assert res.returncode == 2 and "Traceback" not in res.stderr and "the training mix holds no rows" in res.stderr
-    assert "mine/" in res.stderr  # the source whose rows were quarantined
+    assert "mine/bad_structure" in res.stderr  # the source whose rows were quarantined, and why
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlruns/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("e2e").experiment_id])
     assert len(runs) == 1 and runs[0].info.status == "FAILED"
