@@ -40,7 +40,7 @@ def test_rows_are_deterministic_tracked_and_keyed_by_their_config():
     assert a == b and len(a) == 12 and {r["meta"]["track"] for r in a} == {"honesty"}
     toolset = GenerateConfig(kind="toolset", count=20, toolset="data/toolsets/starter.yaml")
     rows = generate_rows(toolset, TEMPLATE, _no_tokenizer)
-    assert len(rows) == 20 and all(r["meta"]["track"] == "starter" for r in rows)
+    assert len(rows) == 20 and all(r["meta"]["track"] == "toolset" for r in rows)
     keys = {cache_key(gen, TEMPLATE), cache_key(gen.model_copy(update={"count": 13}), TEMPLATE),
             cache_key(gen.model_copy(update={"seed": 4}), TEMPLATE), cache_key(gen, TEMPLATE + " "),
             cache_key(toolset, TEMPLATE)}
