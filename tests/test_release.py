@@ -146,3 +146,26 @@ def test_release_cards_read_only_numbers_the_cases_measured(tmp_path):
     (folder / "eval" / "tuned-q4_k_m.json").write_text(json.dumps(tuned).replace('"tool_f1": 0.5', '"tool_f1": NaN', 1))
     with pytest.raises(ReleaseError, match=r"tuned-q4_k_m.json: not valid JSON \(NaN"):
         variant_info(folder, "fam", "1.0")
+
+
+def test_verify_checks_the_family_table_against_the_reports_it_was_copied_from(tmp_path):
+    from fake_reports import report
+    from orchestrator.release.gate import family_rows
+
+    tuned = report({"single_tool": (9, 10)})
+
+    def fill(tmp: Path) -> dict:
+        (tmp / "4k" / "eval").mkdir(parents=True)
+        (tmp / "4k" / "promotion").mkdir()
+        (tmp / "4k" / "eval" / "tuned-q4_k_m.json").write_text(json.dumps(tuned))
+        (tmp / "4k" / "promotion" / "card_info.json").write_text(json.dumps({"primary_quant": "q4_k_m"}))
+        rows = family_rows({"4k": {"name": "fam-4k", "context": 4096, "metrics": tuned["metrics"]}})
+        return {"family_table": rows}
+
+    dest = build_release(tmp_path / "fam-1.0", fill)
+    assert verify(dest) == []
+    manifest = json.loads((dest / MANIFEST).read_text())
+    manifest["family_table"][0]["tool_f1"] = 0.99          # metadata no file hash covers
+    (dest / MANIFEST).write_text(json.dumps(manifest))
+    assert verify(dest) == [f"manifest.json: family_table 'fam-4k' tool_f1 is 0.99, but 4k/eval/tuned-q4_k_m.json "
+                            f"says {tuned['metrics']['tool_f1']!r}"]

@@ -65,7 +65,8 @@ def verify(root: Path) -> list[str]:
     if not path.is_file():
         return [f"{path}: no manifest"]
     try:
-        listed = manifest_files(read_json(path, "release manifest", ReleaseError), path)
+        manifest = read_json(path, "release manifest", ReleaseError)
+        listed = manifest_files(manifest, path)
     except ReleaseError as err:
         return [str(err)]
     problems = []
@@ -89,6 +90,35 @@ def verify(root: Path) -> list[str]:
         elif sha256_file(p) != entry["sha256"]:
             problems.append(f"sha256 differs: {rel}")
     problems += [f"not in manifest: {rel}" for rel in sorted(set(present) - set(listed))]
+    if not problems:  # the files are the ones vouched for: the metadata must say what they say
+        problems += family_table_problems(root, manifest)
+    return problems
+
+
+# family-table column -> the eval report metric it copies
+TABLE_METRICS = {"tool_f1": "tool_f1", "json_validity": "parse_success", "schema_validity": "schema_validity",
+                 "no_tool_accuracy": "no_tool_accuracy"}
+
+
+def family_table_problems(root: Path, manifest: dict) -> list[str]:
+    """The manifest's family table against the eval reports it was copied from (files the manifest's
+    hashes vouch for): the table is metadata no hash covers, and a number edited there would pass."""
+    problems = []
+    for row in manifest.get("family_table") or []:
+        if not isinstance(row, dict):
+            return ["manifest.json: family_table rows must be objects"]
+        folder = root / str(row.get("variant", ""))
+        try:
+            quant = read_json(folder / "promotion" / "card_info.json", "card input", ReleaseError)["primary_quant"]
+            metrics = read_json(folder / "eval" / f"tuned-{quant}.json", "eval report", ReleaseError)["metrics"]
+        except (ReleaseError, KeyError, TypeError):
+            problems.append(f"manifest.json: family_table row {row.get('name')!r} names variant "
+                            f"{row.get('variant')!r}, which has no readable promotion/card_info.json and eval report")
+            continue
+        for column, metric in TABLE_METRICS.items():
+            if column in row and row[column] != metrics.get(metric):
+                problems.append(f"manifest.json: family_table {row.get('name')!r} {column} is {row[column]!r}, but "
+                                f"{row['variant']}/eval/tuned-{quant}.json says {metrics.get(metric)!r}")
     return problems
 
 
