@@ -12,6 +12,7 @@ import yaml
 from orchestrator.data.generators import eval_sets
 from evals.cases import case_from_example, load_cases
 from orchestrator.data.generators import starter
+from orchestrator.data.filters import string_values
 from orchestrator.data.generators import toolset
 from orchestrator.data.generators.toolset import TemplateError, ToolsetError, evaluate, render
 
@@ -176,7 +177,7 @@ def test_choice_values_are_templates_and_parallel_requests_keep_their_values(row
         user = toolset.first_user_text(r)
         assert not re.search(r"\bi (?:need|forgot|want)\b", user), user   # "I" stays "I"
         for tc in r["messages"][2]["tool_calls"]:
-            for v in toolset._strings(tc["function"]["arguments"]):
+            for v in string_values(tc["function"]["arguments"]):
                 if re.fullmatch(r"[A-Z]+-\d+", v):   # an id the request names: still there, case and all
                     assert v in user, (v, user)
 

@@ -456,6 +456,7 @@ def from_trace(row: dict, meta: dict) -> dict:
 
 
 CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_trace}
+FORMAT_KEY = {"openai": "messages", "sharegpt": "conversations", "trace": "user"}  # a row of each format has it
 
 
 def decode(raw: str | bytes | dict) -> dict:
@@ -488,7 +489,7 @@ def normalise(raw: str | bytes | dict, source: str, index: int, fmt: str = "auto
         raise
     detected = detect_format(row) if fmt == "auto" else fmt
     if fmt != "auto":
-        required = {"openai": "messages", "sharegpt": "conversations", "trace": "user"}[fmt]
+        required = FORMAT_KEY[fmt]
         if required not in row:
             raise Reject("unrecognised_format", f"source format is {fmt} but the row has no {required!r}")
     meta = _base_meta(row, source, index, detected, track)

@@ -179,16 +179,13 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
     others = {m: by_metric[m] for m in SHOWN_UNGATED if m in by_metric and m not in kept}
     prow = by_metric.get(primary)
     unmeasured = []
+    guard_unmeasured = {g: _unmeasured_reason(g, by_metric.get(g), min_cases) for g in guards}
     why = _unmeasured_reason(primary, prow, min_cases)
     if why:  # refused; the guards the set cannot measure either are listed too, as the card lists them
-        unmeasured.append(primary)
-        reasons = [f"primary metric {why}; refused"]
-        for g in guards:
-            gwhy = _unmeasured_reason(g, by_metric.get(g), min_cases)
-            if gwhy:
-                unmeasured.append(g)
-                reasons.append(f"guard {gwhy}")
-        return Decision(False, against, primary, reasons, kept, unmeasured, others)
+        short = [g for g in guards if guard_unmeasured[g]]
+        return Decision(False, against, primary,
+                        [f"primary metric {why}; refused", *(f"guard {guard_unmeasured[g]}" for g in short)],
+                        kept, [primary, *short], others)
     pverdict = verdict(prow, primary)
     promote = True
     if against == "champion" or first_rule == "better_than_base":
@@ -207,7 +204,7 @@ def gate(rows: list[dict], primary: str, guards: list[str], against: Literal["ch
             reasons.append(f"primary not credibly worse than the base ({_describe(primary, prow)})")
     for g in guards:
         grow = by_metric.get(g)
-        why = _unmeasured_reason(g, grow, min_cases)
+        why = guard_unmeasured[g]
         if why:
             promote = False
             unmeasured.append(g)
@@ -232,12 +229,15 @@ def family_rows(champions: dict[str, dict]) -> list[dict]:
     """
     rows = []
     for label, c in sorted(champions.items(), key=lambda kv: int(kv[1]["context"])):
-        m = c["metrics"]
         rows.append({"variant": label, "name": c["name"], "context": int(c["context"]),
-                     "tool_f1": m.get("tool_f1"), "json_validity": m.get("parse_success"),
-                     "schema_validity": m.get("schema_validity"), "no_tool_accuracy": m.get("no_tool_accuracy"),
+                     **{column: c["metrics"].get(metric) for column, metric in FAMILY_TABLE_METRICS.items()},
                      "rank": c.get("rank"), "alpha": c.get("alpha"), "eval_set": c.get("eval_set")})
     return rows
+
+
+# family-table column -> the eval report metric it shows (release.manifest.verify checks them against the reports)
+FAMILY_TABLE_METRICS = {"tool_f1": "tool_f1", "json_validity": "parse_success", "schema_validity": "schema_validity",
+                        "no_tool_accuracy": "no_tool_accuracy"}
 
 
 def version_description(slug: str, sweep: str, trial_id: str, experiment_id: str, parent_run_id: str,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from orchestrator.errors import ReleaseError
+from orchestrator.release.gate import FAMILY_TABLE_METRICS
 from orchestrator.hashing import sha256_file
 from evals.textio import mapping_at, read_json
 
@@ -24,8 +25,10 @@ class ReleaseExists(ReleaseError, FileExistsError):
     """A release version is immutable: building it again is refused, never merged or overwritten."""
 
 
-def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.relative_to(root).as_posix() != MANIFEST)
+def _files(root: Path, entries: list[Path] | None = None) -> list[Path]:
+    """The release's files but the manifest (from `entries`, a walk of `root` already made, if given)."""
+    walked = root.rglob("*") if entries is None else entries
+    return sorted(p for p in walked if p.is_file() and p.relative_to(root).as_posix() != MANIFEST)
 
 
 def build_manifest(root: Path, meta: dict | None = None) -> dict:
@@ -70,13 +73,13 @@ def verify(root: Path) -> list[str]:
     except ReleaseError as err:
         return [str(err)]
     problems = []
-    present = {p.relative_to(root).as_posix(): p for p in _files(root)}
-    links = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_symlink())
+    entries = sorted(root.rglob("*"))  # one walk of the folder for every check below
+    present = {p.relative_to(root).as_posix(): p for p in _files(root, entries)}
+    links = [p.relative_to(root).as_posix() for p in entries if p.is_symlink()]
     problems += [f"symbolic link: {rel} (a release holds plain files; a link's target is outside what the "
                  f"manifest vouches for)" for rel in links]
     problems += [f"not a plain file: {p.relative_to(root).as_posix()} (a pipe, socket or device has no content to "
-                 "vouch for)" for p in sorted(root.rglob("*"))
-                 if not p.is_symlink() and not p.is_file() and not p.is_dir()]
+                 "vouch for)" for p in entries if not p.is_symlink() and not p.is_file() and not p.is_dir()]
     for rel, entry in sorted(listed.items()):
         p = present.get(rel)
         if p is None:
@@ -95,11 +98,6 @@ def verify(root: Path) -> list[str]:
     return problems
 
 
-# family-table column -> the eval report metric it copies
-TABLE_METRICS = {"tool_f1": "tool_f1", "json_validity": "parse_success", "schema_validity": "schema_validity",
-                 "no_tool_accuracy": "no_tool_accuracy"}
-
-
 def family_table_problems(root: Path, manifest: dict) -> list[str]:
     """The manifest's family table against the eval reports it was copied from (files the manifest's
     hashes vouch for): the table is metadata no hash covers, and a number edited there would pass."""
@@ -115,7 +113,7 @@ def family_table_problems(root: Path, manifest: dict) -> list[str]:
             problems.append(f"manifest.json: family_table row {row.get('name')!r} names variant "
                             f"{row.get('variant')!r}, which has no readable promotion/card_info.json and eval report")
             continue
-        for column, metric in TABLE_METRICS.items():
+        for column, metric in FAMILY_TABLE_METRICS.items():
             if column in row and row[column] != metrics.get(metric):
                 problems.append(f"manifest.json: family_table {row.get('name')!r} {column} is {row[column]!r}, but "
                                 f"{row['variant']}/eval/tuned-{quant}.json says {metrics.get(metric)!r}")

@@ -59,10 +59,10 @@ def _row_format_problem(head: bytes, fmt: str) -> str | None:
     """Why none of a JSONL source's first rows is in a format toolsweep reads (or in the declared
     `fmt`), or None. Only whole rows that parse are judged: a bad row is the filter's to quarantine."""
     from evals import jsontext
-    from orchestrator.data.normalise import Reject, detect_format
+    from orchestrator.data.normalise import FORMAT_KEY, Reject, detect_format
 
     rows = []
-    for line in head.split(b"\n")[:-1] if not head.endswith(b"\n") else head.split(b"\n"):
+    for line in head.split(b"\n")[:-1]:  # the last piece is empty, or a line the 64 KiB head cut short
         try:
             row = jsontext.loads(line.decode("utf-8").lstrip("\ufeff"))
         except (ValueError, UnicodeDecodeError):
@@ -84,7 +84,7 @@ def _row_format_problem(head: bytes, fmt: str) -> str | None:
                 continue
         return (f"none of its first {len(rows)} rows is in a format toolsweep reads (their keys: {shown}); expected "
                 "'messages' (openai), 'conversations' (sharegpt) or 'user' + 'answer' (trace)")
-    needed = {"openai": "messages", "sharegpt": "conversations", "trace": "user"}[fmt]
+    needed = FORMAT_KEY[fmt]
     if not any(needed in row for row in rows):
         return f"format is {fmt}, but none of its first {len(rows)} rows has {needed!r} (their keys: {shown})"
     return None
@@ -109,10 +109,10 @@ def _data_file_problems(path: Path, key: str, problems: list[str], fmt: str = "a
     if not head.strip():
         problems.append(f"{key}: {path} " + ("holds only blank lines" if head else "is empty")
                         + " (expected JSONL rows, one JSON object per line)")
-    elif jsonl_problem(head):
-        problems.append(f"{key}: {path} is {jsonl_problem(head)}")
-    elif _row_format_problem(head, fmt):
-        problems.append(f"{key}: {path}: {_row_format_problem(head, fmt)}")
+    elif container := jsonl_problem(head):
+        problems.append(f"{key}: {path} is {container}")
+    elif rows := _row_format_problem(head, fmt):
+        problems.append(f"{key}: {path}: {rows}")
 
 
 def _data_problems(cfg: SweepConfig, problems: list[str]) -> None:
@@ -492,9 +492,14 @@ def data_preflight(cfg: SweepConfig, source: str | Path | None = None) -> None:
     toolsweep reads (the rest of `preflight` is about training and eval, which `data` does not run)."""
     found: list[str] = []
     _data_problems(cfg, found)
-    found = [p[len(HERE):] if p.startswith(HERE) else p for p in found if not p.startswith(NOTE)]
+    _raise_if_any([p[len(HERE):] if p.startswith(HERE) else p for p in found if not p.startswith(NOTE)],
+                  source or cfg.name)
+
+
+def _raise_if_any(found: list[str], source: str | Path) -> None:
+    """One ConfigError listing every problem found, if any."""
     if found:
-        head = f"{source or cfg.name}: {len(found)} problem(s) found before starting:"
+        head = f"{source}: {len(found)} problem(s) found before starting:"
         raise ConfigError("\n".join([head, *(f"  - {p}" for p in found)]))
 
 
@@ -512,7 +517,5 @@ def preflight(cfg: SweepConfig, source: str | Path | None = None, promoting: boo
             (found if here_is_fatal else notes).append(problem[len(HERE):])
         else:
             found.append(problem)
-    if found:
-        head = f"{source or cfg.name}: {len(found)} problem(s) found before starting:"
-        raise ConfigError("\n".join([head, *(f"  - {p}" for p in found)]))
+    _raise_if_any(found, source or cfg.name)
     return notes

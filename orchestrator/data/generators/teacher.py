@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterator
 import jsonschema
 
 from evals import jsontext
+from evals.messages import ContentError, content_text
 from evals.parser import parse_lenient, parse_strict
 from evals.textio import jsonl_lines, jsonl_problem, read_bytes
 from evals.tools import tool_schema_problem
@@ -132,15 +133,11 @@ def request_body(row: dict, tools: list[dict], cfg: TeacherConfig) -> dict:
 
 
 def _text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, list):  # content parts: their text, joined
-        if all(isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in content):
-            return "".join(p["text"] for p in content)
-        raise Rejected("malformed response: message content parts that are not all text")
-    if not isinstance(content, str):
-        raise Rejected("malformed response: message content is not a string")
-    return content
+    """The answer's text (content parts joined, evals.messages.content_text); Rejected when it has none to give."""
+    try:
+        return content_text(content, "assistant")
+    except ContentError as err:
+        raise Rejected(f"malformed response: message {err}") from None
 
 
 def _api_calls(message: dict) -> list[dict]:
@@ -241,41 +238,40 @@ def labelled_row(row: dict, tools: list[dict], calls: list[dict], text: str, cfg
 
 # --- files: what is done already, and writing as we go -------------------------------------------
 
-def _complete_lines(path: Path) -> list[str]:
-    """A JSONL file's whole lines; a last line a kill cut short is dropped from the file."""
+def _complete_lines(path: Path, mend: bool = False) -> list[str]:
+    """A JSONL file's whole lines (a last line a kill cut short is not one); `mend` also cuts that
+    line from the file, as resuming must before it appends."""
     if not path.exists():
         return []
     data = read_bytes(path, "labelling output", DataError)
     if data and not data.endswith(b"\n"):
         data = data[: data.rfind(b"\n") + 1]
-        path.write_bytes(data)
+        if mend:
+            path.write_bytes(data)
     return data.decode("utf-8", errors="replace").splitlines()
 
 
-def _done_keys(out: Path, rejects: Path) -> tuple[set[str], int, int]:
-    """Keys of the rows already labelled or rejected for good, and how many of each. Rows the endpoint
-    failed are taken out of the rejects file, so this run sends them again."""
+def _done_keys(out: Path, rejects: Path) -> set[str]:
+    """Keys of the rows already labelled or rejected for good. Rows the endpoint failed are taken out
+    of the rejects file, so this run sends them again."""
     done: set[str] = set()
-    labelled = kept = 0
-    for n, line in enumerate(_complete_lines(out), 1):
+    for n, line in enumerate(_complete_lines(out, mend=True), 1):
         key = (_loads_or_none(line) or {}).get("meta", {}).get("teacher_input")
         if not isinstance(key, str):
             raise UsageError(f"--resume: {out}:{n} has no meta.teacher_input (written by an older toolsweep, or "
                              "not by `toolsweep label`); cannot tell which rows are done: use --overwrite")
         done.add(key)
-        labelled += 1
     keep = []
-    for n, line in enumerate(_complete_lines(rejects), 1):
+    for n, line in enumerate(_complete_lines(rejects, mend=True), 1):
         rec = _loads_or_none(line)
         if not isinstance(rec, dict) or not isinstance(rec.get("key"), str):
             raise UsageError(f"--resume: {rejects}:{n} has no key (written by an older toolsweep); use --overwrite")
         if not rec.get("retry"):
             done.add(rec["key"])
             keep.append(line)
-            kept += 1
     if rejects.exists():
         rejects.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-    return done, labelled, kept
+    return done
 
 
 def _loads_or_none(line: str) -> Any:
@@ -286,8 +282,8 @@ def _loads_or_none(line: str) -> Any:
 
 
 def existing_rows(path: Path) -> int:
-    """Lines already in an output file (0 when it is missing)."""
-    return len(_complete_lines(path)) if path.exists() else 0
+    """Whole lines already in an output file (0 when it is missing); the file is not touched."""
+    return len(_complete_lines(path))
 
 
 def _input_lines(src: Path) -> list[tuple[int, str | bytes]]:
@@ -345,10 +341,8 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
     still judged and written in input order, so the stop rule and the files read as with one."""
     post = post or (lambda url, body, c: post_json(url, body, c, on_wait=on_wait))
     lines = _input_lines(src)
-    done: set[str] = set()
+    done = _done_keys(out, rejects) if resume else set()
     report = LabelReport(total=len(lines))
-    if resume:
-        done, _, _ = _done_keys(out, rejects)
     out.parent.mkdir(parents=True, exist_ok=True)
     rejects.parent.mkdir(parents=True, exist_ok=True)
     mode = "a" if resume else "w"

@@ -24,6 +24,7 @@ import json
 import operator
 import random
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -32,6 +33,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Fiel
                       field_validator, model_validator)
 
 from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml
+from orchestrator.data.filters import string_values
 
 SCENARIOS = ("single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed", "error_recovery",
              "reasoning_heavy", "complex_multi_step")
@@ -195,7 +197,6 @@ class Toolset(_Strict):
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*)((?:\.\w+)*)(?:\|(\w+))?(?::([^{}]*))?\}")
 _ONLY = re.compile(r"^\{([A-Za-z_]\w*)((?:\.\w+)*)\}$")
-_PLACEHOLDER = re.compile(r"(?<!\{)\{[A-Za-z_]\w*(?:\.\w+)*(?:\|\w+)?(?::[^{}]*)?\}(?!\})")  # {slot}, not {{x}}
 FILTERS = {"lower": str.lower, "upper": str.upper, "title": str.title,
            "cap": lambda s: s[:1].upper() + s[1:], "typo": lambda s: s[:-1] + s[-1] * 2 if s else s}
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -223,6 +224,11 @@ def _plain(value: Any) -> str:
     if isinstance(value, float):
         return f"{round(value, 2):g}"
     return str(value)
+
+
+def _has_slot(text: str) -> bool:
+    """`text` names a slot: a template to fill, not a literal (`{{`/`}}` escapes name none)."""
+    return any(m.group(1) for m in _FIELD.finditer(text))
 
 
 def render(template: Any, values: dict[str, Any]) -> Any:
@@ -327,7 +333,7 @@ class Generator:
         # A choice may be a template over the other slots ("the {topic} is attached."): filled once
         # every slot of the entry is drawn, so the order the slots are written in does not matter.
         for name, spec in slots.items():
-            if isinstance(spec, ChoiceSlot) and isinstance(values[name], str) and _PLACEHOLDER.search(values[name]):
+            if isinstance(spec, ChoiceSlot) and isinstance(values[name], str) and _has_slot(values[name]):
                 values[name] = self._render(values[name], values, f"{where}.slots.{name}.choice")
 
     def _computed(self, computed: dict[str, str], values: dict[str, Any], where: str) -> None:
@@ -542,20 +548,10 @@ def _lower_first_word(text: str, arguments: dict) -> str:
     if not first or first.end() < len(text) and not (text[first.end()].isspace() or text[first.end()] in ",.:;!?"):
         return text
     word = first.group(0)
-    in_values = any(word in v for v in _strings(arguments))
+    in_values = any(word in v for v in string_values(arguments))
     if word == "I" or word.startswith("I'") or not (word[0].isupper() and word[1:].islower()) or in_values:
         return text
     return word.lower() + text[first.end():]
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
 
 
 def _tool_msg(call: dict, content: str) -> dict:
@@ -597,11 +593,7 @@ STALL_DRAWS = 5000  # draws in a row without a new distinct request before a sce
 
 def calls_per_tool(rows: list[dict]) -> dict[str, int]:
     """How many calls each tool got, most first (a toolset whose intents saturate unevenly skews this)."""
-    counts: dict[str, int] = {}
-    for r in rows:
-        for m in r["messages"]:
-            for c in m.get("tool_calls") or []:
-                counts[c["function"]["name"]] = counts.get(c["function"]["name"], 0) + 1
+    counts = Counter(c["function"]["name"] for r in rows for m in r["messages"] for c in m.get("tool_calls") or [])
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
