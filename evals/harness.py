@@ -31,7 +31,7 @@ from evals.metrics import METRICS, REPORTED, measured_count
 from evals.parser import parse_lenient, parse_strict
 from evals.tools import tool_names
 from evals.scorer import aggregate, per_scenario, score_case
-from evals.stats import bootstrap_ci, bootstrap_cis, wilson_interval
+from evals.stats import N_RESAMPLES, bootstrap_ci, bootstrap_cis, wilson_interval
 from evals.template import render_chat
 
 PROBE_ROUNDS = 3
@@ -231,9 +231,10 @@ def build_report(records: list[dict], seed: int = 0) -> dict:
     fab = fabrication_summary(probes)
     metrics["fabrication_rate"] = fab["fabricated_rate"]
     cis = {}
-    for name in REPORTED + (("bfcl_accuracy",) if "bfcl_accuracy" in metrics else ()):
-        ci = bootstrap_ci(calls, lambda s, n=name: _metrics(s).get(n), seed=seed, strata=_scenario)
-        cis[name] = _with_width(name, ci, metrics.get(name), measured_count(name, calls))
+    names = REPORTED + (("bfcl_accuracy",) if "bfcl_accuracy" in metrics else ())
+    drawn = bootstrap_cis(calls, _metrics, list(names), seed=seed, strata=_scenario)
+    for name in names:
+        cis[name] = _with_width(name, drawn[name], metrics.get(name), measured_count(name, calls))
     fab_ci = bootstrap_ci(probes, lambda p: sum(x["outcome"] == "fabricated" for x in p) / len(p), seed=seed,
                           strata=_scenario)
     cis["fabrication_rate"] = _with_width("fabrication_rate", fab_ci, metrics["fabrication_rate"], len(probes))
@@ -431,22 +432,23 @@ def pairing(a: dict, b: dict) -> tuple[list[str], str | None]:
     return notes, None
 
 
-def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = 1000, confidence: float = 0.95) -> list[dict]:
+def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = N_RESAMPLES,
+                    confidence: float = 0.95) -> list[dict]:
     """Paired-bootstrap differences (b - a) on the cases both reports scored, resampled within each
     scenario so per-scenario subsets (the no-tool cases, the probes) keep their size in every draw.
     Each row's "a" and "b" are the metric on those shared cases (not the whole report's, which may
     hold more), so b - a is the row's difference; a kind of case (calls, probes) the two reports do
     not share gets no rows."""
-    from evals.stats import paired_bootstrap
+    from evals.stats import paired_bootstrap, paired_bootstraps
 
     rows = []
     a_calls = [r for r in a["cases"] if r["kind"] == "call"]
     b_calls = [r for r in b["cases"] if r["kind"] == "call"]
     if {r["id"] for r in a_calls} & {r["id"] for r in b_calls}:  # reports of probes alone pair no call case
-        for name in REPORTED:
-            res = paired_bootstrap(a_calls, b_calls, lambda rs, n=name: _metrics(rs)[n], n_resamples,
-                                   confidence, seed=seed, strata=_scenario)
-            rows.append({"metric": name, **res, "n_measured": _paired_measured(name, a_calls, b_calls)})
+        drawn = paired_bootstraps(a_calls, b_calls, _metrics, list(REPORTED), n_resamples, confidence, seed=seed,
+                                  strata=_scenario)
+        rows += [{"metric": name, **drawn[name], "n_measured": _paired_measured(name, a_calls, b_calls)}
+                 for name in REPORTED]
     a_probes = [r for r in a["cases"] if r["kind"] == "probe"]
     b_probes = [r for r in b["cases"] if r["kind"] == "probe"]
     if {r["id"] for r in a_probes} & {r["id"] for r in b_probes}:

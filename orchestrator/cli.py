@@ -25,6 +25,7 @@ from orchestrator.errors import UsageError  # noqa: E402
 from orchestrator.outputs import not_an_input, output_dir, output_file  # noqa: E402
 from orchestrator.recipes.make_data import DEFAULT_COUNTS  # noqa: E402
 from evals.bfcl import CATEGORIES as BFCL_CATEGORIES  # noqa: E402
+from evals.stats import N_RESAMPLES  # noqa: E402
 
 
 def _config(args: argparse.Namespace):
@@ -117,7 +118,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from evals.harness import to_markdown
     from evals.model_files import check_gguf
     from orchestrator.config import EvalConfig, SweepConfig
-    from orchestrator.console import detail_tables, metrics_table
+    from orchestrator.console import RichProgress, detail_tables, metrics_table
     from orchestrator.recipes.trial import eval_gguf
 
     cfg = SweepConfig(name="eval", eval=EvalConfig(max_new_tokens=args.max_new_tokens, n_ctx=args.n_ctx))
@@ -137,9 +138,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         cases = take(load_cases(args.cases), args.limit)
     check_gguf(args.model)  # before the progress bar: a wrong path is one line, not an empty bar
-    with Progress(console=console) as progress:
-        task = progress.add_task(f"eval {Path(args.model).name}", total=len(cases))
-        report = eval_gguf(Path(args.model), cases, cfg, None, on_case=lambda i, n: progress.update(task, completed=i))
+    with Progress(console=console) as bar:
+        progress = RichProgress(bar)  # a bar on a terminal, a line every 30 s in a log
+        report = eval_gguf(Path(args.model), cases, cfg, None,
+                           on_case=lambda i, n: progress.steps(f"eval {Path(args.model).name} case", i, n))
     out.print(metrics_table(f"{Path(args.model).name} on {args.cases}", {Path(args.model).stem: report}))
     out.print(detail_tables(report))
     if args.out:
@@ -170,7 +172,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for note in notes:
         console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     try:
-        rows = compare_reports(a, b, args.seed)
+        rows = compare_reports(a, b, args.seed, args.resamples)
     except (KeyError, TypeError) as err:
         raise InputFileError(f"{args.a} / {args.b}: a case record lacks a score field ({err!r}); expected eval "
                              f"reports written by `toolsweep eval --out`") from None
@@ -411,6 +413,17 @@ def positive_int(text: str) -> int:
     return _number(text, int, 1, float("inf"), "a whole number")
 
 
+def resamples(text: str) -> int:
+    """argparse type: a bootstrap draw count, at least 100 (as `promote.n_resamples`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 100:
+        raise argparse.ArgumentTypeError(f"expected a whole number of draws >= 100, got {text!r}")
+    return value
+
+
 def seed(text: str) -> int:
     """argparse type: a seed random, numpy and torch all accept (0 .. 2**32 - 1), as config seeds are."""
     return _number(text, int, 0, 2 ** 32 - 1, "a whole-number seed")
@@ -516,7 +529,10 @@ COMMANDS: tuple[Command, ...] = (
             "difference is credible only when its CI excludes 0.",
             (arg("a", type=Path, help="baseline report JSON (from `toolsweep eval --out`)"),
              arg("b", type=Path, help="candidate report JSON"),
-             arg("--seed", type=seed, default=0, help="seeds the bootstrap resampling (default 0)"))),
+             arg("--seed", type=seed, default=0, help="seeds the bootstrap resampling (default 0)"),
+             arg("--resamples", type=resamples, default=N_RESAMPLES,
+                 help=f"bootstrap draws (default {N_RESAMPLES}; with fewer, a CI bound near 0, and so the "
+                      "verdict, can move with --seed)"))),
     Command("promote", "a sweep's Pareto-front candidate → gated against the champion → MLflow registry alias",
             cmd_promote, "promote a sweep's best candidate if it is credibly better",
             "Take the Pareto front of the sweep's finished trials (quantized dev metrics, one context variant), pick "

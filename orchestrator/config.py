@@ -17,6 +17,7 @@ from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, Validati
                       model_validator)
 
 from evals.metrics import GATED, OBJECTIVES
+from evals.stats import N_RESAMPLES
 from orchestrator.errors import ConfigError
 from evals.textio import read_text
 
@@ -434,7 +435,7 @@ class PromoteConfig(_Strict):
     max_eval_cases: int | None = Field(None, gt=0)
     # GGUF types in the release; the first is the primary (gated, compared with the base).
     quant_types: list[str] = ["q4_k_m", "q8_0", "q5_k_m", "bf16"]
-    n_resamples: int = Field(1000, ge=100)   # paired bootstrap
+    n_resamples: int = Field(N_RESAMPLES, ge=100)   # paired bootstrap draws (evals.stats.N_RESAMPLES: why so many)
     confidence: float = Field(0.95, gt=0.5, lt=1)
     # With no champion yet: not_worse_than_base = promote unless credibly worse than the untuned base;
     # better_than_base = also needs a credible primary improvement over the base.

@@ -292,3 +292,45 @@ def test_every_per_scenario_number_has_its_ci():
     assert cis["no_tool"]["no_tool_accuracy"] == pytest.approx([0.7575, 1.0], abs=1e-4)  # 12 of 12: Wilson
     assert cis["no_tool"]["tool_f1"] is None  # undefined there, no interval
     assert "| parallel | 12 | 0.167 [" in to_markdown(rep)
+
+
+def _three_of_twelve_lost() -> tuple[list[dict], list[dict]]:
+    """12 no-tool cases among 24, the base right on all, the candidate wrong on 3: a draw misses all
+    three lost cases (9/12)^12 = 3.2% of the time, just above the 2.5% tail, so the exact upper bound
+    is 0 and the loss is not credible; the demo's no-tool guard sat here on 2026-12-06."""
+    scenarios = ["no_tool"] * 12 + ["call"] * 12
+    a = [{"id": i, "scenario": s, "ok": True} for i, s in enumerate(scenarios)]
+    b = [{"id": i, "scenario": s, "ok": i >= 3} for i, s in enumerate(scenarios)]
+    return a, b
+
+
+def test_verdict_at_a_ci_bound_does_not_move_with_the_seed():
+    """With 1 000 draws the upper bound of that loss is an order statistic with visible Monte Carlo
+    noise: some seeds put it below 0 and call the loss credible. With the default draw count
+    (evals.stats.N_RESAMPLES) every seed gives the same verdict."""
+    from evals.stats import N_RESAMPLES
+
+    a, b = _three_of_twelve_lost()
+    by_scenario = lambda r: r["scenario"]  # noqa: E731
+    few = {paired_bootstrap(a, b, _no_tool_accuracy, n_resamples=1000, seed=s, strata=by_scenario)["credible"]
+           for s in range(40)}
+    assert few == {True, False}
+    many = {paired_bootstrap(a, b, _no_tool_accuracy, seed=s, strata=by_scenario)["credible"] for s in range(20)}
+    assert N_RESAMPLES >= 10_000 and many == {False}
+
+
+def test_several_metrics_share_one_draw_per_resample():
+    """`paired_bootstraps` aggregates each draw once for every metric; each metric's row equals its own
+    `paired_bootstrap` from the same seed (same draws), so batching changes no reported number."""
+    from evals.stats import paired_bootstraps
+
+    a, b = _three_of_twelve_lost()
+    b = [{**r, "ok": r["ok"] if r["scenario"] == "no_tool" else r["id"] % 3 != 0} for r in b]
+    call_accuracy = lambda rs: (lambda c: sum(r["ok"] for r in c) / len(c) if c else None)(  # noqa: E731
+        [r for r in rs if r["scenario"] == "call"])
+    both = lambda rs: {"no_tool": _no_tool_accuracy(rs), "call": call_accuracy(rs)}  # noqa: E731
+    by_scenario = lambda r: r["scenario"]  # noqa: E731
+    rows = paired_bootstraps(a, b, both, ["no_tool", "call"], n_resamples=2000, seed=3, strata=by_scenario)
+    assert rows["no_tool"] == paired_bootstrap(a, b, _no_tool_accuracy, 2000, seed=3, strata=by_scenario)
+    assert rows["call"] == paired_bootstrap(a, b, call_accuracy, 2000, seed=3, strata=by_scenario)
+    assert rows["call"]["diff"] == pytest.approx(-4 / 12)
