@@ -60,3 +60,11 @@ class StageProgress:
         if done >= total or done == 0 or now - self.last >= self.min_interval_s:
             self.last = now
             self.publish(progress_line(stage, done, total, now - self.started))
+
+
+def case_lines(publish: Callable[[str], None], stage: str) -> Callable[[int, int], None]:
+    """An eval's `on_case(done, total)` that publishes 'stage k/n, elapsed, ETA' lines through a plain
+    line logger (promotion's), at most every TOOLSWEEP_PROGRESS_EVERY_S seconds and at the end: 96
+    cases are minutes of work, and a log should not go quiet for them."""
+    lines = StageProgress(publish, log_interval_s())
+    return lambda done, total: lines.update(stage, done, total)

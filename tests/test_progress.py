@@ -65,3 +65,22 @@ def test_a_bad_progress_interval_stops_a_command_before_it_starts(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip() == ("usage error: TOOLSWEEP_PROGRESS_EVERY_S='often': expected a number of seconds "
                                   "≥ 0 (default 30)")
+
+
+def test_case_lines_give_a_promotion_log_its_eval_progress(monkeypatch):
+    """Promotion logs through a plain line callback; its evals (96 cases, minutes) publish through it:
+    the first case, the last, and between them no more often than TOOLSWEEP_PROGRESS_EVERY_S."""
+    from orchestrator.progress import case_lines
+
+    lines: list[str] = []
+    monkeypatch.setenv("TOOLSWEEP_PROGRESS_EVERY_S", "3600")
+    on_case = case_lines(lines.append, "eval q4_k_m case")
+    for done in range(1, 97):
+        on_case(done, 96)
+    assert [line.split(",")[0] for line in lines] == ["eval q4_k_m case 1/96", "eval q4_k_m case 96/96"]
+    monkeypatch.setenv("TOOLSWEEP_PROGRESS_EVERY_S", "0")
+    every = []
+    on_case = case_lines(every.append, "eval base-q4_k_m case")
+    for done in range(1, 4):
+        on_case(done, 3)
+    assert len(every) == 3 and every[1].startswith("eval base-q4_k_m case 2/3, ")

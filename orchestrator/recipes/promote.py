@@ -28,6 +28,7 @@ from typing import Callable
 from orchestrator.config import PromoteConfig, SweepConfig, TrackingConfig, parse_config
 from orchestrator.errors import ToolsweepError
 from orchestrator.metric_keys import train_key
+from orchestrator.progress import case_lines
 from orchestrator.release.gate import (Decision, choose_candidate, fmt_metric, gate, sweep_score, variant_fronts,
                                     variant_label, version_description)
 
@@ -180,7 +181,7 @@ def _rescore_champion(s: "_Sweep", client, current, cases: list[dict], serving: 
     info = json.loads(registry.download(client, current.run_id, "promotion/card_info.json", scratch).read_text())
     gguf = registry.download(client, current.run_id, f"gguf/{info['files'][q]['name']}", scratch)
     log(f"eval champion-{s.variant} (version {current.version}) {q} here: its stored report was scored elsewhere")
-    return eval_gguf(gguf, cases, s.cfg, serving)
+    return eval_gguf(gguf, cases, s.cfg, serving, on_case=case_lines(log, f"eval champion-{s.variant} case"))
 
 
 @dataclass
@@ -273,10 +274,11 @@ def _score(s: _Sweep, f: _Files, tracker, run_id: str, cases: list[dict], eval_p
     reports = {}
     for q in p.quant_types:
         log(f"eval {q} on {eval_path} ({len(cases)} cases)")
-        reports[q] = eval_gguf(f.gguf[q], cases, cfg, f.serving_template)
+        reports[q] = eval_gguf(f.gguf[q], cases, cfg, f.serving_template, on_case=case_lines(log, f"eval {q} case"))
         log_report(tracker, run_id, f"tuned-{q}", reports[q], f"{slug} {q}")
     log(f"eval base-{primary_q}")
-    base_report = eval_gguf(f.base_gguf, cases, cfg, f.serving_template)
+    base_report = eval_gguf(f.base_gguf, cases, cfg, f.serving_template,
+                            on_case=case_lines(log, f"eval base-{primary_q} case"))
     log_report(tracker, run_id, f"base-{primary_q}", base_report, f"untuned base {primary_q}")
     return reports, base_report
 
