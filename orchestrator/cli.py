@@ -620,8 +620,9 @@ COMMANDS: tuple[Command, ...] = (
                  help="real tokens regexes cannot find, one a line ('name: …', 'project: …', 'other: …'; a bare line "
                       "is a name); matched case-insensitively on word boundaries"),
              arg("--disable", action="append", metavar="KIND",
-                 help="switch a detector off (url, email, handle, ticket, phone, name, project, other; 'name' also "
-                      "stops finding names without a list); the survival check still runs every detector"))),
+                 help="switch a detector's swapping off (url, email, handle, ticket, phone, name, project, other); "
+                      "the survival check still runs every detector, so a value of that kind in the rows makes the "
+                      "run refuse rather than leak"))),
     Command("label", "label raw user requests with tool calls from an OpenAI-compatible teacher endpoint", cmd_label,
             "label raw requests with tool calls from a teacher endpoint",
             "POST each {user, tools} row to ENDPOINT/v1/chat/completions (any OpenAI-compatible server) and keep the "

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from orchestrator.data.anonymise import Anonymiser, anonymise_rows
+from orchestrator.data.anonymise import Anonymiser, KnownToken, anonymise_rows
 from orchestrator.data.names import names_in_arguments, names_in_text
 
 FOUND = {
@@ -112,8 +112,14 @@ def test_unlisted_names_are_gone_from_every_string_and_the_rest_is_untouched():
     assert all(f in invite["messages"][0]["content"] for f in fakes)
 
 
-def test_detection_is_off_with_the_name_detector_disabled():
-    rows = [_row("Ask Priya about it.")]
+def test_a_disabled_name_detector_swaps_no_name_and_still_refuses_one():
+    """`--disable name` swaps no name, but the survival check runs every detector (as it does for a
+    disabled regex kind): a name the rows show makes the run refuse instead of leaking it with exit 0."""
+    from orchestrator.data.anonymise import SurvivingTokenError
+
+    with pytest.raises(SurvivingTokenError, match="a name value would survive"):
+        anonymise_rows([_row("Ask Priya Raman about it.")], Anonymiser(b"k", disabled=["name"]))
+    rows = [_row("Ask the on-call engineer about it.")]
     out, report = anonymise_rows(rows, Anonymiser(b"k", disabled=["name"]))
     assert out == rows and report.detected_names == 0
 
@@ -144,3 +150,55 @@ def test_bare_usernames_under_account_or_person_keys_are_swapped_everywhere():
     out, report = anonymise_rows(rows, Anonymiser(b"names-key"))
     text = json.dumps(out)
     assert "zhang.wei" not in text and report.replaced["username"] == 4 and "update_ticket" in text
+
+
+def _texts(out: list[dict]) -> str:
+    return json.dumps(out, ensure_ascii=False)
+
+
+def test_a_surname_beside_a_name_already_found_is_swapped_too():
+    """"Dear Rajesh" finds Rajesh; "from Rajesh Krishnamurthy" elsewhere kept the surname beside the
+    fake. A lower-case name found ("ping priya raman") takes its lower-case neighbour the same way."""
+    out, _ = anonymise_rows([_row("Dear Rajesh, thanks."), _row("A complaint from Rajesh Krishnamurthy.")],
+                            Anonymiser(b"k"))
+    assert "Rajesh" not in _texts(out) and "Krishnamurthy" not in _texts(out)
+    out, _ = anonymise_rows([_row("Priya Raman approved it."), _row("ping priya raman about it")], Anonymiser(b"k"))
+    assert "raman" not in _texts(out).casefold() and "priya" not in _texts(out).casefold()
+
+
+def test_joined_name_forms_in_paths_and_aliases_are_swapped_part_by_part():
+    rows = [_row("Priya Raman owns it; see /home/priya.raman/notes and the alias priya_raman.")]
+    out, _ = anonymise_rows(rows, Anonymiser(b"k"))
+    text = out[0]["messages"][0]["content"]
+    whole = text.split(" owns")[0]
+    first, last = (w.casefold() for w in whole.split())
+    assert f"/home/{first}.{last}/notes" in text and f"alias {first}_{last}." in text
+    assert "raman" not in text.casefold()
+
+
+def test_decomposed_accents_are_one_spelling_of_the_name():
+    """"Jose\\u0301 Rami\\u0301rez" (combining accents, as macOS writes them) is José Ramírez: both words
+    are swapped, and no stray accent rides on the fake."""
+    out, _ = anonymise_rows([_row("Jose\u0301 Rami\u0301rez called twice.")],
+                            Anonymiser(b"k", [KnownToken("name", "José Ramírez")]))
+    text = out[0]["messages"][0]["content"]
+    assert "Ram" not in text and "\u0301" not in text and "Jos" not in text
+
+
+def test_a_fake_does_not_depend_on_the_other_names_in_the_file():
+    """The same key gives the same person the same fake whether the file holds 1 name or 60: the
+    pick was made among the pool entries that were not real tokens, a pool each name found shrank."""
+    alone, _ = anonymise_rows([_row("Priya Raman approved it.")], Anonymiser(b"k"))
+    crowd = [_row(f"{first} {last} approved it.") for first in
+             ("Alex", "Sam", "Jordan", "Casey", "Morgan", "Quinn", "Riley", "Taylor", "Avery", "Jamie")
+             for last in ("Ashdown", "Eastwood", "Fairbank", "Hollins", "Dunmore", "Brightwater")]
+    many, _ = anonymise_rows([_row("Priya Raman approved it."), *crowd], Anonymiser(b"k"))
+    assert many[0] == alone[0]
+
+
+@pytest.mark.parametrize("key", ["watchers", "approver", "backup_owner", "on_call"])
+def test_people_under_more_person_keys(key):
+    row = _row("Who is it?", calls=[{"name": "assign", "arguments": {key: ["Venkatesh Subramanian"]
+                                                                     if key == "watchers" else "Venkatesh Subramanian"}}])
+    out, _ = anonymise_rows([row], Anonymiser(b"k"))
+    assert "Venkatesh" not in _texts(out) and "Subramanian" not in _texts(out)

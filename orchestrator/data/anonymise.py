@@ -42,7 +42,8 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
 
 from evals import jsontext
-from orchestrator.data.names import PARTICLES, names_in_arguments, names_in_text, ordinary, usernames_in_arguments
+from orchestrator.data.names import (NEVER_A_NAME, PARTICLES, names_in_arguments, names_in_text, ordinary,
+                                     usernames_in_arguments)
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
@@ -70,12 +71,21 @@ NOT_TICKET_PREFIXES = frozenset({"UTF", "SHA", "ISO", "RFC", "GPT", "COVID", "MD
                                  "CP", "WIN", "PEP", "ES", "X", "AES", "RSA", "P"})
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}")
 
+# Fake names: 64 given names and 32 x 24 = 768 compound surnames (49 152 full names). With 32 and 24
+# whole names, 400 distinct people got 222 distinct fakes, and one row read "from Lane Brightwater to
+# Lane Brightwater"; each fake is still a pure function of the key and the real value.
 FIRST_NAMES = ["Alex", "Robin", "Sam", "Jordan", "Casey", "Morgan", "Avery", "Quinn", "Riley", "Jamie", "Taylor",
                "Rowan", "Emery", "Harper", "Sasha", "Noor", "Kai", "Remy", "Elliot", "Dana", "Frankie", "Hollis",
-               "Ira", "Jules", "Lane", "Marlow", "Nico", "Oakley", "Parker", "Reese", "Sage", "Tatum"]
-LAST_NAMES = ["Ashdown", "Brightwater", "Coldbrook", "Dunmore", "Eastwood", "Fairbank", "Greyling", "Hollins",
-              "Ivesworth", "Kestrel", "Larchmont", "Merriweather", "Northcote", "Oakhurst", "Pennfold", "Quarry",
-              "Redfern", "Stillwell", "Thornbury", "Underhill", "Vale", "Westbrook", "Yarrow", "Zeller"]
+               "Ira", "Jules", "Lane", "Marlow", "Nico", "Oakley", "Parker", "Reese", "Sage", "Tatum",
+               "Arden", "Blair", "Cameron", "Darcy", "Emrys", "Finley", "Galen", "Hayden", "Indigo", "Jesse", "Kendall",
+               "Logan", "Milan", "Nova", "Onyx", "Peyton", "Raven", "Skyler", "Toby", "Vesper", "Wren", "Yael", "Zephyr",
+               "Ari", "Bellamy", "Corin", "Dario", "Ellis", "Florian", "Greer", "Harlow", "Ivo"]
+_SURNAME_HEADS = ["Ash", "Bright", "Cold", "Dun", "East", "Fair", "Grey", "Holl", "Ives", "Kes", "Larch", "Merri",
+                  "North", "Oak", "Penn", "Red", "Still", "Thorn", "Under", "West", "Black", "Elm", "Fern", "Glen",
+                  "Hart", "Lang", "Marsh", "Pike", "Rook", "Stan", "Wins", "Yew"]
+_SURNAME_TAILS = ["down", "water", "brook", "more", "wood", "bank", "ling", "worth", "mont", "cote", "hurst", "fold",
+                  "well", "bury", "hill", "field", "ford", "ley", "ton", "combe", "gate", "stead", "wick", "mere"]
+LAST_NAMES = [head + tail for head in _SURNAME_HEADS for tail in _SURNAME_TAILS]
 
 
 # Parts of a name that also read as ordinary words: matched only when capitalised (or in capitals).
@@ -129,6 +139,46 @@ def _inflected_stem(text: str) -> str | None:
         return None
     stem = text.rstrip(_CYRILLIC_ENDINGS + _CYRILLIC_ENDINGS.upper())
     return stem if len(stem) >= 3 else None
+
+
+_JOINED = re.compile(r"([^\W\d_]{3,})([._])([^\W\d_]{3,})")
+
+
+def _distinctive(name: str) -> bool:
+    """Two or more words, each at least three letters and none an ordinary English word."""
+    words = name.split()
+    return len(words) >= 2 and all(len(w) > 2 and not ordinary(w) for w in words)
+
+
+def _joined_forms(name: str) -> list[str]:
+    """How a two-word distinctive name is written inside paths, mail aliases and usernames."""
+    words = name.split()
+    if len(words) != 2 or not _distinctive(name) or not _JOINED.fullmatch(f"{words[0]}.{words[1]}"):
+        return []
+    return [f"{words[0]}{sep}{words[1]}".casefold() for sep in "._"]
+
+
+def _surnames_beside(texts: Iterable[str], singles: set[str]) -> dict[str, None]:
+    """Full names written as a single name already found plus the word after it: "Dear Rajesh" found
+    "Rajesh", and "complaint from Rajesh Krishnamurthy" then kept "Krishnamurthy" beside the fake.
+    The next word counts when it is written like the name (capitalised after a capitalised name, or
+    lower-case after a lower-case one) and is no ordinary word."""
+    if not singles:
+        return {}
+    pattern = re.compile(rf"{_BEFORE}({'|'.join(re.escape(n) for n in sorted(singles, key=len, reverse=True))})"
+                         r"[ \t]+([^\W\d_][^\W\d_'’-]{2,})(?![\w@])")
+    found: dict[str, None] = {}
+    for text in texts:
+        for m in pattern.finditer(text):
+            first, second = m.group(1), m.group(2)
+            same_case = second[0].isupper() if first[0].isupper() else second.islower()
+            if same_case and not ordinary(second) and _fold_name(second) not in NEVER_A_NAME:
+                found[f"{first} {second}"] = None
+    return found
+
+
+def _fold_name(word: str) -> str:
+    return strip_accents(word).casefold()
 
 
 def _is_exact_part(part: str) -> bool:
@@ -312,9 +362,13 @@ class Anonymiser:
         since they were found capitalised ("Grace Hopper" found does not make every "grace" a name)."""
         new = sorted(n for n in names if n.casefold() not in self.known)
         for name in new:
-            self._add_known(KnownToken("name", name, exact=True))
+            # A name of two or more words none of which is an ordinary word ("Priya Raman", not "Grace
+            # Hopper" or "Will Page") is the person in any case: "ping priya raman" kept the surname.
+            self._add_known(KnownToken("name", name, exact=not _distinctive(name)))
             if names[name] == "last":  # "Mr. Tanaka": its fake is a surname too
                 self.name_role.setdefault(strip_accents(name).casefold(), "last")
+            for joined in _joined_forms(name):  # "priya.raman", "priya_raman": paths, aliases, usernames
+                self._add_known(KnownToken("name", joined))
         for name in new:  # parts that are ordinary words or two letters ("Will", "Li") would hit other text
             for part in name_parts(name):
                 if len(part) > 2 and not ordinary(part):  # "The", "Service", "Will": never swapped alone
@@ -351,9 +405,10 @@ class Anonymiser:
         return hmac.new(self.key, f"{kind}\0{value}\0{salt}".encode(), hashlib.sha256).digest()
 
     def _pick(self, pool: list[str], digest: bytes, offset: int) -> str:
-        # Skip fakes that equal a known real token: the survival check would flag them.
-        usable = [p for p in pool if p.casefold() not in self.known]
-        return usable[int.from_bytes(digest[offset:offset + 4], "big") % len(usable)]
+        """The pool entry the digest points at, in the whole pool: a pick among only the entries that
+        are not real tokens shifted with every name a file held, so the same person got another fake
+        in another file. A pick that is a real token is redrawn with the next salt (_make_fake)."""
+        return pool[int.from_bytes(digest[offset:offset + 4], "big") % len(pool)]
 
     def _letters(self, digest: bytes, n: int) -> str:
         return "".join(chr(ord("A") + b % 26) for b in digest[:n])
@@ -391,16 +446,25 @@ class Anonymiser:
         return self.fake(f"name_{role}", word.title() if word.isupper() or word.islower() else word)
 
     def _make_fake(self, kind: str, value: str, norm: str) -> str:
-        for salt in range(16):
+        for salt in range(64):
             d = self._digest(kind, norm, salt)
             fake = self._shape(kind, value, d)
             # A fake must not be a real value itself, or the survival check would (rightly) flag it.
-            if fake.casefold() != norm.casefold() and fake.casefold() not in self.known:
+            if fake.casefold() != norm.casefold() and not self._holds_real_token(fake):
                 return fake
-        raise RuntimeError(f"could not derive a fake distinct from the {kind} value")  # 16 HMAC collisions
+        raise RuntimeError(f"could not derive a fake distinct from the {kind} value")  # 64 HMAC collisions
+
+    def _holds_real_token(self, fake: str) -> bool:
+        """Whether a fake is, or (an email's or a username's name parts) contains, a known real token."""
+        return fake.casefold() in self.known or any(
+            part in self.known for part in re.split(r"[^\w]+|\d+|_", fake.casefold()) if len(part) > 2)
 
     def _shape(self, kind: str, value: str, d: bytes) -> str:
         if kind == "name":  # each word's own fake, so a part alone maps as it does inside the whole name
+            joined = _JOINED.fullmatch(value)
+            if joined:  # "priya.raman" -> "oakley.brightwater": the parts' fakes, the separator kept
+                first, sep, last = joined.groups()
+                return f"{self._name_word_fake(first, 'first')}{sep}{self._name_word_fake(last, 'last')}"
             words = value.split()
             if len(words) == 1:
                 role = self.name_role.get(strip_accents(value).casefold(), "first")
@@ -598,8 +662,12 @@ def _letters_unescaped(s: str) -> str:
 def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Report]:
     """Anonymised copies of `rows` and per-kind counts; raises SurvivingTokenError before returning any.
     The person names the rows show (names.py) are swapped too, unless the `name` detector is disabled."""
-    rows = [_map_strings(row, _letters_unescaped) for row in rows]
+    # One spelling per text: "Jose\u0301" (an accent as a combining mark, as macOS writes it) and "José"
+    # are the same name, and matched only one way the surname survived and the fake took the stray accent.
+    rows = [_map_strings(row, lambda s: unicodedata.normalize("NFC", _letters_unescaped(s))) for row in rows]
     names, accounts = _detected(rows)
+    names.update(_surnames_beside((t for t, _ in _texts_and_values(rows) if t is not None),
+                                  {n for n in names if len(n.split()) == 1 and names[n] != "last"}))
     if "name" not in anon.disabled:
         anon.learn_names(names)
     if "handle" not in anon.disabled:
@@ -614,7 +682,10 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
             originals.setdefault(kind, set()).update(vals)
         out.append(_map_strings(row, lambda s: anon.text(s, report.replaced, seen)))
     report.distinct.update({k: len(v) for k, v in seen.items()})
-    check_no_survivors(out, originals, anon.known.values())
+    # The check runs every detector, disabled ones too (as the regex kinds' `originals` do): with
+    # `--disable name` the names the rows show are not swapped, so they make the file refuse.
+    unswapped = [KnownToken("name", n, exact=True) for n in names] if "name" in anon.disabled else []
+    check_no_survivors(out, originals, [*anon.known.values(), *unswapped])
     return out, report
 
 

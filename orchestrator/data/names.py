@@ -102,7 +102,8 @@ guest guests employee person people speaker speakers requester reporter author a
 passenger passengers traveler travelers traveller travellers candidate candidates interviewer interviewers
 applicant applicants student students signatory signatories witness witnesses display_name real_name
 displayname realname author_name from_name to_name sender_display_name cardholder cardholder_name account_holder
-emergency_contact next_of_kin spouse""".split())
+emergency_contact next_of_kin spouse watcher watchers approver approvers backup_owner on_call oncall on_call_engineer
+mentor mentee supervisor employees colleague colleagues teammate teammates""".split())
 # A company or a department sits under these as often as a person ("customer": "Victoria Falls Tours Ltd",
 # "doctor": "Radiology"): a person only when the value reads as one (_person_like).
 LOOSE_PERSON_KEYS = frozenset("name names to cc bcc contact contacts owner user member members host organizer "
@@ -112,6 +113,7 @@ LOOSE_PERSON_KEYS = frozenset("name names to cc bcc contact contacts owner user 
 
 # Computed once: the name checks run on every capitalised span of every string of a dataset.
 _NEVER_A_NAME = NOT_FIRST_NAMES | NOT_PEOPLE
+NEVER_A_NAME = _NEVER_A_NAME  # for the anonymiser's own name rules
 
 
 @functools.lru_cache(maxsize=1)
