@@ -531,6 +531,19 @@ class SweepConfig(_Strict):
         return safe_name(v, "the sweep's folders and MLflow runs")
 
     @model_validator(mode="after")
+    def _long_sources_fit(self) -> "SweepConfig":
+        """A generated long-context source longer than train.max_length would lose every row at
+        rendering (quarantined, never truncated): refused here, before any compute."""
+        for name, src in self.data.sources.items():
+            gen = src.generate
+            if gen is not None and gen.kind == "long_context" and src.weight > 0 \
+                    and (gen.target_tokens or 0) > self.train.max_length:
+                raise ValueError(f"data.sources.{name}.generate.target_tokens {gen.target_tokens} is more than "
+                                 f"train.max_length {self.train.max_length}: every row of the source would be "
+                                 f"quarantined when rendered; raise train.max_length or lower target_tokens")
+        return self
+
+    @model_validator(mode="after")
     def _search_keys_exist(self, info: ValidationInfo) -> "SweepConfig":
         for dotted in self.search_space:
             if dotted.split(".")[0] in _NOT_PER_TRIAL:

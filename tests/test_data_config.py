@@ -49,6 +49,17 @@ def test_ratios_and_weights_need_a_total():
         parse_config({"name": "s", "data": {"mix": {"total": 5, "no_tool_ratio": 0.6, "honesty_ratio": 0.5}}})
 
 
+def test_a_long_context_source_longer_than_max_length_is_refused_before_compute():
+    long = {"sources": {"starter": {"path": "data/starter/train.jsonl"}, "long": {"generate": {
+        "kind": "long_context", "count": 3, "target_tokens": 3000}}}, "mix": {"total": 32}}
+    with pytest.raises(ConfigError, match=r"data.sources.long.generate.target_tokens 3000 is more than "
+                                          r"train.max_length 1024: every row of the source would be quarantined"):
+        parse_config({"name": "s", "data": long, "train": {"max_length": 1024}})
+    assert parse_config({"name": "s", "data": long, "train": {"max_length": 4096}})
+    weightless = {**long, "sources": {**long["sources"], "long": {**long["sources"]["long"], "weight": 0}}}
+    assert parse_config({"name": "s", "data": weightless, "train": {"max_length": 1024}})
+
+
 def test_source_names_and_locations_are_validated():
     with pytest.raises(ConfigError, match=r"source names may hold letters, digits, '_' and '-' only: \['my.src'\]"):
         parse_config({"name": "s", "data": {"sources": {"my.src": {"path": "x.jsonl"}}}})

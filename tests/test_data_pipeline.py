@@ -297,3 +297,21 @@ def test_dedupe_keeps_the_copy_that_can_be_trained():
     assert [r["id"] for r in kept] == ["real:0"] and [(r["id"], first) for r, first in dropped] == [("ref:0", "real:0")]
     kept, _ = dedupe([ref, real])  # no untrained source: the first copy, as before
     assert [r["id"] for r in kept] == ["ref:0"]
+
+
+def test_a_weighted_source_whose_drawn_rows_all_fail_rendering_fails_the_build():
+    """A long-context source longer than train.max_length: the mix drew its rows, rendering
+    quarantined every one, and the build exited 0 with the track silently gone from training."""
+    from orchestrator.data.pipeline import DataResult, add_render_stage, empty_mix_problem
+    from orchestrator.data.quarantine import Quarantine
+
+    rows = [{"meta": {"source": src, "row": i}} for src, i in (("starter", 0), ("starter", 1), ("long", 0), ("long", 1))]
+    table = [{"category": "all", "source": src, "weight": 1.0, "available": 2, "quota": 2, "selected": 2,
+              "shortfall": 0} for src in ("starter", "long")]
+    result = DataResult(rows, Quarantine(), [], table, "sha")
+    assert empty_mix_problem(result, 1024) is None
+    for r in rows[2:]:
+        result.quarantine.add("long", r["meta"]["row"], "render", "over_max_length", "3100 tokens > 1024", r)
+    add_render_stage(result, rows[:2])
+    problem = empty_mix_problem(result, 1024)
+    assert problem and "data source 'long' (weight 1) has no usable row (over_max_length 2" in problem

@@ -183,12 +183,18 @@ def empty_mix_problem(result: DataResult, max_length: int) -> str | None:
 
 
 def _empty_source_problem(result: DataResult) -> str | None:
+    """A weighted source with no row left: none usable before the mix, or every row the mix drew for
+    it quarantined when rendered (a long-context source longer than train.max_length: the track
+    silently left training, exit 0)."""
     available: Counter = Counter()
+    selected: Counter = Counter()
     weight: dict[str, float] = {}
     for t in result.mix_table:
         available[t["source"]] += t["available"]
+        selected[t["source"]] += t.get("selected", 0)
         weight[t["source"]] = max(weight.get(t["source"], 0), t["weight"] or 0)
-    empty = [src for src in weight if weight[src] > 0 and available[src] == 0]
+    kept = Counter(r["meta"]["source"] for r in result.rows)
+    empty = [src for src in weight if weight[src] > 0 and (available[src] == 0 or (selected[src] and not kept[src]))]
     if not empty:
         return None
     said = []
