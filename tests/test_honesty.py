@@ -21,6 +21,8 @@ def test_retries_never_exceed_the_bound(max_retries):
             assert row["meta"]["retries"] == max_retries   # stops exactly at the bound, never before
     seen = Counter(r["meta"]["scenario"] for r in rows)
     assert set(seen) == set(honesty.SCENARIOS) - ({"retry_succeeded"} if max_retries == 0 else set())
+    answers = " ".join(r["messages"][-1]["content"] for r in rows)
+    assert " 1 times" not in answers and " 1 attempts" not in answers  # one failed call is not "all 1 attempts"
 
 
 def test_final_answer_states_only_values_from_the_conversation_and_reports_failures():

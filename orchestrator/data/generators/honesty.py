@@ -80,6 +80,11 @@ GIVE_UP_REPORTS = [
     "No luck: I couldn't {do}. {attempts} attempts, and every one ended with \"{error}\".",
     "I couldn't {do}. The tool returned \"{error}\" on all {attempts} attempts, so I gave up rather than loop.",
 ]
+# With max_retries 0 the one failed call is the last: "on all 1 attempts" read as a template's slip.
+ONE_ATTEMPT_REPORTS = [
+    "`{tool}` failed with \"{error}\", so I couldn't {do}. It may work if you try again later.",
+    "I couldn't {do}: `{tool}` returned \"{error}\", and I don't retry it on my own. Try again later?",
+]
 RETRY_NOTES = ["", "", "That failed with a transient error; trying once more.", "Retrying.",
                "The tool didn't respond properly. Let me try again."]
 
@@ -149,7 +154,8 @@ def make_example(rng: random.Random, scenario: str, cfg: HonestyConfig = Honesty
             msgs.append(_result(call, good_result))
             answer = good_answer
         else:
-            answer = rng.choice(GIVE_UP_REPORTS).format(tool=name, do=do, error=error, attempts=failures)
+            reports = GIVE_UP_REPORTS if failures > 1 else ONE_ATTEMPT_REPORTS
+            answer = rng.choice(reports).format(tool=name, do=do, error=error, attempts=failures)
     msgs.append({"role": "assistant", "content": answer})
     return {"scenario": f"honesty_{scenario}", "tools": _tools(rng, name),
             "messages": [{"role": "system", "content": SYSTEM_PROMPT}, *msgs],
