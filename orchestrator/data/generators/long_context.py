@@ -206,6 +206,17 @@ def _grow(p: _Plan, i: int, n: int) -> None:
     p.outputs[i] += ROUND_KINDS[p.kinds[i]][3](p.rng, n, p.slots)
 
 
+def _trim_to(p: _Plan, target: int, n: int, per_line: float, tokens: Callable[[], int]) -> int:
+    """Drop lines from the longest tool output until the conversation fits `target` (or each output
+    is down to one line); the new token count."""
+    while n > target and any(len(o) > 1 for o in p.outputs):
+        longest = max(range(p.rounds), key=lambda j: len(p.outputs[j]))
+        drop = max(1, min(len(p.outputs[longest]) - 1, int((n - target) / per_line / 2)))
+        del p.outputs[longest][-drop:]
+        n = tokens()
+    return n
+
+
 def make_example(target: int, count: CountTokens, template: str, rng: random.Random,
                  slots: Slots = DEFAULT_SLOTS) -> dict:
     """One conversation of `LOWER_FRACTION * target` to `target` tokens, rendered and validated."""
@@ -228,13 +239,12 @@ def make_example(target: int, count: CountTokens, template: str, rng: random.Ran
         for i in range(p.rounds):
             _grow(p, i, step)
         n = tokens()
-        while n > target:
-            longest = max(range(p.rounds), key=lambda j: len(p.outputs[j]))
-            drop = max(1, min(len(p.outputs[longest]) - 1, int((n - target) / per_line / 2)))
-            del p.outputs[longest][-drop:]
-            n = tokens()
+        n = _trim_to(p, target, n, per_line, tokens)
+    # The first draw can already be over a small target (2 lines a round came to 2137 tokens for 2100).
+    n = _trim_to(p, target, n, max(n / max(sum(map(len, p.outputs)), 1), 8), tokens)
     if not lower <= n <= target:
-        raise LongContextError(f"could not fit the conversation into [{lower}, {target}] tokens (got {n})")
+        raise LongContextError(f"could not fit the conversation into [{lower}, {target}] tokens (got {n}; its "
+                               f"shortest form is longer than target_tokens: raise target_tokens)")
     messages = _messages(p)
     validate_final_call(template, messages, p.tools, p.needle.call)
     return {"scenario": "long_context", "tools": p.tools, "messages": messages,
