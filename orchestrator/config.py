@@ -772,6 +772,9 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Sw
         raise ConfigError(f"{path}: the file is empty (expected a sweep config: a mapping with at least `name`)")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
+    if "name" not in data and {"family", "variants"} <= set(data):  # five "unknown key" lines said less
+        raise ConfigError(f"{path}: a family file (family, variants), not a sweep config; `toolsweep family {path}` "
+                          f"reads it, and checks each variant's sweep file before it starts")
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
     return parse_config(data, path)

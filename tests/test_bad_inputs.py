@@ -397,6 +397,9 @@ CASES = [
     Case("sweep yaml", "empty file", raw_config(""), ["sweep.yaml", "name"]),
     Case("sweep yaml", "a directory", lambda t: ["check-config", str(t)], [str("{tmp}"), "is a directory"]),
     Case("sweep yaml", "missing file", lambda t: ["check-config", str(t / "nope.yaml")], ["nope.yaml", "no such"]),
+    Case("sweep yaml", "a family file given for a sweep file", raw_config(
+        "family: smol\nversion: '0.1'\nvariants:\n  4k: sweeps/smoke4k.yaml\n"),
+         ["a family file (family, variants), not a sweep config", "toolsweep family"]),
     Case("sweep yaml", "unknown key", lambda t: check(t, train__lora__rnak=8), ["train.lora.rnak", "unknown key"]),
     Case("sweep yaml", "wrong type", lambda t: check(t, train__epochs="many"), ["train.epochs"]),
     Case("sweep yaml", "unknown quant type", lambda t: check(t, quantize__types=["q3_xs"]), ["quantize.types", "q3_xs"]),
