@@ -9,6 +9,7 @@ or, for a fabrication probe (the last tool result is empty or an error):
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections import Counter
 from pathlib import Path
@@ -50,7 +51,7 @@ def normalise_messages(messages: list[dict]) -> list[dict]:
     return out
 
 
-def case_from_example(example: dict) -> dict:
+def case_from_example(example: dict, default_id: str | None = None) -> dict:
     """Turn a training-style conversation into an eval case.
 
     The target turn is the last assistant turn that calls tools (so sequential and recovery
@@ -60,16 +61,21 @@ def case_from_example(example: dict) -> dict:
     msgs = [standard_message(m) if isinstance(m, dict) else m for m in example["messages"]]
     assistant_turns = [i for i, m in enumerate(msgs) if m["role"] == "assistant"]
     if not assistant_turns:
-        raise CaseError(f"example {example.get('id')!r} has no assistant turn")
+        raise CaseError("no assistant turn: a row without 'expected' is read as a training-style conversation, "
+                        "and its assistant answer is what the case expects")
     calling = [i for i in assistant_turns if msgs[i].get("tool_calls")]
     target = calling[-1] if calling else assistant_turns[0]
     return {
-        "id": example.get("id", f"case-{target}"),
+        "id": example.get("id", default_id or f"case-{target}"),
         "scenario": example.get("scenario", "unknown"),
         "tools": example["tools"],
         "messages": normalise_messages(msgs[:target]),
         "expected": {"calls": [_call_of(tc) for tc in msgs[target].get("tool_calls") or []]},
     }
+
+
+# Keys a case's scoring reads; other keys (notes such as `rounds`) are carried along unread.
+CASE_KEYS = ("id", "scenario", "tools", "messages", "expected", "arg_rules", "probe_kind", "bfcl")
 
 
 def validate_case(case: Any) -> str | None:
@@ -79,6 +85,10 @@ def validate_case(case: Any) -> str | None:
     for key in ("id", "tools", "messages", "expected"):
         if key not in case:
             return f"missing key {key!r}"
+    for key in case:  # "argrules" for "arg_rules" scored the case without its rules
+        near = difflib.get_close_matches(key, CASE_KEYS, n=1, cutoff=0.8) if key not in CASE_KEYS else []
+        if near:
+            return f"unknown key {key!r} (did you mean {near[0]!r}? a misspelt key is not read)"
     if not isinstance(case["id"], (str, int)) or isinstance(case["id"], bool) or str(case["id"]).strip() == "":
         return "'id' must be a non-empty string or an integer"
     if not isinstance(case["messages"], list) or not case["messages"]:
@@ -281,10 +291,16 @@ def load_cases(path: Path | str) -> list[dict]:
             raise CaseError(f"{path}:{lineno}: a JSON {type(row).__name__}, expected one case object per line")
         if "expected" in row and isinstance(row.get("messages"), list):  # legacy / Hermes-style calls read as standard
             row = {**row, "messages": [standard_message(m) if isinstance(m, dict) else m for m in row["messages"]]}
+        if "expected" not in row and not isinstance(row.get("messages"), list):
+            raise CaseError(f"{path}:{lineno}: a case needs 'expected' (or, read as a training-style conversation, "
+                            f"'messages' and 'tools'); this row's keys: {', '.join(sorted(map(str, row))) or 'none'}"
+                            + ("; a BFCL row? evaluate a BFCL category with --bfcl" if "question" in row else ""))
         try:
-            case = row if "expected" in row else case_from_example(row)
-        except (KeyError, TypeError, AttributeError, ValueError, CaseError) as err:
-            raise CaseError(f"{path}:{lineno}: cannot read case ({err!r})") from None
+            case = row if "expected" in row else case_from_example(row, default_id=f"line-{lineno}")
+        except CaseError as err:
+            raise CaseError(f"{path}:{lineno}: {err}") from None
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
+            raise CaseError(f"{path}:{lineno}: cannot read the row as a training-style conversation ({err!r})") from None
         reason = validate_case(case) or reference_problem(case)
         if reason:
             raise CaseError(f"{path}:{lineno}: {reason}")
@@ -302,7 +318,19 @@ def load_cases(path: Path | str) -> list[dict]:
         same = sorted({repr(c["id"]) for c in cases if str(c["id"]) == dup})
         raise CaseError(f"{path}: case id {dup!r} appears {counts[dup]} times"
                         + (f" (as {' and '.join(same)})" if len(same) > 1 else "") + "; ids must be unique")
+    for case in cases:  # reports pair cases by the id's text, and `compare` reads a report's ids as text
+        case["id"] = str(case["id"])
     return cases
+
+
+def case_fingerprint(case: dict) -> str:
+    """sha256 of what a model is shown and scored against (messages, tools, argument rules): two
+    reports' records under one id pair only when it is the same case (a prompt edited under the same
+    id was paired as if it were)."""
+    import hashlib
+
+    shown = {k: case.get(k) for k in ("messages", "tools", "arg_rules", "expected")}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def take(cases: Iterable[dict], limit: int | None) -> list[dict]:

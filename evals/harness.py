@@ -24,6 +24,7 @@ import threading
 from typing import Callable, Protocol, Sequence
 
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
+from evals.cases import case_fingerprint
 from evals.errors import ContextOverflowError
 from evals.fabrication import OUTCOMES, classify
 from evals.lanes import lane_blocks
@@ -117,11 +118,12 @@ def run_probe(case: dict, prompt: str, runner: Runner, template: str, max_new_to
 
 def _score_one(case: dict, prompt: str, runner: Runner, template: str, max_new_tokens: int) -> dict:
     if is_probe(case):
-        return run_probe(case, prompt, runner, template, max_new_tokens)
+        return {**run_probe(case, prompt, runner, template, max_new_tokens), "case_sha256": case_fingerprint(case)}
     roundtrip = getattr(runner, "roundtrip", None)
     problems = template_problems(case, prompt, roundtrip(prompt) if roundtrip else None)
     record = run_call_case(case, prompt, runner, not problems, max_new_tokens)
     record["template_problems"] = problems
+    record["case_sha256"] = case_fingerprint(case)
     return record
 
 
@@ -424,6 +426,10 @@ def pairing(a: dict, b: dict) -> tuple[list[str], str | None]:
             if x.get(key) != y.get(key):
                 return [], (f"case {cid!r} has a different {key} in each report ({x.get(key)!r} vs {y.get(key)!r}): "
                             f"the two reports scored different cases under one id")
+        if x.get("case_sha256") and y.get("case_sha256") and x["case_sha256"] != y["case_sha256"]:
+            return [], (f"case {cid!r} showed the model different messages or tools in each report (case_sha256 "
+                        f"{x['case_sha256'][:12]} vs {y['case_sha256'][:12]}): the two reports scored different "
+                        f"cases under one id")
     notes = []
     only_a, only_b = len(ra) - len(shared), len(rb) - len(shared)
     if only_a or only_b:

@@ -141,7 +141,9 @@ def paired_bootstraps(a: list[dict], b: list[dict], metrics: Callable[[list[dict
         ma, mb = whole_a.get(n), whole_b.get(n)
         row = {"a": ma, "b": mb, "diff": None if ma is None or mb is None else mb - ma, "ci95": None,
                "credible": False, "n_cases": len(common)}
-        if diffs[n]:
+        # One paired case is the same case in every draw: a zero-width "interval" that excludes 0 and
+        # called a single case's difference credible. No interval then, and never credible.
+        if diffs[n] and len(common) > 1:
             lo, hi = (float(x) for x in np.quantile(diffs[n], [alpha, 1 - alpha]))
             row.update(ci95=[lo, hi], credible=bool(lo > 0 or hi < 0))
         out[n] = row

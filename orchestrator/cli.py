@@ -414,13 +414,13 @@ def positive_int(text: str) -> int:
 
 
 def resamples(text: str) -> int:
-    """argparse type: a bootstrap draw count, at least 100 (as `promote.n_resamples`)."""
+    """argparse type: a bootstrap draw count from 100 to 1 000 000 (as `promote.n_resamples`)."""
     try:
         value = int(text)
     except ValueError:
         value = None
-    if value is None or value < 100:
-        raise argparse.ArgumentTypeError(f"expected a whole number of draws >= 100, got {text!r}")
+    if value is None or not 100 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"expected a whole number of draws from 100 to 1000000, got {text!r}")
     return value
 
 

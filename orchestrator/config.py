@@ -435,7 +435,7 @@ class PromoteConfig(_Strict):
     max_eval_cases: int | None = Field(None, gt=0)
     # GGUF types in the release; the first is the primary (gated, compared with the base).
     quant_types: list[str] = ["q4_k_m", "q8_0", "q5_k_m", "bf16"]
-    n_resamples: int = Field(N_RESAMPLES, ge=100)   # paired bootstrap draws (evals.stats.N_RESAMPLES: why so many)
+    n_resamples: int = Field(N_RESAMPLES, ge=100, le=1_000_000)   # paired bootstrap draws (evals.stats.N_RESAMPLES: why so many)
     confidence: float = Field(0.95, gt=0.5, lt=1)
     # With no champion yet: not_worse_than_base = promote unless credibly worse than the untuned base;
     # better_than_base = also needs a credible primary improvement over the base.

@@ -38,7 +38,22 @@ def output_file(path: Path, flag: str) -> Path:
     if path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"{flag} {path}: the file exists and is not writable")
     _check_parents(path, flag)
+    if not path.exists() and path.parent.is_dir():
+        _try_create(path, flag)
     return path
+
+
+def _try_create(path: Path, flag: str) -> None:
+    """Create and remove the file: `os.access` says yes to root everywhere, also where no file can be
+    made (/proc, a read-only mount), and the eval then failed after its last case."""
+    try:
+        with open(path, "x"):
+            pass
+    except FileExistsError:
+        return
+    except OSError as err:
+        raise UsageError(f"{flag} {path}: cannot create the file ({err.strerror})") from None
+    path.unlink()
 
 
 def output_dir(path: Path, flag: str) -> Path:

@@ -282,6 +282,27 @@ def test_pairing_two_reports_needs_the_same_case_under_each_id():
     assert notes == [] and problem.startswith("case 'a' has a different expected in each report")
 
 
+def test_a_case_whose_prompt_changed_under_its_id_is_not_paired():
+    """Same id, kind, scenario and expected calls, but the user asked something else: records carry a
+    fingerprint of what the model was shown (evals.cases.case_fingerprint), and pairing compares it."""
+    from evals.cases import case_fingerprint
+    from evals.harness import pairing
+
+    case = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    edited = {**case, "messages": [{"role": "user", "content": "Weather in Oslo, in Fahrenheit please?"}]}
+
+    def report(c):
+        return {"cases": [{"id": c["id"], "kind": "call", "scenario": c["scenario"], "expected": c["expected"]["calls"],
+                           "case_sha256": case_fingerprint(c)}]}
+
+    assert pairing(report(case), report(case)) == ([], None)
+    notes, problem = pairing(report(case), report(edited))
+    assert problem and "showed the model different messages or tools in each report" in problem
+    older = report(case)
+    del older["cases"][0]["case_sha256"]  # reports written before the fingerprint still pair
+    assert pairing(older, report(edited)) == ([], None)
+
+
 
 def test_a_case_written_with_legacy_or_inline_calls_expects_those_calls(tmp_path):
     """Read as text, such a conversation would become a case expecting no call at all."""
@@ -377,3 +398,43 @@ def test_a_report_record_no_eval_can_write_is_refused(edit, said):
     edit(r)
     with pytest.raises(InputFileError, match=re.escape(said)):
         check_report(r, "r.json")
+
+
+def test_integer_ids_are_read_as_text_and_unnamed_conversations_get_their_line(tmp_path):
+    """`compare` reads a report's ids as text, so an eval of integer ids wrote reports it then refused;
+    training-style rows without an id were all named after their target turn ('case-1' twice)."""
+    path = tmp_path / "cases.jsonl"
+    case = {"scenario": "s", "tools": TOOLS, "messages": [{"role": "user", "content": "q"}], "expected": {"calls": []}}
+    path.write_text(json.dumps({**case, "id": 7}) + "\n")
+    assert [c["id"] for c in load_cases(path)] == ["7"]
+    convo = {"tools": TOOLS, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    path.write_text(json.dumps(convo) + "\n" + json.dumps({**convo, "messages": [
+        {"role": "user", "content": "r"}, {"role": "assistant", "content": "b"}]}) + "\n")
+    assert [c["id"] for c in load_cases(path)] == ["line-1", "line-2"]
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"argrules": {}}, r"cases.jsonl:1: unknown key 'argrules' \(did you mean 'arg_rules'\?"),
+    ({"scenarios": "s"}, r"unknown key 'scenarios' \(did you mean 'scenario'\?"),
+])
+def test_a_misspelt_case_key_is_refused_not_ignored(tmp_path, row, message):
+    path = tmp_path / "cases.jsonl"
+    case = {"id": "a", "scenario": "s", "tools": TOOLS, "messages": [{"role": "user", "content": "q"}],
+            "expected": {"calls": []}}
+    path.write_text(json.dumps({**case, **row}) + "\n")
+    with pytest.raises(CaseError, match=message):
+        load_cases(path)
+    path.write_text(json.dumps({**case, "rounds": 3, "source": "x"}) + "\n")  # other notes are carried along
+    assert load_cases(path)[0]["rounds"] == 3
+
+
+def test_a_row_in_another_harness_format_is_named_by_its_keys(tmp_path):
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps({"id": "simple_0", "question": [[{"role": "user", "content": "q"}]],
+                                "function": []}) + "\n")
+    with pytest.raises(CaseError, match=r"cases.jsonl:1: a case needs 'expected' .*keys: function, id, question; "
+                                        r"a BFCL row\? evaluate a BFCL category with --bfcl"):
+        load_cases(path)
+    path.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}], "tools": TOOLS}) + "\n")
+    with pytest.raises(CaseError, match=r"cases.jsonl:1: no assistant turn: a row without 'expected'"):
+        load_cases(path)

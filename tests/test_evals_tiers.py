@@ -334,3 +334,13 @@ def test_several_metrics_share_one_draw_per_resample():
     assert rows["no_tool"] == paired_bootstrap(a, b, _no_tool_accuracy, 2000, seed=3, strata=by_scenario)
     assert rows["call"] == paired_bootstrap(a, b, call_accuracy, 2000, seed=3, strata=by_scenario)
     assert rows["call"]["diff"] == pytest.approx(-4 / 12)
+
+
+def test_one_paired_case_is_never_credible():
+    """Every draw of one case is that case: a zero-width interval that excluded 0 and read "yes, better"."""
+    a, b = [{"id": "x", "ok": 0}], [{"id": "x", "ok": 1}]
+    res = paired_bootstrap(a, b, lambda rs: sum(r["ok"] for r in rs) / len(rs), n_resamples=200)
+    assert res["diff"] == 1 and res["ci95"] is None and not res["credible"]
+    two = paired_bootstrap(a + [{"id": "y", "ok": 0}], b + [{"id": "y", "ok": 1}],
+                           lambda rs: sum(r["ok"] for r in rs) / len(rs), n_resamples=200)
+    assert two["ci95"] == [1.0, 1.0] and two["credible"]
