@@ -13,7 +13,7 @@ from orchestrator.data.generators.starter import TOOLS
 
 def test_rows_call_nothing_and_offer_the_tempting_tool():
     rows = judgment.generate(300, seed=1)
-    assert Counter(r["meta"]["scenario"] for r in rows) == {"near_miss": 100, "underspecified": 200}
+    assert Counter(r["meta"]["scenario"] for r in rows) == {"near_miss": 150, "underspecified": 150}
     for row in rows:
         assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
         assert not any(m.get("tool_calls") for m in row["messages"]) and row["messages"][-1]["content"]
