@@ -52,7 +52,8 @@ def read_json(path: Path | str, what: str = "JSON file", error: type[ToolsweepEr
     try:
         return jsontext.loads(text, unique_keys=True)
     except json.JSONDecodeError as err:
-        where = f" at line {err.lineno}, column {err.colno}" if err.pos else ""
+        # Python's own message can end in "at" ("Unterminated string starting at"): the place follows a colon
+        where = f": line {err.lineno}, column {err.colno}" if err.pos else ""
         raise error(f"{path}: not valid JSON ({err.msg}{where})") from None
 
 
