@@ -336,12 +336,14 @@ def case_fingerprint(case: dict) -> str:
 def take(cases: Iterable[dict], limit: int | None) -> list[dict]:
     """The first `limit` cases, interleaved across scenarios so a small slice still covers each one,
     and within a scenario across its kinds (`probe_kind`): the first 12 of 24 fabrication probes in
-    file order were all single-failure probes, and a slice measured none of the repeated ones."""
+    file order were all single-failure probes, and a slice measured none of the repeated ones.
+    Within a scenario the cases go in id order, not file order: the same cases in another line
+    order gave another slice, and other scores (the shipped sets are in id order already)."""
     cases = list(cases)
     if limit is None or limit >= len(cases):
         return cases
     by_scenario: dict[str, list[dict]] = {}
-    for c in cases:
+    for c in sorted(cases, key=lambda c: str(c["id"])):
         by_scenario.setdefault(c.get("scenario", "unknown"), []).append(c)
     return _round_robin([_interleaved_kinds(v) for _, v in sorted(by_scenario.items())], limit)
 

@@ -438,3 +438,24 @@ def test_a_row_in_another_harness_format_is_named_by_its_keys(tmp_path):
     path.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}], "tools": TOOLS}) + "\n")
     with pytest.raises(CaseError, match=r"cases.jsonl:1: no assistant turn: a row without 'expected'"):
         load_cases(path)
+
+
+def test_a_slice_does_not_depend_on_the_files_line_order():
+    """--limit / max_eval_cases: the same cases in another order gave another subset (and tool
+    selection 0.25 instead of 0.50 on a probe's 5-case slice). The shipped sets, in id order within
+    each scenario, give the slices they always gave."""
+    import random
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for name in ("test", "dev"):
+        cases = load_cases(root / f"evals/sets/{name}.jsonl")
+        shuffled = list(cases)
+        random.Random(7).shuffle(shuffled)
+        for limit in (5, 24, 96):
+            assert [c["id"] for c in take(shuffled, limit)] == [c["id"] for c in take(cases, limit)]
+    cases = load_cases(root / "evals/sets/test.jsonl")
+    by_scenario: dict = {}
+    for c in cases:  # file order within each scenario is id order
+        by_scenario.setdefault(c["scenario"], []).append(str(c["id"]))
+    assert all(ids == sorted(ids) for ids in by_scenario.values())
