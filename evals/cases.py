@@ -10,6 +10,7 @@ or, for a fabrication probe (the last tool result is empty or an error):
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -327,8 +328,6 @@ def case_fingerprint(case: dict) -> str:
     """sha256 of what a model is shown and scored against (messages, tools, argument rules): two
     reports' records under one id pair only when it is the same case (a prompt edited under the same
     id was paired as if it were)."""
-    import hashlib
-
     shown = {k: case.get(k) for k in ("messages", "tools", "arg_rules", "expected")}
     return hashlib.sha256(json.dumps(shown, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 

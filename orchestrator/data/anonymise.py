@@ -42,8 +42,7 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
 
 from evals import jsontext
-from orchestrator.data.names import (NEVER_A_NAME, PARTICLES, names_in_arguments, names_in_text, ordinary,
-                                     usernames_in_arguments)
+from orchestrator.data.names import PARTICLES, names_in_arguments, names_in_text, ordinary, usernames_in_arguments
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
@@ -172,13 +171,9 @@ def _surnames_beside(texts: Iterable[str], singles: set[str]) -> dict[str, None]
         for m in pattern.finditer(text):
             first, second = m.group(1), m.group(2)
             same_case = second[0].isupper() if first[0].isupper() else second.islower()
-            if same_case and not ordinary(second) and _fold_name(second) not in NEVER_A_NAME:
+            if same_case and not ordinary(second):  # ordinary() covers names.py's never-a-name words too
                 found[f"{first} {second}"] = None
     return found
-
-
-def _fold_name(word: str) -> str:
-    return strip_accents(word).casefold()
 
 
 def _is_exact_part(part: str) -> bool:
@@ -609,15 +604,19 @@ def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
 
 def _detected(rows: list[dict]) -> tuple[dict[str, str | None], set[str]]:
     """(person names, account names) the rows show (names.py), from one walk of them: the strings inside JSON text too
-    ("body": "...Best,\nOmar"), arguments under a person's or an account's key at any depth."""
+    ("body": "...Best,\nOmar"), arguments under a person's or an account's key at any depth; then the
+    full names a single name found there forms with the word after it (_surnames_beside)."""
     names: dict[str, str | None] = {}
     accounts: set[str] = set()
+    texts: list[str] = []
     for text, value in _texts_and_values(rows):
         if text is not None:
+            texts.append(text)
             names.update(names_in_text(text))
         else:
             names.update(dict.fromkeys(names_in_arguments(value)))
             accounts |= usernames_in_arguments(value)
+    names.update(_surnames_beside(texts, {n for n in names if len(n.split()) == 1 and names[n] != "last"}))
     return names, accounts
 
 
@@ -666,8 +665,6 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     # are the same name, and matched only one way the surname survived and the fake took the stray accent.
     rows = [_map_strings(row, lambda s: unicodedata.normalize("NFC", _letters_unescaped(s))) for row in rows]
     names, accounts = _detected(rows)
-    names.update(_surnames_beside((t for t, _ in _texts_and_values(rows) if t is not None),
-                                  {n for n in names if len(n.split()) == 1 and names[n] != "last"}))
     if "name" not in anon.disabled:
         anon.learn_names(names)
     if "handle" not in anon.disabled:

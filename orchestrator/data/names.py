@@ -113,7 +113,6 @@ LOOSE_PERSON_KEYS = frozenset("name names to cc bcc contact contacts owner user 
 
 # Computed once: the name checks run on every capitalised span of every string of a dataset.
 _NEVER_A_NAME = NOT_FIRST_NAMES | NOT_PEOPLE
-NEVER_A_NAME = _NEVER_A_NAME  # for the anonymiser's own name rules
 
 
 @functools.lru_cache(maxsize=1)
