@@ -18,6 +18,8 @@ and, to show what each lever is worth alone (`--variants` picks a subset):
 - unpadded:  rows one at a time cut to their real tokens, the head on every position of each row.
 - fused:     the padded batch and the head on every position, as TRL runs them, but each LoRA layer's
              product added inside its base matmul (one addmm_ instead of PEFT's matmul, scale, add).
+- norm:      the padded batch and the head on every position, PEFT's forward, but RMSNorm's gradient
+             written out (orchestrator/train/rms_norm.py: five passes instead of autograd's fifteen).
 - bf16:      toolsweep's trainer under torch.autocast(bfloat16) on CPU, as `train.bf16: true` runs it
              on a CPU with avx512_bf16 or AMX. This changes the math (bf16 matmuls, fp32 master
              weights): its loss curve is compared with the baseline's too, and its share of the
@@ -92,13 +94,14 @@ def flops_per_trained_token(model_config, mean_len: float, scored_share: float, 
     return (layers + backward_layers) * per_layer + 2 * head
 
 
-VARIANTS = {  # name: (unpad_rows, head_on_trained_only, fuse_lora, autocast_bf16); None = plain TRL
+VARIANTS = {  # name: (unpad_rows, head_on_trained_only, fuse_lora, analytic_norm, autocast_bf16); None = plain TRL
     "baseline": None,
-    "head-only": (False, True, False, False),
-    "unpadded": (True, False, False, False),
-    "fused": (False, False, True, False),
-    "toolsweep": (True, True, True, False),
-    "bf16": (True, True, True, True),
+    "head-only": (False, True, False, False, False),
+    "unpadded": (True, False, False, False, False),
+    "fused": (False, False, True, False, False),
+    "norm": (False, False, False, True, False),
+    "toolsweep": (True, True, True, True, False),
+    "bf16": (True, True, True, True, True),
 }
 
 
@@ -110,9 +113,10 @@ def _trainer_class(variant: str):
     levers = VARIANTS[variant]
     if levers is None:
         return SFTTrainer
-    unpad, head_only, fuse, bf16 = levers
+    unpad, head_only, fuse, norm, bf16 = levers
     return type(f"Bench_{variant}", (LossPositionSFTTrainer,),
-                {"unpad_rows": unpad, "head_on_trained_only": head_only, "fuse_lora": fuse, "autocast_bf16": bf16})
+                {"unpad_rows": unpad, "head_on_trained_only": head_only, "fuse_lora": fuse, "analytic_norm": norm,
+                 "autocast_bf16": bf16})
 
 
 def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: float | None, out: Path,
@@ -125,7 +129,7 @@ def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: floa
     from orchestrator.train.trainer import build_trainer
     from orchestrator.recipes.trial import prepare_inputs
 
-    cfg = _config(config, rows, dropout, bf16=VARIANTS[variant] is not None and VARIANTS[variant][3],
+    cfg = _config(config, rows, dropout, bf16=VARIANTS[variant] is not None and VARIANTS[variant][4],
                   top_layers=top_layers)
     work = Path(tempfile.mkdtemp(prefix=f"bench-{variant}-"))
     inputs = prepare_inputs(cfg, cache_dir(), eval_limit=1, data_dir=work / "data")

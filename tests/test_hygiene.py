@@ -9,6 +9,7 @@ EDGE_MODULES = {
     "orchestrator/train/base_model.py": {"torch", "transformers"},
     "orchestrator/train/trainer.py": {"torch", "transformers", "peft", "trl", "datasets"},
     "orchestrator/train/sft_trainer.py": {"torch", "trl", "peft"},
+    "orchestrator/train/rms_norm.py": {"torch", "transformers"},
     "orchestrator/quantize/export.py": {"torch", "transformers", "peft", "llama_cpp"},
     "orchestrator/tracking.py": {"mlflow"},
     "orchestrator/data/sources.py": {"datasets"},

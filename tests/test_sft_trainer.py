@@ -58,11 +58,12 @@ def test_per_step_loss_equals_plain_trl(tmp_path):
     assert trl_tokens == ours_tokens
 
     # each lever alone (what benchmarks/train_throughput.py times) keeps the math too
-    for unpad, head_only, fuse in ((False, True, False), (True, False, False), (False, False, True)):
+    for unpad, head_only, fuse, norm in ((False, True, False, False), (True, False, False, False),
+                                         (False, False, True, False), (False, False, False, True)):
         lever = type("Lever", (LossPositionSFTTrainer,),
-                     {"unpad_rows": unpad, "head_on_trained_only": head_only, "fuse_lora": fuse})
-        loss, acc, tokens = _losses(lever, inputs, cfg, tmp_path / f"lever-{unpad}-{head_only}-{fuse}")
-        assert max(abs(a - b) for a, b in zip(trl_loss, loss)) < 1e-4, (unpad, head_only, fuse, trl_loss, loss)
+                     {"unpad_rows": unpad, "head_on_trained_only": head_only, "fuse_lora": fuse, "analytic_norm": norm})
+        loss, acc, tokens = _losses(lever, inputs, cfg, tmp_path / f"lever-{unpad}-{head_only}-{fuse}-{norm}")
+        assert max(abs(a - b) for a, b in zip(trl_loss, loss)) < 1e-4, (unpad, head_only, fuse, norm, trl_loss, loss)
         assert max(abs(a - b) for a, b in zip(trl_acc, acc)) < 1e-6 and tokens == trl_tokens
 
 
@@ -162,3 +163,47 @@ def test_top_layers_adapts_only_the_last_layers_and_runs_the_rest_without_a_grap
     ours_loss, _, _ = _losses(LossPositionSFTTrainer, inputs, cfg, tmp_path / "ours")
     assert len(trl_loss) == len(ours_loss) >= 3
     assert max(abs(a - b) for a, b in zip(trl_loss, ours_loss)) < 1e-4, (trl_loss, ours_loss)
+
+
+def test_analytic_rms_norm_gives_autograds_output_and_gradients_and_only_where_it_applies():
+    """The written-out RMSNorm: the forward's bits are transformers', the input and weight gradients
+    autograd's to float rounding; copies of Llama's norm are covered, Qwen3.5's `1 + w` norm and
+    non-fp32 inputs keep their own forward; every module has its own forward back after the block."""
+    import torch
+    from transformers.models.llama.modeling_llama import LlamaRMSNorm
+    from transformers.models.qwen2.modeling_qwen2 import Qwen2RMSNorm
+    from transformers.models.qwen3_5.modeling_qwen3_5 import Qwen3_5RMSNorm
+
+    from orchestrator.train.rms_norm import analytic_norms
+
+    torch.manual_seed(0)
+    model = torch.nn.ModuleList([LlamaRMSNorm(48, eps=1e-5), Qwen2RMSNorm(48, eps=1e-6), Qwen3_5RMSNorm(48)])
+    for norm in model:
+        torch.nn.init.normal_(norm.weight)
+    x = torch.randn(3, 7, 48) * 4 + 1
+    grad_out = torch.randn(3, 7, 48)
+
+    def run(enabled: bool, dtype=torch.float32):
+        outs, grads = [], []
+        with analytic_norms(model, enabled) as n_patched:
+            for norm in model:
+                norm.zero_grad()
+                xi = x.to(dtype).clone().requires_grad_()
+                y = norm(xi)
+                y.backward(grad_out.to(dtype))
+                outs.append(y.detach())
+                grads.append((xi.grad, norm.weight.grad.clone()))
+        return n_patched, outs, grads
+
+    n_off, outs_off, grads_off = run(False)
+    n_on, outs_on, grads_on = run(True)
+    assert (n_off, n_on) == (0, 2)  # Llama's and its Qwen2 copy; not Qwen3.5's
+    for y_off, y_on in zip(outs_off, outs_on):
+        assert torch.equal(y_off, y_on)
+    for (dx_off, dw_off), (dx_on, dw_on) in zip(grads_off, grads_on):
+        assert torch.allclose(dx_off, dx_on, atol=1e-5, rtol=1e-5)
+        assert torch.allclose(dw_off, dw_on, atol=1e-4, rtol=1e-5)
+    _, bf16_off, _ = run(False, torch.bfloat16)
+    _, bf16_on, _ = run(True, torch.bfloat16)
+    assert all(torch.equal(a, b) for a, b in zip(bf16_off, bf16_on))
+    assert all("forward" not in vars(m) for m in model)

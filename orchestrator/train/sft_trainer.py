@@ -28,7 +28,10 @@ What this trainer changes, and only this:
    before it. Otherwise the blocks shorter rows freed stay resident beside the larger ones a long
    row needs: a 384-row trial peaked at 4.72 GB against 3.60 GB for its largest batch alone, and
    at 4.47 GB with this trim. No arithmetic changes.
-5. **Same normalisation.** Each row's summed negative log-likelihood is divided by the same
+5. **RMSNorm's gradient written out** (orchestrator/train/rms_norm.py): Llama-style norms run
+   transformers' forward operations (the same output bits) and a five-pass analytic backward
+   instead of autograd's fifteen kernels; the same gradient to float rounding.
+6. **Same normalisation.** Each row's summed negative log-likelihood is divided by the same
    denominator TRL uses (`num_items_in_batch`, the trained tokens of the whole accumulated batch,
    else the batch's own count), with Trainer's gradient-accumulation rule, so the summed
    gradient is the batch gradient. The logged loss, entropy, token accuracy and token count are
@@ -51,6 +54,7 @@ from peft.tuners.lora.layer import Linear as LoraLinear
 from trl import SFTTrainer
 
 from orchestrator.train.heap import HeapTrimmer
+from orchestrator.train.rms_norm import analytic_norms
 
 
 _STATS_SLICE = 64  # positions per slice when the logged entropy is summed (bounds its temporaries)
@@ -79,12 +83,15 @@ def _fused_lora_forward(layer):
     dropout, scaling = layer.lora_dropout[name], layer.scaling[name]
 
     def forward(x, *args, **kwargs):
-        out = F.linear(x, base.weight, base.bias)
-        h = F.linear(dropout(x), lora_a.weight)
-        # In place: linear's backward keeps its input and weight, never its output. Under CPU
-        # autocast `out` and `h` are bf16 while B stays fp32 (in-place ops are not autocast).
-        out.view(-1, out.shape[-1]).addmm_(h.reshape(-1, h.shape[-1]), lora_b.weight.t().to(out.dtype), alpha=scaling)
-        return out
+        rows = x.reshape(-1, x.shape[-1])
+        out = F.linear(rows, base.weight, base.bias)
+        h = F.linear(dropout(rows), lora_a.weight)
+        # In place: linear's backward keeps its input and weight, never its output. On `out` itself,
+        # not on a view of it: an in-place op on a view makes autograd copy the whole output
+        # gradient twice in the backward (CopySlices). Under CPU autocast `out` and `h` are bf16
+        # while B stays fp32 (in-place ops are not autocast).
+        out.addmm_(h, lora_b.weight.t().to(out.dtype), alpha=scaling)
+        return out.view(*x.shape[:-1], out.shape[-1])
 
     return forward
 
@@ -126,6 +133,7 @@ class LossPositionSFTTrainer(SFTTrainer):
     head_on_trained_only = True  # project only trained positions (False: every real position, as TRL does)
     autocast_bf16 = False        # bf16 matmuls on CPU (set from train.bf16: orchestrator/train/precision.py)
     fuse_lora = True             # adapter product added inside the base matmul (False: PEFT's four passes)
+    analytic_norm = True         # Llama-style RMSNorm's gradient written out (False: autograd's; orchestrator/train/rms_norm.py)
     trim_heap = True             # CPU: freed heap pages back to the OS before a longer row (orchestrator/train/heap.py)
 
     @functools.cached_property
@@ -171,7 +179,7 @@ class LossPositionSFTTrainer(SFTTrainer):
             denominator = denominator * self.current_gradient_accumulation_steps
 
         stats = _StepStats(ids.device)
-        with _fused_adapters(lm, self.fuse_lora):
+        with _fused_adapters(lm, self.fuse_lora), analytic_norms(lm, self.analytic_norm):
             self._rows_forward_backward(backbone, head, ids, labels, attention, trained, denominator, stats)
         self._log_like_trl(trained.sum(), stats.entropy_sum, stats.n_correct, attention)
         return stats.total
