@@ -20,7 +20,7 @@ import jsonschema
 
 from evals import jsontext
 from evals.errors import CaseFileError
-from evals.messages import ROLES, ContentError, content_text, standard_message
+from evals.messages import ROLES, ContentError, content_text, control_token_at, standard_message
 from evals.scorer import tool_schemas
 from evals.textio import jsonl_lines, read_bytes
 from evals.tools import tool_names, tool_schema_problem
@@ -305,6 +305,10 @@ def load_cases(path: Path | str) -> list[dict]:
         reason = validate_case(case) or reference_problem(case)
         if reason:
             raise CaseError(f"{path}:{lineno}: {reason}")
+        control = control_token_at(case["messages"], case["tools"])
+        if control:  # see evals.messages.CONTROL_TOKEN
+            raise CaseError(f"{path}:{lineno}: {control}, a chat control token: the prompt would read it as a turn "
+                            "boundary, so the case would not be the conversation it writes (remove or escape it)")
         try:  # earlier turns' tool calls: arguments as objects
             case["messages"] = normalise_messages(case["messages"])
         except (KeyError, TypeError, AttributeError, ValueError) as err:

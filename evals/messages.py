@@ -68,6 +68,37 @@ def content_text(content: Any, role: str) -> str:
 
 TOOL_RESPONSE = re.compile(r"<tool_response>(.*?)</tool_response>", re.DOTALL)
 
+# Chat control tokens as ChatML, Llama 3 and Phi-3 write them (<|im_end|>, <|eot_id|>, <|end|>).
+# Tokenisers parse special tokens inside the rendered prompt's text, in training and in llama.cpp
+# alike, so one inside a message or a tool's schema is read as a real turn boundary: the model
+# is shown, and scored on, a conversation other than the one the row or case writes.
+CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
+
+
+def control_token_at(messages: Any, tools: Any = ()) -> str | None:
+    """Where the first chat control token in the messages or tools sits ("message 1 content holds
+    '<|im_end|>'"), or None."""
+    def strings(value: Any, where: str):
+        if isinstance(value, str):
+            yield where, value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield f"{where} key", str(k)
+                yield from strings(v, f"{where}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from strings(v, f"{where}[{i}]")
+
+    places = [(f"message {i}", m) for i, m in enumerate(messages or [])]
+    places += [(f"tool {i}", t) for i, t in enumerate(tools or [])]
+    for label, value in places:
+        for where, text in strings(value, label):
+            found = CONTROL_TOKEN.search(text)
+            if found:
+                where = where.replace(f"{label}.", f"{label} ", 1)
+                return f"{where} holds {found.group()!r}"
+    return None
+
 
 def inline_calls(text: str) -> tuple[str, list[dict]] | None:
     """(the text around them, [{"name", "arguments"}]) when an assistant's text writes its calls as

@@ -180,3 +180,60 @@ def test_ordinary_words_are_not_learned_as_names():
     assert "The Service Team" in out[1]["messages"][1]["tool_calls"][0]["function"]["arguments"]
     assert "Unassigned" in out[0]["messages"][1]["tool_calls"][0]["function"]["arguments"]
     assert "Nguyen" not in json.dumps(out[0])
+
+
+def test_a_phone_is_one_number_in_any_format_and_as_a_json_integer():
+    """A probe's leaks: `{"phone": 4155552671}` (an integer-typed argument) kept the real number while
+    the user turn's copy was swapped, and the survival check never read it; "07700 900123" and
+    "+447700900123" got unrelated fakes, one with a made-up country code. Now the last ten digits are
+    the number: one fake everywhere, the country code and a trunk 0 as each occurrence writes them."""
+    import re
+
+    rows = [_chat("Whose phone is 4155552671? UK mobile 07700 900123, Berlin 030 12345678.", {},
+                  json.dumps({"phone": 4155552671}))]
+    rows[0]["messages"][1]["tool_calls"][0]["function"]["arguments"] = {  # a JSON object, not JSON text
+        "phone": 4155552671, "uk": "+447700900123", "de": "+49 30 12345678", "count": 12,
+        "sent_at": 1733500000, "urgent": True}
+    out, report = anonymise_rows(rows, Anonymiser(KEY))
+    user = out[0]["messages"][0]["content"]
+    args = out[0]["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    result = json.loads(out[0]["messages"][2]["content"])
+    text = json.dumps(out)
+    for real in ("4155552671", "7700900123", "7700 900123", "12345678"):
+        assert real not in text, real
+    us = re.search(r"is (\d{10})\?", user).group(1)
+    assert isinstance(args["phone"], int) and str(args["phone"]) == us == str(result["phone"])
+    uk, de = re.search(r"mobile (0\d{4}) (\d{6})", user), re.search(r"Berlin (0\d\d) (\d{8})", user)
+    assert args["uk"] == "+44" + uk.group(1)[1:] + uk.group(2)  # one fake, the trunk 0 and +44 kept
+    assert args["de"] == f"+49 {de.group(1)[1:]} {de.group(2)}"
+    assert (args["count"], args["sent_at"], args["urgent"]) == (12, 1733500000, True)  # not phones
+    assert report.replaced["phone"] == 7
+
+    # the survival check reads integers too: a phone detector switched off refuses the file
+    with pytest.raises(SurvivingTokenError) as err:
+        anonymise_rows([{"messages": [{"role": "user", "content": "hi"}], "meta": {"phone": 4155552671}}],
+                       Anonymiser(KEY, disabled={"phone"}))
+    assert err.value.kind == "phone"
+
+
+def test_public_ip_addresses_are_swapped_for_valid_ones_and_others_left_alone():
+    """An IPv4 address in text survived, and one under a key became `112.041.3.599` (read as a phone
+    number). Public addresses identify someone's connection: they become another public address,
+    the same one everywhere; private, loopback and documentation addresses and version strings stay."""
+    import ipaddress
+
+    rows = [_chat("Blocked 81.2.69.160 and 81.2.69.160 again; gateway 192.168.1.254, loopback 127.0.0.1, "
+                  "docs 203.0.113.7, build 1.2.3.4000, bad 300.1.1.1.",
+                  {"host": "81.2.69.160", "gateway": "192.168.1.254", "other": "8.8.4.4"},
+                  json.dumps({"client_ip": "81.2.69.160"}))]
+    out, report = anonymise_rows(rows, Anonymiser(KEY))
+    user = out[0]["messages"][0]["content"]
+    args = json.loads(out[0]["messages"][1]["tool_calls"][0]["function"]["arguments"])
+    assert "81.2.69.160" not in json.dumps(out) and "8.8.4.4" not in json.dumps(out)
+    fake = args["host"]
+    assert ipaddress.IPv4Address(fake).is_global and fake != args["other"]
+    assert user.count(fake) == 2 and json.loads(out[0]["messages"][2]["content"])["client_ip"] == fake
+    for kept in ("192.168.1.254", "127.0.0.1", "203.0.113.7", "1.2.3.4000", "300.1.1.1"):
+        assert kept in user, kept
+    assert args["gateway"] == "192.168.1.254"
+    assert report.replaced["ip"] == 5 and "phone" not in report.replaced

@@ -32,6 +32,7 @@ import binascii
 import hashlib
 import hmac
 import html
+import ipaddress
 import json
 import re
 import unicodedata
@@ -46,7 +47,7 @@ from orchestrator.data.names import PARTICLES, names_in_arguments, names_in_text
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
-REGEX_KINDS = ("url", "email", "handle", "ticket", "phone")
+REGEX_KINDS = ("url", "email", "handle", "ticket", "ip", "phone")
 KNOWN_KINDS = ("name", "project", "other")
 
 # Order matters where patterns overlap: a URL may hold an email or a handle, an email holds an
@@ -62,6 +63,9 @@ _PATTERNS = {
               r"(?:\.[A-Za-z0-9_]+)*(?![\w@-])(?!\.\w)",
     # `_` and `/` separate ids in file names and paths: OPS-4821_notes.md, /tickets/OPS-4821/
     "ticket": r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]{1,9}-[0-9]{1,6}(?![A-Za-z0-9-])",
+    # A public IPv4 address (private, loopback, link-local and documentation ranges are no one's:
+    # _is_public_ip); before `phone`, whose digits-and-dots pattern a dotted quad also fits.
+    "ip": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)",
     # 10-15 digits with optional + and separators; dates and times are ruled out in _is_phone.
     "phone": r"(?<![\w+])\+?[0-9][0-9 ().-]{8,20}[0-9](?![\w-])",
 }
@@ -247,7 +251,63 @@ _NOT_PHONE = re.compile(r"1\d{9}|97[89]-?\d{1,5}-?\d+-?\d+-?\d|(?:19|20)\d\d-\d{
 
 def _is_phone(value: str) -> bool:
     digits = sum(c.isdigit() for c in value)
-    return 10 <= digits <= 15 and not _DATE_LIKE.search(value) and not _NOT_PHONE.fullmatch(value)
+    return (10 <= digits <= 15 and not _DATE_LIKE.search(value) and not _NOT_PHONE.fullmatch(value)
+            and not _DOTTED_QUAD.fullmatch(value))
+
+
+_DOTTED_QUAD = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
+# Addresses that identify no one: private, shared (CGNAT), loopback, link-local, documentation and
+# benchmark ranges, multicast and reserved. Swapping them would only break configs and examples.
+_NOT_PERSONAL_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/3"))
+
+
+def _is_public_ip(value: str) -> bool:
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:  # an octet over 255 or a leading zero: a version or an id, not an address
+        return False
+    return not any(address in net for net in _NOT_PERSONAL_NETS)
+
+
+# A phone number is its national number's last ten digits: "07700 900123" and "+447700900123",
+# "030 12345678" and "+49 30 12345678" are one number each, and get one fake. The digits before
+# those ten (a country code, a trunk 0) stay as written: they say where, not who, and a fake
+# country code ("+328") or a lost trunk 0 would make the number malformed.
+_PHONE_IDENTITY_DIGITS = 10
+
+
+def _phone_laid_out(value: str, fake_digits: str) -> str:
+    """`value` with its last ten digits replaced by the fake's, in order; separators and the digits
+    before them (country code, trunk 0) as written."""
+    kept = sum(c.isdigit() for c in value) - len(fake_digits)
+    fake = iter(fake_digits)
+    out = []
+    for c in value:
+        if c.isdigit():
+            out.append(c if kept > 0 else next(fake))
+            kept -= 1
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _walk_texts(obj: Any):
+    """(path, text) for every string in a JSON value, as _walk_strings, and every integer as its
+    digits: `{"phone": 4155552671}` holds a phone number as surely as `"4155552671"` does."""
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        yield "", str(obj)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield f".{k}(key)", k
+            yield from ((f".{k}{p}", t) for p, t in _walk_texts(v))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from ((f"[{i}]{p}", t) for p, t in _walk_texts(v))
+    else:
+        yield from _walk_strings(obj)
 
 
 def _walk_strings(obj: Any, path: str = ""):
@@ -263,13 +323,17 @@ def _walk_strings(obj: Any, path: str = ""):
             yield from _walk_strings(v, f"{path}[{i}]")
 
 
-def _map_strings(obj: Any, fn) -> Any:
+def _map_strings(obj: Any, fn, number_fn=None) -> Any:
+    """`obj` with `fn` applied to every string value (not dict keys) and `number_fn`, when given,
+    to every integer (not bool)."""
     if isinstance(obj, str):
         return fn(obj)
     if isinstance(obj, dict):
-        return {k: _map_strings(v, fn) for k, v in obj.items()}
+        return {k: _map_strings(v, fn, number_fn) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_map_strings(v, fn) for v in obj]
+        return [_map_strings(v, fn, number_fn) for v in obj]
+    if number_fn is not None and isinstance(obj, int) and not isinstance(obj, bool):
+        return number_fn(obj)
     return obj
 
 
@@ -416,8 +480,8 @@ class Anonymiser:
             norm = strip_accents(value).casefold()
         elif kind in KNOWN_KINDS or kind in ("email", "domain", "handle", "username"):
             norm = value.casefold()
-        elif kind == "phone":  # "+91 98765 43210" and "+919876543210" are one number: one fake, each in its own format
-            norm = "".join(c for c in value if c.isdigit() or c == "+")
+        elif kind == "phone":  # "+91 98765 43210" and "098765 43210" are one number: one fake, each in its own format
+            norm = "".join(c for c in value if c.isdigit())[-_PHONE_IDENTITY_DIGITS:]
         else:
             norm = value
         cache_key = (kind, norm)
@@ -425,8 +489,7 @@ class Anonymiser:
             self._cache[cache_key] = self._make_fake(kind, value, norm)
         fake = self._cache[cache_key]
         if kind == "phone":  # the number's fake digits, laid out as this occurrence writes the number
-            digits = iter(c for c in fake if c.isdigit())
-            return "".join(next(digits) if c.isdigit() else c for c in value)
+            return _phone_laid_out(value, fake)
         # Names are cached in their canonical case and take the case of each occurrence.
         return _case_like(value, fake) if kind in _NAME_KINDS else fake
 
@@ -495,9 +558,14 @@ class Anonymiser:
             prefix, _, number = value.partition("-")
             first = str(1 + d[0] % 9) if len(number) > 1 else ""
             return f"{self.fake('project', prefix)}-{first}{self._digits(d[1:], len(number) - len(first))}"
-        if kind == "phone":
-            digits = iter(self._digits(d, 32))
-            return "".join(next(digits) if c.isdigit() else c for c in value)
+        if kind == "phone":  # the ten identifying digits; the first not 0, which would read as a trunk prefix
+            return str(1 + d[0] % 9) + self._digits(d[1:], _PHONE_IDENTITY_DIGITS - 1)
+        if kind == "ip":  # a public-looking address (first octet 11-223 outside the ranges above)
+            for offset in range(0, 28, 4):
+                fake = ".".join(str(b) for b in (11 + d[offset] % 213, d[offset + 1], d[offset + 2], 1 + d[offset + 3] % 254))
+                if _is_public_ip(fake):
+                    return fake
+            return f"198.51.100.{1 + d[0] % 254}"  # a documentation address: no one's
         raise ValueError(f"unknown kind {kind!r}")
 
     # --- detection and replacement ---------------------------------------------------------------
@@ -536,7 +604,7 @@ class Anonymiser:
                     value = _case_like(value, tok.text) if value.casefold() != tok.text.casefold() else value
             if kind == "ticket" and value.partition("-")[0] in self.not_ticket_prefixes:
                 return value
-            if kind == "phone" and not _is_phone(value):
+            if (kind == "phone" and not _is_phone(value)) or (kind == "ip" and not _is_public_ip(value)):
                 return value
             if counts is not None:
                 counts[kind] += 1
@@ -546,14 +614,26 @@ class Anonymiser:
 
         return self._pattern().sub(swap, s)
 
+    def number(self, n: int, counts: Counter | None = None, seen: dict[str, set] | None = None) -> int:
+        """A JSON integer that is a phone number written as digits becomes its fake (the same fake the
+        number's text form gets; the fake's first digit is never 0, so it keeps its length)."""
+        digits = str(n)
+        if "phone" in self.disabled or not re.fullmatch(_PATTERNS["phone"], digits) or not _is_phone(digits):
+            return n
+        if counts is not None:
+            counts["phone"] += 1
+        if seen is not None:
+            seen.setdefault("phone", set()).add(digits)
+        return int(self.fake("phone", digits))
+
     def originals(self, row: dict) -> dict[str, set[str]]:
         """Regex-detected values of a row (all detectors, disabled ones included), per kind."""
         found: dict[str, set[str]] = {}
-        for _, s in _walk_strings(row):
+        for _, s in _walk_texts(row):
             for kind in REGEX_KINDS:
                 for m in re.finditer(_PATTERNS[kind], s):
                     v = m.group()
-                    if kind == "phone" and not _is_phone(v):
+                    if (kind == "phone" and not _is_phone(v)) or (kind == "ip" and not _is_public_ip(v)):
                         continue
                     if kind == "ticket" and v.partition("-")[0] in self.not_ticket_prefixes:
                         continue
@@ -581,7 +661,7 @@ def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: 
     if pattern is None:
         return
     for i, row in enumerate(rows):
-        for where, s in _walk_strings(row):
+        for where, s in _walk_texts(row):
             for form, text in decoded_forms(s):
                 m = pattern.search(text)
                 if m:
@@ -677,7 +757,8 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     for row in rows:
         for kind, vals in anon.originals(row).items():
             originals.setdefault(kind, set()).update(vals)
-        out.append(_map_strings(row, lambda s: anon.text(s, report.replaced, seen)))
+        out.append(_map_strings(row, lambda s: anon.text(s, report.replaced, seen),
+                                lambda n: anon.number(n, report.replaced, seen)))
     report.distinct.update({k: len(v) for k, v in seen.items()})
     # The check runs every detector, disabled ones too (as the regex kinds' `originals` do): with
     # `--disable name` the names the rows show are not swapped, so they make the file refuse.

@@ -11,6 +11,9 @@ Rules, checked in this order (the `check` names are what the stage table counts)
 - `invalid_arguments`: the arguments fail the tool's JSON Schema (jsonschema, Draft 2020-12) for any
   other reason (wrong type, enum, unknown key where `additionalProperties` is false, ...), or hold a
   NaN or infinite number (an Arrow/Parquet row can carry one; JSON cannot).
+- `control_token`: a message or a tool's schema holds a chat control token (`<|im_end|>`, `<|eot_id|>`,
+  ...): tokenisers parse it inside the rendered text as a real turn boundary, so the row would teach
+  a conversation other than the one it writes.
 - `empty_user_turn`: a user turn with no text (whitespace only): the row teaches an answer to nothing.
 - `no_user_turn`: no user turn at all: nothing asked, so nothing to learn to route.
 - `misplaced_system_turn`: a system message after the first message: chat templates take a system
@@ -53,6 +56,7 @@ from typing import Any, Iterable
 
 import jsonschema
 
+from evals.messages import control_token_at
 from evals.parser import parse_strict
 from evals.tools import tool_schema_problem
 
@@ -221,6 +225,12 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
         yield "no_user_turn", "the conversation has no user turn"
 
 
+def _control_tokens(row: dict) -> Iterable[tuple[str, str]]:
+    where = control_token_at(row["messages"], row.get("tools"))
+    if where:
+        yield "control_token", f"{where}, a chat control token the template would read as a turn boundary"
+
+
 def _stale(row: dict, stale_after_s: float | None) -> Iterable[tuple[str, str]]:
     asked = row["meta"].get("timestamp")
     if asked is None or stale_after_s is None:
@@ -235,7 +245,7 @@ def _stale(row: dict, stale_after_s: float | None) -> Iterable[tuple[str, str]]:
 def row_problem(row: dict, stale_after_s: float | None = None, skip: Iterable[str] = ()) -> tuple[str, str] | None:
     """(check, reason) for the first rule the row breaks, or None."""
     skip = set(skip)
-    for problems in (_schema_problems(row), _turn_problems(row), _stale(row, stale_after_s)):
+    for problems in (_schema_problems(row), _control_tokens(row), _turn_problems(row), _stale(row, stale_after_s)):
         for check, reason in problems:
             if check not in skip:
                 return check, reason
