@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,6 +315,9 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+MIN_ANONYMISER_KEY_CHARS = 16
+
+
 def cmd_anonymise(args: argparse.Namespace) -> int:
     from evals.textio import read_text
     from orchestrator.console import anonymiser_table
@@ -321,9 +325,16 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
 
     output_file(args.dest, "dest")
     not_an_input(args.dest, "dest", (args.src, "input (src)"), (args.known, "--known file"))
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.key_env):  # never echo what may be the key itself
+        return _fail("--key-env takes the name of an environment variable (such as ANON_KEY) that holds the key; "
+                     "what was given is not a variable name (not printed, in case it is the key)", 2)
     key = os.environ.get(args.key_env, "")
-    if not key:
+    if not key.strip():
         return _fail(f"environment variable {args.key_env} is unset or empty (it must hold the anonymiser key)", 2)
+    if len(key.strip()) < MIN_ANONYMISER_KEY_CHARS:
+        return _fail(f"environment variable {args.key_env} holds a {len(key.strip())}-character key; use at least "
+                     f"{MIN_ANONYMISER_KEY_CHARS} random characters (e.g. `openssl rand -hex 32`): with a short key, "
+                     "anyone holding one real value and its fake can find the key and undo every fake", 2)
     known = parse_known(read_text(args.known, "known-token file"), str(args.known)) if args.known else []
     try:
         report = anonymise_file(args.src, args.dest, Anonymiser(key.encode(), known, disabled=args.disable or ()))

@@ -7,6 +7,7 @@ import pytest
 
 from orchestrator.data.anonymise import (Anonymiser, KnownToken, SurvivingTokenError, anonymise_file,
                                          anonymise_rows, check_no_survivors, parse_known)
+from orchestrator.errors import DataError
 
 KEY = b"test-key-not-secret"
 KNOWN = parse_known("# people\nPriya Nair\nPriya\nTomas Berg\nproject: ATLAS\nother: Elm Street 12\n")
@@ -237,3 +238,27 @@ def test_public_ip_addresses_are_swapped_for_valid_ones_and_others_left_alone():
         assert kept in user, kept
     assert args["gateway"] == "192.168.1.254"
     assert report.replaced["ip"] == 5 and "phone" not in report.replaced
+
+
+def test_a_known_token_a_regex_matched_and_let_go_is_still_swapped():
+    """`other: 203.0.113.45` and `other: 4111 1111 1111 1111`: the phone/ip patterns matched the span first,
+    found it no phone (16 digits) or no public address, and gave it back unswapped, so the known token
+    survived and every run refused, with advice (add it to the known list) that could not be followed."""
+    known = parse_known("other: 203.0.113.45\nother: 4111 1111 1111 1111\nproject: UTF\n")
+    rows = [{"messages": [{"role": "user", "content": "Card 4111 1111 1111 1111 from 203.0.113.45, UTF-8 text."}]}]
+    out, report = anonymise_rows(rows, Anonymiser(KEY, known))
+    text = out[0]["messages"][0]["content"]
+    assert "4111" not in text and "203.0.113.45" not in text and text.count("redacted-") == 2
+    assert "UTF-8" not in text and report.replaced["other"] == 2  # UTF is a known project key here
+
+
+def test_rows_that_are_not_objects_are_refused_and_a_survivor_is_counted_from_one(tmp_path):
+    src, dest = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    for line, said in (("[1, 2, 3]", "a JSON array"), ("null", "a JSON null"), ('"mail a@b.example"', "a JSON string")):
+        src.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n" + line + "\n")
+        with pytest.raises(DataError, match=rf"in.jsonl:2: {said}, expected one object \(a row\) per line"):
+            anonymise_file(src, dest, Anonymiser(KEY))
+        assert not dest.exists()
+    src.write_text(json.dumps({"messages": [{"role": "user", "content": "call +44 20 7946 0958"}]}) + "\n")
+    with pytest.raises(SurvivingTokenError, match=r"^row 1: a phone value would survive"):
+        anonymise_file(src, dest, Anonymiser(KEY, disabled={"phone"}))

@@ -687,6 +687,11 @@ CASES = [
     Case("anonymise", "known file with an unknown kind", anonymise(b"{}\n", known="Priya\ncity: Lisbon\n"),
          ["known.txt:2", "city"]),
     Case("anonymise", "unknown detector to disable", anonymise(b"{}\n", extra=["--disable", "faces"]), ["--disable", "faces"]),
+    Case("anonymise", "a row that is an array", anonymise(b'{"a": 1}\n[1, 2]\n'), ["in.jsonl:2", "a JSON array", "nothing written"]),
+    Case("anonymise", "a row that is null", anonymise(b'null\n'), ["in.jsonl:1", "a JSON null"]),
+    Case("anonymise", "the key given in place of the variable's name", lambda tmp: [
+        "anonymise", str(tmp / "in.jsonl"), str(tmp / "out.jsonl"), "--key-env", "hunter2/secret"],
+         ["--key-env", "not a variable name"]),
     # --- sweep folders (resume, status) -------------------------------------------------------------
     Case("sweep dir", "no state file", sweep_dir(None), ["x-20260101-000000", "not a toolsweep sweep directory"]),
     Case("sweep dir", "no such folder", lambda tmp: ["status", str(tmp / "nope")], ["nope", "no such directory"]),
@@ -804,7 +809,7 @@ def _check_counts(tmp: Path, counts: dict) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.category}: {c.name}" for c in CASES])
 def test_bad_input(case: Case, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("TOOLSWEEP_TEST_KEY", "not-a-secret")
+    monkeypatch.setenv("TOOLSWEEP_TEST_KEY", "not-a-secret-but-long-enough")
     monkeypatch.delenv("TOOLSWEEP_TEST_UNSET_KEY", raising=False)
     monkeypatch.delenv("TOOLSWEEP_DEBUG", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)

@@ -55,12 +55,12 @@ def test_anonymise_reads_the_key_from_the_environment_and_refuses_survivors(tmp_
     res = toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known))
     assert res.returncode == 2 and "ANON_KEY is unset" in res.stderr and not dest.exists()
     res = toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known),
-                     env={"ANON_KEY": "k1"})
+                     env={"ANON_KEY": "k1-test-key-0123456789"})
     assert res.returncode == 0, res.stderr
     assert "priya" not in dest.read_text().lower() and "email" in res.stdout and "name" in res.stdout
     dest.unlink()
     res = toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known),
-                     "--disable", "name", env={"ANON_KEY": "k1"})
+                     "--disable", "name", env={"ANON_KEY": "k1-test-key-0123456789"})
     assert res.returncode == 1 and "a name value would survive" in res.stderr and not dest.exists()
 
 
@@ -82,3 +82,14 @@ def test_label_with_an_unreachable_endpoint_stops_and_resumes(tmp_path):
     res = toolsweep(*argv, "--resume")   # sends the failed row again, keeps the bad input's reject
     assert res.returncode == 3 and "1 already done, skipped" in res.stdout
     assert [r["line"] for r in _rows(tmp_path / "out.rejects.jsonl")] == [2, 1]
+
+
+def test_anonymise_refuses_a_short_key_and_never_prints_one_given_in_place_of_a_name(tmp_path):
+    src, dest = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(json.dumps({"messages": [{"role": "user", "content": "Mail priya@corp.example.com"}]}) + "\n")
+    for key in ("a", "   ", "short-key-12345"):
+        res = toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", env={"ANON_KEY": key})
+        assert res.returncode == 2 and not dest.exists(), res.stderr
+        assert ("unset or empty" if not key.strip() else "use at least 16 random characters") in res.stderr
+    res = toolsweep("anonymise", str(src), str(dest), "--key-env", "s3cr3t-v@lue/9Xq")
+    assert res.returncode == 2 and "not a variable name" in res.stderr and "s3cr3t" not in res.stderr + res.stdout

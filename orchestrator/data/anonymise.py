@@ -208,7 +208,7 @@ class SurvivingTokenError(DataError):
 
     def __init__(self, kind: str, row: int, where: str, form: str):
         self.kind, self.row, self.where, self.form = kind, row, where, form
-        super().__init__(f"row {row}: a {kind} value would survive at {where} ({form} form); refusing to write "
+        super().__init__(f"row {row + 1}: a {kind} value would survive at {where} ({form} form); refusing to write "
                          "the output (add the value to the known-tokens list or fix the row)")
 
 
@@ -401,7 +401,7 @@ class Anonymiser:
                 self._add_name_parts(tok.text, exact=False)
         self.detected_names: set[str] = set()
         self._cache: dict[tuple[str, str], str] = {}
-        self._compiled: re.Pattern | None = None
+        self._compiled: dict[bool, re.Pattern] = {}  # by regex_kinds (_pattern)
 
     def _add_name_parts(self, name: str, exact: bool) -> None:
         for part in name_parts(name):
@@ -433,7 +433,7 @@ class Anonymiser:
                 if len(part) > 2 and not ordinary(part):  # "The", "Service", "Will": never swapped alone
                     self._add_name_part(name, part, exact=True)
         self.detected_names.update(new)
-        self._compiled = None
+        self._compiled = {}
 
     def learn_usernames(self, values: Iterable[str]) -> None:
         """Bare account names the rows' arguments show (names.usernames_in_arguments), swapped wherever
@@ -441,7 +441,7 @@ class Anonymiser:
         for value in sorted(values):
             if value.casefold() not in self.known:
                 self._add_known(KnownToken("username", value, exact=True))
-        self._compiled = None
+        self._compiled = {}
 
     def lookup(self, value: str) -> KnownToken:
         """The known token a matched text stands for (itself, or the name an inflected form comes from)."""
@@ -578,21 +578,26 @@ class Anonymiser:
                 prefix = m.group().partition("-")[0]
                 if prefix not in self.not_ticket_prefixes and prefix.casefold() not in self.known:
                     self.known[prefix.casefold()] = KnownToken("project", prefix)
-        self._compiled = None
+        self._compiled = {}
 
-    def _pattern(self) -> re.Pattern:
-        if self._compiled is None:
-            parts = [f"(?P<{k}>{_PATTERNS[k]})" for k in REGEX_KINDS if k not in self.disabled]
-            # Longest first (in _alternatives), so "Priya Nair" wins over "Priya".
-            tokens = [t for t in self.known.values() if t.kind not in self.disabled]
-            names = [t for t in tokens if t.kind != "project"]
-            projects = [t for t in tokens if t.kind == "project"]
-            if names:
-                parts.append(f"(?P<known>{_alternatives(names)})")
-            if projects:
-                parts.append(rf"(?P<project>(?<!-)(?:{_alternatives(projects)}))")
-            self._compiled = re.compile("|".join(parts) if parts else r"(?!x)x")
-        return self._compiled
+    def _pattern(self, regex_kinds: bool = True) -> re.Pattern:
+        """Every detector's alternative; with `regex_kinds` off, the known tokens' only (for a span a
+        regex matched and then let go: "203.0.113.45" is no public address, but it may be a known token)."""
+        if regex_kinds not in self._compiled:
+            self._compiled[regex_kinds] = self._build_pattern(regex_kinds)
+        return self._compiled[regex_kinds]
+
+    def _build_pattern(self, regex_kinds: bool) -> re.Pattern:
+        parts = [f"(?P<{k}>{_PATTERNS[k]})" for k in REGEX_KINDS if k not in self.disabled and regex_kinds]
+        # Longest first (in _alternatives), so "Priya Nair" wins over "Priya".
+        tokens = [t for t in self.known.values() if t.kind not in self.disabled]
+        names = [t for t in tokens if t.kind != "project"]
+        projects = [t for t in tokens if t.kind == "project"]
+        if names:
+            parts.append(f"(?P<known>{_alternatives(names)})")
+        if projects:
+            parts.append(rf"(?P<project>(?<!-)(?:{_alternatives(projects)}))")
+        return re.compile("|".join(parts) if parts else r"(?!x)x")
 
     def text(self, s: str, counts: Counter | None = None, seen: dict[str, set] | None = None) -> str:
         def swap(m: re.Match) -> str:
@@ -602,10 +607,9 @@ class Anonymiser:
                 kind = tok.kind
                 if kind == "name":  # an inflected form maps to its name's fake (in the form's case)
                     value = _case_like(value, tok.text) if value.casefold() != tok.text.casefold() else value
-            if kind == "ticket" and value.partition("-")[0] in self.not_ticket_prefixes:
-                return value
-            if (kind == "phone" and not _is_phone(value)) or (kind == "ip" and not _is_public_ip(value)):
-                return value
+            if ((kind == "ticket" and value.partition("-")[0] in self.not_ticket_prefixes)
+                    or (kind == "phone" and not _is_phone(value)) or (kind == "ip" and not _is_public_ip(value))):
+                return self._pattern(regex_kinds=False).sub(swap, value)  # a known token may still be in it
             if counts is not None:
                 counts[kind] += 1
             if seen is not None:
@@ -767,15 +771,24 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     return out, report
 
 
+def _json_type(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null", int: "number",
+            float: "number"}.get(type(value), type(value).__name__)
+
+
 def anonymise_file(src: Path, dest: Path, anon: Anonymiser) -> Report:
     """Read JSONL, anonymise, check, then write; on any error nothing is written."""
     rows = []
     for n, line in enumerate(read_text(src, "JSONL file", DataError).splitlines(), 1):
         if line.strip():
             try:
-                rows.append(jsontext.loads(line))
+                row = jsontext.loads(line)
             except json.JSONDecodeError as err:
                 raise DataError(f"{src}:{n}: not JSON ({err.msg}); nothing written") from None
+            if not isinstance(row, dict):  # the data stages read one object per row; anything else is no row
+                raise DataError(f"{src}:{n}: a JSON {_json_type(row)}, expected one object (a row) per line; "
+                                "nothing written")
+            rows.append(row)
     out, report = anonymise_rows(rows, anon)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
