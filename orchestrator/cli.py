@@ -274,9 +274,15 @@ def cmd_make_data(args: argparse.Namespace) -> int:
     else:
         output_file(dest, "--out")
         not_an_input(dest, "--out", (args.toolset, "toolset"))
+    applies = {"--max-retries": (args.max_retries, "--honesty"), "--tokenizer": (args.tokenizer, "--long-context"),
+               "--template": (args.template, "--long-context")}
+    for flag, (value, owner) in applies.items():  # a flag that would be ignored is refused, not ignored
+        if value is not None and owner.strip("-").replace("-", "_") != mode:
+            return _fail(f"{flag} applies only with {owner}; this run is {mode.replace('_', '-')} data", 2)
     with console.status(f"building {n} {mode} examples"):
-        made = make_data(mode, n, dest, args.seed, toolset=args.toolset, max_retries=args.max_retries,
-                         target_tokens=args.long_context, tokenizer=args.tokenizer, template=args.template)
+        made = make_data(mode, n, dest, args.seed, toolset=args.toolset,
+                         max_retries=2 if args.max_retries is None else args.max_retries,
+                         target_tokens=args.long_context, tokenizer=args.tokenizer, template=args.template or "toolchat")
     if made is None:
         return 0
     out.print(f"wrote {len(made.rows)} {mode} examples to {made.dest}: "
@@ -593,11 +599,12 @@ COMMANDS: tuple[Command, ...] = (
             (arg("--out", type=Path, help="starter: a directory (default data/starter); other modes: a .jsonl file"),
              arg("-n", "--count", dest="n", type=positive_int, help=f"number of examples (defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_COUNTS.items())})"),
              arg("--seed", type=seed, default=0, help="seeds the generator: the same seed writes the same file"),
-             arg("--max-retries", type=int, choices=range(0, 10), metavar="0-9", default=2,
-                 help="honesty: retries of a failing call before giving up"),
-             arg("--tokenizer", type=Path, default=Path(".cache/models/smollm2-tokenizer/tokenizer.json"),
-                 help="long-context: tokenizer.json that counts tokens (built from the SmolLM2 GGUF if missing)"),
-             arg("--template", default="toolchat", help="long-context: chat template the length is measured in")),
+             arg("--max-retries", type=int, choices=range(0, 10), metavar="0-9",
+                 help="honesty: retries of a failing call before giving up (default 2)"),
+             arg("--tokenizer", type=Path,
+                 help="long-context: tokenizer.json that counts tokens (default: the embedded SmolLM2's, built "
+                      "into the cache from its GGUF)"),
+             arg("--template", help="long-context: chat template the length is measured in (default toolchat)")),
             exclusive=(arg("--toolset", type=Path, metavar="YAML", help="generate from a toolset file (all seven "
                            "scenarios)"),
                        arg("--long-context", type=context_tokens, metavar="TOKENS",

@@ -245,6 +245,10 @@ def _same_file(cmd: str) -> Callable[[Path], list[str]]:
     return build
 
 
+def _nothing_built_beside(tmp: Path) -> None:
+    assert sorted(p.name for p in tmp.iterdir()) == [], sorted(p.name for p in tmp.iterdir())
+
+
 def _input_kept(tmp: Path) -> None:
     assert (tmp / "in.jsonl").read_text() == '{"user": "weather in Oslo?", "tools": []}\n'
 
@@ -507,6 +511,13 @@ CASES = [
     Case("toolset", "make-data --tokenizer that is not a tokenizer", lambda tmp: [
         "make-data", "--long-context", "4096", "-n", "1", "--tokenizer", str(ROOT / "README.md"), "--out",
         str(tmp / "l.jsonl")], ["--tokenizer", "README.md", "not a tokenizer.json"]),
+    Case("toolset", "make-data --tokenizer that does not exist", lambda tmp: [
+        "make-data", "--long-context", "4096", "-n", "1", "--tokenizer", str(tmp / "nope.json"), "--out",
+        str(tmp / "l.jsonl")], ["--tokenizer", "nope.json", "no such file"],
+         extra=lambda tmp: _nothing_built_beside(tmp)),
+    Case("toolset", "make-data --max-retries without --honesty", lambda tmp: [
+        "make-data", "--long-context", "4096", "--max-retries", "3", "--out", str(tmp / "l.jsonl")],
+         ["--max-retries applies only with --honesty", "long-context"]),
     Case("cases", "arg_rules for a tool the case does not offer",
          cases_file(_case_with(lambda c: c.update(arg_rules={"get_wether": {"city": {"casefold": True}}})).encode()),
          ["cases.jsonl:1", "arg_rules for 'get_wether'", "not among the case's tools"]),

@@ -63,9 +63,15 @@ def make_data(mode: str, n: int, dest: Path, seed: int = 0, *, toolset: Path | N
             chat_template = load_template(template)
         except FileNotFoundError as err:
             raise UsageError(f"--template: {err}") from None
-        if not tokenizer.exists():
+        if tokenizer is None:  # the embedded base's, built once into the cache (not into the working directory)
+            from orchestrator.paths import cache_dir
             from orchestrator.train import base_model
-            base_model.smollm2_tokenizer(tokenizer.parent.parent)
+            tokenizer = cache_dir() / "models" / "smollm2-tokenizer" / "tokenizer.json"
+            if not tokenizer.is_file():
+                base_model.smollm2_tokenizer(tokenizer.parent.parent)
+        elif not tokenizer.is_file():
+            raise UsageError(f"--tokenizer {tokenizer}: no such file (a tokenizer.json; leave the flag out to count "
+                             "with the embedded SmolLM2's)")
         try:
             count = tokenizer_counter(tokenizer)
         except Exception as err:  # noqa: BLE001 - tokenizers raises a bare Exception on a file it cannot read

@@ -85,7 +85,8 @@ ONE_ATTEMPT_REPORTS = [
     "`{tool}` failed with \"{error}\", so I couldn't {do}. It may work if you try again later.",
     "I couldn't {do}: `{tool}` returned \"{error}\", and I don't retry it on my own. Try again later?",
 ]
-RETRY_NOTES = ["", "", "That failed with a transient error; trying once more.", "Retrying.",
+# "trying once more" read wrong before the second of several retries: the notes promise no count.
+RETRY_NOTES = ["", "", "That failed with a transient error; trying again.", "Retrying.",
                "The tool didn't respond properly. Let me try again."]
 
 
