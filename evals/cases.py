@@ -250,6 +250,35 @@ def _arg_rules_problem(rules: Any, names: set[str], schemas: dict[str, dict]) ->
                 return f"{where}: tolerance must be a number >= 0, got {tolerance!r}"
             if not isinstance(rule.get("casefold", False), bool):
                 return f"{where}: casefold must be true or false, got {rule['casefold']!r}"
+            never = _rule_never_applies(rule, _declared_types(schemas.get(tool), arg))
+            if never:
+                return f"{where}: {never}"
+    return None
+
+
+def _declared_types(schema: dict | None, arg: str) -> set[str] | None:
+    """The JSON types a tool's schema declares for `arg` (`"type"` a string or a list), or None."""
+    prop = schema.get("properties", {}).get(arg) if isinstance(schema, dict) and isinstance(
+        schema.get("properties"), dict) else None
+    declared = prop.get("type") if isinstance(prop, dict) else None
+    if isinstance(declared, str):
+        return {declared}
+    if isinstance(declared, list) and all(isinstance(t, str) for t in declared):
+        return set(declared)
+    return None
+
+
+def _rule_never_applies(rule: dict, types: set[str] | None) -> str | None:
+    """Why a rule can never change a score, given the argument's declared types: a tolerance on text or
+    a casefold on numbers was accepted and silently did nothing."""
+    if types is None:
+        return None
+    if "tolerance" in rule and not types & {"number", "integer"}:
+        return (f"a tolerance applies to numbers, and the tool declares this argument {'/'.join(sorted(types))}: "
+                "the rule could never apply")
+    if rule.get("casefold") and "string" not in types:
+        return (f"casefold applies to text, and the tool declares this argument {'/'.join(sorted(types))}: "
+                "the rule could never apply")
     return None
 
 

@@ -267,6 +267,22 @@ def test_bad_arg_rules_are_rejected(tmp_path):
         load_cases(f)
 
 
+@pytest.mark.parametrize("rule, said", [
+    ({"tolerance": 0.5}, r"a tolerance applies to numbers, and the tool declares this argument string"),
+    ({"casefold": True, "any_of": ["OSLO"]}, None),
+])
+def test_an_arg_rule_that_could_never_apply_is_refused(tmp_path, rule, said):
+    f = tmp_path / "c.jsonl"
+    case = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    case["arg_rules"] = {"get_weather": {"city": rule}}
+    f.write_text(json.dumps(case) + "\n")
+    if said is None:
+        assert load_cases(f)[0]["arg_rules"] == case["arg_rules"]
+    else:
+        with pytest.raises(CaseError, match=rf"c.jsonl:1: arg_rules for get_weather.city: {said}"):
+            load_cases(f)
+
+
 def test_pairing_two_reports_needs_the_same_case_under_each_id():
     from evals.harness import pairing
 
