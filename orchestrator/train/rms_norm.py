@@ -20,12 +20,13 @@ differ and keep their own), with fp32 input and weight. Everything else runs its
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 
 import torch
 from transformers.models.llama.modeling_llama import LlamaRMSNorm
+
+from orchestrator.train.patching import forwards_replaced
 
 
 class _RMSNormFunction(torch.autograd.Function):
@@ -71,17 +72,10 @@ def _analytic_forward(norm):
     return forward
 
 
-@contextlib.contextmanager
 def analytic_norms(model, enabled: bool):
     """Llama-style RMSNorm modules use `_RMSNormFunction` inside the block, their own forward after it."""
-    patched = []
-    if enabled:
-        for module in model.modules():
-            if _is_llama_norm(type(module)) and hasattr(module, "variance_epsilon"):
-                module.forward = _analytic_forward(module)
-                patched.append(module)
-    try:
-        yield len(patched)
-    finally:
-        for module in patched:
-            del module.forward
+    def replacement(module):
+        if _is_llama_norm(type(module)) and hasattr(module, "variance_epsilon"):
+            return _analytic_forward(module)
+        return None
+    return forwards_replaced(model, replacement, enabled)

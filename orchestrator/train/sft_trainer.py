@@ -54,6 +54,7 @@ from peft.tuners.lora.layer import Linear as LoraLinear
 from trl import SFTTrainer
 
 from orchestrator.train.heap import HeapTrimmer
+from orchestrator.train.patching import forwards_replaced
 from orchestrator.train.rms_norm import analytic_norms
 
 
@@ -96,21 +97,9 @@ def _fused_lora_forward(layer):
     return forward
 
 
-@contextlib.contextmanager
 def _fused_adapters(model, enabled: bool):
     """Plain LoRA layers use `_fused_lora_forward` inside the block, PEFT's forward again after it."""
-    patched = []
-    if enabled:
-        for module in model.modules():
-            forward = _fused_lora_forward(module)
-            if forward is not None:
-                module.forward = forward
-                patched.append(module)
-    try:
-        yield len(patched)
-    finally:
-        for module in patched:
-            del module.forward  # the instance attribute goes; the class's forward is back
+    return forwards_replaced(model, _fused_lora_forward, enabled)
 
 
 class _StepStats:
