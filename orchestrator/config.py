@@ -32,11 +32,18 @@ class _Strict(BaseModel):
     @classmethod
     def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         """`rank: true` would otherwise read as 1: YAML 1.1 also turns yes/no/on/off into booleans."""
-        if isinstance(value, bool) and info.field_name:
+        if info.field_name and info.field_name in cls.model_fields:
             kinds = _plain_types(cls.model_fields[info.field_name].annotation)
-            if kinds and bool not in kinds and kinds & {int, float}:
+            if isinstance(value, bool) and kinds and bool not in kinds and kinds & {int, float}:
                 raise ValueError(f"expected a number, got the boolean {str(value).lower()} (YAML reads "
                                  f"true/false/yes/no/on/off as booleans)")
+            # A switch is true or false, nothing else: pydantic would read "on", "NO", "n", 1 as booleans
+            # (this loader keeps them as the words they are: see _UniqueKeyLoader below), so
+            # `data.leakage.check: "no"` quietly turned the leakage guard off.
+            if bool in kinds and str not in kinds and isinstance(value, (str, int, float)) \
+                    and not isinstance(value, bool):
+                raise ValueError(f"expected true or false, got {value!r} ({type(value).__name__}); a switch takes "
+                                 "only the words true and false")
         return value
 
 
@@ -550,13 +557,19 @@ class SweepConfig(_Strict):
                 raise ValueError(f"search_space key {dotted!r}: {dotted.split('.')[0]} is the sweep's own, the same "
                                  f"for every trial (a trial can vary data, train, model, quantize and eval keys, and seed)")
             node: Any = self
+            annotation: Any = None
             for part in dotted.split("."):
                 if isinstance(node, BaseModel) and part in type(node).model_fields:
+                    annotation = type(node).model_fields[part].annotation
                     node = getattr(node, part)
                 elif isinstance(node, dict) and part in node:  # e.g. data.sources.<name>.weight
-                    node = node[part]
+                    annotation, node = None, node[part]
                 else:
                     raise ValueError(f"search_space key {dotted!r} names no config field")
+            if _is_section(node, annotation):
+                raise ValueError(f"search_space key {dotted!r} names a section, not a field: a draw would replace "
+                                 "the whole section (dropping the keys it leaves out) and bypass the checks made "
+                                 f"before compute; vary its fields one by one ({dotted}.<field>)")
             needs_total = dotted in ("data.mix.no_tool_ratio", "data.mix.honesty_ratio") or (
                 dotted.startswith("data.sources.") and dotted.endswith(".weight"))
             if needs_total and self.data.mix.total is None:
@@ -572,6 +585,14 @@ class SweepConfig(_Strict):
             _check_ratio_extremes(self)
             _check_domains(self)
         return self
+
+
+def _is_section(node: Any, annotation: Any) -> bool:
+    """Whether a config node is a section (a model, or a mapping of models such as data.sources)
+    rather than a field a search-space draw can set."""
+    if isinstance(node, BaseModel) or (isinstance(node, dict) and any(isinstance(v, BaseModel) for v in node.values())):
+        return True
+    return any(isinstance(t, type) and issubclass(t, BaseModel) for t in _plain_types(annotation))
 
 
 # Sections a trial cannot vary: where the sweep writes, how it searches, what it promotes.

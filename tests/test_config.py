@@ -57,6 +57,27 @@ def test_search_space_keys_must_name_fields():
         parse_config({"name": "s", "search_space": {"train.lr": {"choice": [1]}}})
 
 
+@pytest.mark.parametrize("section", ["train.lora", "train", "data.sources", "data.sources.starter", "eval"])
+def test_a_search_space_key_that_names_a_section_is_refused(section):
+    """A draw of a whole section replaced it (dropping keys such as top_layers) and skipped the checks made
+    before compute: a missing eval set or an impossible target module passed check-config."""
+    with pytest.raises(ConfigError, match=rf"search_space key '{section}' names a section, not a field"):
+        parse_config({"name": "s", "data": {"sources": {"starter": {"path": "data/starter/train.jsonl"}}},
+                      "search_space": {section: {"choice": [{}]}}})
+
+
+@pytest.mark.parametrize("key, value", [("train.bf16", "yes"), ("train.bf16", "on"), ("train.bf16", 1),
+                                        ("train.gradient_checkpointing", "NO"), ("quantize.keep_f16", "n"),
+                                        ("data.leakage.check", "no"), ("eval.compare_base", 0)])
+def test_a_switch_takes_only_true_or_false(tmp_path, key, value):
+    """The loader keeps `on`/`NO`/`yes` as words (YAML 1.2), but pydantic then read them as booleans:
+    `data.leakage.check: "no"` turned the leakage guard off without a word."""
+    with pytest.raises(ConfigError, match=rf"{key}: expected true or false, got {value!r}"):
+        load_config(ROOT / "sweeps/smoke.yaml", {key: value})
+    assert load_config(ROOT / "sweeps/smoke.yaml", {key: False}) is not None
+    assert load_config(ROOT / "sweeps/smoke.yaml", {"data.leakage.allow": ["exact"]}).data.leakage.allow == ["exact"]
+
+
 def test_overrides_are_yaml_values(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("name: x\n")
