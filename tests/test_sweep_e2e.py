@@ -1,6 +1,7 @@
 """A real Ray Tune sweep on the tiny model: Optuna samples, ASHA schedules, MLflow nests the runs."""
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -103,6 +104,14 @@ def test_status_reads_the_sweep_dir(sweep):
     res = toolsweep("status", str(moved), timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.count("TERMINATED") == N_TRIALS
+    # named by a relative path, as the README writes it (Tune read it as a URI with no scheme and refused)
+    res = toolsweep("status", os.path.relpath(moved, ROOT), timeout=300)
+    assert res.returncode == 0 and res.stdout.count("TERMINATED") == N_TRIALS, res.stderr[-2000:]
+    # a newer experiment state without Tune's keys: one line naming the file, not a KeyError
+    (moved / "experiment_state-2099-01-01_00-00-00.json").write_text("{}")
+    res = toolsweep("status", str(moved), timeout=300)
+    assert res.returncode == 2 and "experiment_state-2099-01-01_00-00-00.json: Tune's experiment state cannot be " \
+        "read (no 'trial_data' in it)" in res.stderr and "KeyError" not in res.stderr, res.stderr[-2000:]
 
 
 def test_storage_uri_holds_tune_state_and_checkpoints(sweep):

@@ -618,14 +618,17 @@ def experiment_status(exp_dir: Path) -> list[dict]:
     # The folder asked about, when Tune's state is in it (a copied or moved sweep); the recorded
     # path only when it is not: the table must describe the sweep the user named.
     here = sorted(Path(exp_dir).glob("experiment_state-*.json"))
-    where = str(exp_dir) if here else state["storage"] + "/" + state["experiment"]
+    # Absolute: Tune reads a relative folder as a URI and refuses it ("URI has empty scheme").
+    where = str(Path(exp_dir).resolve()) if here else state["storage"] + "/" + state["experiment"]
     try:
         analysis = ExperimentAnalysis(where)
-    except (ValueError, FileNotFoundError) as err:  # no experiment_state-*.json there, or one that is not JSON
+    except (ValueError, FileNotFoundError, KeyError, TypeError) as err:
+        # no experiment_state-*.json there, one that is not JSON, or one without Tune's keys (KeyError)
         if here:
-            raise ConfigError(f"{here[-1]}: Tune's experiment state cannot be read ({str(err).splitlines()[0]})") from None
+            why = f"no {err} in it" if isinstance(err, KeyError) else (str(err).splitlines() or [type(err).__name__])[0]
+            raise ConfigError(f"{here[-1]}: Tune's experiment state cannot be read ({why})") from None
         raise ConfigError(f"{exp_dir}: no Tune experiment state (experiment_state-*.json) here or at the recorded "
-                          f"{where} ({str(err).splitlines()[0]})") from None
+                          f"{where} ({(str(err).splitlines() or [type(err).__name__])[0]})") from None
     rows = []
     for trial in analysis.trials:
         last: dict[str, Any] = trial.last_result or {}
