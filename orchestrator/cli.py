@@ -312,9 +312,9 @@ def cmd_data(args: argparse.Namespace) -> int:
     if mix.info["unaccounted"]:
         console.print(f"[red]rows unaccounted for: {mix.info['unaccounted']}[/red]")
         return 1
-    if mix.leakage is not None:
-        console.print(f"[red]leakage check failed:[/red] {mix.leakage}", markup=True, highlight=False)
-        return 1
+    if mix.leakage is not None:  # bad input like any other: exit 2, the leaks listed in leakage.json too
+        return _fail(f"{args.config}: leakage check failed: {mix.leakage}\n(every blocking leak is in "
+                     f"{args.out / 'leakage.json'})", 2)
     out.print(f"leakage check: {'off' if not cfg.data.leakage.check else 'passed'}"
               + (f" ({mix.allowed_leaks} allowed leaks, listed in {args.out / 'leakage.json'})"
                  if mix.allowed_leaks else ""))

@@ -170,7 +170,10 @@ def test_data_command_prints_the_stage_table_and_fails_on_a_leak(tmp_path):
                             str(tmp_path / "out2"), "--set", "data.mix.total=300",
                             "--set", "data.sources.starter.weight=100"],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert leaky.returncode == 1
+    assert leaky.returncode == 2
     err = " ".join(leaky.stderr.split())  # rich wraps long lines
     assert "leakage check failed: eval cases overlap the training mix (" in err
     assert "data/starter/heldout.jsonl case 'starter-" in err
+    # the report beside the leaking mix is this run's: every blocking leak, not an earlier run's "[]"
+    leaks = json.loads((tmp_path / "out2/leakage.json").read_text())
+    assert leaks and all(lk["blocking"] for lk in leaks) and any("heldout" in lk["eval_set"] for lk in leaks)

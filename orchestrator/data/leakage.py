@@ -156,6 +156,8 @@ def enforce(leaks: list[Leak], allow: bool | Iterable[str]) -> list[Leak]:
         head = ", ".join(f"{n} {k}" for k, n in by_kind.items() if n)
         shown = blocking[:40]
         more = f"\n  ... and {len(blocking) - len(shown)} more" if len(blocking) > len(shown) else ""
-        raise LeakageError(f"eval cases overlap the training mix ({head}); fix the data or set "
+        err = LeakageError(f"eval cases overlap the training mix ({head}); fix the data or set "
                            f"data.leakage.allow for that kind:\n" + "\n".join(lk.line() for lk in shown) + more)
+        err.blocking = blocking  # every blocking leak, for the report file (the message shows 40)
+        raise err
     return [lk for lk in leaks if lk.kind in allowed]

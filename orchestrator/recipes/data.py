@@ -6,7 +6,8 @@
 2. With `render`, also render each row with the base model's tokenizer and quarantine rows over
    `train.max_length` (the trial's own tokenize stage).
 3. Write train.jsonl, quarantine.jsonl and the stage table; then check the eval sets for leakage
-   (the leaks `data.leakage.allow` lets through are written to leakage.json, as a trial writes them).
+   (the leaks `data.leakage.allow` lets through are written to leakage.json, as a trial writes them;
+   when the check fails, the blocking leaks are, marked `"blocking": true`).
 """
 
 from __future__ import annotations
@@ -47,11 +48,14 @@ def build_mix(cfg, out_dir: Path, render: bool = False) -> MixResult:
                        empty=empty_mix_problem(data, cfg.train.max_length))
     if info["unaccounted"]:
         return result
+    report = out_dir / "leakage.json"  # this run's leaks, always: an earlier run's "[]" must not sit beside a leaking mix
     try:
         allowed = guard_leakage(data.rows, cfg.data)
     except LeakageError as err:
         result.leakage = str(err)
+        leaks = [{**vars(lk), "blocking": True} for lk in getattr(err, "blocking", [])]
+        report.write_text(json.dumps(leaks, indent=2) + "\n")
         return result
     result.allowed_leaks = len(allowed)
-    (out_dir / "leakage.json").write_text(json.dumps([vars(lk) for lk in allowed], indent=2) + "\n")
+    report.write_text(json.dumps([vars(lk) for lk in allowed], indent=2) + "\n")
     return result
