@@ -234,7 +234,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                                                   if args.release.exists() else "no such release folder"))
     problems = verify(args.release)
     for p in problems:
-        out.print(f"FAIL {p}")
+        out.print(f"FAIL {p}", soft_wrap=True, markup=False, highlight=False)  # one line each, for grep
     if problems:
         return 1
     path = args.release / MANIFEST
@@ -425,6 +425,13 @@ def non_negative_int(text: str) -> int:
     return _number(text, int, 0, float("inf"), "a whole number")
 
 
+def given_path(text: str) -> Path:
+    """argparse type: a path that is not empty (Path("") is the current folder: `verify ''` checked it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path (expected a file or folder)")
+    return Path(text)
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number above 0 (argparse then names the flag in its one-line error)."""
     return _number(text, int, 1, float("inf"), "a whole number")
@@ -482,7 +489,7 @@ def arg(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
     return flags, options
 
 
-CONFIG = arg("config", type=Path, help="sweep YAML, e.g. sweeps/smoke.yaml")
+CONFIG = arg("config", type=given_path, help="sweep YAML, e.g. sweeps/smoke.yaml")
 SET = arg("--set", action="append", metavar="KEY=VALUE", help="override a config value, e.g. --set train.epochs=2 "
           "(repeatable)")
 TRACKING = (arg("--tracking-uri", default="sqlite:///mlruns/mlflow.db",
@@ -514,11 +521,11 @@ COMMANDS: tuple[Command, ...] = (
             cmd_resume, "continue an interrupted sweep",
             "Restore the sweep with Tune (unfinished and errored trials continue from their last checkpoint, the "
             "Optuna searcher keeps its history) under the same MLflow parent run.",
-            (arg("sweep_dir", type=Path, help="the sweep directory printed by `toolsweep sweep`"),
+            (arg("sweep_dir", type=given_path, help="the sweep directory printed by `toolsweep sweep`"),
              arg("--json", metavar="FILE", help="also write the sweep summary as JSON"))),
     Command("status", "the trials of a sweep on disk: state, epoch, objectives", cmd_status,
             "show the trials of a sweep", None,
-            (arg("sweep_dir", type=Path, help="the sweep directory printed by `toolsweep sweep` (runs/ray/<name>-<stamp>)"),)),
+            (arg("sweep_dir", type=given_path, help="the sweep directory printed by `toolsweep sweep` (runs/ray/<name>-<stamp>)"),)),
     Command("trial", "one end-to-end trial: LoRA fine-tune → merge → GGUF → quantize → eval → MLflow",
             cmd_trial, "run one trial end to end",
             "Fine-tune a LoRA adapter with the sweep file's fixed values, merge it, convert to GGUF, quantize, "
@@ -529,8 +536,8 @@ COMMANDS: tuple[Command, ...] = (
             "evaluate a GGUF on a case file",
             "Greedy generation with llama.cpp on every case, strict tool-call parsing and scoring, bootstrap CIs. "
             "Uses the chat template embedded in the GGUF.",
-            (arg("model", type=Path, help="a .gguf file"),
-             arg("--cases", type=Path, help="JSONL of cases (default evals/sets/test.jsonl; not with --bfcl)"),
+            (arg("model", type=given_path, help="a .gguf file"),
+             arg("--cases", type=given_path, help="JSONL of cases (default evals/sets/test.jsonl; not with --bfcl)"),
              arg("--bfcl", metavar="CATEGORY", choices=BFCL_CATEGORIES,
                  help=f"evaluate a BFCL category instead of --cases ({', '.join(BFCL_CATEGORIES)}); adds "
                  "bfcl_accuracy (BFCL's rules)"),
@@ -539,13 +546,13 @@ COMMANDS: tuple[Command, ...] = (
                  help="most tokens generated per answer (default 160)"),
              arg("--n-ctx", type=positive_int, default=4096, help="llama.cpp context in tokens; a prompt plus "
                  "--max-new-tokens above it stops the eval before generating (default 4096)"),
-             arg("--out", type=Path, help="write OUT.json and OUT.md reports"))),
+             arg("--out", type=given_path, help="write OUT.json and OUT.md reports"))),
     Command("compare", "paired-bootstrap differences between two eval reports (same cases)", cmd_compare,
             "paired differences between two eval reports",
             "Resample the cases both reports scored (paired bootstrap, 95% CI) and print B - A for every metric; a "
             "difference is credible only when its CI excludes 0.",
-            (arg("a", type=Path, help="baseline report JSON (from `toolsweep eval --out`)"),
-             arg("b", type=Path, help="candidate report JSON"),
+            (arg("a", type=given_path, help="baseline report JSON (from `toolsweep eval --out`)"),
+             arg("b", type=given_path, help="candidate report JSON"),
              arg("--seed", type=seed, default=0, help="seeds the bootstrap resampling (default 0)"),
              arg("--resamples", type=resamples, default=N_RESAMPLES,
                  help=f"bootstrap draws (default {N_RESAMPLES}; with fewer, a CI bound near 0, and so the "
@@ -562,7 +569,7 @@ COMMANDS: tuple[Command, ...] = (
             "  version with alias champion-<variant>, and the old champion keeps previous-<variant>.",
             (arg("--sweep", required=True, help="sweep directory (runs/ray/<name>-<stamp>), parent run id, or sweep "
                  "name"),
-             arg("--config", type=Path, help="sweep YAML whose tracking and promote sections to use (default: the "
+             arg("--config", type=given_path, help="sweep YAML whose tracking and promote sections to use (default: the "
                  "config the sweep stored)"),
              arg("--set", action="append", metavar="KEY=VALUE", help="override a value of --config, e.g. "
                  "promote.eval_set=evals/sets/test.jsonl"),
@@ -576,17 +583,17 @@ COMMANDS: tuple[Command, ...] = (
                  help="registered model name (promote.family)"),
              arg("--version", required=True, type=folder_name("a release version (releases/<family>-<version>/)"),
                  help="release version, e.g. 1.0"),
-             arg("--out", type=Path, default=Path("releases"), help="folder that holds the releases"), *TRACKING)),
+             arg("--out", type=given_path, default=Path("releases"), help="folder that holds the releases"), *TRACKING)),
     Command("verify", "check a release folder against its manifest (sha256 and size of every file)", cmd_verify,
             "check a release folder against its manifest",
             "Recompute the sha256 and size of every file and compare with manifest.json; changed, missing and "
             "unlisted files are reported. Exit code 1 on any problem.",
-            (arg("release", type=Path, help="e.g. releases/smol-smollm2-0.1"),)),
+            (arg("release", type=given_path, help="e.g. releases/smol-smollm2-0.1"),)),
     Command("family", "sweep every context variant, promote each, release the family: one command", cmd_family,
             "sweep, promote and release a model family in one command",
             "Read a family YAML (sweeps/family.yaml): run each variant's sweep in order (4K → 16K → 32K), promote "
             "each with the family's promotion rule, then build the release from the registry's champions and verify "
-            "it.", (arg("config", type=Path, help="family YAML, e.g. sweeps/family-smoke.yaml"),)),
+            "it.", (arg("config", type=given_path, help="family YAML, e.g. sweeps/family-smoke.yaml"),)),
     Command("setup-tools", "fetch llama.cpp's converters from the installed llama-cpp-python's sdist", cmd_setup_tools,
             "fetch llama.cpp converters matching the installed llama-cpp-python"),
     Command("make-data", "regenerate the starter dataset, or generate from a YAML toolset, long-context or honesty "
@@ -596,16 +603,16 @@ COMMANDS: tuple[Command, ...] = (
             "  make-data --toolset data/toolsets/starter.yaml --count 5000 --out data/generated/toolset.jsonl\n"
             "  make-data --long-context 16384 --count 20 --out data/generated/long_16k.jsonl\n"
             "  make-data --honesty --count 500 --max-retries 2 --out data/generated/honesty.jsonl",
-            (arg("--out", type=Path, help="starter: a directory (default data/starter); other modes: a .jsonl file"),
+            (arg("--out", type=given_path, help="starter: a directory (default data/starter); other modes: a .jsonl file"),
              arg("-n", "--count", dest="n", type=positive_int, help=f"number of examples (defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_COUNTS.items())})"),
              arg("--seed", type=seed, default=0, help="seeds the generator: the same seed writes the same file"),
              arg("--max-retries", type=int, choices=range(0, 10), metavar="0-9",
                  help="honesty: retries of a failing call before giving up (default 2)"),
-             arg("--tokenizer", type=Path,
+             arg("--tokenizer", type=given_path,
                  help="long-context: tokenizer.json that counts tokens (default: the embedded SmolLM2's, built "
                       "into the cache from its GGUF)"),
              arg("--template", help="long-context: chat template the length is measured in (default toolchat)")),
-            exclusive=(arg("--toolset", type=Path, metavar="YAML", help="generate from a toolset file (all seven "
+            exclusive=(arg("--toolset", type=given_path, metavar="YAML", help="generate from a toolset file (all seven "
                            "scenarios)"),
                        arg("--long-context", type=context_tokens, metavar="TOKENS",
                            help="long multi-round conversations of 95-100%% of TOKENS (e.g. 16384, 32768)"),
@@ -617,7 +624,7 @@ COMMANDS: tuple[Command, ...] = (
             "quarantine.jsonl and the stage table to --out, print the counts per stage and check the eval sets for "
             "leakage.",
             (CONFIG, SET,
-             arg("--out", type=Path, default=Path("runs/data"), help="folder for the files (default runs/data)"),
+             arg("--out", type=given_path, default=Path("runs/data"), help="folder for the files (default runs/data)"),
              arg("--render", action="store_true",
                  help="also render with the base model's tokenizer and quarantine rows over train.max_length"))),
     Command("anonymise", "swap names, emails, phones, public IPs, handles, URLs, project/ticket ids for stable keyed fakes",
@@ -632,10 +639,10 @@ COMMANDS: tuple[Command, ...] = (
             "(also base64, JSON- or percent-escaped), nothing is written. The key comes from an environment variable, never from the "
             "command line: arguments are visible to every local user (ps, /proc/*/cmdline) and stay in shell "
             "history, and whoever holds the key can test a guessed real value against the fakes.",
-            (arg("src", type=Path, help="input JSONL"),
-             arg("dest", type=Path, help="output JSONL (written only when the check passes)"),
+            (arg("src", type=given_path, help="input JSONL"),
+             arg("dest", type=given_path, help="output JSONL (written only when the check passes)"),
              arg("--key-env", required=True, metavar="VAR", help="name of the environment variable holding the key"),
-             arg("--known", type=Path, metavar="FILE",
+             arg("--known", type=given_path, metavar="FILE",
                  help="real tokens regexes cannot find, one a line ('name: …', 'project: …', 'other: …'; a bare line "
                       "is a name); matched case-insensitively on word boundaries"),
              arg("--disable", action="append", metavar="KIND",
@@ -650,10 +657,10 @@ COMMANDS: tuple[Command, ...] = (
             "rows read. Rows are written as they are done; an interrupted or stopped run continues with --resume. "
             "Exit 3 when the endpoint failed 3 rows in a row or answered none, 2 when it refuses every request "
             "(401, 403, 404, 405).",
-            (arg("src", type=Path, help="JSONL of {\"user\": str, \"tools\": [...], \"id\"?, \"system\"?}"),
-             arg("dest", type=Path, help="labelled JSONL"),
+            (arg("src", type=given_path, help="JSONL of {\"user\": str, \"tools\": [...], \"id\"?, \"system\"?}"),
+             arg("dest", type=given_path, help="labelled JSONL"),
              arg("--endpoint", required=True, type=http_url, help="base URL, e.g. http://127.0.0.1:8080"),
-             arg("--rejects", type=Path, help="rejects JSONL (default: DEST with .rejects.jsonl)"),
+             arg("--rejects", type=given_path, help="rejects JSONL (default: DEST with .rejects.jsonl)"),
              arg("--model", default="teacher", help="model name sent to the endpoint"),
              arg("--api-key-env", metavar="VAR", help="environment variable holding a bearer token, if needed"),
              arg("--max-tokens", type=positive_int, default=256, help="most tokens the teacher may answer with "

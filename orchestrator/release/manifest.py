@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from orchestrator.errors import ReleaseError
@@ -48,18 +49,51 @@ def write_manifest(root: Path, meta: dict | None = None) -> dict:
     return manifest
 
 
+# What a release manifest holds (orchestrator/recipes/release.py writes it): a misspelt key is not
+# read by anything, so it is refused rather than passed over.
+MANIFEST_KEYS = {"family", "version", "registered_model", "tracking_uri", "created", "variants", "family_table",
+                 "files"}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def manifest_files(manifest: object, path: Path | str) -> dict:
     """The manifest's `files` table, checked: {relative path: {"sha256": hex, "size_bytes": int}}."""
     files = mapping_at(manifest, "files", str(path), ReleaseError)
+    unknown = sorted(set(manifest) - MANIFEST_KEYS) if isinstance(manifest, dict) else []
+    if unknown:
+        raise ReleaseError(f"{path}: unknown key(s) {unknown} (a manifest holds {', '.join(sorted(MANIFEST_KEYS))})")
+    if not files:
+        raise ReleaseError(f"{path}: 'files' lists no file: an empty release vouches for nothing")
     for rel, entry in files.items():
-        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
-                and isinstance(entry.get("size_bytes"), int) and not isinstance(entry.get("size_bytes"), bool)
+        if not (isinstance(entry, dict) and set(entry) == {"sha256", "size_bytes"} and isinstance(entry["sha256"], str)
+                and isinstance(entry["size_bytes"], int) and not isinstance(entry["size_bytes"], bool)
                 and entry["size_bytes"] >= 0):
             raise ReleaseError(f"{path}: files[{rel!r}] must be {{\"sha256\": <hex>, \"size_bytes\": <int>}}, "
                                f"got {json.dumps(entry)[:80]}")
+        if not _SHA256.fullmatch(entry["sha256"]):
+            raise ReleaseError(f"{path}: files[{rel!r}].sha256 is not a sha256 (64 lower-case hex digits): "
+                               f"{entry['sha256'][:80]!r}")
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
             raise ReleaseError(f"{path}: files[{rel!r}] must be a path inside the release folder")
+        if not rel or PurePosixPath(rel).as_posix() != rel or rel.startswith("./"):
+            raise ReleaseError(f"{path}: files[{rel!r}] must be written as a plain relative path "
+                               f"({PurePosixPath(rel).as_posix()!r}); it would be reported missing")
+        if rel == MANIFEST:
+            raise ReleaseError(f"{path}: files lists {MANIFEST} itself, which cannot hold its own hash")
+    _check_variants(manifest, files, path)
     return files
+
+
+def _check_variants(manifest: dict, files: dict, path: Path | str) -> None:
+    """Each variant the manifest names is a folder of the release: a name edited there would pass."""
+    variants = manifest.get("variants")
+    if variants is None:
+        return
+    if not isinstance(variants, dict) or any(not isinstance(v, dict) for v in variants.values()):
+        raise ReleaseError(f"{path}: 'variants' must map each variant to its registry entry")
+    for variant in variants:
+        if not any(rel.startswith(f"{variant}/") for rel in files):
+            raise ReleaseError(f"{path}: variants names {variant!r}, but the release holds no file under {variant}/")
 
 
 def verify(root: Path) -> list[str]:
