@@ -348,7 +348,34 @@ def check_report(report: object, where: object) -> dict:
                 and r["no_tool_expected"] != (r["expected"] == []):
             raise InputFileError(f"{where}: case {r['id']!r}: 'no_tool_expected' is {r['no_tool_expected']} but "
                                  f"'expected' lists {len(r['expected'])} call(s)")
+        contradiction = record_contradiction(r) if r["kind"] == "call" else None
+        if contradiction:
+            raise InputFileError(f"{where}: case {r['id']!r}: {contradiction}; a scorer never writes that (the "
+                                 "record was edited)")
     return report
+
+
+def record_contradiction(r: dict) -> str | None:
+    """Where a call record's score fields contradict each other or the calls it lists (scorer.score_case
+    makes them all from one parse): a hand-edited `tp: 5` beside no parsed call moved tool F1 in
+    `compare` to "credibly better"."""
+    tp, fp, fn = (r.get(k) for k in ("tp", "fp", "fn"))
+    if None in (tp, fp, fn):
+        return None
+    calls = r.get("parsed_calls")
+    if isinstance(calls, list) and tp + fp != (len(calls) if r.get("parse_ok", True) else 0):
+        return f"tp {tp} + fp {fp} counts {tp + fp} answered call(s), but parsed_calls holds {len(calls)}"
+    if isinstance(r.get("expected"), list) and tp + fn != len(r["expected"]):
+        return f"tp {tp} + fn {fn} counts {tp + fn} expected call(s), but 'expected' lists {len(r['expected'])}"
+    if "called_tool" in r and r["called_tool"] != (tp + fp > 0):
+        return f"'called_tool' is {r['called_tool']}, but tp + fp is {tp + fp}"
+    if r.get("tool_correct") and (fp or fn or not r.get("parse_ok", True)):
+        return f"'tool_correct' is true beside fp {fp}, fn {fn}, parse_ok {r.get('parse_ok')}"
+    if r.get("args_exact") and r.get("tool_correct") is False:
+        return "'args_exact' is true but 'tool_correct' is false"
+    if r.get("schema_valid") and r.get("parse_ok") is False:
+        return "'schema_valid' is true but 'parse_ok' is false"
+    return None
 
 
 def checked_report(path, what: str = "eval report", error: type | None = None) -> dict:

@@ -156,11 +156,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from evals.errors import InputFileError
-    from evals.harness import check_report, compare_reports, pairing, scoring_differences
+    from evals.harness import check_report, compare_reports, pairing, scoring_differences, summary_mismatch
     from evals.textio import read_json
     from orchestrator.console import compare_table
 
     a, b = (check_report(read_json(p, "eval report"), p) for p in (args.a, args.b))
+    for path, report in ((args.a, a), (args.b, b)):  # the differences below come from the records, not the summary
+        mismatch = summary_mismatch(report)
+        if mismatch:
+            console.print(f"note: {path}: its summary metrics disagree with its own per-case records ({mismatch}); "
+                          "the comparison is computed from the records", markup=False, highlight=False, soft_wrap=True)
     differs = scoring_differences(a.get("header") or {}, b.get("header") or {})
     if differs:  # greedy outputs depend on these as well as on the model
         console.print(f"note: {args.a} and {args.b} were scored under different setups ({'; '.join(differs)}); "

@@ -705,6 +705,10 @@ CASES = [
     Case("report", "not JSON", report(b"nope"), ["a.json", "not valid JSON"]),
     Case("report", "not a report", report(b'{"rows": []}'), ["a.json", "metrics"]),
     Case("report", "no shared cases", report(_report(["x1", "x2"]), _report(["y1"])), ["a.json", "b.json", "share no case ids"]),
+    Case("report", "a record whose counts contradict its calls", report(_report(["x1"]), json.dumps({
+        "metrics": {"tool_f1": 0.5}, "cases": [{"id": "x1", "kind": "call", "scenario": "s", "tp": 5, "fp": 0, "fn": 1,
+                                                "parse_ok": True, "parsed_calls": [], "expected": [{"name": "f"}]}]}).encode()),
+         ["b.json", "case 'x1'", "tp 5 + fp 0 counts 5 answered call(s), but parsed_calls holds 0"]),
     Case("report", "one id, two different cases", report(
         json.dumps({"metrics": {}, "cases": [{"id": "c1", "kind": "call", "scenario": "s", "expected": []}]}).encode(),
         json.dumps({"metrics": {}, "cases": [{"id": "c1", "kind": "call", "scenario": "s",

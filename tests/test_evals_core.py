@@ -495,3 +495,20 @@ def test_a_chat_control_token_in_a_case_is_refused_not_read_as_a_turn_boundary(t
         load_cases(path)
     path.write_text(json.dumps({**case, "messages": [{"role": "user", "content": "what does <|x| mean? a|b <i>"}]}) + "\n")
     assert load_cases(path)[0]["id"] == "a"  # text that only looks partly like one is fine
+
+
+def test_a_call_record_that_contradicts_itself_is_named():
+    from evals.harness import record_contradiction
+
+    ok = {"tp": 1, "fp": 0, "fn": 0, "parse_ok": True, "parsed_calls": [{"name": "f"}], "expected": [{"name": "f"}],
+          "called_tool": True, "tool_correct": True, "args_exact": True, "schema_valid": True}
+    assert record_contradiction(ok) is None
+    assert record_contradiction({**ok, "tp": 0, "fp": 0, "fn": 1, "parse_ok": False, "called_tool": False,
+                                 "tool_correct": False, "args_exact": False, "schema_valid": False}) is None
+    for edit, said in (({"tp": 5}, "tp 5 + fp 0 counts 5 answered call(s)"), ({"fn": 2}, "tp 1 + fn 2 counts 3 expected"),
+                       ({"called_tool": False}, "'called_tool' is False"), ({"fp": 1, "parsed_calls": [{}, {}]},
+                                                                           "'tool_correct' is true beside fp 1"),
+                       ({"tool_correct": False}, "'args_exact' is true but 'tool_correct' is false"),
+                       ({"parse_ok": False, "tp": 0, "fn": 1, "parsed_calls": [], "called_tool": False,
+                         "tool_correct": False, "args_exact": False}, "'schema_valid' is true but 'parse_ok' is false")):
+        assert said in (record_contradiction({**ok, **edit}) or ""), (edit, record_contradiction({**ok, **edit}))
