@@ -112,6 +112,13 @@ class ModelConfig(_Strict):
     tiny: TinyModelConfig = TinyModelConfig()
     tiny_qwen35: TinyQwen35Config = TinyQwen35Config()
 
+    @field_validator("base", "chat_template")
+    @classmethod
+    def _not_blank(cls, v: str, info: ValidationInfo) -> str:
+        if not v.strip():  # "" read as a path is the current folder: "'.' is a directory without config.json"
+            raise ValueError(f"empty; expected {'a model name or folder' if info.field_name == 'base' else 'a template name or .jinja file'}")
+        return v
+
 
 SOURCE_NAME = r"^[A-Za-z0-9_-]+$"  # no dots: `data.sources.<name>.weight` must stay one dotted key
 FILTER_CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argument", "invalid_arguments",
@@ -674,6 +681,7 @@ def format_validation_errors(path: Path | str, err: ValidationError, what: str =
         loc = list(e["loc"])
         msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
         msg = re.sub(r" or instance of \w+", "", msg.removeprefix("Value error, "))  # no internal class names
+        msg = re.sub(r" for <class '[\w.]+'>", "", msg)  # "Input is not a valid path for <class 'pathlib.Path'>"
         kind = next((p for p in loc if p in _RANGE_KINDS), None)
         if kind and e["type"] in ("missing", "too_long", "too_short", "tuple_type"):
             key = ".".join(str(p) for p in loc[:loc.index(kind)])
@@ -890,6 +898,10 @@ def load_family(path: Path | str) -> FamilyConfig:
     data = read_yaml(path, "family")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
+    if "variants" not in data and "name" in data and set(data) & {"train", "data", "search", "search_space", "model"}:
+        raise ConfigError(f"{path}: a sweep config (name, {', '.join(sorted(set(data) & {'data', 'model', 'train'}))}), "
+                          f"not a family file; `toolsweep sweep {path}` runs it, and a family file lists sweep files "
+                          "under `variants`")
     try:
         return FamilyConfig.model_validate(data)
     except ValidationError as err:
