@@ -7,6 +7,7 @@ instead of silently falling back to a default.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from types import UnionType
@@ -144,7 +145,21 @@ class GenerateConfig(_Strict):
             raise ValueError("kind long_context needs target_tokens")
         if self.kind == "toolset" and self.toolset is None:
             raise ValueError("kind toolset needs toolset (a YAML toolset file)")
+        # A knob of another generator is read by nothing: the build was byte-identical without it.
+        # (a value other than the default: configs are re-validated from dumps that carry every default)
+        for key, kind in (("target_tokens", "long_context"), ("toolset", "toolset"), ("max_retries", "honesty")):
+            if self.kind != kind and getattr(self, key) != type(self).model_fields[key].default:
+                raise ValueError(f"{key} applies only to kind {kind}; kind {self.kind} would ignore it")
         return self
+
+
+KNOWN_TRACKS = ("honesty", "long_context", "judgment", "toolset")  # the generators' tracks; `honesty` feeds its quota
+
+
+def _no_repeats(values: list, what: str) -> None:
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"{what} {repeated} listed more than once")
 
 
 class SourceConfig(_Strict):
@@ -166,7 +181,24 @@ class SourceConfig(_Strict):
         if sum(x is not None for x in (self.path, self.hub, self.generate)) != 1:
             raise ValueError("give exactly one of `path` (a local file or directory), `hub` (a hub dataset id) "
                              "and `generate` (a built-in generator)")
+        # split/subset pick a part of a hub dataset or a DatasetDict folder; a file or a generator has none,
+        # and the option was silently ignored
+        local_file = self.path is not None and self.path.suffix != "" and not self.path.is_dir()
+        for key in ("split", "subset"):  # (a value other than the default, as in GenerateConfig)
+            if getattr(self, key) != type(self).model_fields[key].default and (self.generate or local_file):
+                raise ValueError(f"{key} applies to a hub dataset or a DatasetDict folder; this source is "
+                                 f"{'a generator' if self.generate else 'a file'} and would ignore it")
         return self
+
+    @field_validator("track")
+    @classmethod
+    def _no_misspelt_track(cls, v: str | None) -> str | None:
+        # Any tag is a track, but only `honesty` changes the mix: "honsty" silently left the honesty quota.
+        near = difflib.get_close_matches(v, KNOWN_TRACKS, n=1, cutoff=0.75) if v and v not in KNOWN_TRACKS else []
+        if near:
+            raise ValueError(f"track {v!r}: did you mean {near[0]!r}? (a misspelt track is another tag, and only "
+                             "'honesty' rows fill the honesty quota)")
+        return v
 
 
 class MixConfig(_Strict):
@@ -325,6 +357,7 @@ class QuantizeConfig(_Strict):
         _all_known(v, QUANT_TYPES, "quant type(s)")
         if not v:
             raise ValueError("list at least one quant type")
+        _no_repeats(v, "quant type(s)")
         return v
 
 
@@ -472,6 +505,7 @@ class PromoteConfig(_Strict):
     @classmethod
     def _known_guards(cls, v: list[str]) -> list[str]:
         _all_known(v, GATE_METRICS, "guard metric(s)")
+        _no_repeats(v, "guard metric(s)")
         return v
 
     @field_validator("quant_types")
