@@ -328,9 +328,9 @@ class LoraConfig(_Strict):
 
 class TrainConfig(_Strict):
     lora: LoraConfig = LoraConfig()
-    learning_rate: float = Field(2e-4, gt=0)
+    learning_rate: float = Field(2e-4, gt=0, le=1)   # above 1 an AdamW LoRA run diverges at its first step
     epochs: float = Field(1, gt=0)
-    max_length: int = Field(1024, gt=16)
+    max_length: int = Field(1024, gt=16, le=1_048_576)
     batch_size: int = Field(4, gt=0)
     grad_accum: int = Field(1, gt=0)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
@@ -376,6 +376,13 @@ class EvalConfig(_Strict):
     # Also convert the untuned base to GGUF and score it with the same cases: every report's baseline row.
     compare_base: bool = True
 
+    @model_validator(mode="after")
+    def _chunk_fits(self) -> "EvalConfig":
+        if self.n_batch > self.n_ctx:  # llama.cpp caps the chunk at the context: the reuse alignment would lie
+            raise ValueError(f"n_batch {self.n_batch} is larger than n_ctx {self.n_ctx}; a prefill chunk must fit "
+                             "the context")
+        return self
+
 
 class TrackingConfig(_Strict):
     uri: str = "sqlite:///mlruns/mlflow.db"
@@ -410,7 +417,7 @@ OBJECTIVE_METRICS = OBJECTIVES
 
 class SearchConfig(_Strict):
     """How `toolsweep sweep` searches: Optuna proposes, ASHA stops early, Tune runs the trials."""
-    num_samples: int = Field(4, gt=0)
+    num_samples: int = Field(4, gt=0, le=100_000)   # trials; more is a typo, not a sweep
     max_concurrent: int = Field(1, gt=0)
     time_limit_s: float | None = Field(None, gt=0)
     # metric -> max | min. One objective: Optuna TPE; several: NSGA-II, and the Pareto front is reported.
