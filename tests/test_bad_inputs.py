@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -532,6 +533,9 @@ CASES = [
     Case("toolset", "an unknown slot in the last request", toolset(_STARTER_TOOLSET.replace(
         '"Look up today\'s weather in {city}."]', '"Look up today\'s weather in {town}."]', 1)),
          ["toolset.yaml", "intents.weather.requests[11]", "unknown slot {town}"]),
+    Case("toolset", "more distractors than there are other tools", toolset(re.sub(
+        r"(?m)^distractors: \d+", "distractors: 50", _STARTER_TOOLSET, count=1)),
+         ["toolset.yaml", "distractors 50", "at most"]),
     Case("toolset", "an unbalanced brace", toolset(_STARTER_TOOLSET.replace(
         '"Tell me the weather in {city}."', '"Tell me the weather in {city."', 1)), ["toolset.yaml", "unbalanced"]),
     Case("toolset", "a range written high to low", toolset(_STARTER_TOOLSET.replace("{range: [-5, 33]}", "{range: [33, -5]}", 1)),

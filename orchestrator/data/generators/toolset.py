@@ -192,6 +192,13 @@ class Toolset(_Strict):
             raise ValueError("mix weights must be non-negative and not all zero")
         return self
 
+    @model_validator(mode="after")
+    def _distractors_can_be_drawn(self) -> "Toolset":
+        if self.distractors > len(self.tools) - 1:  # was silently capped at the tools there are
+            raise ValueError(f"distractors {self.distractors}: the toolset has {len(self.tools)} tools, so a row can "
+                             f"offer at most {len(self.tools) - 1} besides the one it calls")
+        return self
+
 
 # --- templates --------------------------------------------------------------------------------
 
