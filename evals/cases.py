@@ -357,6 +357,15 @@ def load_cases(path: Path | str) -> list[dict]:
     return cases
 
 
+CHARS_PER_TOKEN_AT_MOST = 8  # BPE tokenizers average 3-4 characters of JSON or English text per token
+
+
+def min_prompt_tokens(case: dict) -> int:
+    """A lower bound on a case's prompt tokens without a tokenizer (its tools' and messages' JSON
+    characters / 8): what can be checked against a context before any model loads."""
+    return len(json.dumps([case.get("tools"), case.get("messages")], ensure_ascii=False)) // CHARS_PER_TOKEN_AT_MOST
+
+
 def case_fingerprint(case: dict) -> str:
     """sha256 of what a model is shown and scored against (messages, tools, argument rules): two
     reports' records under one id pair only when it is the same case (a prompt edited under the same

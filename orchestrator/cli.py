@@ -115,7 +115,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from evals.cases import load_cases, take
+    from evals.cases import load_cases, min_prompt_tokens, take
     from evals.harness import to_markdown
     from evals.model_files import check_gguf
     from orchestrator.config import EvalConfig, SweepConfig
@@ -138,6 +138,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.cases = Path(f"BFCL {args.bfcl}")
     else:
         cases = take(load_cases(args.cases), args.limit)
+    need, case_id = max((min_prompt_tokens(c), c["id"]) for c in cases)
+    if need + args.max_new_tokens > args.n_ctx:  # a lower bound, so checked before the model loads
+        raise UsageError(f"{args.cases}: case {case_id!r} needs at least {need} prompt tokens + --max-new-tokens "
+                         f"{args.max_new_tokens}, more than --n-ctx {args.n_ctx}; raise --n-ctx or leave the case out")
     check_gguf(args.model)  # before the progress bar: a wrong path is one line, not an empty bar
     with Progress(console=console) as bar:
         progress = RichProgress(bar)  # a bar on a terminal, a line every 30 s in a log

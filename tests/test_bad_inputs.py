@@ -558,6 +558,9 @@ CASES = [
     Case("cases", "arg_rules for a tool the case does not offer",
          cases_file(_case_with(lambda c: c.update(arg_rules={"get_wether": {"city": {"casefold": True}}})).encode()),
          ["cases.jsonl:1", "arg_rules for 'get_wether'", "not among the case's tools"]),
+    Case("cases", "a case that cannot fit the context, refused before the model loads", cases_file(_case_with(
+        lambda c: c["messages"][-1].update(content="word " * 40000)).encode()),
+         ["cases.jsonl", "needs at least", "more than --n-ctx 4096"]),
     Case("cases", "an empty id", cases_file(_case_with(lambda c: c.update(id="")).encode()),
          ["cases.jsonl:1", "non-empty string"]),
     # --- training data ----------------------------------------------------------------------------

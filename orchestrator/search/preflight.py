@@ -325,21 +325,17 @@ def _target_module_problems(cfg: SweepConfig, problems: list[str]) -> None:
                             f"{', '.join(known)}; or a preset: {', '.join(PRESETS)})")
 
 
-CHARS_PER_TOKEN_AT_MOST = 8  # BPE tokenizers average 3-4 characters of JSON or English text per token
-
-
 def _context_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list[str]) -> None:
     """`eval.n_ctx` (fixed or its smallest search-space value) too small for a dev case's prompt and
     `eval.max_new_tokens`, by a lower bound on the prompt's tokens (its characters / 8; no tokenizer
     is loaded here): every trial would train an epoch and export a GGUF before its first dev eval
     refused the case."""
-    from evals.cases import take
+    from evals.cases import min_prompt_tokens, take
 
     if not dev:
         return
     n_ctx = min(v for _, v in _asked(cfg, "eval.n_ctx", cfg.eval.n_ctx) if isinstance(v, int))
-    need, case = max((len(json.dumps([c["tools"], c["messages"]], ensure_ascii=False)) // CHARS_PER_TOKEN_AT_MOST,
-                      c["id"]) for c in take(dev, cfg.search.dev_cases))
+    need, case = max((min_prompt_tokens(c), c["id"]) for c in take(dev, cfg.search.dev_cases))
     if need + cfg.eval.max_new_tokens > n_ctx:
         problems.append(f"eval.n_ctx: {n_ctx} tokens cannot hold dev case {case!r} (at least {need} tokens of prompt "
                         f"+ eval.max_new_tokens {cfg.eval.max_new_tokens}); raise it")
