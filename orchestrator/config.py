@@ -43,8 +43,10 @@ class _Strict(BaseModel):
             # `data.leakage.check: "no"` quietly turned the leakage guard off.
             if bool in kinds and str not in kinds and isinstance(value, (str, int, float)) \
                     and not isinstance(value, bool):
-                raise ValueError(f"expected true or false, got {value!r} ({type(value).__name__}); a switch takes "
-                                 "only the words true and false")
+                annotation = cls.model_fields[info.field_name].annotation
+                or_list = any(get_origin(a) is list for a in get_args(annotation))  # data.leakage.allow
+                raise ValueError(f"expected true or false{' (or a list)' if or_list else ''}, got {value!r} "
+                                 f"({type(value).__name__}); a switch takes only the words true and false")
         return value
 
 
