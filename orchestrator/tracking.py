@@ -119,6 +119,25 @@ class Tracker:
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         self.client.log_text(run_id, text, artifact_file)
 
+    def _log_inputs(self, run_id: str, inputs: list, attempts: int = 4) -> None:
+        """`log_inputs`, again when another process inserted the same dataset first. MLflow's SQL store
+        looks a dataset up by (experiment, name, digest) and inserts it if absent: two trials logging
+        the same training mix at the same moment both insert, and one failed on the UNIQUE constraint
+        (seen in the sweep test: the trial crashed and was retried from its checkpoint). A second try
+        finds the row the other one wrote."""
+        import time
+
+        from mlflow.exceptions import MlflowException
+
+        for attempt in range(attempts):
+            try:
+                self.client.log_inputs(run_id, datasets=inputs)
+                return
+            except MlflowException as err:
+                if "UNIQUE constraint failed" not in str(err) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
     def log_data_lineage(self, run_id: str, outputs: dict, rows: list[dict]) -> None:
         """`mlflow.data` lineage: each source (context "source", digest = its file sha256) and the
         training mix (context "training", digest = the mix fingerprint, a small profile frame)."""
@@ -143,7 +162,7 @@ class Tracker:
             train = from_pandas(frame, source=str(outputs["train"].resolve()), name="training-mix",
                                 digest=outputs["fingerprint"][:16])
             inputs.append(DatasetInput(train._to_mlflow_entity(), [InputTag("mlflow.data.context", "training")]))
-        self.client.log_inputs(run_id, datasets=inputs)
+        self._log_inputs(run_id, inputs)
 
     def log_sweep_inputs(self, run_id: str, sources: dict[str, Path], eval_sets: dict[str, Path]) -> None:
         """The sweep's data as `mlflow.data` inputs of its parent run (the UI's Datasets column): each
@@ -163,7 +182,7 @@ class Tracker:
                     digest = sha256_file(path)[:16] if path.is_file() else None
                     inputs.append(_file_input(path, f"{context}:{name}", digest, context))
         if inputs:
-            self.client.log_inputs(run_id, datasets=inputs)
+            self._log_inputs(run_id, inputs)
 
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)

@@ -76,3 +76,33 @@ def test_experiments_open_in_the_model_training_view(monkeypatch, tmp_path):
     tracker.client.set_experiment_tag(tracker.experiment_id, "mlflow.experimentKind", "finetuning")
     tracking.Tracker(cfg)
     assert kind() == "finetuning"
+
+
+def test_a_dataset_another_trial_inserted_first_is_logged_again_not_a_crash():
+    """Two trials logging the same training mix at once both inserted the dataset row; one failed on
+    MLflow's UNIQUE constraint and crashed its trial (retried from a checkpoint). The insert is tried
+    again, finding the other's row; any other store error still propagates."""
+    from mlflow.exceptions import MlflowException
+
+    class RacingClient:  # stands in for MlflowClient.log_inputs only: the retry is what is under test
+        def __init__(self, failures: int, message: str):
+            self.failures, self.message, self.calls = failures, message, 0
+
+        def log_inputs(self, run_id, datasets):
+            self.calls += 1
+            if self.calls <= self.failures:
+                raise MlflowException(self.message)
+
+    tracker = tracking.Tracker.__new__(tracking.Tracker)
+    unique = "(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, datasets.name"
+    tracker.client = RacingClient(1, unique)
+    tracker._log_inputs("run", [])
+    assert tracker.client.calls == 2
+    tracker.client = RacingClient(9, unique)
+    with pytest.raises(MlflowException, match="UNIQUE"):
+        tracker._log_inputs("run", [])
+    assert tracker.client.calls == 4
+    tracker.client = RacingClient(1, "database is read-only")
+    with pytest.raises(MlflowException, match="read-only"):
+        tracker._log_inputs("run", [])
+    assert tracker.client.calls == 1
