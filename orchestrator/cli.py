@@ -289,9 +289,9 @@ def cmd_make_data(args: argparse.Namespace) -> int:
         if value is not None and owner.strip("-").replace("-", "_") != mode:
             return _fail(f"{flag} applies only with {owner}; this run is {mode.replace('_', '-')} data", 2)
     with console.status(f"building {n} {mode} examples"):
-        made = make_data(mode, n, dest, args.seed, toolset=args.toolset,
-                         max_retries=2 if args.max_retries is None else args.max_retries,
-                         target_tokens=args.long_context, tokenizer=args.tokenizer, template=args.template or "toolchat")
+        given = {k: v for k, v in (("max_retries", args.max_retries), ("template", args.template)) if v is not None}
+        made = make_data(mode, n, dest, args.seed, toolset=args.toolset, target_tokens=args.long_context,
+                         tokenizer=args.tokenizer, **given)  # flags left out: make_data's defaults
     if made is None:
         return 0
     out.print(f"wrote {len(made.rows)} {mode} examples to {made.dest}: "

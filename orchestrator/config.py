@@ -31,8 +31,9 @@ class _Strict(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        """`rank: true` would otherwise read as 1: YAML 1.1 also turns yes/no/on/off into booleans."""
+    def _booleans_only_for_switches(cls, value: Any, info: ValidationInfo) -> Any:
+        """A boolean only where a switch goes, and only a boolean there: `rank: true` would otherwise
+        read as 1 (YAML 1.1 also turns yes/no/on/off into booleans), and `check: "no"` as false."""
         if info.field_name and info.field_name in cls.model_fields:
             kinds = _plain_types(cls.model_fields[info.field_name].annotation)
             if isinstance(value, bool) and kinds and bool not in kinds and kinds & {int, float}:

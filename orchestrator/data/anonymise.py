@@ -294,33 +294,21 @@ def _phone_laid_out(value: str, fake_digits: str) -> str:
     return "".join(out)
 
 
-def _walk_texts(obj: Any):
-    """(path, text) for every string in a JSON value, as _walk_strings, and every integer as its
-    digits: `{"phone": 4155552671}` holds a phone number as surely as `"4155552671"` does."""
-    if isinstance(obj, int) and not isinstance(obj, bool):
-        yield "", str(obj)
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield f".{k}(key)", k
-            yield from ((f".{k}{p}", t) for p, t in _walk_texts(v))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from ((f"[{i}]{p}", t) for p, t in _walk_texts(v))
-    else:
-        yield from _walk_strings(obj)
-
-
-def _walk_strings(obj: Any, path: str = ""):
-    """(path, string) for every string in a JSON value, dict keys included."""
+def _walk_strings(obj: Any, path: str = "", numbers: bool = False):
+    """(path, string) for every string in a JSON value, dict keys included; with `numbers`, every
+    integer too, as its digits: `{"phone": 4155552671}` holds a phone number as surely as
+    `"4155552671"` does."""
     if isinstance(obj, str):
         yield path, obj
+    elif numbers and isinstance(obj, int) and not isinstance(obj, bool):
+        yield path, str(obj)
     elif isinstance(obj, dict):
         for k, v in obj.items():
             yield f"{path}.{k}(key)", k
-            yield from _walk_strings(v, f"{path}.{k}")
+            yield from _walk_strings(v, f"{path}.{k}", numbers)
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
-            yield from _walk_strings(v, f"{path}[{i}]")
+            yield from _walk_strings(v, f"{path}[{i}]", numbers)
 
 
 def _map_strings(obj: Any, fn, number_fn=None) -> Any:
@@ -633,7 +621,7 @@ class Anonymiser:
     def originals(self, row: dict) -> dict[str, set[str]]:
         """Regex-detected values of a row (all detectors, disabled ones included), per kind."""
         found: dict[str, set[str]] = {}
-        for _, s in _walk_texts(row):
+        for _, s in _walk_strings(row, numbers=True):
             for kind in REGEX_KINDS:
                 for m in re.finditer(_PATTERNS[kind], s):
                     v = m.group()
@@ -665,7 +653,7 @@ def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: 
     if pattern is None:
         return
     for i, row in enumerate(rows):
-        for where, s in _walk_texts(row):
+        for where, s in _walk_strings(row, numbers=True):
             for form, text in decoded_forms(s):
                 m = pattern.search(text)
                 if m:
