@@ -722,7 +722,8 @@ def format_validation_errors(path: Path | str, err: ValidationError, what: str =
     lines = [f"{path}: {{n}} problem(s) in the {what}:"]
     seen: dict[str, int] = {}
     for e in err.errors():
-        loc = list(e["loc"])
+        # A distribution's union tag and its field share a name: `uniform.uniform.1` reads `uniform.1`.
+        loc = [p for i, p in enumerate(e["loc"]) if not (i and p == e["loc"][i - 1] and p in _DISTRIBUTIONS)]
         msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
         msg = re.sub(r" or instance of \w+", "", msg.removeprefix("Value error, "))  # no internal class names
         msg = re.sub(r" for <class '[\w.]+'>", "", msg)  # "Input is not a valid path for <class 'pathlib.Path'>"
@@ -848,6 +849,10 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Sw
     if "name" not in data and {"family", "variants"} <= set(data):  # five "unknown key" lines said less
         raise ConfigError(f"{path}: a family file (family, variants), not a sweep config; `toolsweep family {path}` "
                           f"reads it, and checks each variant's sweep file before it starts")
+    if "name" not in data and "tools" in data and set(data) & {"intents", "flows", "no_tool", "pools"}:
+        raise ConfigError(f"{path}: a toolset (tools, intents, ...), not a sweep config; `toolsweep make-data "
+                          f"--toolset {path}` generates rows from it, and a sweep file's source reads them "
+                          "(data.sources.<name>.generate: {{kind: toolset, toolset: {path}}})")
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
     return parse_config(data, path)

@@ -405,6 +405,8 @@ CASES = [
     Case("sweep yaml", "a family file given for a sweep file", raw_config(
         "family: smol\nversion: '0.1'\nvariants:\n  4k: sweeps/smoke4k.yaml\n"),
          ["a family file (family, variants), not a sweep config", "toolsweep family"]),
+    Case("sweep yaml", "a toolset given for a sweep file", raw_config(_STARTER_TOOLSET),
+         ["sweep.yaml", "a toolset (tools, intents, ...), not a sweep config", "make-data --toolset"]),
     Case("sweep yaml", "unknown key", lambda t: check(t, train__lora__rnak=8), ["train.lora.rnak", "unknown key"]),
     Case("sweep yaml", "wrong type", lambda t: check(t, train__epochs="many"), ["train.epochs"]),
     Case("sweep yaml", "unknown quant type", lambda t: check(t, quantize__types=["q3_xs"]), ["quantize.types", "q3_xs"]),
@@ -425,6 +427,8 @@ CASES = [
     Case("sweep yaml", "ratio domain above 1", lambda t: check(t, data__mix__total=16,
                                                                 search_space={"data.mix.no_tool_ratio": {"uniform": [0.2, 1.4]}}),
          ["data.mix.no_tool_ratio", "1.4"]),
+    Case("sweep yaml", "a word for a range bound", lambda t: check(t, search_space={"train.learning_rate": {"uniform": [1e-4, "high"]}}),
+         ["search_space.train.learning_rate.uniform.1:", "valid number"]),
     Case("sweep yaml", "empty choice", lambda t: check(t, search_space={"train.lora.rank": {"choice": []}}),
          ["train.lora.rank", "at least one"]),
     Case("sweep yaml", "top_layers above the base's layer count", lambda t: check(t, train__lora__top_layers=3),
@@ -526,6 +530,10 @@ CASES = [
     Case("toolset", "missing", toolset(None), ["toolset.yaml", "no such"]),
     Case("toolset", "not YAML", toolset("tools: [\n"), ["toolset.yaml", "not valid YAML"]),
     Case("toolset", "wrong shape", toolset("tools: 3\n"), ["toolset.yaml", "tools"]),
+    Case("toolset", "a sweep file given as the toolset", toolset((ROOT / "sweeps/smoke.yaml").read_text(encoding="utf-8")),
+         ["toolset.yaml", "a sweep config (name, data, ", "not a toolset", "starter.yaml"]),
+    Case("toolset", "a family file given as the toolset", toolset("family: smol\nversion: '0.1'\nvariants:\n  4k: a.yaml\n"),
+         ["toolset.yaml", "a family file (family, variants), not a toolset"]),
     Case("toolset", "a tool name a model cannot call", toolset(
         (ROOT / "data/toolsets/starter.yaml").read_text(encoding="utf-8").replace("  run_shell:\n", "  run shell:\n", 1)),
          ["toolset.yaml", "'run shell'", "letters, digits"]),

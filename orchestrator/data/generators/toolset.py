@@ -569,9 +569,25 @@ def first_user_text(example: dict) -> str:
     return next(m["content"] for m in example["messages"] if m["role"] == "user")
 
 
+def _other_file_kind(data: dict) -> str | None:
+    """What a mapping is when it is one of toolsweep's other YAML files rather than a toolset."""
+    if "tools" in data:
+        return None
+    if {"family", "variants"} <= set(data):
+        return "a family file (family, variants)"
+    sweep_keys = sorted(set(data) & {"data", "model", "train", "search_space", "eval", "promote"})
+    if "name" in data and sweep_keys:
+        return f"a sweep config (name, {', '.join(sweep_keys)})"
+    return None
+
+
 def parse_toolset(data: Any, source: str = "<toolset>") -> Generator:
     if not isinstance(data, dict):
         raise ToolsetError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
+    other_kind = _other_file_kind(data)
+    if other_kind:  # a field error for every key of the wrong file said less than one line saying what it is
+        raise ToolsetError(f"{source}: {other_kind}, not a toolset (a toolset has `tools`, `intents`, `flows` and "
+                           "`no_tool`: see data/toolsets/starter.yaml)")
     try:
         toolset = Toolset.model_validate(data)
     except ValidationError as err:
