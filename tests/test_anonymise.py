@@ -262,3 +262,109 @@ def test_rows_that_are_not_objects_are_refused_and_a_survivor_is_counted_from_on
     src.write_text(json.dumps({"messages": [{"role": "user", "content": "call +44 20 7946 0958"}]}) + "\n")
     with pytest.raises(SurvivingTokenError, match=r"^row 1: a phone value would survive"):
         anonymise_file(src, dest, Anonymiser(KEY, disabled={"phone"}))
+
+
+def _texts(out: list[dict]) -> str:
+    return json.dumps(out, ensure_ascii=False)
+
+
+def test_a_phone_number_is_its_national_number_whatever_country_code_or_trunk_0_it_is_written_with():
+    """A fourth probe: "+33 6 12 34 56 78" became "+34 …" (the last ten digits took a country-code digit,
+    turning a French number Spanish), "06 12 34 56 78" in the same row got another fake, "612345678"
+    survived beside its swapped "+34 612 345 678", and US fakes were no valid numbers ("(167) 967-…")."""
+    import re
+
+    rows = [_chat("FR 06 12 34 56 78, Madrid +34 612 345 678, US (415) 555-2671, JP 03-1234-5678",
+                  {"fr": "+33 6 12 34 56 78", "es": "612345678", "us": "+1 415-555-2671", "jp": "+81 3-1234-5678"},
+                  json.dumps({"alt": 612345678, "fax": "0033 6 12 34 56 78", "count": "612 345 679"}))]
+    out, report = anonymise_rows(rows, Anonymiser(KEY))
+    user = out[0]["messages"][0]["content"]
+    args = json.loads(out[0]["messages"][1]["tool_calls"][0]["function"]["arguments"])
+    result = json.loads(out[0]["messages"][2]["content"])
+    for real in ("12 34 56 78", "612 345 678", "612345678", "555-2671", "1234-5678"):
+        assert real not in _texts(out).replace("612 345 679", ""), real
+    fr = re.search(r"FR 0(6(?: \d\d){4})", user).group(1)
+    assert args["fr"] == "+33 " + fr and result["fax"] == "0033 " + fr  # country code, 00 and trunk 0 as written
+    es = re.search(r"Madrid \+34 (\d{3} \d{3} \d{3})", user).group(1)
+    assert args["es"] == es.replace(" ", "") == str(result["alt"])      # the short form is the same number
+    area, exchange = re.search(r"US \((\d{3})\) (\d{3})-", user).groups()
+    assert args["us"].startswith(f"+1 {area}-{exchange}-") and exchange[0] in "23456789"
+    assert re.search(r"JP 03-\d{4}-\d{4}", user) and args["jp"].startswith("+81 3-")
+    assert result["count"] == "612 345 679"                              # another number, not a phone
+    assert report.replaced["phone"] == 10
+
+
+def test_a_ticket_id_in_any_case_is_the_same_ticket():
+    """`SUP-4821` was swapped in the request and the call, `sup-4821` kept in the result and the answer,
+    so the call no longer matched its result, and the survival check did not notice."""
+    rows = [{"messages": [{"role": "user", "content": "Status of SUP-4821? SKU-550012 too."},
+                          {"role": "tool", "content": json.dumps({"key": "sup-4821", "url": "tickets/sup-4821"})},
+                          {"role": "assistant", "content": "sup-4821 is open."}]}]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    fake = out[0]["messages"][0]["content"].split()[2].rstrip("?")
+    assert "4821" not in _texts(out) and fake != "SUP-4821"
+    assert json.loads(out[0]["messages"][1]["content"])["key"] == fake.lower()
+    assert out[0]["messages"][2]["content"] == f"{fake.lower()} is open."
+    assert "SKU-550012" in out[0]["messages"][0]["content"]  # a product code, no project
+    with pytest.raises(SurvivingTokenError, match="a ticket value"):
+        anonymise_rows(rows, Anonymiser(KEY, disabled={"ticket"}))
+
+
+def test_ipv6_secrets_and_what_identifies_no_one():
+    """Public IPv6 addresses and credentials survived; localhost URLs, a version number and a UUID's last
+    group were swapped (as a URL, an IPv4 address and a phone number) and broke the calls that used them."""
+    import ipaddress
+
+    text = ("sshd from 2a02:8108:1340:7f00:3c2b:9a1:fe33:12ab and 2601:647:4d00:1f0::2b; kept: ::1 fe80::1 "
+            "2001:db8::5 12:30:45 00:1A:2B:3C:4D:5E version 4.19.2.1 id 123e4567-e89b-12d3-a456-426614174000 "
+            "http://localhost:8080/health https://api.example.com/deploy http://10.0.0.5/x; "
+            "Authorization: Bearer abc123def456ghi789jkl0 sk_live_4eC39HqLyjWDarjtT1zdp7dc AKIAIOSFODNN7EXAMPLE "
+            "ghp_1234567890abcdefghijABCDEFGHIJ123456 xoxb-1234-5678-abcdefghij "
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")
+    out, report = anonymise_rows([{"messages": [{"role": "user", "content": text}]}], Anonymiser(KEY))
+    said = out[0]["messages"][0]["content"]
+    for real in ("2a02:8108", "2601:647", "abc123def456", "4eC39HqLyjWDarjtT1zdp7dc", "IOSFODNN7EXAMPLE",
+                 "1234567890abcdefghij", "1234-5678-abcdefghij", "dozjgNryP4J3jVmNHl0w5N"):
+        assert real not in said, real
+    v6 = said.split("sshd from ")[1].split(" and ")[0]
+    assert ipaddress.IPv6Address(v6).is_global
+    for kept in ("::1", "fe80::1", "2001:db8::5", "12:30:45", "00:1A:2B:3C:4D:5E", "version 4.19.2.1",
+                 "123e4567-e89b-12d3-a456-426614174000", "http://localhost:8080/health",
+                 "https://api.example.com/deploy", "http://10.0.0.5/x"):
+        assert kept in said, kept
+    for prefix in ("Bearer ", " sk_live_", " AKIA", " ghp_", " xoxb-", " eyJ"):  # kinds stay readable
+        assert prefix in said, prefix
+    assert report.replaced["ip"] == 2 and report.replaced["secret"] == 6 and "url" not in report.replaced
+
+
+def test_an_encoded_survivor_is_refused_with_advice_that_can_be_followed(tmp_path):
+    """A base64 email in a tool result refused the file with "add the value to the known-tokens list",
+    which changed nothing: the replacement never rewrites inside an encoding."""
+    encoded = base64.b64encode(b"olga.petrova@example.ru").decode()
+    rows = [{"messages": [{"role": "tool", "content": json.dumps({"x-user": encoded, "plain": "olga.petrova@example.ru"})}]}]
+    known = parse_known("other: olga.petrova@example.ru\n")
+    with pytest.raises(SurvivingTokenError, match=r"\(base64 form\).*does not rewrite text inside a base64 form: "
+                                                  r"decode it in the row, or remove that string"):
+        anonymise_rows(rows, Anonymiser(KEY, known))
+
+
+def test_names_a_probe_found_surviving_and_words_it_found_swapped():
+    """"Sanjay Patel accepted" beside a swapped sanjay.patel@ mailbox, "Dear Grace Hopper", a Slack mention's
+    display name and id, a list split by semicolons, "hi Sipho!" were kept; "ahmed yesterday" made
+    "yesterday" a surname and "Best,\\nNorthwind" made the company a person, both swapped in every row."""
+    rows = [{"messages": [
+        {"role": "system", "content": "You are the assistant of Northwind Support."},
+        {"role": "user", "content": "Invite sanjay.patel@example.in; attendees: Lars Eriksen; Nkechi Eze. "
+                                    "i spoke with ahmed yesterday. Hi Grace, hi Sipho!"},
+        {"role": "tool", "content": json.dumps({"note": "Sanjay Patel accepted", "user": "U024BE7LH",
+                                                "text": "<@U024BE7LH|grace.hopper> restarted the pods"})},
+        {"role": "assistant", "content": "Dear Grace Hopper,\nthe report is due tomorrow.\nBest,\nNorthwind"}]}]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    said = _texts(out)
+    for real in ("Sanjay", "Patel", "Nkechi", "Eze", "Sipho", "Grace Hopper", "grace.hopper", "U024BE7LH", "ahmed"):
+        assert real not in said, real
+    assert "Northwind Support" in said and said.endswith('Best,\\nNorthwind"}]}]')
+    assert "ahmed yesterday" not in said and " yesterday." in said and "due tomorrow" in said
+    assert "Hi Grace," in said  # an ordinary word alone would be swapped everywhere: "Grace period"
+    result = json.loads(out[0]["messages"][2]["content"])
+    assert result["text"].startswith(f"<@{result['user']}|")  # the mention's id and the bare id: one fake

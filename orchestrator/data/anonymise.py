@@ -7,9 +7,12 @@ their kind's shape (an email stays an email, a ticket id stays `ABC-123`), and r
 on every string of a row — user and assistant text, nested tool-call arguments, tool results —
 so a call's arguments and the result that echoes them still agree after anonymisation.
 
-Detectors: regexes for emails, URLs, phone numbers, handles (`@user`) and ticket ids
-(`ABC-123`; their prefix also becomes a known project key), plus a list of known real tokens
-(names and other values no regex can find), matched case-insensitively on word boundaries.
+Detectors: regexes for emails, URLs (not those on localhost, private addresses or example domains),
+credentials (`sk_live_…`, `ghp_…`, `AKIA…`, JWTs, whatever follows "Bearer "), public IPv4 and IPv6
+addresses, phone numbers (one identity per national number, whatever country code or trunk 0 it is
+written with), handles (`@user`) and ticket ids (`ABC-123`, in any case; their prefix also becomes a
+known project key), plus a list of known real tokens (names and other values no regex can find),
+matched case-insensitively on word boundaries.
 A known name's parts are real tokens too: "Priya Nair" also finds "Priya" and "Nair" alone (and
 "Priya's"), with and without accents ("José" finds "Jose"); a part that is also a common word
 ("May", "Grant") or has two letters is matched only capitalised, so "you may" stays. A name's fake
@@ -43,11 +46,12 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
 
 from evals import jsontext
-from orchestrator.data.names import PARTICLES, names_in_arguments, names_in_text, ordinary, usernames_in_arguments
+from orchestrator.data.names import (PARTICLES, lexicon, names_in_arguments, names_in_emails, names_in_text, ordinary,
+                                     usernames_in_arguments, usernames_in_text)
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
-REGEX_KINDS = ("url", "email", "handle", "ticket", "ip", "phone")
+REGEX_KINDS = ("url", "email", "secret", "handle", "ticket", "ip", "phone")
 KNOWN_KINDS = ("name", "project", "other")
 
 # Order matters where patterns overlap: a URL may hold an email or a handle, an email holds an
@@ -58,31 +62,47 @@ _PATTERNS = {
            r"|gitlab\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me)/[^\s\"'<>\]\)}]*[^\s\"'<>\]\)}.,;:!?]",
     "email": r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])",
     # Dots may sit inside a handle (@sofia.g, @kwame.mensah) and a full stop may end the sentence after
-    # one ("ping @name."), but a handle does not end in a domain (@name.com).
-    "handle": r"(?<![\w@/.])@(?![\w.]*\.(?:com|org|net|io|dev|ai|co|edu|gov|app)\b)[A-Za-z_][A-Za-z0-9_]{1,30}"
+    # one ("ping @name."), but a handle does not end in a domain (@name.com). A chat mention's id
+    # ("<@U024BE7LH|name>") is an account name learned from the text (usernames_in_text), not a handle.
+    "handle": r"(?<![\w@/.<])@(?![\w.]*\.(?:com|org|net|io|dev|ai|co|edu|gov|app)\b)[A-Za-z_][A-Za-z0-9_]{1,30}"
               r"(?:\.[A-Za-z0-9_]+)*(?![\w@-])(?!\.\w)",
     # `_` and `/` separate ids in file names and paths: OPS-4821_notes.md, /tickets/OPS-4821/
     "ticket": r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]{1,9}-[0-9]{1,6}(?![A-Za-z0-9-])",
-    # A public IPv4 address (private, loopback, link-local and documentation ranges are no one's:
+    # Credentials whose shape says what they are: Stripe-style `sk_live_…`, OpenAI-style `sk-…`, GitHub
+    # tokens, AWS access key ids, Slack tokens, JWTs, and whatever follows "Bearer ".
+    "secret": r"(?<![\w-])(?:[spr]k_(?:live|test)_[A-Za-z0-9]{12,}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}"
+              r"|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}"
+              r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})(?![\w-])"
+              r"|(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])|(?<=[Bb]earer )[A-Za-z0-9._~+/-]{16,}=*",
+    # A public IPv4 or IPv6 address (private, loopback, link-local and documentation ranges are no one's:
     # _is_public_ip); before `phone`, whose digits-and-dots pattern a dotted quad also fits.
-    "ip": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)",
-    # 10-15 digits with optional + and separators; dates and times are ruled out in _is_phone.
-    "phone": r"(?<![\w+])\+?[0-9][0-9 ().-]{8,20}[0-9](?![\w-])",
+    "ip": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)|(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
+    # 10-15 digits with optional + and separators; dates and times are ruled out in _is_phone. Not after
+    # a hyphen: a UUID's last group ("…-426614174000") is no phone number.
+    "phone": r"(?<![\w+-])\+?[0-9][0-9 ().-]{8,20}[0-9](?![\w-])",
 }
 # Uppercase-dash-number strings that are standards or versions, not tickets.
 NOT_TICKET_PREFIXES = frozenset({"UTF", "SHA", "ISO", "RFC", "GPT", "COVID", "MD", "TLS", "SSL", "HTTP", "IPV",
-                                 "CP", "WIN", "PEP", "ES", "X", "AES", "RSA", "P"})
+                                 "CP", "WIN", "PEP", "ES", "X", "AES", "RSA", "P", "SKU"})
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}")
 
-# Fake names: 64 given names and 32 x 24 = 768 compound surnames (49 152 full names). With 32 and 24
+# Fake names: 128 given names and 32 x 24 = 768 compound surnames (98 304 full names). With 32 and 24
 # whole names, 400 distinct people got 222 distinct fakes, and one row read "from Lane Brightwater to
-# Lane Brightwater"; each fake is still a pure function of the key and the real value.
+# Lane Brightwater"; with 64 given names, 30 first names got 24 fakes ("invite Hollis, Hollis and
+# Arden"). Each fake is still a pure function of the key and the real value, so two people can still
+# share a given name's fake, as two real people can share a given name.
 FIRST_NAMES = ["Alex", "Robin", "Sam", "Jordan", "Casey", "Morgan", "Avery", "Quinn", "Riley", "Jamie", "Taylor",
                "Rowan", "Emery", "Harper", "Sasha", "Noor", "Kai", "Remy", "Elliot", "Dana", "Frankie", "Hollis",
                "Ira", "Jules", "Lane", "Marlow", "Nico", "Oakley", "Parker", "Reese", "Sage", "Tatum",
                "Arden", "Blair", "Cameron", "Darcy", "Emrys", "Finley", "Galen", "Hayden", "Indigo", "Jesse", "Kendall",
                "Logan", "Milan", "Nova", "Onyx", "Peyton", "Raven", "Skyler", "Toby", "Vesper", "Wren", "Yael", "Zephyr",
-               "Ari", "Bellamy", "Corin", "Dario", "Ellis", "Florian", "Greer", "Harlow", "Ivo"]
+               "Ari", "Bellamy", "Corin", "Dario", "Ellis", "Florian", "Greer", "Harlow", "Ivo",
+               "Adair", "Alder", "Amari", "Ashby", "Aubrey", "Bailey", "Briar", "Carmen", "Cass", "Charlie",
+               "Arlo", "Blaine", "Drew", "Darby", "Elia", "Emerson", "Evan", "Fallon", "Hadley", "Idris", "Jael",
+               "Jody", "Kamari", "Keegan", "Kerry", "Kiran", "Lennon", "Linden", "Lior", "Loren", "Luca", "Lumi",
+               "Marin", "Micah", "Nell", "Noa", "Oren", "Ozzie", "Paz", "Perry", "Esme", "Presley", "Reagan",
+               "Rory", "Rune", "Shay", "Sidney", "Sloan", "Stevie", "Sutton", "Teagan", "Tenzin", "Tove", "Umi",
+               "Vale", "Wynn", "Zuri", "Ainsley", "Coby", "Ellery", "Kasey", "Laken", "Mika", "Tamsin"]
 _SURNAME_HEADS = ["Ash", "Bright", "Cold", "Dun", "East", "Fair", "Grey", "Holl", "Ives", "Kes", "Larch", "Merri",
                   "North", "Oak", "Penn", "Red", "Still", "Thorn", "Under", "West", "Black", "Elm", "Fern", "Glen",
                   "Hart", "Lang", "Marsh", "Pike", "Rook", "Stan", "Wins", "Yew"]
@@ -175,7 +195,9 @@ def _surnames_beside(texts: Iterable[str], singles: set[str]) -> dict[str, None]
         for m in pattern.finditer(text):
             first, second = m.group(1), m.group(2)
             same_case = second[0].isupper() if first[0].isupper() else second.islower()
-            if same_case and not ordinary(second):  # ordinary() covers names.py's never-a-name words too
+            # in lower case only a lexicon surname: "ahmed yesterday" learned "yesterday", swapped in every row
+            listed = second[0].isupper() or strip_accents(second).casefold() in lexicon()[1]
+            if same_case and listed and not ordinary(second):  # ordinary() covers names.py's never-a-name words too
                 found[f"{first} {second}"] = None
     return found
 
@@ -208,8 +230,13 @@ class SurvivingTokenError(DataError):
 
     def __init__(self, kind: str, row: int, where: str, form: str):
         self.kind, self.row, self.where, self.form = kind, row, where, form
+        if form == "plain":
+            advice = "add the value to the known-tokens list or fix the row"
+        else:  # --known cannot help: replacement never rewrites inside an encoding, it only refuses
+            advice = (f"the anonymiser does not rewrite text inside a {form} form: decode it in the row, or remove "
+                      "that string, and run again")
         super().__init__(f"row {row + 1}: a {kind} value would survive at {where} ({form} form); refusing to write "
-                         "the output (add the value to the known-tokens list or fix the row)")
+                         f"the output ({advice})")
 
 
 @dataclass(frozen=True)
@@ -265,6 +292,11 @@ _NOT_PERSONAL_NETS = tuple(ipaddress.ip_network(n) for n in (
 
 
 def _is_public_ip(value: str) -> bool:
+    if ":" in value:  # IPv6: only global unicast is anyone's (not ::1, fe80::, fc00::, 2001:db8::)
+        try:
+            return ipaddress.IPv6Address(value).is_global and value.count(":") >= 2
+        except ValueError:  # a time ("12:30:45"), a MAC address: no address
+            return False
     try:
         address = ipaddress.IPv4Address(value)
     except ValueError:  # an octet over 255 or a leading zero: a version or an id, not an address
@@ -272,16 +304,89 @@ def _is_public_ip(value: str) -> bool:
     return not any(address in net for net in _NOT_PERSONAL_NETS)
 
 
-# A phone number is its national number's last ten digits: "07700 900123" and "+447700900123",
-# "030 12345678" and "+49 30 12345678" are one number each, and get one fake. The digits before
-# those ten (a country code, a trunk 0) stay as written: they say where, not who, and a fake
-# country code ("+328") or a lost trunk 0 would make the number malformed.
-_PHONE_IDENTITY_DIGITS = 10
+_VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\bversion|\bver\.?|\brelease|\bbuild|\bfirmware|\bkernel|\bbuild no\.?)[ :]*$")
+# Hosts that are no one's: this machine, private networks, names reserved for examples and tests (RFC 2606).
+_NO_ONES_HOST = re.compile(r"(?i)(?:localhost|[\w.-]+\.(?:localhost|local|internal|test|invalid|example)"
+                           r"|(?:[\w-]+\.)*example\.(?:com|org|net))$")
+
+
+def _url_host(url: str) -> str:
+    rest = url.partition("://")[2] or url
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
+    return host.strip("[]") if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _no_ones_url(url: str) -> bool:
+    """A URL on this machine, a private address or a reserved example domain: `http://localhost:8080/health`
+    identifies no one, and swapping it broke the tool calls that use it."""
+    host = _url_host(url).rstrip(".")
+    if _NO_ONES_HOST.fullmatch(host):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not _is_public_ip(host)
+
+
+def _let_go(kind: str, value: str, text: str, start: int, not_ticket_prefixes: frozenset[str]) -> bool:
+    """Whether a detector's match is, on a closer look, not what it detects."""
+    if kind == "phone":
+        return not _is_phone(value)
+    if kind == "ip":  # "version 4.19.2.1" is no address
+        return not _is_public_ip(value) or bool(_VERSION_BEFORE.search(text[max(0, start - 16):start]))
+    if kind == "ticket":
+        return value.partition("-")[0] in not_ticket_prefixes
+    if kind == "url":
+        return _no_ones_url(value)
+    return False
+
+
+# A phone number is its national significant number (NSN): the digits after the country code or the
+# trunk 0. "06 12 34 56 78" and "+33 6 12 34 56 78", "07700 900123" and "+447700900123", "612 345 678"
+# and "+34 612 345 678" are one number each and get one fake. What comes before the NSN (country code,
+# trunk 0, an international 00) stays as each occurrence writes it: it says where, not who, and a fake
+# country code would make the number another country's. ITU calling codes are prefix-free: 1 and 7 are
+# one digit, those below two, every other three.
+_TWO_DIGIT_COUNTRY_CODES = frozenset("20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 "
+                                     "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98".split())
+# A national number this short or shorter is read only once the same number was seen with its country
+# code or trunk 0 (learn_phone_numbers): alone, "612 345 678" could as well be a count.
+_SHORT_NSN_DIGITS = range(7, 10)
+
+
+def _country_code_length(digits: str) -> int:
+    return 1 if digits[:1] in ("1", "7") else 2 if digits[:2] in _TWO_DIGIT_COUNTRY_CODES else 3
+
+
+def _phone_prefix_length(value: str) -> int:
+    """How many leading digits of a phone number are not its NSN: `+`/`00` and a country code, a
+    country code written without `+` (more than ten digits), or a national trunk 0."""
+    digits = "".join(c for c in value if c.isdigit())
+    written = value.lstrip()
+    if written.startswith("+") or written.startswith("00"):
+        skip = 2 if written.startswith("00") else 0
+        prefix = skip + _country_code_length(digits[skip:])
+    elif digits.startswith("0"):
+        return 1
+    elif len(digits) > 10 and value.isdigit():  # "447700900123", "14155552671": a country code without its +
+        prefix = _country_code_length(digits)
+    elif len(digits) == 11 and digits[0] == "1" and written[1:2] in (" ", "-", ".", "("):
+        prefix = 1  # "1-415-555-2671", "1 (415) 555-2671": North America's country code as its own group
+    else:  # "(21) 98765-4321", "138 0013 8000": a national number written with separators is all NSN
+        return 0
+    # "+44 (0)20 7946 0958": a trunk 0 written after the country code is no part of the number either
+    return prefix + 1 if digits[prefix:prefix + 1] == "0" else prefix
+
+
+def _national_number(value: str) -> str:
+    digits = "".join(c for c in value if c.isdigit())
+    return digits[_phone_prefix_length(value):]
 
 
 def _phone_laid_out(value: str, fake_digits: str) -> str:
-    """`value` with its last ten digits replaced by the fake's, in order; separators and the digits
-    before them (country code, trunk 0) as written."""
+    """`value` with its NSN's digits replaced by the fake's, in order; separators and the digits before
+    them (country code, trunk 0) as written."""
     kept = sum(c.isdigit() for c in value) - len(fake_digits)
     fake = iter(fake_digits)
     out = []
@@ -292,6 +397,11 @@ def _phone_laid_out(value: str, fake_digits: str) -> str:
         else:
             out.append(c)
     return "".join(out)
+
+
+def _separated_digits(number: str) -> str:
+    """A regex for `number`'s digits with at most one space, dot or hyphen between any two."""
+    return r"(?<![\w+.-])" + r"[ .-]?".join(number) + r"(?![\w-]|[.-]\d)"
 
 
 def _walk_strings(obj: Any, path: str = "", numbers: bool = False):
@@ -388,6 +498,7 @@ class Anonymiser:
             if tok.kind == "name":
                 self._add_name_parts(tok.text, exact=False)
         self.detected_names: set[str] = set()
+        self.short_numbers: set[str] = set()  # 7-9-digit NSNs seen with a country code or trunk 0
         self._cache: dict[tuple[str, str], str] = {}
         self._compiled: dict[bool, re.Pattern] = {}  # by regex_kinds (_pattern)
 
@@ -466,10 +577,10 @@ class Anonymiser:
     def fake(self, kind: str, value: str) -> str:
         if kind in _NAME_KINDS:
             norm = strip_accents(value).casefold()
-        elif kind in KNOWN_KINDS or kind in ("email", "domain", "handle", "username"):
+        elif kind in KNOWN_KINDS or kind in ("email", "domain", "handle", "username", "ticket"):
             norm = value.casefold()
         elif kind == "phone":  # "+91 98765 43210" and "098765 43210" are one number: one fake, each in its own format
-            norm = "".join(c for c in value if c.isdigit())[-_PHONE_IDENTITY_DIGITS:]
+            norm = _national_number(value)
         else:
             norm = value
         cache_key = (kind, norm)
@@ -478,8 +589,8 @@ class Anonymiser:
         fake = self._cache[cache_key]
         if kind == "phone":  # the number's fake digits, laid out as this occurrence writes the number
             return _phone_laid_out(value, fake)
-        # Names are cached in their canonical case and take the case of each occurrence.
-        return _case_like(value, fake) if kind in _NAME_KINDS else fake
+        # Names and tickets are cached in one case and take the case of each occurrence.
+        return _case_like(value, fake) if kind in _NAME_KINDS or kind == "ticket" else fake
 
     def _name_word_fake(self, word: str, role: str) -> str:
         """One word of a multi-word name: particles stay ("van der Berg" → "van der Yarrow", "al-Rashid" →
@@ -546,8 +657,28 @@ class Anonymiser:
             prefix, _, number = value.partition("-")
             first = str(1 + d[0] % 9) if len(number) > 1 else ""
             return f"{self.fake('project', prefix)}-{first}{self._digits(d[1:], len(number) - len(first))}"
-        if kind == "phone":  # the ten identifying digits; the first not 0, which would read as a trunk prefix
-            return str(1 + d[0] % 9) + self._digits(d[1:], _PHONE_IDENTITY_DIGITS - 1)
+        if kind == "phone":  # the NSN's digits: its first kept (it says mobile or landline, not who)
+            nsn = _national_number(value)
+            fake = nsn[:1] + self._digits(d[1:], len(nsn) - 1)
+            if len(nsn) == 10 and nsn[3] in "23456789":  # a North American exchange never starts with 0 or 1
+                fake = fake[:3] + str(2 + d[0] % 8) + fake[4:]
+            return fake
+        if kind == "secret":  # the token's kind prefix kept ("ghp_", "sk_live_", "AKIA"), the rest redrawn
+            prefix = re.match(r"[spr]k_(?:live|test)_|sk-(?:proj-|live-|test-)?|gh[pousr]_|github_pat_|xox[abposr]-"
+                              r"|AKIA|eyJ|", value).group()
+            pool = iter(self._digits(d * 8, 256))  # digits 0-9 from the digest, as many as needed
+            return prefix + "".join(
+                (chr(ord("a") + (int(next(pool)) * 7 + i) % 26) if c.islower() else
+                 chr(ord("A") + (int(next(pool)) * 7 + i) % 26) if c.isupper() else next(pool) if c.isdigit() else c)
+                for i, c in enumerate(value[len(prefix):]))
+        if kind == "ip" and ":" in value:  # a global IPv6 address outside the documentation prefix
+            for offset in range(0, 24, 2):
+                groups = [0x2400 + int.from_bytes(d[offset:offset + 2], "big") % 0x1000] + [
+                    int.from_bytes(d[(offset + 2 * i) % 30:(offset + 2 * i) % 30 + 2], "big") for i in range(1, 8)]
+                fake = str(ipaddress.IPv6Address(":".join(f"{g:x}" for g in groups)))
+                if _is_public_ip(fake):
+                    return fake.upper() if value.isupper() else fake
+            return "2400:cb00::1"
         if kind == "ip":  # a public-looking address (first octet 11-223 outside the ranges above)
             for offset in range(0, 28, 4):
                 fake = ".".join(str(b) for b in (11 + d[offset] % 213, d[offset + 1], d[offset + 2], 1 + d[offset + 3] % 254))
@@ -559,14 +690,34 @@ class Anonymiser:
     # --- detection and replacement ---------------------------------------------------------------
 
     def learn_ticket_prefixes(self, texts: Iterable[str]) -> None:
-        """Ticket prefixes are project keys: make them known so a bare `WEB` maps like `WEB-101`'s prefix."""
+        """Ticket prefixes are project keys: make them known so a bare `WEB` maps like `WEB-101`'s prefix.
+        The ids themselves become known in any case: a tool result's `sup-4821` or a URL slug is the
+        ticket `SUP-4821` the user asked about (it survived while its upper-case twin was swapped)."""
         pattern = re.compile(_PATTERNS["ticket"])
         for text in texts:
             for m in pattern.finditer(text):
                 prefix = m.group().partition("-")[0]
                 if prefix not in self.not_ticket_prefixes and prefix.casefold() not in self.known:
                     self.known[prefix.casefold()] = KnownToken("project", prefix)
+                if prefix not in self.not_ticket_prefixes:
+                    self.known.setdefault(m.group().casefold(), KnownToken("ticket", m.group()))
         self._compiled = {}
+
+    def learn_phone_numbers(self, texts: Iterable[str]) -> None:
+        """National numbers of seven to nine digits that some text writes with a country code or a trunk
+        0 ("+34 612 345 678"): written alone elsewhere ("612345678") they are the same number."""
+        pattern = re.compile(_PATTERNS["phone"])
+        for text in texts:
+            for m in pattern.finditer(text):
+                value = m.group()
+                if _is_phone(value) and _phone_prefix_length(value) and len(_national_number(value)) in _SHORT_NSN_DIGITS:
+                    self.short_numbers.add(_national_number(value))
+        self._compiled = {}
+
+    def _short_numbers_pattern(self) -> str | None:
+        if not self.short_numbers or "phone" in self.disabled:
+            return None
+        return "|".join(_separated_digits(n) for n in sorted(self.short_numbers, key=len, reverse=True))
 
     def _pattern(self, regex_kinds: bool = True) -> re.Pattern:
         """Every detector's alternative; with `regex_kinds` off, the known tokens' only (for a span a
@@ -577,6 +728,9 @@ class Anonymiser:
 
     def _build_pattern(self, regex_kinds: bool) -> re.Pattern:
         parts = [f"(?P<{k}>{_PATTERNS[k]})" for k in REGEX_KINDS if k not in self.disabled and regex_kinds]
+        short = self._short_numbers_pattern()  # learned values, like known tokens: read in let-go spans too
+        if short:
+            parts.append(f"(?P<phone_nsn>{short})")
         # Longest first (in _alternatives), so "Priya Nair" wins over "Priya".
         tokens = [t for t in self.known.values() if t.kind not in self.disabled]
         names = [t for t in tokens if t.kind != "project"]
@@ -590,13 +744,14 @@ class Anonymiser:
     def text(self, s: str, counts: Counter | None = None, seen: dict[str, set] | None = None) -> str:
         def swap(m: re.Match) -> str:
             kind, value = m.lastgroup, m.group()
-            if kind == "known":
+            if kind == "phone_nsn":  # "612345678" after "+34 612 345 678": the same number
+                kind = "phone"
+            elif kind == "known":
                 tok = self.lookup(value)
                 kind = tok.kind
                 if kind == "name":  # an inflected form maps to its name's fake (in the form's case)
                     value = _case_like(value, tok.text) if value.casefold() != tok.text.casefold() else value
-            if ((kind == "ticket" and value.partition("-")[0] in self.not_ticket_prefixes)
-                    or (kind == "phone" and not _is_phone(value)) or (kind == "ip" and not _is_public_ip(value))):
+            if m.lastgroup in REGEX_KINDS and _let_go(kind, value, m.string, m.start(), self.not_ticket_prefixes):
                 return self._pattern(regex_kinds=False).sub(swap, value)  # a known token may still be in it
             if counts is not None:
                 counts[kind] += 1
@@ -610,7 +765,8 @@ class Anonymiser:
         """A JSON integer that is a phone number written as digits becomes its fake (the same fake the
         number's text form gets; the fake's first digit is never 0, so it keeps its length)."""
         digits = str(n)
-        if "phone" in self.disabled or not re.fullmatch(_PATTERNS["phone"], digits) or not _is_phone(digits):
+        if "phone" in self.disabled or not (digits in self.short_numbers or (
+                re.fullmatch(_PATTERNS["phone"], digits) and _is_phone(digits))):
             return n
         if counts is not None:
             counts["phone"] += 1
@@ -624,12 +780,11 @@ class Anonymiser:
         for _, s in _walk_strings(row, numbers=True):
             for kind in REGEX_KINDS:
                 for m in re.finditer(_PATTERNS[kind], s):
-                    v = m.group()
-                    if (kind == "phone" and not _is_phone(v)) or (kind == "ip" and not _is_public_ip(v)):
-                        continue
-                    if kind == "ticket" and v.partition("-")[0] in self.not_ticket_prefixes:
-                        continue
-                    found.setdefault(kind, set()).add(v)
+                    if not _let_go(kind, m.group(), s, m.start(), self.not_ticket_prefixes):
+                        found.setdefault(kind, set()).add(m.group())
+            if self.short_numbers:
+                for m in re.finditer("|".join(_separated_digits(n) for n in self.short_numbers), s):
+                    found.setdefault("phone", set()).add(m.group())
         return found
 
 
@@ -685,6 +840,8 @@ def _detected(rows: list[dict]) -> tuple[dict[str, str | None], set[str]]:
         if text is not None:
             texts.append(text)
             names.update(names_in_text(text))
+            names.update(names_in_emails(text))
+            accounts |= usernames_in_text(text)
         else:
             names.update(dict.fromkeys(names_in_arguments(value)))
             accounts |= usernames_in_arguments(value)
@@ -742,6 +899,7 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     if "handle" not in anon.disabled:
         anon.learn_usernames(accounts)
     anon.learn_ticket_prefixes(s for row in rows for _, s in _walk_strings(row))
+    anon.learn_phone_numbers(s for row in rows for _, s in _walk_strings(row, numbers=True))
     report = Report(rows=len(rows), detected_names=len(anon.detected_names))
     seen: dict[str, set] = {}
     originals: dict[str, set[str]] = {}

@@ -70,6 +70,9 @@ product admin team everyone all reception helpdesk service billing accounting ma
 unassigned nobody none unknown anyone someone tbd tba pending
 """.split())
 GREETINGS = ("hi", "hello", "hey", "morning", "good morning", "good afternoon")
+# Whom a greeting addresses that is no person: "Hi folks,", "Hello world!".
+GROUP_ADDRESSEES = frozenset("folks guys everybody there friends world again both y'all yall people gang crew fam "
+                             "peeps all everyone team".split())
 HONORIFICS = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "mme", "mlle",
               "herr", "frau", "sr", "sra", "srta", "sgt", "capt", "rev", "judge", "officer", "detective")
 PARTICLES = frozenset("van von de da del della der den di du la le al el bin ibn bint ter ten dos das".split())
@@ -103,7 +106,9 @@ passenger passengers traveler travelers traveller travellers candidate candidate
 applicant applicants student students signatory signatories witness witnesses display_name real_name
 displayname realname author_name from_name to_name sender_display_name cardholder cardholder_name account_holder
 emergency_contact next_of_kin spouse watcher watchers approver approvers backup_owner on_call oncall on_call_engineer
-mentor mentee supervisor employees colleague colleagues teammate teammates""".split())
+mentor mentee supervisor employees colleague colleagues teammate teammates
+apellido apellidos nombre_completo primer_apellido segundo_apellido sobrenome nome_completo prenom prénom vorname
+nachname familienname cognome""".split())  # Spanish, Portuguese, French, German, Italian forms
 # A company or a department sits under these as often as a person ("customer": "Victoria Falls Tours Ltd",
 # "doctor": "Radiology"): a person only when the value reads as one (_person_like).
 LOOSE_PERSON_KEYS = frozenset("name names to cc bcc contact contacts owner user member members host organizer "
@@ -297,6 +302,36 @@ _SIGN_OFF_BEFORE = re.compile(r"(?i)(?:^|[\n.!])\s*(?:" + "|".join(re.escape(s) 
                               r"|(?:^|\n)[ \t]*(?:—|–|--)[ \t]*$")  # "— Ifeoma" on its own line
 
 
+def _could_sign(core: list[str]) -> bool:
+    """Whether the words after a sign-off can be a person: no word names a thing ("Acme Logistics"), and
+    a single word is a lexicon name or written with diacritics ("Siobhán"). "Best,\nNorthwind" signs for
+    a company, and swapping it as a person rewrote the company's name in every row of the file."""
+    if any(_fold(w) in thing_words() for w in core):
+        return False
+    firsts, lasts = lexicon()
+    word = core[0]
+    return len(core) >= 2 or _fold(word) in firsts or _fold(word) in lasts or not word.isascii()
+
+
+_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z]{3,})[._]([A-Za-z]{3,})\d{0,4}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def names_in_emails(text: str) -> dict[str, None]:
+    """The person a `first.last@` mailbox names: "sanjay.patel@example.in" → "Sanjay Patel", when neither
+    part is an ordinary word ("data.team@", "build.alerts@") or an addressee that is no person, and one
+    is a lexicon name. The rows that carry a mailbox often carry its owner's name beside it ("Sanjay
+    Patel accepted"), where no cue marks it."""
+    firsts, lasts = lexicon()
+    found: dict[str, None] = {}
+    for m in _EMAIL.finditer(text):
+        first, last = m.group(1), m.group(2)
+        if any(ordinary(w) or _fold(w) in NOT_PEOPLE or _fold(w) in thing_words() for w in (first, last)):
+            continue
+        if _fold(first) in firsts or _fold(last) in lasts:
+            found[f"{first.capitalize()} {last.capitalize()}"] = None
+    return found
+
+
 def names_in_text(text: str) -> dict[str, str | None]:
     """Person names in one string, by rules 1-4 of the module docstring: {name: "last" when a single
     word is known to be a surname (after an honorific, before "et al."), else None}."""
@@ -319,7 +354,7 @@ def names_in_text(text: str) -> dict[str, str | None]:
         honorific = _HONORIFIC_BEFORE.search(text[max(0, start - 12):start])
         cue = _cue_before(text, start)
         particle_led = words[0].casefold() in PARTICLES or _particle_surname(words[0])
-        joined = previous_end >= 0 and re.fullmatch(r",? (?:and|&|or) |, ", text[previous_end:start]) is not None
+        joined = previous_end >= 0 and re.fullmatch(r",? (?:and|&|or) |[,;] ", text[previous_end:start]) is not None
         if honorific:                                                   # rule 1
             found[name] = role
         elif len(core) >= 2 and is_first_name(words[0]) and (_second_name(core[1]) or (
@@ -331,8 +366,16 @@ def names_in_text(text: str) -> dict[str, str | None]:
         elif (cue or joined) and len(core) >= 2 and _fold(core[0]) not in NOT_PEOPLE and (
                 _fold(core[1]) in lasts or _surname_shaped(core[1])):   # "cc Will Thompson and Grace Okonkwo"
             found[name] = None
-        elif cue and (is_first_name(words[0]) or particle_led          # rule 3: a cue word
-                      or (cue not in GREETINGS and not ordinary(core[0])
+        elif cue == "dear" and len(core) >= 2 and _fold(core[0]) in firsts and _fold(core[0]) not in NOT_PEOPLE \
+                and (_second_name(core[1]) or _unlisted_surname(core[1])):  # "Dear Grace Hopper": a letter's addressee
+            found[name] = None
+        elif cue in GREETINGS and len(core) == 1 and re.match(r"[ \t]*[,!]", text[end:]) \
+                and _fold(core[0]) not in NOT_PEOPLE | GROUP_ADDRESSEES and not ordinary(core[0]) \
+                and _fold(core[0]) not in thing_words():  # "hi Sipho!": an addressee outside the lexicon too
+            found[name] = None  # (not "Hi Grace,": found alone, an ordinary word would be swapped in "Grace period")
+        elif cue and not any(_fold(w) in thing_words() or _fold(w) in NOT_PEOPLE for w in core[1:]) and (
+                is_first_name(words[0]) or particle_led                 # rule 3: a cue word ("Dear Valued
+                      or (cue not in GREETINGS and not ordinary(core[0])  # Customer" is none)
                           and (cue == "dear" or len(core[0]) >= 3 or _fold(core[0]) in lexicon()[1]))):
             found[name] = None
         elif joined and (is_first_name(words[0]) or particle_led or _surname_shaped(core[0])):
@@ -340,7 +383,7 @@ def names_in_text(text: str) -> dict[str, str | None]:
         elif re.match(r"\s+et al\b", text[end:end + 8]) and _fold(core[0]) not in NOT_FIRST_NAMES:
             found[name] = role
         elif re.match(r"[ \t]*[.!]?[ \t]*(?:\n|$)", text[end:]) and not any(ordinary(w) for w in core) \
-                and _SIGN_OFF_BEFORE.search(text[:start]):  # a sign-off's name ends the message or opens a signature
+                and _SIGN_OFF_BEFORE.search(text[:start]) and _could_sign(core):  # a sign-off's name ends the message
             found[name] = None
         else:
             continue
@@ -443,6 +486,17 @@ _PERSON_LIST_KEYS = frozenset("watchers watcher members mentions cc bcc owners".
 _USERNAME = re.compile(r"[a-z][a-z0-9]{1,30}")
 _SEPARATED_USERNAME = re.compile(r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)+")
 _DOTTED_USERNAME = re.compile(r"[a-z][a-z0-9]*(?:[.-][a-z0-9]+)+")
+
+
+# A chat mention by account id, with or without a display name: "<@U024BE7LH|grace.hopper>" (Slack),
+# "<@80351110224678912>" (Discord).
+_MENTION = re.compile(r"<@([A-Za-z0-9._-]{2,40})(?:\|([^<>|\s]{2,40}))?>")
+
+
+def usernames_in_text(text: str) -> set[str]:
+    """Account ids and display names a text's mentions show: the same id sits bare under a `user` key of
+    the same message, and both must get one fake."""
+    return {name for m in _MENTION.finditer(text) for name in m.groups() if name}
 
 
 def usernames_in_arguments(obj: Any) -> set[str]:
