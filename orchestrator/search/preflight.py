@@ -407,6 +407,16 @@ def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:
             problems.append(f"{NOTE}model.base: {cfg.model.base} has Gated DeltaNet layers and {', '.join(missing)} "
                             f"is not installed here: transformers falls back to its pure-torch delta rule, which is "
                             f"much slower on a GPU (pip install --no-build-isolation '.[gpu]')")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if r.cpus_per_trial > cpus:  # local Ray is started with that many logical CPUs, so the trial still runs
+        problems.append(f"{NOTE}resources.cpus_per_trial: {r.cpus_per_trial:g} CPUs per trial, but this machine has {cpus}: "
+                        f"a local sweep still places it, but Ray sizes its thread pools (OMP_NUM_THREADS) for "
+                        f"{r.cpus_per_trial:g} cores and they share {cpus}, which is slower (a cluster places it on "
+                        "a node that has them)")
+    threads = cfg.eval.n_threads or cpus  # what a trial's eval gets (evals/lanes.py caps lanes at it)
+    if cfg.eval.lanes and cfg.eval.lanes > threads:
+        problems.append(f"{NOTE}eval.lanes: {cfg.eval.lanes} lanes, but a trial's eval has {threads} thread(s): "
+                        f"it runs {threads} lane(s), one per thread")
     if r.gpus_per_trial == 0 and cfg.train.bf16:  # only a bf16 request needs /proc/cpuinfo read
         _, note = resolve_precision(True, False, cpu_flags())
         if note:
@@ -491,8 +501,21 @@ def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:
     _optuna_storage_problems(cfg, found)
     _writable_problems(cfg, found)
     _resource_problems(cfg, found)
+    _early_stopping_notes(cfg, found)
     _sampled_file_problems(cfg, found)
     return found
+
+
+def _early_stopping_notes(cfg: SweepConfig, found: list[str]) -> None:
+    """ASHA compares trials at rungs from `grace_period` epochs on; a trial that never runs longer than
+    that reports once, at its end, so nothing is stopped early (valid, but worth knowing)."""
+    from orchestrator.search.space import most_epochs
+
+    most = most_epochs(cfg.search_space, cfg.train.epochs)
+    if cfg.search.num_samples > 1 and most <= cfg.search.grace_period:
+        found.append(f"{NOTE}search.grace_period: no trial runs more than {most} epoch(s), the grace period "
+                     f"({cfg.search.grace_period}), so ASHA stops no trial early; give train.epochs (or its search "
+                     f"range) more than {cfg.search.grace_period} for early stopping to save time")
 
 
 def _sampled_file_problems(cfg: SweepConfig, found: list[str]) -> None:
