@@ -225,12 +225,13 @@ def test_public_ip_addresses_are_swapped_for_valid_ones_and_others_left_alone():
 
     rows = [_chat("Blocked 81.2.69.160 and 81.2.69.160 again; gateway 192.168.1.254, loopback 127.0.0.1, "
                   "docs 203.0.113.7, build 1.2.3.4000, bad 300.1.1.1.",
-                  {"host": "81.2.69.160", "gateway": "192.168.1.254", "other": "8.8.4.4"},
+                  {"host": "81.2.69.160", "gateway": "192.168.1.254", "other": "81.2.69.142", "dns": "8.8.4.4"},
                   json.dumps({"client_ip": "81.2.69.160"}))]
     out, report = anonymise_rows(rows, Anonymiser(KEY))
     user = out[0]["messages"][0]["content"]
     args = json.loads(out[0]["messages"][1]["tool_calls"][0]["function"]["arguments"])
-    assert "81.2.69.160" not in json.dumps(out) and "8.8.4.4" not in json.dumps(out)
+    assert "81.2.69.160" not in json.dumps(out) and "81.2.69.142" not in json.dumps(out)
+    assert args["dns"] == "8.8.4.4"  # a public resolver is everyone's
     fake = args["host"]
     assert ipaddress.IPv4Address(fake).is_global and fake != args["other"]
     assert user.count(fake) == 2 and json.loads(out[0]["messages"][2]["content"])["client_ip"] == fake
@@ -244,8 +245,8 @@ def test_a_known_token_a_regex_matched_and_let_go_is_still_swapped():
     """`other: 203.0.113.45` and `other: 4111 1111 1111 1111`: the phone/ip patterns matched the span first,
     found it no phone (16 digits) or no public address, and gave it back unswapped, so the known token
     survived and every run refused, with advice (add it to the known list) that could not be followed."""
-    known = parse_known("other: 203.0.113.45\nother: 4111 1111 1111 1111\nproject: UTF\n")
-    rows = [{"messages": [{"role": "user", "content": "Card 4111 1111 1111 1111 from 203.0.113.45, UTF-8 text."}]}]
+    known = parse_known("other: 203.0.113.45\nother: 4111 1111 1111 1112\nproject: UTF\n")  # no valid card number
+    rows = [{"messages": [{"role": "user", "content": "Card 4111 1111 1111 1112 from 203.0.113.45, UTF-8 text."}]}]
     out, report = anonymise_rows(rows, Anonymiser(KEY, known))
     text = out[0]["messages"][0]["content"]
     assert "4111" not in text and "203.0.113.45" not in text and text.count("redacted-") == 2
@@ -368,3 +369,48 @@ def test_names_a_probe_found_surviving_and_words_it_found_swapped():
     assert "Hi Grace," in said  # an ordinary word alone would be swapped everywhere: "Grace period"
     result = json.loads(out[0]["messages"][2]["content"])
     assert result["text"].startswith(f"<@{result['user']}|")  # the mention's id and the bare id: one fake
+
+
+def test_card_numbers_and_ibans_that_pass_their_checksums_become_valid_fakes():
+    """A held-out set: 15 of 15 card numbers and 21 of 22 IBANs survived (and phone-style digit swaps
+    landed inside one IBAN); `@Override` and `@media` became fake handles, 8.8.8.8 a fake address,
+    GitLab and SendGrid keys survived."""
+    import re
+
+    from orchestrator.data.anonymise import _iban_valid, _luhn_valid
+
+    text = ("Card 4539 7034 2366 7121 and 4111-1111-1111-1111, Amex 378282246310005; IBAN DE89 3704 0044 0532 0130 00, "
+            "GB82WEST12345698765432. Kept: order 1234567812345678, 4111 1111 1111 1112, FR00 ABCD EFGH IJKL, "
+            "@Override @media @app.route, dns 8.8.8.8. Keys glpat-abcdefghij1234567890 "
+            "SG.abcdefghijklmnopqrst.abcdefghijklmnopqrstuv")
+    out, report = anonymise_rows([{"messages": [{"role": "user", "content": text}]}], Anonymiser(KEY))
+    said = out[0]["messages"][0]["content"]
+    for real in ("4539 7034", "4111-1111", "378282246310005", "3704 0044", "WEST1234", "abcdefghij1234567890",
+                 "abcdefghijklmnopqrst"):
+        assert real not in said, real
+    cards = list(re.search(r"Card (.+?) and (.+?), Amex (\d+);", said).groups())
+    assert all(_luhn_valid(re.sub(r"\D", "", c)) for c in cards)
+    assert cards[1].count("-") == 3 and cards[0][0] == "4" and cards[2][0] == "3"  # layout and network kept
+    ibans = re.findall(r"DE\d\d(?: \d{4}){4} \d\d|GB\d\d[A-Z]{4}\d{14}", said)
+    assert len(ibans) == 2 and all(_iban_valid(i) for i in ibans)
+    for kept in ("order 1234567812345678", "4111 1111 1111 1112", "FR00 ABCD EFGH IJKL", "@Override @media @app.route",
+                 "dns 8.8.8.8", "glpat-", "SG."):
+        assert kept in said, kept
+    assert report.replaced["card"] == 3 and report.replaced["iban"] == 2 and report.replaced["secret"] == 2
+    # a span one detector lets go is read by the others: "DE00 1234 5678 9012" is no valid IBAN, but its
+    # digits read as a phone number, which the survival check finds; read with known tokens only, the
+    # phone survived and the whole file was refused
+    out, _ = anonymise_rows([{"messages": [{"role": "user", "content": "ref DE00 1234 5678 9012"}]}], Anonymiser(KEY))
+    assert "1234 5678 9012" not in out[0]["messages"][0]["content"]
+
+
+def test_a_room_under_a_person_key_is_no_one():
+    """A held-out set: `attendees: ["Conference Room Lincoln"]` became a fake person, in the call and its
+    result. A mailbox on an example domain is still swapped: data sets write people's addresses there."""
+    rows = [_chat("Book it; cc jo.smith@example.com and jo@acme.io",
+                  {"attendees": ["Conference Room Lincoln", "Mason Cook"]}, json.dumps({"room": "Conference Room Lincoln"}))]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    said = _texts(out)
+    assert said.count("Conference Room Lincoln") == 2
+    for real in ("Mason Cook", "jo@acme.io", "jo.smith@example.com"):
+        assert real not in said, real

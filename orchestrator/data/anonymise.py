@@ -51,7 +51,7 @@ from orchestrator.data.names import (PARTICLES, lexicon, names_in_arguments, nam
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
-REGEX_KINDS = ("url", "email", "secret", "handle", "ticket", "ip", "phone")
+REGEX_KINDS = ("url", "email", "secret", "iban", "card", "handle", "ticket", "ip", "phone")
 KNOWN_KINDS = ("name", "project", "other")
 
 # Order matters where patterns overlap: a URL may hold an email or a handle, an email holds an
@@ -71,9 +71,17 @@ _PATTERNS = {
     # Credentials whose shape says what they are: Stripe-style `sk_live_…`, OpenAI-style `sk-…`, GitHub
     # tokens, AWS access key ids, Slack tokens, JWTs, and whatever follows "Bearer ".
     "secret": r"(?<![\w-])(?:[spr]k_(?:live|test)_[A-Za-z0-9]{12,}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}"
-              r"|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}"
+              r"|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}"
+              r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{35}"
+              r"|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_-]{50,}"
               r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})(?![\w-])"
               r"|(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])|(?<=[Bb]earer )[A-Za-z0-9._~+/-]{16,}=*",
+    # An IBAN (two letters, two check digits, up to 30 letters and digits, in groups of four or not) and a
+    # payment card number (13-19 digits, in groups of four, Amex's 4-6-5, or none); each must pass its
+    # checksum (_let_go), so an order number or a phone number of that length is rarely taken for one.
+    "iban": r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
+    "card": r"(?<![\w+-])(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2}[ -][0-9]{1,7}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{5})"
+            r"(?![\w-]|[.,][0-9])",
     # A public IPv4 or IPv6 address (private, loopback, link-local and documentation ranges are no one's:
     # _is_public_ip); before `phone`, whose digits-and-dots pattern a dotted quad also fits.
     "ip": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)|(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
@@ -288,7 +296,10 @@ _DOTTED_QUAD = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
 _NOT_PERSONAL_NETS = tuple(ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
     "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/3"))
+    "224.0.0.0/3",
+    # public DNS resolvers: everyone's, in every network config
+    "1.1.1.1/32", "1.0.0.1/32", "8.8.8.8/32", "8.8.4.4/32", "9.9.9.9/32", "149.112.112.112/32", "208.67.222.222/32",
+    "208.67.220.220/32"))
 
 
 def _is_public_ip(value: str) -> bool:
@@ -329,8 +340,46 @@ def _no_ones_url(url: str) -> bool:
     return not _is_public_ip(host)
 
 
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _luhn_check_digit(body: str) -> str:
+    return next(c for c in "0123456789" if _luhn_valid(body + c))
+
+
+def _iban_remainder(iban: str) -> int:
+    text = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in text)) % 97
+
+
+def _iban_valid(value: str) -> bool:
+    compact = value.replace(" ", "")
+    return 15 <= len(compact) <= 34 and _iban_remainder(compact) == 1
+
+
+# Words after "@" in code, not people: Java and Kotlin annotations, Python decorators, CSS at-rules,
+# doc-comment tags.
+CODE_AT_WORDS = frozenset("""override transactional test autowired component service entity deprecated suppresswarnings
+functionalinterface inject bean configuration controller restcontroller requestmapping getmapping postmapping value
+nonnull nullable jsonproperty before after beforeeach aftereach mock media import keyframes supports charset
+font-face page layer property staticmethod classmethod abstractmethod dataclass cached_property lru_cache wraps
+app router pytest param params return returns throws throw see since author version link inheritdoc deprecated
+interface implementation end synthesize objc available main composable preview""".split())
+
+
 def _let_go(kind: str, value: str, text: str, start: int, not_ticket_prefixes: frozenset[str]) -> bool:
     """Whether a detector's match is, on a closer look, not what it detects."""
+    if kind == "card":
+        return not _luhn_valid("".join(c for c in value if c.isdigit()))
+    if kind == "iban":
+        return not _iban_valid(value)
+    if kind == "handle":  # "@Override", "@media", "@app.route": code, not a person
+        return value[1:].split(".")[0].casefold() in CODE_AT_WORDS
     if kind == "phone":
         return not _is_phone(value)
     if kind == "ip":  # "version 4.19.2.1" is no address
@@ -339,6 +388,8 @@ def _let_go(kind: str, value: str, text: str, start: int, not_ticket_prefixes: f
         return value.partition("-")[0] in not_ticket_prefixes
     if kind == "url":
         return _no_ones_url(value)
+    # A mailbox is swapped on any domain, example.com too: data sets write people's addresses there
+    # (a URL on such a host is an endpoint, and swapping it broke the calls that use it).
     return False
 
 
@@ -500,7 +551,7 @@ class Anonymiser:
         self.detected_names: set[str] = set()
         self.short_numbers: set[str] = set()  # 7-9-digit NSNs seen with a country code or trunk 0
         self._cache: dict[tuple[str, str], str] = {}
-        self._compiled: dict[bool, re.Pattern] = {}  # by regex_kinds (_pattern)
+        self._compiled: dict[frozenset, re.Pattern] = {}  # by the regex kinds left out (_pattern)
 
     def _add_name_parts(self, name: str, exact: bool) -> None:
         for part in name_parts(name):
@@ -665,12 +716,23 @@ class Anonymiser:
             return fake
         if kind == "secret":  # the token's kind prefix kept ("ghp_", "sk_live_", "AKIA"), the rest redrawn
             prefix = re.match(r"[spr]k_(?:live|test)_|sk-(?:proj-|live-|test-)?|gh[pousr]_|github_pat_|xox[abposr]-"
-                              r"|AKIA|eyJ|", value).group()
+                              r"|glpat-|SG\.|hf_|AIza|npm_|pypi-|AKIA|eyJ|", value).group()
             pool = iter(self._digits(d * 8, 256))  # digits 0-9 from the digest, as many as needed
             return prefix + "".join(
                 (chr(ord("a") + (int(next(pool)) * 7 + i) % 26) if c.islower() else
                  chr(ord("A") + (int(next(pool)) * 7 + i) % 26) if c.isupper() else next(pool) if c.isdigit() else c)
                 for i, c in enumerate(value[len(prefix):]))
+        if kind == "card":  # the network's first digit kept, the rest redrawn, the check digit valid again
+            digits = "".join(c for c in value if c.isdigit())
+            body = digits[0] + self._digits(d[1:], len(digits) - 2)
+            return _phone_laid_out(value, body + _luhn_check_digit(body))
+        if kind == "iban":  # the country kept, the account redrawn (digits as digits, letters as letters)
+            compact = value.replace(" ", "")
+            bban = "".join(self._letters(d[i % 32:i % 32 + 1], 1) if c.isalpha() else str(d[i % 32] % 10)
+                           for i, c in enumerate(compact[4:], 1))
+            check = 98 - _iban_remainder(compact[:2] + "00" + bban)
+            fake = iter(f"{compact[:2]}{check:02d}{bban}")
+            return "".join(c if c == " " else next(fake) for c in value)
         if kind == "ip" and ":" in value:  # a global IPv6 address outside the documentation prefix
             for offset in range(0, 24, 2):
                 groups = [0x2400 + int.from_bytes(d[offset:offset + 2], "big") % 0x1000] + [
@@ -719,15 +781,16 @@ class Anonymiser:
             return None
         return "|".join(_separated_digits(n) for n in sorted(self.short_numbers, key=len, reverse=True))
 
-    def _pattern(self, regex_kinds: bool = True) -> re.Pattern:
-        """Every detector's alternative; with `regex_kinds` off, the known tokens' only (for a span a
-        regex matched and then let go: "203.0.113.45" is no public address, but it may be a known token)."""
-        if regex_kinds not in self._compiled:
-            self._compiled[regex_kinds] = self._build_pattern(regex_kinds)
-        return self._compiled[regex_kinds]
+    def _pattern(self, skip: frozenset[str] = frozenset()) -> re.Pattern:
+        """Every detector's alternative but the regex kinds in `skip`: a span one regex matched and then
+        let go is read again without it ("DE00 1234 5678 9012" is no valid IBAN, but it holds a phone
+        number's digits; "203.0.113.45" is no public address, but it may be a known token)."""
+        if skip not in self._compiled:
+            self._compiled[skip] = self._build_pattern(skip)
+        return self._compiled[skip]
 
-    def _build_pattern(self, regex_kinds: bool) -> re.Pattern:
-        parts = [f"(?P<{k}>{_PATTERNS[k]})" for k in REGEX_KINDS if k not in self.disabled and regex_kinds]
+    def _build_pattern(self, skip: frozenset[str]) -> re.Pattern:
+        parts = [f"(?P<{k}>{_PATTERNS[k]})" for k in REGEX_KINDS if k not in self.disabled and k not in skip]
         short = self._short_numbers_pattern()  # learned values, like known tokens: read in let-go spans too
         if short:
             parts.append(f"(?P<phone_nsn>{short})")
@@ -742,7 +805,10 @@ class Anonymiser:
         return re.compile("|".join(parts) if parts else r"(?!x)x")
 
     def text(self, s: str, counts: Counter | None = None, seen: dict[str, set] | None = None) -> str:
-        def swap(m: re.Match) -> str:
+        def swapper(skip: frozenset[str]):
+            return lambda m: swap(m, skip)
+
+        def swap(m: re.Match, skip: frozenset[str]) -> str:
             kind, value = m.lastgroup, m.group()
             if kind == "phone_nsn":  # "612345678" after "+34 612 345 678": the same number
                 kind = "phone"
@@ -752,14 +818,15 @@ class Anonymiser:
                 if kind == "name":  # an inflected form maps to its name's fake (in the form's case)
                     value = _case_like(value, tok.text) if value.casefold() != tok.text.casefold() else value
             if m.lastgroup in REGEX_KINDS and _let_go(kind, value, m.string, m.start(), self.not_ticket_prefixes):
-                return self._pattern(regex_kinds=False).sub(swap, value)  # a known token may still be in it
+                inner = skip | {m.lastgroup}  # another detector or a known token may still find something in it
+                return self._pattern(inner).sub(swapper(inner), value)
             if counts is not None:
                 counts[kind] += 1
             if seen is not None:
                 seen.setdefault(kind, set()).add(value.casefold() if kind in KNOWN_KINDS else value)
             return self.fake(kind, value)
 
-        return self._pattern().sub(swap, s)
+        return self._pattern().sub(swapper(frozenset()), s)
 
     def number(self, n: int, counts: Counter | None = None, seen: dict[str, set] | None = None) -> int:
         """A JSON integer that is a phone number written as digits becomes its fake (the same fake the

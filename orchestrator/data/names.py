@@ -474,7 +474,20 @@ def names_in_arguments(obj: Any) -> set[str]:
     """Person names among the string values of a call's arguments or a JSON tool result (rule 5)."""
     return {value for norm, value in _keyed_strings(obj)
             if _name_shaped(value) and not (len(value.split()) == 1 and ordinary(value))  # "Unassigned"
+            and not _a_thing(value)                                      # "Conference Room Lincoln"
             and (norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value)))}
+
+
+# Words that make a value under a person's key a room, a team or a tool ("Conference Room Lincoln").
+_RESOURCE_WORDS = _SOFTWARE_WORDS | frozenset("""room rooms conference meeting boardroom auditorium hall floor building
+wing booth huddle zoom team teams squad guild group channel office""".split())
+
+
+def _a_thing(value: str) -> bool:
+    """A value under a person's key that names a room, a team or a tool: one of its words is such a word
+    and no lexicon name ("Mason Cook" and "Rose Hall" are people)."""
+    firsts, lasts = lexicon()
+    return any(w in _RESOURCE_WORDS and w not in lasts and w not in firsts for w in map(_fold, value.split()))
 
 
 # Keys whose values are account names: any username-shaped value there is one ("mikkolehtinen").
