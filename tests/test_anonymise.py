@@ -414,3 +414,19 @@ def test_a_room_under_a_person_key_is_no_one():
     assert said.count("Conference Room Lincoln") == 2
     for real in ("Mason Cook", "jo@acme.io", "jo.smith@example.com"):
         assert real not in said, real
+
+
+def test_written_out_and_non_ascii_mailboxes_handles_and_shouted_names():
+    """The first probe's leftovers: "jane dot doe at example dot com" and "jane.doe [at] example [dot] com"
+    survived, so did `josé.garcía@correo.es`, `@élodfou`, `@hyun-woo4` and "CALL MARGARET THOMPSON"."""
+    text = ("Write to me at jane dot doe at example dot com, jane.doe [at] example [dot] com or jane.doe@example.com; "
+            "josé.garcía@correo.es; ping @élodfou and @hyun-woo4. URGENT: CALL MARGARET THOMPSON. "
+            "Kept: look at example dot com, meet at noon, @Override, THE MAY JUNE REPORT.")
+    out, report = anonymise_rows([{"messages": [{"role": "user", "content": text}]}], Anonymiser(KEY))
+    said = out[0]["messages"][0]["content"]
+    for real in ("jane", "doe", "josé", "garcía", "élodfou", "hyun-woo4", "MARGARET", "THOMPSON"):
+        assert real not in said.lower() if real.islower() else real not in said, real
+    fakes = said.split("Write to me at ")[1].split(";")[0].replace(" or ", ", ").split(", ")
+    assert len(set(fakes)) == 1 and "@" in fakes[0]  # three spellings of one address: one fake, written plainly
+    assert said.endswith("Kept: look at example dot com, meet at noon, @Override, THE MAY JUNE REPORT.")
+    assert report.replaced["email"] == 4 and report.replaced["handle"] == 2

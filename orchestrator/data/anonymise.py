@@ -54,18 +54,32 @@ from evals.textio import read_text
 REGEX_KINDS = ("url", "email", "secret", "iban", "card", "handle", "ticket", "ip", "phone")
 KNOWN_KINDS = ("name", "project", "other")
 
+# Words that stand before "at" in prose ("write to me at …", "meet at noon"): no written-out mailbox
+# starts with one, and a match from there would swallow the start of the real one after it.
+_WORDS_BEFORE_AT = [rf"(?i:{w})[ \t]" for w in """me us him her them it you i we they look looking meet meeting arrive
+arrives arrived be is are was were am stay staying live lives living work works working based born home here there
+reach write email mail contact available sit sits stop start starts end ends begins due held up out in on off back
+now then only also best least once all one aim aimed good bad great later early noon night""".split()]
+
 # Order matters where patterns overlap: a URL may hold an email or a handle, an email holds an
 # `@domain` that is not a handle.
 _PATTERNS = {
     # With a scheme; or, without one, a profile on the sites whose paths are people's names.
     "url": r"https?://[^\s\"'<>\]\)}]*[^\s\"'<>\]\)}.,;:!?]|(?<![\w./@-])(?:www\.)?(?:linkedin\.com/in|github\.com"
            r"|gitlab\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|t\.me)/[^\s\"'<>\]\)}]*[^\s\"'<>\]\)}.,;:!?]",
-    "email": r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])",
+    # Letters of any script in the mailbox and the domain ("josé.garcía@correo.es" survived).
+    "email": r"(?<![\w.+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])"
+             # written out against scrapers: "jane dot doe at example dot com", "jane.doe [at] example [dot] com"
+             r"|(?<![\w.+-])(?!" + "|".join(_WORDS_BEFORE_AT) + r")"
+             r"[\w.+-]+(?:[ \t]+(?i:dot)[ \t]+[\w+-]+)*[ \t]*(?:[\[({](?i:at)[\])}]|[ \t](?i:at)[ \t])[ \t]*"
+             r"[\w-]+(?:[ \t]*(?:[\[({](?i:dot)[\])}]|[ \t](?i:dot)[ \t])[ \t]*[\w-]+)*"
+             r"[ \t]*(?:[\[({](?i:dot)[\])}]|[ \t](?i:dot)[ \t])[ \t]*[^\W\d_]{2,6}(?![\w-])",
     # Dots may sit inside a handle (@sofia.g, @kwame.mensah) and a full stop may end the sentence after
     # one ("ping @name."), but a handle does not end in a domain (@name.com). A chat mention's id
     # ("<@U024BE7LH|name>") is an account name learned from the text (usernames_in_text), not a handle.
-    "handle": r"(?<![\w@/.<])@(?![\w.]*\.(?:com|org|net|io|dev|ai|co|edu|gov|app)\b)[A-Za-z_][A-Za-z0-9_]{1,30}"
-              r"(?:\.[A-Za-z0-9_]+)*(?![\w@-])(?!\.\w)",
+    # Letters of any script and inner hyphens too ("@élodie", "@hyun-woo4" survived).
+    "handle": r"(?<![\w@/.<])@(?![\w.]*\.(?:com|org|net|io|dev|ai|co|edu|gov|app)\b)[^\W\d][\w]{1,30}"
+              r"(?:[.-][\w]+)*(?![\w@-])(?!\.\w)",
     # `_` and `/` separate ids in file names and paths: OPS-4821_notes.md, /tickets/OPS-4821/
     "ticket": r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]{1,9}-[0-9]{1,6}(?![A-Za-z0-9-])",
     # Credentials whose shape says what they are: Stripe-style `sk_live_…`, OpenAI-style `sk-…`, GitHub
@@ -372,6 +386,12 @@ app router pytest param params return returns throws throw see since author vers
 interface implementation end synthesize objc available main composable preview""".split())
 
 
+def _written_out_email(value: str) -> str:
+    """ "jane dot doe at example dot com" -> "jane.doe@example.com"."""
+    value = re.sub(r"\s*[\[({](?i:at)[\])}]\s*|\s+(?i:at)\s+", "@", value.strip(), count=1)
+    return re.sub(r"\s*[\[({](?i:dot)[\])}]\s*|\s+(?i:dot)\s+", ".", value)
+
+
 def _let_go(kind: str, value: str, text: str, start: int, not_ticket_prefixes: frozenset[str]) -> bool:
     """Whether a detector's match is, on a closer look, not what it detects."""
     if kind == "card":
@@ -388,6 +408,8 @@ def _let_go(kind: str, value: str, text: str, start: int, not_ticket_prefixes: f
         return value.partition("-")[0] in not_ticket_prefixes
     if kind == "url":
         return _no_ones_url(value)
+    if kind == "email" and "@" not in value:  # written out: "look at example dot com" is no mailbox
+        return not re.search(r"[\[({]", value) and ordinary(re.split(r"[\s.]", value.strip(), maxsplit=1)[0])
     # A mailbox is swapped on any domain, example.com too: data sets write people's addresses there
     # (a URL on such a host is an endpoint, and swapping it broke the calls that use it).
     return False
@@ -626,6 +648,8 @@ class Anonymiser:
         return "".join(str(b % 10) for b in digest[:n])
 
     def fake(self, kind: str, value: str) -> str:
+        if kind == "email" and "@" not in value:  # a written-out address is the address: one fake, written plainly
+            value = _written_out_email(value)
         if kind in _NAME_KINDS:
             norm = strip_accents(value).casefold()
         elif kind in KNOWN_KINDS or kind in ("email", "domain", "handle", "username", "ticket"):

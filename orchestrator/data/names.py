@@ -313,7 +313,7 @@ def _could_sign(core: list[str]) -> bool:
     return len(core) >= 2 or _fold(word) in firsts or _fold(word) in lasts or not word.isascii()
 
 
-_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z]{3,})[._]([A-Za-z]{3,})\d{0,4}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"(?<![\w.+-])([^\W\d_]{3,})[._]([^\W\d_]{3,})\d{0,4}@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 
 
 def names_in_emails(text: str) -> dict[str, None]:
@@ -396,7 +396,15 @@ def names_in_text(text: str) -> dict[str, str | None]:
             found.setdefault(word, None)
     for label in speaker_labels(text):
         found.setdefault(label, None)
+    for match in _CAPITALS_PAIR.finditer(text):  # "CALL MARGARET THOMPSON BEFORE 5PM": a shouted full name
+        first, last = match.group(1), match.group(2)
+        if _fold(first) in firsts and _fold(last) in lasts and not ordinary(first) and not ordinary(last):
+            found.setdefault(f"{first.title()} {last.title()}", None)
     return found
+
+
+# Two words in capitals, overlapping pairs: "CALL MARGARET THOMPSON" yields (CALL, MARGARET), (MARGARET, THOMPSON).
+_CAPITALS_PAIR = re.compile(r"(?<![^\W\d_])([A-Z][A-Z'’-]+)(?=[ \t]+([A-Z][A-Z'’-]+)(?![^\W\d_]))")
 
 
 # A transcript line: "Lars: anyone seen it?", "[09:12] Ana Lima: on it", "10:02 siddharth: ok".
