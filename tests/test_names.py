@@ -202,3 +202,14 @@ def test_people_under_more_person_keys(key):
                                                                      if key == "watchers" else "Venkatesh Subramanian"}}])
     out, _ = anonymise_rows([row], Anonymiser(b"k"))
     assert "Venkatesh" not in _texts(out) and "Subramanian" not in _texts(out)
+
+
+def test_a_full_name_after_a_sentence_opener_and_in_cyrillic_or_greek_script():
+    """Held-out misses: a capitalised word opening the sentence hid the full name after it ("Yesterday
+    Priya Nair called", "Это Ольга Петрова"), and the lexicon held Latin names only."""
+    assert names_in_text("Yesterday Priya Nair called.") == {"Priya Nair": None}
+    assert names_in_text("Today Kenji Watanabe wrote") == {"Kenji Watanabe": None}
+    assert names_in_text("Привет! Это Ольга Петрова, передайте отчёт.") == {"Ольга Петрова": None}
+    assert names_in_text("Γιώργος Παπαδόπουλος called") == {"Γιώργος Παπαδόπουλος": None}
+    for thing in ("Visit Jackson Hole Resort", "Our Ford Mustang Mach", "The Iris Studio Team"):
+        assert names_in_text(thing) == {}, thing

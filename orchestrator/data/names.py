@@ -176,6 +176,13 @@ def ordinary(word: str) -> bool:
     return folded in ordinary_words() or (folded.endswith("s") and folded[:-1] in ordinary_words())
 
 
+def _alphabetic_script(word: str) -> bool:
+    """Latin, Cyrillic or Greek letters: scripts written with spaces between words and capitals, so the
+    rules that read a capitalised first name and surname apply ("Ольга Петрова"). Names in scripts
+    without word spaces (CJK) or capitals (Arabic) have no edges or case to match on."""
+    return all(unicodedata.name(c, "").startswith(("LATIN", "CYRILLIC", "GREEK")) or c in "'’-" for c in word)
+
+
 def _latin(word: str) -> bool:
     return all(unicodedata.name(c, "").startswith("LATIN") or c in "'’-" for c in word)
 
@@ -197,10 +204,11 @@ def lexicon() -> tuple[frozenset[str], frozenset[str]]:
         except (ImportError, AttributeError):
             continue
         for attr, into in (("first_names", firsts), ("first_names_male", firsts), ("first_names_female", firsts),
-                           ("first_names_nonbinary", firsts), ("last_names", lasts)):
+                           ("first_names_nonbinary", firsts), ("last_names", lasts), ("last_names_female", lasts),
+                           ("last_names_male", lasts)):  # "Петрова", "Nováková": surnames with a gendered form
             values = getattr(provider, attr, None)
             if isinstance(values, (dict, list, tuple, set, frozenset)):
-                into.update(_fold(v) for v in values if isinstance(v, str) and len(v) >= 2 and _latin(v))
+                into.update(_fold(v) for v in values if isinstance(v, str) and len(v) >= 2 and _alphabetic_script(v))
     return frozenset(firsts), frozenset(lasts)
 
 
@@ -340,6 +348,11 @@ def names_in_text(text: str) -> dict[str, str | None]:
     previous_end = -1
     for run in _spans(text):
         while run and run[0].group().casefold() in _LEADING_CUES:
+            run = run[1:]
+        # A sentence's capitalised first word before a full name ("Yesterday Priya Nair called", "Это Ольга
+        # Петрова"): the name is the rest, when the rest opens with a first name and its surname.
+        while len(run) >= 3 and not is_first_name(run[0].group()) and is_first_name(run[1].group()) and (
+                _second_name(run[2].group()) or (_fold(run[1].group()) not in lasts and _unlisted_surname(run[2].group()))):
             run = run[1:]
         if not run:
             continue
