@@ -213,3 +213,14 @@ def test_a_full_name_after_a_sentence_opener_and_in_cyrillic_or_greek_script():
     assert names_in_text("Γιώργος Παπαδόπουλος called") == {"Γιώργος Παπαδόπουλος": None}
     for thing in ("Visit Jackson Hole Resort", "Our Ford Mustang Mach", "The Iris Studio Team"):
         assert names_in_text(thing) == {}, thing
+
+
+def test_a_writer_naming_themselves_and_a_name_found_in_lower_case_too():
+    """Held-out misses: "Hi, Peregrine here." and "talked to rafael" beside a capitalised "Rafael" (the
+    lower-case form was found, but the name was already known matched only capitalised)."""
+    assert names_in_text("Hi, Peregrine here. Please cancel my order.") == {"Peregrine": None}
+    assert names_in_text("This is Ana Lima from billing") == {"Ana Lima": None}
+    assert names_in_text("Hi, Support here") == {} and names_in_text("This is Monday in London") == {}
+    rows = [{"messages": [{"role": "user", "content": "Ask Rafael. I talked to rafael about the invoice."}]}]
+    out, _ = anonymise_rows(rows, Anonymiser(b"test-key-not-secret"))
+    assert "rafael" not in out[0]["messages"][0]["content"].lower()

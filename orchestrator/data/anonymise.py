@@ -604,6 +604,11 @@ class Anonymiser:
             for part in name_parts(name):
                 if len(part) > 2 and not ordinary(part):  # "The", "Service", "Will": never swapped alone
                     self._add_name_part(name, part, exact=True)
+        for name in names:  # found in lower case ("talked to rafael") and known capitalised ("Rafael"): both forms
+            known = self.known.get(name.casefold())
+            if name.islower() and known is not None and known.exact and known.kind == "name" and not ordinary(name):
+                for text in dict.fromkeys((known.text, strip_accents(known.text))):
+                    self.known[text.casefold()] = KnownToken("name", text, exact=False)
         self.detected_names.update(new)
         self._compiled = {}
 

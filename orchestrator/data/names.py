@@ -409,12 +409,21 @@ def names_in_text(text: str) -> dict[str, str | None]:
             found.setdefault(word, None)
     for label in speaker_labels(text):
         found.setdefault(label, None)
+    for match in _HERE_INTRO.finditer(text):  # "Hi, Peregrine here.": who is writing
+        name = match.group(1) or match.group(2)
+        if not any(ordinary(w) or _fold(w) in NOT_PEOPLE or _fold(w) in thing_words() for w in name.split()):
+            found.setdefault(name, None)
     for match in _CAPITALS_PAIR.finditer(text):  # "CALL MARGARET THOMPSON BEFORE 5PM": a shouted full name
         first, last = match.group(1), match.group(2)
         if _fold(first) in firsts and _fold(last) in lasts and not ordinary(first) and not ordinary(last):
             found.setdefault(f"{first.title()} {last.title()}", None)
     return found
 
+
+# A writer naming themselves: "Hi, Peregrine here", "Hello - Ana Lima here", "This is Peregrine from billing".
+_NAME_RE = r"([A-Z][^\W\d_]+(?:[ \t][A-Z][^\W\d_'’-]+)?)"
+_HERE_INTRO = re.compile(rf"(?i:\b(?:hi|hello|hey|morning))[ \t]*[,!–—-]?[ \t]+{_NAME_RE}[ \t]+here\b"
+                         rf"|(?i:\b(?:this is|it's|it’s))[ \t]+{_NAME_RE}[ \t]+from\b")
 
 # Two words in capitals, overlapping pairs: "CALL MARGARET THOMPSON" yields (CALL, MARGARET), (MARGARET, THOMPSON).
 _CAPITALS_PAIR = re.compile(r"(?<![^\W\d_])([A-Z][A-Z'’-]+)(?=[ \t]+([A-Z][A-Z'’-]+)(?![^\W\d_]))")
