@@ -21,10 +21,15 @@ text or the row's structure says so:
    lines or more are labelled ("Lars: anyone seen it?", "[09:12] Ana Lima: on it"; in lower case
    only a lexicon first name, "siddharth: ok"; never a role or field such as "User:", "Note:");
 5. as a tool argument under a person's key ("attendees", "assignee", "recipient", "first_name", ...),
-   or under a looser one ("name", "to", "contact", ...) when it starts with a lexicon first name.
+   or under a looser one ("name", "to", "contact", ...) when it starts with a lexicon first name
+   (not a room, team or tool: "Conference Room Lincoln");
+6. as the owner of a `first.last@` mailbox ("sanjay.patel@example.in" → "Sanjay Patel"), a writer naming
+   themselves ("Hi, Peregrine here", "This is Ana Lima from billing"), a full name in capitals whose
+   words are a listed first name and surname ("CALL MARGARET THOMPSON"), or a full name after the
+   capitalised word that opens a sentence ("Yesterday Priya Nair called").
 
-The lexicon is the first names and surnames of Faker's person providers (MIT; 86 locales, Latin
-script only here: a CJK name has no word edges to match on). Lexicon words that are also ordinary
+The lexicon is the first names and surnames of Faker's person providers (MIT; 86 locales, in Latin,
+Cyrillic and Greek script: a CJK name has no word edges to match on, an Arabic one no capitals). Lexicon words that are also ordinary
 English words or places ("May", "Will", "Case", "Paris", "Berlin") never count as a first name by
 themselves (rules 2-4), only after an honorific or as a surname.
 
