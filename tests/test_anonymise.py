@@ -430,3 +430,33 @@ def test_written_out_and_non_ascii_mailboxes_handles_and_shouted_names():
     assert len(set(fakes)) == 1 and "@" in fakes[0]  # three spellings of one address: one fake, written plainly
     assert said.endswith("Kept: look at example dot com, meet at noon, @Override, THE MAY JUNE REPORT.")
     assert report.replaced["email"] == 4 and report.replaced["handle"] == 2
+
+
+def test_a_third_held_out_set_s_misses():
+    """A third held-out set (80 rows, each person in one row only): a card or IBAN written with and
+    without spaces got two fakes, a Mastercard's fake left its range, Brazilian and Japanese mobile
+    prefixes were redrawn, credentials under their keys (`password`, `aws_secret_access_key`) survived,
+    `"patient": "mathilde"` kept the name its capitalised twin lost, `eokonkwo` kept Emeka Okonkwo, and
+    "IBAN DE89 …" in capitals made "Iban" a person."""
+    rows = [{"messages": [
+        {"role": "user", "content": "Card 4539 1488 0343 6467, MC 5425233430109903, IBAN DE89 3704 0044 0532 0130 00. "
+                                    "Emeka Okonkwo (eokonkwo) on +81 90-1234-5678 and (21) 98765-4321. "
+                                    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY; token: expired"},
+        {"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": {"name": "reset", "arguments": {
+            "card": "4539148803436467", "iban": "DE89370400440532013000", "user": "eokonkwo",
+            "temp_password": "Wq7!zR2pLm9x", "patient": "mathilde", "api_key": "${API_KEY}"}}}]},
+        {"role": "tool", "content": json.dumps({"note": "sent Wq7!zR2pLm9x to Mathilde Vasseur"})}]}]
+    out, report = anonymise_rows(rows, Anonymiser(KEY))
+    said = _texts(out)
+    user = out[0]["messages"][0]["content"]
+    args = out[0]["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    for real in ("1488 0343", "233430109903", "3704 0044", "Okonkwo", "eokonkwo", "1234-5678", "98765-4321",
+                 "wJalrXUtnFEMI", "Wq7!zR2pLm9x", "mathilde", "Mathilde"):
+        assert real not in said, real
+    assert user.split("Card ")[1].split(",")[0].replace(" ", "") == args["card"]          # one card, one fake
+    assert user.split("IBAN ")[1].split(".")[0].replace(" ", "") == args["iban"]
+    assert user.split("MC ")[1].startswith("5425") and "IBAN DE" in user                  # a Mastercard stays one
+    assert "+81 90-" in user and "(21) 9" in user                                         # mobile prefixes kept
+    assert args["user"] in user and args["api_key"] == "${API_KEY}" and "token: expired" in user
+    assert json.loads(out[0]["messages"][2]["content"])["note"].startswith(f"sent {args['temp_password']} to ")
+    assert report.replaced["secret"] == 3

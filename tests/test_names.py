@@ -224,3 +224,14 @@ def test_a_writer_naming_themselves_and_a_name_found_in_lower_case_too():
     rows = [{"messages": [{"role": "user", "content": "Ask Rafael. I talked to rafael about the invoice."}]}]
     out, _ = anonymise_rows(rows, Anonymiser(b"test-key-not-secret"))
     assert "rafael" not in out[0]["messages"][0]["content"].lower()
+
+
+def test_labels_greetings_and_sign_offs_a_third_held_out_set_found():
+    assert names_in_text("Attendees: a, b\nAgenda: x, y") == {}                 # labels, not speakers
+    assert names_in_text("Thandiwe: hi\nBongani: yo\nThandiwe: ok") == {"Thandiwe": None, "Bongani": None}
+    assert names_in_text("Hallo Dietlinde, wie geht's?") == {"Dietlinde": None}
+    assert names_in_text("Olá Luana, tudo bem?") == {"Luana": None}              # not "Olá Luana"
+    assert names_in_text("Viele Grüße,\nMatthias") == {"Matthias": None}
+    assert names_in_text("— Padraig") == {"Padraig": None} and names_in_text("Best,\nNorthwind") == {}
+    assert names_in_text("Ich bin Kerstin und arbeite hier.") == {"Kerstin": None}
+    assert names_in_text("IBAN DE89 3704 0044") == {}

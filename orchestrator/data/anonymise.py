@@ -87,7 +87,7 @@ _PATTERNS = {
     "secret": r"(?<![\w-])(?:[spr]k_(?:live|test)_[A-Za-z0-9]{12,}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}"
               r"|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}"
               r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{35}"
-              r"|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_-]{50,}"
+              r"|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_-]{50,}|whsec_[A-Za-z0-9+/=]{16,}"
               r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})(?![\w-])"
               r"|(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])|(?<=[Bb]earer )[A-Za-z0-9._~+/-]{16,}=*",
     # An IBAN (two letters, two check digits, up to 30 letters and digits, in groups of four or not) and a
@@ -186,7 +186,7 @@ def _inflected_stem(text: str) -> str | None:
     return stem if len(stem) >= 3 else None
 
 
-_JOINED = re.compile(r"([^\W\d_]{3,})([._])([^\W\d_]{3,})")
+_JOINED = re.compile(r"([^\W\d_]{3,})([._-])([^\W\d_]{3,})")
 
 
 def _distinctive(name: str) -> bool:
@@ -196,11 +196,13 @@ def _distinctive(name: str) -> bool:
 
 
 def _joined_forms(name: str) -> list[str]:
-    """How a two-word distinctive name is written inside paths, mail aliases and usernames."""
+    """How a two-word distinctive name is written inside paths, mail aliases and usernames: priya.raman,
+    priya_raman, priya-raman, priyaraman and, with a surname of four letters or more, praman."""
     words = name.split()
     if len(words) != 2 or not _distinctive(name) or not _JOINED.fullmatch(f"{words[0]}.{words[1]}"):
         return []
-    return [f"{words[0]}{sep}{words[1]}".casefold() for sep in "._"]
+    first, last = (w.casefold() for w in words)
+    return [f"{first}{sep}{last}" for sep in ("", ".", "_", "-")] + ([f"{first[0]}{last}"] if len(last) >= 4 else [])
 
 
 def _surnames_beside(texts: Iterable[str], singles: set[str]) -> dict[str, None]:
@@ -354,6 +356,36 @@ def _no_ones_url(url: str) -> bool:
     return not _is_public_ip(host)
 
 
+# A value under a credential's key ("password": "…", `aws_secret_access_key = …`) is a secret whatever its
+# shape, when it looks like one: a digit, or upper and lower case, and no ordinary word or placeholder.
+_SECRET_KEY = re.compile(r"(?i)(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
+                         r"|client[_-]?secret|auth[_-]?key|credentials?)")
+_SECRET_IN_TEXT = re.compile(r"(?i)\b[\w-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key"
+                             r"|private[_-]?key|client[_-]?secret)\b[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"',;]{6,})")
+
+
+def _secret_shaped(value: str) -> bool:
+    return (6 <= len(value) <= 200 and " " not in value and value[:1] not in "$<*{[(%" and len(set(value)) > 3
+            and (any(c.isdigit() for c in value) or (any(c.isupper() for c in value) and any(c.islower() for c in value)))
+            and not ordinary(value) and not re.fullmatch(r"\d+|\d{4}-\d\d-\d\d.*|https?://.*", value))
+
+
+def secrets_under_keys(obj: Any, key: str = "") -> Iterator[str]:
+    """String values under credential keys at any depth, and `password: …` / `token=…` in text."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from secrets_under_keys(v, str(k))
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from secrets_under_keys(v, key)
+    elif isinstance(obj, str):
+        if key and _SECRET_KEY.search(key) and _secret_shaped(obj.strip()):
+            yield obj.strip()
+        for m in _SECRET_IN_TEXT.finditer(obj):
+            if _secret_shaped(m.group(1)):
+                yield m.group(1)
+
+
 def _luhn_valid(digits: str) -> bool:
     total = 0
     for i, c in enumerate(reversed(digits)):
@@ -383,7 +415,10 @@ functionalinterface inject bean configuration controller restcontroller requestm
 nonnull nullable jsonproperty before after beforeeach aftereach mock media import keyframes supports charset
 font-face page layer property staticmethod classmethod abstractmethod dataclass cached_property lru_cache wraps
 app router pytest param params return returns throws throw see since author version link inheritdoc deprecated
-interface implementation end synthesize objc available main composable preview""".split())
+interface implementation end synthesize objc available main composable preview login_required cache csrf_exempt
+require_http_methods api_view permission_classes shared_task task retry receiver register validator field_validator
+model_validator root_validator validates click command option argument group fixture mark patch contextmanager
+asynccontextmanager total_ordering singledispatch overload final jit njit""".split())
 
 
 def _written_out_email(value: str) -> str:
@@ -661,14 +696,19 @@ class Anonymiser:
             norm = value.casefold()
         elif kind == "phone":  # "+91 98765 43210" and "098765 43210" are one number: one fake, each in its own format
             norm = _national_number(value)
+        elif kind in ("card", "iban"):  # "4539 1488 0343 6467" and "4539148803436467": one card, one fake
+            norm = "".join(c for c in value if c.isalnum()).upper()
         else:
             norm = value
         cache_key = (kind, norm)
         if cache_key not in self._cache:
-            self._cache[cache_key] = self._make_fake(kind, value, norm)
+            self._cache[cache_key] = self._make_fake(kind, norm if kind in ("card", "iban") else value, norm)
         fake = self._cache[cache_key]
-        if kind == "phone":  # the number's fake digits, laid out as this occurrence writes the number
+        if kind in ("phone", "card"):  # the number's fake digits, laid out as this occurrence writes the number
             return _phone_laid_out(value, fake)
+        if kind == "iban":
+            compact = iter(fake)
+            return "".join(c if not c.isalnum() else next(compact) for c in value)
         # Names and tickets are cached in one case and take the case of each occurrence.
         return _case_like(value, fake) if kind in _NAME_KINDS or kind == "ticket" else fake
 
@@ -737,31 +777,29 @@ class Anonymiser:
             prefix, _, number = value.partition("-")
             first = str(1 + d[0] % 9) if len(number) > 1 else ""
             return f"{self.fake('project', prefix)}-{first}{self._digits(d[1:], len(number) - len(first))}"
-        if kind == "phone":  # the NSN's digits: its first kept (it says mobile or landline, not who)
+        if kind == "phone":  # the NSN's digits: the area or mobile prefix kept (where and what kind, not who)
             nsn = _national_number(value)
-            fake = nsn[:1] + self._digits(d[1:], len(nsn) - 1)
+            keep = 3 if len(nsn) >= 9 else 2  # "90" of Japan's 090, "219" of a Rio mobile, a US area code
+            fake = nsn[:keep] + self._digits(d[1:], len(nsn) - keep)
             if len(nsn) == 10 and nsn[3] in "23456789":  # a North American exchange never starts with 0 or 1
                 fake = fake[:3] + str(2 + d[0] % 8) + fake[4:]
             return fake
         if kind == "secret":  # the token's kind prefix kept ("ghp_", "sk_live_", "AKIA"), the rest redrawn
             prefix = re.match(r"[spr]k_(?:live|test)_|sk-(?:proj-|live-|test-)?|gh[pousr]_|github_pat_|xox[abposr]-"
-                              r"|glpat-|SG\.|hf_|AIza|npm_|pypi-|AKIA|eyJ|", value).group()
+                              r"|glpat-|SG\.|hf_|AIza|npm_|pypi-|whsec_|AKIA|eyJ|", value).group()
             pool = iter(self._digits(d * 8, 256))  # digits 0-9 from the digest, as many as needed
             return prefix + "".join(
                 (chr(ord("a") + (int(next(pool)) * 7 + i) % 26) if c.islower() else
                  chr(ord("A") + (int(next(pool)) * 7 + i) % 26) if c.isupper() else next(pool) if c.isdigit() else c)
                 for i, c in enumerate(value[len(prefix):]))
-        if kind == "card":  # the network's first digit kept, the rest redrawn, the check digit valid again
-            digits = "".join(c for c in value if c.isdigit())
-            body = digits[0] + self._digits(d[1:], len(digits) - 2)
-            return _phone_laid_out(value, body + _luhn_check_digit(body))
-        if kind == "iban":  # the country kept, the account redrawn (digits as digits, letters as letters)
-            compact = value.replace(" ", "")
+        if kind == "card":  # (value: the digits) the network's first four kept (a Mastercard stays one), the
+            body = value[:4] + self._digits(d[1:], len(value) - 5)  # rest redrawn, the check digit valid again
+            return body + _luhn_check_digit(body)
+        if kind == "iban":  # (value: compact) the country kept, the account redrawn, digits as digits, letters as letters
             bban = "".join(self._letters(d[i % 32:i % 32 + 1], 1) if c.isalpha() else str(d[i % 32] % 10)
-                           for i, c in enumerate(compact[4:], 1))
-            check = 98 - _iban_remainder(compact[:2] + "00" + bban)
-            fake = iter(f"{compact[:2]}{check:02d}{bban}")
-            return "".join(c if c == " " else next(fake) for c in value)
+                           for i, c in enumerate(value[4:], 1))
+            check = 98 - _iban_remainder(value[:2] + "00" + bban)
+            return f"{value[:2]}{check:02d}{bban}"
         if kind == "ip" and ":" in value:  # a global IPv6 address outside the documentation prefix
             for offset in range(0, 24, 2):
                 groups = [0x2400 + int.from_bytes(d[offset:offset + 2], "big") % 0x1000] + [
@@ -792,6 +830,12 @@ class Anonymiser:
                     self.known[prefix.casefold()] = KnownToken("project", prefix)
                 if prefix not in self.not_ticket_prefixes:
                     self.known.setdefault(m.group().casefold(), KnownToken("ticket", m.group()))
+        self._compiled = {}
+
+    def learn_secrets(self, values: Iterable[str]) -> None:
+        """Credentials found under their keys (secrets_under_keys): swapped wherever they appear as written."""
+        for value in values:
+            self.known.setdefault(value.casefold(), KnownToken("secret", value, exact=True))
         self._compiled = {}
 
     def learn_phone_numbers(self, texts: Iterable[str]) -> None:
@@ -912,6 +956,15 @@ def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: 
                     raise SurvivingTokenError(kind, i, where.lstrip(".") or "(row)", form)
 
 
+def _json_values(row: dict) -> Iterator[Any]:
+    """The row and every JSON value inside its strings (tool results, call arguments as text)."""
+    yield row
+    for _, s in _walk_strings(row):
+        for _, parsed in _json_layers(s):
+            if parsed is not None:
+                yield parsed
+
+
 def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
     """In row order: (text, None) for every string and every string inside JSON text, (None, value)
     for every decoded JSON value and, after its strings, every row itself (for the detectors that
@@ -996,6 +1049,8 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
         anon.learn_usernames(accounts)
     anon.learn_ticket_prefixes(s for row in rows for _, s in _walk_strings(row))
     anon.learn_phone_numbers(s for row in rows for _, s in _walk_strings(row, numbers=True))
+    if "secret" not in anon.disabled:
+        anon.learn_secrets(v for row in rows for value in _json_values(row) for v in secrets_under_keys(value))
     report = Report(rows=len(rows), detected_names=len(anon.detected_names))
     seen: dict[str, set] = {}
     originals: dict[str, set[str]] = {}

@@ -74,7 +74,9 @@ chatgpt gemini claude copilot uber lyft support sales legal finance hr it ops se
 product admin team everyone all reception helpdesk service billing accounting management it's me him her them us
 unassigned nobody none unknown anyone someone tbd tba pending
 """.split())
-GREETINGS = ("hi", "hello", "hey", "morning", "good morning", "good afternoon")
+GREETINGS = ("hi", "hello", "hey", "morning", "good morning", "good afternoon", "hola", "olá", "ola", "hallo",
+             "bonjour", "salut", "ciao", "hej", "hei", "merhaba", "buenos días", "buenos dias", "bom dia", "boa tarde",
+             "guten tag", "guten morgen", "cześć", "dzień dobry")
 # Whom a greeting addresses that is no person: "Hi folks,", "Hello world!".
 GROUP_ADDRESSEES = frozenset("folks guys everybody there friends world again both y'all yall people gang crew fam "
                              "peeps all everyone team".split())
@@ -98,10 +100,17 @@ PERSON_CUES = ("ask", "asked", "tell", "told", "call", "email", "emailed", "e-ma
                "uncle", "nephew", "niece", "grandson", "granddaughter", "grandmother", "grandfather", "grandma",
                "grandpa", "stepson", "stepdaughter", "spouse", "friend", "colleague", "coworker", "co-worker",
                "boss", "roommate", "flatmate", "neighbour", "neighbor", "teammate", "my partner", "her partner",
-               "his partner", "their partner", "my manager", "my doctor", "my dentist", "my lawyer", "my tutor")
+               "his partner", "their partner", "my manager", "my doctor", "my dentist", "my lawyer", "my tutor",
+               # introductions in other languages: "ich bin Kerstin", "me llamo Ana", "je m'appelle Luc"
+               "ich bin", "ich heiße", "me llamo", "mi nombre es", "je m'appelle", "meu nome é", "mi chiamo",
+               "nazywam się", "benim adım")
+PERSON_CUES += tuple(g for g in GREETINGS if g not in PERSON_CUES)  # "hola Ana", "Hallo Dietlinde"
 SIGN_OFFS = ("thanks", "thank you", "many thanks", "cheers", "best", "best regards", "regards", "kind regards",
              "warm regards", "sincerely", "yours", "yours truly", "love", "warmly", "cordially", "all the best",
-             "talk soon", "see you")
+             "talk soon", "see you", "viele grüße", "beste grüße", "liebe grüße", "mit freundlichen grüßen", "grüße",
+             "saludos", "un saludo", "atentamente", "cordialement", "bien à vous", "amicalement", "atenciosamente",
+             "abraços", "obrigado", "obrigada", "gracias", "danke", "merci", "cordiali saluti", "saluti",
+             "pozdrawiam", "saygılarımla", "teşekkürler")
 # Tool-argument keys whose string values are people; the looser ones need a lexicon first name.
 PERSON_KEYS = frozenset("""first_name last_name full_name given_name family_name surname contact_name
 customer_name patient_name employee_name guest_name owner_name sender_name recipient_name attendee attendees
@@ -156,8 +165,16 @@ def thing_words() -> frozenset[str]:
     for group in (*Company.catch_phrase_words, *Company.bsWords, Company.company_suffixes, Job.jobs):
         for phrase in group:
             words.update(w.casefold() for w in _WORD.findall(phrase))
+    words |= _ORG_WORDS
     words |= {w[:-1] for w in words if w.endswith("s")}  # "Brooks" and "Brook", "Labs" and "Lab"
     return frozenset(words) | ordinary_words()
+
+
+# What follows a person's name in an institution, a prize or a building named after one ("Alan Turing
+# Institute", "Nobel Prize", "Martin Luther King Memorial").
+_ORG_WORDS = frozenset("""institute foundation university college academy school hospital clinic museum gallery library
+society association trust ministry agency corporation company award awards prize fellowship scholarship memorial
+stadium arena theatre theater center centre hall airport station bridge park day fund""".split())
 
 
 _SOFTWARE_WORDS = frozenset("""gateway dashboard pipeline server cluster service services api apis proxy engine studio
@@ -250,7 +267,8 @@ def _unlisted_surname(word: str) -> bool:
     Faker lists their surnames in other scripts or not at all). A first name that is also a surname
     opens brands and places as often ("Ford Mustang", "Jackson Hole")."""
     return (_capitalised(word) and word.isalpha() and len(word) >= 3 and _latin(word)
-            and _fold(word) not in thing_words())
+            and _fold(word) not in thing_words()
+            and (word[1:].islower() or _surname_shaped(word)))  # "Dell PowerEdge": an inner capital makes a product
 
 
 def is_first_name(word: str) -> bool:
@@ -305,7 +323,8 @@ def _cue_before(text: str, start: int) -> str | None:
 # Capitalised words that open a sentence before a name ("Ask Priya", "Dear María José", "Thanks Sam"):
 # cut off the span, they are the cue.
 _LEADING_CUES = frozenset(c for c in PERSON_CUES + SIGN_OFFS + HONORIFICS if " " not in c) | {"please", "and", "or",
-                                                                                          "also"}
+                                                                                          "also"} \
+    | frozenset(c.split()[0] for c in PERSON_CUES if " " in c and c.split()[0] in ("ich", "je", "me", "mi", "meu"))
 
 
 # "Dr Ngozi", "DR. NGOZI", "dr. Ngozi", but not "3126 ms\nEscalate": lower case needs its full stop.
@@ -317,13 +336,21 @@ _SIGN_OFF_BEFORE = re.compile(r"(?i)(?:^|[\n.!])\s*(?:" + "|".join(re.escape(s) 
 
 def _could_sign(core: list[str]) -> bool:
     """Whether the words after a sign-off can be a person: no word names a thing ("Acme Logistics"), and
-    a single word is a lexicon name or written with diacritics ("Siobhán"). "Best,\nNorthwind" signs for
-    a company, and swapping it as a person rewrote the company's name in every row of the file."""
+    a single word is a lexicon name, written with diacritics ("Siobhán"), or at least no two English words
+    run together ("Padraig", not "Northwind"). "Best,\nNorthwind" signs for a company, and swapping it as
+    a person rewrote the company's name in every row of the file."""
     if any(_fold(w) in thing_words() for w in core):
         return False
     firsts, lasts = lexicon()
     word = core[0]
-    return len(core) >= 2 or _fold(word) in firsts or _fold(word) in lasts or not word.isascii()
+    return len(core) >= 2 or _fold(word) in firsts or _fold(word) in lasts or not word.isascii() or not _compound(word)
+
+
+def _compound(word: str) -> bool:
+    """Two English words run together, as firms name themselves ("Northwind", "Brightpath"); "Padraig" is none."""
+    folded = _fold(word)
+    words = english_words()
+    return any(folded[:i] in words and folded[i:] in words for i in range(3, len(folded) - 2))
 
 
 _EMAIL = re.compile(r"(?<![\w.+-])([^\W\d_]{3,})[._]([^\W\d_]{3,})\d{0,4}@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
@@ -354,6 +381,9 @@ def names_in_text(text: str) -> dict[str, str | None]:
     for run in _spans(text):
         while run and run[0].group().casefold() in _LEADING_CUES:
             run = run[1:]
+        if len(run) >= 2 and run[0].group().casefold() in PARTICLES \
+                and (_cue_before(text, run[1].start()) or "").endswith(run[0].group().casefold()):
+            run = run[1:]  # "ich bin Kerstin": "bin" ends the cue, it is no particle of the name here
         # A sentence's capitalised first word before a full name ("Yesterday Priya Nair called", "Это Ольга
         # Петрова"): the name is the rest, when the rest opens with a first name and its surname.
         while len(run) >= 3 and not is_first_name(run[0].group()) and is_first_name(run[1].group()) and (
@@ -364,6 +394,8 @@ def names_in_text(text: str) -> dict[str, str | None]:
         start, end, words = run[0].start(), run[-1].end(), [w.group() for w in run]
         if re.search(r"['’]s$", words[-1]):  # "Mr. Georgiou's address": the name is "Georgiou"
             words[-1], end = words[-1][:-2], end - 2
+        while len(words) >= 3 and _fold(words[-1]) in thing_words() and _fold(words[-1]) not in lexicon()[1]:
+            words, end = words[:-1], run[len(words) - 2].end()  # "Alan Turing Institute": the name is "Alan Turing"
         core = [w for w in words if w.casefold() not in PARTICLES]
         if not core:
             continue
@@ -431,7 +463,7 @@ _HERE_INTRO = re.compile(rf"(?i:\b(?:hi|hello|hey|morning))[ \t]*[,!–—-]?[ \
                          rf"|(?i:\b(?:this is|it's|it’s))[ \t]+{_NAME_RE}[ \t]+from\b")
 
 # Two words in capitals, overlapping pairs: "CALL MARGARET THOMPSON" yields (CALL, MARGARET), (MARGARET, THOMPSON).
-_CAPITALS_PAIR = re.compile(r"(?<![^\W\d_])([A-Z][A-Z'’-]+)(?=[ \t]+([A-Z][A-Z'’-]+)(?![^\W\d_]))")
+_CAPITALS_PAIR = re.compile(r"(?<![^\W\d_])([A-Z][A-Z'’-]{2,})(?=[ \t]+([A-Z][A-Z'’-]{2,})(?![^\W\d_]))")  # "IBAN DE89": no
 
 
 # A transcript line: "Lars: anyone seen it?", "[09:12] Ana Lima: on it", "10:02 siddharth: ok".
@@ -456,6 +488,8 @@ def speaker_labels(text: str) -> list[str]:
     if len(matches) < 2:
         return []
     firsts = lexicon()[0]
+    # a transcript with a listed name among its labels ("Hannah:") vouches for the unlisted ones ("Olusegun:")
+    vouched = any(_fold(m.group("label")) in firsts for m in matches)
     speakers = []
     for m in matches:
         label = m.group("label")
@@ -464,6 +498,11 @@ def speaker_labels(text: str) -> list[str]:
                 or all(ordinary(w) for w in words) or not all(_WORD.fullmatch(w) for w in words):
             continue
         if len(label.replace(" ", "")) < 3:  # "M:", "E:", "PS:": signature and note labels
+            continue
+        if len(words) == 1 and label[:1].isupper() and not (  # "Attendees:", "Agenda:" label one line each
+                _fold(label) in firsts or _fold(label) in lexicon()[1] or not label.isascii()
+                or sum(m2.group("label") == label for m2 in matches) >= 2
+                or (vouched and _fold(label) not in thing_words())):
             continue
         if all((_capitalised(w) and all(_capitalised(p) for p in w.split("-"))) or w.casefold() in PARTICLES
                for w in words) or (
@@ -508,9 +547,11 @@ def _keyed_strings(obj: Any, key: str | None = None) -> Iterable[tuple[str, str]
 def names_in_arguments(obj: Any) -> set[str]:
     """Person names among the string values of a call's arguments or a JSON tool result (rule 5)."""
     return {value for norm, value in _keyed_strings(obj)
-            if _name_shaped(value) and not (len(value.split()) == 1 and ordinary(value))  # "Unassigned"
-            and not _a_thing(value)                                      # "Conference Room Lincoln"
-            and (norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value)))}
+            if (_name_shaped(value) and not (len(value.split()) == 1 and ordinary(value))  # "Unassigned"
+                and not _a_thing(value)                                  # "Conference Room Lincoln"
+                and (norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value))))
+            or (norm in PERSON_KEYS and value.islower() and len(value) >= 3 and _fold(value) in lexicon()[0]
+                and not ordinary(value))}                                # "patient": "mathilde"
 
 
 # Words that make a value under a person's key a room, a team or a tool ("Conference Room Lincoln").
