@@ -46,8 +46,8 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
 
 from evals import jsontext
-from orchestrator.data.names import (PARTICLES, lexicon, names_in_arguments, names_in_emails, names_in_text, ordinary,
-                                     usernames_in_arguments, usernames_in_text)
+from orchestrator.data.names import (PARTICLES, keyed_strings, lexicon, names_in_arguments, names_in_emails,
+                                     names_in_text, ordinary, usernames_in_arguments, usernames_in_text)
 from orchestrator.errors import DataError, UsageError
 from evals.textio import read_text
 
@@ -370,18 +370,13 @@ def _secret_shaped(value: str) -> bool:
             and not ordinary(value) and not re.fullmatch(r"\d+|\d{4}-\d\d-\d\d.*|https?://.*", value))
 
 
-def secrets_under_keys(obj: Any, key: str = "") -> Iterator[str]:
+def secrets_under_keys(obj: Any) -> Iterator[str]:
     """String values under credential keys at any depth, and `password: …` / `token=…` in text."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from secrets_under_keys(v, str(k))
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from secrets_under_keys(v, key)
-    elif isinstance(obj, str):
-        if key and _SECRET_KEY.search(key) and _secret_shaped(obj.strip()):
-            yield obj.strip()
-        for m in _SECRET_IN_TEXT.finditer(obj):
+    for key, value in keyed_strings(obj):
+        if _SECRET_KEY.search(key) and _secret_shaped(value):
+            yield value
+    for _, text in _walk_strings(obj):
+        for m in _SECRET_IN_TEXT.finditer(text):
             if _secret_shaped(m.group(1)):
                 yield m.group(1)
 

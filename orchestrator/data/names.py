@@ -531,22 +531,22 @@ def _person_like(value: str) -> bool:
         _fold(w) in lexicon()[1] and _fold(w) not in ordinary_words() for w in words))
 
 
-def _keyed_strings(obj: Any, key: str | None = None) -> Iterable[tuple[str, str]]:
+def keyed_strings(obj: Any, key: str | None = None) -> Iterable[tuple[str, str]]:
     """(key, value) for every string under a key, at any depth (a list's items under the list's key);
     the key snake_cased and casefolded ("firstName" -> "first_name"), the value stripped."""
     if isinstance(obj, dict):
         for k, v in obj.items():
-            yield from _keyed_strings(v, str(k))
+            yield from keyed_strings(v, str(k))
     elif isinstance(obj, list):
         for v in obj:
-            yield from _keyed_strings(v, key)
+            yield from keyed_strings(v, key)
     elif isinstance(obj, str) and key is not None:
         yield re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold().replace("-", "_"), obj.strip()
 
 
 def names_in_arguments(obj: Any) -> set[str]:
     """Person names among the string values of a call's arguments or a JSON tool result (rule 5)."""
-    return {value for norm, value in _keyed_strings(obj)
+    return {value for norm, value in keyed_strings(obj)
             if (_name_shaped(value) and not (len(value.split()) == 1 and ordinary(value))  # "Unassigned"
                 and not _a_thing(value)                                  # "Conference Room Lincoln"
                 and (norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value))))
@@ -593,7 +593,7 @@ def usernames_in_arguments(obj: Any) -> set[str]:
     username-shaped value under a username key, and a dotted one ("zhang.wei") under a person's
     key; never an ordinary word ("admin", "support")."""
     found: set[str] = set()
-    for norm, value in _keyed_strings(obj):
+    for norm, value in keyed_strings(obj):
         if not value or ordinary(value) or _fold(value) in _NEVER_A_NAME:
             continue
         if norm in USERNAME_KEYS and (_USERNAME.fullmatch(value) or _SEPARATED_USERNAME.fullmatch(value)):
