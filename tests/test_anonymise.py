@@ -460,3 +460,13 @@ def test_a_third_held_out_set_s_misses():
     assert args["user"] in user and args["api_key"] == "${API_KEY}" and "token: expired" in user
     assert json.loads(out[0]["messages"][2]["content"])["note"].startswith(f"sent {args['temp_password']} to ")
     assert report.replaced["secret"] == 3
+
+
+def test_a_credential_word_must_be_the_key_or_its_last_part():
+    """`max_tokens`, `tokenizer`, `passenger` hold no credentials; "password: Priya" in text is no password."""
+    from orchestrator.data.anonymise import secrets_under_keys
+
+    found = list(secrets_under_keys({
+        "max_tokens": "512x", "tokenizer": "HuggingFaceTB/SmolLM2-135M", "passenger": "Priya9", "refresh_token": "rt_9f8e7d6c5b",
+        "note": "password: Priya and token=abc123def; max_tokens: 512abc; passenger: Ana2x"}))
+    assert found == ["rt_9f8e7d6c5b", "abc123def"]

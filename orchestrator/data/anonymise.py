@@ -357,27 +357,34 @@ def _no_ones_url(url: str) -> bool:
 
 
 # A value under a credential's key ("password": "…", `aws_secret_access_key = …`) is a secret whatever its
-# shape, when it looks like one: a digit, or upper and lower case, and no ordinary word or placeholder.
-_SECRET_KEY = re.compile(r"(?i)(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
-                         r"|client[_-]?secret|auth[_-]?key|credentials?)")
-_SECRET_IN_TEXT = re.compile(r"(?i)\b[\w-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key"
-                             r"|private[_-]?key|client[_-]?secret)\b[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"',;]{6,})")
+# shape, when it looks like one: a digit, or upper and lower case, and no ordinary word or placeholder. The
+# credential word is the key or its last part ("refresh_token", not "max_tokens", "tokenizer", "passenger").
+_CREDENTIAL_WORDS = r"(?:password|passwd|passphrase|pwd|secret|token|api_?key|apikey|access_?key|private_?key" \
+                    r"|client_?secret|auth_?key|credentials?)"
+_SECRET_KEY = re.compile(rf"(?:^|_){_CREDENTIAL_WORDS}")  # on keyed_strings' snake_cased, casefolded key
+_SECRET_IN_TEXT = re.compile(rf"(?i)(?<![\w-])(?:[\w-]*[_-])?{_CREDENTIAL_WORDS}(?![\w-])[\"']?[ \t]*[:=][ \t]*[\"']?"
+                             r"([^\s\"',;]{6,})")
 
 
-def _secret_shaped(value: str) -> bool:
-    return (6 <= len(value) <= 200 and " " not in value and value[:1] not in "$<*{[(%" and len(set(value)) > 3
-            and (any(c.isdigit() for c in value) or (any(c.isupper() for c in value) and any(c.islower() for c in value)))
-            and not ordinary(value) and not re.fullmatch(r"\d+|\d{4}-\d\d-\d\d.*|https?://.*", value))
+def _secret_shaped(value: str, in_text: bool = False) -> bool:
+    """Whether a credential's value looks like one; in running text it needs a digit or a symbol too
+    ("password: Priya" is no password)."""
+    if not (6 <= len(value) <= 200 and " " not in value and value[:1] not in "$<*{[(%" and len(set(value)) > 3):
+        return False
+    if ordinary(value) or re.fullmatch(r"\d+|\d{4}-\d\d-\d\d.*|https?://.*", value):
+        return False
+    symbol_or_digit = any(c.isdigit() or not c.isalnum() for c in value)
+    return symbol_or_digit or (not in_text and any(c.isupper() for c in value) and any(c.islower() for c in value))
 
 
 def secrets_under_keys(obj: Any) -> Iterator[str]:
     """String values under credential keys at any depth, and `password: …` / `token=…` in text."""
     for key, value in keyed_strings(obj):
-        if _SECRET_KEY.search(key) and _secret_shaped(value):
+        if _SECRET_KEY.search(key) and re.search(rf"{_CREDENTIAL_WORDS}$", key) and _secret_shaped(value):
             yield value
     for _, text in _walk_strings(obj):
         for m in _SECRET_IN_TEXT.finditer(text):
-            if _secret_shaped(m.group(1)):
+            if _secret_shaped(m.group(1), in_text=True):
                 yield m.group(1)
 
 
