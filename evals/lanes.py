@@ -9,10 +9,20 @@ own cache, and llama.cpp hands each thread whole output rows, so a token's arith
 
 from __future__ import annotations
 
+import os
+
 # Auto lanes only for small files: every lane loads its own copy of the weights (llama.cpp repacks
 # them into its CPU layouts in process memory), so an 8B model stays at one lane unless asked.
 AUTO_LANES_MAX_BYTES = 1 << 30
 AUTO_LANES_MAX = 4
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def lane_threads(lanes: int | None, n_threads: int, gpu_offload: bool, model_bytes: int) -> list[int]:

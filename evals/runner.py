@@ -34,6 +34,7 @@ import llama_cpp
 import numpy as np
 
 from evals.errors import ModelFileError
+from evals.lanes import usable_cpus
 from evals.model_files import check_gguf
 
 STOP = ["<|im_end|>"]
@@ -41,13 +42,6 @@ STOP = ["<|im_end|>"]
 FILE_TYPES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1", 10: "q2_k", 11: "q3_k_s",
               12: "q3_k_m", 13: "q3_k_l", 14: "q4_k_s", 15: "q4_k_m", 16: "q5_k_s", 17: "q5_k_m", 18: "q6_k",
               32: "bf16"}
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def gpu_offload() -> bool:

@@ -407,7 +407,9 @@ def _resource_problems(cfg: SweepConfig, problems: list[str]) -> None:
             problems.append(f"{NOTE}model.base: {cfg.model.base} has Gated DeltaNet layers and {', '.join(missing)} "
                             f"is not installed here: transformers falls back to its pure-torch delta rule, which is "
                             f"much slower on a GPU (pip install --no-build-isolation '.[gpu]')")
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    from evals.lanes import usable_cpus
+
+    cpus = usable_cpus()
     if r.cpus_per_trial > cpus:  # local Ray is started with that many logical CPUs, so the trial still runs
         problems.append(f"{NOTE}resources.cpus_per_trial: {r.cpus_per_trial:g} CPUs per trial, but this machine has {cpus}: "
                         f"a local sweep still places it, but Ray sizes its thread pools (OMP_NUM_THREADS) for "
