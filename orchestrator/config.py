@@ -838,6 +838,43 @@ def read_yaml(path: Path, kind: str, error: type[Exception] = ConfigError) -> An
         raise error(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
 
 
+_SWEEP_SECTIONS = frozenset({"data", "model", "train", "search", "search_space", "eval", "promote"})
+# Each kind of toolsweep YAML file: what it is, and what it is not when another kind was given for it.
+_FILE_KINDS = {
+    "sweep": ("a sweep config (name, {sections})", "a sweep config", "`toolsweep sweep {path}` runs it"),
+    "family": ("a family file (family, variants)", "a family file (it lists sweep files under `variants`)",
+               "`toolsweep family {path}` reads it, and checks each variant's sweep file before it starts"),
+    "toolset": ("a toolset (tools, intents, ...)",
+                "a toolset (a toolset has `tools`, `intents`, `flows` and `no_tool`: see data/toolsets/starter.yaml)",
+                "`toolsweep make-data --toolset {path}` generates rows from it, and a sweep file's source reads them "
+                "(data.sources.<name>.generate: {{kind: toolset, toolset: {path}}})"),
+}
+
+
+def yaml_file_kind(data: dict) -> str | None:
+    """Which of toolsweep's YAML files a mapping is by its top-level keys ("sweep", "family", "toolset"),
+    or None when it reads as none of them."""
+    keys = set(data)
+    if "name" in keys and keys & _SWEEP_SECTIONS and not keys & {"variants", "tools"}:
+        return "sweep"
+    if "name" not in keys and {"family", "variants"} <= keys:
+        return "family"
+    if "name" not in keys and "tools" in keys and keys & {"intents", "flows", "no_tool", "pools"}:
+        return "toolset"
+    return None
+
+
+def wrong_file_kind(path: Path | str, data: dict, expected: str) -> str | None:
+    """One line for a file of another kind than `expected` ("a family file (...), not a sweep config;
+    `toolsweep family F` reads it"), or None."""
+    kind = yaml_file_kind(data)
+    if kind is None or kind == expected:
+        return None
+    what, _, how = _FILE_KINDS[kind]
+    what = what.format(sections=", ".join(sorted(set(data) & _SWEEP_SECTIONS)))
+    return f"{path}: {what}, not {_FILE_KINDS[expected][1]}; {how.format(path=path)}"
+
+
 def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> SweepConfig:
     """Read and validate a sweep YAML; `overrides` maps dotted keys to values (CLI `--set`)."""
     path = Path(path)
@@ -846,13 +883,9 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Sw
         raise ConfigError(f"{path}: the file is empty (expected a sweep config: a mapping with at least `name`)")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
-    if "name" not in data and {"family", "variants"} <= set(data):  # five "unknown key" lines said less
-        raise ConfigError(f"{path}: a family file (family, variants), not a sweep config; `toolsweep family {path}` "
-                          f"reads it, and checks each variant's sweep file before it starts")
-    if "name" not in data and "tools" in data and set(data) & {"intents", "flows", "no_tool", "pools"}:
-        raise ConfigError(f"{path}: a toolset (tools, intents, ...), not a sweep config; `toolsweep make-data "
-                          f"--toolset {path}` generates rows from it, and a sweep file's source reads them "
-                          "(data.sources.<name>.generate: {{kind: toolset, toolset: {path}}})")
+    wrong = wrong_file_kind(path, data, "sweep")  # a field error per key of another file said less
+    if wrong:
+        raise ConfigError(wrong)
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
     return parse_config(data, path)
@@ -947,10 +980,9 @@ def load_family(path: Path | str) -> FamilyConfig:
     data = read_yaml(path, "family")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
-    if "variants" not in data and "name" in data and set(data) & {"train", "data", "search", "search_space", "model"}:
-        raise ConfigError(f"{path}: a sweep config (name, {', '.join(sorted(set(data) & {'data', 'model', 'train'}))}), "
-                          f"not a family file; `toolsweep sweep {path}` runs it, and a family file lists sweep files "
-                          "under `variants`")
+    wrong = wrong_file_kind(path, data, "family")
+    if wrong:
+        raise ConfigError(wrong)
     try:
         return FamilyConfig.model_validate(data)
     except ValidationError as err:

@@ -32,7 +32,7 @@ import jsonschema
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError,
                       field_validator, model_validator)
 
-from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml
+from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml, wrong_file_kind
 from orchestrator.data.filters import string_values
 
 SCENARIOS = ("single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed", "error_recovery",
@@ -569,25 +569,12 @@ def first_user_text(example: dict) -> str:
     return next(m["content"] for m in example["messages"] if m["role"] == "user")
 
 
-def _other_file_kind(data: dict) -> str | None:
-    """What a mapping is when it is one of toolsweep's other YAML files rather than a toolset."""
-    if "tools" in data:
-        return None
-    if {"family", "variants"} <= set(data):
-        return "a family file (family, variants)"
-    sweep_keys = sorted(set(data) & {"data", "model", "train", "search_space", "eval", "promote"})
-    if "name" in data and sweep_keys:
-        return f"a sweep config (name, {', '.join(sweep_keys)})"
-    return None
-
-
 def parse_toolset(data: Any, source: str = "<toolset>") -> Generator:
     if not isinstance(data, dict):
         raise ToolsetError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
-    other_kind = _other_file_kind(data)
-    if other_kind:  # a field error for every key of the wrong file said less than one line saying what it is
-        raise ToolsetError(f"{source}: {other_kind}, not a toolset (a toolset has `tools`, `intents`, `flows` and "
-                           "`no_tool`: see data/toolsets/starter.yaml)")
+    wrong = wrong_file_kind(source, data, "toolset")  # a field error per key of another file said less
+    if wrong:
+        raise ToolsetError(wrong)
     try:
         toolset = Toolset.model_validate(data)
     except ValidationError as err:
