@@ -361,7 +361,7 @@ def _no_ones_url(url: str) -> bool:
 # credential word is the key or its last part ("refresh_token", not "max_tokens", "tokenizer", "passenger").
 _CREDENTIAL_WORDS = r"(?:password|passwd|passphrase|pwd|secret|token|api_?key|apikey|access_?key|private_?key" \
                     r"|client_?secret|auth_?key|credentials?)"
-_SECRET_KEY = re.compile(rf"(?:^|_){_CREDENTIAL_WORDS}")  # on keyed_strings' snake_cased, casefolded key
+_SECRET_KEY = re.compile(rf"(?:^|_){_CREDENTIAL_WORDS}$")  # on keyed_strings' snake_cased, casefolded key
 _SECRET_IN_TEXT = re.compile(rf"(?i)(?<![\w-])(?:[\w-]*[_-])?{_CREDENTIAL_WORDS}(?![\w-])[\"']?[ \t]*[:=][ \t]*[\"']?"
                              r"([^\s\"',;]{6,})")
 
@@ -380,7 +380,7 @@ def _secret_shaped(value: str, in_text: bool = False) -> bool:
 def secrets_under_keys(obj: Any) -> Iterator[str]:
     """String values under credential keys at any depth, and `password: …` / `token=…` in text."""
     for key, value in keyed_strings(obj):
-        if _SECRET_KEY.search(key) and re.search(rf"{_CREDENTIAL_WORDS}$", key) and _secret_shaped(value):
+        if _SECRET_KEY.search(key) and _secret_shaped(value):
             yield value
     for _, text in _walk_strings(obj):
         for m in _SECRET_IN_TEXT.finditer(text):
@@ -494,15 +494,15 @@ def _national_number(value: str) -> str:
     return digits[_phone_prefix_length(value):]
 
 
-def _phone_laid_out(value: str, fake_digits: str) -> str:
-    """`value` with its NSN's digits replaced by the fake's, in order; separators and the digits before
-    them (country code, trunk 0) as written."""
-    kept = sum(c.isdigit() for c in value) - len(fake_digits)
-    fake = iter(fake_digits)
+def _laid_out(value: str, fake: str, part=str.isdigit) -> str:
+    """`value` with its last len(fake) characters for which `part` holds replaced by the fake's, in order;
+    separators, and the digits before them (a phone's country code, trunk 0), as written."""
+    kept = sum(map(part, value)) - len(fake)
+    chars = iter(fake)
     out = []
     for c in value:
-        if c.isdigit():
-            out.append(c if kept > 0 else next(fake))
+        if part(c):
+            out.append(c if kept > 0 else next(chars))
             kept -= 1
         else:
             out.append(c)
@@ -706,11 +706,8 @@ class Anonymiser:
         if cache_key not in self._cache:
             self._cache[cache_key] = self._make_fake(kind, norm if kind in ("card", "iban") else value, norm)
         fake = self._cache[cache_key]
-        if kind in ("phone", "card"):  # the number's fake digits, laid out as this occurrence writes the number
-            return _phone_laid_out(value, fake)
-        if kind == "iban":
-            compact = iter(fake)
-            return "".join(c if not c.isalnum() else next(compact) for c in value)
+        if kind in ("phone", "card", "iban"):  # the fake laid out as this occurrence writes the number
+            return _laid_out(value, fake, str.isalnum if kind == "iban" else str.isdigit)
         # Names and tickets are cached in one case and take the case of each occurrence.
         return _case_like(value, fake) if kind in _NAME_KINDS or kind == "ticket" else fake
 
@@ -852,7 +849,7 @@ class Anonymiser:
         self._compiled = {}
 
     def _short_numbers_pattern(self) -> str | None:
-        if not self.short_numbers or "phone" in self.disabled:
+        if not self.short_numbers:
             return None
         return "|".join(_separated_digits(n) for n in sorted(self.short_numbers, key=len, reverse=True))
 
@@ -867,7 +864,7 @@ class Anonymiser:
     def _build_pattern(self, skip: frozenset[str]) -> re.Pattern:
         parts = [f"(?P<{k}>{_PATTERNS[k]})" for k in REGEX_KINDS if k not in self.disabled and k not in skip]
         short = self._short_numbers_pattern()  # learned values, like known tokens: read in let-go spans too
-        if short:
+        if short and "phone" not in self.disabled:
             parts.append(f"(?P<phone_nsn>{short})")
         # Longest first (in _alternatives), so "Priya Nair" wins over "Priya".
         tokens = [t for t in self.known.values() if t.kind not in self.disabled]
@@ -919,14 +916,14 @@ class Anonymiser:
     def originals(self, row: dict) -> dict[str, set[str]]:
         """Regex-detected values of a row (all detectors, disabled ones included), per kind."""
         found: dict[str, set[str]] = {}
+        short = self._short_numbers_pattern()
         for _, s in _walk_strings(row, numbers=True):
             for kind in REGEX_KINDS:
                 for m in re.finditer(_PATTERNS[kind], s):
                     if not _let_go(kind, m.group(), s, m.start(), self.not_ticket_prefixes):
                         found.setdefault(kind, set()).add(m.group())
-            if self.short_numbers:
-                for m in re.finditer("|".join(_separated_digits(n) for n in self.short_numbers), s):
-                    found.setdefault("phone", set()).add(m.group())
+            for m in re.finditer(short, s) if short else ():
+                found.setdefault("phone", set()).add(m.group())
         return found
 
 
@@ -958,15 +955,6 @@ def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: 
                     raise SurvivingTokenError(kind, i, where.lstrip(".") or "(row)", form)
 
 
-def _json_values(row: dict) -> Iterator[Any]:
-    """The row and every JSON value inside its strings (tool results, call arguments as text)."""
-    yield row
-    for _, s in _walk_strings(row):
-        for _, parsed in _json_layers(s):
-            if parsed is not None:
-                yield parsed
-
-
 def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
     """In row order: (text, None) for every string and every string inside JSON text, (None, value)
     for every decoded JSON value and, after its strings, every row itself (for the detectors that
@@ -980,12 +968,14 @@ def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
         yield None, row
 
 
-def _detected(rows: list[dict]) -> tuple[dict[str, str | None], set[str]]:
-    """(person names, account names) the rows show (names.py), from one walk of them: the strings inside JSON text too
-    ("body": "...Best,\nOmar"), arguments under a person's or an account's key at any depth; then the
-    full names a single name found there forms with the word after it (_surnames_beside)."""
+def _detected(rows: list[dict]) -> tuple[dict[str, str | None], set[str], dict[str, None]]:
+    """(person names, account names, credentials) the rows show (names.py, secrets_under_keys), from one
+    walk of them: the strings inside JSON text too ("body": "...Best,\nOmar"), arguments under a person's,
+    an account's or a credential's key at any depth; then the full names a single name found there forms
+    with the word after it (_surnames_beside)."""
     names: dict[str, str | None] = {}
     accounts: set[str] = set()
+    secrets: dict[str, None] = {}
     texts: list[str] = []
     for text, value in _texts_and_values(rows):
         if text is not None:
@@ -996,8 +986,9 @@ def _detected(rows: list[dict]) -> tuple[dict[str, str | None], set[str]]:
         else:
             names.update(dict.fromkeys(names_in_arguments(value)))
             accounts |= usernames_in_arguments(value)
+            secrets.update(dict.fromkeys(secrets_under_keys(value)))
     names.update(_surnames_beside(texts, {n for n in names if len(n.split()) == 1 and names[n] != "last"}))
-    return names, accounts
+    return names, accounts, secrets
 
 
 def _json_layers(s: str, depth: int = 3) -> Iterator[tuple[str, Any]]:
@@ -1044,7 +1035,7 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     # One spelling per text: "Jose\u0301" (an accent as a combining mark, as macOS writes it) and "José"
     # are the same name, and matched only one way the surname survived and the fake took the stray accent.
     rows = [_map_strings(row, lambda s: unicodedata.normalize("NFC", _letters_unescaped(s))) for row in rows]
-    names, accounts = _detected(rows)
+    names, accounts, secrets = _detected(rows)
     if "name" not in anon.disabled:
         anon.learn_names(names)
     if "handle" not in anon.disabled:
@@ -1052,7 +1043,7 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     anon.learn_ticket_prefixes(s for row in rows for _, s in _walk_strings(row))
     anon.learn_phone_numbers(s for row in rows for _, s in _walk_strings(row, numbers=True))
     if "secret" not in anon.disabled:
-        anon.learn_secrets(v for row in rows for value in _json_values(row) for v in secrets_under_keys(value))
+        anon.learn_secrets(secrets)
     report = Report(rows=len(rows), detected_names=len(anon.detected_names))
     seen: dict[str, set] = {}
     originals: dict[str, set[str]] = {}
