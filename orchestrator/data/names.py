@@ -324,7 +324,7 @@ def _cue_before(text: str, start: int) -> str | None:
 # cut off the span, they are the cue.
 _LEADING_CUES = frozenset(c for c in PERSON_CUES + SIGN_OFFS + HONORIFICS if " " not in c) | {"please", "and", "or",
                                                                                           "also"} \
-    | frozenset(c.split()[0] for c in PERSON_CUES if " " in c and c.split()[0] in ("ich", "je", "me", "mi", "meu"))
+    | {"ich", "je", "me", "mi", "meu"}  # the first words of "ich bin", "je m'appelle", "me llamo", "mi chiamo", ...
 
 
 # "Dr Ngozi", "DR. NGOZI", "dr. Ngozi", but not "3126 ms\nEscalate": lower case needs its full stop.
@@ -334,6 +334,17 @@ _SIGN_OFF_BEFORE = re.compile(r"(?i)(?:^|[\n.!])\s*(?:" + "|".join(re.escape(s) 
                               r"|(?:^|\n)[ \t]*(?:—|–|--)[ \t]*$")  # "— Ifeoma" on its own line
 
 
+def _names_no_one(word: str) -> bool:
+    """An ordinary word, an addressee that is no person ("Support"), or a word that names a thing."""
+    return ordinary(word) or _fold(word) in NOT_PEOPLE or _fold(word) in thing_words()
+
+
+def _listed_or_accented(word: str) -> bool:
+    """A lexicon first name or surname, or a word written with letters beyond ASCII ("Siobhán", "Ольга")."""
+    firsts, lasts = lexicon()
+    return _fold(word) in firsts or _fold(word) in lasts or not word.isascii()
+
+
 def _could_sign(core: list[str]) -> bool:
     """Whether the words after a sign-off can be a person: no word names a thing ("Acme Logistics"), and
     a single word is a lexicon name, written with diacritics ("Siobhán"), or at least no two English words
@@ -341,9 +352,7 @@ def _could_sign(core: list[str]) -> bool:
     a person rewrote the company's name in every row of the file."""
     if any(_fold(w) in thing_words() for w in core):
         return False
-    firsts, lasts = lexicon()
-    word = core[0]
-    return len(core) >= 2 or _fold(word) in firsts or _fold(word) in lasts or not word.isascii() or not _compound(word)
+    return len(core) >= 2 or _listed_or_accented(core[0]) or not _compound(core[0])
 
 
 def _compound(word: str) -> bool:
@@ -365,7 +374,7 @@ def names_in_emails(text: str) -> dict[str, None]:
     found: dict[str, None] = {}
     for m in _EMAIL.finditer(text):
         first, last = m.group(1), m.group(2)
-        if any(ordinary(w) or _fold(w) in NOT_PEOPLE or _fold(w) in thing_words() for w in (first, last)):
+        if _names_no_one(first) or _names_no_one(last):
             continue
         if _fold(first) in firsts or _fold(last) in lasts:
             found[f"{first.capitalize()} {last.capitalize()}"] = None
@@ -448,7 +457,7 @@ def names_in_text(text: str) -> dict[str, str | None]:
         found.setdefault(label, None)
     for match in _HERE_INTRO.finditer(text):  # "Hi, Peregrine here.": who is writing
         name = match.group(1) or match.group(2)
-        if not any(ordinary(w) or _fold(w) in NOT_PEOPLE or _fold(w) in thing_words() for w in name.split()):
+        if not any(map(_names_no_one, name.split())):
             found.setdefault(name, None)
     for match in _CAPITALS_PAIR.finditer(text):  # "CALL MARGARET THOMPSON BEFORE 5PM": a shouted full name
         first, last = match.group(1), match.group(2)
@@ -500,8 +509,7 @@ def speaker_labels(text: str) -> list[str]:
         if len(label.replace(" ", "")) < 3:  # "M:", "E:", "PS:": signature and note labels
             continue
         if len(words) == 1 and label[:1].isupper() and not (  # "Attendees:", "Agenda:" label one line each
-                _fold(label) in firsts or _fold(label) in lexicon()[1] or not label.isascii()
-                or sum(m2.group("label") == label for m2 in matches) >= 2
+                _listed_or_accented(label) or sum(m2.group("label") == label for m2 in matches) >= 2
                 or (vouched and _fold(label) not in thing_words())):
             continue
         if all((_capitalised(w) and all(_capitalised(p) for p in w.split("-"))) or w.casefold() in PARTICLES
