@@ -30,11 +30,19 @@ tokens/s, the largest absolute difference between the per-step loss curves, and 
 of this machine's FLOP limit: the best matmul rate measured here (torch fp32, 2048^2, best of 5) divided by the model
 FLOPs one trained token needs (LoRA: forward plus input-gradient backward through the frozen
 weights, 4 x body parameters; causal attention; the LM head on trained positions only).
+
+`--profile` adds one more toolsweep run under torch.profiler (not timed with the others: the
+profiler slows every op) and prints where its step time goes: matrix products, attention,
+element-wise ops and the rest, each share of the step and, for the products and attention, the
+GFLOP/s they ran at (FLOPs from the recorded shapes) beside the 2048^2 rate the FLOP limit assumes.
+It answers "how far can this trainer go on this CPU": if the products already run near the rate
+their shapes allow, removing waste elsewhere is all that is left.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -120,7 +128,7 @@ def _trainer_class(variant: str):
 
 
 def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: float | None, out: Path,
-                top_layers: int = -1) -> None:
+                top_layers: int = -1, profile: bool = False) -> None:
     """One training run (in its own process); writes its numbers to `out`."""
     import torch
     from transformers import TrainerCallback
@@ -144,8 +152,15 @@ def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: floa
     trainer = build_trainer(inputs.base, inputs.tokenizer, inputs.train_ds, cfg.train, work, [Keep()],
                             trainer_cls=_trainer_class(variant))
     trainer.args.max_steps = steps
+    profiler = None
+    if profile:
+        from torch.profiler import ProfilerActivity
+        from torch.profiler import profile as torch_profile
+
+        profiler = torch_profile(activities=[ProfilerActivity.CPU], record_shapes=True)
     start = time.perf_counter()
-    trainer.train()
+    with profiler or contextlib.nullcontext():
+        trainer.train()
     secs = time.perf_counter() - start
     masks = [m for m in inputs.train_ds["assistant_masks"]]
     lengths = [len(m) for m in masks]
@@ -159,7 +174,86 @@ def run_variant(variant: str, config: Path, rows: int, steps: int, dropout: floa
         "mean_row_tokens": sum(lengths) / len(lengths),
         "scored_share": sum(map(sum, masks)) / sum(lengths),
         "model_config": trainer.model.get_base_model().config.to_dict(),
+        **({"ops": _op_table(profiler)} if profiler else {}),
     }))
+
+
+def _op_table(profiler) -> list[dict]:
+    """The profiler's self CPU time per (op, input shapes), as plain rows for `step_breakdown`."""
+    return [{"name": e.key, "shapes": [list(s) for s in e.input_shapes], "self_us": e.self_cpu_time_total,
+             "calls": e.count} for e in profiler.key_averages(group_by_input_shape=True)]
+
+
+_PRODUCTS = {"aten::mm", "aten::addmm", "aten::addmm_", "aten::bmm", "aten::baddbmm"}
+_ELEMENTWISE = ("aten::mul", "aten::add", "aten::sub", "aten::div", "aten::silu", "aten::pow", "aten::neg",
+                "aten::exp", "aten::rsqrt", "aten::mean", "aten::sum", "aten::cat", "aten::copy_", "aten::fill_",
+                "aten::addcmul", "aten::_log_softmax", "aten::clone", "aten::where", "aten::zero_")
+
+
+def _product_flops(name: str, shapes: list[list[int]]) -> float:
+    """2 x M x K x N of one matrix product from its recorded input shapes (batched: times the batch)."""
+    if name in ("aten::addmm", "aten::addmm_", "aten::baddbmm"):
+        shapes = shapes[1:3]  # (bias or accumulator, a, b)
+    a, b = shapes[0], shapes[1]
+    if len(a) < 2 or len(b) < 2:
+        return 0.0
+    batch = a[0] if len(a) == 3 else 1
+    return 2.0 * batch * a[-2] * a[-1] * b[-1]
+
+
+def _attention_flops(shapes: list[list[int]], backward: bool) -> float:
+    """Causal attention's FLOPs from SDPA's recorded shapes: QK^T and AV over the lower triangle
+    (batch x heads x L^2/2 x head_dim, 2 FLOPs each), the backward 2.5 times that."""
+    for shape in shapes:
+        if len(shape) == 4:  # the first 4-d input is the query or the output gradient: (batch, heads, L, dim)
+            b, h, length, dim = shape
+            forward = 2 * 2 * b * h * length * length / 2 * dim
+            return forward * (2.5 if backward else 1.0)
+    return 0.0
+
+
+def step_breakdown(ops: list[dict], steps: int, matmul_gflops_2048: float) -> dict:
+    """Where a profiled run's time went, per step: matrix products, attention, element-wise ops and
+    the rest (framework overhead, the optimizer), each in seconds and as a share, with the rate the
+    products and attention ran at. Pure: works on `_op_table`'s rows."""
+    kinds = {"products": [0.0, 0.0], "attention": [0.0, 0.0], "elementwise": [0.0, 0.0], "other": [0.0, 0.0]}
+    for op in ops:
+        name, secs = op["name"], op["self_us"] / 1e6
+        if name in _PRODUCTS:
+            kind, flops = "products", _product_flops(name, op["shapes"]) * op["calls"]
+        elif "scaled_dot_product" in name and "flash_attention" in name:
+            kind = "attention"
+            flops = _attention_flops(op["shapes"], backward="backward" in name) * op["calls"]
+        elif name.startswith(_ELEMENTWISE):
+            kind, flops = "elementwise", 0.0
+        else:
+            kind, flops = "other", 0.0
+        kinds[kind][0] += secs
+        kinds[kind][1] += flops
+    total = sum(secs for secs, _ in kinds.values()) or 1.0
+    out = {}
+    for kind, (secs, flops) in kinds.items():
+        out[kind] = {"seconds_per_step": secs / steps, "share": secs / total}
+        if kind in ("products", "attention"):
+            rate = flops / secs / 1e9 if secs else 0.0
+            out[kind].update({"gflops": rate, "share_of_2048_rate": rate / matmul_gflops_2048})
+    # The step if products and attention ran at the 2048^2 rate and nothing else changed: how much
+    # a faster kernel could still buy, against how much removing other work could.
+    at_peak = sum(kinds[k][1] for k in ("products", "attention")) / (matmul_gflops_2048 * 1e9)
+    out["step_if_products_at_2048_rate"] = (at_peak + kinds["elementwise"][0] + kinds["other"][0]) / steps
+    out["profiled_step"] = total / steps
+    return out
+
+
+def _print_breakdown(b: dict, gflops: float) -> None:
+    print(f"Where toolsweep's step goes (profiled run, {b['profiled_step']:.2f} s/step under the profiler; "
+          f"fp32 2048^2 matmul {gflops:.0f} GFLOP/s):")
+    for kind in ("products", "attention", "elementwise", "other"):
+        k = b[kind]
+        rate = f"  {k['gflops']:.0f} GFLOP/s ({k['share_of_2048_rate']:.0%} of the 2048^2 rate)" if "gflops" in k else ""
+        print(f"  {kind:<12}{k['seconds_per_step']:>7.2f} s/step {k['share']:>5.0%}{rate}")
+    print(f"  with products and attention at the 2048^2 rate and the rest unchanged: "
+          f"{b['step_if_products_at_2048_rate']:.2f} s/step")
 
 
 def main() -> None:
@@ -180,13 +274,16 @@ def main() -> None:
                     help="adapt only the last N decoder layers in every run (train.lora.top_layers; a config "
                          "choice, not a trainer lever: plain TRL gets it too); 0 adapts every layer; "
                          "default: the config's")
+    ap.add_argument("--profile", action="store_true",
+                    help="after the timed runs, profile one more toolsweep run and print where its step time goes "
+                         "(products, attention, element-wise, other; GFLOP/s of products and attention)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.variant:
         run_variant(args.variant, args.config, args.rows, args.steps, None if args.dropout < 0 else args.dropout,
-                    args.out, args.top_layers)
+                    args.out, args.top_layers, args.profile)
         return
 
     wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -199,12 +296,8 @@ def main() -> None:
     runs: dict[str, list[dict]] = {v: [] for v in order}
     for repeat in range(args.repeats):
         for variant in (order if repeat % 2 == 0 else order[::-1]):
-            out = Path(tempfile.mkstemp(suffix=".json")[1])
-            subprocess.run([sys.executable, __file__, "--variant", variant, "--out", str(out), "--config",
-                            str(args.config), "--rows", str(args.rows), "--steps", str(args.steps),
-                            "--dropout", str(args.dropout), "--top-layers", str(args.top_layers)],
-                           check=True, cwd=ROOT)
-            runs[variant].append(json.loads(out.read_text()))
+            runs[variant].append(_subprocess_run(variant, args))
+    profiled = _subprocess_run("toolsweep", args, profile=True) if args.profile else None
     results = summarise_repeats(runs)
     ours = results["toolsweep"]
     from transformers import LlamaConfig
@@ -228,6 +321,10 @@ def main() -> None:
     _print_table(args, results, top)
     print(f"FLOP limit: {gflops:.0f} GFLOP/s matmul (fp32) / {per_token / 1e9:.2f} GFLOP per trained token = "
           f"{limit_tokens_s:.0f} tokens/s; toolsweep reaches {ours['tokens_per_s'] / limit_tokens_s:.0%}")
+    breakdown = {}
+    if profiled:
+        breakdown = {"toolsweep_step_breakdown": step_breakdown(profiled["ops"], profiled["steps"], gflops)}
+        _print_breakdown(breakdown["toolsweep_step_breakdown"], gflops)
     bf16_numbers = {}
     if "bf16" in results:
         bf16_gflops = matmul_gflops(dtype="bfloat16")
@@ -239,7 +336,17 @@ def main() -> None:
         args.json.write_text(json.dumps({
             **results, "ratio_tokens_per_s": ours["ratio_tokens_per_s"],
             "max_abs_loss_diff": diff, "fraction_of_flop_limit": ours["tokens_per_s"] / limit_tokens_s,
-            "matmul_gflops": gflops, "flops_per_trained_token": per_token, **bf16_numbers}, indent=2))
+            "matmul_gflops": gflops, "flops_per_trained_token": per_token, **bf16_numbers, **breakdown}, indent=2))
+
+
+def _subprocess_run(variant: str, args, profile: bool = False) -> dict:
+    """One training run in a fresh process (its peak RSS its own); its numbers."""
+    out = Path(tempfile.mkstemp(suffix=".json")[1])
+    subprocess.run([sys.executable, __file__, "--variant", variant, "--out", str(out), "--config",
+                    str(args.config), "--rows", str(args.rows), "--steps", str(args.steps),
+                    "--dropout", str(args.dropout), "--top-layers", str(args.top_layers)]
+                   + (["--profile"] if profile else []), check=True, cwd=ROOT)
+    return json.loads(out.read_text())
 
 
 def _median(values: list[float]) -> float:

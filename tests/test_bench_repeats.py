@@ -51,3 +51,26 @@ def test_flop_model_counts_the_backward_only_through_adapted_layers():
     head = 2 * 2 * 64 * 1000 * 0.1                           # forward + input-gradient backward of the head
     per_layer_pass = (every - head) / 8                      # 4 layers forward + 4 backward, equal FLOPs each
     assert bench.flops_per_trained_token(llama, 100, 0.1, top_layers=1) == pytest.approx(5 * per_layer_pass + head)
+
+
+def test_step_breakdown_sorts_profiled_ops_and_rates_products_and_attention():
+    bench = _bench()
+    ops = [  # one step: 1 s of products at 2 x 1000 x 1000 x 1000 x 50 calls = 100 GFLOP/s, ...
+        {"name": "aten::mm", "shapes": [[1000, 1000], [1000, 1000]], "self_us": 0.6e6, "calls": 30},
+        {"name": "aten::addmm_", "shapes": [[1000, 1000], [1000, 1000], [1000, 1000]], "self_us": 0.4e6, "calls": 20},
+        # causal attention, batch 1, 2 heads, 1000 positions, dim 50: 2 x 2 x 2 x 1000^2 / 2 x 50 = 0.2 GFLOP
+        {"name": "aten::_scaled_dot_product_flash_attention_for_cpu", "shapes": [[1, 2, 1000, 50]] * 3,
+         "self_us": 0.004e6, "calls": 1},
+        {"name": "aten::_scaled_dot_product_flash_attention_for_cpu_backward", "shapes": [[1, 2, 1000, 50]] * 4,
+         "self_us": 0.01e6, "calls": 1},
+        {"name": "aten::mul", "shapes": [[1000], [1000]], "self_us": 0.3e6, "calls": 100},
+        {"name": "aten::_fused_adamw_", "shapes": [], "self_us": 0.086e6, "calls": 1},
+    ]
+    out = bench.step_breakdown(ops, steps=1, matmul_gflops_2048=200.0)
+    assert abs(out["products"]["gflops"] - 100.0) < 1e-9 and abs(out["products"]["share_of_2048_rate"] - 0.5) < 1e-12
+    assert abs(out["attention"]["gflops"] - 0.2 * 3.5 / 0.014) < 1e-6  # forward 0.2 + backward 2.5 x 0.2 GFLOP
+    assert abs(out["elementwise"]["seconds_per_step"] - 0.3) < 1e-12 and abs(out["other"]["seconds_per_step"] - 0.086) < 1e-12
+    assert abs(out["profiled_step"] - 1.4) < 1e-12
+    assert abs(sum(out[k]["share"] for k in ("products", "attention", "elementwise", "other")) - 1.0) < 1e-12
+    # at the 2048^2 rate the 100 GFLOP of products take 0.5 s and attention's 0.7 GFLOP 3.5 ms
+    assert abs(out["step_if_products_at_2048_rate"] - (0.5 + 0.0035 + 0.3 + 0.086)) < 1e-9
