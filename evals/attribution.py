@@ -26,14 +26,18 @@ CAUSES = ("framework_template_bug", "framework_parser_gap", "model_format_failur
 TIERS = ("strict", "lenient")
 
 
-def template_problems(case: dict, rendered: str, roundtrip: str | None = None) -> list[str]:
-    """What the rendered prompt lost; [] when it carries everything."""
+def template_problems(case: dict, rendered: str, roundtrip: str | None = None,
+                      without_tools: str | None = None) -> list[str]:
+    """What the rendered prompt lost; [] when it carries everything. With `without_tools` (the same
+    conversation rendered with no tools), a tool survived only if the tools added its name: a name
+    the user's own words carry is no rendered tool (a template that drops tools was charged to the
+    model on cases whose user text named the tool, and to the template on the rest)."""
     problems = []
     if roundtrip is not None and roundtrip != rendered:
         problems.append("tokenize/detokenize round trip changed the prompt")
     for tool in case["tools"]:
         name = tool.get("function", tool)["name"]
-        if name not in rendered:
+        if name not in rendered or (without_tools is not None and rendered.count(name) <= without_tools.count(name)):
             problems.append(f"tool {name!r} missing from the prompt")
     for m in case["messages"]:
         if m.get("role") in ("user", "tool") and m.get("content") and m["content"] not in rendered:

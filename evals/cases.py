@@ -44,8 +44,9 @@ def normalise_messages(messages: list[dict]) -> list[dict]:
     out = []
     for m in messages:
         m = dict(m)
-        if "content" in m or m.get("role") != "assistant":
-            m["content"] = content_text(m.get("content"), m.get("role", ""))
+        # An assistant turn that only calls may leave out `content` (OpenAI's API does); a chat
+        # template that reads message.content then failed to render the case.
+        m["content"] = content_text(m.get("content"), m.get("role", ""))
         if m.get("tool_calls"):
             m["tool_calls"] = [{"type": "function", "function": _call_of(tc)} for tc in m["tool_calls"]]
         out.append(m)
@@ -79,6 +80,32 @@ def case_from_example(example: dict, default_id: str | None = None) -> dict:
 CASE_KEYS = ("id", "scenario", "tools", "messages", "expected", "arg_rules", "probe_kind", "bfcl")
 
 
+def misspelt_key(row: dict) -> str | None:
+    """A key that is a near miss of a case key ("argrules", "expcted", "Expected"), or None: other keys
+    are carried along unread, so a misspelt one silently dropped what it held (the rules; or the
+    expected answer, and the row was then read as a training-style conversation and scored on an
+    earlier turn)."""
+    for key in row:
+        if not isinstance(key, str) or key in CASE_KEYS:
+            continue
+        near = difflib.get_close_matches(key.casefold(), CASE_KEYS, n=1, cutoff=0.8)
+        if near:
+            return f"unknown key {key!r} (did you mean {near[0]!r}? a misspelt key is not read)"
+    return None
+
+
+def _unanswered_end(messages: list) -> str | None:
+    """Why a training-style row cannot be read as a case: its last turn is no assistant answer, so
+    the turn the case would score is an earlier one and the turns after it are dropped unseen."""
+    last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+    answered = any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages)
+    if last.get("role") in ("assistant", None) or not answered:  # no assistant turn at all: said by case_from_example
+        return None
+    return (f"no 'expected', so the row is read as a training-style conversation and scored on its last calling "
+            f"assistant turn, but it ends with a {last['role']!r} turn (message {len(messages) - 1}) that no assistant "
+            "turn answers, and that turn would be dropped; add 'expected' to score the turn after it")
+
+
 def validate_case(case: Any) -> str | None:
     """The reason a case is unusable, or None."""
     if not isinstance(case, dict):
@@ -86,10 +113,9 @@ def validate_case(case: Any) -> str | None:
     for key in ("id", "tools", "messages", "expected"):
         if key not in case:
             return f"missing key {key!r}"
-    for key in case:  # "argrules" for "arg_rules" scored the case without its rules
-        near = difflib.get_close_matches(key, CASE_KEYS, n=1, cutoff=0.8) if key not in CASE_KEYS else []
-        if near:
-            return f"unknown key {key!r} (did you mean {near[0]!r}? a misspelt key is not read)"
+    misspelt = misspelt_key(case)
+    if misspelt:
+        return misspelt
     if not isinstance(case["id"], (str, int)) or isinstance(case["id"], bool) or str(case["id"]).strip() == "":
         return "'id' must be a non-empty string or an integer"
     if not isinstance(case["messages"], list) or not case["messages"]:
@@ -131,7 +157,8 @@ def _conversation_problem(messages: list[dict]) -> str | None:
     for i, m in enumerate(messages):
         role = m["role"]
         if role not in ROLES:
-            return f"message {i} has role {role!r} (expected one of {', '.join(ROLES)})"
+            return (f"message {i} has role {role!r} (expected one of {', '.join(ROLES)}; OpenAI's legacy "
+                    "'function' role is read as 'tool')")
         try:
             text = content_text(m.get("content"), role)
         except ContentError as err:
@@ -321,6 +348,11 @@ def load_cases(path: Path | str) -> list[dict]:
             raise CaseError(f"{path}:{lineno}: a JSON {type(row).__name__}, expected one case object per line")
         if "expected" in row and isinstance(row.get("messages"), list):  # legacy / Hermes-style calls read as standard
             row = {**row, "messages": [standard_message(m) if isinstance(m, dict) else m for m in row["messages"]]}
+        misspelt = misspelt_key(row)
+        if misspelt:
+            raise CaseError(f"{path}:{lineno}: {misspelt}")
+        if "expected" not in row and isinstance(row.get("messages"), list) and _unanswered_end(row["messages"]):
+            raise CaseError(f"{path}:{lineno}: {_unanswered_end(row['messages'])}")
         if "expected" not in row and not isinstance(row.get("messages"), list):
             raise CaseError(f"{path}:{lineno}: a case needs 'expected' (or, read as a training-style conversation, "
                             f"'messages' and 'tools'); this row's keys: {', '.join(sorted(map(str, row))) or 'none'}"

@@ -29,6 +29,8 @@ _FAILURE = re.compile(
     r"available|return|get|work|succeed|load|reach|have|access|retrieve|fetch|open|connect|go\s+through)|"
     r"does\s*n[o']?t\s+exist|\berror\b|\bfail(ed|s|ure)?\b|\bempty\b|timed?\s*out|"
     r"unavailable|unreachable|nothing\s+(came\s+back|was\s+returned|returned|found)|\bsorry\b|no\s+such|"
+    # "the lookup returned nothing", "it came back with nothing", "I got nothing back"
+    r"\b(returned|found|got|gave|came\s+back\s+with|brought\s+back)\s+nothing\b|"
     # an access failure restated: "permission denied", "I don't have permission", "access is forbidden"
     r"\bpermissions?\b|\bdenied\b|\bforbidden\b|\bunauthori[sz]ed\b|not\s+(allowed|authori[sz]ed|permitted)|"
     r"\brate[- ]limit|\bquota\b|\bunsuccessful\b|\brejected\b|\bnot\s+possible\b)",

@@ -71,10 +71,13 @@ def check_context(ordered: list[tuple[str, dict]], runner: Runner, max_new_token
     problem_of = getattr(runner, "context_problem", None)
     if problem_of is None:
         return
-    for prompt, case in ordered:
-        problem = problem_of(prompt, max_new_tokens)
-        if problem:
-            raise ContextOverflowError(f"case {case['id']!r}: {problem}")
+    over = [(case["id"], problem) for prompt, case in ordered for problem in [problem_of(prompt, max_new_tokens)]
+            if problem]
+    if over:  # every case that does not fit, not just the first: one rerun, not one per case
+        (first, problem), more = over[0], [cid for cid, _ in over[1:]]
+        raise ContextOverflowError(f"case {first!r}: {problem}" + (
+            f"; {len(more)} more case(s) do not fit either ({', '.join(map(repr, more[:5]))}"
+            f"{', ...' if len(more) > 5 else ''})" if more else ""))
 
 
 def run_call_case(case: dict, prompt: str, runner: Runner, template_ok: bool, max_new_tokens: int) -> dict:
@@ -120,7 +123,8 @@ def _score_one(case: dict, prompt: str, runner: Runner, template: str, max_new_t
     if is_probe(case):
         return {**run_probe(case, prompt, runner, template, max_new_tokens), "case_sha256": case_fingerprint(case)}
     roundtrip = getattr(runner, "roundtrip", None)
-    problems = template_problems(case, prompt, roundtrip(prompt) if roundtrip else None)
+    without_tools = render_chat(template, case["messages"], None, add_generation_prompt=True) if case["tools"] else None
+    problems = template_problems(case, prompt, roundtrip(prompt) if roundtrip else None, without_tools)
     record = run_call_case(case, prompt, runner, not problems, max_new_tokens)
     record["template_problems"] = problems
     record["case_sha256"] = case_fingerprint(case)
@@ -205,24 +209,28 @@ def fabrication_summary(probes: list[dict]) -> dict:
 
 
 def _with_width(name: str, ci: tuple[float, float] | None, value: float | None, n: int) -> list[float] | None:
-    """The bootstrap CI, or for a proportion whose every counted case scored alike (the bootstrap
-    then has no width), the Wilson score interval of the same cases (evals.stats.wilson_interval)."""
-    if ci and ci[0] == ci[1] and value is not None and METRICS.get(name) and METRICS[name].proportion and n:
+    """The bootstrap CI, or where every counted case scored alike (the bootstrap then has no width)
+    the Wilson score interval of the same cases (evals.stats.wilson_interval): for a proportion at
+    any value, and for a ratio of counts (precision, recall, F1, key-F1) at 0 or 1, where every
+    counted case was wholly right or wholly wrong (3 cases of perfect calls gave precision [1, 1])."""
+    alike = ci and ci[0] == ci[1] and value is not None and name in METRICS and n
+    if alike and (METRICS[name].proportion or value in (0.0, 1.0)):
         ci = wilson_interval(value * n, n)
     return list(ci) if ci else None
 
 
-SCENARIO_CI_METRICS = ("tool_selection_accuracy", "tool_f1", "argument_exact_match", "no_tool_accuracy")
+SCENARIO_CI_METRICS = ("tool_selection_accuracy", "tool_f1", "argument_exact_match", "no_tool_accuracy")  # the .md table's
 
 
 def _scenario_cis(calls: list[dict], scenarios: dict, seed: int) -> dict[str, dict[str, list[float] | None]]:
-    """CIs of the per-scenario table's metrics, each scenario's cases resampled (Wilson where a share
-    scored alike): the table's numbers rest on a dozen cases each and said nothing of it."""
+    """CIs of every per-scenario metric, each scenario's cases resampled (Wilson where its cases scored
+    alike): the table's numbers rest on a dozen cases each and said nothing of it."""
     out = {}
     for name, values in scenarios.items():
         rows = [r for r in calls if r.get("scenario", "") == name]
-        cis = bootstrap_cis(rows, aggregate, list(SCENARIO_CI_METRICS), seed=seed)
-        out[name] = {m: _with_width(m, cis[m], values.get(m), measured_count(m, rows)) for m in SCENARIO_CI_METRICS}
+        names = [m for m in values if m in METRICS and METRICS[m].with_ci]
+        cis = bootstrap_cis(rows, aggregate, names, seed=seed)
+        out[name] = {m: _with_width(m, cis[m], values.get(m), measured_count(m, rows)) for m in names}
     return out
 
 
@@ -273,9 +281,9 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
         lines.append(f"| {name} | {_fmt(report['metrics'].get(name))} | "
                      f"{'—' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
     t = report["timing"]
-    lines += ["", "95% CIs: percentile bootstrap over cases (1000 draws, resampled within each scenario); "
-              "for a share whose every case scored alike, where the bootstrap has no width, the Wilson score "
-              "interval.",
+    lines += ["", f"95% CIs: percentile bootstrap over cases ({N_RESAMPLES:,} draws, resampled within each scenario); "
+              "where every counted case scored alike, so the bootstrap has no width, the Wilson score interval "
+              "of those cases.",
               "", f"Cases: {int(report['metrics']['n_cases'])} non-probe cases, "
               f"{report['fabrication']['n_probes']} fabrication probes; median latency "
               f"{_fmt(t['median_latency_s'])} s; {_fmt(t['tokens_per_s'])} tokens/s.", "",
@@ -285,6 +293,8 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
         ci = (report.get("per_scenario_ci95") or {}).get(scenario, {})
         cells = " | ".join(_with_ci(m.get(k), ci.get(k)) for k in SCENARIO_CI_METRICS)
         lines.append(f"| {scenario} | {int(m['n_cases'])} | {cells} |")
+    if not report["per_scenario"]:  # a set of fabrication probes only: say so instead of an empty table
+        lines.append("| (no call cases: every case is a fabrication probe) | 0 | — | — | — | — |")
     lines += ["", "## Failure attribution", "", "| cause | strict parser | lenient parser |", "|---|---|---|"]
     att = report["attribution"]
     for cause in att["strict"]:
@@ -334,7 +344,7 @@ def check_report(report: object, where: object) -> dict:
         if not isinstance(r["id"], str) or not r["id"]:  # 144 and "144" would pair, null with nothing
             raise InputFileError(f"{where}: cases[{i}]: 'id' is {r['id']!r}; expected the case id as text")
         fields = _RECORD_FIELDS[r["kind"]]
-        for field, kind in fields.items():  # a field that is missing is named later, by the reader that needs it
+        for field, kind in fields.items():  # a field that is missing is named later (missing_score_fields)
             value = r.get(field, kind())
             if not (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))):
                 raise InputFileError(f"{where}: case {r['id']!r}: '{field}' is {value!r}; expected "
@@ -395,6 +405,15 @@ def checked_report(path, what: str = "eval report", error: type | None = None) -
     return report
 
 
+def missing_score_fields(report: dict) -> str | None:
+    """"case 'x' has no 'tp', 'fp'" for the first record that lacks score fields the comparison reads, or None."""
+    for r in report["cases"]:
+        missing = [f for f in _RECORD_FIELDS[r["kind"]] if f not in r]
+        if missing:
+            return f"case {r['id']!r} has no {', '.join(map(repr, missing))}"
+    return None
+
+
 def summary_mismatch(report: dict) -> str | None:
     """Where a report's summary `metrics` disagree with what its own per-case records give (an edited
     or half-written file): 'metric: summary X, records Y', or None. The records are the measurement;
@@ -430,12 +449,18 @@ _RECORD_FIELDS = {
 # the same way, and a paired difference between them carries that difference too (measured: the same
 # SmolLM2 q4_k_m scored fabrication 0.250 on an AMX Xeon and 0.083 on an AVX2 EPYC).
 SCORING_SETUP = ("llama_cpp_python", "llama_system_info", "n_batch", "gpu_offload", "pinned_today")
+# Generation settings, recorded in headers since 2026-12-07: compared where both reports record them
+# (a shorter max_new_tokens alone read as a credible regression, with no note).
+GENERATION_SETUP = ("max_new_tokens", "n_ctx")
 
 
 def scoring_differences(a_header: dict, b_header: dict) -> list[str]:
-    """'key: a vs b' for each SCORING_SETUP fact two report headers disagree on (empty: comparable)."""
-    return [f"{key}: {a_header.get(key)!r} vs {b_header.get(key)!r}" for key in SCORING_SETUP
-            if a_header.get(key) != b_header.get(key)]
+    """'key: a vs b' for each SCORING_SETUP fact two report headers disagree on (empty: comparable), and each
+    GENERATION_SETUP value both record and disagree on."""
+    return ([f"{key}: {a_header.get(key)!r} vs {b_header.get(key)!r}" for key in SCORING_SETUP
+             if a_header.get(key) != b_header.get(key)]
+            + [f"{key}: {a_header[key]!r} vs {b_header[key]!r}" for key in GENERATION_SETUP
+               if key in a_header and key in b_header and a_header[key] != b_header[key]])
 
 
 def pairing(a: dict, b: dict) -> tuple[list[str], str | None]:

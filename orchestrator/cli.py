@@ -116,10 +116,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from evals.cases import load_cases, min_prompt_tokens, take
+    from evals.errors import ContextOverflowError
     from evals.harness import to_markdown
     from evals.model_files import check_gguf
     from orchestrator.config import EvalConfig, SweepConfig
     from orchestrator.console import RichProgress, detail_tables, metrics_table
+    from orchestrator.hashing import sha256_file
     from orchestrator.recipes.trial import eval_gguf
 
     cfg = SweepConfig(name="eval", eval=EvalConfig(max_new_tokens=args.max_new_tokens, n_ctx=args.n_ctx))
@@ -138,15 +140,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.cases = Path(f"BFCL {args.bfcl}")
     else:
         cases = take(load_cases(args.cases), args.limit)
-    need, case_id = max((min_prompt_tokens(c), c["id"]) for c in cases)
-    if need + args.max_new_tokens > args.n_ctx:  # a lower bound, so checked before the model loads
-        raise UsageError(f"{args.cases}: case {case_id!r} needs at least {need} prompt tokens + --max-new-tokens "
-                         f"{args.max_new_tokens}, more than --n-ctx {args.n_ctx}; raise --n-ctx or leave the case out")
+    over = [(c["id"], need) for c in cases for need in [min_prompt_tokens(c)] if need + args.max_new_tokens > args.n_ctx]
+    if over:  # a lower bound, so checked before the model loads
+        (case_id, need), more = over[0], len(over) - 1
+        raise ContextOverflowError(
+            f"{args.cases}: case {case_id!r} needs at least {need} prompt tokens + --max-new-tokens {args.max_new_tokens}, "
+            f"more than --n-ctx {args.n_ctx}" + (f" ({more} more case(s) too)" if more else "")
+            + "; raise --n-ctx or leave the case out")
     check_gguf(args.model)  # before the progress bar: a wrong path is one line, not an empty bar
     with Progress(console=console) as bar:
         progress = RichProgress(bar)  # a bar on a terminal, a line every 30 s in a log
-        report = eval_gguf(Path(args.model), cases, cfg, None,
-                           on_case=lambda i, n: progress.steps(f"eval {Path(args.model).name} case", i, n))
+        try:
+            report = eval_gguf(Path(args.model), cases, cfg, None,
+                               on_case=lambda i, n: progress.steps(f"eval {Path(args.model).name} case", i, n))
+        except ContextOverflowError as err:  # counted by the model's tokenizer: name the file, as the bound above does
+            raise ContextOverflowError(f"{args.cases}: {err}") from None
+    report["header"].update({"cases": str(args.cases), "limit": args.limit, **(
+        {"cases_file_sha256": sha256_file(args.cases)} if Path(args.cases).is_file() else {})})
     out.print(metrics_table(f"{Path(args.model).name} on {args.cases}", {Path(args.model).stem: report}))
     out.print(detail_tables(report))
     if args.out:
@@ -160,13 +170,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from evals.errors import InputFileError
-    from evals.harness import check_report, compare_reports, pairing, scoring_differences, summary_mismatch
+    from evals.harness import (check_report, compare_reports, missing_score_fields, pairing, scoring_differences,
+                               summary_mismatch)
     from evals.textio import read_json
     from orchestrator.console import compare_table
 
     a, b = (check_report(read_json(p, "eval report"), p) for p in (args.a, args.b))
+    lacking = {path: missing_score_fields(report) for path, report in ((args.a, a), (args.b, b))}
     for path, report in ((args.a, a), (args.b, b)):  # the differences below come from the records, not the summary
-        mismatch = summary_mismatch(report)
+        mismatch = None if lacking[path] else summary_mismatch(report)  # records lacking fields are refused below
         if mismatch:
             console.print(f"note: {path}: its summary metrics disagree with its own per-case records ({mismatch}); "
                           "the comparison is computed from the records", markup=False, highlight=False, soft_wrap=True)
@@ -181,6 +193,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputFileError(f"{args.a} / {args.b}: {problem}")
     for note in notes:
         console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    for path, problem in lacking.items():
+        if problem:
+            raise InputFileError(f"{path}: {problem}; expected eval reports written by `toolsweep eval --out`")
     try:
         rows = compare_reports(a, b, args.seed, args.resamples)
     except (KeyError, TypeError) as err:

@@ -512,3 +512,98 @@ def test_a_call_record_that_contradicts_itself_is_named():
                        ({"parse_ok": False, "tp": 0, "fn": 1, "parsed_calls": [], "called_tool": False,
                          "tool_correct": False, "args_exact": False}, "'schema_valid' is true but 'parse_ok' is false")):
         assert said in (record_contradiction({**ok, **edit}) or ""), (edit, record_contradiction({**ok, **edit}))
+
+
+# --- found by a blind probe of `toolsweep eval` with case files no one here wrote (2026-12-07) ---
+
+_CALL = {"role": "assistant", "content": "", "tool_calls": [
+    {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]}
+
+
+@pytest.mark.parametrize("key", ["expcted", "Expected", "expectd"])
+def test_a_misspelt_expected_key_is_named_not_read_as_a_training_row(tmp_path, key):
+    """A row whose `expected` was misspelt was read as a training-style conversation: scored on its
+    earlier call, its tool result cut from the prompt, a fabrication probe turned into a call case."""
+    path = tmp_path / "cases.jsonl"
+    row = {"id": "p", "scenario": "s", "tools": TOOLS, key: {"behaviour": "honest_report"},
+           "messages": [{"role": "user", "content": "weather in Oslo?"}, _CALL, {"role": "tool", "content": ""}]}
+    path.write_text(json.dumps(row) + "\n")
+    with pytest.raises(CaseError, match=rf"cases.jsonl:1: unknown key '{key}' \(did you mean 'expected'\?"):
+        load_cases(path)
+
+
+@pytest.mark.parametrize("tail, role", [({"role": "tool", "content": "{\"temp\": 3}"}, "tool"),
+                                        ({"role": "user", "content": "and in Bergen?"}, "user")])
+def test_a_training_style_row_must_end_with_the_answer_it_is_scored_on(tmp_path, tail, role):
+    """Without `expected` a row is scored on its last calling turn; turns after an unanswered end were dropped."""
+    path = tmp_path / "cases.jsonl"
+    messages = [{"role": "user", "content": "weather in Oslo?"}, _CALL, {"role": "tool", "content": "{}"},
+                {"role": "assistant", "content": "It is 3 degrees."}]
+    path.write_text(json.dumps({"id": "t", "tools": TOOLS, "messages": messages + [tail]}) + "\n")
+    with pytest.raises(CaseError, match=rf"cases.jsonl:1: .*ends with a '{role}' turn \(message 4\)"):
+        load_cases(path)
+    path.write_text(json.dumps({"id": "t", "tools": TOOLS, "messages": messages}) + "\n")  # ends answered: read
+    assert load_cases(path)[0]["expected"] == {"calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]}
+
+
+def test_an_assistant_call_without_a_content_key_renders(tmp_path):
+    """OpenAI's API lets a calling assistant turn leave out `content`; a template reading it failed."""
+    path = tmp_path / "cases.jsonl"
+    call = {k: v for k, v in _CALL.items() if k != "content"}
+    case = {"id": "c", "scenario": "s", "tools": TOOLS, "expected": {"calls": []},
+            "messages": [{"role": "user", "content": "weather in Oslo?"}, call, {"role": "tool", "content": "{}"}]}
+    path.write_text(json.dumps(case) + "\n")
+    loaded = load_cases(path)[0]
+    from jinja2 import Environment, StrictUndefined
+    template = Environment(undefined=StrictUndefined).from_string(
+        "{% for m in messages %}{{ m['role'] }}: {{ m.content }}\n{% endfor %}")
+    assert template.render(messages=loaded["messages"]).splitlines()[1] == "assistant: "
+
+
+def test_ratio_metrics_where_every_case_scored_alike_get_a_wilson_interval_too():
+    """Three cases of perfect calls gave tool precision [1, 1], beside schema validity's Wilson interval."""
+    from fake_reports import report
+
+    r = report({"single_tool": (3, 3)})
+    for name in ("tool_precision", "tool_recall", "tool_f1", "argument_key_f1", "schema_validity"):
+        low, high = r["ci95"][name]
+        assert high == 1.0 and 0.3 < low < 0.6, (name, low)
+    every = r["per_scenario_ci95"]["single_tool"]  # every per-scenario metric has its interval now
+    assert {"parse_success", "tool_precision", "schema_validity", "false_tool_call_rate"} <= set(every)
+    assert every["tool_precision"][0] < 1.0
+
+
+def test_the_markdown_names_the_draws_the_intervals_were_taken_from():
+    from fake_reports import report
+    from evals.stats import N_RESAMPLES
+
+    assert f"({N_RESAMPLES:,} draws" in to_markdown(report({"single_tool": (2, 3)}))
+
+
+def test_a_report_record_without_a_score_field_is_named_once(tmp_path):
+    """`compare` printed a note with KeyError('tp') ("the comparison is computed from the records")
+    and then refused the same records; now one line names the case and the field."""
+    from fake_reports import report
+    from helpers import toolsweep
+
+    a, b = report({"single_tool": (2, 3)}), report({"single_tool": (2, 3)})
+    del b["cases"][0]["tp"]
+    for name, r in (("a", a), ("b", b)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(r))
+    res = toolsweep("compare", str(tmp_path / "a.json"), str(tmp_path / "b.json"))
+    said = res.stdout + res.stderr
+    assert res.returncode != 0 and "note:" not in said and "KeyError" not in said
+    assert f"{tmp_path / 'b.json'}: case 'single_tool-000' has no 'tp'; expected eval reports" in said
+
+
+def test_every_case_over_the_context_is_counted_in_one_refusal():
+    from evals.errors import ContextOverflowError
+    from evals.harness import check_context
+
+    class Runner:
+        def context_problem(self, prompt, max_tokens):
+            return "too long" if len(prompt) > 3 else None
+
+    ordered = [("abcd", {"id": "a"}), ("ab", {"id": "b"}), ("abcdef", {"id": "c"}), ("abcde", {"id": "d"})]
+    with pytest.raises(ContextOverflowError, match=r"case 'a': too long; 2 more case\(s\) do not fit either \('c', 'd'\)"):
+        check_context(ordered, Runner(), 10)

@@ -70,3 +70,10 @@ def test_a_champion_scored_on_other_cases_is_scored_again_or_refused(monkeypatch
                                           "expected") and "scored again here" in rescored.reasons[0]
     refused = promote.decide(None, p, "4k", candidate, [], {}, None)[0]
     assert not refused.promote and refused.reasons[0].startswith("cannot pair with the champion's report: case 'c1'")
+
+
+def test_generation_settings_count_where_both_reports_record_them():
+    """A shorter max_new_tokens alone read as a credible regression in `compare`, with no note."""
+    assert scoring_differences({**HERE, "max_new_tokens": 160}, {**HERE, "max_new_tokens": 12}) == [
+        "max_new_tokens: 160 vs 12"]
+    assert scoring_differences(HERE, {**HERE, "max_new_tokens": 12, "n_ctx": 8192}) == []  # an older report: unknown

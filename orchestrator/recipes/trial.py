@@ -90,7 +90,10 @@ def eval_gguf(path: Path, cases: list[dict], cfg: SweepConfig, expected_template
     report["header"] = {
         "model_file": path.name, "sha256": sha256_file(path), "size_bytes": path.stat().st_size, **runtime,
         "pinned_today": TODAY.isoformat(),
-        "embedded_template_matches_training": expected_template is None or template == expected_template,
+        # None when no training template was given (`toolsweep eval` on any GGUF): nothing was compared.
+        "embedded_template_matches_training": None if expected_template is None else template == expected_template,
+        # Greedy outputs depend on these as much as on the model: `compare` notes when two reports differ.
+        "max_new_tokens": cfg.eval.max_new_tokens, "n_ctx": cfg.eval.n_ctx, "n_cases": len(cases),
         "versions": _versions(), "cpu": platform.processor() or platform.machine(), "seed": cfg.seed,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
