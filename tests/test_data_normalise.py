@@ -98,6 +98,15 @@ def test_claims_and_truncation_rules():
     # short answers need no full stop, and an emoticon opens no bracket
     for done in ("Tokyo", "4", "It rains in Oslo today", "Rainy Mondays :("):
         assert row_problem(row({"role": "assistant", "content": done})) is None, done
+    # nor do long ones that end on a whole word (a blind probe's chat export lost 7 of 8 such answers)
+    for done in ("The greenhouse controller reports that every zone is currently closed and idle",
+                 "Tomatoes need about six hours of direct sun each day to fruit well",
+                 "The valve model is RV-200 and the zone is Bench A", "Hola, la humedad es del 63 por ciento"):
+        assert row_problem(row({"role": "assistant", "content": done})) is None, done
+    # a long answer that stops on a word no sentence ends on, or on a fragment, was cut
+    for cut in ("The forecast for tomorrow says it will be sunny with a high of",
+                "The quickest route from the station to the harbour goes through th"):
+        assert row_problem(row({"role": "assistant", "content": cut}))[0] == "truncated_assistant_turn", cut
 
 
 def test_arrow_shaped_row_json_string_columns_and_null_keys():

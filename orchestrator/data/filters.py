@@ -25,11 +25,15 @@ Rules, checked in this order (the `check` names are what the stage table counts)
 - `truncated_assistant_turn`: an assistant turn whose text
     * opens more `(`, `[` or `{` than it closes (emoticons such as `:(` aside), has an odd number of
       ``` fences, or a `<tool_call>` without its `</tool_call>` (the generator stopped mid-structure); or
-    * is the conversation's last turn, of 8 words or more, and ends in a letter or digit (a short
-      answer such as "Tokyo" or "4" is complete as it stands), unless its last word occurs as a
-      whole word in a tool result of the conversation (answers that quote a file or command output
-      end in whatever the output ends in). "Ends mid-word without punctuation" is the usual sign of a
-      reply cut at a token limit.
+    * is the conversation's last turn, of 8 words or more, ends in a letter or digit (a short
+      answer such as "Tokyo" or "4" is complete as it stands), and its last word is one no sentence
+      ends on: an English article, preposition, conjunction or auxiliary ("... usually by a"), a
+      word with no vowel ("... before th"), or the start of a longer word the row writes elsewhere
+      ("a request ... before the reque") — unless that word occurs as a whole word in a tool result
+      (answers that quote a file or command output end in whatever the output ends in). A reply cut
+      at a token limit ends like that; a complete answer without a full stop ("Zone 3 is closed and
+      idle", most chat exports) does not, and was quarantined when any final letter counted. A cut
+      right after a whole content word reads as such an answer and is kept.
 - `orphan_tool_result`: a tool message that answers no call: no assistant call before it in the
   same round, its `tool_call_id` matches none of that round's call ids, or (without ids) its `name`
   matches none of that round's unanswered calls. A result with neither id nor name answers the
@@ -149,9 +153,30 @@ _EMOTICON = re.compile(r"[:;=]-?[()\[\]{}]")
 # A cut-off answer is a long one: a short final answer without a full stop ("Tokyo", "4", "Yes") is
 # a complete answer, not a truncated one.
 MIN_TRUNCATED_WORDS = 8
+# Words an English sentence does not end on: where a long answer stops on one, it was cut.
+DANGLING = frozenset("""a an the and or but nor so yet if because although though while whereas unless until
+than that which who whom whose where when whether to of in on at by for with from into onto upon about
+above across after against along among around before behind below beneath beside besides between beyond
+during except inside like near over past since through throughout toward towards under underneath via
+within without is are was were be been being am has have had do does did will would shall should can could
+may might must my your our their its his her this these those such very as per plus""".split())
+_WORDS = re.compile(r"[^\W_]+")
+_LATIN_VOWELS = set("aeiouyAEIOUY")
 
 
-def _truncated(text: str, is_last: bool, tool_texts: list[str]) -> str | None:
+def _cut_word(last: str, text: str) -> bool:
+    """Whether a long answer's last word shows it was cut: a word no sentence ends on, a Latin word
+    without a vowel, or the start of a longer word the same row writes elsewhere."""
+    word = last.casefold()
+    if word in DANGLING and last.islower():  # "... zone is Bench A": a capital A is a label, not an article
+        return True
+    if word.isascii() and word.isalpha() and len(word) >= 2 and not set(word) & _LATIN_VOWELS:
+        return True
+    return len(word) >= 2 and any(w.startswith(word) and len(w) > len(word) for w in
+                                  (v.casefold() for v in _WORDS.findall(text)))
+
+
+def _truncated(text: str, is_last: bool, tool_texts: list[str], row_text: str = "") -> str | None:
     unmarked = _EMOTICON.sub("", text)  # "Rainy Mondays :(" opens no bracket
     for open_, close in ("()", "[]", "{}"):
         if unmarked.count(open_) > unmarked.count(close):
@@ -162,15 +187,18 @@ def _truncated(text: str, is_last: bool, tool_texts: list[str]) -> str | None:
         return "a <tool_call> without its </tool_call>"
     stripped = text.rstrip()
     if is_last and stripped and stripped[-1].isalnum() and len(stripped.split()) >= MIN_TRUNCATED_WORDS:
-        last_word = re.compile(r"(?<!\w)" + re.escape(stripped.split()[-1]) + r"(?!\w)")
-        if not any(last_word.search(t) for t in tool_texts):
-            return f"ends mid-word without punctuation ({stripped[-30:]!r})"
+        words = _WORDS.findall(stripped)
+        last = words[-1] if words else ""
+        last_word = re.compile(r"(?<!\w)" + re.escape(last) + r"(?!\w)")
+        if last and _cut_word(last, row_text) and not any(last_word.search(t) for t in tool_texts):
+            return f"stops on {last!r} without punctuation, as a reply cut at a token limit does ({stripped[-30:]!r})"
     return None
 
 
 def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
     msgs = row["messages"]
     tool_texts = _tool_texts(row)
+    row_text = "\n".join(m["content"] for m in msgs if isinstance(m.get("content"), str))
     seen_tool = False
     open_calls: list[dict] = []  # calls of the latest assistant round not yet answered
     for i, m in enumerate(msgs):
@@ -183,7 +211,7 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
                 why = parse_strict(text).error or "no call in it"
                 yield "unparseable_tool_call", f"message {i} writes a <tool_call> block no strict parser can read ({why})"
             elif text.strip():
-                why = _truncated(text, i == len(msgs) - 1, tool_texts)
+                why = _truncated(text, i == len(msgs) - 1, tool_texts, row_text)
                 if why:
                     yield "truncated_assistant_turn", f"message {i}: {why}"
                 if not seen_tool and CLAIM.search(text):
