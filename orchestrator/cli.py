@@ -327,7 +327,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     from orchestrator.search.preflight import data_preflight
 
     cfg = _config(args)
-    output_dir(args.out, "--out")
+    output_dir(args.out, "--out", ("train.jsonl", "quarantine.jsonl", "stages.json", "stages.md", "leakage.json"))
     data_preflight(cfg, args.config)
     mix = build_mix(cfg, args.out, render=args.render)
     print_mix(mix.info, mix.rows, mix.quarantined)

@@ -56,14 +56,23 @@ def _try_create(path: Path, flag: str) -> None:
     path.unlink()
 
 
-def output_dir(path: Path, flag: str) -> Path:
-    """`path` can be used as an output folder (made if missing), or UsageError naming `flag`."""
+def output_dir(path: Path, flag: str, files: tuple[str, ...] = ()) -> Path:
+    """`path` can be used as an output folder, made now if missing, and each of `files` written in it;
+    else UsageError naming `flag`. Made now because `os.access` says yes to root everywhere, also where
+    no folder can be made (/proc), and the data build then failed after reading every row."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UsageError(f"{flag} {path}: is a file; expected a folder")
     if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
         raise UsageError(f"{flag} {path}: the folder is not writable")
     _check_parents(path, flag)
+    if not path.exists():
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UsageError(f"{flag} {path}: cannot create the folder ({err.strerror})") from None
+    for name in files:  # "train.jsonl" left behind as a folder was found only when writing it
+        output_file(path / name, flag)
     return path
 
 

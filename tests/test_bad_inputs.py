@@ -106,6 +106,17 @@ def data_source(content: bytes | Callable[[Path], Path] | None, suffix: str = ".
     return build
 
 
+def _data_out_with_folder(tmp: Path) -> list[str]:
+    """`toolsweep data` whose --out holds a folder named train.jsonl (found only after the build, as a crash)."""
+    (tmp / "data-out" / "train.jsonl").mkdir(parents=True)
+    return ["data", str(_yaml(tmp, _sweep_dict(tmp))), "--out", str(tmp / "data-out")]
+
+
+def _data_out_under_proc(tmp: Path) -> list[str]:
+    """`toolsweep data --out` where even root cannot make a folder (os.access says yes to root)."""
+    return ["data", str(_yaml(tmp, _sweep_dict(tmp))), "--out", "/proc/toolsweep-nope"]
+
+
 def _two_sources(tmp: Path, broken: bytes) -> list[str]:
     """`toolsweep data` on the starter rows plus a source `broken` holding `broken`."""
     (tmp / "broken.jsonl").write_bytes(broken)
@@ -576,6 +587,10 @@ CASES = [
     Case("cases", "an empty id", cases_file(_case_with(lambda c: c.update(id="")).encode()),
          ["cases.jsonl:1", "non-empty string"]),
     # --- training data ----------------------------------------------------------------------------
+    Case("data", "train.jsonl left in --out as a folder", _data_out_with_folder,
+         ["--out", "train.jsonl: is a folder; expected a file path"]),
+    Case("data", "--out where no folder can be made", _data_out_under_proc,
+         ["--out /proc/toolsweep-nope", "cannot create the folder"]),
     Case("data", "byte-order mark on the first row", data_source(b"\xef\xbb\xbf" + _lines(STARTER[0], STARTER[1])), [], rc=0,
          counts={"read": 2, "kept": 2, "quarantined": {}}),
     Case("data", "CRLF line ends", data_source(_lines(STARTER[0], STARTER[1], sep=b"\r\n")), [], rc=0,

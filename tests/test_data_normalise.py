@@ -362,3 +362,23 @@ def test_a_row_holding_a_chat_control_token_is_quarantined():
     assert row_problem(out) == ("control_token", "message 0 content holds '<|im_end|>', a chat control token the "
                                                  "template would read as a turn boundary")
     assert row_problem(out, skip={"control_token"}) is None
+
+
+def test_arguments_naming_a_key_twice_are_quarantined_with_the_reason():
+    """'{"zone": 3, "open": true, "zone": 4}' was read as zone 4 (the last value) before "Zone 3 is open."."""
+    tools = [{"type": "function", "function": {"name": "set_zone", "parameters": {
+        "type": "object", "properties": {"zone": {"type": "integer"}, "open": {"type": "boolean"}}}}}]
+
+    def row(args):
+        return normalise({"tools": tools, "messages": [
+            {"role": "user", "content": "Open zone 3."},
+            {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "set_zone", "arguments": args}}]},
+            {"role": "tool", "content": "ok"}, {"role": "assistant", "content": "Zone 3 is open."}]}, "s", 0)
+
+    assert row_problem(row('{"zone": 3, "open": true, "zone": 4}')) == (
+        "arguments_not_object", "message 1: arguments of 'set_zone' are a string that is not a JSON object (the key "
+        "'zone' appears twice in one object)")
+    assert row_problem(row("{sensor_id: Q-3"))[1].endswith("not a JSON object (Expecting property name enclosed in "
+                                                           "double quotes)")
+    assert row_problem(row([1, 2]))[1].endswith("are a JSON array, not an object")
+    assert row_problem(row('{"zone": 3, "open": true}')) is None

@@ -60,6 +60,7 @@ from typing import Any, Iterable
 
 import jsonschema
 
+from evals import jsontext
 from evals.messages import control_token_at
 from evals.parser import parse_strict
 from evals.tools import tool_schema_problem
@@ -104,7 +105,7 @@ def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
                                    "tools described only in the system prompt's text are not read)")
             continue
         if not isinstance(args, dict):
-            yield "arguments_not_object", f"message {i}: arguments of {name!r} are not a JSON object"
+            yield "arguments_not_object", f"message {i}: arguments of {name!r} {_not_an_object(args)}"
             continue
         if _non_finite(args):
             yield "invalid_arguments", f"message {i}: {name!r} arguments hold a NaN or infinite number (not JSON)"
@@ -193,6 +194,18 @@ def _truncated(text: str, is_last: bool, tool_texts: list[str], row_text: str = 
         if last and _cut_word(last, row_text) and not any(last_word.search(t) for t in tool_texts):
             return f"stops on {last!r} without punctuation, as a reply cut at a token limit does ({stripped[-30:]!r})"
     return None
+
+
+def _not_an_object(args: Any) -> str:
+    """What a call's arguments are instead of a JSON object."""
+    if isinstance(args, str):  # normalise keeps a string it could not decode as it was
+        try:
+            jsontext.loads(args, unique_keys=True)
+        except json.JSONDecodeError as err:
+            return f"are a string that is not a JSON object ({err.msg})"
+        return "are a string holding JSON that is no object"
+    kind = {list: "array", bool: "boolean", int: "number", float: "number"}.get(type(args), "null")
+    return f"are a JSON {kind}, not an object"
 
 
 def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:

@@ -123,10 +123,10 @@ def parse_time(value: Any, what: str) -> float:
     raise Reject("bad_timestamp", f"{what} {value!r} is not ISO-8601 or epoch seconds")
 
 
-def _json_or_self(value: Any) -> Any:
+def _json_or_self(value: Any, unique_keys: bool = False) -> Any:
     if isinstance(value, str):
         try:
-            return jsontext.loads(value)
+            return jsontext.loads(value, unique_keys=unique_keys)
         except json.JSONDecodeError:
             return value
     return value
@@ -189,7 +189,9 @@ def _call(value: Any) -> dict:
     args = fn.get("arguments", fn.get("parameters", {}))
     if isinstance(args, str) and not args.strip():  # API logs write "" for a call without arguments
         args = {}
-    call = {"type": "function", "function": {"name": fn["name"], "arguments": _json_or_self(args)}}
+    # A key named twice is refused (kept as text, the filter quarantines it): with the last value
+    # read, '{"zone": 3, "open": true, "zone": 4}' trained a call to zone 4 before "Zone 3 is open."
+    call = {"type": "function", "function": {"name": fn["name"], "arguments": _json_or_self(args, unique_keys=True)}}
     if value.get("id") is not None:
         call["id"] = value["id"]
     return call
@@ -471,7 +473,8 @@ def decode(raw: str | bytes | dict) -> dict:
         try:
             row = jsontext.loads(raw)
         except json.JSONDecodeError as err:
-            raise Reject("malformed_json", f"not valid JSON ({err.msg} at char {err.pos})") from None
+            where = f" (char {err.pos})" if err.pos else ""  # the reader's own errors carry no position
+            raise Reject("malformed_json", f"not valid JSON: {err.msg}{where}") from None
     else:
         row = raw
     if not isinstance(row, dict):
