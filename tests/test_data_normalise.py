@@ -382,3 +382,19 @@ def test_arguments_naming_a_key_twice_are_quarantined_with_the_reason():
                                                            "double quotes)")
     assert row_problem(row([1, 2]))[1].endswith("are a JSON array, not an object")
     assert row_problem(row('{"zone": 3, "open": true}')) is None
+
+
+def test_one_openai_tool_message_of_several_tool_responses_answers_each_call():
+    """A Hermes export mapped from -> role writes a parallel round's results in one tool message; it was
+    quarantined as unanswered_tool_call (the ShareGPT form of the same data was split)."""
+    tools = [{"type": "function", "function": {"name": "read_sensor", "parameters": {
+        "type": "object", "properties": {"id": {"type": "string"}}}}}]
+    calls = "".join(f'<tool_call>{{"name": "read_sensor", "arguments": {{"id": "A-{k}"}}}}</tool_call>\n' for k in (1, 2))
+    row = normalise({"tools": tools, "messages": [
+        {"role": "user", "content": "Read A-1 and A-2."}, {"role": "assistant", "content": calls},
+        {"role": "tool", "content": '<tool_response>{"t": 20}</tool_response>\n<tool_response>{"t": 21}</tool_response>',
+         "timestamp": 1_700_000_000},
+        {"role": "assistant", "content": "A-1 reads 20 and A-2 reads 21."}]}, "s", 0)
+    assert [(m["role"], m["content"]) for m in row["messages"][2:4]] == [("tool", '{"t": 20}'), ("tool", '{"t": 21}')]
+    assert [t["message"] for t in row["meta"]["state_times"]] == [2, 3]
+    assert row_problem(row) is None

@@ -337,7 +337,7 @@ def from_openai(row: dict, meta: dict) -> dict:
         if k not in ("messages", "tools", "meta", "id", "system") and not (k == "functions" and tools is v):
             meta.setdefault(k, v)
     state_times: list[dict] = []
-    messages = [_message(m, i, state_times) for i, m in enumerate(msgs)]
+    messages = _split_tool_responses([_message(m, i, state_times) for i, m in enumerate(msgs)], state_times)
     if row.get("system") is not None:
         try:
             system = content_text(row["system"], "system")
@@ -353,6 +353,31 @@ def from_openai(row: dict, meta: dict) -> dict:
                 t["message"] += 1
     meta["state_times"] = state_times
     return _finish(messages, _row_tools(tools, messages), meta)
+
+
+def _split_tool_responses(messages: list[dict], state_times: list[dict]) -> list[dict]:
+    """One tool message holding k > 1 `<tool_response>` blocks right after an assistant turn of k calls
+    becomes k tool messages, one per call in order (a Hermes ShareGPT export mapped `from` → `role`
+    writes them so; the ShareGPT reader already splits them). Tool-result times shift with the indices."""
+    out: list[dict] = []
+    moved: dict[int, list[int]] = {}  # old index -> its new indices
+    for i, m in enumerate(messages):
+        before = out[-1] if out else {}
+        calls = before.get("tool_calls") or [] if before.get("role") == "assistant" else []
+        blocks = TOOL_RESPONSE.findall(m["content"]) if m["role"] == "tool" and len(calls) > 1 else []
+        if len(blocks) != len(calls) or not blocks:
+            moved[i] = [len(out)]
+            out.append(m)
+            continue
+        moved[i] = list(range(len(out), len(out) + len(calls)))  # the message's time belongs to each part
+        for call, block in zip(calls, blocks):
+            part = {"role": "tool", "name": call["function"]["name"], "content": block.strip()}
+            if call.get("id") is not None:
+                part["tool_call_id"] = call["id"]
+            out.append(part)
+    if len(out) != len(messages):
+        state_times[:] = [{**t, "message": j} for t in state_times for j in moved[t["message"]]]
+    return out
 
 
 def from_sharegpt(row: dict, meta: dict) -> dict:
