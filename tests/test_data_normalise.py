@@ -398,3 +398,25 @@ def test_one_openai_tool_message_of_several_tool_responses_answers_each_call():
     assert [(m["role"], m["content"]) for m in row["messages"][2:4]] == [("tool", '{"t": 20}'), ("tool", '{"t": 21}')]
     assert [t["message"] for t in row["meta"]["state_times"]] == [2, 3]
     assert row_problem(row) is None
+
+
+def test_a_glaive_row_reads_its_tools_from_the_system_prompt():
+    """glaive-function-calling-v2 has no tools column: its functions follow "Use them if required -" in
+    the system prompt, and every row was quarantined as unknown_tool."""
+    fn = {"name": "court_weather", "description": "Forecast.", "parameters": {
+        "type": "object", "properties": {"hours": {"type": "integer"}}, "required": ["hours"]}}
+    other = {"name": "book_court", "parameters": {"type": "object", "properties": {}}}
+    system = ("SYSTEM: You are a helpful assistant with access to the following functions. Use them if required -\n"
+              + json.dumps(fn, indent=4) + "\n\n" + json.dumps(other, indent=4))
+    row = normalise({"conversations": [
+        {"from": "system", "value": system}, {"from": "human", "value": "Forecast for 8 hours?"},
+        {"from": "gpt", "value": '<functioncall> {"name": "court_weather", "arguments": \'{"hours": 8}\'} <|endoftext|>'},
+        {"from": "tool", "value": '{"rain_mm": 7}'}, {"from": "gpt", "value": "About 7 mm of rain."}]}, "s", 0)
+    assert [t["function"]["name"] for t in row["tools"]] == ["court_weather", "book_court"]
+    assert row["messages"][0]["content"] == "SYSTEM: You are a helpful assistant with access to the following functions."
+    assert row["messages"][2]["tool_calls"][0]["function"] == {"name": "court_weather", "arguments": {"hours": 8}}
+    assert row_problem(row) is None
+    trailing_comma = system.replace('"hours"\n', '"hours",\n')
+    with pytest.raises(Reject, match="after 'Use them if required -' are not JSON objects"):
+        normalise({"conversations": [{"from": "system", "value": trailing_comma},
+                                     {"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}, "s", 0)

@@ -31,7 +31,8 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   An assistant turn that is nothing but a Python-style call list (`[f(x=1)]`, ToolACE's form) or a
   bare JSON call (`{"name": ..., "arguments": ...}` as its whole text) is quarantined as
   `unsupported_call_syntax`: kept as text it would teach a call as a plain answer. glaive's
-  `<functioncall> {...}` is read as a call. A `developer` message is a system message, and call
+  `<functioncall> {...}` is read as a call, and the functions its system prompt lists after "Use them
+  if required -" are the row's tools (glaive has no tools column). A `developer` message is a system message, and call
   `arguments` of `""` are `{}`.
   In every format, an assistant turn that writes its calls as Hermes-style `<tool_call>{...}</tool_call>`
   blocks in its text (and no `tool_calls`) gets them as `tool_calls`, and a tool result wrapped in
@@ -273,12 +274,44 @@ def _hermes_system_tools(messages: list[dict]) -> list[dict]:
     return openai_tools(listed)
 
 
+# glaive-function-calling-v2's system prompt: "... with access to the following functions. Use them if
+# required -" and then the functions as JSON objects, one after another, to the end of the prompt.
+_GLAIVE_TOOLS = re.compile(r"\s*Use them if required\s*-\s*(?=\{)", re.IGNORECASE)
+
+
+def _glaive_system_tools(messages: list[dict]) -> list[dict]:
+    """Tools a glaive-style system prompt lists after "Use them if required -" (glaive has no tools
+    column, so every row was quarantined as unknown_tool); they leave the prompt, as a `<tools>` block does."""
+    if not messages or messages[0]["role"] != "system":
+        return []
+    system = messages[0]["content"]
+    marker = _GLAIVE_TOOLS.search(system)
+    if not marker:
+        return []
+    listed, at, decoder = [], marker.end(), json.JSONDecoder()
+    while at < len(system):
+        try:
+            value, at = decoder.raw_decode(system, at)
+        except json.JSONDecodeError as err:
+            raise Reject("malformed_json", f"message 0: the functions the system prompt lists after 'Use them if "
+                                           f"required -' are not JSON objects ({err.msg}, char {err.pos})") from None
+        listed.extend(value if isinstance(value, list) else [value])
+        while at < len(system) and system[at] in " \t\r\n,":
+            at += 1
+    if not listed or any(not isinstance(t, dict) for t in listed):
+        raise Reject("malformed_json", "message 0: the functions the system prompt lists after 'Use them if "
+                                       "required -' are not JSON objects")
+    messages[0] = {**messages[0], "content": system[:marker.start()].strip()}
+    return openai_tools(listed)
+
+
 def _row_tools(column: Any, messages: list[dict]) -> list[dict]:
-    """The row's tools: its tools column, else a Hermes `<tools>` block of the system prompt. With
-    both, the column wins and the block still leaves the prompt (the template writes the tools once)."""
+    """The row's tools: its tools column, else a Hermes `<tools>` block or a glaive function list in the
+    system prompt. With both, the column wins and a `<tools>` block still leaves the prompt (the
+    template writes the tools once)."""
     tools = openai_tools(column)
     if not tools:
-        return _hermes_system_tools(messages)
+        return _hermes_system_tools(messages) or _glaive_system_tools(messages)
     try:
         _hermes_system_tools(messages)
     except Reject:  # an unreadable block beside a tools column: the column is what counts
