@@ -886,9 +886,24 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Sw
     wrong = wrong_file_kind(path, data, "sweep")  # a field error per key of another file said less
     if wrong:
         raise ConfigError(wrong)
+    _unknown_source(data, overrides or {})
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
     return parse_config(data, path)
+
+
+def _unknown_source(data: dict, overrides: dict[str, Any]) -> None:
+    """ConfigError for an override of a source the file does not define, when no override gives that
+    source a path, hub or generate: a typo (`data.sources.startr.weight`) made a new source that was
+    then refused for lacking a path, which named no typo."""
+    section = data.get("data") if isinstance(data.get("data"), dict) else {}
+    sources = section.get("sources") if isinstance(section.get("sources"), dict) else {}
+    named = [d.split(".") for d in overrides if d.startswith("data.sources.") and len(d.split(".")) > 3]
+    given = {parts[2] for parts in named if parts[3] in ("path", "hub", "generate")}
+    for parts in named:
+        if parts[2] not in sources and parts[2] not in given:
+            raise ConfigError(f"override {'.'.join(parts)!r}: no source named {parts[2]!r} (the sources are "
+                              f"{', '.join(map(str, sources)) or 'none'}; a new one needs its path, hub or generate)")
 
 
 def set_dotted(data: dict, dotted: str, value: Any) -> None:

@@ -515,6 +515,8 @@ CASES = [
     # --- --set overrides --------------------------------------------------------------------------
     Case("override", "no '='", with_set("train.epochs"), ["train.epochs", "key.path=value"]),
     Case("override", "empty key", with_set("=3"), ["'=3'", "dotted key"]),
+    Case("override", "a misspelt source name", with_set("data.sources.startr.weight=1"),
+         ["data.sources.startr.weight", "no source named 'startr'", "the sources are starter"]),
     Case("override", "empty key part", with_set("train..epochs=2"), ["train..epochs"]),
     Case("override", "value not YAML", with_set("train.epochs=[1"), ["train.epochs=[1", "not valid YAML"]),
     Case("override", "into a scalar", with_set("name.x=1"), ["name.x", "not a section"]),

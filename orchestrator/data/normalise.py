@@ -361,6 +361,11 @@ def _base_meta(row: dict, source: str, index: int, fmt: str, track: str | None) 
 
 def from_openai(row: dict, meta: dict) -> dict:
     msgs = _json_or_self(row.get("messages"))  # a JSON string column (Parquet / Arrow) is decoded
+    if isinstance(msgs, str):  # a CSV cell or Arrow column holding broken JSON
+        try:
+            jsontext.loads(msgs)
+        except json.JSONDecodeError as err:
+            raise Reject("malformed_json", f"messages is a string that is not JSON ({err.msg})") from None
     if not isinstance(msgs, list):
         raise Reject("bad_structure", "messages is not a list")
     # OpenAI's legacy rows list their tools under `functions`; a top-level `system` (Anthropic's
