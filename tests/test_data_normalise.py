@@ -420,3 +420,15 @@ def test_a_glaive_row_reads_its_tools_from_the_system_prompt():
     with pytest.raises(Reject, match="after 'Use them if required -' are not JSON objects"):
         normalise({"conversations": [{"from": "system", "value": trailing_comma},
                                      {"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}, "s", 0)
+
+
+def test_a_row_whose_every_answer_has_weight_0_trains_nothing_and_is_quarantined():
+    def row(weights):
+        msgs = [{"role": "user", "content": "Hi"}]
+        for w in weights:
+            msgs += [{"role": "assistant", "content": "Hello there.", "weight": w}, {"role": "user", "content": "Ok"}]
+        return normalise({"tools": [WEATHER], "messages": msgs[:-1]}, "s", 0)
+
+    assert row_problem(row([0])) == ("no_trained_turn", "all 1 assistant turn(s) have weight 0: the row trains no "
+                                     "token, and would take a place in the mix")
+    assert row_problem(row([0, 1])) is None and row_problem(row([0]), skip=["no_trained_turn"]) is None

@@ -16,6 +16,8 @@ Rules, checked in this order (the `check` names are what the stage table counts)
   a conversation other than the one it writes.
 - `empty_user_turn`: a user turn with no text (whitespace only): the row teaches an answer to nothing.
 - `no_user_turn`: no user turn at all: nothing asked, so nothing to learn to route.
+- `no_trained_turn`: every assistant turn has OpenAI's `weight: 0`: the row trains no token, yet it
+  would fill a slot of the mix (a no-tool slot, when none of its turns calls).
 - `misplaced_system_turn`: a system message after the first message: chat templates take a system
   prompt only first (the shipped one raises), so the row would fail when it is rendered for training.
 - `empty_assistant_turn`: an assistant turn with neither text nor tool calls.
@@ -264,6 +266,10 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
             open_calls = []
     if not any(m["role"] == "user" for m in msgs):
         yield "no_user_turn", "the conversation has no user turn"
+    answers = [m for m in msgs if m["role"] == "assistant"]
+    if answers and all(m.get("weight") == 0 for m in answers):
+        yield "no_trained_turn", (f"all {len(answers)} assistant turn(s) have weight 0: the row trains no token, "
+                                  "and would take a place in the mix")
 
 
 def _control_tokens(row: dict) -> Iterable[tuple[str, str]]:
