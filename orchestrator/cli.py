@@ -631,7 +631,9 @@ COMMANDS: tuple[Command, ...] = (
             "  make-data --toolset data/toolsets/starter.yaml --count 5000 --out data/generated/toolset.jsonl\n"
             "  make-data --long-context 16384 --count 20 --out data/generated/long_16k.jsonl\n"
             "  make-data --honesty --count 500 --max-retries 2 --out data/generated/honesty.jsonl",
-            (arg("--out", type=given_path, help="starter: a directory (default data/starter); other modes: a .jsonl file"),
+            (arg("--out", type=given_path, help="starter: a directory (default data/starter); other modes: a .jsonl file (default "
+                 "data/generated/<toolset name>.jsonl, data/generated/honesty.jsonl or "
+                 "data/generated/long_<TOKENS>.jsonl, under the current folder)"),
              arg("-n", "--count", dest="n", type=positive_int, help=f"number of examples (defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_COUNTS.items())})"),
              arg("--seed", type=seed, default=0, help="seeds the generator: the same seed writes the same file"),
              arg("--max-retries", type=int, choices=range(0, 10), metavar="0-9",

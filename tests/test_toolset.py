@@ -123,6 +123,16 @@ def _broken(tmp_path, edit) -> Path:
     (lambda d: (d["tools"]["get_weather"]["parameters"]["properties"]["city"].update(format="date")),
      r"intents\.weather\.arguments\.city: generated arguments do not fit get_weather's schema: .* is not a 'date'"),
     (lambda d: d.update(system_prompt="You are {bot}."), r"system_prompt: unknown slot \{bot\}"),
+    # found by a blind probe: a request that leaves out a value the call uses (the model learns to invent it),
+    # a boolean weight, parameters that are no object schema, a default its own schema refuses
+    (lambda d: d["intents"]["weather"]["requests"].append("What's it like out there?"),
+     r"intents\.weather\.requests\[12\]: \"What's it like out there\?\" does not say \{city\}, which the call's"),
+    (lambda d: d["mix"].update(single_tool=True), r"mix\.single_tool: Input should be a valid number"),
+    (lambda d: d["tools"]["get_weather"].update(parameters={}), r"tools\.get_weather\.parameters: type is None; a "
+                                                               r"function's parameters are an object schema"),
+    (lambda d: d["tools"]["run_shell"]["parameters"]["properties"]["timeout_s"].update(minimum=1, maximum=20),
+     r"tools\.run_shell\.parameters\.properties\.timeout_s\.default: 30 breaks the argument's own schema \(30 is "
+     r"greater than the maximum of 20\)"),
 ])
 def test_bad_toolset_names_file_and_key(tmp_path, edit, where):
     path = _broken(tmp_path, edit)

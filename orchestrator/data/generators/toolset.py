@@ -153,8 +153,9 @@ class Toolset(_Strict):
     distractors: int = Field(3, ge=0)
     lead_ins: list[str] = [""]
     joiners: list[str] = Field(min_length=1)
+    # strict: `single_tool: true` was read as a weight of 1.0
     mix: dict[Literal["single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed",
-                      "error_recovery", "reasoning_heavy", "complex_multi_step"], float]
+                      "error_recovery", "reasoning_heavy", "complex_multi_step"], Annotated[float, Field(strict=True)]]
     tools: dict[str, Tool] = Field(min_length=1)
     pools: dict[str, list[Union[str, int, float, dict[str, Any]]]] = {}
     intents: dict[str, Intent] = {}
@@ -508,12 +509,26 @@ class Generator:
 
     def check(self) -> None:
         """Render every template of every intent, flow and no-tool entry (each request and answer, each
-        optional argument), so a broken one fails at load time, not when a draw happens to pick it."""
+        optional argument), so a broken one fails at load time, not when a draw happens to pick it; and
+        refuse a request that leaves out a value its call uses (`_unsaid`)."""
         rng = random.Random(0)
         for name, it in self.ts.intents.items():
             for _ in range(3):
                 self.intent(rng, name)
             where = f"intents.{name}"
+            for i, request in enumerate(it.requests):
+                unsaid = _unsaid(it.arguments, request, it.computed)
+                if unsaid:
+                    raise self._fail(f"{where}.requests[{i}]", (
+                        f"{request!r} does not say {', '.join('{' + u + '}' for u in unsaid)}, which the call's "
+                        "arguments use: the row would teach the model to call with a value the user never gave "
+                        "(put the slot in every request, or make the argument optional)"))
+                for k, opt in enumerate(it.optional):
+                    unsaid = _unsaid(opt.arguments, request + opt.suffix, it.computed)
+                    if unsaid:
+                        raise self._fail(f"{where}.optional[{k}]", (
+                            f"the request {request!r} with the suffix {opt.suffix!r} does not say "
+                            f"{', '.join('{' + u + '}' for u in unsaid)}, which the option's arguments use"))
             values: dict[str, Any] = {}
             self._draw(rng, it.slots, values, where)
             for i, opt in enumerate(it.optional):
@@ -547,6 +562,38 @@ class Generator:
             raise self._fail("mix", f"weights given for {missing}, but the file defines nothing to make them from")
 
 
+def _slot_refs(template: Any) -> set[str]:
+    """The slots a template fills, as written: "out.command" for {out.command}, "city" for {city|lower}."""
+    if isinstance(template, dict):
+        return set().union(*map(_slot_refs, template.values())) if template else set()
+    if isinstance(template, list):
+        return set().union(*map(_slot_refs, template)) if template else set()
+    if not isinstance(template, str):
+        return set()
+    return {m.group(1) + (m.group(2) or "") for m in _FIELD.finditer(template) if m.group(1)}
+
+
+def _unsaid(arguments: Any, request: str, computed: dict[str, str]) -> list[str]:
+    """Slots the call's `arguments` fill that `request` does not say: a value the user never gave. A
+    computed slot counts as said when every slot its expression reads is ("{tonnes}" from "{kg} kg");
+    a compound entry when any of its fields is (its fields are one value's forms: {s.word} "on" says
+    the {s.val} true the call passes)."""
+    said = {r.split(".")[0] for r in _slot_refs(request)}
+
+    def is_said(ref: str) -> bool:
+        if ref.split(".")[0] in said:
+            return True
+        if ref in computed:
+            try:
+                names = {n.id for n in ast.walk(ast.parse(computed[ref], mode="eval")) if isinstance(n, ast.Name)}
+            except SyntaxError:
+                return True  # a bad expression is refused by name elsewhere
+            return all(is_said(n) for n in names)
+        return False
+
+    return sorted(r for r in _slot_refs(arguments) if not is_said(r))
+
+
 def _lower_first_word(text: str, arguments: dict) -> str:
     """`text` as the middle of a sentence: its first word lower-cased when it is an ordinary
     capitalised word ("Show" -> "show"), never "I", an acronym, a code ("ORD-59012") or a word of an
@@ -569,6 +616,23 @@ def first_user_text(example: dict) -> str:
     return next(m["content"] for m in example["messages"] if m["role"] == "user")
 
 
+def _parameters_problem(parameters: dict) -> str | None:
+    """'.where: what' for parameters a function call cannot have: not an object schema (`{}` let any
+    argument through, while `{type: object, properties: {}}` refused one), or a property whose
+    `default` breaks its own schema (`default: 150` beside `maximum: 100` told the model the value the
+    tool uses when it is left out is one the tool refuses)."""
+    if parameters.get("type") != "object":
+        return (f": type is {parameters.get('type')!r}; a function's parameters are an object schema (a tool "
+                "without arguments: {type: object, properties: {}})")
+    for arg, prop in (parameters.get("properties") or {}).items():
+        if isinstance(prop, dict) and "default" in prop:
+            rest = {k: v for k, v in prop.items() if k != "default"}
+            wrong = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(rest).iter_errors(prop["default"]))
+            if wrong is not None:
+                return f".properties.{arg}.default: {prop['default']!r} breaks the argument's own schema ({wrong.message})"
+    return None
+
+
 def parse_toolset(data: Any, source: str = "<toolset>") -> Generator:
     if not isinstance(data, dict):
         raise ToolsetError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
@@ -584,6 +648,9 @@ def parse_toolset(data: Any, source: str = "<toolset>") -> Generator:
             jsonschema.Draft202012Validator.check_schema(tool.parameters)
         except jsonschema.SchemaError as err:
             raise ToolsetError(f"{source}: tools.{name}.parameters: not a valid JSON schema: {err.message}") from None
+        problem = _parameters_problem(tool.parameters)
+        if problem:
+            raise ToolsetError(f"{source}: tools.{name}.parameters{problem}")
     try:  # a template with no slots: `{{`/`}}` are braces, as everywhere else; `{bot}` was written out as it stood
         system = render(toolset.system_prompt, {})
     except TemplateError as err:
