@@ -219,7 +219,8 @@ def _with_width(name: str, ci: tuple[float, float] | None, value: float | None, 
     return list(ci) if ci else None
 
 
-SCENARIO_CI_METRICS = ("tool_selection_accuracy", "tool_f1", "argument_exact_match", "no_tool_accuracy")  # the .md table's
+# The Markdown per-scenario table's columns (the JSON holds every metric's CI).
+SCENARIO_CI_METRICS = ("tool_selection_accuracy", "tool_f1", "argument_exact_match", "no_tool_accuracy")
 
 
 def _scenario_cis(calls: list[dict], scenarios: dict, seed: int) -> dict[str, dict[str, list[float] | None]]:

@@ -144,8 +144,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if over:  # a lower bound, so checked before the model loads
         (case_id, need), more = over[0], len(over) - 1
         raise ContextOverflowError(
-            f"{args.cases}: case {case_id!r} needs at least {need} prompt tokens + --max-new-tokens {args.max_new_tokens}, "
-            f"more than --n-ctx {args.n_ctx}" + (f" ({more} more case(s) too)" if more else "")
+            f"{args.cases}: case {case_id!r} needs at least {need} prompt tokens + --max-new-tokens "
+            f"{args.max_new_tokens}, more than --n-ctx {args.n_ctx}" + (f" ({more} more case(s) too)" if more else "")
             + "; raise --n-ctx or leave the case out")
     check_gguf(args.model)  # before the progress bar: a wrong path is one line, not an empty bar
     with Progress(console=console) as bar:
@@ -631,8 +631,8 @@ COMMANDS: tuple[Command, ...] = (
             "  make-data --toolset data/toolsets/starter.yaml --count 5000 --out data/generated/toolset.jsonl\n"
             "  make-data --long-context 16384 --count 20 --out data/generated/long_16k.jsonl\n"
             "  make-data --honesty --count 500 --max-retries 2 --out data/generated/honesty.jsonl",
-            (arg("--out", type=given_path, help="starter: a directory (default data/starter); other modes: a .jsonl file (default "
-                 "data/generated/<toolset name>.jsonl, data/generated/honesty.jsonl or "
+            (arg("--out", type=given_path, help="starter: a directory (default data/starter); other modes: a .jsonl "
+                 "file (default data/generated/<toolset name>.jsonl, data/generated/honesty.jsonl or "
                  "data/generated/long_<TOKENS>.jsonl, under the current folder)"),
              arg("-n", "--count", dest="n", type=positive_int, help=f"number of examples (defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_COUNTS.items())})"),
              arg("--seed", type=seed, default=0, help="seeds the generator: the same seed writes the same file"),

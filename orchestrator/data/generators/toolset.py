@@ -516,6 +516,18 @@ class Generator:
             for _ in range(3):
                 self.intent(rng, name)
             where = f"intents.{name}"
+            values: dict[str, Any] = {}
+            self._draw(rng, it.slots, values, where)
+            for i, opt in enumerate(it.optional):
+                self._draw(rng, opt.set, values, f"{where}.optional[{i}]")
+            self._computed(it.computed, values, where)
+            for i, request in enumerate(it.requests):
+                self._render(request + "".join(o.suffix for o in it.optional), values, f"{where}.requests[{i}]")
+            for i, answer in enumerate(it.answers):
+                self._render(answer, values, f"{where}.answers[{i}]")
+            for i, opt in enumerate(it.optional):
+                self._call(it.tool, self._render({**it.arguments, **opt.arguments}, values,
+                                                 f"{where}.optional[{i}].arguments"), where)
             for i, request in enumerate(it.requests):
                 unsaid = _unsaid(it.arguments, request, it.computed)
                 if unsaid:
@@ -529,18 +541,6 @@ class Generator:
                         raise self._fail(f"{where}.optional[{k}]", (
                             f"the request {request!r} with the suffix {opt.suffix!r} does not say "
                             f"{', '.join('{' + u + '}' for u in unsaid)}, which the option's arguments use"))
-            values: dict[str, Any] = {}
-            self._draw(rng, it.slots, values, where)
-            for i, opt in enumerate(it.optional):
-                self._draw(rng, opt.set, values, f"{where}.optional[{i}]")
-            self._computed(it.computed, values, where)
-            for i, request in enumerate(it.requests):
-                self._render(request + "".join(o.suffix for o in it.optional), values, f"{where}.requests[{i}]")
-            for i, answer in enumerate(it.answers):
-                self._render(answer, values, f"{where}.answers[{i}]")
-            for i, opt in enumerate(it.optional):
-                self._call(it.tool, self._render({**it.arguments, **opt.arguments}, values,
-                                                 f"{where}.optional[{i}].arguments"), where)
         for name, fl in self.ts.flows.items():
             for _ in range(3):
                 self.flow(rng, name)
@@ -629,7 +629,8 @@ def _parameters_problem(parameters: dict) -> str | None:
             rest = {k: v for k, v in prop.items() if k != "default"}
             wrong = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(rest).iter_errors(prop["default"]))
             if wrong is not None:
-                return f".properties.{arg}.default: {prop['default']!r} breaks the argument's own schema ({wrong.message})"
+                return (f".properties.{arg}.default: {prop['default']!r} breaks the argument's own schema "
+                        f"({wrong.message})")
     return None
 
 
