@@ -351,8 +351,10 @@ def load_cases(path: Path | str) -> list[dict]:
         misspelt = misspelt_key(row)
         if misspelt:
             raise CaseError(f"{path}:{lineno}: {misspelt}")
-        if "expected" not in row and isinstance(row.get("messages"), list) and _unanswered_end(row["messages"]):
-            raise CaseError(f"{path}:{lineno}: {_unanswered_end(row['messages'])}")
+        unanswered = _unanswered_end(row["messages"]) if "expected" not in row and isinstance(
+            row.get("messages"), list) else None
+        if unanswered:
+            raise CaseError(f"{path}:{lineno}: {unanswered}")
         if "expected" not in row and not isinstance(row.get("messages"), list):
             raise CaseError(f"{path}:{lineno}: a case needs 'expected' (or, read as a training-style conversation, "
                             f"'messages' and 'tools'); this row's keys: {', '.join(sorted(map(str, row))) or 'none'}"

@@ -331,11 +331,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     data_preflight(cfg, args.config)
     mix = build_mix(cfg, args.out, render=args.render)
     print_mix(mix.info, mix.rows, mix.quarantined)
-    if mix.empty:  # bad data, labelled as a DataError is; quarantine.jsonl named once, with its path
-        where = str(args.out / "quarantine.jsonl")
-        said = (mix.empty.replace("see quarantine.jsonl", f"see {where}") if "see quarantine.jsonl" in mix.empty
-                else f"{mix.empty}; see {where}")
-        print(f"data error: {args.config}: {said}", file=sys.stderr)
+    if mix.empty:  # bad data, labelled as a DataError is (a trial raises one with the same line)
+        print(f"data error: {args.config}: {mix.empty}; see {args.out / 'quarantine.jsonl'}", file=sys.stderr)
         return 2
     if mix.info["unaccounted"]:
         console.print(f"[red]rows unaccounted for: {mix.info['unaccounted']}[/red]")

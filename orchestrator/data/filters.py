@@ -179,7 +179,7 @@ def _cut_word(last: str, text: str) -> bool:
                                   (v.casefold() for v in _WORDS.findall(text)))
 
 
-def _truncated(text: str, is_last: bool, tool_texts: list[str], row_text: str = "") -> str | None:
+def _truncated(text: str, is_last: bool, tool_texts: list[str], msgs: list[dict]) -> str | None:
     unmarked = _EMOTICON.sub("", text)  # "Rainy Mondays :(" opens no bracket
     for open_, close in ("()", "[]", "{}"):
         if unmarked.count(open_) > unmarked.count(close):
@@ -193,6 +193,7 @@ def _truncated(text: str, is_last: bool, tool_texts: list[str], row_text: str = 
         words = _WORDS.findall(stripped)
         last = words[-1] if words else ""
         last_word = re.compile(r"(?<!\w)" + re.escape(last) + r"(?!\w)")
+        row_text = "\n".join(m["content"] for m in msgs if isinstance(m.get("content"), str))
         if last and _cut_word(last, row_text) and not any(last_word.search(t) for t in tool_texts):
             return f"stops on {last!r} without punctuation, as a reply cut at a token limit does ({stripped[-30:]!r})"
     return None
@@ -213,7 +214,6 @@ def _not_an_object(args: Any) -> str:
 def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
     msgs = row["messages"]
     tool_texts = _tool_texts(row)
-    row_text = "\n".join(m["content"] for m in msgs if isinstance(m.get("content"), str))
     seen_tool = False
     open_calls: list[dict] = []  # calls of the latest assistant round not yet answered
     for i, m in enumerate(msgs):
@@ -226,7 +226,7 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
                 why = parse_strict(text).error or "no call in it"
                 yield "unparseable_tool_call", f"message {i} writes a <tool_call> block no strict parser can read ({why})"
             elif text.strip():
-                why = _truncated(text, i == len(msgs) - 1, tool_texts, row_text)
+                why = _truncated(text, i == len(msgs) - 1, tool_texts, msgs)
                 if why:
                     yield "truncated_assistant_turn", f"message {i}: {why}"
                 if not seen_tool and CLAIM.search(text):

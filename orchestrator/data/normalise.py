@@ -360,10 +360,10 @@ def _base_meta(row: dict, source: str, index: int, fmt: str, track: str | None) 
 
 
 def from_openai(row: dict, meta: dict) -> dict:
-    msgs = _json_or_self(row.get("messages"))  # a JSON string column (Parquet / Arrow) is decoded
-    if isinstance(msgs, str):  # a CSV cell or Arrow column holding broken JSON
+    msgs = row.get("messages")
+    if isinstance(msgs, str):  # a JSON string column (Parquet / Arrow, a CSV cell) is decoded
         try:
-            jsontext.loads(msgs)
+            msgs = jsontext.loads(msgs)
         except json.JSONDecodeError as err:
             raise Reject("malformed_json", f"messages is a string that is not JSON ({err.msg})") from None
     if not isinstance(msgs, list):
@@ -393,6 +393,13 @@ def from_openai(row: dict, meta: dict) -> dict:
     return _finish(messages, _row_tools(tools, messages), meta)
 
 
+def _blocks_per_call(text: str, calls: list) -> list[str] | None:
+    """The `<tool_response>` blocks of one tool turn after k > 1 parallel calls, when it holds k of
+    them (one per call, in order), else None."""
+    blocks = TOOL_RESPONSE.findall(text)
+    return [b.strip() for b in blocks] if len(calls) > 1 and len(blocks) == len(calls) else None
+
+
 def _split_tool_responses(messages: list[dict], state_times: list[dict]) -> list[dict]:
     """One tool message holding k > 1 `<tool_response>` blocks right after an assistant turn of k calls
     becomes k tool messages, one per call in order (a Hermes ShareGPT export mapped `from` → `role`
@@ -401,9 +408,9 @@ def _split_tool_responses(messages: list[dict], state_times: list[dict]) -> list
     moved: dict[int, list[int]] = {}  # old index -> its new indices
     for i, m in enumerate(messages):
         before = out[-1] if out else {}
-        calls = before.get("tool_calls") or [] if before.get("role") == "assistant" else []
-        blocks = TOOL_RESPONSE.findall(m["content"]) if m["role"] == "tool" and len(calls) > 1 else []
-        if len(blocks) != len(calls) or not blocks:
+        calls = (before.get("tool_calls") or []) if before.get("role") == "assistant" else []
+        blocks = _blocks_per_call(m["content"], calls) if m["role"] == "tool" else None
+        if blocks is None:
             moved[i] = [len(out)]
             out.append(m)
             continue
@@ -452,12 +459,12 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
             last_calls = [_call(c) for c in calls]
             messages.append({"role": "assistant", "content": text, "tool_calls": last_calls})
         elif role == "observation":
-            responses = TOOL_RESPONSE.findall(value)
-            if responses and len(responses) == len(last_calls) > 1:  # one <tool_response> per parallel call
-                value = json.dumps([r.strip() for r in responses])
-            elif len(responses) == 1:
-                value = responses[0].strip()
-            parts = _json_or_self(value) if len(last_calls) > 1 else None
+            parts = _blocks_per_call(value, last_calls)  # one <tool_response> per parallel call
+            if parts is None:
+                responses = TOOL_RESPONSE.findall(value)
+                if len(responses) == 1:
+                    value = responses[0].strip()
+                parts = _json_or_self(value) if len(last_calls) > 1 else None
             if isinstance(parts, list) and len(parts) == len(last_calls):
                 for call, part in zip(last_calls, parts):
                     content = part if isinstance(part, str) else json.dumps(part, ensure_ascii=False)

@@ -201,7 +201,7 @@ def _empty_source_problem(result: DataResult) -> str | None:
     for src in empty:
         why = Counter(r["check"] for r in result.quarantine.rows if r["source"] == src)
         reasons = ", ".join(f"{k} {v}" for k, v in why.most_common(3)) or "no rows read"
-        said.append(f"data source {src!r} (weight {weight[src]:g}) has no usable row ({reasons}; see quarantine.jsonl)")
+        said.append(f"data source {src!r} (weight {weight[src]:g}) has no usable row ({reasons})")
     return "; ".join(said) + "; fix the source or set its weight to 0"
 
 
