@@ -654,11 +654,15 @@ COMMANDS: tuple[Command, ...] = (
              arg("--out", type=given_path, default=Path("runs/data"), help="folder for the files (default runs/data)"),
              arg("--render", action="store_true",
                  help="also render with the base model's tokenizer and quarantine rows over train.max_length"))),
-    Command("anonymise", "swap names, emails, phones, IPs, cards, IBANs, credentials, handles, URLs, tickets for keyed fakes",
+    Command("anonymise", "swap names, emails, phones, IPs, cards, IBANs, credentials, handles, URLs, tickets, id numbers, "
+            "birth dates, addresses for keyed fakes",
             cmd_anonymise, "replace PII with stable keyed fakes (refuses if any survives)",
             "Swap names, emails, phone numbers, public IPv4 and IPv6 addresses, card numbers and IBANs (when their "
             "checksums hold), credentials (API keys, tokens, 'Bearer …', values under password/secret/token keys), "
-            "handles, URLs, project keys and ticket ids for "
+            "handles, URLs, project keys and ticket ids, and identity numbers, birth dates and street addresses "
+            "where a cue or a key says what they are ('SSN 123-45-6789', 'passport no. X1234567', 'DOB: 14/03/1987', "
+            "'221B Baker Street', an argument named ssn, date_of_birth or home_address; "
+            "orchestrator/data/personal_ids.py) for "
             "fakes derived with HMAC-SHA256 from a secret key: the same value always gets the same fake, in text, "
             "tool-call arguments (integers too) and tool results alike; a phone number is its national number, so "
             "'06 12 34 56 78' and '+33 6 12 34 56 78' share one fake, country code and trunk 0 kept (and a 9-digit "
@@ -678,7 +682,7 @@ COMMANDS: tuple[Command, ...] = (
                       "is a name); matched case-insensitively on word boundaries"),
              arg("--disable", action="append", metavar="KIND",
                  help="switch a detector's swapping off (url, email, secret, iban, card, handle, ticket, ip, phone, name, project, "
-                      "other); "
+                      "other, id_number, birth_date, address); "
                       "the survival check still runs every detector, so a value of that kind in the rows makes the "
                       "run refuse rather than leak"))),
     Command("label", "label raw user requests with tool calls from an OpenAI-compatible teacher endpoint", cmd_label,

@@ -11,8 +11,9 @@ Detectors: regexes for emails, URLs (not those on localhost, private addresses o
 credentials (`sk_live_…`, `ghp_…`, `AKIA…`, JWTs, whatever follows "Bearer "), public IPv4 and IPv6
 addresses, phone numbers (one identity per national number, whatever country code or trunk 0 it is
 written with), handles (`@user`) and ticket ids (`ABC-123`, in any case; their prefix also becomes a
-known project key), plus a list of known real tokens (names and other values no regex can find),
-matched case-insensitively on word boundaries.
+known project key); person names (names.py), identity numbers, birth dates and street addresses
+(personal_ids.py) where the row says what they are; plus a list of known real tokens (names and other
+values no detector can find), matched case-insensitively on word boundaries.
 A known name's parts are real tokens too: "Priya Nair" also finds "Priya" and "Nair" alone (and
 "Priya's"), with and without accents ("José" finds "Jose"); a part that is also a common word
 ("May", "Grant") or has two letters is matched only capitalised, so "you may" stays. A name's fake
@@ -46,6 +47,7 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
 
 from evals import jsontext
+from orchestrator.data import personal_ids
 from orchestrator.data.names import (PARTICLES, keyed_strings, lexicon, names_in_arguments, names_in_emails,
                                      names_in_text, ordinary, usernames_in_arguments, usernames_in_text)
 from orchestrator.errors import DataError, UsageError
@@ -53,6 +55,7 @@ from evals.textio import read_text
 
 REGEX_KINDS = ("url", "email", "secret", "iban", "card", "handle", "ticket", "ip", "phone")
 KNOWN_KINDS = ("name", "project", "other")
+PERSONAL_KINDS = personal_ids.KINDS  # identity numbers, birth dates, street addresses: found after a cue or under a key
 
 # Words that stand before "at" in prose ("write to me at …", "meet at noon"): no written-out mailbox
 # starts with one, and a match from there would swallow the start of the real one after it.
@@ -594,10 +597,10 @@ class Anonymiser:
             raise UsageError("the anonymiser key is empty")
         self.key = key
         self.disabled = frozenset(disabled)
-        unknown = self.disabled - set(REGEX_KINDS) - set(KNOWN_KINDS)
+        unknown = self.disabled - set(REGEX_KINDS) - set(KNOWN_KINDS) - set(PERSONAL_KINDS)
         if unknown:
             raise UsageError(f"--disable: unknown detector kind(s) {sorted(unknown)} (known: "
-                             f"{', '.join(REGEX_KINDS + KNOWN_KINDS)})")
+                             f"{', '.join(REGEX_KINDS + KNOWN_KINDS + PERSONAL_KINDS)})")
         self.not_ticket_prefixes = not_ticket_prefixes
         self.known: dict[str, KnownToken] = {}
         self.name_role: dict[str, str] = {}  # casefolded accent-free name part -> "first" | "last"
@@ -657,6 +660,15 @@ class Anonymiser:
                 self._add_known(KnownToken("username", value, exact=True))
         self._compiled = {}
 
+    def learn_personal(self, values: dict[str, str]) -> None:
+        """Identity numbers, birth dates and street addresses the rows state ({value: kind}, personal_ids.py):
+        swapped wherever they appear, in any case; an id number also where it is written without separators."""
+        for value, kind in sorted(values.items()):
+            if kind not in self.disabled:
+                for form in (value, *personal_ids.other_forms(value, kind)):
+                    self._add_known(KnownToken(kind, form))
+        self._compiled = {}
+
     def lookup(self, value: str) -> KnownToken:
         """The known token a matched text stands for (itself, or the name an inflected form comes from)."""
         found = self.known.get(value.casefold())
@@ -698,18 +710,22 @@ class Anonymiser:
             norm = value.casefold()
         elif kind == "phone":  # "+91 98765 43210" and "098765 43210" are one number: one fake, each in its own format
             norm = _national_number(value)
-        elif kind in ("card", "iban"):  # "4539 1488 0343 6467" and "4539148803436467": one card, one fake
+        elif kind in ("card", "iban", "id_number"):  # "4539 1488 0343 6467" and "4539148803436467": one card, one fake
             norm = "".join(c for c in value if c.isalnum()).upper()
+        elif kind == "address":
+            norm = value.casefold()
         else:
             norm = value
         cache_key = (kind, norm)
         if cache_key not in self._cache:
-            self._cache[cache_key] = self._make_fake(kind, norm if kind in ("card", "iban") else value, norm)
+            self._cache[cache_key] = self._make_fake(kind, norm if kind in ("card", "iban", "id_number") else value, norm)
         fake = self._cache[cache_key]
         if kind in ("phone", "card", "iban"):  # the fake laid out as this occurrence writes the number
             return _laid_out(value, fake, str.isalnum if kind == "iban" else str.isdigit)
-        # Names and tickets are cached in one case and take the case of each occurrence.
-        return _case_like(value, fake) if kind in _NAME_KINDS or kind == "ticket" else fake
+        if kind == "id_number":  # laid out as written, a letter in the case this occurrence writes it in
+            return "".join(f.lower() if v.islower() else f for v, f in zip(value, _laid_out(value, fake, str.isalnum)))
+        # Names, tickets and addresses are cached in one case and take the case of each occurrence.
+        return _case_like(value, fake) if kind in _NAME_KINDS or kind in ("ticket", "address") else fake
 
     def _name_word_fake(self, word: str, role: str) -> str:
         """One word of a multi-word name: particles stay ("van der Berg" → "van der Yarrow", "al-Rashid" →
@@ -755,6 +771,12 @@ class Anonymiser:
             return self._letters(d, max(len(value), 2))
         if kind == "other":
             return f"redacted-{d[:4].hex()}"
+        if kind == "id_number":
+            return personal_ids.fake_id_number(value, d)
+        if kind == "birth_date":
+            return personal_ids.fake_birth_date(value, d)
+        if kind == "address":
+            return personal_ids.fake_address(value, d, LAST_NAMES)
         if kind == "domain":
             return f"{d[:3].hex()}.example"
         if kind == "email":
@@ -868,8 +890,11 @@ class Anonymiser:
             parts.append(f"(?P<phone_nsn>{short})")
         # Longest first (in _alternatives), so "Priya Nair" wins over "Priya".
         tokens = [t for t in self.known.values() if t.kind not in self.disabled]
-        names = [t for t in tokens if t.kind != "project"]
+        names = [t for t in tokens if t.kind != "project" and t.kind not in PERSONAL_KINDS]
         projects = [t for t in tokens if t.kind == "project"]
+        personal = [t for t in tokens if t.kind in PERSONAL_KINDS]
+        if personal:  # before the regexes: "943 476 5919" after "NHS number" is that, not a phone number
+            parts.insert(0, f"(?P<personal>{_alternatives(personal)})")
         if names:
             parts.append(f"(?P<known>{_alternatives(names)})")
         if projects:
@@ -884,7 +909,7 @@ class Anonymiser:
             kind, value = m.lastgroup, m.group()
             if kind == "phone_nsn":  # "612345678" after "+34 612 345 678": the same number
                 kind = "phone"
-            elif kind == "known":
+            elif kind in ("known", "personal"):
                 tok = self.lookup(value)
                 kind = tok.kind
                 if kind == "name":  # an inflected form maps to its name's fake (in the form's case)
@@ -904,6 +929,13 @@ class Anonymiser:
         """A JSON integer that is a phone number written as digits becomes its fake (the same fake the
         number's text form gets; the fake's first digit is never 0, so it keeps its length)."""
         digits = str(n)
+        personal = self.known.get(digits)
+        if personal is not None and personal.kind == "id_number" and "id_number" not in self.disabled:
+            if counts is not None:  # {"bsn": 123456782}: the id's fake, as an integer
+                counts["id_number"] += 1
+            if seen is not None:
+                seen.setdefault("id_number", set()).add(digits)
+            return int(self.fake("id_number", digits))
         if "phone" in self.disabled or not (digits in self.short_numbers or (
                 re.fullmatch(_PATTERNS["phone"], digits) and _is_phone(digits))):
             return n
@@ -968,27 +1000,40 @@ def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
         yield None, row
 
 
-def _detected(rows: list[dict]) -> tuple[dict[str, str | None], set[str], dict[str, None]]:
-    """(person names, account names, credentials) the rows show (names.py, secrets_under_keys), from one
-    walk of them: the strings inside JSON text too ("body": "...Best,\nOmar"), arguments under a person's,
-    an account's or a credential's key at any depth; then the full names a single name found there forms
-    with the word after it (_surnames_beside)."""
-    names: dict[str, str | None] = {}
-    accounts: set[str] = set()
-    secrets: dict[str, None] = {}
+@dataclass
+class Detected:
+    """What the rows themselves show, beside what the regexes find: person names ({name: "last" for a
+    lone surname}), account names, credentials, and personal values ({value: kind}: personal_ids.py)."""
+    names: dict[str, str | None] = field(default_factory=dict)
+    accounts: set[str] = field(default_factory=set)
+    secrets: dict[str, None] = field(default_factory=dict)
+    personal: dict[str, str] = field(default_factory=dict)
+
+
+def _detected(rows: list[dict]) -> Detected:
+    """Names, accounts, credentials and personal values the rows show (names.py, secrets_under_keys,
+    personal_ids.py), from one walk of them: the strings inside JSON text too ("body": "...Best,\nOmar"),
+    arguments under a person's, an account's, a credential's or a personal value's key at any depth; then
+    the full names a single name found there forms with the word after it (_surnames_beside)."""
+    found = Detected()
     texts: list[str] = []
     for text, value in _texts_and_values(rows):
         if text is not None:
             texts.append(text)
-            names.update(names_in_text(text))
-            names.update(names_in_emails(text))
-            accounts |= usernames_in_text(text)
+            found.names.update(names_in_text(text))
+            found.names.update(names_in_emails(text))
+            found.accounts |= usernames_in_text(text)
+            for personal, kind in personal_ids.values_in_text(text).items():
+                found.personal.setdefault(personal, kind)
         else:
-            names.update(dict.fromkeys(names_in_arguments(value)))
-            accounts |= usernames_in_arguments(value)
-            secrets.update(dict.fromkeys(secrets_under_keys(value)))
-    names.update(_surnames_beside(texts, {n for n in names if len(n.split()) == 1 and names[n] != "last"}))
-    return names, accounts, secrets
+            found.names.update(dict.fromkeys(names_in_arguments(value)))
+            found.accounts |= usernames_in_arguments(value)
+            found.secrets.update(dict.fromkeys(secrets_under_keys(value)))
+            for personal, kind in personal_ids.values_under_keys(value).items():
+                found.personal.setdefault(personal, kind)
+    singles = {n for n in found.names if len(n.split()) == 1 and found.names[n] != "last"}
+    found.names.update(_surnames_beside(texts, singles))
+    return found
 
 
 def _json_layers(s: str, depth: int = 3) -> Iterator[tuple[str, Any]]:
@@ -1035,15 +1080,17 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     # One spelling per text: "Jose\u0301" (an accent as a combining mark, as macOS writes it) and "José"
     # are the same name, and matched only one way the surname survived and the fake took the stray accent.
     rows = [_map_strings(row, lambda s: unicodedata.normalize("NFC", _letters_unescaped(s))) for row in rows]
-    names, accounts, secrets = _detected(rows)
+    found = _detected(rows)
+    names = found.names
     if "name" not in anon.disabled:
         anon.learn_names(names)
     if "handle" not in anon.disabled:
-        anon.learn_usernames(accounts)
+        anon.learn_usernames(found.accounts)
+    anon.learn_personal(found.personal)
     anon.learn_ticket_prefixes(s for row in rows for _, s in _walk_strings(row))
     anon.learn_phone_numbers(s for row in rows for _, s in _walk_strings(row, numbers=True))
     if "secret" not in anon.disabled:
-        anon.learn_secrets(secrets)
+        anon.learn_secrets(found.secrets)
     report = Report(rows=len(rows), detected_names=len(anon.detected_names))
     seen: dict[str, set] = {}
     originals: dict[str, set[str]] = {}
@@ -1057,6 +1104,7 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     # The check runs every detector, disabled ones too (as the regex kinds' `originals` do): with
     # `--disable name` the names the rows show are not swapped, so they make the file refuse.
     unswapped = [KnownToken("name", n, exact=True) for n in names] if "name" in anon.disabled else []
+    unswapped += [KnownToken(kind, value) for value, kind in found.personal.items() if kind in anon.disabled]
     check_no_survivors(out, originals, [*anon.known.values(), *unswapped])
     return out, report
 
