@@ -235,3 +235,30 @@ def test_labels_greetings_and_sign_offs_a_third_held_out_set_found():
     assert names_in_text("— Padraig") == {"Padraig": None} and names_in_text("Best,\nNorthwind") == {}
     assert names_in_text("Ich bin Kerstin und arbeite hier.") == {"Kerstin": None}
     assert names_in_text("IBAN DE89 3704 0044") == {}
+
+
+@pytest.mark.parametrize("text, found", [
+    ("Can you check if Priya approved the PR?", {"Priya": None}), ("Send the report to Marcus", {"Marcus": None}),
+    ("book a table for me and Kenji at 7", {"Kenji": None}), ("what did Fatima say about the budget", {"Fatima": None}),
+    ("Share the doc with Aoife and Beatriz", {"Aoife": None, "Beatriz": None}), ("Did Lars reply?", {"Lars": None}),
+    ("Get Priya's calendar", {"Priya": None}), ("Priya, can you send it?", {"Priya": None}),
+    ("Lars replied an hour ago", {"Lars": None}), ("Message from Jamal: running late", {"Jamal": None}),
+    ("tell Svetlana I'm late", {"Svetlana": None}),                      # the pronoun is no surname
+])
+def test_a_first_name_alone_is_found_with_no_cue(text, found):
+    """Rule 7: a lexicon first name on its own, where nothing says it is a name."""
+    assert names_in_text(text) == found
+
+
+@pytest.mark.parametrize("text", [
+    "What's the weather in Hobart?", "weather for Bergen tomorrow", "Hobart weather please", "fly to Adelaide on Monday",
+    "migrate the db to Aurora", "buy a Dell laptop", "the Lexus 350 is parked", "Charlotte traffic report",
+    "Book the Jackson room", "Call the Milan office", "Put 'Yoga class' on my calendar", "Flights to San Jose",
+    "Summarise the Kafka docs", "Read file Lorenzo.txt now",
+])
+def test_a_first_name_alone_is_not_read_into_places_products_or_titles(text):
+    assert names_in_text(text) == {}
+
+
+def test_a_lone_argument_value_is_left_to_the_key_rules():
+    assert names_in_text("Kenji") == {} and names_in_text("Yoga class") == {}

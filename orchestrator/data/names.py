@@ -26,7 +26,14 @@ text or the row's structure says so:
 6. as the owner of a `first.last@` mailbox ("sanjay.patel@example.in" → "Sanjay Patel"), a writer naming
    themselves ("Hi, Peregrine here", "This is Ana Lima from billing"), a full name in capitals whose
    words are a listed first name and surname ("CALL MARGARET THOMPSON"), or a full name after the
-   capitalised word that opens a sentence ("Yesterday Priya Nair called").
+   capitalised word that opens a sentence ("Yesterday Priya Nair called");
+7. a lexicon first name alone, capitalised, with no cue ("check if Priya approved it", "send it to
+   Marcus", "Did Lars reply?", "Get Priya's calendar"), unless it is a place (the time-zone database's
+   cities, US states, countries, and cities Faker also lists as first names: "weather for Hobart", "fly to
+   Bergen"), a product or brand named like a person ("migrate to Aurora", "a Dell laptop"), after a
+   place preposition or an article ("in", "near", "the"), before a number ("Lexus 350"), or a lone
+   argument value (rule 5 reads those); where it opens a sentence or a quotation only before a comma, a
+   possessive or a verb that takes a person ("Priya, can you", "Lars replied"; not "'Yoga class'").
 
 The lexicon is the first names and surnames of Faker's person providers (MIT; 86 locales, in Latin,
 Cyrillic and Greek script: a CJK name has no word edges to match on, an Arabic one no capitals). Lexicon words that are also ordinary
@@ -36,8 +43,9 @@ themselves (rules 2-4), only after an honorific or as a surname.
 A lexicon first name typed in lower case counts only right after such a cue ("ask priya", "text
 dmitri"), never after a greeting.
 
-What is not found: any other name in lower case ("lunch with jennifer"), a name standing alone with
-no cue ("Priya knows"), a name after a word that is not a cue ("flight with Priya"). List those in the
+What is not found: any other name in lower case ("lunch with jennifer"), a name with no cue that is no
+lexicon first name ("Olumide is out") or is also a place or a product ("Charlotte approved it"), a
+surname alone with no cue, a name in a script without capitals or word spaces. List those in the
 known-tokens file; the survival check then holds the output to them as well.
 """
 
@@ -296,7 +304,12 @@ def _spans(text: str) -> Iterable[list[re.Match]]:
         i = j
 
 
+_PRONOUN_I = frozenset("i i'm i’m i'll i’ll i've i’ve i'd i’d".split())
+
+
 def _name_word(word: str) -> bool:
+    if word.casefold() in _PRONOUN_I:  # "tell Svetlana I'm late": the pronoun ends the name
+        return False
     return _capitalised(word) or word.casefold() in PARTICLES or _particle_surname(word)
 
 
@@ -381,6 +394,59 @@ def names_in_emails(text: str) -> dict[str, None]:
     return found
 
 
+# Rule 7: a lexicon first name alone, with no cue ("Priya approved it", "send it to Marcus", "Did Lars
+# reply?"). Not a first name alone: a city, state or country ("weather for Hobart", "fly to Bergen"), a
+# product or brand that Faker also lists as a first name ("migrate to Aurora", "a Dell laptop"), a word
+# after a place preposition or an article, a word before a number ("Lexus 350"); at a sentence's start
+# only before a comma, a possessive or a verb that takes a person ("Priya, can you", "Lars replied").
+_PLACE_BEFORE = frozenset("in at near into across around toward towards outside inside through via visit visiting "
+                          "the a an".split())
+_PERSON_VERBS = frozenset("""is was has had said says wants wanted needs needed asked asks called calls knows knew
+thinks thought approved approves sent sends replied replies joined joins left mentioned wrote writes will would can
+could should might must did does emailed texted booked shared told tells confirmed confirms agreed agrees and""".split())
+_NOT_PEOPLE_NAMED_LIKE_PEOPLE = frozenset("""apollo athena atlas aurora cassandra ember haskell hermes hudson hugo jasper
+loki mimir nova odin orion pascal thor travis vega arch bentley bose chanel dell dove gibson harley hilton kia lexus
+porsche marshall""".split())
+# Cities that Faker also lists as first names, beside the time-zone cities (a person's name more often
+# than a city's, such as Eugene, Tyler or Pierre, is left out).
+_CITIES_NAMED_LIKE_PEOPLE = frozenset("""alexandria atlanta augusta basel bergen bradford bristol cali charlotte cheyenne
+cleveland columbia columbus dayton geneva hamilton helena irvine jackson kingston kobe lafayette milan modesto
+montgomery odessa olympia raleigh reno richmond salvador trenton valencia venice verona washington wellington""".split())
+
+
+@functools.lru_cache(maxsize=1)
+def places() -> frozenset[str]:
+    """Accent-folded, case-folded one-word places: the cities of the time-zone database, US states, countries."""
+    import zoneinfo
+
+    from faker.providers.address.en_US import Provider as Address
+
+    words = {_fold(z.rsplit("/", 1)[-1].replace("_", " ")) for z in zoneinfo.available_timezones()}
+    words |= {_fold(s) for s in (*Address.states, *Address.countries)}
+    return frozenset(words) | _CITIES_NAMED_LIKE_PEOPLE
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    """Whether text[start:] opens a sentence, a line or a quotation ("Put 'Yoga class' on ...")."""
+    return re.search(r"(?:^|[.!?\n:])[ \t]*[\"'(“‘]*$|[\"'“‘(]$", text[:start]) is not None
+
+
+def _alone_first_name(text: str, start: int, end: int, word: str) -> bool:
+    """Rule 7 for the capitalised word text[start:end]."""
+    folded = _fold(word)
+    if len(word) < 3 or not is_first_name(word) or folded in _NEVER_A_NAME or folded in thing_words() \
+            or folded in places() or folded in _NOT_PEOPLE_NAMED_LIKE_PEOPLE:
+        return False
+    if len(_WORD.findall(text)) < 3 or re.match(r"[ \t]*\d|[-@/_]|\.\w", text[end:]) or text[start - 1:start] in ("@", "/", "#", "-", ".", "_"):
+        return False  # a lone argument value ("Kenji": rule 5 reads those), a model number, a path, an address
+    before = text[:start]
+    if _opens_sentence(text, start):
+        verb = re.match(r"[ \t]+([a-z]+)", text[end:])
+        return bool(re.match(r"['’]s\b|[ \t]*,", text[end:]) or (verb and verb.group(1) in _PERSON_VERBS))
+    previous = re.search(r"([^\W\d_]+)[^\w]*$", before)
+    return previous is None or previous.group(1).casefold() not in _PLACE_BEFORE
+
+
 def names_in_text(text: str) -> dict[str, str | None]:
     """Person names in one string, by rules 1-4 of the module docstring: {name: "last" when a single
     word is known to be a surname (after an honorific, before "et al."), else None}."""
@@ -444,6 +510,11 @@ def names_in_text(text: str) -> dict[str, str | None]:
         elif re.match(r"[ \t]*[.!]?[ \t]*(?:\n|$)", text[end:]) and not any(ordinary(w) for w in core) \
                 and _SIGN_OFF_BEFORE.search(text[:start]) and _could_sign(core):  # a sign-off's name ends the message
             found[name] = None
+        elif len(core) == 1 and _alone_first_name(text, start, end, core[0]):  # rule 7
+            found[name] = None
+        elif len(run) == 2 and _opens_sentence(text, start) and not is_first_name(words[0]) \
+                and _alone_first_name(text, run[1].start(), end, words[1]):
+            found[words[1]] = None                                      # "Did Lars reply?", "Get Priya's calendar"
         else:
             continue
         previous_end = end
