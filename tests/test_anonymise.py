@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -470,3 +471,93 @@ def test_a_credential_word_must_be_the_key_or_its_last_part():
         "max_tokens": "512x", "tokenizer": "HuggingFaceTB/SmolLM2-135M", "passenger": "Priya9", "refresh_token": "rt_9f8e7d6c5b",
         "note": "password: Priya and token=abc123def; max_tokens: 512abc; passenger: Ana2x"}))
     assert found == ["rt_9f8e7d6c5b", "abc123def"]
+
+
+def _chat(user: str, arguments: dict | None = None, answer: str | None = None) -> dict:
+    messages = [{"role": "user", "content": user}]
+    if arguments is not None:
+        messages.append({"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
+            "name": "update", "arguments": json.dumps(arguments, ensure_ascii=False)}}]})
+    if answer is not None:
+        messages.append({"role": "assistant", "content": answer})
+    return {"messages": messages}
+
+
+def _arguments(row: dict) -> dict:
+    return json.loads(row["messages"][1]["tool_calls"][0]["function"]["arguments"])
+
+
+def test_values_written_against_cjk_are_swapped_and_the_words_around_them_kept():
+    """A fourth blind probe: "改成13812345678" kept the real number in the text (swapped in the call, and the
+    survival check passed), and a mailbox next to kana swallowed the whole sentence."""
+    rows = [_chat("请把收货电话改成13812345678", {"phone": "13812345678"}), _chat("メールはmisaki.sato@example-mail.jpです"),
+            _chat("SSN是512-44-9083"), _chat("王伟说他明天来")]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY, parse_known("王伟")))
+    text = json.dumps(out, ensure_ascii=False)
+    for real in ("13812345678", "misaki.sato", "512-44-9083", "王伟"):
+        assert real not in text
+    phone = _arguments(out[0])["phone"]
+    assert out[0]["messages"][0]["content"] == f"请把收货电话改成{phone}"
+    assert re.fullmatch(r"メールは\S+@\S+\.exampleです", out[1]["messages"][0]["content"])
+    assert out[3]["messages"][0]["content"].endswith("说他明天来")
+
+
+def test_a_survivor_written_against_cjk_is_refused():
+    with pytest.raises(SurvivingTokenError):
+        check_no_survivors([{"t": "电话13812345678"}], {"phone": {"13812345678"}}, [])
+
+
+def test_one_fake_per_value_in_every_layout_and_cue_words_kept():
+    rows = [_chat("new hire, dob 07/22/1991", {"date_of_birth": "1991-07-22"}),
+            _chat("my date of birth is 3 March 1958", {"dob": "1958-03-03"}),
+            _chat("my mrn is MRN 00734521", {"mrn": "00734521"}),
+            _chat("कृपया आधार 4821 7390 6652 वेरिफाई करें", {"aadhaar": "482173906652"})]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    month, day, year = re.search(r"(\d\d)/(\d\d)/(\d{4})", out[0]["messages"][0]["content"]).groups()
+    assert _arguments(out[0])["date_of_birth"] == f"{year}-{month}-{day}" != "1991-07-22"
+    d, m, y = re.search(r"(\d+) (\w+) (\d{4})", out[1]["messages"][0]["content"]).groups()
+    months = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+              "november", "december"]
+    assert _arguments(out[1])["dob"] == f"{y}-{months.index(m.lower()) + 1:02d}-{int(d):02d}"
+    assert out[2]["messages"][0]["content"] == f"my mrn is MRN {_arguments(out[2])['mrn']}"
+    aadhaar = re.search(r"\d{4} \d{4} \d{4}", out[3]["messages"][0]["content"]).group()
+    assert aadhaar.replace(" ", "") == _arguments(out[3])["aadhaar"] != "482173906652"
+
+
+def test_a_street_address_is_no_person_and_places_stay_places():
+    """'Rua Augusta 112' crashed the run (its words were learned as a name, and every fake kept 'Rua'); 'San
+    Jose' and 'Santa Clara' lost their second word to a person called Jose or Clara elsewhere."""
+    rows = [_chat("ship to Rua Augusta 112"), _chat("ask Clara and Jose about it"),
+            _chat("weather please", {"city": "Santa Clara"}, "It is sunny in San Jose.")]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    assert re.fullmatch(r"ship to Rua \w+ \d{3}", out[0]["messages"][0]["content"])
+    assert "Augusta" not in json.dumps(out) and "Clara" not in out[1]["messages"][0]["content"]
+    assert _arguments(out[2]) == {"city": "Santa Clara"} and out[2]["messages"][2]["content"] == "It is sunny in San Jose."
+
+
+def test_a_handle_and_its_bare_account_share_one_fake():
+    rows = [_chat("influencer @lina.kraft wants a promo code", {"influencer_handle": "lina.kraft"}),
+            _chat("ping @support about it")]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    handle = re.search(r"@(\S+)", out[0]["messages"][0]["content"]).group(1)
+    assert handle == _arguments(out[0])["influencer_handle"] != "lina.kraft"
+    assert "lina" not in json.dumps(out)
+
+
+def test_a_found_name_is_swapped_in_lower_case_too_and_a_car_is_no_person():
+    rows = [_chat("set up the kickoff with Sione Taufa", None, "invite sent; sione has accepted."),
+            {"messages": [{"role": "tool", "content": json.dumps({"name": "Ford Mustang", "qty": 4})}]}]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    assert "sione" not in json.dumps(out).lower()
+    assert json.loads(out[1]["messages"][0]["content"])["name"] == "Ford Mustang"
+
+
+def test_a_password_after_is_is_a_credential():
+    out, _ = anonymise_rows([_chat("my password is Winter2024!Blue")], Anonymiser(KEY))
+    assert "Winter2024!Blue" not in json.dumps(out) and out[0]["messages"][0]["content"].startswith("my password is ")
+
+
+def test_a_disabled_detector_is_named_as_the_reason_for_a_refusal():
+    with pytest.raises(SurvivingTokenError, match=r"an id_number value .*--disable id_number") as err:
+        anonymise_rows([_chat("ssn 512-44-9083")], Anonymiser(KEY, disabled=["id_number"]))
+    assert "512-44-9083" not in str(err.value)

@@ -784,6 +784,9 @@ CASES = [
     Case("anonymise", "unknown detector to disable", anonymise(b"{}\n", extra=["--disable", "faces"]), ["--disable", "faces"]),
     Case("anonymise", "a row that is an array", anonymise(b'{"a": 1}\n[1, 2]\n'), ["in.jsonl:2", "a JSON array", "nothing written"]),
     Case("anonymise", "a row that is null", anonymise(b'null\n'), ["in.jsonl:1", "a JSON null"]),
+    Case("anonymise", "an empty input", anonymise(b"\n\n"), ["in.jsonl", "no rows", "nothing written"]),
+    Case("anonymise", "a known line with a kind and no token", anonymise(b"{}\n", known="Priya\nname:\n"),
+         ["known.txt:2", "'name:'", "no token"]),
     Case("anonymise", "the key given in place of the variable's name", lambda tmp: [
         "anonymise", str(tmp / "in.jsonl"), str(tmp / "out.jsonl"), "--key-env", "hunter2/secret"],
          ["--key-env", "not a variable name"]),

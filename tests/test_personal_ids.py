@@ -36,6 +36,11 @@ FOUND = [
     ("Kalverstraat 92, Amsterdam", {"Kalverstraat 92": p.ADDRESS}),
     ("call 3 Main St. #4B now", {"3 Main St. #4B": p.ADDRESS}),
     ("deliver to 12 Elm Street.", {"12 Elm Street": p.ADDRESS}),   # the sentence's full stop is no part of it
+    ("my mrn is MRN 00734521", {"00734521": p.ID_NUMBER}),           # the cue repeated is no part of the id
+    ("reisepass C01X00T47", {"C01X00T47": p.ID_NUMBER}), ("身份证号310115199003074512", {"310115199003074512": p.ID_NUMBER}),
+    ("保険証番号は12345678-01です", {"12345678-01": p.ID_NUMBER}), ("SSN是512-44-9083", {"512-44-9083": p.ID_NUMBER}),
+    ("कृपया आधार 4821 7390 6652 वेरिफाई करें", {"4821 7390 6652": p.ID_NUMBER}),
+    ("my address is Ulica Długa 22", {"Ulica Długa 22": p.ADDRESS}), ("ship to Rua Augusta 112", {"Rua Augusta 112": p.ADDRESS}),
 ]
 
 NOT_FOUND = [
@@ -44,6 +49,7 @@ NOT_FOUND = [
     "rue de Rivoli is long", "NI 2024-25 tax year", "ein 5000 Euro Kredit", "sin 3000 pesos", "tax code 2024 changes",
     "driver's license renewal in 2025", "Via Slack 5 people said yes", "born in 1987", "passport photo 2x2",
     "Version 2 Road Map is ready", "ISBN 978-3-16-148410-0", "SSN-shaped but 000-12-3456 and 666-12-3456 are not",
+    "Smith et al. Jones 2020 found", "the tax code K1257L",
 ]
 
 

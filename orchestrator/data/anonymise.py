@@ -47,7 +47,8 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
 
 from evals import jsontext
-from orchestrator.data import personal_ids
+from orchestrator.data import cjk, personal_ids
+from orchestrator.data.cjk import cjk_free_parts
 from orchestrator.data.names import (PARTICLES, keyed_strings, lexicon, names_in_arguments, names_in_emails,
                                      names_in_text, ordinary, usernames_in_arguments, usernames_in_text)
 from orchestrator.errors import DataError, UsageError
@@ -144,11 +145,11 @@ sage ash jack rob pat sue val ivy iris lily daisy dawn eve faye gale holly amber
 # Words of a name that identify no one alone, not treated as parts: the particles names.py reads inside
 # names, and the short connectors of Spanish, Portuguese and Irish names ("y", "e", "O", "Mc", "St").
 NAME_PARTICLES = PARTICLES | frozenset("st mc mac o y e".split())
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-# A token's edges: no letter or digit may touch it (`_`, `/`, `'` and punctuation separate).
-# A value starts where no letter or digit runs into it, or right after a JSON escape inside JSON text
-# ("Best,\\nOmar" in call arguments: the "n" of "\\n" is no letter of the name).
-_BEFORE, _AFTER = r"(?:(?<![^\W_])|(?<=\\[nrtbf]))", r"(?![^\W_])"
+_CJK_RANGES, _CJK = cjk.RANGES, cjk.CJK
+# A token's edges: no letter or digit may touch it (`_`, `/`, `'` and punctuation separate; CJK does not
+# count as a letter here). A value starts where no letter or digit runs into it, or right after a JSON
+# escape inside JSON text ("Best,\\nOmar" in call arguments: the "n" of "\\n" is no letter of the name).
+_BEFORE, _AFTER = rf"(?:(?<![^\W_{_CJK_RANGES}])|(?<=\\[nrtbf]))", rf"(?![^\W_{_CJK_RANGES}])"
 
 
 def _particle_led(word: str) -> bool:
@@ -190,6 +191,15 @@ def _inflected_stem(text: str) -> str | None:
 
 
 _JOINED = re.compile(r"([^\W\d_]{3,})([._-])([^\W\d_]{3,})")
+
+
+def _listed_name_word(word: str) -> bool:
+    """A found name's word matched in any case too ("sione" after "Sione Taufa", "silva" after "Luana da
+    Silva"): a lexicon first name or surname of four letters or more that is no ordinary word."""
+    folded = strip_accents(word).casefold()
+    firsts, lasts = lexicon()
+    return (" " not in word and len(folded) >= 4 and not ordinary(word) and folded not in COMMON_WORD_NAMES
+            and (folded in firsts or folded in lasts))
 
 
 def _distinctive(name: str) -> bool:
@@ -248,21 +258,31 @@ def _alternatives(tokens: Iterable["KnownToken"]) -> str:
         else:
             body = f"(?i:{body})"
         edges = ("", "") if _CJK.search(t.text) else (_BEFORE, _AFTER)
+        if t.kind == "name":  # "San Jose", "Santa Clara": a place, whoever else is called Jose or Clara
+            edges = (_NOT_AFTER_PLACE_PREFIX + edges[0], edges[1])
         alts.append(f"{edges[0]}(?:{body}){edges[1]}")
     return "|".join(alts)
+
+
+_NOT_AFTER_PLACE_PREFIX = "".join(f"(?<!{re.escape(p)} )" for p in (
+    "San", "Santa", "Santo", "São", "Saint", "Sainte", "St.", "Port", "Fort", "Mount", "Lake", "Los", "Las", "Nueva"))
 
 
 class SurvivingTokenError(DataError):
     """A real value would survive into the output; nothing was written."""
 
-    def __init__(self, kind: str, row: int, where: str, form: str):
+    def __init__(self, kind: str, row: int, where: str, form: str, disabled: bool = False):
         self.kind, self.row, self.where, self.form = kind, row, where, form
-        if form == "plain":
+        if disabled:  # the value was found; --disable is why it was not swapped
+            advice = (f"the {kind} detector is switched off with --disable {kind}: its values are found but not "
+                      f"swapped; drop --disable {kind}, or remove the value from the row")
+        elif form == "plain":
             advice = "add the value to the known-tokens list or fix the row"
         else:  # --known cannot help: replacement never rewrites inside an encoding, it only refuses
             advice = (f"the anonymiser does not rewrite text inside a {form} form: decode it in the row, or remove "
                       "that string, and run again")
-        super().__init__(f"row {row + 1}: a {kind} value would survive at {where} ({form} form); refusing to write "
+        article = "an" if kind[:1] in "aeiou" else "a"
+        super().__init__(f"row {row + 1}: {article} {kind} value would survive at {where} ({form} form); refusing to write "
                          f"the output ({advice})")
 
 
@@ -289,6 +309,8 @@ def parse_known(text: str, source: str = "known tokens") -> list[KnownToken]:
         if not line or line.startswith("#"):
             continue
         kind, sep, rest = line.partition(":")
+        if sep and kind.strip() in KNOWN_KINDS and not rest.strip():
+            raise DataError(f"{source}:{n}: '{kind.strip()}:' with no token after it")
         if sep and kind.strip() in KNOWN_KINDS and rest.strip():
             tokens.append(KnownToken(kind.strip(), rest.strip()))
         elif sep and kind.strip().isidentifier() and kind.strip() not in KNOWN_KINDS and " " not in kind.strip():
@@ -365,7 +387,8 @@ def _no_ones_url(url: str) -> bool:
 _CREDENTIAL_WORDS = r"(?:password|passwd|passphrase|pwd|secret|token|api_?key|apikey|access_?key|private_?key" \
                     r"|client_?secret|auth_?key|credentials?)"
 _SECRET_KEY = re.compile(rf"(?:^|_){_CREDENTIAL_WORDS}$")  # on keyed_strings' snake_cased, casefolded key
-_SECRET_IN_TEXT = re.compile(rf"(?i)(?<![\w-])(?:[\w-]*[_-])?{_CREDENTIAL_WORDS}(?![\w-])[\"']?[ \t]*[:=][ \t]*[\"']?"
+_SECRET_IN_TEXT = re.compile(rf"(?i)(?<![\w-])(?:[\w-]*[_-])?{_CREDENTIAL_WORDS}(?![\w-])[\"']?"
+                             r"(?:[ \t]*[:=][ \t]*|[ \t]+(?:is|was|reads)[ \t]+)[\"']?"  # "password: …", "password is …"
                              r"([^\s\"',;]{6,})")
 
 
@@ -635,7 +658,7 @@ class Anonymiser:
         for name in new:
             # A name of two or more words none of which is an ordinary word ("Priya Raman", not "Grace
             # Hopper" or "Will Page") is the person in any case: "ping priya raman" kept the surname.
-            self._add_known(KnownToken("name", name, exact=not _distinctive(name)))
+            self._add_known(KnownToken("name", name, exact=not (_distinctive(name) or _listed_name_word(name))))
             if names[name] == "last":  # "Mr. Tanaka": its fake is a surname too
                 self.name_role.setdefault(strip_accents(name).casefold(), "last")
             for joined in _joined_forms(name):  # "priya.raman", "priya_raman": paths, aliases, usernames
@@ -643,7 +666,7 @@ class Anonymiser:
         for name in new:  # parts that are ordinary words or two letters ("Will", "Li") would hit other text
             for part in name_parts(name):
                 if len(part) > 2 and not ordinary(part):  # "The", "Service", "Will": never swapped alone
-                    self._add_name_part(name, part, exact=True)
+                    self._add_name_part(name, part, exact=not _listed_name_word(part))
         for name in names:  # found in lower case ("talked to rafael") and known capitalised ("Rafael"): both forms
             known = self.known.get(name.casefold())
             if name.islower() and known is not None and known.exact and known.kind == "name" and not ordinary(name):
@@ -714,6 +737,8 @@ class Anonymiser:
             norm = "".join(c for c in value if c.isalnum()).upper()
         elif kind == "address":
             norm = value.casefold()
+        elif kind == "birth_date":  # one date in any layout: one fake, written in each occurrence's layout
+            return self._birth_date_fake(value)
         else:
             norm = value
         cache_key = (kind, norm)
@@ -726,6 +751,14 @@ class Anonymiser:
             return "".join(f.lower() if v.islower() else f for v, f in zip(value, _laid_out(value, fake, str.isalnum)))
         # Names, tickets and addresses are cached in one case and take the case of each occurrence.
         return _case_like(value, fake) if kind in _NAME_KINDS or kind in ("ticket", "address") else fake
+
+    def _birth_date_fake(self, value: str) -> str:
+        norm = personal_ids.date_key(value)
+        for salt in range(64):
+            fake = personal_ids.fake_birth_date(value, self._digest("birth_date", norm, salt))
+            if personal_ids.date_key(fake) != norm and fake != value:
+                return fake
+        raise RuntimeError("could not derive a fake distinct from the birth_date value")  # 64 HMAC collisions
 
     def _name_word_fake(self, word: str, role: str) -> str:
         """One word of a multi-word name: particles stay ("van der Berg" → "van der Yarrow", "al-Rashid" →
@@ -742,14 +775,16 @@ class Anonymiser:
             d = self._digest(kind, norm, salt)
             fake = self._shape(kind, value, d)
             # A fake must not be a real value itself, or the survival check would (rightly) flag it.
-            if fake.casefold() != norm.casefold() and not self._holds_real_token(fake):
+            kept = set(re.split(r"[^\w]+", value.casefold())) if kind == "address" else set()  # "Rua", "Street"
+            if fake.casefold() != norm.casefold() and not self._holds_real_token(fake, kept):
                 return fake
         raise RuntimeError(f"could not derive a fake distinct from the {kind} value")  # 64 HMAC collisions
 
-    def _holds_real_token(self, fake: str) -> bool:
-        """Whether a fake is, or (an email's or a username's name parts) contains, a known real token."""
+    def _holds_real_token(self, fake: str, kept: set[str] = frozenset()) -> bool:
+        """Whether a fake is, or (an email's or a username's name parts) contains, a known real token;
+        words the fake keeps from the value (an address's street type) do not count."""
         return fake.casefold() in self.known or any(
-            part in self.known for part in re.split(r"[^\w]+|\d+|_", fake.casefold()) if len(part) > 2)
+            part in self.known for part in re.split(r"[^\w]+|\d+|_", fake.casefold()) if len(part) > 2 and part not in kept)
 
     def _shape(self, kind: str, value: str, d: bytes) -> str:
         if kind == "name":  # each word's own fake, so a part alone maps as it does inside the whole name
@@ -773,8 +808,6 @@ class Anonymiser:
             return f"redacted-{d[:4].hex()}"
         if kind == "id_number":
             return personal_ids.fake_id_number(value, d)
-        if kind == "birth_date":
-            return personal_ids.fake_birth_date(value, d)
         if kind == "address":
             return personal_ids.fake_address(value, d, LAST_NAMES)
         if kind == "domain":
@@ -783,8 +816,8 @@ class Anonymiser:
             local, _, domain = value.rpartition("@")
             first, last = self._pick(FIRST_NAMES, d, 0).lower(), self._pick(LAST_NAMES, d, 4).lower()
             return f"{first}.{last}{d[8] % 100}@{self.fake('domain', domain)}"
-        if kind == "handle":
-            return f"@{self._pick(FIRST_NAMES, d, 0).lower()}_{d[4:6].hex()}"
+        if kind == "handle":  # the bare account's fake behind the @: "@lina.kraft" and "lina.kraft" agree
+            return "@" + self.fake("username", value[1:])
         if kind == "username":  # a bare account name: the same shape without the @
             return f"{self._pick(FIRST_NAMES, d, 0).lower()}.{self._pick(LAST_NAMES, d, 4).lower()}{d[8] % 100}"
         if kind == "url":
@@ -844,7 +877,7 @@ class Anonymiser:
         The ids themselves become known in any case: a tool result's `sup-4821` or a URL slug is the
         ticket `SUP-4821` the user asked about (it survived while its upper-case twin was swapped)."""
         pattern = re.compile(_PATTERNS["ticket"])
-        for text in texts:
+        for text in (part for whole in texts for part in cjk_free_parts(whole)):
             for m in pattern.finditer(text):
                 prefix = m.group().partition("-")[0]
                 if prefix not in self.not_ticket_prefixes and prefix.casefold() not in self.known:
@@ -863,7 +896,7 @@ class Anonymiser:
         """National numbers of seven to nine digits that some text writes with a country code or a trunk
         0 ("+34 612 345 678"): written alone elsewhere ("612345678") they are the same number."""
         pattern = re.compile(_PATTERNS["phone"])
-        for text in texts:
+        for text in (part for whole in texts for part in cjk_free_parts(whole)):
             for m in pattern.finditer(text):
                 value = m.group()
                 if _is_phone(value) and _phone_prefix_length(value) and len(_national_number(value)) in _SHORT_NSN_DIGITS:
@@ -923,7 +956,7 @@ class Anonymiser:
                 seen.setdefault(kind, set()).add(value.casefold() if kind in KNOWN_KINDS else value)
             return self.fake(kind, value)
 
-        return self._pattern().sub(swapper(frozenset()), s)
+        return "".join(self._pattern().sub(swapper(frozenset()), part) for part in cjk_free_parts(s))
 
     def number(self, n: int, counts: Counter | None = None, seen: dict[str, set] | None = None) -> int:
         """A JSON integer that is a phone number written as digits becomes its fake (the same fake the
@@ -949,7 +982,7 @@ class Anonymiser:
         """Regex-detected values of a row (all detectors, disabled ones included), per kind."""
         found: dict[str, set[str]] = {}
         short = self._short_numbers_pattern()
-        for _, s in _walk_strings(row, numbers=True):
+        for s in (part for _, text in _walk_strings(row, numbers=True) for part in cjk_free_parts(text)):
             for kind in REGEX_KINDS:
                 for m in re.finditer(_PATTERNS[kind], s):
                     if not _let_go(kind, m.group(), s, m.start(), self.not_ticket_prefixes):
@@ -973,7 +1006,8 @@ def _survival_pattern(values: dict[str, set[str]], known: Iterable[KnownToken]) 
     return re.compile("|".join(parts)) if parts else None
 
 
-def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: Iterable[KnownToken]) -> None:
+def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: Iterable[KnownToken],
+                       disabled: frozenset[str] = frozenset()) -> None:
     """Raise SurvivingTokenError at the first real value found in any output row, in any decoded form."""
     pattern = _survival_pattern(originals, known)
     if pattern is None:
@@ -984,7 +1018,7 @@ def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: 
                 m = pattern.search(text)
                 if m:
                     kind = m.lastgroup.split("_", 1)[1]
-                    raise SurvivingTokenError(kind, i, where.lstrip(".") or "(row)", form)
+                    raise SurvivingTokenError(kind, i, where.lstrip(".") or "(row)", form, disabled=kind in disabled)
 
 
 def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
@@ -998,6 +1032,15 @@ def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
                 if parsed is not None:
                     yield None, parsed
         yield None, row
+
+
+def _bare_handles(text: str) -> set[str]:
+    """The account behind each `@handle` with a dot, an underscore, a hyphen or a digit in it ("@lina.kraft"
+    -> "lina.kraft"): a call argument or a path writes it without the @. A plain word ("@support") is left
+    to the handle detector alone: as a bare word it would be swapped in every sentence."""
+    pattern = re.compile(_PATTERNS["handle"])
+    return {m.group()[1:] for part in cjk_free_parts(text) for m in pattern.finditer(part)
+            if re.search(r"[._\d-]", m.group()[1:]) and not _let_go("handle", m.group(), part, m.start(), NOT_TICKET_PREFIXES)}
 
 
 @dataclass
@@ -1022,7 +1065,7 @@ def _detected(rows: list[dict]) -> Detected:
             texts.append(text)
             found.names.update(names_in_text(text))
             found.names.update(names_in_emails(text))
-            found.accounts |= usernames_in_text(text)
+            found.accounts |= usernames_in_text(text) | _bare_handles(text)
             for personal, kind in personal_ids.values_in_text(text).items():
                 found.personal.setdefault(personal, kind)
         else:
@@ -1033,6 +1076,9 @@ def _detected(rows: list[dict]) -> Detected:
                 found.personal.setdefault(personal, kind)
     singles = {n for n in found.names if len(n.split()) == 1 and found.names[n] != "last"}
     found.names.update(_surnames_beside(texts, singles))
+    # A "name" inside a street address is the street's ("ship to Rua Augusta 112"): the address is swapped whole.
+    addresses = [value for value, kind in found.personal.items() if kind == personal_ids.ADDRESS]
+    found.names = {n: role for n, role in found.names.items() if not any(n in a for a in addresses)}
     return found
 
 
@@ -1105,7 +1151,7 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     # `--disable name` the names the rows show are not swapped, so they make the file refuse.
     unswapped = [KnownToken("name", n, exact=True) for n in names] if "name" in anon.disabled else []
     unswapped += [KnownToken(kind, value) for value, kind in found.personal.items() if kind in anon.disabled]
-    check_no_survivors(out, originals, [*anon.known.values(), *unswapped])
+    check_no_survivors(out, originals, [*anon.known.values(), *unswapped], anon.disabled)
     return out, report
 
 
@@ -1127,6 +1173,8 @@ def anonymise_file(src: Path, dest: Path, anon: Anonymiser) -> Report:
                 raise DataError(f"{src}:{n}: a JSON {_json_type(row)}, expected one object (a row) per line; "
                                 "nothing written")
             rows.append(row)
+    if not rows:
+        raise DataError(f"{src}: no rows (the file is empty or blank); nothing written")
     out, report = anonymise_rows(rows, anon)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")

@@ -406,7 +406,7 @@ thinks thought approved approves sent sends replied replies joined joins left me
 could should might must did does emailed texted booked shared told tells confirmed confirms agreed agrees and""".split())
 _NOT_PEOPLE_NAMED_LIKE_PEOPLE = frozenset("""apollo athena atlas aurora cassandra ember haskell hermes hudson hugo jasper
 loki mimir nova odin orion pascal thor travis vega arch bentley bose chanel dell dove gibson harley hilton kia lexus
-porsche marshall""".split())
+porsche marshall ford""".split())
 # Cities that Faker also lists as first names, beside the time-zone cities (a person's name more often
 # than a city's, such as Eugene, Tyler or Pierre, is left out).
 _CITIES_NAMED_LIKE_PEOPLE = frozenset("""alexandria atlanta augusta basel bergen bradford bristol cali charlotte cheyenne
@@ -606,6 +606,8 @@ def _person_like(value: str) -> bool:
     """A loose key's value (`owner`, `user`, `name`) reads as a person: it opens with a lexicon first name,
     or, in two words or more, holds a lexicon surname ("Nguyễn Văn An", surname first)."""
     words = value.split()
+    if _fold(words[0]) in _NOT_PEOPLE_NAMED_LIKE_PEOPLE:  # "Ford Mustang", "Dell Latitude" under `name`
+        return False
     return is_first_name(words[0]) or (len(words) >= 2 and any(
         _fold(w) in lexicon()[1] and _fold(w) not in ordinary_words() for w in words))
 

@@ -29,7 +29,9 @@ and its street name becomes another name. Pure functions: the anonymiser supplie
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
+
+from orchestrator.data.cjk import cjk_free_parts
 
 ID_NUMBER, BIRTH_DATE, ADDRESS = "id_number", "birth_date", "address"
 KINDS = (ID_NUMBER, BIRTH_DATE, ADDRESS)
@@ -43,7 +45,9 @@ _ID_CUES_ANY_CASE = r"""social[ -]security(?:[ -](?:number|no|num))?|ssn|social[
 |aadhaa?r|pan[ -]card|bsn|burgerservicenummer|personnummer|personal[ -](?:id|identity|identification)
 |id[ -](?:card|number)|identity[ -](?:card|number|document)|nhs[ -]number|medicare(?:[ -]number)?|mrn
 |medical[ -]record(?:[ -]number)?|patient[ -](?:id|number)|health[ -](?:card|insurance)[ -]number|cpf|curp
-|codice[ -]fiscale|steuer-?id|steueridentifikationsnummer|sozialversicherungsnummer|pesel""".replace("\n", "")
+|codice[ -]fiscale|steuer-?id|steueridentifikationsnummer|sozialversicherungsnummer|pesel
+|reisepass(?:nummer)?|personalausweis(?:nummer)?|ausweisnummer|passeport|pasaporte|passaporto|passaporte
+|s[ée]curit[ée][ -]sociale|seguridad[ -]social|seguran[çc]a[ -]social|आधार""".replace("\n", "")
 # Acronyms that are ordinary words in lower case ("sin" in Spanish, "ein" in German, "pan", "tin", "nie").
 _ID_CUES_CAPITALS = r"SIN|PAN|TIN|EIN|ITIN|TFN|NIE|DNI|NIF|CPR|HETU"
 _ID_CUE = re.compile(
@@ -53,13 +57,24 @@ _ID_CUE = re.compile(
     r"\s*(?:(?i:is|was|reads|of)\s+|[:=#-]\s*)?"               # "is", ":", "="
     r"(?P<value>[A-Za-z0-9]+(?:[ .-][A-Za-z0-9]+){0,7})")
 # A US social security number as it is usually written: area 001-899 but 666, group 01-99, serial 0001-9999.
+# Cues in scripts written without spaces, where the number follows with no edge: Chinese resident id and
+# passport, Japanese My Number, passport and insurance card numbers, Korean resident registration number.
+_ID_CUE_CJK = re.compile(r"(?:身份证(?:号码?)?|居民身份证号码?|护照(?:号码?)?|社会保障号码?|マイナンバー|パスポート(?:番号)?"
+                         r"|保険証番号|被保険者番号|住民票コード|주민등록번호|여권(?:번호)?)[ \t]*[:：]?[ \t]*(?:是|は|为|為|는|은)?[ \t]*"
+                         r"(?P<value>[A-Za-z0-9]+(?:[ .-][A-Za-z0-9]+){0,7})")
 _SSN = re.compile(r"(?<![\w.-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-]|\.\d)")
+
+
+_CUE_ALONE = re.compile(rf"(?:(?i:{_ID_CUES_ANY_CASE})|{_ID_CUES_CAPITALS})")
 
 
 def _id_like_groups(candidate: str) -> str | None:
     """The id at the start of `candidate` ("X12345678 expires soon" -> "X12345678"): its groups while
-    each holds a digit or is one to three capitals ("QQ 12 34 56 C"), no trailing word of capitals."""
+    each holds a digit or is one to three capitals ("QQ 12 34 56 C"), no trailing word of capitals, no
+    leading cue ("my mrn is MRN 00734521": the id is "00734521")."""
     groups = re.split(r"([ .-])", candidate)
+    while len(groups) > 2 and _CUE_ALONE.fullmatch(groups[0]):
+        groups = groups[2:]
     taken: list[str] = []
     for i in range(0, len(groups), 2):
         group = groups[i]
@@ -82,7 +97,7 @@ def _id_shaped(value: str) -> bool:
 
 
 def id_numbers_in_text(text: str) -> Iterator[str]:
-    for m in _ID_CUE.finditer(text):
+    for m in (*_ID_CUE.finditer(text), *_ID_CUE_CJK.finditer(text)):
         value = _id_like_groups(m.group("value"))
         if value:
             yield value
@@ -125,10 +140,10 @@ _ENGLISH = (rf"(?<![\w.,/-]){_HOUSE}\s+(?:(?:{'|'.join(_DIRECTIONS)})\.?\s+)?{_N
             rf"\s+(?:(?:{'|'.join(_STREET_TYPES)})(?![\w-])|(?:{'|'.join(_STREET_ABBREVIATIONS)})(?![\w-])\.?)(?:\s+(?:{'|'.join(_DIRECTIONS[:8])})(?![\w-]))?{_UNIT}?")
 # A street type written first: French, Spanish, Catalan, Italian, Portuguese ("12 rue de Rivoli", "Calle Mayor 5").
 _TYPES_FIRST = ("rue avenue boulevard chemin allée impasse quai calle avenida paseo carrer rua travessa praça viale "
-                "piazza corso").split()
+                "piazza corso ulica aleja").split()
 _PARTICLES = "de du des la le les del da do dos das di della dei delle dello d' l'".split()
 _TYPE_FIRST = (rf"(?<![\w-])(?:(?P<house_before>{_HOUSE}),?\s+)?"
-               rf"(?:(?i:{'|'.join(_TYPES_FIRST)})|Via)\s+"
+               rf"(?:(?i:{'|'.join(_TYPES_FIRST)})|Via|ul\.)\s*"
                rf"(?:(?i:de la|{'|'.join(p for p in _PARTICLES if not p.endswith(chr(39)))})\s+|(?i:d'|l'))*"
                r"[A-ZÀ-Þ][^\W\d_]*(?:['’-][^\W\d_]+)*(?:\s+[A-ZÀ-Þ][^\W\d_]*(?:['’-][^\W\d_]+)*){0,3}"
                rf"(?:,?\s+(?:(?i:n[º°o]\.?)\s*)?(?P<house_after>{_HOUSE})(?![\w-]))?")
@@ -162,7 +177,8 @@ _ID_KEY = re.compile(
     r"|national_(?:id|identity|insurance)(?:_number|_no|_card)?|ni_number|nino|tax_(?:id|number|code)|tin|ein|itin"
     r"|tfn|(?:drivers?|driving)_licen[cs]e(?:_number|_no)?|licen[cs]e_(?:number|no)|aadhaa?r(?:_number|_no)?"
     r"|pan(?:_number|_no)?|bsn|personnummer|nhs_(?:number|no)|medicare_(?:number|no)|mrn|medical_record_(?:number|no)"
-    r"|patient_(?:id|number)|health_card_number|id_card_(?:number|no)|identity_(?:number|card_number)|dni|nie|nif"
+    r"|patient_(?:id|number)|health_card_number|id_card(?:_number|_no)?|identity_(?:number|card|card_number)|dni|nie|nif"
+    r"|resident_(?:id|registration_number)|citizen_id|emirates_id|(?:health_)?insurance_(?:number|no|id)"
     r"|cpf|curp|codice_fiscale|steuer_id|pesel)$")
 _DOB_KEY = re.compile(r"(?:^|_)(?:dob|date_of_birth|birth_?date|birthday|born(?:_on)?)$")
 _ADDRESS_KEY = re.compile(r"(?:^|_)(?:address(?:_line)?_?\d?|addr|street(?:_address)?|street_line_?\d?|residence)$")
@@ -213,12 +229,14 @@ def values_under_keys(obj: Any) -> dict[str, str]:
 
 
 def values_in_text(text: str) -> dict[str, str]:
-    """{value: kind} for the identity numbers, birth dates and street addresses a text states."""
+    """{value: kind} for the identity numbers, birth dates and street addresses a text states; where
+    CJK runs into a value ("SSN是512-44-9083"), also in the parts between CJK runs."""
     found: dict[str, str] = {}
-    for kind, values in ((ID_NUMBER, id_numbers_in_text(text)), (BIRTH_DATE, birth_dates_in_text(text)),
-                         (ADDRESS, addresses_in_text(text))):
-        for value in values:
-            found.setdefault(value, kind)
+    for part in dict.fromkeys([text, *cjk_free_parts(text)]):
+        for kind, values in ((ID_NUMBER, id_numbers_in_text(part)), (BIRTH_DATE, birth_dates_in_text(part)),
+                             (ADDRESS, addresses_in_text(part))):
+            for value in values:
+                found.setdefault(value, kind)
     return found
 
 
@@ -268,11 +286,32 @@ def _month_word(original: str, month: int) -> str:
     return word.capitalize() if original[:1].isupper() else word
 
 
+def date_key(value: str) -> str:
+    """One spelling of a date for every layout that says it unambiguously ("1987-03-14", "14 March 1987",
+    "March 14th, 1987", "14/03/1987": "1987-03-14"), so each layout gets the same fake; the value as
+    written where the layout leaves day and month open ("03/04/1987") or names no year."""
+    iso = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", value)
+    if iso:
+        return f"{int(iso[1]):04d}-{int(iso[2]):02d}-{int(iso[3]):02d}"
+    numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", value)
+    if numeric and (int(numeric[1]) > 12) != (int(numeric[2]) > 12):  # one of the two can only be the day
+        day, month = (numeric[1], numeric[2]) if int(numeric[1]) > 12 else (numeric[2], numeric[1])
+        return f"{int(numeric[3]):04d}-{int(month):02d}-{int(day):02d}"
+    month_word = re.search(rf"(?i:{_MONTH})", value)
+    year = re.search(r"(?<!\d)\d{4}(?!\d)", value)
+    day = re.search(r"(?<!\d)\d{1,2}(?!\d)", re.sub(r"(?<!\d)\d{4}(?!\d)", "", value))
+    if month_word and year and day:
+        month = next(i for i, name in enumerate(MONTHS, 1) if name.startswith(month_word.group().casefold()[:3]))
+        return f"{int(year.group()):04d}-{month:02d}-{int(day.group()):02d}"
+    return value
+
+
 def fake_birth_date(value: str, digest: bytes) -> str:
-    """The same format; day and month redrawn (both 1-12 where the order of a numeric date is unknown),
-    the year moved by one to three years either way."""
+    """The same format; the year moved by one to three years either way, day and month redrawn from the
+    digest alone (the day 1-12, so a numeric date reads right as day/month and as month/day), so the
+    same digest gives the same date in every layout."""
     shift = (1 + digest[0] % 3) * (1 if digest[1] % 2 else -1)
-    month, day, small = 1 + digest[2] % 12, 1 + digest[3] % 28, 1 + digest[4] % 12
+    month, day = 1 + digest[2] % 12, 1 + digest[3] % 12
 
     def year(y: str) -> str:
         return f"{(int(y) + shift) % 100:02d}" if len(y) == 2 else str(int(y) + shift)
@@ -287,7 +326,8 @@ def fake_birth_date(value: str, digest: bytes) -> str:
     numeric = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{4}|\d{2})", value)
     if numeric:
         a, sep1, b, sep2, y = numeric.groups()
-        return f"{padded(a, small)}{sep1}{padded(b, month)}{sep2}{year(y)}"
+        first, second = (month, day) if int(b) > 12 else (day, month)  # "07/22/1991" is month first
+        return f"{padded(a, first)}{sep1}{padded(b, second)}{sep2}{year(y)}"
     out = re.sub(rf"(?i:{_MONTH})(?![^\W\d_])", lambda m: _month_word(m.group(), month), value, count=1)
     out = re.sub(rf"(?<!\d)\d{{1,2}}(?P<suffix>{_ORDINAL})?(?!\d)",
                  lambda m: f"{day}{_ordinal(day) if m.group('suffix') else ''}", out, count=1)
@@ -295,7 +335,7 @@ def fake_birth_date(value: str, digest: bytes) -> str:
 
 
 _KEEP_IN_ADDRESS = frozenset(w.lower() for w in [*_STREET_TYPES, *_STREET_ABBREVIATIONS, *_DIRECTIONS, *_UNIT_WORDS, *_TYPES_FIRST, "Via",
-                                                 *_PARTICLES, "no", "nº", "n°", "Straße", "Strasse", "Str", "Weg",
+                                                 *_PARTICLES, "no", "nº", "n°", "ul", "Straße", "Strasse", "Str", "Weg",
                                                  "Gasse", "Platz", "Allee"])
 
 
