@@ -6,7 +6,7 @@ import json
 import pytest
 
 from orchestrator.data.anonymise import Anonymiser, KnownToken, anonymise_rows
-from orchestrator.data.names import names_in_arguments, names_in_text
+from orchestrator.data.names import names_in_arguments, names_in_text, usernames_in_text
 
 FOUND = {
     "Dear María José, please call me back.": {"María José"},
@@ -262,3 +262,8 @@ def test_a_first_name_alone_is_not_read_into_places_products_or_titles(text):
 
 def test_a_lone_argument_value_is_left_to_the_key_rules():
     assert names_in_text("Kenji") == {} and names_in_text("Yoga class") == {}
+
+
+def test_the_user_of_a_windows_account_is_an_account_name():
+    assert usernames_in_text("Owner: CORP\\j.oconnor; also CORP\\\\lfernandes") == {"j.oconnor", "lfernandes"}
+    assert usernames_in_text("HKLM\\Software\\Vendor and CORP\\Services") == set()   # a registry key, a word

@@ -663,10 +663,16 @@ _DOTTED_USERNAME = re.compile(r"[a-z][a-z0-9]*(?:[.-][a-z0-9]+)+")
 _MENTION = re.compile(r"<@([A-Za-z0-9._-]{2,40})(?:\|([^<>|\s]{2,40}))?>")
 
 
+# A Windows account, DOMAIN\user ("CORP\j.oconnor", "CORP\\lfernandes" inside JSON text): the user is a person's login.
+_DOMAIN_ACCOUNT = re.compile(r"(?<![\w\\])[A-Z][A-Z0-9-]{1,14}\\{1,2}([A-Za-z][A-Za-z0-9._-]{1,30}[A-Za-z0-9])(?![\w\\])")
+
+
 def usernames_in_text(text: str) -> set[str]:
-    """Account ids and display names a text's mentions show: the same id sits bare under a `user` key of
-    the same message, and both must get one fake."""
-    return {name for m in _MENTION.finditer(text) for name in m.groups() if name}
+    """Account ids and display names a text's mentions show (the same id sits bare under a `user` key of
+    the same message, and both must get one fake), and the user of a `DOMAIN\\user` account."""
+    return {name for m in _MENTION.finditer(text) for name in m.groups() if name} | {
+        m.group(1) for m in _DOMAIN_ACCOUNT.finditer(text)
+        if not ordinary(m.group(1)) and not m.group().startswith(("HKLM", "HKCU", "HKCR", "HKU", "HKCC"))}  # registry keys
 
 
 def usernames_in_arguments(obj: Any) -> set[str]:
