@@ -173,6 +173,30 @@ def _xml_arguments(body: str) -> dict:
     return {k: _xml_value(v) for k, v in params}
 
 
+def written_calls(output: str) -> tuple[list[dict], int]:
+    """Every call written in a text answer, whatever tool it names, and how many JSON values written
+    beside them are no call: for judging a teacher's answer, where dropping a call the teacher made
+    (to a tool it was not offered, in a second code fence, as a stray array item) would keep a row
+    that says something else than the teacher did. Sources in the lenient parser's order: XML
+    function blocks, <tool_call> blocks and python tags, else every code fence, else the prose."""
+    xml = [{"name": n, "arguments": _xml_arguments(body)} for n, body in _XML_FUNCTION.findall(output)]
+    if xml:
+        return xml, 0
+    marked = [*_BLOCK.findall(output), *_OPEN_BLOCK.findall(_BLOCK.sub("", output)), *_PYTHON_TAG.findall(output)]
+    for sources in (marked, _FENCE.findall(output), [output]):
+        calls, strays = [], 0
+        for source in sources:
+            for span in _balanced_objects(source) or [source]:
+                obj = _loads_loose(span)
+                for item in (obj if isinstance(obj, list) else [obj]) if obj is not None else []:
+                    call = _as_call(item)
+                    calls += [call] if call else []
+                    strays += 0 if call else 1
+        if calls:
+            return calls, strays
+    return [], 0
+
+
 def parse_lenient(output: str, tools: Iterable[str] | None = None) -> Parsed:
     """Strict first; otherwise rescue calls from XML function blocks, unclosed or malformed
     <tool_call> blocks, <|python_tag|>, code fences, and bare JSON in prose. `tools`, the names the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import urllib.parse
 
 import jsonschema
 
@@ -38,12 +39,74 @@ def tool_schema_problem(tools: list[dict]) -> tuple[str, str] | None:
     return None
 
 
+MAX_SCHEMA_DEPTH = 64  # objects and arrays nested in one schema (32 levels of properties); jsonschema recurses per level
+
+
 @functools.lru_cache(maxsize=4096)
 def _schema_error(schema_json: str) -> str | None:
-    """Where and why a schema fails the Draft 2020-12 metaschema, or None. Cached by its JSON text:
-    a dataset offers the same few tools on thousands of rows."""
+    """Where and why a schema fails the Draft 2020-12 metaschema, nests too deeply, or refers (`$ref`)
+    outside itself or to nothing, or None. Validating a call against such a schema crashed (a remote or
+    `file:` reference is never fetched; a dangling one and deep nesting raised inside jsonschema).
+    Cached by its JSON text: a dataset offers the same few tools on thousands of rows."""
+    schema = json.loads(schema_json)
+    depth_problem = _too_deep(schema, "")
+    if depth_problem:
+        return depth_problem
     try:
-        jsonschema.Draft202012Validator.check_schema(json.loads(schema_json))
+        jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as err:
         return f"{'/'.join(str(p) for p in err.absolute_path) or '(top)'}: {err.message}"
+    for where, node in _all_dicts(schema):
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            continue
+        where = where.lstrip("/")
+        if not ref.startswith("#"):
+            return f"{where or '(top)'}: $ref {ref[:80]!r} points outside the schema (remote and file references are not fetched)"
+        try:
+            _resolve_local(schema, ref)
+        except LookupError:
+            return f"{where or '(top)'}: $ref {ref[:80]!r} points to nothing in the schema"
     return None
+
+
+def _too_deep(value, where: str, depth: int = 0) -> str | None:
+    if depth > MAX_SCHEMA_DEPTH:
+        return f"{where[:60] + '/...' if len(where) > 60 else where}: nested over {MAX_SCHEMA_DEPTH} levels deep"
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        problem = _too_deep(child, f"{where}/{key}" if where else str(key), depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+def _resolve_local(schema, ref: str):
+    """The part of `schema` a local reference ("#", "#/$defs/x") names; LookupError when there is none.
+    (An "$anchor" reference, "#name", is looked up among the schema's anchors.)"""
+    pointer = ref[1:]
+    if pointer and not pointer.startswith("/"):  # "#name": an $anchor
+        if any(isinstance(v, dict) and v.get("$anchor") == pointer for _, v in _all_dicts(schema)):
+            return True
+        raise LookupError(ref)
+    node = schema
+    for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]:
+        part = urllib.parse.unquote(part)
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise LookupError(ref)
+    return node
+
+
+def _all_dicts(value, where: str = ""):
+    """(path, object) for every object in a JSON value, itself first."""
+    if isinstance(value, dict):
+        yield where, value
+        for key, child in value.items():
+            yield from _all_dicts(child, f"{where}/{key}")
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _all_dicts(child, f"{where}/{i}")

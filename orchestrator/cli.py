@@ -496,6 +496,13 @@ def http_url(text: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL with a host, got {text!r}")
+    if parts.username is not None or parts.password is not None:  # never echo them: they may be a secret
+        raise argparse.ArgumentTypeError("a user or password in the URL is not sent (not printed here); give the key "
+                                         "with --api-key-env")
+    try:
+        parts.port  # noqa: B018 (urlsplit checks the range only when asked)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the port of {text!r} is not a number from 0 to 65535") from None
     return text
 
 

@@ -291,6 +291,8 @@ class _Teacher(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.send_response(type(self).status)
         self.send_header("Content-Type", "application/json")
+        if 300 <= type(self).status < 400:
+            self.send_header("Location", "http://localhost:1/elsewhere")
         self.end_headers()
         self.wfile.write(type(self).answer)
 
@@ -804,8 +806,13 @@ CASES = [
     Case("teacher", "answer not JSON", teacher(b"<html>oops</html>"), ["not JSON"], rc=3, extra=_rejected("not JSON")),
     Case("teacher", "an error object in a 200 answer", teacher(b'{"error": {"message": "overloaded"}}'),
          ["error in the answer: overloaded"], rc=3, extra=_rejected("overloaded")),
-    Case("teacher", "no choices", teacher(b'{"id": "x", "object": "chat.completion"}'), [], rc=0,
-         extra=_rejected("no choices[0].message")),
+    # Another JSON API at the URL fails every row alike: an endpoint failure (--resume resends), not a reject.
+    Case("teacher", "no choices", teacher(b'{"id": "x", "object": "chat.completion"}'), ["no chat completion", "--resume"],
+         rc=3, extra=_rejected("no choices[0].message")),
+    Case("teacher", "a models list at the URL", teacher(b'{"data": [{"id": "m"}]}'), ["no chat completion", "--endpoint"],
+         rc=3, extra=_rejected("no chat completion")),
+    Case("teacher", "a redirect", teacher(b"{}", status=302), ["HTTP 302", "redirects to http://localhost:1/elsewhere",
+                                                               "--endpoint"], rc=2),
     Case("teacher", "answer not UTF-8 (a Latin-1 proxy page)", teacher(b"<html>caf\xe9</html>"), ["not UTF-8"], rc=3,
          extra=_rejected("not UTF-8")),
     Case("teacher", "HTTP 401", teacher(b'{"error": "bad key"}', status=401), ["HTTP 401", "--api-key-env"], rc=2),
@@ -821,6 +828,25 @@ CASES = [
     Case("teacher", "dest already holds labelled rows", lambda tmp: (
         (tmp / "labelled.jsonl").write_text('{"id": "kept"}\n'), teacher(b"{}")(tmp))[1],
          ["labelled.jsonl holds 1 rows", "--resume", "--overwrite"], extra=lambda tmp: _kept_row(tmp)),
+    Case("teacher", "a call to a tool not offered, written as JSON text",
+         teacher(_chat({"content": '{"name": "delete_everything", "arguments": {}}'})), [], rc=0,
+         extra=_rejected("'delete_everything' is not an offered tool")),
+    Case("teacher", "calls in two fences, the second to a tool not offered",
+         teacher(_chat({"content": '```json\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n```\n'
+                                   '```json\n{"name": "rm_rf", "arguments": {}}\n```'})), [], rc=0,
+         extra=_rejected("'rm_rf' is not an offered tool")),
+    Case("teacher", "a stray value in an array of calls",
+         teacher(_chat({"content": '[{"name": "get_weather", "arguments": {"city": "Oslo"}}, "junk"]'})), [], rc=0,
+         extra=_rejected("no call")),
+    Case("teacher", "a tool schema with a remote $ref", teacher(_chat({"content": "ok"}), src=json.dumps(
+        {"user": "hi", "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {
+            "city": {"$ref": "http://10.255.255.1/x.json"}}}}}]}).encode() + b"\n", raw_src=True), [], rc=0,
+         extra=_rejected("points outside the schema")),
+    Case("teacher", "an id of another type", teacher(_chat({"content": "ok"}), src=b'{"user": "hi", "id": true}\n'), [],
+         rc=0, extra=_rejected("'id' must be a non-empty string or an integer")),
+    Case("teacher", "the key given in place of the variable's name", teacher(_chat({"content": "ok"}),
+                                                                              flags=("--api-key-env", "sk-live-123 456")),
+         ["--api-key-env takes the name of an environment variable", "not printed"]),
     Case("teacher", "a call to a tool not offered",
          teacher(_chat({"tool_calls": [{"function": {"name": "rm_rf", "arguments": "{}"}}]})), [], rc=0,
          extra=_rejected("not an offered tool")),

@@ -354,3 +354,25 @@ def test_real_local_server_labels_requests(tmp_path):
     for r in rejects:
         assert r["reason"] and r["id"] in {x["id"] for x in [*raw, too_long, bad_input]}
     print(f"labelled {len(labelled)}, rejected {len(rejects)} in {time.perf_counter() - start:.1f}s")
+
+
+def test_the_api_key_an_endpoint_echoes_is_never_written(tmp_path, scripted):
+    endpoint, handler = scripted
+    key = "sk-SECRET-abc123XYZ"
+    handler.script = [(400, {}, f"bad request, headers: {{'Authorization': 'Bearer {key}'}}".encode()),
+                      (200, {}, json.dumps({"error": {"message": f"invalid key Bearer {key}"}}).encode())]
+    cfg = teacher.TeacherConfig(endpoint=endpoint, timeout_s=5, retries=0, api_key=key)
+    teacher.label_file(_requests(tmp_path, 2), tmp_path / "out.jsonl", tmp_path / "rej.jsonl", cfg,
+                       post=lambda url, body, c: teacher_http.post_json(url, body, c, sleep=lambda s: None))
+    rejects = (tmp_path / "rej.jsonl").read_text()
+    assert key not in rejects and rejects.count("[api key]") == 2
+
+
+def test_a_generated_id_never_repeats_one_the_input_gives(tmp_path):
+    src = tmp_path / "raw.jsonl"
+    rows = [{"id": "teacher-00003", "user": "weather in Oslo?", "tools": WEATHER},
+            {"user": "weather in Rome?", "tools": WEATHER}, {"user": "weather in Pisa?", "tools": WEATHER}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    teacher.label_file(src, tmp_path / "o.jsonl", tmp_path / "r.jsonl", CFG, post=_fake_post([json.loads(OK)] * 3))
+    ids = [json.loads(line)["id"] for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert len(ids) == 3 == len(set(ids)) and ids[0] == "teacher-00003"

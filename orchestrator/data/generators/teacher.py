@@ -7,7 +7,9 @@ format (system, user, and an assistant turn with the teacher's calls, or its pla
 calls nothing). A call is kept only if it names an offered tool and its arguments parse to an
 object that fits the tool's schema. Calls a server returns as text (no tool parser) are read:
 `<tool_call>` blocks strictly, other formats (`<|python_tag|>`, `<function=...>`, `[TOOL_CALLS]`,
-fences) as the eval's lenient parser reads them. Reasoning (`<think>...</think>`) is not training text.
+fences, bare JSON) wherever they are written, whatever tool they name: a call to a tool not offered, or a
+JSON value written beside the calls that is no call, rejects the row rather than being dropped from it.
+Reasoning (`<think>...</think>`) is not training text.
 
 Anything else goes to the rejects file with a reason — a bad input row, a repeated row, an endpoint
 failure, a cut-off or refused answer, unparseable or invalid calls, an empty answer — so that
@@ -23,8 +25,8 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -33,7 +35,7 @@ import jsonschema
 
 from evals import jsontext
 from evals.messages import ContentError, content_text
-from evals.parser import parse_lenient, parse_strict
+from evals.parser import parse_strict, written_calls
 from evals.textio import jsonl_lines, jsonl_problem, read_bytes
 from evals.tools import tool_schema_problem
 from orchestrator.data.generators.starter import SYSTEM_PROMPT
@@ -162,16 +164,19 @@ def _api_calls(message: dict) -> list[dict]:
     return calls
 
 
-def _text_calls(content: str, offered: set[str]) -> tuple[list[dict], str]:
+def _text_calls(content: str) -> tuple[list[dict], str]:
     """Calls written in the answer's text, and the text left; Rejected when a call is there but unreadable."""
     if "<tool_call>" in content or "</tool_call>" in content:
         parsed = parse_strict(content)
         if not parsed.ok:
             raise Rejected(f"unparseable call: {parsed.error}")
         return parsed.calls, parsed.text
-    parsed = parse_lenient(content, offered)
-    if parsed.calls:
-        return parsed.calls, ""
+    calls, strays = written_calls(content)  # any tool name: a call to one not offered is a wrong call, not text
+    if calls and strays:
+        raise Rejected(f"unparseable call: {strays} of the JSON values written beside the {len(calls)} call(s) "
+                       "is no call")
+    if calls:
+        return calls, ""
     mark = next((m for m in _CALL_MARKS if m in content), None)
     if mark:
         raise Rejected(f"unparseable call: the answer has {mark!r} but no call could be read from it")
@@ -210,14 +215,13 @@ def teacher_calls(response: Any, tools: list[dict]) -> tuple[list[dict], str]:
         content = _THINK.sub("", content)
         if "<think>" in content or "<thinking>" in content:
             raise Rejected("truncated: the reasoning (<think>) never closed (raise --max-tokens)")
-    offered = {t["function"]["name"] for t in tools}
     calls = _api_calls(message)
     if calls:
-        written, _ = _text_calls(content, offered)
+        written, _ = _text_calls(content)
         if written:
             raise Rejected("ambiguous answer: calls both in tool_calls and written in the text")
     else:
-        calls, content = _text_calls(content, offered)
+        calls, content = _text_calls(content)
     _check_calls(calls, tools)
     if not calls and not content.strip():
         raise Rejected("empty answer: no call and no text")
@@ -305,14 +309,29 @@ class _Item:
     problem: str | None = None      # why the line is no row, or a reason to reject it unsent
     skip: bool = False
     tools: list[dict] | None = None
+    row_id: str = ""                # the labelled row's id: the input's, or teacher-<line> (never one the input gives)
+
+
+def _given_ids(lines: list[tuple[int, str | bytes]]) -> set[str]:
+    ids = set()
+    for _, line in lines:
+        row, problem = _parse_line(line)
+        if problem is None and isinstance(row, dict) and isinstance(row.get("id"), (str, int)) \
+                and not isinstance(row.get("id"), bool):
+            ids.add(str(row["id"]))
+    return ids
 
 
 def _plan(lines: list[tuple[int, str | bytes]], done: set[str]) -> Iterator[_Item]:
     seen: dict[str, int] = {}       # key -> first line, this run
     ids: dict[str, int] = {}        # id -> first line, this run
+    given = _given_ids(lines)       # a generated id must not repeat one the input gives on a later line
     for n, line in lines:
         row, problem = _parse_line(line)
         item = _Item(n, line, input_key(row if problem is None else _shown(line)), row, problem)
+        item.row_id = f"teacher-{n:05d}"
+        while item.row_id in given:
+            item.row_id += "-generated"
         if item.key in done:
             item.skip = True
         elif problem is None:
@@ -323,9 +342,13 @@ def _plan(lines: list[tuple[int, str | bytes]], done: set[str]) -> Iterator[_Ite
                 seen[item.key] = n
                 row_id = row.get("id")
                 if row_id is not None:
+                    if isinstance(row_id, bool) or not isinstance(row_id, (str, int)) or not str(row_id).strip():
+                        raise Rejected(f"input: 'id' must be a non-empty string or an integer, got "
+                                       f"{json.dumps(row_id)[:40]}")
                     if str(row_id) in ids:
                         raise Rejected(f"input: id {row_id!r} already used on line {ids[str(row_id)]}")
                     ids[str(row_id)] = n
+                    item.row_id = str(row_id)
             except Rejected as err:
                 item.problem, item.tools = str(err), None
         yield item
@@ -346,14 +369,13 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
     out.parent.mkdir(parents=True, exist_ok=True)
     rejects.parent.mkdir(parents=True, exist_ok=True)
     mode = "a" if resume else "w"
-    pool = ThreadPoolExecutor(max_workers=concurrency) if concurrency > 1 else None
 
     def send(item: _Item) -> Callable[[], Any]:
-        """The answer, to be collected later: a future's result, or (one at a time) the call itself."""
+        """The answer, to be collected later: the request in flight, or (one at a time) the call itself."""
         body = request_body(item.row, item.tools, cfg)
-        if pool is None:
+        if concurrency <= 1:
             return lambda: post(cfg.url, body, cfg)
-        return pool.submit(post, cfg.url, body, cfg).result
+        return _in_background(post, cfg.url, body, cfg)
 
     in_a_row = 0
     window: deque[tuple[_Item, Callable[[], Any] | None]] = deque()
@@ -412,19 +434,43 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
                     report.calls += bool(calls)
                     report.no_tool += not calls
                     served_by = response.get("model") if isinstance(response, dict) else None
-                    good.write(json.dumps(labelled_row(item.row, item.tools, calls, text, cfg,
-                                                       str(item.row.get("id") or f"teacher-{item.n:05d}"), item.key,
+                    good.write(json.dumps(labelled_row(item.row, item.tools, calls, text, cfg, item.row_id, item.key,
                                                        served_by if isinstance(served_by, str) else None),
                                           ensure_ascii=False) + "\n")
                 if on_row:
                     on_row(report.rows, len(lines), report)
-    finally:
-        if pool is not None:  # answers still in flight are not written: --resume sends those rows again
-            pool.shutdown(wait=False, cancel_futures=True)
+    except OSError as err:  # a full disk, a folder gone: the rows written so far are whole lines
+        raise DataError(f"{out.parent}: cannot write ({err.strerror or err}); the rows labelled so far are kept: free the "
+                        "space, then rerun with --resume") from None
+    # Answers still in flight when the run stops are not written: --resume sends those rows again.
     if report.stopped is None and report.endpoint_failures and not report.answered:
         report.stopped = (f"no request reached the teacher: the endpoint failed all {report.endpoint_failures} "
                           f"rows sent (last: {report.last_failure})")
     return report
+
+
+def _in_background(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    """fn(*args) on a daemon thread; the callable returned waits for its result or raises its error. A
+    daemon, so an interrupted run exits at once instead of waiting out the slowest request in flight
+    (a thread pool's workers are joined at exit: Ctrl-C waited up to --timeout)."""
+    done, box = threading.Event(), {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as err:  # noqa: BLE001 (re-raised in the caller's thread)
+            box["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+
+    def result() -> Any:
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+    return result
 
 
 def _parse_line(line: str | bytes) -> tuple[Any, str | None]:
@@ -444,6 +490,9 @@ def _shown(line: str | bytes) -> str:
 def api_key_from_env(var: str) -> str:
     """The bearer token in environment variable `var`, stripped (a key file read with its newline is
     common); UsageError naming the variable when it is unset, empty or not one header-safe token."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):  # the key itself given by mistake: never print it
+        raise UsageError("--api-key-env takes the name of an environment variable (letters, digits, _), and the "
+                         "value given is no such name (not printed: it may be the key itself)")
     key = (os.environ.get(var) or "").strip()
     if not key:
         raise UsageError(f"--api-key-env: environment variable {var} is unset or empty")

@@ -114,7 +114,30 @@ def decode_answer(raw: bytes) -> Any:
         err = answer["error"]
         message = err.get("message") if isinstance(err, dict) else err
         raise EndpointFailure(f"teacher endpoint: error in the answer: {str(message)[:200]}")
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)
+            and isinstance(choices[0].get("message"), dict)):
+        # Another JSON API at this URL (a models list, a redirect's target): every row would fail alike,
+        # and a reject that --resume never sends again would burn the input.
+        raise EndpointFailure(f"teacher endpoint: the answer is no chat completion (no choices[0].message; check "
+                              f"--endpoint): {text[:120]!r}")
     return answer
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error, not a detour: urllib would resend the POST as a GET with no body, and
+    with the bearer key to whatever host the Location names."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _redacted(text: str, cfg: TeacherConfig) -> str:
+    """`text` with the API key blanked out: a server may echo the request's headers in its error."""
+    return text.replace(cfg.api_key, "[api key]") if cfg.api_key else text
 
 
 def _request(url: str, body: dict, cfg: TeacherConfig) -> urllib.request.Request:
@@ -133,10 +156,18 @@ def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float],
     for attempt in range(cfg.retries + 1):
         wait: float | None = None
         try:
-            with urllib.request.urlopen(req, timeout=cfg.timeout_s) as resp:
-                return decode_answer(_read_capped(resp, _body_cap(cfg)))
+            with _OPENER.open(req, timeout=cfg.timeout_s) as resp:
+                try:
+                    return decode_answer(_read_capped(resp, _body_cap(cfg)))
+                except EndpointFailure as failed:
+                    raise EndpointFailure(_redacted(str(failed), cfg)) from None
         except urllib.error.HTTPError as err:
-            detail = err.read(400).decode("utf-8", errors="replace").strip()[:300]
+            detail = _redacted(err.read(400).decode("utf-8", errors="replace").strip()[:300], cfg)
+            if 300 <= err.code < 400:
+                where = err.headers.get("Location") if err.headers else None
+                raise TeacherUnusable(f"{url}: HTTP {err.code}: the endpoint redirects{f' to {where}' if where else ''}; "
+                                      "give the final URL as --endpoint (a redirect would resend the request as a GET, "
+                                      "and the API key to another host)") from None
             if err.code in UNUSABLE_STATUSES:
                 raise TeacherUnusable(f"{url}: HTTP {err.code}{f' ({detail})' if detail else ''}: "
                                       f"{UNUSABLE_STATUSES[err.code]}") from None
