@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import statistics
 import threading
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
 from evals.cases import case_fingerprint
@@ -400,10 +400,54 @@ def checked_report(path, what: str = "eval report", error: type | None = None) -
         report = check_report(read_json(path, what, error), path)
     except InputFileError as err:
         raise error(str(err)) from None
-    mismatch = summary_mismatch(report)
+    mismatch = summary_mismatch(report) or derived_mismatch(report)
     if mismatch:
         raise error(f"{path}: {mismatch} (the file was edited or half written; rerun the eval)")
     return report
+
+
+# The blocks of a report besides `metrics` that build_report derives from the per-case records.
+DERIVED_BLOCKS = ("ci95", "per_scenario", "per_scenario_ci95", "fabrication", "attribution", "timing")
+
+
+def derived_mismatch(report: dict) -> str | None:
+    """Where a report's CIs, per-scenario table, fabrication counts, failure attribution or timing
+    disagree with the same blocks rebuilt from its per-case records (build_report is deterministic
+    given the seed its header records), or None: a card printed them, and only `metrics` was checked,
+    so an edited CI or attribution count reached a release."""
+    try:
+        rebuilt = build_report(report["cases"], seed=(report.get("header") or {}).get("seed", 0))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as err:
+        return f"the per-case records cannot be re-aggregated ({err!r})"
+    for block in DERIVED_BLOCKS:
+        if block in report:
+            problem = _first_difference(report[block], rebuilt[block], block)
+            if problem:
+                return problem
+    return None
+
+
+def _first_difference(stated: Any, derived: Any, where: str) -> str | None:
+    """'where: the report says X, the per-case records give Y' for the first value `derived` holds that
+    `stated` does not (extra keys in `stated`, such as timing's wall_s, are not derived from records)."""
+    if isinstance(derived, dict):
+        if not isinstance(stated, dict):
+            return f"{where}: the report says {stated!r}, the per-case records give an object"
+        for key, value in derived.items():
+            problem = _first_difference(stated.get(key), value, f"{where}.{key}")
+            if problem:
+                return problem
+        return None
+    if isinstance(derived, list) and isinstance(stated, list) and len(derived) == len(stated):
+        for i, (a, b) in enumerate(zip(stated, derived)):
+            problem = _first_difference(a, b, f"{where}[{i}]")
+            if problem:
+                return problem
+        return None
+    both_numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (stated, derived))
+    if (both_numbers and abs(stated - derived) <= 1e-9) or stated == derived:
+        return None
+    return f"{where}: the report says {stated!r}, the per-case records give {derived!r}"
 
 
 def missing_score_fields(report: dict) -> str | None:

@@ -506,6 +506,18 @@ def http_url(text: str) -> str:
     return text
 
 
+def json_file(text: str) -> str:
+    """argparse type for --json: a file that can be written, checked before any work (a folder given
+    here failed after a whole promotion)."""
+    from orchestrator.outputs import output_file
+
+    try:
+        output_file(Path(text), "--json")
+    except UsageError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--json ")) from None
+    return text
+
+
 def folder_name(what: str) -> Callable[[str], str]:
     """argparse type: a name that becomes part of a folder name (config.safe_name's rule)."""
     def check(text: str) -> str:
@@ -548,13 +560,13 @@ COMMANDS: tuple[Command, ...] = (
             "each trial epoch by epoch, score the quantized model on a dev slice after every epoch, stop weak trials "
             "with ASHA, and record one MLflow parent run with a child run per trial. Uses RAY_ADDRESS when set (a "
             "cluster), else a local Ray.",
-            (CONFIG, SET, arg("--json", metavar="FILE", help="also write the sweep summary as JSON"))),
+            (CONFIG, SET, arg("--json", metavar="FILE", type=json_file, help="also write the sweep summary as JSON"))),
     Command("resume", "continue an interrupted sweep (its searcher state and MLflow parent run included)",
             cmd_resume, "continue an interrupted sweep",
             "Restore the sweep with Tune (unfinished and errored trials continue from their last checkpoint, the "
             "Optuna searcher keeps its history) under the same MLflow parent run.",
             (arg("sweep_dir", type=given_path, help="the sweep directory printed by `toolsweep sweep`"),
-             arg("--json", metavar="FILE", help="also write the sweep summary as JSON"))),
+             arg("--json", metavar="FILE", type=json_file, help="also write the sweep summary as JSON"))),
     Command("status", "the trials of a sweep on disk: state, epoch, objectives", cmd_status,
             "show the trials of a sweep", None,
             (arg("sweep_dir", type=given_path, help="the sweep directory printed by `toolsweep sweep` (runs/ray/<name>-<stamp>)"),)),
@@ -563,7 +575,7 @@ COMMANDS: tuple[Command, ...] = (
             "Fine-tune a LoRA adapter with the sweep file's fixed values, merge it, convert to GGUF, quantize, "
             "evaluate the quantized model (and the untuned base) on the held-out cases, and record everything in "
             "one MLflow run.",
-            (CONFIG, SET, arg("--json", metavar="FILE", help="also write the headline results as JSON"))),
+            (CONFIG, SET, arg("--json", metavar="FILE", type=json_file, help="also write the headline results as JSON"))),
     Command("eval", "score any GGUF on a case file with the eval harness", cmd_eval,
             "evaluate a GGUF on a case file",
             "Greedy generation with llama.cpp on every case, strict tool-call parsing and scoring, bootstrap CIs. "
@@ -605,7 +617,7 @@ COMMANDS: tuple[Command, ...] = (
                  "config the sweep stored)"),
              arg("--set", action="append", metavar="KEY=VALUE", help="override a value of --config, e.g. "
                  "promote.eval_set=evals/sets/test.jsonl"),
-             *TRACKING, arg("--json", metavar="FILE", help="also write the decision record as JSON")), raw=True),
+             *TRACKING, arg("--json", metavar="FILE", type=json_file, help="also write the decision record as JSON")), raw=True),
     Command("release", "the registry's champions → releases/<family>-<version>/ (GGUF, adapter, model cards, "
             "manifest)", cmd_release, "build releases/<family>-<version>/ from the registry's champions",
             "Download every champion-<variant> version of the family's registered model (GGUF files, adapter, eval "

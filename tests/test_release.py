@@ -158,9 +158,13 @@ def test_verify_checks_the_family_table_against_the_reports_it_was_copied_from(t
         (tmp / "4k" / "eval").mkdir(parents=True)
         (tmp / "4k" / "promotion").mkdir()
         (tmp / "4k" / "eval" / "tuned-q4_k_m.json").write_text(json.dumps(tuned))
-        (tmp / "4k" / "promotion" / "card_info.json").write_text(json.dumps({"primary_quant": "q4_k_m"}))
-        rows = family_rows({"4k": {"name": "fam-4k", "context": 4096, "metrics": tuned["metrics"]}})
-        return {"family_table": rows}
+        (tmp / "4k" / "promotion" / "card_info.json").write_text(json.dumps({
+            "primary_quant": "q4_k_m", "name": "fam-4k", "context": 4096, "eval_set": "test.jsonl",
+            "training": {"rank": 16, "alpha": 32}}))
+        rows = family_rows({"4k": {"name": "fam-4k", "context": 4096, "metrics": tuned["metrics"], "rank": 16,
+                                   "alpha": 32, "eval_set": "test.jsonl"}})
+        return {"family": "fam", "version": "1.0", "variants": {"4k": {"model_version": 1, "run_id": "r"}},
+                "family_table": rows}
 
     dest = build_release(tmp_path / "fam-1.0", fill)
     assert verify(dest) == []
@@ -169,3 +173,42 @@ def test_verify_checks_the_family_table_against_the_reports_it_was_copied_from(t
     (dest / MANIFEST).write_text(json.dumps(manifest))
     assert verify(dest) == [f"manifest.json: family_table 'fam-4k' tool_f1 is 0.99, but 4k/eval/tuned-q4_k_m.json "
                             f"says {tuned['metrics']['tool_f1']!r}"]
+    for edit, problem in [  # every other piece of metadata no hash covers (a blind probe: each passed before)
+            (lambda m: m["family_table"][0].update(context=32768), "context is 32768, but 4k/promotion/card_info.json"),
+            (lambda m: m["family_table"][0].update(eval_set="dev.jsonl"), "eval_set is 'dev.jsonl'"),
+            (lambda m: m.update(family_table=[]), "one row per variant folder"),
+            (lambda m: m["family_table"].append(dict(m["family_table"][0])), "one row per variant folder"),
+            (lambda m: m["family_table"][0].update(tool_fl=m["family_table"][0].pop("tool_f1")), "unknown or missing"),
+            (lambda m: m.update(variants={}), "'variants' must name each variant folder"),
+            (lambda m: m["variants"]["4k"].update(bogus=1), "variants['4k'] must hold"),
+            (lambda m: m.update(version="9.9"), "but the folder is named 'fam-1.0'")]:
+        edited = json.loads(json.dumps(manifest))
+        edited["family_table"][0]["tool_f1"] = tuned["metrics"]["tool_f1"]
+        edit(edited)
+        (dest / MANIFEST).write_text(json.dumps(edited))
+        assert any(problem in p for p in verify(dest)), (problem, verify(dest))
+
+
+def test_verify_checks_each_shipped_gguf_is_the_file_its_report_scored(tmp_path):
+    from fake_reports import report
+    from orchestrator.release.gate import family_rows
+
+    tuned = report({"single_tool": (9, 10)})
+    tuned["header"] = {"model_file": "fam-4k-q4_k_m.gguf", "sha256": hashlib.sha256(b"GGUF-real").hexdigest(), "seed": 0}
+
+    def fill(tmp: Path, gguf: bytes = b"GGUF-real") -> dict:
+        for sub in ("eval", "promotion", "gguf"):
+            (tmp / "4k" / sub).mkdir(parents=True)
+        (tmp / "4k" / "gguf" / "fam-4k-q4_k_m.gguf").write_bytes(gguf)
+        (tmp / "4k" / "eval" / "tuned-q4_k_m.json").write_text(json.dumps(tuned))
+        (tmp / "4k" / "promotion" / "card_info.json").write_text(json.dumps({
+            "primary_quant": "q4_k_m", "name": "fam-4k", "context": 4096, "eval_set": "t", "training": {"rank": 8, "alpha": 16}}))
+        rows = family_rows({"4k": {"name": "fam-4k", "context": 4096, "metrics": tuned["metrics"], "rank": 8, "alpha": 16,
+                                   "eval_set": "t"}})
+        return {"family": "fam", "version": "1.0", "variants": {"4k": {"model_version": 1, "run_id": "r"}},
+                "family_table": rows}
+
+    assert verify(build_release(tmp_path / "a" / "fam-1.0", fill)) == []
+    from orchestrator.errors import ReleaseError
+    with pytest.raises(ReleaseError, match="fam-4k-q4_k_m.gguf is not the file 4k/eval/tuned-q4_k_m.json scored"):
+        build_release(tmp_path / "b" / "fam-1.0", lambda tmp: fill(tmp, b"GGUF-truncated"))

@@ -96,8 +96,9 @@ def _check_variants(manifest: dict, files: dict, path: Path | str) -> None:
             raise ReleaseError(f"{path}: variants names {variant!r}, but the release holds no file under {variant}/")
 
 
-def verify(root: Path) -> list[str]:
-    """Problems found (empty = the folder matches its manifest): changed, missing and unlisted files."""
+def verify(root: Path, folder_name: str | None = None) -> list[str]:
+    """Problems found (empty = the folder matches its manifest): changed, missing and unlisted files, then
+    metadata the files contradict. `folder_name`: the name the folder will have (a release being built)."""
     path = root / MANIFEST
     if not path.is_file():
         return [f"{path}: no manifest"]
@@ -127,30 +128,107 @@ def verify(root: Path) -> list[str]:
         elif sha256_file(p) != entry["sha256"]:
             problems.append(f"sha256 differs: {rel}")
     problems += [f"not in manifest: {rel}" for rel in sorted(set(present) - set(listed))]
+    problems += [f"not in manifest: {rel}/ (an empty folder)" for rel in
+                 (p.relative_to(root).as_posix() for p in entries if p.is_dir() and not p.is_symlink() and not any(p.iterdir()))
+                 if not any(listed_rel.startswith(f"{rel}/") for listed_rel in listed)]  # not where a listed file went missing
     if not problems:  # the files are the ones vouched for: the metadata must say what they say
-        problems += family_table_problems(root, manifest)
+        problems += metadata_problems(root, manifest, listed, folder_name or root.name)
     return problems
 
 
-def family_table_problems(root: Path, manifest: dict) -> list[str]:
-    """The manifest's family table against the eval reports it was copied from (files the manifest's
-    hashes vouch for): the table is metadata no hash covers, and a number edited there would pass."""
+VARIANT_KEYS = {"model_version", "run_id", "trial_id", "sweep"}
+FAMILY_ROW_KEYS = {"variant", "name", "context", "rank", "alpha", "eval_set", *FAMILY_TABLE_METRICS}
+
+
+def metadata_problems(root: Path, manifest: dict, listed: dict, folder_name: str) -> list[str]:
+    """What the manifest says that no hash covers, against the files the hashes vouch for: the family
+    and version against the folder's name, `variants` and `family_table` (known keys, one entry per
+    variant folder, each row's settings against its card_info.json and its metrics against its eval
+    report), each eval report against its own per-case records, and each shipped GGUF against the
+    sha256 of the file its eval report scored. An edit to any of them passed `verify` before."""
     problems = []
-    for row in manifest.get("family_table") or []:
-        if not isinstance(row, dict):
-            return ["manifest.json: family_table rows must be objects"]
-        folder = root / str(row.get("variant", ""))
+    infos = {}
+    for folder in sorted(p for p in root.iterdir() if (p / "promotion" / "card_info.json").is_file()):
         try:
-            quant = read_json(folder / "promotion" / "card_info.json", "card input", ReleaseError)["primary_quant"]
-            metrics = read_json(folder / "eval" / f"tuned-{quant}.json", "eval report", ReleaseError)["metrics"]
-        except (ReleaseError, KeyError, TypeError):
-            problems.append(f"manifest.json: family_table row {row.get('name')!r} names variant "
-                            f"{row.get('variant')!r}, which has no readable promotion/card_info.json and eval report")
+            infos[folder.name] = read_json(folder / "promotion" / "card_info.json", "card input", ReleaseError)
+        except ReleaseError as err:
+            problems.append(str(err))
+    if not infos and not set(manifest) & {"family", "version", "variants", "family_table"}:
+        return problems  # a folder of plain files: nothing but the hashes to check
+    family, version = manifest.get("family"), manifest.get("version")
+    if not (isinstance(family, str) and isinstance(version, str)):
+        return problems + ["manifest.json: 'family' and 'version' must be text"]
+    if folder_name != f"{family}-{version}":
+        problems.append(f"manifest.json: family {family!r} version {version!r}, but the folder is named {folder_name!r} "
+                        f"(a release folder is <family>-<version>)")
+    variants = manifest.get("variants", {} if not infos else None)
+    if not isinstance(variants, dict) or set(variants) != set(infos):
+        problems.append(f"manifest.json: 'variants' must name each variant folder once ({sorted(infos)}), got "
+                        f"{sorted(variants) if isinstance(variants, dict) else json.dumps(variants)[:60]}")
+    else:
+        for name, entry in variants.items():
+            if set(entry) - VARIANT_KEYS or not {"model_version", "run_id"} <= set(entry):
+                problems.append(f"manifest.json: variants[{name!r}] must hold model_version and run_id (keys: "
+                                f"{', '.join(sorted(VARIANT_KEYS))}), got {sorted(entry)}")
+    rows = manifest.get("family_table", [] if not infos else None)
+    if not isinstance(rows, list) or any(not isinstance(r, dict) for r in rows):
+        return problems + ["manifest.json: family_table must be a list of row objects"]
+    if sorted(str(r.get("variant")) for r in rows) != sorted(infos):
+        problems.append(f"manifest.json: family_table must hold one row per variant folder ({sorted(infos)}), got "
+                        f"{sorted(str(r.get('variant')) for r in rows)}")
+    for row in rows:
+        problems += _row_problems(root, row, infos.get(str(row.get("variant"))))
+    for variant in infos:
+        problems += _report_and_gguf_problems(root, variant, listed)
+    return problems
+
+
+def _row_problems(root: Path, row: dict, info: dict | None) -> list[str]:
+    name = row.get("name")
+    if set(row) != FAMILY_ROW_KEYS:
+        return [f"manifest.json: family_table row {name!r}: keys {sorted(set(row) ^ FAMILY_ROW_KEYS)} are "
+                f"{'unknown or missing'} (a row holds {', '.join(sorted(FAMILY_ROW_KEYS))})"]
+    if info is None:
+        return []  # the variant mismatch is reported once above
+    problems = []
+    training = info.get("training") if isinstance(info.get("training"), dict) else {}
+    for column, stated in (("name", info.get("name")), ("context", info.get("context")), ("eval_set", info.get("eval_set")),
+                           ("rank", training.get("rank")), ("alpha", training.get("alpha"))):
+        if row[column] != stated:
+            problems.append(f"manifest.json: family_table {name!r} {column} is {row[column]!r}, but "
+                            f"{row['variant']}/promotion/card_info.json says {stated!r}")
+    quant = info.get("primary_quant")
+    try:
+        metrics = read_json(root / row["variant"] / "eval" / f"tuned-{quant}.json", "eval report", ReleaseError)["metrics"]
+    except (ReleaseError, KeyError, TypeError):
+        return problems + [f"manifest.json: family_table row {name!r} names variant {row['variant']!r}, which has no "
+                           f"readable eval/tuned-{quant}.json"]
+    for column, metric in FAMILY_TABLE_METRICS.items():
+        if row[column] != metrics.get(metric):
+            problems.append(f"manifest.json: family_table {name!r} {column} is {row[column]!r}, but "
+                            f"{row['variant']}/eval/tuned-{quant}.json says {metrics.get(metric)!r}")
+    return problems
+
+
+def _report_and_gguf_problems(root: Path, variant: str, listed: dict) -> list[str]:
+    from evals.harness import checked_report
+
+    problems = []
+    for path in sorted((root / variant / "eval").glob("*.json")):
+        try:
+            report = checked_report(path, "eval report", ReleaseError)
+        except ReleaseError as err:
+            problems.append(str(err))
             continue
-        for column, metric in FAMILY_TABLE_METRICS.items():
-            if column in row and row[column] != metrics.get(metric):
-                problems.append(f"manifest.json: family_table {row.get('name')!r} {column} is {row[column]!r}, but "
-                                f"{row['variant']}/eval/tuned-{quant}.json says {metrics.get(metric)!r}")
+        header = report.get("header") or {}
+        if not path.name.startswith("tuned-") or not isinstance(header.get("sha256"), str):
+            continue  # the base's GGUF is not shipped; reports before 2026-12 record no hash
+        rel = f"{variant}/gguf/{header.get('model_file')}"
+        if rel not in listed:
+            problems.append(f"{variant}/eval/{path.name} scored {header.get('model_file')!r}, which the release does not ship")
+        elif listed[rel]["sha256"] != header["sha256"]:
+            problems.append(f"{rel} is not the file {variant}/eval/{path.name} scored (its sha256 differs from the "
+                            "report's header): the card's numbers would describe another model")
     return problems
 
 
@@ -165,7 +243,7 @@ def build_release(dest: Path, fill: Callable[[Path], dict | None]) -> Path:
     try:
         meta = fill(tmp)
         write_manifest(tmp, meta)
-        problems = verify(tmp)  # before the rename: a broken release never takes the version's name
+        problems = verify(tmp, dest.name)  # before the rename: a broken release never takes the version's name
         if problems:
             raise ReleaseError(f"{dest}: the built release does not verify, nothing was released: {problems[0]}")
         tmp.chmod(0o755)  # mkdtemp makes it 0700: a release is for others to read
