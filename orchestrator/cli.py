@@ -46,8 +46,15 @@ def _fail(message: str, code: int) -> int:
 
 
 def _tracking(args: argparse.Namespace):
+    from pydantic import ValidationError
+
     from orchestrator.config import TrackingConfig
-    return TrackingConfig(uri=args.tracking_uri, experiment=args.experiment)
+    try:
+        return TrackingConfig(uri=args.tracking_uri, experiment=args.experiment)
+    except ValidationError as err:  # its message names what a store must be; it was shown only with --debug
+        first = err.errors()[0]
+        raise UsageError(f"--{'tracking-uri' if first['loc'][:1] == ('uri',) else 'experiment'}: "
+                         f"{str(first['msg']).removeprefix('Value error, ')}") from None
 
 
 def _stored_sweep_config(sweep_dir: Path) -> dict:

@@ -60,6 +60,45 @@ def existing_store(cfg: TrackingConfig) -> None:
     if uri.startswith(prefix) and not Path(uri[len(prefix):]).is_file():
         raise LookupError(f"no MLflow store at {uri[len(prefix):]}: nothing has been logged there (is "
                           f"--tracking-uri the store the sweeps logged to?)")
+    if uri.startswith(prefix):
+        with open(uri[len(prefix):], "rb") as f:
+            head = f.read(16)
+        if head and head != b"SQLite format 3\x00":
+            raise LookupError(f"{uri[len(prefix):]} is not an SQLite database (is --tracking-uri the store the sweeps "
+                              "logged to?)")
+
+
+def existing_experiment(cfg: TrackingConfig) -> None:
+    """LookupError when the experiment does not exist in the store: a reading command must not create
+    one (a misspelt --experiment was created, empty, and the command went on)."""
+    try:
+        found = MlflowClient(tracking_uri=tracking_uri(cfg)).get_experiment_by_name(cfg.experiment)
+    except Exception:  # noqa: BLE001 - an unusable URI: Tracker says why in one line
+        return
+    if found is None:
+        raise LookupError(f"no MLflow experiment {cfg.experiment!r} in {tracking_uri(cfg)} (--experiment: the "
+                          "experiment the sweeps logged to)")
+
+
+def _check_artifact_location(exp, uri: str) -> None:
+    """UsageError when a local SQLite store's experiment keeps its artifacts in another project's copy
+    of the store's folder (the store in /new/mlruns, the artifacts in /old/mlruns/artifacts/...): MLflow
+    records that folder as an absolute path, so a copied or moved project's promotions and releases
+    wrote into, and read from, the original project. Artifacts kept anywhere else (a configured
+    artifact root) are the user's choice and pass."""
+    from urllib.parse import unquote, urlparse
+
+    location, prefix = exp.artifact_location or "", "sqlite:///"
+    if not (uri.startswith(prefix) and location.startswith("file:")):
+        return
+    store_dir = Path(uri[len(prefix):]).resolve().parent
+    recorded = Path(unquote(urlparse(location).path))
+    other = next((a for a in recorded.parents if a.name == store_dir.name and a != store_dir), None)
+    if other is not None and store_dir not in recorded.parents:
+        raise UsageError(f"MLflow experiment {exp.name!r} in {uri} keeps its artifacts at {recorded}, in another "
+                         f"project's {other} (was the project copied or moved?): promotions and releases would write "
+                         "there and read from there. Work in the project that folder belongs to, or give this copy "
+                         "its own store (--tracking-uri) and experiment")
 
 
 class Tracker:
@@ -84,6 +123,7 @@ class Tracker:
                                                                tags={EXPERIMENT_KIND: MODEL_TRAINING})
         else:
             self.experiment_id = exp.experiment_id
+            _check_artifact_location(exp, self.uri)
             if EXPERIMENT_KIND not in (exp.tags or {}):  # made by an older toolsweep (or by hand)
                 self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
 

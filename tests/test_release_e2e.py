@@ -178,9 +178,11 @@ def test_the_cards_how_to_run_serves_what_the_eval_measured(released, tmp_path):
 
 def test_second_release_of_a_version_is_refused(released):
     tmp, _, _, _ = released
-    res = toolsweep("release", "--family", FAMILY, "--version", "0.1", "--out", str(tmp / "releases"),
-               "--tracking-uri", f"sqlite:///{tmp}/mlruns/mlflow.db", "--experiment", "release-e2e")
-    assert res.returncode == 2 and "never overwritten" in res.stderr
+    for out in (tmp / "releases", tmp / "elsewhere"):  # another --out too: the registry records one 0.1
+        res = toolsweep("release", "--family", FAMILY, "--version", "0.1", "--out", str(out),
+                        "--tracking-uri", f"sqlite:///{tmp}/mlruns/mlflow.db", "--experiment", "release-e2e")
+        assert res.returncode == 2 and "released already" in res.stderr and "never built twice" in res.stderr
+    assert not (tmp / "elsewhere" / f"{FAMILY}-0.1").exists()
 
 
 def test_repromoting_the_same_candidate_keeps_the_champion(released):

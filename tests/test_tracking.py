@@ -106,3 +106,31 @@ def test_a_dataset_another_trial_inserted_first_is_logged_again_not_a_crash():
     with pytest.raises(MlflowException, match="read-only"):
         tracker._log_inputs("run", [])
     assert tracker.client.calls == 1
+
+
+def test_a_store_whose_artifacts_sit_in_another_projects_folder_is_refused(tmp_path):
+    """A blind probe copied a project: promote and resume then wrote into the original's mlruns/artifacts."""
+    from types import SimpleNamespace
+
+    from orchestrator.errors import UsageError
+    from orchestrator.tracking import _check_artifact_location
+
+    store = f"sqlite:///{tmp_path}/copy/mlruns/mlflow.db"
+    moved = SimpleNamespace(name="toolsweep", artifact_location=f"file://{tmp_path}/original/mlruns/artifacts/toolsweep")
+    with pytest.raises(UsageError, match=r"another project's .*original/mlruns \(was the project copied or moved\?\)"):
+        _check_artifact_location(moved, store)
+    for fine in (f"file://{tmp_path}/copy/mlruns/artifacts/toolsweep", "file:///data/artifacts/toolsweep", "s3://b/x"):
+        _check_artifact_location(SimpleNamespace(name="toolsweep", artifact_location=fine), store)
+
+
+def test_a_reading_command_neither_creates_an_experiment_nor_reads_a_file_that_is_no_store(tmp_path):
+    from orchestrator.config import TrackingConfig
+    from orchestrator.tracking import Tracker, existing_experiment, existing_store
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    Tracker(TrackingConfig(uri=uri, experiment="real", artifact_root=tmp_path / "artifacts"))
+    with pytest.raises(LookupError, match="no MLflow experiment 'typo'"):
+        existing_experiment(TrackingConfig(uri=uri, experiment="typo"))
+    (tmp_path / "notes.txt").write_text("not a database")
+    with pytest.raises(LookupError, match="is not an SQLite database"):
+        existing_store(TrackingConfig(uri=f"sqlite:///{tmp_path}/notes.txt", experiment="real"))

@@ -83,9 +83,11 @@ def release_family(family: str, version: str, tracking, releases_dir: Path = Pat
                    log: Callable[[str], None] = print) -> Path:
     """Build releases/<family>-<version>/ from the registry's `champion-*` aliases."""
     from orchestrator.release import registry
-    from orchestrator.tracking import Tracker, existing_store
+    from orchestrator.release.manifest import ReleaseExists
+    from orchestrator.tracking import Tracker, existing_experiment, existing_store
 
     existing_store(tracking)
+    existing_experiment(tracking)  # a misspelt --experiment was created, empty, and the release went on
     client = Tracker(tracking).client
     try:
         champs = registry.champions(client, family)
@@ -93,6 +95,11 @@ def release_family(family: str, version: str, tracking, releases_dir: Path = Pat
         raise LookupError(f"no registered model {family!r} in {tracking.uri}: promote a sweep first ({err})") from None
     if not champs:
         raise LookupError(f"registered model {family!r} has no champion-* alias: promote a sweep first")
+    tag = f"toolsweep.release.{version}"
+    for mv in client.search_model_versions(f"name='{family}'"):
+        if tag in (mv.tags or {}):  # built before, into another --out: the registry records one release per version
+            raise ReleaseExists(f"{family} {version} was released already (registry version {mv.version} records it at "
+                                f"{mv.tags[tag]}); a release version is never built twice: choose a new version")
 
     def fill(tmp: Path) -> dict:
         variants = {}
@@ -110,5 +117,5 @@ def release_family(family: str, version: str, tracking, releases_dir: Path = Pat
 
     dest = build_release(Path(releases_dir) / f"{family}-{version}", fill)
     for variant, mv in champs.items():
-        client.set_model_version_tag(family, str(mv.version), f"toolsweep.release.{version}", str(dest))
+        client.set_model_version_tag(family, str(mv.version), tag, str(Path(dest).resolve()))
     return dest

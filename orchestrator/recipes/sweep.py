@@ -496,8 +496,7 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         callback = _SweepCallback(cfg.tracking, parent, cfg.search.objectives, params=list(cfg.search_space),
                                   max_epochs=max_epochs(cfg), title=f"sweep {state['experiment']}")
         if resume_dir:
-            tuner = tune.Tuner.restore(state["storage"] + "/" + state["experiment"], trainable=trainable,
-                                       resume_errored=True)
+            tuner = tune.Tuner.restore(tune_state_path(exp_dir, state), trainable=trainable, resume_errored=True)
         else:
             scheduler = ASHAScheduler(time_attr="epoch", metric=RUNG, mode="max", max_t=max_epochs(cfg),
                                       grace_period=cfg.search.grace_period, reduction_factor=cfg.search.reduction_factor)
@@ -610,16 +609,23 @@ def _log_parent(tracker, parent: str, summary: dict, cfg: SweepConfig, exp_dir: 
     tracker.log_artifact(parent, path, None)
 
 
+def tune_state_path(exp_dir: Path, state: dict) -> str:
+    """Where Tune's experiment state is read (and, on resume, written): the folder the user named when
+    Tune's state is in it (a copied or moved sweep: resuming from the recorded absolute path wrote into
+    the original project); the recorded storage only when it is not. Absolute: Tune reads a relative
+    folder as a URI and refuses it ("URI has empty scheme")."""
+    if any(Path(exp_dir).glob("experiment_state-*.json")):
+        return str(Path(exp_dir).resolve())
+    return state["storage"] + "/" + state["experiment"]
+
+
 def experiment_status(exp_dir: Path) -> list[dict]:
     """Per-trial state of a sweep on disk, read from Tune's own experiment state."""
     from ray.tune import ExperimentAnalysis
 
     state = read_sweep_state(exp_dir)
-    # The folder asked about, when Tune's state is in it (a copied or moved sweep); the recorded
-    # path only when it is not: the table must describe the sweep the user named.
     here = sorted(Path(exp_dir).glob("experiment_state-*.json"))
-    # Absolute: Tune reads a relative folder as a URI and refuses it ("URI has empty scheme").
-    where = str(Path(exp_dir).resolve()) if here else state["storage"] + "/" + state["experiment"]
+    where = tune_state_path(exp_dir, state)
     try:
         analysis = ExperimentAnalysis(where)
     except (ValueError, FileNotFoundError, KeyError, TypeError) as err:
