@@ -254,3 +254,13 @@ def test_card_and_gate_read_a_difference_the_same_way():
     row = next(line for line in cards.headline_table(d) if line.startswith("| Tool selection F1"))
     assert row.endswith("| yes, worse |")
     assert "Credibly worse than the untuned base on: tool_f1" in "\n".join(cards.limitations(d))
+
+
+def test_a_candidate_card_opens_with_the_gate_verdict():
+    """A refused candidate's card (runs/promotions/.../README.md) read like a released model's card."""
+    refused = info(version=None, promotion={"primary": "tool_f1", "against": "champion", "promote": False,
+                                            "reasons": ["primary not credibly better than the champion"]})
+    assert "**NOT PROMOTED**: the gate refused this candidate against the champion" in cards.model_card(refused)
+    promoted = info(version=None, promotion={**refused["promotion"], "promote": True})
+    assert "**PROMOTED** against the champion: this candidate became champion-4k" in cards.model_card(promoted)
+    assert "PROMOTED" not in cards.model_card(info())          # a release card: its model is a champion

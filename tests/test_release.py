@@ -122,8 +122,14 @@ def test_a_build_that_does_not_verify_never_takes_the_version(tmp_path):
     with pytest.raises(ReleaseError, match="NaN"):
         build_release(tmp_path / "fam-1.0", lambda tmp: fill_two_files(tmp) and {"tool_f1": float("nan")})
     assert list(tmp_path.iterdir()) == []        # no folder, no leftovers: the version is still free
-    dest = build_release(tmp_path / "fam-1.0", fill_two_files)
+    def private_file(tmp: Path) -> dict:
+        meta = fill_two_files(tmp)
+        (tmp / "4k" / "gguf" / "m-q4_k_m.gguf").chmod(0o600)  # as an MLflow download of the adapter came out
+        return meta
+
+    dest = build_release(tmp_path / "fam-1.0", private_file)
     assert dest.stat().st_mode & 0o777 == 0o755   # readable by the people it is released to
+    assert (dest / "4k" / "gguf" / "m-q4_k_m.gguf").stat().st_mode & 0o777 == 0o644
 
 
 def test_release_cards_read_only_numbers_the_cases_measured(tmp_path):

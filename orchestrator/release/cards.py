@@ -465,6 +465,7 @@ def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
         front_matter(info),
         f"# {info['name']}",
         "",
+        *_candidate_verdict(info),
         f"A LoRA fine-tune of {base_model_id(info['base_model'])} for tool calling with a {info['context']:,}-token "
         f"context, part of the **{info['family']}** family ("
         + (f"release {info['version']}" if info.get("version") else
@@ -511,6 +512,18 @@ def model_card(info: dict, plots: dict[str, str] | None = None) -> str:
               "- Conversion, quantization and evaluation: llama.cpp and llama-cpp-python; tracking: MLflow",
               "- Built and measured by toolsweep", ""]
     return "\n".join(parts)
+
+
+def _candidate_verdict(info: dict) -> list[str]:
+    """A candidate's card (written at promotion, before any release) opens with the gate's verdict: a refused
+    candidate's card read like a released model's, the verdict nowhere in it."""
+    if info.get("version"):
+        return []  # a release card: its model is a champion
+    dec = info["promotion"]
+    if dec.get("promote"):
+        return [f"**PROMOTED** against the {dec['against']}: this candidate became champion-{info['variant']}.", ""]
+    return [f"**NOT PROMOTED**: the gate refused this candidate against the {dec['against']} (reasons under *How it "
+            "was chosen*). This card describes a candidate, not a released model.", ""]
 
 
 def when_to_use(info: dict, weak_below: float = 0.5) -> list[str]:

@@ -242,6 +242,9 @@ def build_release(dest: Path, fill: Callable[[Path], dict | None]) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.building-"))
     try:
         meta = fill(tmp)
+        for p in tmp.rglob("*"):  # a release is for others to read: a downloaded adapter came out 0600
+            if not p.is_symlink():
+                p.chmod(0o755 if p.is_dir() else 0o644)
         write_manifest(tmp, meta)
         problems = verify(tmp, dest.name)  # before the rename: a broken release never takes the version's name
         if problems:
