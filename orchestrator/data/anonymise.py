@@ -653,7 +653,9 @@ class Anonymiser:
     def learn_names(self, names: dict[str, str | None]) -> None:
         """Names found in the rows themselves (orchestrator/data/names.py), {name: "last" for a lone
         surname}: swapped like known names, but matched only as written, capitalised or in capitals,
-        since they were found capitalised ("Grace Hopper" found does not make every "grace" a name)."""
+        since they were found capitalised ("Grace Hopper" found does not make every "grace" a name);
+        in any case where that cannot hit a word: a name of two distinctive words, or a word that is a
+        lexicon name and no ordinary word ("sione", "silva": _listed_name_word)."""
         new = sorted(n for n in names if n.casefold() not in self.known)
         for name in new:
             # A name of two or more words none of which is an ordinary word ("Priya Raman", not "Grace
