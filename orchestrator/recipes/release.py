@@ -101,16 +101,29 @@ def release_family(family: str, version: str, tracking, releases_dir: Path = Pat
             raise ReleaseExists(f"{family} {version} was released already (registry version {mv.version} records it at "
                                 f"{mv.tags[tag]}); a release version is never built twice: choose a new version")
 
+    def where(mv) -> str:
+        return f"registered {family} version {mv.version} (run {mv.run_id})"
+
     def fill(tmp: Path) -> dict:
         variants = {}
         for variant, mv in sorted(champs.items()):
             log(f"{variant}: version {mv.version} (run {mv.run_id})")
             folder = tmp / variant
             for sub in ARTIFACT_DIRS:
-                registry.download(client, mv.run_id, sub, folder)
+                try:
+                    registry.download(client, mv.run_id, sub, folder)
+                except Exception as err:  # noqa: BLE001 - MlflowException, OSError: the artifact store says why
+                    raise ReleaseError(f"{where(mv)}: its {sub}/ artifacts cannot be read from the store "
+                                       f"({(str(err).splitlines() or [type(err).__name__])[0][:200]})") from None
             variants[variant] = {"model_version": mv.version, "run_id": mv.run_id,
                                  "trial_id": mv.tags.get("toolsweep.trial_id"), "sweep": mv.tags.get("toolsweep.sweep")}
-        table = render_cards(tmp, family, version)
+        try:
+            table = render_cards(tmp, family, version)
+        except (ReleaseError, LookupError) as err:  # it named a file of the temporary folder, deleted on failure
+            message = str(err)
+            for variant, mv in champs.items():
+                message = message.replace(f"{tmp / variant}/", f"{where(mv)}, artifact ")
+            raise type(err)(message.replace(str(tmp), "the release being built")) from None
         return {"family": family, "version": version, "registered_model": family, "tracking_uri": tracking.uri,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "variants": variants,
                 "family_table": table["rows"]}
