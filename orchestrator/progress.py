@@ -40,7 +40,8 @@ def _secs(s: float) -> str:
 
 def progress_line(stage: str, done: int, total: int, elapsed_s: float) -> str:
     """'train step 12/40, 1m05s elapsed, ETA 2m32s' (the ETA assumes the rate so far holds)."""
-    eta = f", ETA {_secs(elapsed_s / done * (total - done))}" if 0 < done < total else ""
+    # No ETA before a second has passed: the rate of a first case that finished at once says nothing ("ETA 0s").
+    eta = f", ETA {_secs(elapsed_s / done * (total - done))}" if 0 < done < total and elapsed_s >= 1 else ""
     return f"{stage} {done}/{total}, {_secs(elapsed_s)} elapsed{eta}"
 
 

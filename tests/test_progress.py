@@ -5,6 +5,7 @@ from orchestrator.progress import StageProgress, progress_line
 
 def test_line_has_counts_elapsed_and_eta():
     assert progress_line("train step", 10, 40, 65.0) == "train step 10/40, 1m05s elapsed, ETA 3m15s"
+    assert progress_line("eval case", 1, 96, 0.2) == "eval case 1/96, 0s elapsed"   # no rate measured yet
     assert progress_line("epoch 1 eval case", 96, 96, 30.0) == "epoch 1 eval case 96/96, 30s elapsed"
 
 
