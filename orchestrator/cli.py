@@ -778,6 +778,22 @@ def _debug_wanted(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("TOOLSWEEP_DEBUG", "") not in ("", "0")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a pod stopped), raised where Ctrl-C would be: the same cleanup runs (a promotion
+    removes its half-built folder and marks its MLflow run KILLED; a sweep leaves Tune's state to resume)."""
+
+
+def _terminate_as_interrupt() -> None:
+    import signal
+    import threading
+
+    def raise_terminated(signum, frame):
+        raise Terminated()
+
+    if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
+        signal.signal(signal.SIGTERM, raise_terminated)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. A bad input ends in one message naming the file, key or row (exit 2), never
     a traceback; `--debug` (anywhere on the line) or TOOLSWEEP_DEBUG=1 adds the traceback."""
@@ -793,6 +809,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _terminate_as_interrupt()
     try:
         log_interval_s()  # the environment's settings are checked before any command starts work
         return args.func(args)
@@ -801,6 +818,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{err.label}: {err}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -376,3 +376,23 @@ def test_a_generated_id_never_repeats_one_the_input_gives(tmp_path):
     teacher.label_file(src, tmp_path / "o.jsonl", tmp_path / "r.jsonl", CFG, post=_fake_post([json.loads(OK)] * 3))
     ids = [json.loads(line)["id"] for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert len(ids) == 3 == len(set(ids)) and ids[0] == "teacher-00003"
+
+
+def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path):
+    """SIGTERM (a kill, a pod stopped) is raised as an interrupt, so the same cleanup runs; exit 143."""
+    import signal
+    import subprocess
+    import sys
+
+    silent = socket.socket()              # accepts the connection and never answers: the request hangs
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "label", str(_requests(tmp_path, 2)),
+                             str(tmp_path / "out.jsonl"), "--endpoint", f"http://127.0.0.1:{silent.getsockname()[1]}",
+                             "--timeout", "60", "--retries", "0"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    silent.close()
+    assert proc.returncode == 143 and "terminated" in err
