@@ -426,25 +426,55 @@ def places() -> frozenset[str]:
     return frozenset(words) | _CITIES_NAMED_LIKE_PEOPLE
 
 
+_QUOTES_OPENING = "\"'(“‘"
+_WORD_CHAR = re.compile(r"\w")
+_LETTER = re.compile(r"[^\W\d_]")
+# After a first name alone: what rules it out, and what at a sentence's start rules it in. Matched at a
+# position (pattern.match(text, end)), not on a slice: names_in_text runs over 100 KB long-context texts,
+# where slicing the rest of the text for every candidate made rule 7 quadratic (0.6 s → 10.7 s).
+_NOT_A_NAME_AFTER = re.compile(r"[ \t]*\d|[-@/_]|\.\w")            # "Lexus 350", "Lorenzo.txt", a path
+_PERSON_AFTER = re.compile(r"['’]s\b|[ \t]*,")                     # "Priya's", "Priya, can you"
+_VERB_AFTER = re.compile(r"[ \t]+([a-z]+)")
+
+
 def _opens_sentence(text: str, start: int) -> bool:
-    """Whether text[start:] opens a sentence, a line or a quotation ("Put 'Yoga class' on ...")."""
-    return re.search(r"(?:^|[.!?\n:])[ \t]*[\"'(“‘]*$|[\"'“‘(]$", text[:start]) is not None
+    """Whether text[start:] opens a sentence, a line or a quotation ("Put 'Yoga class' on ..."): right
+    after an opening quote, or after the text's start or a full stop, colon or line break, then spaces,
+    then opening quotes. Walked back from `start`: no copy of the text before it."""
+    if start and text[start - 1] in _QUOTES_OPENING:
+        return True
+    i = start
+    while i and text[i - 1] in " \t":
+        i -= 1
+    return i == 0 or text[i - 1] in ".!?\n:"
+
+
+def _word_before(text: str, start: int) -> str | None:
+    """The letters right before `start` past any non-word characters ("flight to" → "to"), or None when a
+    digit or underscore stands there instead."""
+    i = start
+    while i and not _WORD_CHAR.match(text[i - 1]):
+        i -= 1
+    j = i
+    while j and _LETTER.match(text[j - 1]):
+        j -= 1
+    return text[j:i] if j < i else None
 
 
 def _alone_first_name(text: str, start: int, end: int, word: str) -> bool:
-    """Rule 7 for the capitalised word text[start:end]."""
+    """Rule 7 for the capitalised word text[start:end] of a text of three words or more (a lone argument
+    value, "Kenji", is rule 5's to read)."""
     folded = _fold(word)
     if len(word) < 3 or not is_first_name(word) or folded in _NEVER_A_NAME or folded in thing_words() \
             or folded in places() or folded in _NOT_PEOPLE_NAMED_LIKE_PEOPLE:
         return False
-    if len(_WORD.findall(text)) < 3 or re.match(r"[ \t]*\d|[-@/_]|\.\w", text[end:]) or text[start - 1:start] in ("@", "/", "#", "-", ".", "_"):
-        return False  # a lone argument value ("Kenji": rule 5 reads those), a model number, a path, an address
-    before = text[:start]
+    if _NOT_A_NAME_AFTER.match(text, end) or text[start - 1:start] in ("@", "/", "#", "-", ".", "_"):
+        return False  # a model number, a path, an address
     if _opens_sentence(text, start):
-        verb = re.match(r"[ \t]+([a-z]+)", text[end:])
-        return bool(re.match(r"['’]s\b|[ \t]*,", text[end:]) or (verb and verb.group(1) in _PERSON_VERBS))
-    previous = re.search(r"([^\W\d_]+)[^\w]*$", before)
-    return previous is None or previous.group(1).casefold() not in _PLACE_BEFORE
+        verb = _VERB_AFTER.match(text, end)
+        return bool(_PERSON_AFTER.match(text, end) or (verb and verb.group(1) in _PERSON_VERBS))
+    previous = _word_before(text, start)
+    return previous is None or previous.casefold() not in _PLACE_BEFORE
 
 
 def names_in_text(text: str) -> dict[str, str | None]:
@@ -452,6 +482,7 @@ def names_in_text(text: str) -> dict[str, str | None]:
     word is known to be a surname (after an honorific, before "et al."), else None}."""
     found: dict[str, str | None] = {}
     firsts, lasts = lexicon()
+    sentence_like = len(_WORD.findall(text)) >= 3  # rule 7 reads running text, counted once per text
     previous_end = -1
     for run in _spans(text):
         while run and run[0].group().casefold() in _LEADING_CUES:
@@ -510,9 +541,9 @@ def names_in_text(text: str) -> dict[str, str | None]:
         elif re.match(r"[ \t]*[.!]?[ \t]*(?:\n|$)", text[end:]) and not any(ordinary(w) for w in core) \
                 and _SIGN_OFF_BEFORE.search(text[:start]) and _could_sign(core):  # a sign-off's name ends the message
             found[name] = None
-        elif len(core) == 1 and _alone_first_name(text, start, end, core[0]):  # rule 7
+        elif sentence_like and len(core) == 1 and _alone_first_name(text, start, end, core[0]):  # rule 7
             found[name] = None
-        elif len(run) == 2 and _opens_sentence(text, start) and not is_first_name(words[0]) \
+        elif sentence_like and len(run) == 2 and _opens_sentence(text, start) and not is_first_name(words[0]) \
                 and _alone_first_name(text, run[1].start(), end, words[1]):
             found[words[1]] = None                                      # "Did Lars reply?", "Get Priya's calendar"
         else:
