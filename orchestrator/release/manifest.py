@@ -176,18 +176,20 @@ def metadata_problems(root: Path, manifest: dict, listed: dict, folder_name: str
     if sorted(str(r.get("variant")) for r in rows) != sorted(infos):
         problems.append(f"manifest.json: family_table must hold one row per variant folder ({sorted(infos)}), got "
                         f"{sorted(str(r.get('variant')) for r in rows)}")
-    for row in rows:
-        problems += _row_problems(root, row, infos.get(str(row.get("variant"))))
+    reports: dict[str, dict[str, object]] = {}  # variant -> eval file name -> its JSON, each file read once
     for variant in infos:
-        problems += _report_and_gguf_problems(root, variant, listed)
+        problems += _report_and_gguf_problems(root, variant, listed, reports.setdefault(variant, {}))
+    for row in rows:
+        variant = str(row.get("variant"))
+        problems += _row_problems(row, infos.get(variant), reports.get(variant, {}))
     return problems
 
 
-def _row_problems(root: Path, row: dict, info: dict | None) -> list[str]:
+def _row_problems(row: dict, info: dict | None, reports: dict[str, object]) -> list[str]:
     name = row.get("name")
     if set(row) != FAMILY_ROW_KEYS:
         return [f"manifest.json: family_table row {name!r}: keys {sorted(set(row) ^ FAMILY_ROW_KEYS)} are "
-                f"{'unknown or missing'} (a row holds {', '.join(sorted(FAMILY_ROW_KEYS))})"]
+                f"unknown or missing (a row holds {', '.join(sorted(FAMILY_ROW_KEYS))})"]
     if info is None:
         return []  # the variant mismatch is reported once above
     problems = []
@@ -199,8 +201,8 @@ def _row_problems(root: Path, row: dict, info: dict | None) -> list[str]:
                             f"{row['variant']}/promotion/card_info.json says {stated!r}")
     quant = info.get("primary_quant")
     try:
-        metrics = read_json(root / row["variant"] / "eval" / f"tuned-{quant}.json", "eval report", ReleaseError)["metrics"]
-    except (ReleaseError, KeyError, TypeError):
+        metrics = reports[f"tuned-{quant}.json"]["metrics"]
+    except (KeyError, TypeError):
         return problems + [f"manifest.json: family_table row {name!r} names variant {row['variant']!r}, which has no "
                            f"readable eval/tuned-{quant}.json"]
     for column, metric in FAMILY_TABLE_METRICS.items():
@@ -210,13 +212,16 @@ def _row_problems(root: Path, row: dict, info: dict | None) -> list[str]:
     return problems
 
 
-def _report_and_gguf_problems(root: Path, variant: str, listed: dict) -> list[str]:
-    from evals.harness import checked_report
+def _report_and_gguf_problems(root: Path, variant: str, listed: dict, read: dict[str, object]) -> list[str]:
+    """Each eval report of a variant against its own records, and each shipped GGUF against the hash its
+    report's header records; `read` gets every report's JSON (by file name) for the family-table check."""
+    from evals.harness import checked_loaded_report
 
     problems = []
     for path in sorted((root / variant / "eval").glob("*.json")):
         try:
-            report = checked_report(path, "eval report", ReleaseError)
+            read[path.name] = read_json(path, "eval report", ReleaseError)
+            report = checked_loaded_report(read[path.name], path, ReleaseError)
         except ReleaseError as err:
             problems.append(str(err))
             continue
