@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable, Iterator
 
 from evals import jsontext
 
@@ -148,13 +148,17 @@ def _as_call(obj) -> dict | None:
     return {"name": name, "arguments": args}
 
 
-def _calls_from_json_text(text: str) -> list[dict]:
-    calls = []
+def _json_items(text: str) -> Iterator[Any]:
+    """Each value written as JSON in `text` (its top-level {...} and [...] spans, else the whole text),
+    an array's items one by one."""
     for span in _balanced_objects(text) or [text]:
         obj = _loads_loose(span)
-        items = obj if isinstance(obj, list) else [obj]
-        calls += [c for c in (_as_call(o) for o in items) if c]
-    return calls
+        if obj is not None:
+            yield from obj if isinstance(obj, list) else [obj]
+
+
+def _calls_from_json_text(text: str) -> list[dict]:
+    return [c for c in map(_as_call, _json_items(text)) if c]
 
 
 def _xml_value(raw: str):
@@ -173,27 +177,30 @@ def _xml_arguments(body: str) -> dict:
     return {k: _xml_value(v) for k, v in params}
 
 
+def _xml_calls(output: str) -> list[dict]:
+    return [{"name": n, "arguments": _xml_arguments(body)} for n, body in _XML_FUNCTION.findall(output)]
+
+
+def _marked_sources(output: str) -> list[str]:
+    """What `<tool_call>` blocks (closed, then one left open) and python tags hold: text the model
+    marked as a call."""
+    return [*_BLOCK.findall(output), *_OPEN_BLOCK.findall(_BLOCK.sub("", output)), *_PYTHON_TAG.findall(output)]
+
+
 def written_calls(output: str) -> tuple[list[dict], int]:
     """Every call written in a text answer, whatever tool it names, and how many JSON values written
     beside them are no call: for judging a teacher's answer, where dropping a call the teacher made
     (to a tool it was not offered, in a second code fence, as a stray array item) would keep a row
     that says something else than the teacher did. Sources in the lenient parser's order: XML
     function blocks, <tool_call> blocks and python tags, else every code fence, else the prose."""
-    xml = [{"name": n, "arguments": _xml_arguments(body)} for n, body in _XML_FUNCTION.findall(output)]
+    xml = _xml_calls(output)
     if xml:
         return xml, 0
-    marked = [*_BLOCK.findall(output), *_OPEN_BLOCK.findall(_BLOCK.sub("", output)), *_PYTHON_TAG.findall(output)]
-    for sources in (marked, _FENCE.findall(output), [output]):
-        calls, strays = [], 0
-        for source in sources:
-            for span in _balanced_objects(source) or [source]:
-                obj = _loads_loose(span)
-                for item in (obj if isinstance(obj, list) else [obj]) if obj is not None else []:
-                    call = _as_call(item)
-                    calls += [call] if call else []
-                    strays += 0 if call else 1
+    for sources in (_marked_sources(output), _FENCE.findall(output), [output]):
+        items = [item for source in sources for item in _json_items(source)]
+        calls = [c for c in map(_as_call, items) if c]
         if calls:
-            return calls, strays
+            return calls, len(items) - len(calls)
     return [], 0
 
 
@@ -204,7 +211,7 @@ def parse_lenient(output: str, tools: Iterable[str] | None = None) -> Parsed:
     strict = parse_strict(output)
     if strict.ok and strict.calls:
         return strict
-    xml = [{"name": n, "arguments": _xml_arguments(body)} for n, body in _XML_FUNCTION.findall(output)]
+    xml = _xml_calls(output)
     if xml:
         return Parsed(calls=xml, text=output)
     offered = None if tools is None else set(tools)
@@ -212,9 +219,7 @@ def parse_lenient(output: str, tools: Iterable[str] | None = None) -> Parsed:
     def offered_only(calls: list[dict]) -> list[dict]:
         return calls if offered is None else [c for c in calls if c["name"] in offered]
 
-    marked = [b for b in _BLOCK.findall(output)] + [m for m in _OPEN_BLOCK.findall(_BLOCK.sub("", output))]
-    marked += _PYTHON_TAG.findall(output)
-    for source in marked:  # the model meant to call: any name is a (possibly wrong) call
+    for source in _marked_sources(output):  # the model meant to call: any name is a (possibly wrong) call
         calls = _calls_from_json_text(source)
         if calls:
             return Parsed(calls=calls, text=output)
