@@ -773,11 +773,11 @@ class Anonymiser:
         return self.fake(f"name_{role}", word.title() if word.isupper() or word.islower() else word)
 
     def _make_fake(self, kind: str, value: str, norm: str) -> str:
+        kept = set(re.split(r"[^\w]+", value.casefold())) if kind == "address" else set()  # "Rua", "Street"
         for salt in range(64):
             d = self._digest(kind, norm, salt)
             fake = self._shape(kind, value, d)
             # A fake must not be a real value itself, or the survival check would (rightly) flag it.
-            kept = set(re.split(r"[^\w]+", value.casefold())) if kind == "address" else set()  # "Rua", "Street"
             if fake.casefold() != norm.casefold() and not self._holds_real_token(fake, kept):
                 return fake
         raise RuntimeError(f"could not derive a fake distinct from the {kind} value")  # 64 HMAC collisions
@@ -961,24 +961,23 @@ class Anonymiser:
         return "".join(self._pattern().sub(swapper(frozenset()), part) for part in cjk_free_parts(s))
 
     def number(self, n: int, counts: Counter | None = None, seen: dict[str, set] | None = None) -> int:
-        """A JSON integer that is a phone number written as digits becomes its fake (the same fake the
-        number's text form gets; the fake's first digit is never 0, so it keeps its length)."""
+        """A JSON integer that is an identity number the rows state (`{"bsn": 123456782}`) or a phone
+        number written as digits becomes its fake (the same fake the number's text form gets; a phone
+        fake's first digit is never 0, so it keeps its length)."""
         digits = str(n)
         personal = self.known.get(digits)
         if personal is not None and personal.kind == "id_number" and "id_number" not in self.disabled:
-            if counts is not None:  # {"bsn": 123456782}: the id's fake, as an integer
-                counts["id_number"] += 1
-            if seen is not None:
-                seen.setdefault("id_number", set()).add(digits)
-            return int(self.fake("id_number", digits))
-        if "phone" in self.disabled or not (digits in self.short_numbers or (
+            kind = "id_number"
+        elif "phone" not in self.disabled and (digits in self.short_numbers or (
                 re.fullmatch(_PATTERNS["phone"], digits) and _is_phone(digits))):
+            kind = "phone"
+        else:
             return n
         if counts is not None:
-            counts["phone"] += 1
+            counts[kind] += 1
         if seen is not None:
-            seen.setdefault("phone", set()).add(digits)
-        return int(self.fake("phone", digits))
+            seen.setdefault(kind, set()).add(digits)
+        return int(self.fake(kind, digits))
 
     def originals(self, row: dict) -> dict[str, set[str]]:
         """Regex-detected values of a row (all detectors, disabled ones included), per kind."""
@@ -1036,12 +1035,14 @@ def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
         yield None, row
 
 
+_HANDLE = re.compile(_PATTERNS["handle"])  # compiled once: _bare_handles runs on every string of every row
+
+
 def _bare_handles(text: str) -> set[str]:
     """The account behind each `@handle` with a dot, an underscore, a hyphen or a digit in it ("@lina.kraft"
     -> "lina.kraft"): a call argument or a path writes it without the @. A plain word ("@support") is left
     to the handle detector alone: as a bare word it would be swapped in every sentence."""
-    pattern = re.compile(_PATTERNS["handle"])
-    return {m.group()[1:] for part in cjk_free_parts(text) for m in pattern.finditer(part)
+    return {m.group()[1:] for part in cjk_free_parts(text) for m in _HANDLE.finditer(part)
             if re.search(r"[._\d-]", m.group()[1:]) and not _let_go("handle", m.group(), part, m.start(), NOT_TICKET_PREFIXES)}
 
 
