@@ -50,22 +50,21 @@ _ID_CUES_ANY_CASE = r"""social[ -]security(?:[ -](?:number|no|num))?|ssn|social[
 |s[ée]curit[ée][ -]sociale|seguridad[ -]social|seguran[çc]a[ -]social|आधार""".replace("\n", "")
 # Acronyms that are ordinary words in lower case ("sin" in Spanish, "ein" in German, "pan", "tin", "nie").
 _ID_CUES_CAPITALS = r"SIN|PAN|TIN|EIN|ITIN|TFN|NIE|DNI|NIF|CPR|HETU"
+_ID_CUE_WORDS = rf"(?:(?i:{_ID_CUES_ANY_CASE})|{_ID_CUES_CAPITALS})"
 _ID_CUE = re.compile(
-    rf"(?<![\w-])(?:(?i:{_ID_CUES_ANY_CASE})|{_ID_CUES_CAPITALS})(?![\w-])"
+    rf"(?<![\w-]){_ID_CUE_WORDS}(?![\w-])"
     r"(?:\s*\([A-Za-z]{2,6}\))?"                                # "Tax ID (TIN)"
     r"(?:\s*(?i:numbers?|no\.?|num\.?|nr\.?|#|id|card))?"      # "passport no.", "SSN#"
     r"\s*(?:(?i:is|was|reads|of)\s+|[:=#-]\s*)?"               # "is", ":", "="
     r"(?P<value>[A-Za-z0-9]+(?:[ .-][A-Za-z0-9]+){0,7})")
-# A US social security number as it is usually written: area 001-899 but 666, group 01-99, serial 0001-9999.
 # Cues in scripts written without spaces, where the number follows with no edge: Chinese resident id and
 # passport, Japanese My Number, passport and insurance card numbers, Korean resident registration number.
 _ID_CUE_CJK = re.compile(r"(?:身份证(?:号码?)?|居民身份证号码?|护照(?:号码?)?|社会保障号码?|マイナンバー|パスポート(?:番号)?"
                          r"|保険証番号|被保険者番号|住民票コード|주민등록번호|여권(?:번호)?)[ \t]*[:：]?[ \t]*(?:是|は|为|為|는|은)?[ \t]*"
                          r"(?P<value>[A-Za-z0-9]+(?:[ .-][A-Za-z0-9]+){0,7})")
+# A US social security number as it is usually written: area 001-899 but 666, group 01-99, serial 0001-9999.
 _SSN = re.compile(r"(?<![\w.-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-]|\.\d)")
-
-
-_CUE_ALONE = re.compile(rf"(?:(?i:{_ID_CUES_ANY_CASE})|{_ID_CUES_CAPITALS})")
+_CUE_ALONE = re.compile(_ID_CUE_WORDS)
 
 
 def _id_like_groups(candidate: str) -> str | None:
@@ -120,6 +119,8 @@ _DOB_CUE = re.compile(
     r"|geburtsdatum|n[ée]e?\s+le|date\s+de\s+naissance|nacid[oa]\s+el|fecha\s+de\s+nacimiento)(?![\w-]))"
     rf"\s*(?:(?i:is|was|on|:|=|-)\s*)?(?P<value>{_DATE})")
 _DATE_ONLY = re.compile(rf"(?:{_DATE})")
+_ISO_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})")              # year, sep, month, sep, day
+_NUMERIC_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{4}|\d{2})")    # a, sep, b, sep, year
 
 
 def birth_dates_in_text(text: str) -> Iterator[str]:
@@ -159,11 +160,14 @@ _NOT_STREET_WORDS = frozenset("""google shared team my our your his her their su
 food inner death memory hard solid usb flash disk cloud network external test""".split())
 
 
+_LOWER_WORD_AFTER = re.compile(r"\s+[a-z]")
+
+
 def addresses_in_text(text: str) -> Iterator[str]:
     for m in _ADDRESS.finditer(text):
         if m.lastgroup == "first" and not (m.group("house_before") or m.group("house_after")):
             continue  # "Place Vendôme", "rue de Rivoli" with no number: a place, not where someone lives
-        if m.group().startswith("Via") and re.match(r"\s+[a-z]", text[m.end():]):
+        if m.group().startswith("Via") and _LOWER_WORD_AFTER.match(text, m.end()):
             continue  # "Via Slack 5 people": English "via", a count; "Via Roma 12, Milano" is a street
         if m.lastgroup == "english" and any(w.casefold() in _NOT_STREET_WORDS for w in re.findall(r"[^\W\d_]+", m.group())):
             continue
@@ -290,13 +294,13 @@ def date_key(value: str) -> str:
     """One spelling of a date for every layout that says it unambiguously ("1987-03-14", "14 March 1987",
     "March 14th, 1987", "14/03/1987": "1987-03-14"), so each layout gets the same fake; the value as
     written where the layout leaves day and month open ("03/04/1987") or names no year."""
-    iso = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", value)
+    iso = _ISO_DATE.fullmatch(value)
     if iso:
-        return f"{int(iso[1]):04d}-{int(iso[2]):02d}-{int(iso[3]):02d}"
-    numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", value)
-    if numeric and (int(numeric[1]) > 12) != (int(numeric[2]) > 12):  # one of the two can only be the day
-        day, month = (numeric[1], numeric[2]) if int(numeric[1]) > 12 else (numeric[2], numeric[1])
-        return f"{int(numeric[3]):04d}-{int(month):02d}-{int(day):02d}"
+        return f"{int(iso[1]):04d}-{int(iso[3]):02d}-{int(iso[5]):02d}"
+    numeric = _NUMERIC_DATE.fullmatch(value)
+    if numeric and len(numeric[5]) == 4 and (int(numeric[1]) > 12) != (int(numeric[3]) > 12):  # one can only be the day
+        day, month = (numeric[1], numeric[3]) if int(numeric[1]) > 12 else (numeric[3], numeric[1])
+        return f"{int(numeric[5]):04d}-{int(month):02d}-{int(day):02d}"
     month_word = re.search(rf"(?i:{_MONTH})", value)
     year = re.search(r"(?<!\d)\d{4}(?!\d)", value)
     day = re.search(r"(?<!\d)\d{1,2}(?!\d)", re.sub(r"(?<!\d)\d{4}(?!\d)", "", value))
@@ -319,11 +323,11 @@ def fake_birth_date(value: str, digest: bytes) -> str:
     def padded(original: str, n: int) -> str:  # "03" stays two digits, "3" one
         return f"{n:0{len(original)}d}" if original.startswith("0") or len(original) == 2 else str(n)
 
-    iso = re.fullmatch(r"(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})", value)
+    iso = _ISO_DATE.fullmatch(value)
     if iso:
         y, sep1, m, sep2, d = iso.groups()
         return f"{year(y)}{sep1}{padded(m, month)}{sep2}{padded(d, day)}"
-    numeric = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{4}|\d{2})", value)
+    numeric = _NUMERIC_DATE.fullmatch(value)
     if numeric:
         a, sep1, b, sep2, y = numeric.groups()
         first, second = (month, day) if int(b) > 12 else (day, month)  # "07/22/1991" is month first
@@ -334,9 +338,9 @@ def fake_birth_date(value: str, digest: bytes) -> str:
     return re.sub(r"(?<!\d)\d{4}(?!\d)", lambda m: year(m.group()), out, count=1)
 
 
-_KEEP_IN_ADDRESS = frozenset(w.lower() for w in [*_STREET_TYPES, *_STREET_ABBREVIATIONS, *_DIRECTIONS, *_UNIT_WORDS, *_TYPES_FIRST, "Via",
-                                                 *_PARTICLES, "no", "nº", "n°", "ul", "Straße", "Strasse", "Str", "Weg",
-                                                 "Gasse", "Platz", "Allee"])
+_KEEP_IN_ADDRESS = frozenset(w.lower() for w in [
+    *_STREET_TYPES, *_STREET_ABBREVIATIONS, *_DIRECTIONS, *_UNIT_WORDS, *_TYPES_FIRST, "Via", *_PARTICLES, "no", "nº",
+    "n°", "ul", "Straße", "Strasse", "Str", "Weg", "Gasse", "Platz", "Allee"])
 
 
 def fake_address(value: str, digest: bytes, street_names: list[str]) -> str:
