@@ -23,13 +23,21 @@ from orchestrator.errors import UsageError  # noqa: E402
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 
 
+SQLITE = "sqlite:///"
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a local SQLite store URI, as written (relative or absolute), else None."""
+    return Path(uri[len(SQLITE):]) if uri.startswith(SQLITE) else None
+
+
 def resolve_uri(uri: str) -> str:
     """`sqlite:///relative/path.db` made absolute, so every process writes the same store."""
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
-        path = Path(uri[len(prefix):]).resolve()
+    path = sqlite_path(uri)
+    if path is not None and not path.is_absolute():
+        path = path.resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return prefix + str(path)
+        return SQLITE + str(path)
     return uri
 
 
@@ -55,17 +63,16 @@ EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_develop
 def existing_store(cfg: TrackingConfig) -> None:
     """LookupError when the store is a SQLite file that does not exist: commands that only read what
     sweeps logged (promote, release) would otherwise create an empty store and then find nothing."""
-    uri = os.environ.get(TRACKING_URI_ENV) or cfg.uri
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not Path(uri[len(prefix):]).is_file():
-        raise LookupError(f"no MLflow store at {uri[len(prefix):]}: nothing has been logged there (is "
+    path = sqlite_path(os.environ.get(TRACKING_URI_ENV) or cfg.uri)
+    if path is None:
+        return
+    if not path.is_file():
+        raise LookupError(f"no MLflow store at {path}: nothing has been logged there (is "
                           f"--tracking-uri the store the sweeps logged to?)")
-    if uri.startswith(prefix):
-        with open(uri[len(prefix):], "rb") as f:
-            head = f.read(16)
-        if head and head != b"SQLite format 3\x00":
-            raise LookupError(f"{uri[len(prefix):]} is not an SQLite database (is --tracking-uri the store the sweeps "
-                              "logged to?)")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head and head != b"SQLite format 3\x00":
+        raise LookupError(f"{path} is not an SQLite database (is --tracking-uri the store the sweeps logged to?)")
 
 
 def existing_experiment(cfg: TrackingConfig) -> None:
@@ -88,10 +95,10 @@ def _check_artifact_location(exp, uri: str) -> None:
     artifact root) are the user's choice and pass."""
     from urllib.parse import unquote, urlparse
 
-    location, prefix = exp.artifact_location or "", "sqlite:///"
-    if not (uri.startswith(prefix) and location.startswith("file:")):
+    location, store = exp.artifact_location or "", sqlite_path(uri)
+    if store is None or not location.startswith("file:"):
         return
-    store_dir = Path(uri[len(prefix):]).resolve().parent
+    store_dir = store.resolve().parent
     recorded = Path(unquote(urlparse(location).path))
     other = next((a for a in recorded.parents if a.name == store_dir.name and a != store_dir), None)
     if other is not None and store_dir not in recorded.parents:

@@ -312,12 +312,18 @@ class _Item:
     row_id: str = ""                # the labelled row's id: the input's, or teacher-<line> (never one the input gives)
 
 
+def _usable_id(value: Any) -> bool:
+    """An input row's `id` toolsweep keeps: a non-empty string or an integer (not a boolean)."""
+    return isinstance(value, (str, int)) and not isinstance(value, bool) and bool(str(value).strip())
+
+
 def _given_ids(lines: list[tuple[int, str | bytes]]) -> set[str]:
+    """The ids the input gives. A pass of its own, decoding each line again and keeping only the ids:
+    holding every decoded row (tools included) for the whole run would cost far more than decoding twice."""
     ids = set()
     for _, line in lines:
         row, problem = _parse_line(line)
-        if problem is None and isinstance(row, dict) and isinstance(row.get("id"), (str, int)) \
-                and not isinstance(row.get("id"), bool):
+        if problem is None and isinstance(row, dict) and _usable_id(row.get("id")):
             ids.add(str(row["id"]))
     return ids
 
@@ -342,7 +348,7 @@ def _plan(lines: list[tuple[int, str | bytes]], done: set[str]) -> Iterator[_Ite
                 seen[item.key] = n
                 row_id = row.get("id")
                 if row_id is not None:
-                    if isinstance(row_id, bool) or not isinstance(row_id, (str, int)) or not str(row_id).strip():
+                    if not _usable_id(row_id):
                         raise Rejected(f"input: 'id' must be a non-empty string or an integer, got "
                                        f"{json.dumps(row_id)[:40]}")
                     if str(row_id) in ids:
