@@ -90,15 +90,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from orchestrator.config import parse_config
-    from orchestrator.recipes.sweep import STATE_FILE, experiment_status, tune_state_path
+    from orchestrator.recipes.sweep import STATE_FILE, experiment_status
     from orchestrator.search.table import trial_table
-    from orchestrator.sweep_state import read_sweep_state
 
     config = _stored_sweep_config(args.sweep_dir)
     parse_config(config, args.sweep_dir / STATE_FILE)
-    rows = experiment_status(args.sweep_dir)
+    rows, read_from = experiment_status(args.sweep_dir)
     out.print(trial_table(rows, config["search"]["objectives"], list(config["search_space"]), str(args.sweep_dir)))
-    read_from = tune_state_path(args.sweep_dir, read_sweep_state(args.sweep_dir))
     if Path(read_from).resolve() != args.sweep_dir.resolve():  # the copy holds no Tune state: say whose table this is
         out.print(f"(Tune's state was read from the recorded {read_from}: {args.sweep_dir} holds none)",
                   soft_wrap=True, markup=False, highlight=False)

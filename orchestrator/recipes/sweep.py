@@ -619,8 +619,9 @@ def tune_state_path(exp_dir: Path, state: dict) -> str:
     return state["storage"] + "/" + state["experiment"]
 
 
-def experiment_status(exp_dir: Path) -> list[dict]:
-    """Per-trial state of a sweep on disk, read from Tune's own experiment state."""
+def experiment_status(exp_dir: Path) -> tuple[list[dict], str]:
+    """Per-trial state of a sweep on disk, read from Tune's own experiment state, and where that state
+    was read (tune_state_path: the folder named, or the recorded original when the folder holds none)."""
     from ray.tune import ExperimentAnalysis
 
     state = read_sweep_state(exp_dir)
@@ -641,4 +642,4 @@ def experiment_status(exp_dir: Path) -> list[dict]:
         rows.append({"trial_id": trial.trial_id, "status": trial.status, "epoch": last.get("epoch"),
                      **{k: (trial.config or {}).get(k) for k in state["config"]["search_space"]},
                      **{k: last.get(k) for k in state["config"]["search"]["objectives"]}})
-    return rows
+    return rows, where
