@@ -48,7 +48,7 @@ from urllib.parse import unquote
 
 from evals import jsontext
 from orchestrator.data import cjk, personal_ids
-from orchestrator.data.cjk import cjk_free_parts
+from orchestrator.data.cjk import cjk_free_parts, cjk_free_pieces
 from orchestrator.data.names import (PARTICLES, keyed_strings, lexicon, names_in_arguments, names_in_emails,
                                      names_in_text, ordinary, usernames_in_arguments, usernames_in_text)
 from orchestrator.errors import DataError, UsageError
@@ -879,7 +879,7 @@ class Anonymiser:
         The ids themselves become known in any case: a tool result's `sup-4821` or a URL slug is the
         ticket `SUP-4821` the user asked about (it survived while its upper-case twin was swapped)."""
         pattern = re.compile(_PATTERNS["ticket"])
-        for text in (part for whole in texts for part in cjk_free_parts(whole)):
+        for text in cjk_free_pieces(texts):
             for m in pattern.finditer(text):
                 prefix = m.group().partition("-")[0]
                 if prefix not in self.not_ticket_prefixes and prefix.casefold() not in self.known:
@@ -898,7 +898,7 @@ class Anonymiser:
         """National numbers of seven to nine digits that some text writes with a country code or a trunk
         0 ("+34 612 345 678"): written alone elsewhere ("612345678") they are the same number."""
         pattern = re.compile(_PATTERNS["phone"])
-        for text in (part for whole in texts for part in cjk_free_parts(whole)):
+        for text in cjk_free_pieces(texts):
             for m in pattern.finditer(text):
                 value = m.group()
                 if _is_phone(value) and _phone_prefix_length(value) and len(_national_number(value)) in _SHORT_NSN_DIGITS:
@@ -983,7 +983,7 @@ class Anonymiser:
         """Regex-detected values of a row (all detectors, disabled ones included), per kind."""
         found: dict[str, set[str]] = {}
         short = self._short_numbers_pattern()
-        for s in (part for _, text in _walk_strings(row, numbers=True) for part in cjk_free_parts(text)):
+        for s in cjk_free_pieces(text for _, text in _walk_strings(row, numbers=True)):
             for kind in REGEX_KINDS:
                 for m in re.finditer(_PATTERNS[kind], s):
                     if not _let_go(kind, m.group(), s, m.start(), self.not_ticket_prefixes):

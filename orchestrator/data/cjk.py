@@ -6,6 +6,7 @@ before the address."""
 from __future__ import annotations
 
 import re
+from typing import Iterable, Iterator
 
 RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 CJK = re.compile(f"[{RANGES}]")
@@ -15,3 +16,9 @@ _RUNS = re.compile(f"([{RANGES}]+)")
 def cjk_free_parts(s: str) -> list[str]:
     """`s` cut where CJK meets other text, each CJK run a part of its own; "".join(parts) == s."""
     return _RUNS.split(s) if CJK.search(s) else [s]
+
+
+def cjk_free_pieces(texts: Iterable[str]) -> Iterator[str]:
+    """cjk_free_parts of every text, one after another: what a detector that reads word edges scans."""
+    for text in texts:
+        yield from cjk_free_parts(text)
