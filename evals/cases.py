@@ -24,6 +24,7 @@ from evals.messages import ROLES, ContentError, content_text, control_token_at, 
 from evals.scorer import tool_schemas
 from evals.textio import jsonl_lines, read_bytes
 from evals.tools import tool_names, tool_schema_problem
+from evals.xlam import XlamError, is_xlam_row, scenario_of, xlam_parts
 
 
 class CaseError(CaseFileError):
@@ -74,6 +75,17 @@ def case_from_example(example: dict, default_id: str | None = None) -> dict:
         "messages": normalise_messages(msgs[:target]),
         "expected": {"calls": [_call_of(tc) for tc in msgs[target].get("tool_calls") or []]},
     }
+
+
+def case_from_xlam(row: dict, default_id: str) -> dict:
+    """An xLAM row (evals/xlam.py) as a case: the query, its tools, and its answers as the expected
+    calls; an empty `answers` (xlam-irrelevance) expects no call. The scenario follows from the
+    calls unless the row names one."""
+    query, tools, calls = xlam_parts(row)
+    case = {"id": row.get("id", default_id), "scenario": row.get("scenario") or scenario_of(calls),
+            "tools": tools, "messages": [{"role": "user", "content": query}], "expected": {"calls": calls}}
+    notes = {k: v for k, v in row.items() if k not in ("id", "query", "tools", "answers", "scenario")}
+    return {**notes, **case}
 
 
 # Keys a case's scoring reads; other keys (notes such as `rounds`) are carried along unread.
@@ -355,6 +367,11 @@ def load_cases(path: Path | str) -> list[dict]:
             row.get("messages"), list) else None
         if unanswered:
             raise CaseError(f"{path}:{lineno}: {unanswered}")
+        if "expected" not in row and "messages" not in row and is_xlam_row(row):
+            try:
+                row = case_from_xlam(row, default_id=f"line-{lineno}")
+            except XlamError as err:
+                raise CaseError(f"{path}:{lineno}: an xLAM row (query + answers): {err}") from None
         if "expected" not in row and not isinstance(row.get("messages"), list):
             raise CaseError(f"{path}:{lineno}: a case needs 'expected' (or, read as a training-style conversation, "
                             f"'messages' and 'tools'); this row's keys: {', '.join(sorted(map(str, row))) or 'none'}"

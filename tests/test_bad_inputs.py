@@ -638,10 +638,14 @@ CASES = [
     Case("data", "empty directory", data_source(lambda t: (t / "e").mkdir() or t / "e"), ["data.sources.src.path", "empty folder"]),
     Case("data", "corrupt Parquet", data_source(b"PAR1 this is not parquet PAR1", suffix=".parquet"),
          ["source.parquet", "cannot read"]),
-    # a dataset in a format toolsweep does not read (xLAM/APIGen): refused by name before any row is built
-    Case("data", "a source in no format toolsweep reads (xLAM rows)", data_source(_lines(*(json.dumps(
+    # a dataset in a format toolsweep does not read (Alpaca's instruction rows): refused by name before any row is built
+    Case("data", "a source in no format toolsweep reads (Alpaca rows)", data_source(_lines(*(json.dumps(
+        {"instruction": "Say the weather in Oslo.", "input": "", "output": "Cold."}) for i in range(3)))),
+         ["source.jsonl", "none of its first 3 rows", "input, instruction, output", "'conversations'", "(xlam)"]),
+    # an xLAM source whose rows are all irrelevance rows (no answers): read, and every row quarantined by name
+    Case("data", "an xLAM source of irrelevance rows only", data_source(_lines(*(json.dumps(
         {"id": i, "query": "weather in Oslo?", "tools": "[]", "answers": "[]"}) for i in range(3)))),
-         ["source.jsonl", "none of its first 3 rows", "answers, id, query, tools", "'conversations'"]),
+         ["the training mix holds no rows", "src/no_reply 3"]),
     Case("data", "a declared format the rows are not in", lambda tmp: ["check-config", str(_yaml(tmp, {
         **_sweep_dict(tmp), "data": {**_sweep_dict(tmp)["data"], "sources": {"starter": {
             "path": str(ROOT / "data/starter/train.jsonl"), "format": "sharegpt"}}}}))],

@@ -15,7 +15,7 @@ check reads both). Tool-call `arguments` are decoded to objects when they are JS
 that is not JSON is kept as it is, for the quality filter to reject.
 
 Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` → openai,
-`user` + `answer` → trace):
+`user` + `answer` → trace, `query` + `answers` → xlam):
 
 - **openai**: `{"messages": [...], "tools": [...] | "<JSON string>", "id"?, "meta"?, ...}`. Tools may be
   bare function schemas (`{"name", "parameters"}`); they are wrapped as `{"type": "function", ...}`.
@@ -55,6 +55,11 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   (parallel); it becomes an assistant turn with `tool_calls`. An `observation` becomes one tool
   message named after the call it answers; after k > 1 parallel calls, an observation whose value is
   a JSON list of k items becomes k tool messages, one per call.
+- **xlam** (Salesforce xlam-function-calling-60k and other APIGen exports): `{"id"?, "query": str,
+  "answers": [{"name", "arguments"}] | "<JSON string>", "tools": [...] | "<JSON string>"}` becomes the
+  query as a user turn and one assistant turn of its calls; the tools' per-parameter Python-style
+  types become a JSON Schema object (evals/xlam.py). A row with empty `answers` (xlam-irrelevance) has
+  no reply to train on and is quarantined as `no_reply` (as an eval case it expects no call).
 - **trace** (raw agent logs; this project's schema):
       {"session_id": str, "timestamp": ISO-8601 | epoch seconds,      # when the user asked
        "tools": [...], "system"?: str,
@@ -76,6 +81,7 @@ from typing import Any
 
 from evals import jsontext
 from evals.messages import ROLES, TOOL_RESPONSE, ContentError, content_text, inline_calls, standard_message
+from evals.xlam import XlamError, is_xlam_row, xlam_parts
 from orchestrator.data.quarantine import row_ref
 
 # LLaMA-Factory's tags, and the ones other ShareGPT exports use for the same turns.
@@ -99,8 +105,10 @@ def detect_format(row: dict) -> str:
         return "openai"
     if "user" in row and "answer" in row:
         return "trace"
-    raise Reject("unrecognised_format", "neither 'messages' (openai), 'conversations' (sharegpt) "
-                                        "nor 'user' + 'answer' (trace)")
+    if is_xlam_row(row):
+        return "xlam"
+    raise Reject("unrecognised_format", "neither 'messages' (openai), 'conversations' (sharegpt), "
+                                        "'user' + 'answer' (trace) nor 'query' + 'answers' (xlam)")
 
 
 MIN_EPOCH, MAX_EPOCH = -62135596800, 253402300799  # 0001-01-01 and 9999-12-31T23:59:59 UTC: what datetime holds
@@ -527,8 +535,29 @@ def from_trace(row: dict, meta: dict) -> dict:
     return _finish(messages, openai_tools(row.get("tools")), meta)
 
 
-CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_trace}
-FORMAT_KEY = {"openai": "messages", "sharegpt": "conversations", "trace": "user"}  # a row of each format has it
+def from_xlam(row: dict, meta: dict) -> dict:
+    """A one-turn xLAM row (evals/xlam.py): the query, then one assistant turn of its calls. A row
+    whose `answers` is empty (xlam-irrelevance) holds no reply, so it has nothing to train."""
+    try:
+        query, tools, calls = xlam_parts(row)
+    except XlamError as err:
+        raise Reject("bad_structure", f"xlam row: {err}") from None
+    if not calls:
+        raise Reject("no_reply", "xlam row with no answers (an irrelevance row): it holds no reply to train "
+                                 "on; use it as an eval case (no call expected) or add the reply as an openai row")
+    for k, v in row.items():
+        if k not in ("query", "tools", "answers", "meta", "id"):
+            meta.setdefault(k, v)
+    meta["state_times"] = []
+    messages = [{"role": "user", "content": query},
+                {"role": "assistant", "content": "",
+                 "tool_calls": [{"type": "function", "function": c} for c in calls]}]
+    return _finish(messages, tools, meta)
+
+
+CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_trace, "xlam": from_xlam}
+FORMAT_KEY = {"openai": "messages", "sharegpt": "conversations", "trace": "user",
+              "xlam": "answers"}  # a row of each format has it
 
 
 def decode(raw: str | bytes | dict) -> dict:
