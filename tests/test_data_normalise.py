@@ -215,15 +215,61 @@ def test_a_top_level_system_prompt_is_the_first_message():
         normalise(json.dumps(both), "s", 0)
 
 
-@pytest.mark.parametrize("text", ['[get_weather(city="Oslo")]', '[Market Trends API(trend_type="GAINERS"), f(x=1)]'])
-def test_calls_written_as_python_text_are_quarantined_not_trained_as_answers(text):
+@pytest.mark.parametrize("text, calls", [
+    ('[get_weather(city="Oslo")]', [("get_weather", {"city": "Oslo"})]),
+    ("[Market Trends API(trend_type='GAINERS'), f(x=1, ok=True, tags=['a', 'b'])]",
+     [("Market Trends API", {"trend_type": "GAINERS"}), ("f", {"x": 1, "ok": True, "tags": ["a", "b"]})]),
+])
+def test_calls_written_as_python_text_are_read_as_calls_not_trained_as_answers(text, calls):
+    want = [{"type": "function", "function": {"name": n, "arguments": a}} for n, a in calls]
+    for raw in (_chat({"role": "assistant", "content": text}, tools=[WEATHER]),
+                json.dumps({"conversations": [{"from": "human", "value": "Weather?"}, {"from": "gpt", "value": text}]})):
+        turn = normalise(raw, "s", 0)["messages"][1]
+        assert turn == {"role": "assistant", "content": "", "tool_calls": want}
+    prose = normalise(_chat({"role": "assistant", "content": "[Note: see get_weather() below]"}), "s", 0)
+    assert prose["messages"][1]["content"].startswith("[Note")
+
+
+@pytest.mark.parametrize("text, why", [
+    ("[get_weather('Oslo')]", "positional argument"),
+    ("[get_weather(city=town)]", "not a literal"),
+    ("[get_weather(city='Oslo') get_time()]", "no next call"),
+    ("[get_weather(city='Oslo', city='Rome')]", "names 'city' twice"),
+    ("[get_weather(**where)]", "unpacks"),
+])
+def test_python_call_text_that_cannot_be_read_is_quarantined_with_the_reason(text, why):
     for raw in (_chat({"role": "assistant", "content": text}, tools=[WEATHER]),
                 json.dumps({"conversations": [{"from": "human", "value": "Weather?"}, {"from": "gpt", "value": text}]})):
         with pytest.raises(Reject) as err:
             normalise(raw, "s", 0)
-        assert err.value.check == "unsupported_call_syntax" and "Python-style" in err.value.reason
-    prose = normalise(_chat({"role": "assistant", "content": "[Note: see get_weather() below]"}), "s", 0)
-    assert prose["messages"][1]["content"].startswith("[Note")
+        assert err.value.check == "unsupported_call_syntax" and why in err.value.reason
+
+
+def test_a_toolace_row_reads_its_tools_from_the_system_prompt_and_its_calls_from_python_text():
+    listed = [{"name": "Market Trends API", "description": "Market trends.", "parameters": {"type": "dict", "properties": {
+        "trend_type": {"description": "Trend type.", "type": "string"},
+        "ratio": {"type": "float"}, "window": {"type": "array", "items": {"type": "int"}}},
+        "required": ["trend_type"]}, "required": None}]
+    system = ("You are an expert in composing functions. You are given a question and a set of possible functions.\n"
+              "Here is a list of functions in JSON format that you can invoke:\n" + json.dumps(listed) + ". \n"
+              "Should you decide to return the function call(s), Put it in the format of [func1(params_name=params_value, "
+              "params_name2=params_value2...), func2(params)]\n\nNO other text MUST be included. \n")
+    row = {"system": system, "conversations": [
+        {"from": "user", "value": "What are today's top gainers?"},
+        {"from": "assistant", "value": '[Market Trends API(trend_type="GAINERS", ratio=0.5)]'},
+        {"from": "tool", "value": json.dumps([{"name": "Market Trends API", "results": {"top": ["ACME"]}}])},
+        {"from": "assistant", "value": "ACME leads today's gainers."}]}
+    out = normalise(json.dumps(row), "ta", 0)
+    assert out["messages"][0] == {"role": "system", "content": "You are an expert in composing functions. You are "
+                                                               "given a question and a set of possible functions."}
+    assert out["tools"] == [{"type": "function", "function": {
+        "name": "Market Trends API", "description": "Market trends.", "parameters": {"type": "object", "properties": {
+            "trend_type": {"description": "Trend type.", "type": "string"}, "ratio": {"type": "number"},
+            "window": {"type": "array", "items": {"type": "integer"}}}, "required": ["trend_type"]}}}]
+    assert out["messages"][2]["tool_calls"] == [{"type": "function", "function": {
+        "name": "Market Trends API", "arguments": {"trend_type": "GAINERS", "ratio": 0.5}}}]
+    assert out["messages"][3]["role"] == "tool" and out["messages"][3]["name"] == "Market Trends API"
+    assert row_problem(out) is None
 
 
 def test_assistant_weight_is_kept_as_zero_or_one():
@@ -432,3 +478,22 @@ def test_a_row_whose_every_answer_has_weight_0_trains_nothing_and_is_quarantined
     assert row_problem(row([0])) == ("no_trained_turn", "all 1 assistant turn(s) have weight 0: the row trains no "
                                      "token, and would take a place in the mix")
     assert row_problem(row([0, 1])) is None and row_problem(row([0]), skip=["no_trained_turn"]) is None
+
+
+def test_python_type_names_in_a_tool_schema_become_json_schema_names_and_a_property_named_type_stays():
+    from orchestrator.data.schema_names import with_json_schema_types
+    bfcl = {"type": "dict", "properties": {
+        "type": {"type": "str", "description": "a property named type"},
+        "pair": {"type": "tuple", "items": {"type": "float"}},
+        "either": {"anyOf": [{"type": "int"}, {"type": "any"}]},
+        "flags": {"type": ["bool", "null"]}}, "required": ["type"]}
+    assert with_json_schema_types(bfcl) == {"type": "object", "properties": {
+        "type": {"type": "string", "description": "a property named type"},
+        "pair": {"type": "array", "items": {"type": "number"}},
+        "either": {"anyOf": [{"type": "integer"}, {}]},
+        "flags": {"type": ["boolean", "null"]}}, "required": ["type"]}
+    valid = {"type": "object", "properties": {"city": {"type": "string"}}}
+    assert with_json_schema_types(valid) is valid
+    row = normalise(_chat(CALL, tools=[{"name": "get_weather", "parameters": {
+        "type": "dict", "properties": {"city": {"type": "str"}}, "required": ["city"]}}]), "s", 0)
+    assert row["tools"] == WRAPPED and row_problem(row) is None

@@ -28,10 +28,14 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   into `meta.state_times`.
   OpenAI's legacy form (an assistant `function_call`, a `function` role for its result) is read as
   `tool_calls` and a `tool` message.
-  An assistant turn that is nothing but a Python-style call list (`[f(x=1)]`, ToolACE's form) or a
-  bare JSON call (`{"name": ..., "arguments": ...}` as its whole text) is quarantined as
-  `unsupported_call_syntax`: kept as text it would teach a call as a plain answer. glaive's
-  `<functioncall> {...}` is read as a call, and the functions its system prompt lists after "Use them
+  An assistant turn that is nothing but a Python-style call list (`[f(x=1)]`, ToolACE's form) is
+  read as those calls (orchestrator/data/pythonic_calls.py; one that cannot be read is quarantined as
+  `unsupported_call_syntax`), and ToolACE's tools are the JSON list its system prompt gives after "Here
+  is a list of functions in JSON format that you can invoke:". A bare JSON call
+  (`{"name": ..., "arguments": ...}` as an assistant's whole text) is quarantined as
+  `unsupported_call_syntax`: kept as text it would teach a call as a plain answer. Python type names
+  in a tool's schema (`"type": "dict"`, "float", ...) become JSON Schema's (orchestrator/data/schema_names.py).
+  glaive's `<functioncall> {...}` is read as a call, and the functions its system prompt lists after "Use them
   if required -" are the row's tools (glaive has no tools column). A `developer` message is a system message, and call
   `arguments` of `""` are `{}`.
   In every format, an assistant turn that writes its calls as Hermes-style `<tool_call>{...}</tool_call>`
@@ -82,7 +86,9 @@ from typing import Any
 from evals import jsontext
 from evals.messages import ROLES, TOOL_RESPONSE, ContentError, content_text, inline_calls, standard_message
 from evals.xlam import XlamError, is_xlam_row, xlam_parts
+from orchestrator.data.pythonic_calls import PythonicCallError, pythonic_calls
 from orchestrator.data.quarantine import row_ref
+from orchestrator.data.schema_names import with_json_schema_types
 
 # LLaMA-Factory's tags, and the ones other ShareGPT exports use for the same turns.
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "model": "assistant",
@@ -162,22 +168,28 @@ def openai_tools(value: Any) -> list[dict]:
             raise Reject("bad_structure", f"tool {i} has no name")
         if "parameters" not in fn and "input_schema" in fn:  # Anthropic's name for the same JSON Schema
             fn = {**{k: v for k, v in fn.items() if k != "input_schema"}, "parameters": fn["input_schema"]}
+        if isinstance(fn.get("parameters"), dict):  # "dict", "float", ... (ToolACE, BFCL): JSON Schema's names
+            fn = {**fn, "parameters": with_json_schema_types(fn["parameters"])}
         out.append({"type": "function", "function": fn})
     return out
 
 
-# A whole assistant turn written as a Python-style call list, as ToolACE and BFCL-style data do:
-# "[Market Trends API(trend_type=\"GAINERS\"), f(x=1)]".
-_PYTHONIC_CALLS = re.compile(r"\s*\[\s*[A-Za-z_][\w .-]*\(.*\)\s*\]\s*", re.DOTALL)
+def _pythonic_turn(text: str, index: int) -> list[dict] | None:
+    """The calls of an assistant turn written wholly as a Python-style call list (`[f(x=1), g()]`, as
+    ToolACE writes them; orchestrator/data/pythonic_calls.py), None for any other text. One that cannot
+    be read is refused: kept as text it would train a call as a plain answer."""
+    try:
+        calls = pythonic_calls(text)
+    except PythonicCallError as err:
+        raise Reject("unsupported_call_syntax",
+                     f"message {index} writes its calls as Python-style text ({text.strip()[:60]!r}) that cannot be "
+                     f"read as calls: {err}") from None
+    return None if calls is None else [_call(c) for c in calls]
 
 
 def _check_assistant_text(text: str, index: int) -> None:
-    """Refuse an assistant turn that writes its calls in a syntax toolsweep does not read: kept as
-    text, it would train a call as a plain answer (and count as a no-tool row)."""
-    if _PYTHONIC_CALLS.fullmatch(text):
-        raise Reject("unsupported_call_syntax",
-                     f"message {index} writes its calls as Python-style text ({text.strip()[:60]!r}); toolsweep "
-                     "reads calls from tool_calls, function_call turns or <tool_call> JSON blocks")
+    """Refuse an assistant turn that writes its call as bare JSON text: kept as text, it would train a
+    call as a plain answer (and count as a no-tool row)."""
     whole = _literal(text) if text.strip().startswith(("{", "[")) else None
     if isinstance(whole, dict):
         whole = [whole]
@@ -229,7 +241,11 @@ def _message(m: Any, index: int, state_times: list[dict]) -> dict:
         else:
             out["weight"] = int(out["weight"])
     if m["role"] == "assistant" and not out.get("tool_calls"):
-        _check_assistant_text(out["content"], index)
+        calls = _pythonic_turn(out["content"], index)
+        if calls:
+            out["content"], out["tool_calls"] = "", calls
+        else:
+            _check_assistant_text(out["content"], index)
     if out.get("tool_calls"):
         if not isinstance(out["tool_calls"], list):
             raise Reject("bad_structure", f"message {index}: tool_calls is not a list")
@@ -313,13 +329,44 @@ def _glaive_system_tools(messages: list[dict]) -> list[dict]:
     return openai_tools(listed)
 
 
+# ToolACE's system prompt: "... Here is a list of functions in JSON format that you can invoke:\n[...]. \n
+# Should you decide to return the function call(s), Put it in the format of [func1(...)]\n\nNO other
+# text MUST be included." The list is the row's tools; the list and the format instruction leave the
+# prompt (the chat template writes the tools and its own call format, which the calls are trained in).
+_TOOLACE_TOOLS = re.compile(r"\s*Here is a list of functions in JSON format that you can invoke:\s*(?=\[)", re.IGNORECASE)
+_TOOLACE_FORMAT = re.compile(r"\.?\s*(?:Should you decide to return the function call\(s\).*?NO other text MUST be "
+                             r"included\.?)?\s*", re.IGNORECASE | re.DOTALL)
+
+
+def _toolace_system_tools(messages: list[dict]) -> list[dict]:
+    """Tools a ToolACE-style system prompt lists as one JSON array; they leave the prompt."""
+    if not messages or messages[0]["role"] != "system":
+        return []
+    system = messages[0]["content"]
+    marker = _TOOLACE_TOOLS.search(system)
+    if not marker:
+        return []
+    try:
+        listed, end = json.JSONDecoder().raw_decode(system, marker.end())
+    except json.JSONDecodeError as err:
+        raise Reject("malformed_json", f"message 0: the functions the system prompt lists after 'Here is a list of "
+                                       f"functions in JSON format' are not a JSON list ({err.msg}, char {err.pos})") from None
+    if not isinstance(listed, list) or not listed or any(not isinstance(t, dict) for t in listed):
+        raise Reject("malformed_json", "message 0: the functions the system prompt lists after 'Here is a list of "
+                                       "functions in JSON format' are not a list of objects")
+    tail = _TOOLACE_FORMAT.match(system, end)
+    messages[0] = {**messages[0], "content": (system[:marker.start()] + " " + system[tail.end():]).strip()}
+    # ToolACE writes "required": null beside each function's parameters: a null says nothing
+    return openai_tools([{k: v for k, v in t.items() if v is not None} for t in listed])
+
+
 def _row_tools(column: Any, messages: list[dict]) -> list[dict]:
     """The row's tools: its tools column, else a Hermes `<tools>` block or a glaive function list in the
     system prompt. With both, the column wins and a `<tools>` block still leaves the prompt (the
     template writes the tools once)."""
     tools = openai_tools(column)
     if not tools:
-        return _hermes_system_tools(messages) or _glaive_system_tools(messages)
+        return _hermes_system_tools(messages) or _glaive_system_tools(messages) or _toolace_system_tools(messages)
     try:
         _hermes_system_tools(messages)
     except Reject:  # an unreadable block beside a tools column: the column is what counts
@@ -466,6 +513,9 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
             text, calls = inline_calls(value)
             last_calls = [_call(c) for c in calls]
             messages.append({"role": "assistant", "content": text, "tool_calls": last_calls})
+        elif role == "assistant" and (written := _pythonic_turn(value, len(messages))):  # ToolACE style
+            last_calls = written
+            messages.append({"role": "assistant", "content": "", "tool_calls": last_calls})
         elif role == "observation":
             parts = _blocks_per_call(value, last_calls)  # one <tool_response> per parallel call
             if parts is None:
