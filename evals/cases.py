@@ -20,7 +20,7 @@ import jsonschema
 
 from evals import jsontext
 from evals.errors import CaseFileError
-from evals.messages import ROLES, ContentError, content_text, control_token_at, standard_message
+from evals.messages import ROLES, ContentError, anthropic_turns, content_text, control_token_at, standard_message
 from evals.scorer import tool_schemas
 from evals.textio import jsonl_lines, read_bytes
 from evals.tools import tool_names, tool_schema_problem
@@ -153,9 +153,6 @@ def _tools_problem(case: dict) -> str | None:
         return "'tools' must be a list of function schemas"
     for i, t in enumerate(tools):
         fn = t.get("function", t) if isinstance(t, dict) else None
-        if isinstance(fn, dict) and "input_schema" in fn and "parameters" not in fn:
-            return (f"tool {i} ({fn.get('name')!r}) is in Anthropic's form (name + input_schema); expected "
-                    '{"type": "function", "function": {"name", "description", "parameters"}}')
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"].strip():
             return f"tool {i} must be a function schema with a non-empty 'name'"
     bad_tool = tool_schema_problem(tools)
@@ -343,6 +340,38 @@ def reference_problem(case: dict) -> str | None:
     return None
 
 
+def _openai_form(row: dict) -> dict:
+    """A row written in Anthropic's Messages form in OpenAI's: `tool_use` / `tool_result` blocks as
+    tool calls and tool messages, a top-level `system` as the first message (it would otherwise be
+    carried along as a note, and the case scored without its system prompt), and a tool's
+    `input_schema` as its `parameters`."""
+    if not isinstance(row.get("messages"), list):
+        return row
+    row = {**row, "messages": anthropic_turns(row["messages"])}
+    if "system" in row:
+        system = content_text(row["system"], "system")
+        first = row["messages"][0] if row["messages"] else None
+        if isinstance(first, dict) and first.get("role") == "system":
+            if system.strip() and content_text(first.get("content"), "system") != system:
+                raise CaseError("a top-level 'system' and a different system message: which one is the prompt is "
+                                "not clear")
+        elif system.strip():
+            row["messages"] = [{"role": "system", "content": system}, *row["messages"]]
+        row = {k: v for k, v in row.items() if k != "system"}
+    if isinstance(row.get("tools"), list):
+        row["tools"] = [_with_parameters(t) for t in row["tools"]]
+    return row
+
+
+def _with_parameters(tool: Any) -> Any:
+    """A tool whose JSON Schema is under Anthropic's `input_schema` with it under `parameters`."""
+    fn = tool.get("function", tool) if isinstance(tool, dict) else None
+    if not isinstance(fn, dict) or "input_schema" not in fn or "parameters" in fn:
+        return tool
+    fn = {**{k: v for k, v in fn.items() if k != "input_schema"}, "parameters": fn["input_schema"]}
+    return {"type": "function", "function": fn}
+
+
 def load_cases(path: Path | str) -> list[dict]:
     """Cases from a JSONL file: eval-case lines, or training-style conversations (converted)."""
     path = Path(path)
@@ -358,7 +387,11 @@ def load_cases(path: Path | str) -> list[dict]:
             raise CaseError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
         if not isinstance(row, dict):
             raise CaseError(f"{path}:{lineno}: a JSON {type(row).__name__}, expected one case object per line")
-        if "expected" in row and isinstance(row.get("messages"), list):  # legacy / Hermes-style calls read as standard
+        try:
+            row = _openai_form(row)
+        except (ContentError, CaseError) as err:
+            raise CaseError(f"{path}:{lineno}: {err}") from None
+        if "expected" in row and isinstance(row.get("messages"), list):
             row = {**row, "messages": [standard_message(m) if isinstance(m, dict) else m for m in row["messages"]]}
         misspelt = misspelt_key(row)
         if misspelt:

@@ -50,9 +50,9 @@ def content_text(content: Any, role: str) -> str:
     if _is_parts(content) and not (role == "tool" and any(p["type"] != "text" for p in content)):
         texts = []
         for i, part in enumerate(content):
-            if part["type"] in ("tool_use", "tool_result"):  # Anthropic's Messages form
-                raise ContentError("non_text", f"content part {i} is an Anthropic {part['type']!r} block; calls are "
-                                               "read from OpenAI tool_calls (with their results as tool messages)")
+            if part["type"] in ("tool_use", "tool_result"):  # anthropic_turns reads them in their place
+                raise ContentError("non_text", f"content part {i} is an Anthropic {part['type']!r} block out of place "
+                                               "(tool_use belongs in an assistant turn, tool_result in a user turn)")
             if part["type"] != "text":
                 raise ContentError("non_text", f"content part {i} is of type {part['type']!r}; only text parts "
                                                "can go into a text model's prompt")
@@ -110,6 +110,68 @@ def inline_calls(text: str) -> tuple[str, list[dict]] | None:
     if not parsed.ok or not parsed.calls:
         return None
     return parsed.text, parsed.calls
+
+
+def _blocks(content: Any, kind: str) -> bool:
+    return isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == kind for p in content)
+
+
+def _result_text(block: dict, where: str) -> str:
+    """A `tool_result` block's content as the tool message's text; an error result says so."""
+    try:
+        text = content_text(block.get("content"), "tool")
+    except ContentError as err:
+        raise ContentError(err.kind, f"{where}: {err}") from None
+    if block.get("is_error") is True and not text.lstrip().lower().startswith("error"):
+        text = f"Error: {text}"  # is_error is the only sign of a failure in Anthropic's form; kept in the text
+    return text
+
+
+def anthropic_turns(messages: list) -> list:
+    """Anthropic Messages turns in OpenAI form: an assistant's `tool_use` blocks become its
+    `tool_calls` (id, name, `input` as the arguments), and a user turn's `tool_result` blocks become
+    one `tool` message each (answering `tool_use_id`), followed by the turn's own text, if any.
+    Other messages pass through unchanged; ContentError names a block that cannot be read."""
+    if not isinstance(messages, list) or not any(
+            isinstance(m, dict) and (_blocks(m.get("content"), "tool_use") or _blocks(m.get("content"), "tool_result"))
+            for m in messages):
+        return messages
+    out = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):  # the caller names a message that is no object
+            out.append(m)
+            continue
+        content = m.get("content")
+        if m.get("role") == "assistant" and _blocks(content, "tool_use"):
+            calls, texts = [], []
+            for j, block in enumerate(content):
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    if not isinstance(block.get("name"), str) or not block["name"]:
+                        raise ContentError("bad_type", f"message {i} part {j}: a tool_use block without a name")
+                    call = {"type": "function", "function": {"name": block["name"], "arguments": block.get("input", {})}}
+                    if block.get("id") is not None:
+                        call["id"] = block["id"]
+                    calls.append(call)
+                else:
+                    texts.append(block)
+            rest = {k: v for k, v in m.items() if k != "content"}
+            out.append({**rest, "content": content_text(texts, "assistant") if texts else "",
+                        "tool_calls": (m.get("tool_calls") or []) + calls})
+        elif m.get("role") == "user" and _blocks(content, "tool_result"):
+            texts = []
+            for j, block in enumerate(content):
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    tool = {"role": "tool", "content": _result_text(block, f"message {i} part {j}")}
+                    if block.get("tool_use_id") is not None:
+                        tool["tool_call_id"] = block["tool_use_id"]
+                    out.append(tool)
+                else:
+                    texts.append(block)
+            if texts and content_text(texts, "user").strip():
+                out.append({**{k: v for k, v in m.items() if k != "content"}, "content": texts})
+        else:
+            out.append(m)
+    return out
 
 
 def standard_message(m: dict) -> dict:

@@ -709,9 +709,9 @@ CASES = [
         {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
             "name": "get_ticket", "arguments": "{ticket_id: DOCS-1}"}}]},
         {"role": "tool", "content": "{}"}])).encode()), ["cases.jsonl:1", "message 2, tool call 0", "not JSON"]),
-    Case("cases", "tools in Anthropic's form", cases_file(_case_with(lambda c: c.update(tools=[
-        {"name": t["function"]["name"], "input_schema": t["function"]["parameters"]} for t in c["tools"]])).encode()),
-         ["cases.jsonl:1", "tool 0", "Anthropic"]),
+    Case("cases", "an Anthropic tool_use block in a user turn", cases_file(_case_with(lambda c: c["messages"].append(
+        {"role": "user", "content": [{"type": "tool_use", "id": "t1", "name": "get_ticket", "input": {}}]})).encode()),
+         ["cases.jsonl:1", "'tool_use' block out of place"]),
     Case("cases", "expected calls and a behaviour", cases_file(_case_with(
         lambda c: c["expected"].update(behaviour="honest_report")).encode()), ["cases.jsonl:1", "both 'calls' and 'behaviour'"]),
     Case("cases", "an unknown key in expected", cases_file(_case_with(

@@ -84,7 +84,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from evals import jsontext
-from evals.messages import ROLES, TOOL_RESPONSE, ContentError, content_text, inline_calls, standard_message
+from evals.messages import (ROLES, TOOL_RESPONSE, ContentError, anthropic_turns, content_text, inline_calls,
+                            standard_message)
 from evals.xlam import XlamError, is_xlam_row, xlam_parts
 from orchestrator.data.pythonic_calls import PythonicCallError, pythonic_calls
 from orchestrator.data.quarantine import row_ref
@@ -423,6 +424,10 @@ def from_openai(row: dict, meta: dict) -> dict:
             raise Reject("malformed_json", f"messages is a string that is not JSON ({err.msg})") from None
     if not isinstance(msgs, list):
         raise Reject("bad_structure", "messages is not a list")
+    try:  # Anthropic's tool_use / tool_result blocks as tool_calls and tool messages
+        msgs = anthropic_turns(msgs)
+    except ContentError as err:
+        raise Reject("non_text_content" if err.kind == "non_text" else "bad_structure", str(err)) from None
     # OpenAI's legacy rows list their tools under `functions`; a top-level `system` (Anthropic's
     # Messages form, some exports) is the conversation's system prompt.
     tools = row.get("tools") if row.get("tools") is not None else row.get("functions")
