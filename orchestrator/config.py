@@ -173,7 +173,7 @@ class SourceConfig(_Strict):
     generate: GenerateConfig | None = None  # rows from a built-in generator, made once and cached
     subset: str | None = None         # hub config name
     split: str = "train"              # for hub ids and DatasetDict directories
-    format: Literal["auto", "openai", "sharegpt", "trace", "xlam"] = "auto"
+    format: Literal["auto", "openai", "sharegpt", "trace", "xlam", "glaive"] = "auto"
     weight: float = Field(1.0, ge=0)  # share of each mix category (needs mix.total); sweepable
     track: str | None = None          # e.g. honesty, long_context: fills a row's meta.track when it has none
     max_per_session: int | None = Field(None, gt=0)  # cap per meta.session_id (traces), seeded choice

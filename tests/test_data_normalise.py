@@ -459,13 +459,36 @@ def test_a_glaive_row_reads_its_tools_from_the_system_prompt():
         {"from": "gpt", "value": '<functioncall> {"name": "court_weather", "arguments": \'{"hours": 8}\'} <|endoftext|>'},
         {"from": "tool", "value": '{"rain_mm": 7}'}, {"from": "gpt", "value": "About 7 mm of rain."}]}, "s", 0)
     assert [t["function"]["name"] for t in row["tools"]] == ["court_weather", "book_court"]
-    assert row["messages"][0]["content"] == "SYSTEM: You are a helpful assistant with access to the following functions."
+    assert row["messages"][0]["content"] == "You are a helpful assistant with access to the following functions."
     assert row["messages"][2]["tool_calls"][0]["function"] == {"name": "court_weather", "arguments": {"hours": 8}}
     assert row_problem(row) is None
     trailing_comma = system.replace('"hours"\n', '"hours",\n')
     with pytest.raises(Reject, match="after 'Use them if required -' are not JSON objects"):
         normalise({"conversations": [{"from": "system", "value": trailing_comma},
                                      {"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}, "s", 0)
+
+
+def test_a_glaive_row_as_published_system_and_chat_strings():
+    fn = {"name": "calculate_bmi", "parameters": {"type": "object", "properties": {
+        "weight": {"type": "number"}, "height": {"type": "number"}}, "required": ["weight", "height"]}}
+    row = {"system": "SYSTEM: You are a helpful assistant with access to the following functions. Use them if "
+                     "required -\n" + json.dumps(fn, indent=4),
+           "chat": "USER: I weigh 70 kg and I am 1.75 m tall. What's my BMI? \n\n\nASSISTANT: <functioncall> "
+                   "{\"name\": \"calculate_bmi\", \"arguments\": '{\"weight\": 70, \"height\": 1.75}'} <|endoftext|>"
+                   "\n\n\nFUNCTION RESPONSE: {\"bmi\": 22.86}\n\n\nASSISTANT: Your BMI is 22.86.\nThat is healthy. "
+                   "<|endoftext|>\n\n\n"}
+    out = normalise(json.dumps(row), "glaive", 0)
+    assert out["meta"]["format"] == "glaive" and out["tools"] == [{"type": "function", "function": fn}]
+    assert out["messages"] == [
+        {"role": "system", "content": "You are a helpful assistant with access to the following functions."},
+        {"role": "user", "content": "I weigh 70 kg and I am 1.75 m tall. What's my BMI?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
+            "name": "calculate_bmi", "arguments": {"weight": 70, "height": 1.75}}}]},
+        {"role": "tool", "content": '{"bmi": 22.86}'},
+        {"role": "assistant", "content": "Your BMI is 22.86.\nThat is healthy."}]
+    assert row_problem(out) is None
+    with pytest.raises(Reject, match="does not start with a 'USER:'"):
+        normalise(json.dumps({"system": "", "chat": "hello\nUSER: hi\nASSISTANT: hey"}), "glaive", 0)
 
 
 def test_a_row_whose_every_answer_has_weight_0_trains_nothing_and_is_quarantined():

@@ -15,7 +15,7 @@ check reads both). Tool-call `arguments` are decoded to objects when they are JS
 that is not JSON is kept as it is, for the quality filter to reject.
 
 Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` → openai,
-`user` + `answer` → trace, `query` + `answers` → xlam):
+`user` + `answer` → trace, `query` + `answers` → xlam, a `chat` string → glaive):
 
 - **openai**: `{"messages": [...], "tools": [...] | "<JSON string>", "id"?, "meta"?, ...}`. Tools may be
   bare function schemas (`{"name", "parameters"}`); they are wrapped as `{"type": "function", ...}`.
@@ -64,6 +64,9 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   query as a user turn and one assistant turn of its calls; the tools' per-parameter Python-style
   types become a JSON Schema object (evals/xlam.py). A row with empty `answers` (xlam-irrelevance) has
   no reply to train on and is quarantined as `no_reply` (as an eval case it expects no call).
+- **glaive** (glaive-function-calling-v2 as published): a `system` string and the conversation in
+  one `chat` string of `USER:` / `ASSISTANT:` / `FUNCTION RESPONSE:` turns; read as the openai row
+  those turns make (tools from the system prompt, `<functioncall>` turns as calls).
 - **trace** (raw agent logs; this project's schema):
       {"session_id": str, "timestamp": ISO-8601 | epoch seconds,      # when the user asked
        "tools": [...], "system"?: str,
@@ -114,8 +117,10 @@ def detect_format(row: dict) -> str:
         return "trace"
     if is_xlam_row(row):
         return "xlam"
+    if isinstance(row.get("chat"), str):
+        return "glaive"
     raise Reject("unrecognised_format", "neither 'messages' (openai), 'conversations' (sharegpt), "
-                                        "'user' + 'answer' (trace) nor 'query' + 'answers' (xlam)")
+                                        "'user' + 'answer' (trace), 'query' + 'answers' (xlam) nor 'chat' (glaive)")
 
 
 MIN_EPOCH, MAX_EPOCH = -62135596800, 253402300799  # 0001-01-01 and 9999-12-31T23:59:59 UTC: what datetime holds
@@ -302,6 +307,7 @@ def _hermes_system_tools(messages: list[dict]) -> list[dict]:
 # glaive-function-calling-v2's system prompt: "... with access to the following functions. Use them if
 # required -" and then the functions as JSON objects, one after another, to the end of the prompt.
 _GLAIVE_TOOLS = re.compile(r"\s*Use them if required\s*-\s*(?=\{)", re.IGNORECASE)
+_GLAIVE_ROLE_PREFIX = re.compile(r"^\s*SYSTEM:\s*")
 
 
 def _glaive_system_tools(messages: list[dict]) -> list[dict]:
@@ -326,7 +332,8 @@ def _glaive_system_tools(messages: list[dict]) -> list[dict]:
     if not listed or any(not isinstance(t, dict) for t in listed):
         raise Reject("malformed_json", "message 0: the functions the system prompt lists after 'Use them if "
                                        "required -' are not JSON objects")
-    messages[0] = {**messages[0], "content": system[:marker.start()].strip()}
+    # glaive writes the role into the text too ("SYSTEM: You are ..."); the template writes the role
+    messages[0] = {**messages[0], "content": _GLAIVE_ROLE_PREFIX.sub("", system[:marker.start()]).strip()}
     return openai_tools(listed)
 
 
@@ -610,9 +617,35 @@ def from_xlam(row: dict, meta: dict) -> dict:
     return _finish(messages, tools, meta)
 
 
-CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_trace, "xlam": from_xlam}
+# glaive-function-calling-v2 as published: a `system` string ("SYSTEM: ... Use them if required -\n{...}")
+# and the whole conversation in one `chat` string of "USER:", "ASSISTANT:" and "FUNCTION RESPONSE:"
+# turns, three newlines apart, each assistant turn closed by <|endoftext|>.
+_GLAIVE_TURN = re.compile(r"(?:^|\n)[ \t]*(USER|ASSISTANT|FUNCTION RESPONSE):[ \t]?")
+_GLAIVE_ROLES = {"USER": "user", "ASSISTANT": "assistant", "FUNCTION RESPONSE": "tool"}
+_END_OF_TEXT = re.compile(r"\s*<\|endoftext\|>\s*$")
+
+
+def from_glaive(row: dict, meta: dict) -> dict:
+    """A glaive `system` + `chat` row as OpenAI messages, then read as an openai row (which reads the
+    tools its system prompt lists and its `<functioncall>` turns)."""
+    chat, system = row.get("chat"), row.get("system")
+    if not isinstance(chat, str) or (system is not None and not isinstance(system, str)):
+        raise Reject("bad_structure", "glaive row: 'chat' (and 'system', when given) must be strings")
+    pieces = _GLAIVE_TURN.split(chat)
+    if pieces[0].strip():
+        raise Reject("bad_structure", f"glaive row: the chat does not start with a 'USER:' or 'ASSISTANT:' turn "
+                                      f"({pieces[0].strip()[:40]!r})")
+    messages = [{"role": "system", "content": _GLAIVE_ROLE_PREFIX.sub("", system)}] if system and system.strip() else []
+    for marker, text in zip(pieces[1::2], pieces[2::2]):
+        messages.append({"role": _GLAIVE_ROLES[marker], "content": _END_OF_TEXT.sub("", text).strip()})
+    rest = {k: v for k, v in row.items() if k not in ("chat", "system")}
+    return from_openai({**rest, "messages": messages}, meta)
+
+
+CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_trace, "xlam": from_xlam,
+              "glaive": from_glaive}
 FORMAT_KEY = {"openai": "messages", "sharegpt": "conversations", "trace": "user",
-              "xlam": "answers"}  # a row of each format has it
+              "xlam": "answers", "glaive": "chat"}  # a row of each format has it
 
 
 def decode(raw: str | bytes | dict) -> dict:

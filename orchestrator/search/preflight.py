@@ -84,7 +84,7 @@ def _row_format_problem(head: bytes, fmt: str) -> str | None:
             except Reject:
                 continue
         return (f"none of its first {len(rows)} rows is in a format toolsweep reads (their keys: {shown}); expected "
-                "'messages' (openai), 'conversations' (sharegpt), 'user' + 'answer' (trace) or 'query' + 'answers' (xlam)")
+                "'messages' (openai), 'conversations' (sharegpt), 'user' + 'answer' (trace), 'query' + 'answers' (xlam) or 'chat' (glaive)")
     needed = FORMAT_KEY[fmt]
     if not any(needed in row for row in rows):
         return f"format is {fmt}, but none of its first {len(rows)} rows has {needed!r} (their keys: {shown})"
