@@ -18,8 +18,10 @@ Conversion rules (pure functions, no guessing beyond them):
   List[X] / list / tuple / set → array of X, Dict / dict → object, Union[A, B] → either); "Any",
   "Callable" or an unknown name constrain nothing ({}), so a value is never refused for a type toolsweep
   cannot read;
-- a parameter is required unless its type says "optional" (or Optional[...]) or it has a real default
-  (xLAM writes `"default": ""` on parameters that have none);
+- a parameter is required unless its type says "optional" (Optional[...], "str, optional", or a
+  default written in the type, "str, default='strict'"): xLAM marks optional parameters so, and the
+  `default` it gives a required parameter is an example value (often ""), not a promise that the
+  call may leave it out;
 - a default is kept when it fits the type, after reading the text a number or boolean default is
   often written as ("10" for an int); otherwise it is left out rather than shown wrong;
 - `parameters` that already are a JSON Schema object (`"type": "object"` or `"properties"`) are kept.
@@ -27,6 +29,7 @@ Conversion rules (pure functions, no guessing beyond them):
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Any
@@ -103,6 +106,15 @@ def type_schema(type_text: str) -> tuple[dict, bool]:
 
 
 _BOOL_TEXT = {"true": True, "false": False}
+_TYPED_DEFAULT = re.compile(r",\s*default\s*[=:]\s*(.+?)\s*$", re.IGNORECASE)
+
+
+def _literal_text(text: str) -> Any:
+    """A default written in a type string: a Python literal ('strict', 5, True) or the bare text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return text
 
 
 def _default_value(default: Any, schema: dict) -> tuple[bool, Any]:
@@ -144,17 +156,24 @@ def parameters_schema(params: Any, tool: str) -> dict:
         type_text = spec.get("type", "")
         if not isinstance(type_text, str):
             raise XlamError(f"tool {tool!r}: parameter {name!r} has a type that is not text ({type_text!r})")
+        typed_default = _TYPED_DEFAULT.search(type_text)
+        if typed_default:  # "str, default='strict'": optional, with that default
+            type_text = type_text[:typed_default.start()]
         schema, optional = type_schema(type_text)
+        optional = optional or bool(typed_default)
         schema = dict(schema)
         if isinstance(spec.get("description"), str) and spec["description"].strip():
             schema["description"] = spec["description"]
         if isinstance(spec.get("enum"), list) and spec["enum"]:
             schema["enum"] = spec["enum"]
-        keep, value = _default_value(spec.get("default"), schema)
+        default = spec.get("default")
+        if typed_default and default in (None, ""):
+            default = _literal_text(typed_default.group(1))
+        keep, value = _default_value(default, schema)
         if keep:
             schema["default"] = value
         properties[name] = schema
-        if not optional and not keep:
+        if not optional:
             required.append(name)
     out: dict = {"type": "object", "properties": properties}
     if required:

@@ -141,6 +141,11 @@ def _lines(*rows: str | bytes, sep: bytes = b"\n") -> bytes:
     return sep.join(r if isinstance(r, bytes) else r.encode() for r in rows) + sep
 
 
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
 def _row_with(mutate: Callable[[dict], None], index: int = 0) -> str:
     row = json.loads(STARTER[index])
     mutate(row)
@@ -650,6 +655,10 @@ CASES = [
         **_sweep_dict(tmp), "data": {**_sweep_dict(tmp)["data"], "sources": {"starter": {
             "path": str(ROOT / "data/starter/train.jsonl"), "format": "sharegpt"}}}}))],
          ["data.sources.starter.path", "format is sharegpt", "'conversations'"]),
+    Case("data", "format xlam on rows with answers but no query", lambda tmp: ["check-config", str(_yaml(tmp, {
+        **_sweep_dict(tmp), "data": {**_sweep_dict(tmp)["data"], "sources": {"src": {
+            "path": str(_write(tmp / "w2c.jsonl", _lines(json.dumps({"question": "q", "answers": "[]", "tools": "[]"})))),
+            "format": "xlam"}}}}))], ["data.sources.src.path", "format is xlam", "'query' and 'answers'"]),
     Case("data", "a weighted source with no usable row", lambda tmp: _two_sources(tmp, _lines(*(_row_with(
         lambda r: r.update(tools=[])) for _ in range(1)), _row_with(lambda r: r.update(tools=[]), 1))),
          ["data source 'broken' (weight 1) has no usable row", "set its weight to 0"]),

@@ -520,3 +520,80 @@ def test_python_type_names_in_a_tool_schema_become_json_schema_names_and_a_prope
     row = normalise(_chat(CALL, tools=[{"name": "get_weather", "parameters": {
         "type": "dict", "properties": {"city": {"type": "str"}}, "required": ["city"]}}]), "s", 0)
     assert row["tools"] == WRAPPED and row_problem(row) is None
+
+
+STOCK = {"name": "get_stock_price", "parameters": {"type": "object", "properties": {"symbol": {"type": "string"}}}}
+FX = {"name": "convert_currency", "parameters": {"type": "object", "properties": {"amount": {"type": "number"}}}}
+
+
+def _hermes(*turns, tools=(STOCK, FX)):
+    return json.dumps({"tools": json.dumps(list(tools)), "conversations": [
+        {"from": "human", "value": "IBM price, and 10 USD in EUR?"}, *turns]})
+
+
+def test_hermes_parallel_tool_responses_pair_with_the_call_each_names():
+    calls = {"from": "gpt", "value": '<tool_call>{"name": "get_stock_price", "arguments": {"symbol": "IBM"}}</tool_call>'
+                                     '<tool_call>{"name": "convert_currency", "arguments": {"amount": 10}}</tool_call>'}
+    swapped = ('<tool_response>{"name": "convert_currency", "content": {"eur": 9.2}}</tool_response>\n'
+               '<tool_response>{"name": "get_stock_price", "content": {"price": 170}}</tool_response>')
+    out = normalise(_hermes(calls, {"from": "tool", "value": swapped}, {"from": "gpt", "value": "170; 9.2 EUR."}), "h", 0)
+    results = [(m["name"], json.loads(m["content"])["name"]) for m in out["messages"] if m["role"] == "tool"]
+    assert results == [("get_stock_price", "get_stock_price"), ("convert_currency", "convert_currency")]
+    wrong = swapped.replace("convert_currency", "get_weather")
+    with pytest.raises(Reject) as err:
+        normalise(_hermes(calls, {"from": "tool", "value": wrong}, {"from": "gpt", "value": "x."}), "h", 0)
+    assert err.value.check == "orphan_tool_result"
+
+
+def test_a_tool_response_written_as_a_user_turn_is_the_tool_result():
+    call = {"from": "gpt", "value": '<tool_call>{"name": "get_stock_price", "arguments": {"symbol": "INTC"}}</tool_call>'}
+    result = {"from": "human", "value": '<tool_response>\n{"name": "get_stock_price", "content": {"price": 30}}\n</tool_response>'}
+    out = normalise(_hermes(call, result, {"from": "gpt", "value": "INTC is at $30."}), "h", 0)
+    assert [m["role"] for m in out["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert out["messages"][2]["content"] == '{"name": "get_stock_price", "content": {"price": 30}}'
+    openai = {"tools": [STOCK], "messages": [
+        {"role": "user", "content": "INTC?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
+            "name": "get_stock_price", "arguments": {"symbol": "INTC"}}}]},
+        {"role": "user", "content": result["value"]}, {"role": "assistant", "content": "INTC is at $30."}]}
+    assert normalise(json.dumps(openai), "o", 0)["messages"][2]["role"] == "tool"
+    assert row_problem(out) is None
+
+
+@pytest.mark.parametrize("text", [
+    '<TOOLCALL>[{"name": "get_stock_price", "arguments": {"symbol": "BA"}}]</TOOLCALL>',  # NeMo / When2Call
+    '[TOOL_CALLS][{"name": "get_stock_price", "arguments": {"symbol": "BA"}}]',  # Mistral
+    "Sure! [get_stock_price(symbol='BA')]",  # ToolACE with text before its call list
+])
+def test_call_lists_other_templates_write_as_text_are_read_as_calls(text):
+    for raw in (_chat({"role": "assistant", "content": text}, tools=[STOCK]),
+                json.dumps({"tools": [STOCK], "conversations": [{"from": "human", "value": "BA?"},
+                                                                {"from": "gpt", "value": text}]})):
+        turn = normalise(raw, "s", 0)["messages"][1]
+        assert turn["tool_calls"] == [{"type": "function", "function": {"name": "get_stock_price",
+                                                                        "arguments": {"symbol": "BA"}}}]
+        assert turn["content"] == ("Sure!" if text.startswith("Sure") else "")
+    with pytest.raises(Reject) as err:
+        normalise(_chat({"role": "assistant", "content": "[TOOL_CALLS] get_stock_price BA"}, tools=[STOCK]), "s", 0)
+    assert err.value.check == "unparseable_tool_call" and "[TOOL_CALLS]" in err.value.reason
+
+
+def test_a_json_call_in_a_code_fence_is_quarantined_like_bare_json():
+    fenced = '```json\n{"name": "get_stock_price", "arguments": {"symbol": "BA"}}\n```'
+    with pytest.raises(Reject) as err:
+        normalise(_chat({"role": "assistant", "content": fenced}, tools=[STOCK]), "s", 0)
+    assert err.value.check == "unsupported_call_syntax"
+    prose = normalise(_chat({"role": "assistant", "content": '```json\n{"symbol": "BA"}\n```'}, tools=[STOCK]), "s", 0)
+    assert prose["messages"][1]["content"].startswith("```json")
+
+
+def test_glaive_arguments_with_an_apostrophe_are_read_and_an_unreadable_call_is_named_as_glaive():
+    text = '<functioncall> {"name": "search_song", "arguments": \'{"title": "Don\'t Stop Me Now"}\'} <|endoftext|>'
+    row = normalise(json.dumps({"conversations": [{"from": "human", "value": "Find it."}, {"from": "gpt", "value": text}]}),
+                    "g", 0)
+    assert row["messages"][1]["tool_calls"][0]["function"] == {"name": "search_song",
+                                                               "arguments": {"title": "Don't Stop Me Now"}}
+    with pytest.raises(Reject) as err:
+        normalise(json.dumps({"conversations": [{"from": "human", "value": "x"}, {"from": "gpt", "value":
+                  "<functioncall> {name: search_song} <|endoftext|>"}]}), "g", 0)
+    assert err.value.check == "unparseable_tool_call" and "glaive <functioncall>" in err.value.reason

@@ -54,11 +54,15 @@ def test_parameters_become_a_json_schema_object_with_required_and_usable_default
         "limit": {"type": "integer", "description": "How many.", "default": 10},  # "10" read as the int it is
         "tags": {"type": "array", "items": {"type": "string"}, "description": "Tags."}}}
     assert tool_schema_problem([{"type": "function", "function": {"name": "user_posts", "parameters": schema}}]) is None
-    # a default that does not fit the type is left out, not shown wrong; a real default makes it optional
+    # a default that does not fit the type is left out, not shown wrong; only "optional" (or a default
+    # written in the type) makes a parameter optional: xLAM's default on a required one is an example
     odd = parameters_schema({"n": {"type": "int", "default": "ten"}, "flag": {"type": "bool", "default": "True"},
-                             "mode": {"type": "str", "default": "fast"}}, "t")
-    assert odd["properties"]["n"] == {"type": "integer"} and odd["required"] == ["n"]
-    assert odd["properties"]["flag"]["default"] is True and odd["properties"]["mode"]["default"] == "fast"
+                             "city": {"type": "str", "default": "London"},
+                             "mode": {"type": "str, default='strict'"}, "k": {"type": "int, default=5"}}, "t")
+    assert odd["properties"]["n"] == {"type": "integer"} and odd["required"] == ["n", "flag", "city"]
+    assert odd["properties"]["flag"]["default"] is True and odd["properties"]["city"]["default"] == "London"
+    assert odd["properties"]["mode"] == {"type": "string", "default": "strict"}
+    assert odd["properties"]["k"] == {"type": "integer", "default": 5}
     # parameters that already are JSON Schema are kept as they are
     already = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
     assert parameters_schema(already, "t") is already
@@ -85,6 +89,13 @@ def test_the_filter_checks_xlam_arguments_against_the_converted_schema():
     assert row_problem(bad)[0] == "invalid_arguments"
     missing = normalise(_row("Posts", [{"name": "user_posts", "arguments": {"limit": 5}}], [POSTS]), "xl", 1)
     assert row_problem(missing)[0] == "missing_required_argument"
+    example_default = normalise(_row("Giveaways", [{"name": "live_giveaways_by_type", "arguments": {}}],
+                                     [GIVEAWAYS]), "xl", 2)
+    assert row_problem(example_default)[0] == "missing_required_argument"
+    invented = normalise(_row("Posts of 42", [{"name": "user_posts", "arguments": {"user_id": 42, "page": 2}}],
+                              [POSTS]), "xl", 3)
+    assert row_problem(invented) == ("undeclared_argument", "message 1: 'user_posts' is called with argument(s) "
+                                     "['page'] its schema does not declare (it declares ['limit', 'tags', 'user_id'])")
 
 
 @pytest.mark.parametrize("raw, check", [

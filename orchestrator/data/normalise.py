@@ -90,7 +90,7 @@ from evals import jsontext
 from evals.messages import (ROLES, TOOL_RESPONSE, ContentError, anthropic_turns, content_text, inline_calls,
                             standard_message)
 from evals.xlam import XlamError, is_xlam_row, xlam_parts
-from orchestrator.data.pythonic_calls import PythonicCallError, pythonic_calls
+from orchestrator.data.pythonic_calls import PythonicCallError, pythonic_calls, trailing_pythonic_calls
 from orchestrator.data.quarantine import row_ref
 from orchestrator.data.schema_names import with_json_schema_types
 
@@ -180,22 +180,29 @@ def openai_tools(value: Any) -> list[dict]:
     return out
 
 
-def _pythonic_turn(text: str, index: int) -> list[dict] | None:
-    """The calls of an assistant turn written wholly as a Python-style call list (`[f(x=1), g()]`, as
-    ToolACE writes them; orchestrator/data/pythonic_calls.py), None for any other text. One that cannot
-    be read is refused: kept as text it would train a call as a plain answer."""
+def _pythonic_turn(text: str, index: int) -> tuple[str, list[dict]] | None:
+    """(the text before them, the calls) of an assistant turn that writes its calls as a Python-style
+    call list (`[f(x=1), g()]`, as ToolACE does; orchestrator/data/pythonic_calls.py), wholly or after
+    some text, else None. A whole turn shaped as a call list that cannot be read is refused: kept as
+    text it would train a call as a plain answer."""
     try:
         calls = pythonic_calls(text)
     except PythonicCallError as err:
         raise Reject("unsupported_call_syntax",
                      f"message {index} writes its calls as Python-style text ({text.strip()[:60]!r}) that cannot be "
                      f"read as calls: {err}") from None
-    return None if calls is None else [_call(c) for c in calls]
+    found = ("", calls) if calls is not None else trailing_pythonic_calls(text)
+    return None if found is None else (found[0], [_call(c) for c in found[1]])
+
+
+_WHOLE_FENCE = re.compile(r"\s*```[A-Za-z]*\s*\n(.*?)\n?\s*```\s*", re.DOTALL)
 
 
 def _check_assistant_text(text: str, index: int) -> None:
     """Refuse an assistant turn that writes its call as bare JSON text: kept as text, it would train a
-    call as a plain answer (and count as a no-tool row)."""
+    call as a plain answer (and count as a no-tool row). A Markdown code fence around it changes nothing."""
+    fenced = _WHOLE_FENCE.fullmatch(text)
+    text = fenced.group(1) if fenced else text
     whole = _literal(text) if text.strip().startswith(("{", "[")) else None
     if isinstance(whole, dict):
         whole = [whole]
@@ -247,9 +254,9 @@ def _message(m: Any, index: int, state_times: list[dict]) -> dict:
         else:
             out["weight"] = int(out["weight"])
     if m["role"] == "assistant" and not out.get("tool_calls"):
-        calls = _pythonic_turn(out["content"], index)
-        if calls:
-            out["content"], out["tool_calls"] = "", calls
+        written = _pythonic_turn(out["content"], index)
+        if written:
+            out["content"], out["tool_calls"] = written
         else:
             _check_assistant_text(out["content"], index)
     if out.get("tool_calls"):
@@ -382,13 +389,48 @@ def _row_tools(column: Any, messages: list[dict]) -> list[dict]:
     return tools
 
 
+# glaive writes the arguments as a single-quoted JSON string; an apostrophe inside them ("Don't Stop
+# Me Now") makes the object no Python literal, so the quoted part is cut out by position instead.
+_GLAIVE_QUOTED_ARGS = re.compile(r"\{\s*\"name\"\s*:\s*\"([^\"]+)\"\s*,\s*\"arguments\"\s*:\s*'(.*)'\s*\}\s*$", re.DOTALL)
+# Call lists other templates write as text: NeMo / When2Call's <TOOLCALL>[...]</TOOLCALL> and
+# Mistral's [TOOL_CALLS][...] (to the end of the turn).
+_LISTED_CALLS = (("<TOOLCALL>", re.compile(r"<TOOLCALL>\s*(.*?)\s*</TOOLCALL>", re.DOTALL)),
+                 ("[TOOL_CALLS]", re.compile(r"\[TOOL_CALLS\]\s*(.*?)\s*$", re.DOTALL)))
+
+
+def _glaive_call(obj: str) -> str:
+    value = _literal(obj)
+    if not isinstance(value, dict):
+        quoted = _GLAIVE_QUOTED_ARGS.match(obj)
+        args = _json_or_self(quoted.group(2)) if quoted else None
+        if not isinstance(args, dict):
+            raise Reject("unparseable_tool_call", f"a glaive <functioncall> that is neither JSON nor a Python literal "
+                                                  f"({obj.strip()[:60]!r})")
+        value = {"name": quoted.group(1), "arguments": args}
+    return f"<tool_call>{json.dumps(value, ensure_ascii=False)}</tool_call>"
+
+
+def _listed_calls(tag: str, body: str) -> str:
+    listed = _literal(body)
+    listed = [listed] if isinstance(listed, dict) else listed
+    if not isinstance(listed, list) or not listed or not all(isinstance(c, dict) and isinstance(c.get("name"), str)
+                                                            for c in listed):
+        raise Reject("unparseable_tool_call", f"a {tag} call list that is not a JSON list of calls ({body[:60]!r})")
+    return "\n".join(f"<tool_call>{json.dumps(c, ensure_ascii=False)}</tool_call>" for c in listed)
+
+
 def _json_call_blocks(text: str) -> str:
-    """An assistant's `<tool_call>` blocks (and glaive's `<functioncall>`) as datasets write them,
-    rewritten as the JSON the strict parser reads: a Python dict (`{'name': 'f', 'arguments': {'x': True}}`, hermes-function-calling-v1's
-    form) as JSON, and arguments given as a JSON string decoded (as they are in `tool_calls`). A
-    block that is neither stays as written, for the quality filter to refuse with the parser's reason."""
+    """An assistant's calls as datasets write them in text, rewritten as the `<tool_call>` JSON blocks
+    the strict parser reads: `<tool_call>` blocks holding a Python dict (`{'name': 'f', 'arguments':
+    {'x': True}}`, hermes-function-calling-v1's form) as JSON, glaive's `<functioncall>`, NeMo's
+    `<TOOLCALL>[...]</TOOLCALL>` and Mistral's `[TOOL_CALLS][...]`; arguments given as a JSON string
+    decoded (as they are in `tool_calls`). A `<tool_call>` block that is none of these stays as written,
+    for the quality filter to refuse with the parser's reason; the other forms are refused here."""
     if "<functioncall>" in text:  # glaive-function-calling-v2: `<functioncall> {"name": ..., "arguments": '{...}'}`
-        text = _GLAIVE_CALL.sub(lambda m: f"<tool_call>{m.group(1)}</tool_call>", text)
+        text = _GLAIVE_CALL.sub(lambda m: _glaive_call(m.group(1)), text)
+    for tag, pattern in _LISTED_CALLS:
+        if tag in text:
+            text = pattern.sub(lambda m: _listed_calls(tag, m.group(1)), text)
 
     def as_json(match: re.Match) -> str:
         value = _literal(match.group(2))
@@ -442,7 +484,8 @@ def from_openai(row: dict, meta: dict) -> dict:
         if k not in ("messages", "tools", "meta", "id", "system") and not (k == "functions" and tools is v):
             meta.setdefault(k, v)
     state_times: list[dict] = []
-    messages = _split_tool_responses([_message(m, i, state_times) for i, m in enumerate(msgs)], state_times)
+    messages = _split_tool_responses(_results_in_user_turns([_message(m, i, state_times) for i, m in enumerate(msgs)]),
+                                     state_times)
     if row.get("system") is not None:
         try:
             system = content_text(row["system"], "system")
@@ -460,11 +503,50 @@ def from_openai(row: dict, meta: dict) -> dict:
     return _finish(messages, _row_tools(tools, messages), meta)
 
 
+def _response_name(block: str) -> str | None:
+    value = _literal(block)
+    return value["name"] if isinstance(value, dict) and isinstance(value.get("name"), str) else None
+
+
 def _blocks_per_call(text: str, calls: list) -> list[str] | None:
     """The `<tool_response>` blocks of one tool turn after k > 1 parallel calls, when it holds k of
-    them (one per call, in order), else None."""
-    blocks = TOOL_RESPONSE.findall(text)
-    return [b.strip() for b in blocks] if len(calls) > 1 and len(blocks) == len(calls) else None
+    them, else None: one per call, paired by the function name each block carries (Hermes writes
+    `{"name": ..., "content": ...}`, and not always in the calls' order), else by position."""
+    blocks = [b.strip() for b in TOOL_RESPONSE.findall(text)]
+    if len(calls) <= 1 or len(blocks) != len(calls):
+        return None
+    names = [_response_name(b) for b in blocks]
+    wanted = [c["function"]["name"] for c in calls]
+    if not all(names) or names == wanted:
+        return blocks
+    if sorted(names) != sorted(wanted):
+        raise Reject("orphan_tool_result", f"the <tool_response> blocks answer {names} but the calls were to {wanted}")
+    paired, unused = [], list(range(len(blocks)))
+    for name in wanted:  # each call takes the first unused block that names its function
+        j = next(j for j in unused if names[j] == name)
+        unused.remove(j)
+        paired.append(blocks[j])
+    return paired
+
+
+def _only_tool_responses(text: str) -> bool:
+    """The text is nothing but `<tool_response>` blocks (a result some exports put in a user turn)."""
+    return bool(TOOL_RESPONSE.search(text)) and not TOOL_RESPONSE.sub("", text).strip()
+
+
+def _results_in_user_turns(messages: list[dict]) -> list[dict]:
+    """A user turn that is nothing but `<tool_response>` blocks, right after a calling assistant turn,
+    is that round's tool result (kept as a user turn, the call went unanswered and the model was
+    shown the result as something the user said)."""
+    out = []
+    for m in messages:
+        before = out[-1] if out else {}
+        if m["role"] == "user" and before.get("role") == "assistant" and before.get("tool_calls") \
+                and _only_tool_responses(m["content"]):
+            blocks = TOOL_RESPONSE.findall(m["content"])
+            m = {"role": "tool", "content": blocks[0].strip() if len(blocks) == 1 else m["content"]}
+        out.append(m)
+    return out
 
 
 def _split_tool_responses(messages: list[dict], state_times: list[dict]) -> list[dict]:
@@ -509,6 +591,8 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
         role, value = SHAREGPT_ROLES[turn["from"]], turn.get("value")
         if not isinstance(value, str):
             raise Reject("bad_structure", f"turn {i}: value is not a string")
+        if role == "user" and last_calls and _only_tool_responses(value):  # a result written as a user turn
+            role = "observation"
         if role == "system" and len(messages) == 1 and messages[0]["role"] == "system" and i == 0:
             if value.strip() and value != messages[0]["content"]:  # as from_openai: which one is the prompt?
                 raise Reject("bad_structure", "a top-level 'system' and a different system turn: which one is the "
@@ -526,8 +610,8 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
             last_calls = [_call(c) for c in calls]
             messages.append({"role": "assistant", "content": text, "tool_calls": last_calls})
         elif role == "assistant" and (written := _pythonic_turn(value, len(messages))):  # ToolACE style
-            last_calls = written
-            messages.append({"role": "assistant", "content": "", "tool_calls": last_calls})
+            text, last_calls = written
+            messages.append({"role": "assistant", "content": text, "tool_calls": last_calls})
         elif role == "observation":
             parts = _blocks_per_call(value, last_calls)  # one <tool_response> per parallel call
             if parts is None:
@@ -644,8 +728,8 @@ def from_glaive(row: dict, meta: dict) -> dict:
 
 CONVERTERS = {"openai": from_openai, "sharegpt": from_sharegpt, "trace": from_trace, "xlam": from_xlam,
               "glaive": from_glaive}
-FORMAT_KEY = {"openai": "messages", "sharegpt": "conversations", "trace": "user",
-              "xlam": "answers", "glaive": "chat"}  # a row of each format has it
+FORMAT_KEYS = {"openai": ("messages",), "sharegpt": ("conversations",), "trace": ("user", "answer"),
+               "xlam": ("query", "answers"), "glaive": ("chat",)}  # a row of each format has them
 
 
 def decode(raw: str | bytes | dict) -> dict:
@@ -679,9 +763,9 @@ def normalise(raw: str | bytes | dict, source: str, index: int, fmt: str = "auto
         raise
     detected = detect_format(row) if fmt == "auto" else fmt
     if fmt != "auto":
-        required = FORMAT_KEY[fmt]
-        if required not in row:
-            raise Reject("unrecognised_format", f"source format is {fmt} but the row has no {required!r}")
+        missing = [k for k in FORMAT_KEYS[fmt] if k not in row]
+        if missing:
+            raise Reject("unrecognised_format", f"source format is {fmt} but the row has no {missing[0]!r}")
     meta = _base_meta(row, source, index, detected, track)
     out = CONVERTERS[detected](row, meta)
     return undo_arrow_widening(out) if isinstance(raw, dict) else out

@@ -18,6 +18,7 @@ from typing import Any
 
 # The whole turn is a bracketed list of name(...) items (checked again, exactly, by the scanner).
 CALL_LIST_SHAPE = re.compile(r"\s*\[\s*[A-Za-z_][\w .\-/]*\(.*\)\s*\]\s*", re.DOTALL)
+_ENDS_LIKE_CALLS = re.compile(r"\)\s*\]\s*$")
 _NAME = re.compile(r"[A-Za-z_][\w .\-/]*")
 _JSON_WORDS = {"true": True, "false": False, "null": None, "none": None}  # JSON spellings some exports use
 
@@ -121,3 +122,22 @@ def pythonic_calls(text: str) -> list[dict] | None:
     if not calls:
         raise PythonicCallError("no call in the list")
     return calls
+
+
+def trailing_pythonic_calls(text: str) -> tuple[str, list[dict]] | None:
+    """(the text before it, its calls) when `text` ends with a Python-style call list that reads as
+    calls ("Sure! [send_message(text='hi')]"), else None. Only the whole turn shaped as a call list
+    is refused when it cannot be read (`pythonic_calls`); a bracket at the end of prose that does not
+    read as calls stays prose."""
+    if not _ENDS_LIKE_CALLS.search(text):  # cheap: prose rarely ends with ")]"
+        return None
+    for at in (i for i, ch in enumerate(text) if ch == "["):
+        if at == 0 or not CALL_LIST_SHAPE.fullmatch(text, at):
+            continue
+        try:
+            calls = pythonic_calls(text[at:])
+        except PythonicCallError:
+            continue
+        if calls:
+            return text[:at].rstrip(), calls
+    return None

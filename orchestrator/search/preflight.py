@@ -60,7 +60,7 @@ def _row_format_problem(head: bytes, fmt: str) -> str | None:
     """Why none of a JSONL source's first rows is in a format toolsweep reads (or in the declared
     `fmt`), or None. Only whole rows that parse are judged: a bad row is the filter's to quarantine."""
     from evals import jsontext
-    from orchestrator.data.normalise import FORMAT_KEY, Reject, detect_format
+    from orchestrator.data.normalise import FORMAT_KEYS, Reject, detect_format
 
     rows = []
     for line in head.split(b"\n")[:-1]:  # the last piece is empty, or a line the 64 KiB head cut short
@@ -85,9 +85,10 @@ def _row_format_problem(head: bytes, fmt: str) -> str | None:
                 continue
         return (f"none of its first {len(rows)} rows is in a format toolsweep reads (their keys: {shown}); expected "
                 "'messages' (openai), 'conversations' (sharegpt), 'user' + 'answer' (trace), 'query' + 'answers' (xlam) or 'chat' (glaive)")
-    needed = FORMAT_KEY[fmt]
-    if not any(needed in row for row in rows):
-        return f"format is {fmt}, but none of its first {len(rows)} rows has {needed!r} (their keys: {shown})"
+    needed = FORMAT_KEYS[fmt]
+    if not any(all(k in row for k in needed) for row in rows):
+        return (f"format is {fmt}, but none of its first {len(rows)} rows has {' and '.join(map(repr, needed))} "
+                f"(their keys: {shown})")
     return None
 
 
