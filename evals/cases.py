@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import jsonschema
 
@@ -372,8 +372,13 @@ def _with_parameters(tool: Any) -> Any:
     return {"type": "function", "function": fn}
 
 
-def load_cases(path: Path | str) -> list[dict]:
-    """Cases from a JSONL file: eval-case lines, or training-style conversations (converted)."""
+def load_cases(path: Path | str, read_row: Callable[[dict], dict | None] | None = None) -> list[dict]:
+    """Cases from a JSONL file: eval-case lines, or training-style conversations (converted).
+
+    `read_row`, when given, reads a row without `expected` as training data is read (the data
+    pipeline's normaliser: ShareGPT, glaive, Hermes, ToolACE, traces, ...): it returns the row's
+    OpenAI `messages` and `tools`, None for a row in no format it knows, or raises ValueError with the
+    reason. So a held-out split of a training set is read as the conversation training reads."""
     path = Path(path)
     cases = []
     data = read_bytes(path, "case file", CaseError)
@@ -387,15 +392,23 @@ def load_cases(path: Path | str) -> list[dict]:
             raise CaseError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
         if not isinstance(row, dict):
             raise CaseError(f"{path}:{lineno}: a JSON {type(row).__name__}, expected one case object per line")
+        misspelt = misspelt_key(row)
+        if misspelt:
+            raise CaseError(f"{path}:{lineno}: {misspelt}")
+        if read_row is not None and "expected" not in row and not is_xlam_row(row):
+            try:
+                conversation = read_row(row)
+            except ValueError as err:
+                raise CaseError(f"{path}:{lineno}: {err}") from None
+            if conversation is not None:
+                row = {**{k: row[k] for k in ("id", "scenario") if k in row},
+                       "messages": conversation["messages"], "tools": conversation["tools"]}
         try:
             row = _openai_form(row)
         except (ContentError, CaseError) as err:
             raise CaseError(f"{path}:{lineno}: {err}") from None
         if "expected" in row and isinstance(row.get("messages"), list):
             row = {**row, "messages": [standard_message(m) if isinstance(m, dict) else m for m in row["messages"]]}
-        misspelt = misspelt_key(row)
-        if misspelt:
-            raise CaseError(f"{path}:{lineno}: {misspelt}")
         unanswered = _unanswered_end(row["messages"]) if "expected" not in row and isinstance(
             row.get("messages"), list) else None
         if unanswered:

@@ -125,7 +125,8 @@ def cmd_trial(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from evals.cases import load_cases, min_prompt_tokens, take
+    from evals.cases import min_prompt_tokens, take
+    from orchestrator.data.normalise import load_eval_cases
     from evals.errors import ContextOverflowError
     from evals.harness import to_markdown
     from evals.model_files import check_gguf
@@ -149,7 +150,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         cases = load_category(args.bfcl, args.limit)
         args.cases = Path(f"BFCL {args.bfcl}")
     else:
-        cases = take(load_cases(args.cases), args.limit)
+        cases = take(load_eval_cases(args.cases), args.limit)
     over = [(c["id"], need) for c in cases for need in [min_prompt_tokens(c)] if need + args.max_new_tokens > args.n_ctx]
     if over:  # a lower bound, so checked before the model loads
         (case_id, need), more = over[0], len(over) - 1

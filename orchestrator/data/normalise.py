@@ -84,9 +84,11 @@ import ast
 import json
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from evals import jsontext
+from evals.cases import load_cases
 from evals.messages import (ROLES, TOOL_RESPONSE, ContentError, anthropic_turns, content_text, inline_calls,
                             standard_message)
 from evals.xlam import XlamError, is_xlam_row, xlam_parts
@@ -816,3 +818,22 @@ def undo_arrow_widening(row: dict) -> dict:
             if isinstance(fn.get("arguments"), dict) and fn["name"] in schemas:
                 fn["arguments"] = _by_schema(fn["arguments"], schemas[fn["name"]])
     return row
+
+
+# --- eval case files ---------------------------------------------------------------------------
+
+def case_conversation(row: dict) -> dict | None:
+    """A case-file row without `expected`, read as a training row is (evals.cases.load_cases's
+    `read_row`): its messages and tools, None for a row in no known format, ValueError naming why
+    a row in a known one cannot be read."""
+    try:
+        return normalise(json.dumps(row, ensure_ascii=False), "cases", 0)
+    except Reject as rej:
+        if rej.check == "unrecognised_format":
+            return None
+        raise ValueError(f"{rej.check}: {rej.reason}") from None
+
+
+def load_eval_cases(path: Path | str) -> list[dict]:
+    """evals.cases.load_cases, reading training-style rows in every format training reads."""
+    return load_cases(path, read_row=case_conversation)

@@ -271,12 +271,12 @@ def metrics(result: DataResult) -> dict[str, float]:
 def guard_leakage(rows: list[dict], cfg: DataConfig) -> list:
     """Check data.eval and data.leakage.eval_sets against the rows; raises LeakageError on a leak
     of a kind not allowed, returns the allowed leaks (to report)."""
-    from evals.cases import load_cases
+    from orchestrator.data.normalise import load_eval_cases
     from orchestrator.data.leakage import enforce, find_leaks
 
     if not cfg.leakage.check:
         return []
     paths = [cfg.eval] + [p for p in cfg.leakage.eval_sets if p != cfg.eval]
-    sets = {str(p): load_cases(p) for p in paths}
+    sets = {str(p): load_eval_cases(p) for p in paths}
     leaks = find_leaks(rows, sets, cfg.leakage.ngram, cfg.leakage.ngram_threshold, cfg.leakage.min_value_chars)
     return enforce(leaks, cfg.leakage.allow)

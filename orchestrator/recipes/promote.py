@@ -259,10 +259,11 @@ def _build_files(s: _Sweep, client, work: Path, cache: Path, log) -> _Files:
 
 def _promotion_cases(s: _Sweep) -> tuple[Path, list[dict]]:
     """The promotion eval set, loaded and checked (before any file is built)."""
-    from evals.cases import load_cases, take
+    from evals.cases import take
+    from orchestrator.data.normalise import load_eval_cases
 
     eval_path = s.cfg.promote.eval_set or s.cfg.data.eval
-    return eval_path, take(load_cases(eval_path), s.cfg.promote.max_eval_cases)
+    return eval_path, take(load_eval_cases(eval_path), s.cfg.promote.max_eval_cases)
 
 
 def _score(s: _Sweep, f: _Files, tracker, run_id: str, cases: list[dict], eval_path, log) -> tuple[dict[str, dict], dict]:

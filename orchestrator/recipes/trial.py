@@ -16,13 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Protocol
 
-from evals.cases import load_cases, take
+from evals.cases import take
 from evals.harness import evaluate, to_markdown
 from evals.template import strip_generation_markers
 from orchestrator.train.chat_template import load_template
 from orchestrator.config import SweepConfig, flat_params
 from orchestrator.data.pipeline import (DataResult, add_render_stage, empty_mix_problem, guard_leakage, run_stages,
                                         unaccounted, write_outputs)
+from orchestrator.data.normalise import load_eval_cases
 from orchestrator.data.quarantine import Quarantine
 from orchestrator.errors import DataError, ModelFileError
 from orchestrator.hashing import sha256_file
@@ -184,7 +185,7 @@ def prepare_inputs(cfg: SweepConfig, cache_dir: Path, on_stage: Callable[[str], 
         raise DataError(f"{empty}; see {data_dir / 'quarantine.jsonl'}")
     allowed = guard_leakage(data.rows, cfg.data)
     (data_dir / "leakage.json").write_text(json.dumps([vars(lk) for lk in allowed], indent=2) + "\n")
-    cases = take(load_cases(cfg.data.eval), eval_limit or cfg.data.max_eval_cases)
+    cases = take(load_eval_cases(cfg.data.eval), eval_limit or cfg.data.max_eval_cases)
     counts = {"data.rows_read": data.stage("read")["rows_in"], "data.sampled": data.stage("mix")["rows_out"],
               "data.train_examples": len(train_ds), "data.quarantined": len(data.quarantine.rows),
               "data.eval_cases": len(cases), "data.leaks_allowed": len(allowed)}

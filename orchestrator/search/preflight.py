@@ -43,11 +43,11 @@ def _exists(path: Path, key: str, what: str, problems: list[str], kind: str = "f
 
 
 def _cases(path: Path, key: str, problems: list[str]) -> list[dict] | None:
-    from evals.cases import load_cases
+    from orchestrator.data.normalise import load_eval_cases
     if not _exists(path, key, "eval set", problems):
         return None
     try:
-        return load_cases(path)
+        return load_eval_cases(path)
     except ToolsweepError as err:
         problems.append(f"{key}: {err}")
         return None
