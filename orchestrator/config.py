@@ -17,7 +17,7 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
-from evals.metrics import GATED, OBJECTIVES
+from evals.metrics import GATED, METRICS, OBJECTIVES
 from evals.stats import N_RESAMPLES
 from orchestrator.errors import ConfigError
 from evals.textio import read_text
@@ -73,7 +73,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 def safe_name(value: str, what: str) -> str:
     """A name that becomes a folder (runs/<name>-..., releases/<family>-<version>) and an MLflow name."""
     if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise ValueError(f"{value!r} cannot name {what}: use 1-100 letters, digits, '.', '_' or '-', "
+        raise ValueError(f"{value!r} cannot name {what}: use 1-100 ASCII letters, digits, '.', '_' or '-', "
                          f"starting with a letter or digit")
     return value
 
@@ -105,6 +105,16 @@ class TinyModelConfig(_Strict):
     num_attention_heads: int = Field(4, gt=0)
     num_key_value_heads: int = Field(2, gt=0)
     seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> "TinyModelConfig":
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of num_attention_heads "
+                             f"{self.num_attention_heads}: the model cannot be built")
+        if self.num_attention_heads % self.num_key_value_heads:
+            raise ValueError(f"num_attention_heads {self.num_attention_heads} is not a multiple of "
+                             f"num_key_value_heads {self.num_key_value_heads}: the model cannot be built")
+        return self
 
 
 class ModelConfig(_Strict):
@@ -158,6 +168,13 @@ class GenerateConfig(_Strict):
 
 
 KNOWN_TRACKS = ("honesty", "long_context", "judgment", "toolset")  # the generators' tracks; `honesty` feeds its quota
+
+
+def _a_folder(v: Any) -> Any:
+    """An empty folder path read as the current folder (Path("") is "."): refused, as `--set key=` is."""
+    if isinstance(v, str) and not v.strip():
+        raise ValueError("empty; expected a folder path")
+    return v
 
 
 def _no_repeats(values: list, what: str) -> None:
@@ -225,6 +242,12 @@ class MixConfig(_Strict):
 class FilterConfig(_Strict):
     stale_after_s: float | None = Field(None, gt=0)  # tool results older than this before the last user turn
     skip: list[Literal[FILTER_CHECKS]] = []          # quality checks to turn off
+
+    @field_validator("skip")
+    @classmethod
+    def _skip_once(cls, v: list[str]) -> list[str]:
+        _no_repeats(v, "filter check(s)")
+        return v
 
 
 class DedupeConfig(_Strict):
@@ -307,6 +330,8 @@ class LoraConfig(_Strict):
     def _some_targets(cls, v: list[str] | str) -> list[str] | str:
         if isinstance(v, list) and (not v or any(not isinstance(n, str) or not n for n in v)):
             raise ValueError("list at least one module name (or a preset: attention-mlp, all-linear)")
+        if isinstance(v, list):
+            _no_repeats(v, "target module(s)")
         return v
 
     @field_validator("alpha")
@@ -393,6 +418,8 @@ class TrackingConfig(_Strict):
     artifact_root: Path = Path("mlruns/artifacts")
     experiment: str = "toolsweep"
 
+    _artifact_root_given = field_validator("artifact_root", mode="before")(classmethod(lambda cls, v: _a_folder(v)))
+
     @field_validator("uri")
     @classmethod
     def _a_store_mlflow_opens(cls, v: str) -> str:
@@ -435,6 +462,7 @@ class SearchConfig(_Strict):
     max_failures: int = Field(2, ge=0)       # retries of a crashed trial, from its last checkpoint
     keep_checkpoints: int = Field(1, gt=0)   # per trial; older ones are deleted
     storage_path: str = "runs/ray"           # local folder or a pyarrow URI (s3://, gs://)
+    _storage_given = field_validator("storage_path", mode="before")(classmethod(lambda cls, v: _a_folder(v)))
     # The Optuna study (for optuna-dashboard): "auto" = mlruns/optuna.db beside a local MLflow SQLite
     # store (in memory with an MLflow server), null = in memory, or an SQLAlchemy URL.
     optuna_storage: str | None = "auto"
@@ -443,6 +471,10 @@ class SearchConfig(_Strict):
     @classmethod
     def _known_objectives(cls, v: dict) -> dict:
         _all_known(list(v), OBJECTIVE_METRICS, "objective(s)", empty_ok=False)
+        wrong = {k: d for k, d in v.items() if d != METRICS[k].direction}
+        if wrong:  # `fabrication_rate: max` would search for the model that invents the most results
+            raise ValueError("objective(s) searched the wrong way: " + ", ".join(
+                f"{k}: {d} (better is {METRICS[k].direction})" for k, d in wrong.items()))
         return v
 
     @model_validator(mode="after")
@@ -524,6 +556,13 @@ class PromoteConfig(_Strict):
     def _known_quants(cls, v: list[str]) -> list[str]:
         return QuantizeConfig._known_types(v)
 
+    @model_validator(mode="after")
+    def _primary_not_a_guard(self) -> "PromoteConfig":
+        if self.primary in self.guards:  # it must improve credibly; "must not get worse" then says nothing more
+            raise ValueError(f"guards list the primary metric {self.primary!r}; a guard is another metric that must "
+                             "not get credibly worse (the primary must get credibly better)")
+        return self
+
 
 class Choice(_Strict):
     choice: list[Any]
@@ -589,6 +628,8 @@ class SweepConfig(_Strict):
     def _name_names_a_folder(cls, v: str) -> str:
         return safe_name(v, "the sweep's folders and MLflow runs")
 
+    _output_dir_given = field_validator("output_dir", mode="before")(classmethod(lambda cls, v: _a_folder(v)))
+
     @model_validator(mode="after")
     def _long_sources_fit(self) -> "SweepConfig":
         """A generated long-context source longer than train.max_length would lose every row at
@@ -600,6 +641,19 @@ class SweepConfig(_Strict):
                 raise ValueError(f"data.sources.{name}.generate.target_tokens {gen.target_tokens} is more than "
                                  f"train.max_length {self.train.max_length}: every row of the source would be "
                                  f"quarantined when rendered; raise train.max_length or lower target_tokens")
+        return self
+
+    @model_validator(mode="after")
+    def _promotion_set_held_out(self) -> "SweepConfig":
+        """The set "did tuning help?" is answered on must not be a training source (data.eval and the
+        leakage sets are checked in DataConfig; promote.eval_set was not, and could be train.jsonl)."""
+        if self.promote.eval_set is None:
+            return self
+        for name, src in self.data.sources.items():
+            may_train = src.weight > 0 or f"data.sources.{name}.weight" in self.search_space
+            if src.path is not None and may_train and Path(src.path).resolve() == Path(self.promote.eval_set).resolve():
+                raise ValueError(f"promote.eval_set ({self.promote.eval_set}) is the training source {name!r}: a "
+                                 "model scored on its own training rows measures memory, not skill")
         return self
 
     @model_validator(mode="after")
@@ -634,9 +688,11 @@ class SweepConfig(_Strict):
             raise ValueError(f"search.grace_period {self.search.grace_period} is more than the most epochs a trial "
                              f"runs ({most}, train.epochs): ASHA could never compare trials")
         if self.search_space:
+            _check_domains(self)  # each value in its field's range first: a ratio of 1.5 is named as such
             _check_ratio_extremes(self)
-            _check_domains(self)
+            _check_zero_weights(self)
         return self
+
 
 
 def _is_section(node: Any, annotation: Any) -> bool:
@@ -705,6 +761,21 @@ def _check_ratio_extremes(cfg: "SweepConfig") -> None:
         raise ValueError(f"search_space: data.mix.no_tool_ratio and data.mix.honesty_ratio can be drawn as "
                          f"{largest['data.mix.no_tool_ratio']} and {largest['data.mix.honesty_ratio']}, which sum to "
                          f"more than 1; narrow their ranges")
+
+
+def _check_zero_weights(cfg: "SweepConfig") -> None:
+    """Every source weight can be drawn as 0 at once (the fixed config's all-zero case is refused in
+    DataConfig): the trial that draws them has nothing to mix."""
+    from orchestrator.search.space import domain_points, space_spec
+
+    dims = {d.key: d for d in space_spec(cfg.search_space)}
+    def can_be_zero(name: str) -> bool:
+        key = f"data.sources.{name}.weight"
+        values = domain_points(dims[key]) if key in dims else [cfg.data.sources[name].weight]
+        return min(values) == 0
+    if any(f"data.sources.{n}.weight" in dims for n in cfg.data.sources) and all(map(can_be_zero, cfg.data.sources)):
+        raise ValueError("search_space: every source weight can be drawn as 0 in one trial, which would have nothing "
+                         "to mix; keep one source's weight above 0")
 
 
 _RANGE_KINDS = tuple(k for k in _DISTRIBUTIONS if k != "choice")
@@ -824,7 +895,11 @@ def yaml_error_text(err: yaml.YAMLError) -> str:
 
 
 def yaml_loads(text: str) -> Any:
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    """YAML text as data; ValueError for nesting too deep for PyYAML's recursive composer."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise ValueError("nested too deeply to read (hundreds of levels of lists or mappings)") from None
 
 
 def read_yaml(path: Path, kind: str, error: type[Exception] = ConfigError) -> Any:
@@ -889,8 +964,77 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Sw
         raise ConfigError(wrong)
     _unknown_source(data, overrides or {})
     for dotted, value in (overrides or {}).items():
-        set_dotted(data, dotted, value)
+        set_dotted(data, dotted, _merged_section(data, dotted, value))
+    unread = _unread_model_shape(data)
+    if unread:
+        raise ConfigError(f"{path}: 1 problem(s) in the sweep config:\n  - {unread}")
     return parse_config(data, path)
+
+
+# The from-config models' shape sections, and the base that reads each.
+_SHAPE_SECTIONS = {"tiny": "tiny", "tiny_qwen35": "tiny-qwen3.5"}
+
+
+def _unread_model_shape(data: dict) -> str | None:
+    """A `model.tiny` / `model.tiny_qwen35` setting (or search_space dimension) whose base is not the
+    one that reads it: the value would change nothing, and a searched one would spend trials on it."""
+    model = data.get("model") if isinstance(data.get("model"), dict) else {}
+    space = data.get("search_space") if isinstance(data.get("search_space"), dict) else {}
+    drawn = space.get("model.base")
+    bases = {model.get("base", "smollm2-135m")} | (set(drawn["choice"]) if isinstance(drawn, dict) and isinstance(
+        drawn.get("choice"), list) else set())
+    for section, base in _SHAPE_SECTIONS.items():
+        given = [f"model.{section}"] if model.get(section) not in (None, {}) else []
+        given += [k for k in space if isinstance(k, str) and k.startswith(f"model.{section}.")]
+        if given and base not in bases:
+            return (f"{given[0]}: read only when model.base is {base!r} (it is {model.get('base', 'smollm2-135m')!r}), "
+                    "so the setting would change nothing; remove it")
+    return None
+
+
+def _section_model(dotted: str) -> type[BaseModel] | None:
+    """The model class a dotted key names when it is a whole section (`train`, `train.lora`,
+    `data.sources.starter`), else None (a field, even one whose value is a mapping)."""
+    model: type[BaseModel] = SweepConfig
+    parts = dotted.split(".")
+    i = 0
+    while i < len(parts):
+        field = model.model_fields.get(parts[i])
+        if field is None:
+            return None
+        nested = next((t for t in _plain_types(field.annotation) if issubclass(t, BaseModel)), None)
+        if nested is not None:
+            model, i = nested, i + 1
+            continue
+        # a mapping of sections, such as data.sources: the next part names one of them
+        values = [get_args(a)[1] for a in _mapping_annotations(field.annotation)]
+        section = next((v for v in values if isinstance(v, type) and issubclass(v, BaseModel)), None)
+        if section is None or i + 1 >= len(parts):
+            return None
+        model, i = section, i + 2
+    return model
+
+
+def _mapping_annotations(annotation: Any) -> list:
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        return [a for arg in get_args(annotation) for a in _mapping_annotations(arg)]
+    return [annotation] if origin is dict else []
+
+
+def _merged_section(data: Any, dotted: str, value: Any) -> Any:
+    """`--set train={epochs: 2}` sets train.epochs and keeps the rest of `train`: a mapping given
+    for a whole section is merged into what the file holds, section by section (it replaced the
+    section, and every key it did not name went back to its default: learning rate, target
+    modules, top_layers). A mapping-valued field (search.objectives) is replaced, as any value is."""
+    if not isinstance(value, dict) or _section_model(dotted) is None:
+        return value
+    node = data
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return value
+    return {**node, **{key: _merged_section(data, f"{dotted}.{key}", sub) for key, sub in value.items()}}
 
 
 def _unknown_source(data: dict, overrides: dict[str, Any]) -> None:
@@ -943,6 +1087,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         return key, yaml_loads(raw)
     except yaml.YAMLError as err:
         raise ConfigError(f"override {text!r}: the value is not valid YAML ({yaml_error_text(err).split(': not valid YAML: ')[-1]})") from None
+    except ValueError as err:  # too deep, or an integer over Python's 4300-digit limit
+        raise ConfigError(f"override {text[:60]!r}: the value is not valid YAML ({str(err).splitlines()[0]})") from None
 
 
 def flat_params(cfg: SweepConfig) -> dict[str, Any]:

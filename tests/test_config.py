@@ -121,3 +121,16 @@ def test_set_can_address_a_dotted_search_space_key(tmp_path):
                                parse_override("search_space.train.epochs={choice: [1, 2]}")]))
     assert set(cfg.search_space) == {"train.lora.rank", "train.epochs"}
     assert cfg.search_space["train.lora.rank"].choice == [8, 16]
+
+
+def test_set_of_a_whole_section_merges_into_it_and_a_mapping_field_is_replaced():
+    smoke = ROOT / "sweeps/smoke.yaml"
+    merged = load_config(smoke, {"train": {"epochs": 2, "lora": {"rank": 8}}})
+    fixed = load_config(smoke)
+    assert merged.train.epochs == 2 and merged.train.lora.rank == 8
+    assert (merged.train.learning_rate, merged.train.lora.top_layers, merged.train.lora.target_modules) == (
+        fixed.train.learning_rate, fixed.train.lora.top_layers, fixed.train.lora.target_modules)
+    added = load_config(smoke, {"data.sources.extra": {"path": str(ROOT / "data/starter/heldout.jsonl"), "weight": 0}})
+    assert list(added.data.sources) == ["starter", "judgment", "honesty", "extra"]
+    replaced = load_config(smoke, {"search.objectives": {"tool_f1": "max"}, "search.rung_weights": {}})
+    assert replaced.search.objectives == {"tool_f1": "max"}

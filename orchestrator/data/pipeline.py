@@ -268,15 +268,16 @@ def metrics(result: DataResult) -> dict[str, float]:
     return out
 
 
-def guard_leakage(rows: list[dict], cfg: DataConfig) -> list:
-    """Check data.eval and data.leakage.eval_sets against the rows; raises LeakageError on a leak
-    of a kind not allowed, returns the allowed leaks (to report)."""
+def guard_leakage(rows: list[dict], cfg: DataConfig, promotion_set: Path | None = None) -> list:
+    """Check data.eval, data.leakage.eval_sets and the promotion set (promote.eval_set: the set the
+    "did tuning help?" verdict rests on) against the rows; raises LeakageError on a leak of a kind
+    not allowed, returns the allowed leaks (to report)."""
     from orchestrator.data.normalise import load_eval_cases
     from orchestrator.data.leakage import enforce, find_leaks
 
     if not cfg.leakage.check:
         return []
-    paths = [cfg.eval] + [p for p in cfg.leakage.eval_sets if p != cfg.eval]
+    paths = list(dict.fromkeys(p for p in [cfg.eval, *cfg.leakage.eval_sets, promotion_set] if p is not None))
     sets = {str(p): load_eval_cases(p) for p in paths}
     leaks = find_leaks(rows, sets, cfg.leakage.ngram, cfg.leakage.ngram_threshold, cfg.leakage.min_value_chars)
     return enforce(leaks, cfg.leakage.allow)

@@ -50,7 +50,7 @@ def build_mix(cfg, out_dir: Path, render: bool = False) -> MixResult:
         return result
     report = out_dir / "leakage.json"  # this run's leaks, always: an earlier run's "[]" must not sit beside a leaking mix
     try:
-        allowed = guard_leakage(data.rows, cfg.data)
+        allowed = guard_leakage(data.rows, cfg.data, cfg.promote.eval_set)
     except LeakageError as err:
         result.leakage = str(err)
         leaks = [{**vars(lk), "blocking": True} for lk in getattr(err, "blocking", [])]

@@ -183,7 +183,7 @@ def prepare_inputs(cfg: SweepConfig, cache_dir: Path, on_stage: Callable[[str], 
     empty = empty_mix_problem(data, cfg.train.max_length)
     if empty:  # the trial's reason, instead of the trainer's "no training examples left"
         raise DataError(f"{empty}; see {data_dir / 'quarantine.jsonl'}")
-    allowed = guard_leakage(data.rows, cfg.data)
+    allowed = guard_leakage(data.rows, cfg.data, cfg.promote.eval_set)
     (data_dir / "leakage.json").write_text(json.dumps([vars(lk) for lk in allowed], indent=2) + "\n")
     cases = take(load_eval_cases(cfg.data.eval), eval_limit or cfg.data.max_eval_cases)
     counts = {"data.rows_read": data.stage("read")["rows_in"], "data.sampled": data.stage("mix")["rows_out"],

@@ -141,24 +141,29 @@ def _objective_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list
     from orchestrator.search.space import unmeasured_objectives
     if dev is None:
         return
-    cases = take(dev, cfg.search.dev_cases)
-    missing = unmeasured_objectives(cases, cfg.search.objectives)
-    if missing:
-        problems.append(f"search.dev_cases: the first {len(cases)} cases of {cfg.data.eval} cannot measure the "
-                        f"objective(s) {missing} (no no-tool case, probe or call case among them); raise "
-                        f"search.dev_cases or choose other objectives")
+    for key, limit in (("search.dev_cases", cfg.search.dev_cases), ("data.max_eval_cases", cfg.data.max_eval_cases)):
+        if key == "data.max_eval_cases" and limit is None:
+            continue  # every case: measured if the dev slice's are
+        cases = take(dev, limit)
+        missing = unmeasured_objectives(cases, cfg.search.objectives)
+        if missing:
+            problems.append(f"{key}: the first {len(cases)} cases of {cfg.data.eval} cannot measure the "
+                            f"objective(s) {missing} (no no-tool case, probe or call case among them); raise "
+                            f"{key} or choose other objectives")
 
 
-def _promotion_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list[str], promoting: bool) -> None:
+def _promotion_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list[str],
+                        promoting: bool) -> list[dict] | None:
     """With `promote.mode: auto` the gate runs at the end: a primary or guard its eval set cannot
-    measure on `promote.min_cases` cases would refuse every candidate, hours later."""
+    measure on `promote.min_cases` cases would refuse every candidate, hours later. Returns the
+    promotion's cases when it will run."""
     from evals.cases import take
     from orchestrator.search.space import unmeasured_objectives
 
     p = cfg.promote
     cases = dev if p.eval_set is None else _cases(p.eval_set, "promote.eval_set", problems)
     if cases is None or not (promoting or p.mode == "auto"):
-        return
+        return None
     cases = take(cases, p.max_eval_cases)
     where = p.eval_set or cfg.data.eval
     for metric in [p.primary, *p.guards]:
@@ -172,6 +177,7 @@ def _promotion_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list
             # with promote: auto would only end refused.
             problems.append(f"{NOTE if promoting else ''}promote.min_cases: {metric} is measured on only {n} of the {len(cases)} promotion "
                             f"cases of {where} (min_cases {p.min_cases}): the gate would refuse every candidate")
+    return cases
 
 
 def _measured_on(metric: str, cases: list[dict]) -> int | None:
@@ -326,35 +332,69 @@ def _target_module_problems(cfg: SweepConfig, problems: list[str]) -> None:
                             f"{', '.join(known)}; or a preset: {', '.join(PRESETS)})")
 
 
-def _context_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list[str]) -> None:
+def _context_problems(cfg: SweepConfig, dev: list[dict] | None, promotion: list[dict] | None,
+                      problems: list[str]) -> None:
     """`eval.n_ctx` (fixed or its smallest search-space value) too small for a dev case's prompt and
     `eval.max_new_tokens`, by a lower bound on the prompt's tokens (its characters / 8; no tokenizer
     is loaded here): every trial would train an epoch and export a GGUF before its first dev eval
-    refused the case."""
+    refused the case. The promotion's cases too, scored with the same setting at the sweep's end."""
     from evals.cases import min_prompt_tokens, take
 
-    if not dev:
-        return
     n_ctx = min(v for _, v in _asked(cfg, "eval.n_ctx", cfg.eval.n_ctx) if isinstance(v, int))
-    need, case = max((min_prompt_tokens(c), c["id"]) for c in take(dev, cfg.search.dev_cases))
-    if need + cfg.eval.max_new_tokens > n_ctx:
-        problems.append(f"eval.n_ctx: {n_ctx} tokens cannot hold dev case {case!r} (at least {need} tokens of prompt "
-                        f"+ eval.max_new_tokens {cfg.eval.max_new_tokens}); raise it")
+    for kind, cases in (("dev", take(dev or [], cfg.search.dev_cases)), ("promotion", promotion or [])):
+        if not cases:
+            continue
+        need, case = max((min_prompt_tokens(c), c["id"]) for c in cases)
+        if need + cfg.eval.max_new_tokens > n_ctx:
+            problems.append(f"eval.n_ctx: {n_ctx} tokens cannot hold {kind} case {case!r} (at least {need} tokens of "
+                            f"prompt + eval.max_new_tokens {cfg.eval.max_new_tokens}); raise it")
+
+
+def _shortfall_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    """With `data.mix.on_shortfall: fail`, a quota the sources cannot fill fails every trial at its
+    first step: the data stages run here (seconds; generated sources are cached for the trials), for
+    the fixed config. Skipped when other problems were found (the sources may not even read)."""
+    if cfg.data.mix.on_shortfall != "fail" or cfg.data.mix.total is None or any(
+            not p.startswith(NOTE) for p in problems):
+        return
+    from orchestrator.data.mix import MixError
+    from orchestrator.paths import cache_dir
+    from orchestrator.recipes.trial import build_data
+
+    try:
+        build_data(cfg, cache_dir())
+    except MixError as err:
+        problems.append(f"data.mix.on_shortfall: fail, and the sources cannot fill the mix: {err} (`toolsweep data` "
+                        "shows the quotas)")
+
+
+def _driver_problem(url: str) -> str | None:
+    """Why an SQLAlchemy URL's database driver cannot be loaded here, or None."""
+    try:
+        from sqlalchemy.engine import make_url
+        make_url(url).get_dialect().import_dbapi()
+    except Exception as err:  # noqa: BLE001 - any failure means the store cannot be opened either
+        first = str(err).splitlines()[0] if str(err) else ""
+        return f"{type(err).__name__}: {first}"
+    return None
 
 
 def _optuna_storage_problems(cfg: SweepConfig, problems: list[str]) -> None:
     """An SQLAlchemy URL whose database driver is not installed (or that is no URL) failed after the
-    sweep had opened its MLflow run and started Ray."""
+    sweep had opened its MLflow run and started Ray. A database tracking URI (MLflow's SQLAlchemy
+    store) the same."""
     url = cfg.search.optuna_storage
-    if url in (None, "auto"):
-        return
-    try:
-        from sqlalchemy.engine import make_url
-        make_url(url).get_dialect().import_dbapi()
-    except Exception as err:  # noqa: BLE001 - any failure means Optuna cannot open it either
-        first = str(err).splitlines()[0] if str(err) else ""
-        problems.append(f"search.optuna_storage: {url!r} cannot be opened here ({type(err).__name__}: {first}); "
-                        "expected an SQLAlchemy URL whose driver is installed (sqlite:///path), 'auto' or null")
+    if url not in (None, "auto"):
+        why = _driver_problem(url)
+        if why:
+            problems.append(f"search.optuna_storage: {url!r} cannot be opened here ({why}); expected an SQLAlchemy "
+                            "URL whose driver is installed (sqlite:///path), 'auto' or null")
+    uri = cfg.tracking.uri
+    if re.match(r"(postgresql|mysql|mssql)(\+\w+)?://", uri):
+        why = _driver_problem(uri)
+        if why:
+            problems.append(f"{HERE}tracking.uri: {uri!r} cannot be opened here ({why}); install the database's driver "
+                            "(e.g. psycopg2 for postgresql) or use sqlite:///mlruns/mlflow.db")
 
 
 def _writable_problems(cfg: SweepConfig, problems: list[str]) -> None:
@@ -497,10 +537,11 @@ def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:
     _data_problems(cfg, found)
     dev = _cases(cfg.data.eval, "data.eval", found)
     _objective_problems(cfg, dev, found)
-    _promotion_problems(cfg, dev, found, promoting)
+    promotion = _promotion_problems(cfg, dev, found, promoting)
     _model_problems(cfg, found)
     _target_module_problems(cfg, found)
-    _context_problems(cfg, dev, found)
+    _context_problems(cfg, dev, promotion, found)
+    _shortfall_problems(cfg, found)
     _optuna_storage_problems(cfg, found)
     _writable_problems(cfg, found)
     _resource_problems(cfg, found)
