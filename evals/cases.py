@@ -23,7 +23,7 @@ from evals.errors import CaseFileError
 from evals.messages import ROLES, ContentError, anthropic_turns, content_text, control_token_at, standard_message
 from evals.scorer import tool_schemas
 from evals.textio import jsonl_lines, read_bytes
-from evals.tools import tool_names, tool_schema_problem
+from evals.tools import declared_arguments, tool_names, tool_schema_problem
 from evals.xlam import XlamError, is_xlam_row, scenario_of, xlam_parts
 
 
@@ -257,14 +257,6 @@ def _expected_problem(case: dict, names: set[str]) -> str | None:
     return None
 
 
-def _declared(schema: dict | None) -> set[str] | None:
-    """The argument names a tool's schema declares; None when it declares none or allows others."""
-    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict) \
-            or schema.get("additionalProperties") not in (None, False):
-        return None
-    return set(schema["properties"])
-
-
 def _arg_rules_problem(rules: Any, names: set[str], schemas: dict[str, dict]) -> str | None:
     if not isinstance(rules, dict) or any(not isinstance(r, dict) for r in rules.values()):
         return "'arg_rules' must map tool names to {argument: rule} objects"
@@ -273,7 +265,7 @@ def _arg_rules_problem(rules: Any, names: set[str], schemas: dict[str, dict]) ->
             return f"arg_rules for {tool!r}: not among the case's tools"
         for arg, rule in per_arg.items():
             where = f"arg_rules for {tool}.{arg}"
-            declared = _declared(schemas.get(tool))
+            declared = declared_arguments(schemas.get(tool))
             if declared is not None and arg not in declared:
                 return f"{where}: {tool!r} has no parameter {arg!r} (a misspelt argument leaves the rule unused)"
             unknown = set(rule) - _RULE_KEYS if isinstance(rule, dict) else {"(not an object)"}
@@ -328,7 +320,7 @@ def reference_problem(case: dict) -> str | None:
     parallel_multiple_21 passes the string "data['sales']" where an array is declared)."""
     schemas = tool_schemas(case["tools"])
     for call in case["expected"].get("calls") or []:
-        declared = _declared(schemas.get(call["name"]))
+        declared = declared_arguments(schemas.get(call["name"]))
         undeclared = [] if declared is None else sorted(set(call.get("arguments", {})) - declared)
         if undeclared:  # the schema does not forbid them, but no answer that follows it would write them
             return f"expected call {call['name']!r}: argument(s) {undeclared} are not among the tool's parameters"

@@ -20,6 +20,17 @@ def tool_names(case: dict) -> list[str]:
     return [t.get("function", t).get("name") for t in case.get("tools") or []]
 
 
+def declared_arguments(schema: dict | None) -> set[str] | None:
+    """The argument names a tool's schema declares; None when it declares none or allows others
+    (`additionalProperties` true or a schema, `patternProperties`). JSON Schema lets an undeclared
+    argument through unless `additionalProperties` is false, but a function refuses a keyword it
+    does not take: training rows and reference calls that pass one are refused."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict) \
+            or schema.get("additionalProperties") not in (None, False) or "patternProperties" in schema:
+        return None
+    return set(schema["properties"])
+
+
 def tool_schema_problem(tools: list[dict]) -> tuple[str, str] | None:
     """(check, reason) for the first tool definition that cannot be used, or None."""
     seen: set[str] = set()

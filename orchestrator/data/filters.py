@@ -9,8 +9,9 @@ Rules, checked in this order (the `check` names are what the stage table counts)
 - `arguments_not_object`: a call's `arguments` is not a JSON object (e.g. a string that is not JSON).
 - `missing_required_argument`: a call leaves out an argument its schema lists as `required`.
 - `undeclared_argument`: a call passes an argument its tool's schema does not list under
-  `properties` (when the schema lists them and says nothing of `additionalProperties` or
-  `patternProperties`): a function refuses such a keyword, so the row would teach an invented parameter.
+  `properties` (when the schema lists them and does not allow others through `additionalProperties`
+  or `patternProperties`; evals.tools.declared_arguments, which eval cases' reference calls are held
+  to as well): a function refuses such a keyword, so the row would teach an invented parameter.
 - `invalid_arguments`: the arguments fail the tool's JSON Schema (jsonschema, Draft 2020-12) for any
   other reason (wrong type, enum, unknown key where `additionalProperties` is false, ...), or hold a
   NaN or infinite number (an Arrow/Parquet row can carry one; JSON cannot).
@@ -68,7 +69,7 @@ import jsonschema
 from evals import jsontext
 from evals.messages import control_token_at
 from evals.parser import parse_strict
-from evals.tools import tool_schema_problem
+from evals.tools import declared_arguments, tool_schema_problem
 
 CLAIM = re.compile(
     r"\b(?:the\s+(?:search|lookup|query|tool|api|function|call|results?|output|file|command)\s+"
@@ -96,17 +97,6 @@ def _non_finite(value: Any) -> bool:
     return False
 
 
-def _undeclared(args: dict, schema: dict) -> list[str]:
-    """Top-level argument names a schema that lists its properties does not declare. JSON Schema lets
-    them through unless `additionalProperties` is false, but a function refuses a keyword it does not
-    take, and a row that passes one teaches the model to invent parameters. A schema that allows more
-    on purpose (`additionalProperties` true or a schema, `patternProperties`) is left alone."""
-    props = schema.get("properties")
-    if not isinstance(props, dict) or "additionalProperties" in schema or "patternProperties" in schema:
-        return []
-    return [k for k in args if k not in props]
-
-
 def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
     bad_tool = tool_schema_problem(row["tools"])
     if bad_tool:
@@ -130,7 +120,8 @@ def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
         missing = [k for k in schema.get("required", []) if k not in args]
         if missing:
             yield "missing_required_argument", f"message {i}: {name!r} misses required argument(s) {missing}"
-        undeclared = _undeclared(args, schema)
+        declared = declared_arguments(schema)
+        undeclared = [] if declared is None else [k for k in args if k not in declared]
         if undeclared:
             yield "undeclared_argument", (f"message {i}: {name!r} is called with argument(s) {undeclared} its schema "
                                           f"does not declare (it declares {sorted(schema['properties'])})")
