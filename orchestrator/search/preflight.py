@@ -144,6 +144,9 @@ def _objective_problems(cfg: SweepConfig, dev: list[dict] | None, problems: list
     for key, limit in (("search.dev_cases", cfg.search.dev_cases), ("data.max_eval_cases", cfg.data.max_eval_cases)):
         if key == "data.max_eval_cases" and limit is None:
             continue  # every case: measured if the dev slice's are
+        if limit is not None and limit > len(dev):
+            problems.append(f"{NOTE}{key}: {limit} is more than the {len(dev)} cases of {cfg.data.eval}; all "
+                            f"{len(dev)} are scored")
         cases = take(dev, limit)
         missing = unmeasured_objectives(cases, cfg.search.objectives)
         if missing:
@@ -557,9 +560,10 @@ def _early_stopping_notes(cfg: SweepConfig, found: list[str]) -> None:
 
     most = most_epochs(cfg.search_space, cfg.train.epochs)
     if cfg.search.num_samples > 1 and most <= cfg.search.grace_period:
-        found.append(f"{NOTE}search.grace_period: no trial runs more than {most} epoch(s), the grace period "
-                     f"({cfg.search.grace_period}), so ASHA stops no trial early; give train.epochs (or its search "
-                     f"range) more than {cfg.search.grace_period} for early stopping to save time")
+        found.append(f"{NOTE}search.grace_period: no trial reports at more than {most} epoch rung(s) (train.epochs "
+                     f"{cfg.train.epochs:g}), the grace period ({cfg.search.grace_period}), so ASHA stops no trial "
+                     f"early; give train.epochs (or its search range) more than {cfg.search.grace_period} for early "
+                     f"stopping to save time")
 
 
 def _sampled_file_problems(cfg: SweepConfig, found: list[str]) -> None:
