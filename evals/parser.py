@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from evals import jsontext
+from evals.pythonic_calls import PythonicCallError, pythonic_calls, trailing_pythonic_calls
 
 _BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 STRICT_KEYS = frozenset({"name", "arguments"})
@@ -192,7 +193,8 @@ def written_calls(output: str) -> tuple[list[dict], int]:
     beside them are no call: for judging a teacher's answer, where dropping a call the teacher made
     (to a tool it was not offered, in a second code fence, as a stray array item) would keep a row
     that says something else than the teacher did. Sources in the lenient parser's order: XML
-    function blocks, <tool_call> blocks and python tags, else every code fence, else the prose."""
+    function blocks, <tool_call> blocks and python tags, else every code fence, else the prose; else
+    a Python-style call list."""
     xml = _xml_calls(output)
     if xml:
         return xml, 0
@@ -201,7 +203,18 @@ def written_calls(output: str) -> tuple[list[dict], int]:
         calls = [c for c in map(_as_call, items) if c]
         if calls:
             return calls, len(items) - len(calls)
-    return [], 0
+    return _pythonic(output), 0
+
+
+def _pythonic(output: str) -> list[dict]:
+    """Calls written as a Python call list (`[get_weather(city='Oslo')]`: Llama 3.2's pythonic tool
+    format, ToolACE's), wholly or after some text; [] for any other text, or one that does not read."""
+    try:
+        calls = pythonic_calls(output)
+    except PythonicCallError:
+        return []
+    found = ("", calls) if calls is not None else trailing_pythonic_calls(output)
+    return found[1] if found else []
 
 
 def parse_lenient(output: str, tools: Iterable[str] | None = None) -> Parsed:

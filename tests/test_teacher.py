@@ -43,6 +43,7 @@ CANNED = [  # (teacher response, expected reject reason or None)
     (_msg(content='<|python_tag|>{"name": "get_weather", "parameters": {"city": "Oslo"}}'), None),
     (_msg(content='<function=get_weather>{"city": "Oslo"}</function>'), None),
     (_msg(content='[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Oslo"}}]'), None),
+    (_msg(content="[get_weather(city='Oslo')]"), None),  # Llama 3.2's pythonic format, ToolACE's
     (_msg(content='<think>the user wants weather</think>\nChecking.<tool_call>{"name": "get_weather", '
                   '"arguments": {"city": "Oslo"}}</tool_call>'), None),
     (_msg(content=None, function_call={"name": "get_weather", "arguments": '{"city": "Oslo"}'}), None),
@@ -56,6 +57,7 @@ CANNED = [  # (teacher response, expected reject reason or None)
     (_msg(content='<tool_call>{"name": "send_email", "arguments": {}}</tool_call>',
           tool_calls=[_call("get_weather", '{"city": "Oslo"}')]),
      "ambiguous answer: calls both in tool_calls and written in the text"),
+    (_msg(content="[send_email(to='a@b.c')]"), "invalid call: 'send_email' is not an offered tool"),
 ]
 
 

@@ -29,7 +29,7 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   OpenAI's legacy form (an assistant `function_call`, a `function` role for its result) is read as
   `tool_calls` and a `tool` message.
   An assistant turn that is nothing but a Python-style call list (`[f(x=1)]`, ToolACE's form) is
-  read as those calls (orchestrator/data/pythonic_calls.py; one that cannot be read is quarantined as
+  read as those calls (evals/pythonic_calls.py; one that cannot be read is quarantined as
   `unsupported_call_syntax`), and ToolACE's tools are the JSON list its system prompt gives after "Here
   is a list of functions in JSON format that you can invoke:". A bare JSON call
   (`{"name": ..., "arguments": ...}` as an assistant's whole text) is quarantined as
@@ -92,7 +92,7 @@ from evals.cases import load_cases
 from evals.messages import (ROLES, TOOL_RESPONSE, ContentError, anthropic_turns, content_text, inline_calls,
                             standard_message)
 from evals.xlam import XlamError, is_xlam_row, xlam_parts
-from orchestrator.data.pythonic_calls import PythonicCallError, pythonic_calls, trailing_pythonic_calls
+from evals.pythonic_calls import PythonicCallError, pythonic_calls, trailing_pythonic_calls
 from orchestrator.data.quarantine import row_ref
 from orchestrator.data.schema_names import with_json_schema_types
 
@@ -184,7 +184,7 @@ def openai_tools(value: Any) -> list[dict]:
 
 def _pythonic_turn(text: str, index: int) -> tuple[str, list[dict]] | None:
     """(the text before them, the calls) of an assistant turn that writes its calls as a Python-style
-    call list (`[f(x=1), g()]`, as ToolACE does; orchestrator/data/pythonic_calls.py), wholly or after
+    call list (`[f(x=1), g()]`, as ToolACE does; evals/pythonic_calls.py), wholly or after
     some text, else None. A whole turn shaped as a call list that cannot be read is refused: kept as
     text it would train a call as a plain answer."""
     try:

@@ -6,7 +6,7 @@ endpoint's chat completions with its `tools`; the teacher's answer becomes a tra
 format (system, user, and an assistant turn with the teacher's calls, or its plain answer when it
 calls nothing). A call is kept only if it names an offered tool and its arguments parse to an
 object that fits the tool's schema. Calls a server returns as text (no tool parser) are read:
-`<tool_call>` blocks strictly, other formats (`<|python_tag|>`, `<function=...>`, `[TOOL_CALLS]`,
+`<tool_call>` blocks strictly, other formats (`<|python_tag|>`, `<function=...>`, `[TOOL_CALLS]`, a Python call list,
 fences, bare JSON) wherever they are written, whatever tool they name: a call to a tool not offered, or a
 JSON value written beside the calls that is no call, rejects the row rather than being dropped from it.
 Reasoning (`<think>...</think>`) is not training text.
