@@ -23,7 +23,7 @@ from evals.errors import CaseFileError
 from evals.messages import ROLES, ContentError, anthropic_turns, content_text, control_token_at, standard_message
 from evals.scorer import tool_schemas
 from evals.textio import jsonl_lines, read_bytes
-from evals.tools import declared_arguments, tool_names, tool_schema_problem
+from evals.tools import declared_arguments, tool_names, tool_schema_problem, with_parameters
 from evals.xlam import XlamError, is_xlam_row, scenario_of, xlam_parts
 
 
@@ -358,10 +358,8 @@ def _openai_form(row: dict) -> dict:
 def _with_parameters(tool: Any) -> Any:
     """A tool whose JSON Schema is under Anthropic's `input_schema` with it under `parameters`."""
     fn = tool.get("function", tool) if isinstance(tool, dict) else None
-    if not isinstance(fn, dict) or "input_schema" not in fn or "parameters" in fn:
-        return tool
-    fn = {**{k: v for k, v in fn.items() if k != "input_schema"}, "parameters": fn["input_schema"]}
-    return {"type": "function", "function": fn}
+    moved = with_parameters(fn) if isinstance(fn, dict) else fn
+    return tool if moved is fn else {"type": "function", "function": moved}
 
 
 def load_cases(path: Path | str, read_row: Callable[[dict], dict | None] | None = None) -> list[dict]:

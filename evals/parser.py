@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from evals import jsontext
-from evals.pythonic_calls import PythonicCallError, pythonic_calls, trailing_pythonic_calls
+from evals.pythonic_calls import PythonicCallError, written_call_list
 
 _BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 STRICT_KEYS = frozenset({"name", "arguments"})
@@ -210,10 +210,9 @@ def _pythonic(output: str) -> list[dict]:
     """Calls written as a Python call list (`[get_weather(city='Oslo')]`: Llama 3.2's pythonic tool
     format, ToolACE's), wholly or after some text; [] for any other text, or one that does not read."""
     try:
-        calls = pythonic_calls(output)
+        found = written_call_list(output)
     except PythonicCallError:
         return []
-    found = ("", calls) if calls is not None else trailing_pythonic_calls(output)
     return found[1] if found else []
 
 

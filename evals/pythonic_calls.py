@@ -124,6 +124,14 @@ def pythonic_calls(text: str) -> list[dict] | None:
     return calls
 
 
+def written_call_list(text: str) -> tuple[str, list[dict]] | None:
+    """(the text before it, its calls) when `text` is wholly a Python-style call list, or ends with
+    one that reads as calls; None for any other text; PythonicCallError when the whole text is
+    shaped as a call list but cannot be read."""
+    calls = pythonic_calls(text)
+    return ("", calls) if calls is not None else trailing_pythonic_calls(text)
+
+
 def trailing_pythonic_calls(text: str) -> tuple[str, list[dict]] | None:
     """(the text before it, its calls) when `text` ends with a Python-style call list that reads as
     calls ("Sure! [send_message(text='hi')]"), else None. Only the whole turn shaped as a call list

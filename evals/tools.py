@@ -20,6 +20,14 @@ def tool_names(case: dict) -> list[str]:
     return [t.get("function", t).get("name") for t in case.get("tools") or []]
 
 
+def with_parameters(fn: dict) -> dict:
+    """A function schema whose JSON Schema is under Anthropic's `input_schema`, with it under
+    `parameters` (the same object when it has `parameters` or no `input_schema`)."""
+    if "input_schema" not in fn or "parameters" in fn:
+        return fn
+    return {**{k: v for k, v in fn.items() if k != "input_schema"}, "parameters": fn["input_schema"]}
+
+
 def declared_arguments(schema: dict | None) -> set[str] | None:
     """The argument names a tool's schema declares; None when it declares none or allows others
     (`additionalProperties` true or a schema, `patternProperties`). JSON Schema lets an undeclared

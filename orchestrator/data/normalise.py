@@ -91,8 +91,9 @@ from evals import jsontext
 from evals.cases import load_cases
 from evals.messages import (ROLES, TOOL_RESPONSE, ContentError, anthropic_turns, content_text, inline_calls,
                             standard_message)
+from evals.pythonic_calls import PythonicCallError, written_call_list
+from evals.tools import with_parameters
 from evals.xlam import XlamError, is_xlam_row, xlam_parts
-from evals.pythonic_calls import PythonicCallError, pythonic_calls, trailing_pythonic_calls
 from orchestrator.data.quarantine import row_ref
 from orchestrator.data.schema_names import with_json_schema_types
 
@@ -174,8 +175,7 @@ def openai_tools(value: Any) -> list[dict]:
         fn = t.get("function", t) if isinstance(t, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
             raise Reject("bad_structure", f"tool {i} has no name")
-        if "parameters" not in fn and "input_schema" in fn:  # Anthropic's name for the same JSON Schema
-            fn = {**{k: v for k, v in fn.items() if k != "input_schema"}, "parameters": fn["input_schema"]}
+        fn = with_parameters(fn)  # Anthropic's input_schema is the same JSON Schema
         if isinstance(fn.get("parameters"), dict):  # "dict", "float", ... (ToolACE, BFCL): JSON Schema's names
             fn = {**fn, "parameters": with_json_schema_types(fn["parameters"])}
         out.append({"type": "function", "function": fn})
@@ -188,12 +188,11 @@ def _pythonic_turn(text: str, index: int) -> tuple[str, list[dict]] | None:
     some text, else None. A whole turn shaped as a call list that cannot be read is refused: kept as
     text it would train a call as a plain answer."""
     try:
-        calls = pythonic_calls(text)
+        found = written_call_list(text)
     except PythonicCallError as err:
         raise Reject("unsupported_call_syntax",
                      f"message {index} writes its calls as Python-style text ({text.strip()[:60]!r}) that cannot be "
                      f"read as calls: {err}") from None
-    found = ("", calls) if calls is not None else trailing_pythonic_calls(text)
     return None if found is None else (found[0], [_call(c) for c in found[1]])
 
 
