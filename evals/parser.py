@@ -218,7 +218,8 @@ def _pythonic(output: str) -> list[dict]:
 
 def parse_lenient(output: str, tools: Iterable[str] | None = None) -> Parsed:
     """Strict first; otherwise rescue calls from XML function blocks, unclosed or malformed
-    <tool_call> blocks, <|python_tag|>, code fences, and bare JSON in prose. `tools`, the names the
+    <tool_call> blocks, <|python_tag|>, code fences and bare JSON in prose, then Python call lists
+    (`[get_weather(city='Oslo')]`, whole or ending the text, in a fence or not). `tools`, the names the
     case offers: a call rescued from a fence or from prose must name one of them (None: any name)."""
     strict = parse_strict(output)
     if strict.ok and strict.calls:
@@ -235,8 +236,10 @@ def parse_lenient(output: str, tools: Iterable[str] | None = None) -> Parsed:
         calls = _calls_from_json_text(source)
         if calls:
             return Parsed(calls=calls, text=output)
-    for source in [*_FENCE.findall(output), output]:
-        calls = offered_only(_calls_from_json_text(source))
-        if calls:
-            return Parsed(calls=calls, text=output)
+    sources = [*(f.strip() for f in _FENCE.findall(output)), output.strip()]
+    for read in (_calls_from_json_text, _pythonic):  # JSON first; then a Python call list, as Llama 3.2 writes
+        for source in sources:
+            calls = offered_only(read(source))
+            if calls:
+                return Parsed(calls=calls, text=output)
     return strict

@@ -52,6 +52,27 @@ def test_a_marked_attempt_to_call_an_unoffered_tool_is_still_a_call():
     assert parse_lenient(out, ["get_weather"]).calls == [{"name": "send_fax", "arguments": {"to": "x"}}]
 
 
+@pytest.mark.parametrize("output", [
+    "[get_weather(city='Oslo')]",
+    'Let me check. [get_weather(city="Oslo")]',
+    "```python\n[get_weather(city='Oslo')]\n```",
+])
+def test_lenient_rescues_a_python_call_list_naming_an_offered_tool(output):
+    assert parse_strict(output).calls == []
+    assert parse_lenient(output, ["get_weather"]).calls == [WEATHER]
+    case = _case([WEATHER])
+    assert attribute(case, output, True, "strict") == "framework_parser_gap"  # not a decision failure
+
+
+@pytest.mark.parametrize("output", [
+    "[print(x=1)]",                                   # names no offered tool
+    "Use [get_weather(city=city_name)] in your code",  # not a literal call list ending the text
+    "See the list [a, b] (twice).",
+])
+def test_python_shaped_text_is_no_call_unless_it_reads_as_an_offered_call(output):
+    assert parse_lenient(output, ["get_weather"]).calls == []
+
+
 def test_lenient_repairs_leave_string_values_alone():
     out = '<tool_call>\n{"name": "note", "arguments": {"title": "None of the above, True story", "x": None,}}\n</tool_call>'
     assert parse_lenient(out).calls == [{"name": "note", "arguments": {"title": "None of the above, True story", "x": None}}]

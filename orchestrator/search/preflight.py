@@ -549,8 +549,19 @@ def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:
     _writable_problems(cfg, found)
     _resource_problems(cfg, found)
     _early_stopping_notes(cfg, found)
+    _unused_leakage_notes(cfg, found)
     _sampled_file_problems(cfg, found)
     return found
+
+
+def _unused_leakage_notes(cfg: SweepConfig, found: list[str]) -> None:
+    """`data.leakage.check: false` turns the whole check off: knobs set beside it tune nothing, and a
+    user who set `eval_sets` may believe those sets are still guarded."""
+    leakage = cfg.data.leakage
+    unused = sorted(leakage.model_fields_set - {"check"})
+    if not leakage.check and unused:
+        found.append(f"{NOTE}data.leakage.check is false, so no eval case is checked against the mix and "
+                     f"{', '.join('data.leakage.' + k for k in unused)} take no effect")
 
 
 def _early_stopping_notes(cfg: SweepConfig, found: list[str]) -> None:
