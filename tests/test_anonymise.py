@@ -82,10 +82,21 @@ def test_case_insensitive_known_tokens_keep_case_shape():
     assert anon.text("Priyanka") == "Priyanka"    # word boundary: not a known token
 
 
+def test_a_value_escaped_inside_json_text_is_swapped_as_the_value_it_decodes_to():
+    """JSON text is anonymised one decoded value at a time: an escaped letter ("T\\u006fmas") hides
+    nothing, and escapes stay escapes ("READY\\napi-1" once became "READY\\k…", invalid JSON)."""
+    result = json.dumps({"owner": "Tomas Berg", "log": "NAME   READY\napi-1  1/1\nmail tomas@berg.family"})
+    row = {"messages": [{"role": "tool", "content": result.replace("Tomas", "T\\u006fmas")}]}
+    out, _ = anonymise_rows([_row(0), row], Anonymiser(KEY, KNOWN))
+    content = out[1]["messages"][0]["content"]
+    decoded = json.loads(content)
+    assert decoded["owner"] == Anonymiser(KEY, KNOWN).fake("name", "Tomas Berg")
+    assert decoded["log"].startswith("NAME   READY\napi-1  1/1\nmail ") and "tomas" not in decoded["log"].lower()
+    assert content.startswith('{"owner": ') and ', "log": ' in content  # the rest of the text as it was
+
+
 @pytest.mark.parametrize("row, kind, form", [
     ({"messages": [{"role": "tool", "content": base64.b64encode(b"owner: Priya Nair").decode()}]}, "name", "base64"),
-    ({"messages": [{"role": "tool", "content": '{"owner": "Tomas Berg"}'.replace("Tomas", "T\\u006fmas")}]},
-     "name", "json-escaped"),
     # the email is known as an original from row 0; here it hides percent-encoded, where no regex sees it
     # ("berg", a part of the known name Tomas Berg, is the first real token the check meets there)
     ({"messages": [{"role": "user", "content": "forwarded for q=tomas%40berg.family"}]},
@@ -561,3 +572,32 @@ def test_a_disabled_detector_is_named_as_the_reason_for_a_refusal():
     with pytest.raises(SurvivingTokenError, match=r"an id_number value .*--disable id_number") as err:
         anonymise_rows([_chat("ssn 512-44-9083")], Anonymiser(KEY, disabled=["id_number"]))
     assert "512-44-9083" not in str(err.value)
+
+
+def test_a_vendor_prefix_in_a_credential_is_no_project_key():
+    """"PROJ-1234" makes PROJ a project key; "sk-proj-…" keeps its vendor prefix in its fake (every fake
+    was refused as holding the key, and the run ended in a RuntimeError)."""
+    secret = "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56"
+    out, _ = anonymise_rows([_chat(f"Ticket PROJ-1234: the key OPENAI_API_KEY={secret} leaked")], Anonymiser(KEY))
+    text = out[0]["messages"][0]["content"]
+    assert secret not in text and "PROJ-1234" not in text and "OPENAI_API_KEY=sk-proj-" in text
+
+
+def test_a_project_given_in_known_is_found_in_any_case_and_keeps_each_case():
+    anon = Anonymiser(KEY, parse_known("project: zephyr"))
+    out, _ = anonymise_rows([_chat("The Zephyr release: ZEPHYR-12 tracks it, zephyr team owns it.")], anon)
+    text = out[0]["messages"][0]["content"]
+    assert "zephyr" not in text.lower()
+    fake = anon.fake("project", "zephyr")
+    assert f"{fake.lower()} team" in text and f"{fake.upper()}-" in text
+    # a key learned from a ticket id stays case-sensitive: "WEB-101" does not make "web" a word to swap
+    out, _ = anonymise_rows([_chat("WEB-101 breaks the web page")], Anonymiser(KEY))
+    assert out[0]["messages"][0]["content"].endswith("breaks the web page")
+
+
+def test_group_mentions_and_id_labels_are_kept():
+    out, _ = anonymise_rows([_chat("Ping @here and @channel (@everyone too): patient MRN-4471902, NDA-5512 signed; "
+                                   "the ssn-lookup tool")], Anonymiser(KEY))
+    text = out[0]["messages"][0]["content"]
+    assert text.startswith("Ping @here and @channel (@everyone too): patient MRN-")
+    assert "4471902" not in text and "NDA-5512 signed; the ssn-lookup tool" in text

@@ -109,7 +109,8 @@ _PATTERNS = {
 }
 # Uppercase-dash-number strings that are standards or versions, not tickets.
 NOT_TICKET_PREFIXES = frozenset({"UTF", "SHA", "ISO", "RFC", "GPT", "COVID", "MD", "TLS", "SSL", "HTTP", "IPV",
-                                 "CP", "WIN", "PEP", "ES", "X", "AES", "RSA", "P", "SKU"})
+                                 "CP", "WIN", "PEP", "ES", "X", "AES", "RSA", "P", "SKU",
+                                 "MRN", "SSN", "NHS", "DOB", "NDA"})  # labels: "MRN-4471902" is a record number
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}")
 
 # Fake names: 128 given names and 32 x 24 = 768 compound surnames (98 304 full names). With 32 and 24
@@ -251,7 +252,7 @@ def _alternatives(tokens: Iterable["KnownToken"]) -> str:
         stem = _inflected_stem(t.text) if t.kind == "name" else None
         if stem:
             body = f"(?i:{re.escape(stem)}[{_CYRILLIC_ENDINGS}]{{0,3}})"
-        elif t.kind == "project":  # keys are case-sensitive: "WEB" is a key, "web" a word
+        elif t.kind == "project" and t.exact:  # a key learned from ticket ids: "WEB" is a key, "web" a word
             pass
         elif t.exact:  # as written, capitalised, or in capitals ("van der Berg", "Van der Berg", "VAN DER BERG")
             body = "|".join(re.escape(v) for v in dict.fromkeys((t.text, t.text[:1].upper() + t.text[1:], t.text.upper())))
@@ -290,7 +291,9 @@ class SurvivingTokenError(DataError):
 class KnownToken:
     kind: str
     text: str
-    exact: bool = False  # match only as written capitalised or in capitals (name parts that are common words)
+    # A name: matched only as written, capitalised or in capitals (parts that are common words).
+    # A project: matched only as written (a key learned from ticket ids; one given in --known: any case).
+    exact: bool = False
 
 
 @dataclass
@@ -446,7 +449,8 @@ app router pytest param params return returns throws throw see since author vers
 interface implementation end synthesize objc available main composable preview login_required cache csrf_exempt
 require_http_methods api_view permission_classes shared_task task retry receiver register validator field_validator
 model_validator root_validator validates click command option argument group fixture mark patch contextmanager
-asynccontextmanager total_ordering singledispatch overload final jit njit""".split())
+asynccontextmanager total_ordering singledispatch overload final jit njit
+here channel everyone all""".split())  # and chat's group mentions (Slack's @here, @channel, @everyone): no one's account
 
 
 def _written_out_email(value: str) -> str:
@@ -602,6 +606,9 @@ def decoded_forms(text: str, depth: int = 0) -> Iterable[tuple[str, str]]:
 
 
 _NAME_KINDS = ("name", "name_first", "name_last")
+# A credential's kind prefix, kept in its fake ("ghp_", "sk_live_", "AKIA"); "" for any other.
+_SECRET_PREFIX = re.compile(r"[spr]k_(?:live|test)_|sk-(?:proj-|live-|test-)?|gh[pousr]_|github_pat_|xox[abposr]-"
+                            r"|glpat-|SG\.|hf_|AIza|npm_|pypi-|whsec_|AKIA|eyJ|")
 
 
 def _case_like(original: str, fake: str) -> str:
@@ -752,7 +759,7 @@ class Anonymiser:
         if kind == "id_number":  # laid out as written, a letter in the case this occurrence writes it in
             return "".join(f.lower() if v.islower() else f for v, f in zip(value, _laid_out(value, fake, str.isalnum)))
         # Names, tickets and addresses are cached in one case and take the case of each occurrence.
-        return _case_like(value, fake) if kind in _NAME_KINDS or kind in ("ticket", "address") else fake
+        return _case_like(value, fake) if kind in _NAME_KINDS or kind in ("ticket", "address", "project") else fake
 
     def _birth_date_fake(self, value: str) -> str:
         norm = personal_ids.date_key(value)
@@ -773,7 +780,11 @@ class Anonymiser:
         return self.fake(f"name_{role}", word.title() if word.isupper() or word.islower() else word)
 
     def _make_fake(self, kind: str, value: str, norm: str) -> str:
-        kept = set(re.split(r"[^\w]+", value.casefold())) if kind == "address" else set()  # "Rua", "Street"
+        kept: set[str] = set()
+        if kind == "address":  # "Rua", "Street"
+            kept = set(re.split(r"[^\w]+", value.casefold()))
+        elif kind == "secret":  # the vendor's prefix ("sk-proj-"), whatever project key "PROJ-12" made known
+            kept = set(re.split(r"[^\w]+|\d+|_", _SECRET_PREFIX.match(value).group().casefold()))
         for salt in range(64):
             d = self._digest(kind, norm, salt)
             fake = self._shape(kind, value, d)
@@ -841,8 +852,7 @@ class Anonymiser:
                 fake = fake[:3] + str(2 + d[0] % 8) + fake[4:]
             return fake
         if kind == "secret":  # the token's kind prefix kept ("ghp_", "sk_live_", "AKIA"), the rest redrawn
-            prefix = re.match(r"[spr]k_(?:live|test)_|sk-(?:proj-|live-|test-)?|gh[pousr]_|github_pat_|xox[abposr]-"
-                              r"|glpat-|SG\.|hf_|AIza|npm_|pypi-|whsec_|AKIA|eyJ|", value).group()
+            prefix = _SECRET_PREFIX.match(value).group()
             pool = iter(self._digits(d * 8, 256))  # digits 0-9 from the digest, as many as needed
             return prefix + "".join(
                 (chr(ord("a") + (int(next(pool)) * 7 + i) % 26) if c.islower() else
@@ -883,7 +893,7 @@ class Anonymiser:
             for m in pattern.finditer(text):
                 prefix = m.group().partition("-")[0]
                 if prefix not in self.not_ticket_prefixes and prefix.casefold() not in self.known:
-                    self.known[prefix.casefold()] = KnownToken("project", prefix)
+                    self.known[prefix.casefold()] = KnownToken("project", prefix, exact=True)
                 if prefix not in self.not_ticket_prefixes:
                     self.known.setdefault(m.group().casefold(), KnownToken("ticket", m.group()))
         self._compiled = {}
@@ -983,7 +993,7 @@ class Anonymiser:
         """Regex-detected values of a row (all detectors, disabled ones included), per kind."""
         found: dict[str, set[str]] = {}
         short = self._short_numbers_pattern()
-        for s in cjk_free_pieces(text for _, text in _walk_strings(row, numbers=True)):
+        for s in cjk_free_pieces(plain for _, text in _walk_strings(row, numbers=True) for plain in _plain_texts(text)):
             for kind in REGEX_KINDS:
                 for m in re.finditer(_PATTERNS[kind], s):
                     if not _let_go(kind, m.group(), s, m.start(), self.not_ticket_prefixes):
@@ -991,6 +1001,21 @@ class Anonymiser:
             for m in re.finditer(short, s) if short else ():
                 found.setdefault("phone", set()).add(m.group())
         return found
+
+
+def _plain_texts(s: str, depth: int = 3) -> Iterator[str]:
+    """The texts a string holds as values are swapped (anonymised_string): itself, or, for JSON text,
+    every string and integer inside it, decoded (the escaped text's `\\nbob@x.io` is no address)."""
+    if depth and s.lstrip()[:1] in "{[":
+        try:
+            parsed = jsontext.loads(s)
+        except json.JSONDecodeError:
+            parsed = None
+        if parsed is not None:
+            for _, leaf in _walk_strings(parsed, numbers=True):
+                yield from _plain_texts(leaf, depth - 1)
+            return
+    yield s
 
 
 def _survival_pattern(values: dict[str, set[str]], known: Iterable[KnownToken]) -> re.Pattern | None:
@@ -1023,15 +1048,14 @@ def check_no_survivors(rows: list[dict], originals: dict[str, set[str]], known: 
 
 
 def _texts_and_values(rows: list[dict]) -> Iterator[tuple[str | None, Any]]:
-    """In row order: (text, None) for every string and every string inside JSON text, (None, value)
-    for every decoded JSON value and, after its strings, every row itself (for the detectors that
+    """In row order: (text, None) for every string that is no JSON text and every such string inside
+    JSON text, (None, value) for every decoded JSON value and, after its strings, every row itself (for the detectors that
     read arguments under their keys)."""
     for row in rows:
         for _, s in _walk_strings(row):
             for text, parsed in _json_layers(s):
-                yield text, None
-                if parsed is not None:
-                    yield None, parsed
+                # JSON text itself is no text: read escaped, "READY\\napi-1" held a DOMAIN\\user login
+                yield (text, None) if parsed is None else (None, parsed)
         yield None, row
 
 
@@ -1123,6 +1147,37 @@ def _letters_unescaped(s: str) -> str:
     return _LETTER_ESCAPE.sub(letter, s)
 
 
+# A JSON string literal or number token. In text that parses as JSON, a quote outside a string always opens one.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
+
+
+def anonymised_string(s: str, anon: Anonymiser, counts: Counter | None = None, seen: dict[str, set] | None = None,
+                      depth: int = 3) -> str:
+    """`s` anonymised; when it is JSON text (a tool result, call arguments, a payload encoded twice), each
+    string inside it is anonymised as the decoded value it holds and written back in place, and each
+    integer as a number, so the text stays the same JSON with only values changed. Swapping on the
+    escaped text read `\\n` as a letter: "READY\\napi-1" became "READY\\k…" (invalid JSON), and values
+    right after an escape were missed or swallowed the next line."""
+    if not (depth and s.lstrip()[:1] in "{["):
+        return anon.text(s, counts, seen)
+    try:
+        jsontext.loads(s)
+    except json.JSONDecodeError:
+        return anon.text(s, counts, seen)
+
+    def token(m: re.Match) -> str:
+        raw = m.group()
+        if raw[0] != '"':
+            if not re.fullmatch(r"-?\d+", raw):
+                return raw
+            n = int(raw)
+            return str(anon.number(n, counts, seen))
+        value = json.loads(raw)
+        swapped = anonymised_string(value, anon, counts, seen, depth - 1)
+        return raw if swapped == value else json.dumps(swapped, ensure_ascii=False)
+    return _JSON_TOKEN.sub(token, s)
+
+
 def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Report]:
     """Anonymised copies of `rows` and per-kind counts; raises SurvivingTokenError before returning any.
     The person names the rows show (names.py) are swapped too, unless the `name` detector is disabled."""
@@ -1147,7 +1202,7 @@ def anonymise_rows(rows: list[dict], anon: Anonymiser) -> tuple[list[dict], Repo
     for row in rows:
         for kind, vals in anon.originals(row).items():
             originals.setdefault(kind, set()).update(vals)
-        out.append(_map_strings(row, lambda s: anon.text(s, report.replaced, seen),
+        out.append(_map_strings(row, lambda s: anonymised_string(s, anon, report.replaced, seen),
                                 lambda n: anon.number(n, report.replaced, seen)))
     report.distinct.update({k: len(v) for k, v in seen.items()})
     # The check runs every detector, disabled ones too (as the regex kinds' `originals` do): with

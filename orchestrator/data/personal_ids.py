@@ -52,7 +52,7 @@ _ID_CUES_ANY_CASE = r"""social[ -]security(?:[ -](?:number|no|num))?|ssn|social[
 _ID_CUES_CAPITALS = r"SIN|PAN|TIN|EIN|ITIN|TFN|NIE|DNI|NIF|CPR|HETU"
 _ID_CUE_WORDS = rf"(?:(?i:{_ID_CUES_ANY_CASE})|{_ID_CUES_CAPITALS})"
 _ID_CUE = re.compile(
-    rf"(?<![\w-]){_ID_CUE_WORDS}(?![\w-])"
+    rf"(?<![\w-]){_ID_CUE_WORDS}(?!\w|-[^\W\d])"                  # "MRN-4471902", not "ssn-lookup"
     r"(?:\s*\([A-Za-z]{2,6}\))?"                                # "Tax ID (TIN)"
     r"(?:\s*(?i:numbers?|no\.?|num\.?|nr\.?|#|id|card))?"      # "passport no.", "SSN#"
     r"\s*(?:(?i:is|was|reads|of)\s+|[:=#-]\s*)?"               # "is", ":", "="
