@@ -601,3 +601,35 @@ def test_group_mentions_and_id_labels_are_kept():
     text = out[0]["messages"][0]["content"]
     assert text.startswith("Ping @here and @channel (@everyone too): patient MRN-")
     assert "4471902" not in text and "NDA-5512 signed; the ssn-lookup tool" in text
+
+
+def test_names_under_person_keys_in_capitals_lower_case_with_initials_and_in_fhir():
+    result = {"reporter": "sandra lee", "employee": "ROBERT J. KOWALSKI", "account_manager": "Precious Mahlangu",
+              "legal_name": "Haruki Nakamura", "doctor_name": "Amara Okafor",
+              "patient": {"resourceType": "Patient", "name": [{"family": "Tanaka", "given": ["Hiroshi"]}]},
+              "subject": {"reference": "Patient/pat-1029", "display": "Mariko Sato"},
+              # a role alone may name a thing: kept
+              "doctor": "Radiology", "billing": "Monthly", "parent": "Electronics", "owner": "Platform Team"}
+    rows = [{"messages": [{"role": "user", "content": "Did Robert Kowalski or Sandra Lee see Hiroshi Tanaka?"},
+                          {"role": "tool", "content": json.dumps(result)}]}]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    text = json.dumps(out, ensure_ascii=False)
+    for real in ("sandra", "Kowalski", "Mahlangu", "Nakamura", "Okafor", "Tanaka", "Hiroshi", "Sato", "Mariko"):
+        assert real.lower() not in text.lower(), real
+    swapped = json.loads(out[0]["messages"][1]["content"])
+    assert re.fullmatch(r"[A-Z]+ [A-Z]\. [A-Z]+", swapped["employee"])  # capitals and the initial kept as such
+    assert swapped["reporter"].islower()
+    assert (swapped["doctor"], swapped["billing"], swapped["parent"], swapped["owner"]) == (
+        "Radiology", "Monthly", "Electronics", "Platform Team")
+
+
+def test_basic_auth_api_key_headers_and_a_pem_body_are_credentials():
+    text = ("curl -H 'Authorization: Basic YWxpY2U6czNjcjN0UGFzcw==' -H 'X-Api-Key: 9f8e7d6c5b4a39281706f5e4d3c2b1a0'"
+            "\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7xQ\nabcdEFGH1234+/==\n-----END RSA PRIVATE KEY-----"
+            "\nA Basic understanding of the api key: rotate monthly.")
+    out, _ = anonymise_rows([_chat(text)], Anonymiser(KEY))
+    swapped = out[0]["messages"][0]["content"]
+    for real in ("YWxpY2U6czNjcjN0UGFzcw==", "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "MIIEpAIBAAKCAQEA7xQ", "abcdEFGH1234"):
+        assert real not in swapped
+    assert "-----BEGIN RSA PRIVATE KEY-----\n" in swapped and swapped.endswith(
+        "-----END RSA PRIVATE KEY-----\nA Basic understanding of the api key: rotate monthly.")

@@ -93,7 +93,13 @@ _PATTERNS = {
               r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{35}"
               r"|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_-]{50,}|whsec_[A-Za-z0-9+/=]{16,}"
               r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})(?![\w-])"
-              r"|(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])|(?<=[Bb]earer )[A-Za-z0-9._~+/-]{16,}=*",
+              r"|(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])|(?<=[Bb]earer )[A-Za-z0-9._~+/-]{16,}=*"
+              # HTTP Basic credentials (base64 of user:password), an API key or token header's value (a
+              # digit and a letter in it: "Api-Key: 9f8e7d…", not "Token: refresh-on-expiry"), a PEM key's body
+              r"|(?<=Basic )(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}"
+              r"|(?:(?<=[Aa]pi[-_ ][Kk]ey: )|(?<=[Aa]pi[-_ ][Kk]ey=)|(?<=[Aa]pikey: )|(?<=[Aa]pikey=)|(?<=[Tt]oken: )"
+              r"|(?<=[Tt]oken=))(?=[A-Za-z._~+/-]*\d)(?=[\d._~+/-]*[A-Za-z])[A-Za-z0-9._~+/-]{16,}=*"
+              r"|(?<=PRIVATE KEY-----)\s*[A-Za-z0-9+/=][A-Za-z0-9+/=\s]{15,}?(?=\s*-----END)",
     # An IBAN (two letters, two check digits, up to 30 letters and digits, in groups of four or not) and a
     # payment card number (13-19 digits, in groups of four, Amex's 4-6-5, or none); each must pass its
     # checksum (_let_go), so an order number or a phone number of that length is rarely taken for one.
@@ -774,6 +780,10 @@ class Anonymiser:
         "al-Vale"), a name that opens with one is a surname throughout."""
         if word.casefold() in PARTICLES:
             return word
+        if re.fullmatch(r"[^\W\d_]\.", word):  # a middle initial stays an initial: "J." -> "R."
+            letter = next(c for salt in range(64) for c in self._letters(self._digest("initial", word.upper(), salt), 1)
+                          if c != word[0].upper())
+            return letter + "."
         if _particle_led(word):
             head, _, tail = word.partition("-")
             return f"{head}-{self.fake('name_last', tail)}"

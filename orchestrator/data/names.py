@@ -56,7 +56,7 @@ import importlib
 import pkgutil
 import re
 import unicodedata
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 # Ordinary words, months, places and titles that Faker also lists as first names: never a first name alone.
 NOT_FIRST_NAMES = frozenset("""
@@ -233,12 +233,18 @@ def lexicon() -> tuple[frozenset[str], frozenset[str]]:
             provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
         except (ImportError, AttributeError):
             continue
-        for attr, into in (("first_names", firsts), ("first_names_male", firsts), ("first_names_female", firsts),
-                           ("first_names_nonbinary", firsts), ("last_names", lasts), ("last_names_female", lasts),
-                           ("last_names_male", lasts)):  # "Петрова", "Nováková": surnames with a gendered form
+        # Every list of given and family names a provider keeps: gendered forms ("Петрова", "Nováková"),
+        # middle names, romanised ones beside the native script (ja_JP's "Sato", zh_CN's "Wei"), and the
+        # lists some locales split by community (hi_IN's, et_EE's, ...); pairs as tuples of spellings.
+        for attr in dir(provider):
+            if attr.startswith("_") or "names" not in attr and "name_pairs" not in attr:
+                continue
+            into = firsts if ("first" in attr or "middle" in attr) else lasts if "last" in attr else None
             values = getattr(provider, attr, None)
-            if isinstance(values, (dict, list, tuple, set, frozenset)):
-                into.update(_fold(v) for v in values if isinstance(v, str) and len(v) >= 2 and _alphabetic_script(v))
+            if into is None or not isinstance(values, (dict, list, tuple, set, frozenset)):
+                continue
+            spellings = (v for item in values for v in (item if isinstance(item, tuple) else (item,)))
+            into.update(_fold(v) for v in spellings if isinstance(v, str) and len(v) >= 2 and _alphabetic_script(v))
     return frozenset(firsts), frozenset(lasts)
 
 
@@ -375,7 +381,8 @@ def _compound(word: str) -> bool:
     return any(folded[:i] in words and folded[i:] in words for i in range(3, len(folded) - 2))
 
 
-_EMAIL = re.compile(r"(?<![\w.+-])([^\W\d_]{3,})[._]([^\W\d_]{3,})\d{0,4}@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+_EMAIL = re.compile(r"(?<![\w.+-])([^\W\d_]{3,}|[^\W\d_]{2,}-[^\W\d_]{2,})[._]([^\W\d_]{3,})\d{0,4}"
+                    r"@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")  # "seo-yeon.choi@": a hyphenated given name too
 
 
 def names_in_emails(text: str) -> dict[str, None]:
@@ -391,6 +398,7 @@ def names_in_emails(text: str) -> dict[str, None]:
             continue
         if _fold(first) in firsts or _fold(last) in lasts:
             found[f"{first.capitalize()} {last.capitalize()}"] = None
+            found[f"{first.title()} {last.capitalize()}"] = None  # "Seo-yeon" or "Seo-Yeon", as rows write it
     return found
 
 
@@ -553,7 +561,7 @@ def names_in_text(text: str) -> dict[str, str | None]:
         word = match.group()
         cue = _cue_before(text, match.start())
         if cue and cue not in GREETINGS and cue != "dear" and len(word) >= 3 and word in firsts \
-                and word not in _NEVER_A_NAME and not text[match.end():match.end() + 1].isalnum():
+                and word not in _NEVER_A_NAME and not ordinary(word) and not text[match.end():match.end() + 1].isalnum():
             found.setdefault(word, None)
     for label in speaker_labels(text):
         found.setdefault(label, None)
@@ -656,14 +664,80 @@ def keyed_strings(obj: Any, key: str | None = None) -> Iterable[tuple[str, str]]
         yield re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold().replace("-", "_"), obj.strip()
 
 
+# Keys for a person's role, alone ("account_manager") or with `_name` / `_full_name` after it: strict keys.
+_ROLE_KEYS = frozenset("""account_manager account_owner sales_rep salesperson representative technician practitioner
+caregiver guardian policyholder policy_holder contact_person primary_contact point_of_contact signer addressee
+lead_passenger lead_guest next_of_kin""".split())
+# Roles that also name a thing when alone ("doctor": "Radiology", "billing": "Monthly", "parent": "Electronics"),
+# but only a person with `_name` after them ("doctor_name", "billing_name", "legal_name").
+_NAMED_ROLES = _ROLE_KEYS | LOOSE_PERSON_KEYS | frozenset("""agent parent child insured pilot reviewer approver requester
+reporter assignee bill_to ship_to shipping billing legal full_legal maiden middle preferred kin""".split())
+
+
+def _person_key(norm: str) -> bool:
+    """A strict person key: PERSON_KEYS, a role key, or a role with `_name` after it."""
+    role = re.sub(r"_(?:full_)?name$", "", norm)
+    return norm in PERSON_KEYS or norm in _ROLE_KEYS or (role != norm and (role in PERSON_KEYS or role in _NAMED_ROLES))
+
+
+def _as_name(value: str) -> str | None:
+    """A value under a person's key as a name to learn: as written when it is name-shaped; a shouted one
+    ("ROBERT J. KOWALSKI") or one typed in lower case ("sandra lee") title-cased, when its first word is
+    a lexicon name; a middle initial ("Robert J. Kowalski") counts as a word."""
+    words = [w for w in value.split() if not _INITIAL.fullmatch(w)]
+    if not words or len(words) > 4 or not all(_WORD.fullmatch(w) for w in words):
+        return None
+    if _name_shaped(" ".join(words)):
+        return value
+    if (value.isupper() or value.islower()) and any(c.isalpha() for c in value) and (
+            _fold(words[0]) in lexicon()[0] or (len(words) >= 2 and _fold(words[-1]) in lexicon()[1])) \
+            and not all(ordinary(w) for w in words):
+        return " ".join(w if _INITIAL.fullmatch(w) else w.title() for w in value.split())
+    return None
+
+
+_INITIAL = re.compile(r"[^\W\d_]\.")  # "J." in "Robert J. Kowalski"
+
+
 def names_in_arguments(obj: Any) -> set[str]:
-    """Person names among the string values of a call's arguments or a JSON tool result (rule 5)."""
-    return {value for norm, value in keyed_strings(obj)
-            if (_name_shaped(value) and not (len(value.split()) == 1 and ordinary(value))  # "Unassigned"
-                and not _a_thing(value)                                  # "Conference Room Lincoln"
-                and (norm in PERSON_KEYS or (norm in LOOSE_PERSON_KEYS and _person_like(value))))
-            or (norm in PERSON_KEYS and value.islower() and len(value) >= 3 and _fold(value) in lexicon()[0]
-                and not ordinary(value))}                                # "patient": "mathilde"
+    """Person names among the string values of a call's arguments or a JSON tool result (rule 5): under a
+    person's key, or a loose one when the value reads as a person; and FHIR's names (fhir_names)."""
+    found = set(fhir_names(obj))
+    for norm, value in keyed_strings(obj):
+        person = _person_key(norm)
+        if not (person or norm in LOOSE_PERSON_KEYS):
+            continue
+        name = _as_name(value)
+        if name is None or (len(value.split()) == 1 and ordinary(value)) or _a_thing(value):  # "Unassigned"
+            continue
+        if person or _person_like(name):
+            found.update({value, name})  # "sandra lee" as written, and "Sandra Lee" wherever it is written so
+    return found
+
+
+# FHIR resources name people in HumanName objects ({"family": "Nakamura", "given": ["Haruki"]}) and in
+# references to a Patient, Practitioner, RelatedPerson or Person ({"reference": "Patient/1", "display": ...}).
+_FHIR_PERSON_REFERENCE = re.compile(r"(?:.*/)?(?:Patient|Practitioner|RelatedPerson|Person)/[^/]+")
+
+
+def fhir_names(obj: Any) -> Iterator[str]:
+    if isinstance(obj, dict):
+        family, given = obj.get("family"), obj.get("given")
+        if isinstance(family, str) and isinstance(given, list) and all(isinstance(g, str) for g in given):
+            whole = " ".join(p.strip() for p in [*given, family] if p.strip())  # its parts are learned with it
+            if whole:
+                yield whole
+            if isinstance(obj.get("text"), str) and obj["text"].strip():
+                yield obj["text"].strip()
+        reference, display = obj.get("reference"), obj.get("display")
+        if isinstance(reference, str) and isinstance(display, str) and _FHIR_PERSON_REFERENCE.fullmatch(reference) \
+                and display.strip():
+            yield display.strip()
+        for v in obj.values():
+            yield from fhir_names(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from fhir_names(v)
 
 
 # Words that make a value under a person's key a room, a team or a tool ("Conference Room Lincoln").
