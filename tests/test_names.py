@@ -20,6 +20,7 @@ FOUND = {
     "Send the file to Ahmed al-Rashid by Friday.": {"Ahmed al-Rashid"},
     "The report by Kowalski et al. was great": {"Kowalski"},
     "Hi Li Wei, can you review PR #42?": {"Li Wei"},
+    "cc Ji-woo Park and Doris Day on it": {"Ji-woo Park", "Doris Day"},  # surnames that are also nouns of places
     "I talked to van der Berg and De Souza yesterday.": {"van der Berg", "De Souza"},
     "Call Anne-Marie at six.": {"Anne-Marie"},
     # the lexicon's gaps after a first name that is no surname: "Mehta", "Nakamura" are listed nowhere
@@ -45,6 +46,9 @@ NOT_NAMES = [
     "Subject: Invoice\nFrom: billing", "Ticket: a single labelled line is no transcript",
     "M: mobile on request\nE: see below", "Co-authored-by: a bot\nSigned-off-by: another",
     "Walk along Darling Harbour.",
+    # a paper, a firm, a city, a holiday or a brand named after a person (a blind probe's over-redactions)
+    "The Washington Post reported it.", "Wayne Enterprises stock fell.", "Fly to Ho Chi Minh City tomorrow.",
+    "Martin Luther King Jr. Day is a holiday.", "Buy Dr. Pepper and Dr. Martens boots.",
 ]
 
 

@@ -145,3 +145,9 @@ def test_rows_without_personal_values_are_unchanged():
     rows = [_row("Book 2 rooms on the 3rd Floor for March 14, 2026", {"room_count": 2, "date": "2026-03-14"})]
     out, report = anonymise_rows(rows, Anonymiser(KEY))
     assert out == rows and not report.replaced
+
+
+def test_a_sentence_end_does_not_join_a_street_name():
+    from orchestrator.data.personal_ids import addresses_in_text
+    assert list(addresses_in_text("Calle Mayor 12, 28013 Madrid. GP Dr. Rebecca Goldstein.")) == ["Calle Mayor 12"]
+    assert list(addresses_in_text("He lives at 12 St. Mary Street now.")) == ["12 St. Mary Street"]

@@ -485,6 +485,17 @@ def _alone_first_name(text: str, start: int, end: int, word: str) -> bool:
     return previous is None or previous.casefold() not in _PLACE_BEFORE
 
 
+_HONORIFIC_BRANDS = frozenset("pepper martens oetker scholl scholl's clean muscle coffee bronner's proper".split())
+# Nouns that make the name before them a paper, a firm, a place or a day named after a person, not the person.
+_NAMED_AFTER_PEOPLE = frozenset("""post times journal herald tribune gazette chronicle enterprises industries holdings
+group inc corp ltd llc plc gmbh company co hospital clinic university college school academy institute foundation
+hotel hotels airlines airways bank capital partners ventures labs studios records motors foods city stadium
+arena airport memorial award prize trophy""".split())  # not "park", "day": Ji-woo Park, Doris Day
+# After a name that ends in Jr. or Sr., "Day" too: "Martin Luther King Jr. Day".
+_THING_AFTER = re.compile(r"(?:(?<=Jr)|(?<=Sr))?\.?[ \t]+(?:Day|" + "|".join(w.capitalize() for w in _NAMED_AFTER_PEOPLE)
+                          + r")(?![\w'’-])")
+
+
 def names_in_text(text: str) -> dict[str, str | None]:
     """Person names in one string, by rules 1-4 of the module docstring: {name: "last" when a single
     word is known to be a surname (after an honorific, before "et al."), else None}."""
@@ -508,6 +519,9 @@ def names_in_text(text: str) -> dict[str, str | None]:
         start, end, words = run[0].start(), run[-1].end(), [w.group() for w in run]
         if re.search(r"['’]s$", words[-1]):  # "Mr. Georgiou's address": the name is "Georgiou"
             words[-1], end = words[-1][:-2], end - 2
+        if (len(words) >= 2 and words[-1].casefold() in _NAMED_AFTER_PEOPLE) or (
+                words[-1] in ("Jr", "Sr") and _THING_AFTER.match(text, end)):
+            continue  # "the Washington Post", "Wayne Enterprises", "Ho Chi Minh City", "Martin Luther King Jr. Day"
         while len(words) >= 3 and _fold(words[-1]) in thing_words() and _fold(words[-1]) not in lexicon()[1]:
             words, end = words[:-1], run[len(words) - 2].end()  # "Alan Turing Institute": the name is "Alan Turing"
         core = [w for w in words if w.casefold() not in PARTICLES]
@@ -519,6 +533,8 @@ def names_in_text(text: str) -> dict[str, str | None]:
         cue = _cue_before(text, start)
         particle_led = words[0].casefold() in PARTICLES or _particle_surname(words[0])
         joined = previous_end >= 0 and re.fullmatch(r",? (?:and|&|or) |[,;] ", text[previous_end:start]) is not None
+        if honorific and _fold(name) in _HONORIFIC_BRANDS:              # "Dr. Pepper", "Mr. Clean": products
+            continue
         if honorific:                                                   # rule 1
             found[name] = role
         elif len(core) >= 2 and is_first_name(words[0]) and (_second_name(core[1]) or (

@@ -135,7 +135,9 @@ _STREET_TYPES = ("Street Avenue Road Lane Drive Boulevard Way Court Place Terrac
 _STREET_ABBREVIATIONS = "St Ave Rd Ln Dr Blvd Ct Pl Sq Hwy Pkwy Cir".split()  # "St." takes its full stop, "Street." not
 _DIRECTIONS = "N S E W NE NW SE SW North South East West".split()
 _UNIT_WORDS = "Apt Apartment Suite Ste Unit Flat Floor Fl".split()
-_NAME_WORD = r"(?:[A-Z][^\W\d_]*(?:['’.-][^\W\d_]+)*\.?|\d{1,3}(?:st|nd|rd|th))"
+# A word of a street's name; a full stop only after an abbreviation ("St. Mary", "Mt."): "Madrid. GP Dr." ends a
+# sentence, and read as one name it made "28013 Madrid. GP Dr." an address (Dr for Drive).
+_NAME_WORD = r"(?:[A-Z][^\W\d_]*(?:['’.-][^\W\d_]+)*|[A-Z][^\W\d_]{0,2}\.|\d{1,3}(?:st|nd|rd|th))"
 _UNIT = rf"(?:,?\s+(?:{'|'.join(_UNIT_WORDS)})\.?\s*#?\s*[A-Za-z0-9-]{{1,6}}(?![\w-])|\s*#\s*\d+[A-Za-z]?(?![\w-]))"
 _ENGLISH = (rf"(?<![\w.,/-]){_HOUSE}\s+(?:(?:{'|'.join(_DIRECTIONS)})\.?\s+)?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}?"
             rf"\s+(?:(?:{'|'.join(_STREET_TYPES)})(?![\w-])|(?:{'|'.join(_STREET_ABBREVIATIONS)})(?![\w-])\.?)(?:\s+(?:{'|'.join(_DIRECTIONS[:8])})(?![\w-]))?{_UNIT}?")
