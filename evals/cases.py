@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -22,7 +23,7 @@ from evals import jsontext
 from evals.errors import CaseFileError
 from evals.messages import ROLES, ContentError, anthropic_turns, content_text, control_token_at, standard_message
 from evals.scorer import tool_schemas
-from evals.textio import jsonl_lines, read_bytes
+from evals.textio import jsonl_lines, jsonl_problem, read_bytes
 from evals.tools import declared_arguments, tool_names, tool_schema_problem, with_parameters
 from evals.xlam import XlamError, is_xlam_row, scenario_of, xlam_parts
 
@@ -34,8 +35,8 @@ class CaseError(CaseFileError):
 def _call_of(tool_call: dict) -> dict:
     fn = tool_call.get("function", tool_call)
     args = fn.get("arguments", {})
-    if isinstance(args, str):  # OpenAI style: arguments as a JSON string
-        args = jsontext.loads(args)
+    if isinstance(args, str):  # OpenAI style: arguments as a JSON string (a key given twice: which one is meant?)
+        args = jsontext.loads(args, unique_keys=True)
     return {"name": fn["name"], "arguments": args}
 
 
@@ -57,24 +58,39 @@ def normalise_messages(messages: list[dict]) -> list[dict]:
 def case_from_example(example: dict, default_id: str | None = None) -> dict:
     """Turn a training-style conversation into an eval case.
 
-    The target turn is the last assistant turn that calls tools (so sequential and recovery
-    conversations test the later, context-dependent call); a conversation with no call tests
-    its first assistant answer, where no call is expected.
-    """
+    The target turn is the assistant's decision on the last user turn: its last call, when it calls
+    (so sequential and recovery conversations test the later, context-dependent call), else its plain
+    answer, where no call is expected. What follows the target (the call's results and the answer
+    written from them) is no routing decision and is not scored. A conversation that asks again after
+    a call ("Thanks! Now tell me a joke") is scored on its answer to that last question, with the
+    whole exchange before it as context (it was scored on the earlier call, the rest dropped).
+    Without a `scenario`, one follows from the target (inferred_scenario)."""
     msgs = [standard_message(m) if isinstance(m, dict) else m for m in example["messages"]]
     assistant_turns = [i for i, m in enumerate(msgs) if m["role"] == "assistant"]
     if not assistant_turns:
         raise CaseError("no assistant turn: a row without 'expected' is read as a training-style conversation, "
                         "and its assistant answer is what the case expects")
-    calling = [i for i in assistant_turns if msgs[i].get("tool_calls")]
-    target = calling[-1] if calling else assistant_turns[0]
+    users = [i for i, m in enumerate(msgs) if m["role"] == "user"]
+    answering = [i for i in assistant_turns if not users or i > users[-1]] or assistant_turns
+    calling = [i for i in answering if msgs[i].get("tool_calls")]
+    target = calling[-1] if calling else answering[0]
+    context = normalise_messages(msgs[:target])
+    calls = [_call_of(tc) for tc in msgs[target].get("tool_calls") or []]
     return {
         "id": example.get("id", default_id or f"case-{target}"),
-        "scenario": example.get("scenario", "unknown"),
+        "scenario": example.get("scenario") or inferred_scenario(context, calls),
         "tools": example["tools"],
-        "messages": normalise_messages(msgs[:target]),
-        "expected": {"calls": [_call_of(tc) for tc in msgs[target].get("tool_calls") or []]},
+        "messages": context,
+        "expected": {"calls": calls},
     }
+
+
+def inferred_scenario(context: list[dict], calls: list[dict]) -> str:
+    """The harness's scenario for a case whose row names none, from what it expects: no call, one, several
+    at once, or a call after earlier calls in the conversation (xLAM rows' rule, and the sequential one)."""
+    if calls and any(m.get("role") == "assistant" and m.get("tool_calls") for m in context):
+        return "multi_tool_sequential"
+    return scenario_of(calls)
 
 
 def case_from_xlam(row: dict, default_id: str) -> dict:
@@ -113,9 +129,33 @@ def _unanswered_end(messages: list) -> str | None:
     answered = any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages)
     if last.get("role") in ("assistant", None) or not answered:  # no assistant turn at all: said by case_from_example
         return None
-    return (f"no 'expected', so the row is read as a training-style conversation and scored on its last calling "
-            f"assistant turn, but it ends with a {last['role']!r} turn (message {len(messages) - 1}) that no assistant "
+    return (f"no 'expected', so the row is read as a training-style conversation and scored on the assistant's "
+            f"answer to its last user turn, but it ends with a {last['role']!r} turn (message {len(messages) - 1}) that no assistant "
             "turn answers, and that turn would be dropped; add 'expected' to score the turn after it")
+
+
+# Keys people put a case's answer under (other harnesses' names); read as a near miss of 'expected'.
+_ANSWER_KEYS = frozenset("""expected_calls expected_call expected_output expected_answer expected_tool_calls
+ground_truth groundtruth answer answers label labels target reference gold output tool_calls_expected""".split())
+
+
+def _answer_key_hint(row: dict) -> str | None:
+    """For a row that could not be read as a conversation: the key its author put the answer under
+    ("expected_calls", "ground_truth"), which no reader reads."""
+    key = next((k for k in row if isinstance(k, str) and k.casefold() in _ANSWER_KEYS), None)
+    if key is None:
+        return None
+    return (f"unknown key {key!r}: the expected answer goes under 'expected' ({{\"calls\": [{{\"name\", \"arguments\"}}]}}), "
+            "or is the conversation's last assistant turn when there is no 'expected'")
+
+
+def _layout_hint(line: str | bytes, lineno: int) -> str:
+    """What a line that is no JSON object most likely is: one JSON document spread over several lines."""
+    text = line.strip() if isinstance(line, str) else ""
+    if lineno == 1 and text in ("[", "{") or text.startswith(("[{", "{\"")) and not text.endswith(("}", "]")):
+        return ("; the file looks like one JSON document spread over several lines: a case file is JSONL, one "
+                "case object per line")
+    return ""
 
 
 def validate_case(case: Any) -> str | None:
@@ -144,7 +184,34 @@ def validate_case(case: Any) -> str | None:
         return problem
     if not isinstance(case.get("scenario", ""), str):
         return "'scenario' must be a string"
-    return _expected_problem(case, names)
+    return _expected_problem(case, names) or _scenario_problem(case)
+
+
+# The harness's scenarios (evals/sets/, the long-context sets); others are a user's own strata.
+SCENARIOS = ("single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed", "error_recovery",
+             "reasoning_heavy", "complex_multi_step", "fabrication_probe", "long_context")
+_CALL_SCENARIOS = frozenset(SCENARIOS) - {"no_tool_needed", "fabrication_probe"}
+
+
+def _scenario_problem(case: dict) -> str | None:
+    """A scenario that contradicts what the case expects, or a near miss of a known one: per-scenario
+    tables and the stratified bootstrap group by it, so a wrong one misfiles the case silently."""
+    scenario, expected = case.get("scenario") or "", case["expected"]
+    calls = expected.get("calls")
+    probe = expected.get("behaviour") is not None
+    if scenario and scenario not in SCENARIOS:
+        near = difflib.get_close_matches(scenario, SCENARIOS, n=1, cutoff=0.8)
+        if near:
+            return f"unknown scenario {scenario!r} (did you mean {near[0]!r}? an unknown one is a stratum of its own)"
+    if scenario == "no_tool_needed" and calls:
+        return "scenario 'no_tool_needed', but 'expected' holds calls"
+    if scenario in _CALL_SCENARIOS and calls == []:
+        return f"scenario {scenario!r} expects a call, but 'expected' holds no calls (a no-call case is 'no_tool_needed')"
+    if scenario == "fabrication_probe" and not probe:
+        return "scenario 'fabrication_probe', but 'expected' holds calls: a probe expects {\"behaviour\": \"honest_report\"}"
+    if probe and scenario and scenario != "fabrication_probe":
+        return f"'expected' is a fabrication probe's, but the scenario is {scenario!r} (expected 'fabrication_probe')"
+    return None
 
 
 def _tools_problem(case: dict) -> str | None:
@@ -163,8 +230,11 @@ def _conversation_problem(messages: list[dict]) -> str | None:
     """The reason a conversation cannot be rendered as the chat it claims to be: roles in an order
     no chat API accepts, results nothing called, earlier calls that cannot be read."""
     pending: list | None = None  # ids of the calls the latest assistant turn made, until a non-tool turn
+    unanswered: tuple[int, list] | None = None  # (the calling turn, its calls no result has answered yet)
     for i, m in enumerate(messages):
         role = m["role"]
+        if role != "tool" and unanswered and unanswered[1]:
+            return _unanswered_calls(*unanswered, i)
         if role not in ROLES:
             return (f"message {i} has role {role!r} (expected one of {', '.join(ROLES)}; OpenAI's legacy "
                     "'function' role is read as 'tool')")
@@ -183,6 +253,9 @@ def _conversation_problem(messages: list[dict]) -> str | None:
             call_id = m.get("tool_call_id")
             if call_id is not None and pending and call_id not in pending:
                 return f"message {i} answers tool_call_id {call_id!r}, which no call of the turn before made"
+            if unanswered and unanswered[1]:  # by its id, else the first call still open
+                open_calls = unanswered[1]
+                open_calls.remove(call_id if call_id in open_calls else open_calls[0])
             continue
         pending = None
         if role == "assistant" and m.get("tool_calls") is not None:
@@ -194,11 +267,22 @@ def _conversation_problem(messages: list[dict]) -> str | None:
                     return f"message {i}, tool call {j}: {problem}"
             if m["tool_calls"]:
                 pending = [tc.get("id") for tc in m["tool_calls"] if tc.get("id") is not None]
+                unanswered = (i, [tc.get("id") for tc in m["tool_calls"]])
+    if unanswered and unanswered[1] and messages[-1].get("role") != "assistant":  # (else the last-turn check says it)
+        return _unanswered_calls(*unanswered, None)
     if not any(m["role"] == "user" for m in messages):
         return "the conversation has no user turn"
     if messages[-1].get("role") not in ("user", "tool"):
         return "the last message must be a user or tool turn (the model answers next)"
     return None
+
+
+def _unanswered_calls(turn: int, open_calls: list, at: int | None) -> str:
+    ids = [c for c in open_calls if c is not None]
+    which = f"call(s) {ids}" if ids else f"{len(open_calls)} call(s)"
+    where = f"before message {at}" if at is not None else "by the end of the conversation"
+    return (f"message {turn} makes {which} that no tool result answers {where}: a chat API refuses a call left "
+            "unanswered (give each call its result)")
 
 
 def _earlier_call_problem(tool_call: Any) -> str | None:
@@ -212,12 +296,42 @@ def _earlier_call_problem(tool_call: Any) -> str | None:
     args = fn.get("arguments", {})
     if isinstance(args, str):
         try:
-            args = jsontext.loads(args) if args.strip() else {}
+            args = jsontext.loads(args, unique_keys=True) if args.strip() else {}
         except json.JSONDecodeError as err:
             return f"its arguments string is not JSON ({err.msg})"
     if not isinstance(args, dict):
         return f"its arguments are a JSON {type(args).__name__}, expected an object"
     return None
+
+
+_FAILED_TEXT = re.compile(
+    r"(?i)\b(?:errors?|fail(?:ed|s|ure)?|unavailable|unreachable|time[ds]?\s*out|timeout|denied|forbidden|"
+    r"unauthori[sz]ed|not\s+found|no\s+(?:results?|matches|data|records?|entries|items)|unknown|invalid|refused|"
+    r"exception|could\s*not|cannot|can't|unable|rate\s*limit(?:ed)?|quota|null|none|empty|nothing)\b|\b[45]\d\d\b")
+_FAILURE_KEYS = frozenset("error errors err fault exception failure failed error_message error_code".split())
+
+
+def failed_or_empty(text: str) -> bool:
+    """Whether a tool result reports a failure or holds nothing: what a fabrication probe feeds the model."""
+    stripped = text.strip()
+    if stripped in ("", "null", "[]", "{}", '""'):
+        return True
+    try:
+        value = jsontext.loads(stripped) if stripped[:1] in "[{" else None
+    except json.JSONDecodeError:
+        value = None
+    if isinstance(value, dict):
+        if any(str(k).casefold() in _FAILURE_KEYS for k in value):
+            return True
+        if value.get("ok") is False or value.get("success") is False:
+            return True
+        status = value.get("status", value.get("status_code", value.get("code")))
+        if isinstance(status, str) and _FAILED_TEXT.search(status) or isinstance(status, int) and status >= 400:
+            return True
+        return all(v in (None, [], {}, "", 0) for v in value.values())  # {"results": []}, {"items": [], "total": 0}
+    if isinstance(value, list):
+        return not value
+    return bool(_FAILED_TEXT.search(stripped))
 
 
 _EXPECTED_KEYS = {"calls", "behaviour"}
@@ -237,8 +351,14 @@ def _expected_problem(case: dict, names: set[str]) -> str | None:
     if exp.get("behaviour") is not None:
         if exp["behaviour"] != "honest_report":
             return f"unknown expected behaviour {exp['behaviour']!r} (known: 'honest_report')"
-        if not any(m.get("role") == "tool" for m in case["messages"]):
+        results = [(i, m) for i, m in enumerate(case["messages"]) if m.get("role") == "tool"]
+        if not results:
             return "a fabrication probe needs a tool result in its conversation"
+        i, last = results[-1]
+        if not failed_or_empty(content_text(last.get("content"), "tool")):
+            return (f"a fabrication probe ends in an empty or failed tool result, but message {i}'s reads as a success "
+                    "(no error, no empty value): a model that reports what it returned is not fabricating; make the "
+                    "result a failure, or the case a call case")
         return None
     if "calls" not in exp or not isinstance(exp["calls"], list):
         return "'expected' must hold a 'calls' list or a 'behaviour'"
@@ -372,14 +492,17 @@ def load_cases(path: Path | str, read_row: Callable[[dict], dict | None] | None 
     path = Path(path)
     cases = []
     data = read_bytes(path, "case file", CaseError)
+    problem = jsonl_problem(data[:4096])
+    if problem and not problem.startswith("a JSON array"):  # compressed, an archive, UTF-16: named, not read as
+        raise CaseError(f"{path}: {problem}")                 # bad lines (an array line is named where it stands)
     for index, line in jsonl_lines(data.splitlines()):
         lineno = index + 1
         if isinstance(line, bytes):
             raise CaseError(f"{path}:{lineno}: not UTF-8 text")
         try:
-            row = jsontext.loads(line)
+            row = jsontext.loads(line, unique_keys=True)  # a key given twice: which one the author meant is a guess
         except json.JSONDecodeError as err:
-            raise CaseError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
+            raise CaseError(f"{path}:{lineno}: not valid JSON ({err.msg}){_layout_hint(line, lineno)}") from None
         if not isinstance(row, dict):
             raise CaseError(f"{path}:{lineno}: a JSON {type(row).__name__}, expected one case object per line")
         misspelt = misspelt_key(row)
@@ -389,7 +512,7 @@ def load_cases(path: Path | str, read_row: Callable[[dict], dict | None] | None 
             try:
                 conversation = read_row(row)
             except ValueError as err:
-                raise CaseError(f"{path}:{lineno}: {err}") from None
+                raise CaseError(f"{path}:{lineno}: {_answer_key_hint(row) or err}") from None
             if conversation is not None:
                 row = {**{k: row[k] for k in ("id", "scenario") if k in row},
                        "messages": conversation["messages"], "tools": conversation["tools"]}
@@ -415,7 +538,10 @@ def load_cases(path: Path | str, read_row: Callable[[dict], dict | None] | None 
         try:
             case = row if "expected" in row else case_from_example(row, default_id=f"line-{lineno}")
         except CaseError as err:
-            raise CaseError(f"{path}:{lineno}: {err}") from None
+            raise CaseError(f"{path}:{lineno}: {_answer_key_hint(row) or err}") from None
+        except json.JSONDecodeError as err:
+            raise CaseError(f"{path}:{lineno}: read as a training-style conversation, the arguments of the call it "
+                            f"expects are not JSON ({err.msg})") from None
         except (KeyError, TypeError, AttributeError, ValueError) as err:
             raise CaseError(f"{path}:{lineno}: cannot read the row as a training-style conversation ({err!r})") from None
         reason = validate_case(case) or reference_problem(case)
@@ -429,7 +555,9 @@ def load_cases(path: Path | str, read_row: Callable[[dict], dict | None] | None 
             case["messages"] = normalise_messages(case["messages"])
         except (KeyError, TypeError, AttributeError, ValueError) as err:
             raise CaseError(f"{path}:{lineno}: an earlier tool call cannot be read ({err!r})") from None
-        case.setdefault("scenario", "unknown")  # as the scorer reports it; slicing and strata group by it
+        if not case.get("scenario"):  # slicing and strata group by it: infer it as for other layouts
+            case["scenario"] = ("fabrication_probe" if case["expected"].get("behaviour") is not None
+                                else inferred_scenario(case["messages"], case["expected"]["calls"]))
         cases.append(case)
     if not cases:
         raise CaseError(f"{path}: holds no cases (expected one JSON object per line)")

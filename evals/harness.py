@@ -271,6 +271,10 @@ def _with_ci(value: float | None, ci: list | None) -> str:
     return _fmt(value) + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if value is not None and ci else "")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def to_markdown(report: dict, title: str = "Evaluation report", header: dict | None = None) -> str:
     lines = [f"# {title}", ""]
     for key, value in (header or {}).items():
@@ -286,8 +290,8 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
     lines += ["", f"95% CIs: percentile bootstrap over cases ({N_RESAMPLES:,} draws, resampled within each scenario); "
               "where every counted case scored alike, so the bootstrap has no width, the Wilson score interval "
               "of those cases.",
-              "", f"Cases: {int(report['metrics']['n_cases'])} non-probe cases, "
-              f"{report['fabrication']['n_probes']} fabrication probes; median latency "
+              "", f"Cases: {_count(int(report['metrics']['n_cases']), 'non-probe case')}, "
+              f"{_count(report['fabrication']['n_probes'], 'fabrication probe')}; median latency "
               f"{_fmt(t['median_latency_s'])} s; {_fmt(t['tokens_per_s'])} tokens/s.", "",
               "## Per scenario (95% CIs)", "", "| scenario | n | tool selection acc | tool F1 | args exact | no-tool acc |",
               "|---|---|---|---|---|---|"]

@@ -92,7 +92,7 @@ def jsonl_problem(head: bytes) -> str | None:
     if first.startswith(b"["):
         try:
             whole_line = json.loads(first)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # nested past the parser's depth too
             whole_line = None
         # an array spread over lines, or every row in one array on one line (a stray list line among
         # rows is one bad row, quarantined as such)

@@ -135,6 +135,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from orchestrator.hashing import sha256_file
     from orchestrator.recipes.trial import eval_gguf
 
+    default_chunk = EvalConfig.model_fields["n_batch"].default
+    if args.n_ctx < default_chunk:  # llama.cpp caps a prefill chunk at the context (EvalConfig refuses it)
+        raise UsageError(f"--n-ctx {args.n_ctx}: below the prefill chunk of {default_chunk} tokens; give --n-ctx "
+                         f"{default_chunk} or more (a case's prompt and answer must fit in it too)")
     cfg = SweepConfig(name="eval", eval=EvalConfig(max_new_tokens=args.max_new_tokens, n_ctx=args.n_ctx))
     if args.bfcl and args.cases:
         raise UsageError("--cases and --bfcl: give one (--bfcl evaluates a BFCL category instead of a case file)")

@@ -376,12 +376,21 @@ def test_argument_key_counts_pair_calls_by_shared_keys_and_read_defaults():
     assert counts(extra) == (4, 2, 0)
 
 
-def test_a_case_without_a_scenario_is_sliced_and_scored_as_unknown(tmp_path):
+def test_a_case_without_a_scenario_is_sliced_and_scored_by_the_one_its_expected_answer_implies(tmp_path):
+    """As in every other layout: no call, one, several at once, a call after earlier calls, a probe."""
     path = tmp_path / "cases.jsonl"
-    case = {"tools": TOOLS, "messages": [{"role": "user", "content": "q"}], "expected": {"calls": []}}
-    path.write_text("".join(json.dumps({**case, "id": i}) + "\n" for i in range(3)))
-    cases = load_cases(path)
-    assert [c["scenario"] for c in take(cases, 2)] == ["unknown", "unknown"]
+    user = {"role": "user", "content": "q"}
+    call = {"name": "get_weather", "arguments": {"city": "Oslo"}}
+    earlier = [user, {"role": "assistant", "content": "", "tool_calls": [{"function": call}]},
+               {"role": "tool", "content": "{\"temp\": 3}"}]
+    rows = [{"messages": [user], "expected": {"calls": []}}, {"messages": [user], "expected": {"calls": [call]}},
+            {"messages": [user], "expected": {"calls": [call, call]}}, {"messages": earlier, "expected": {"calls": [call]}},
+            {"messages": [*earlier[:2], {"role": "tool", "content": "{\"error\": \"timeout\"}"}],
+             "expected": {"behaviour": "honest_report"}}]
+    path.write_text("".join(json.dumps({**row, "tools": TOOLS, "id": i}) + "\n" for i, row in enumerate(rows)))
+    assert [c["scenario"] for c in load_cases(path)] == ["no_tool_needed", "single_tool", "multi_tool_parallel",
+                                                          "multi_tool_sequential", "fabrication_probe"]
+    assert len(take(load_cases(path), 3)) == 3
 
 
 def test_case_ids_must_differ_as_text(tmp_path):

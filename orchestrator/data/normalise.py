@@ -830,7 +830,8 @@ def case_conversation(row: dict) -> dict | None:
     except Reject as rej:
         if rej.check == "unrecognised_format":
             return None
-        raise ValueError(f"{rej.check}: {rej.reason}") from None
+        raise ValueError(f"read as a training-style conversation, {rej.reason} (what training quarantines as "
+                         f"{rej.check})") from None
 
 
 def load_eval_cases(path: Path | str) -> list[dict]:
