@@ -633,3 +633,15 @@ def test_basic_auth_api_key_headers_and_a_pem_body_are_credentials():
         assert real not in swapped
     assert "-----BEGIN RSA PRIVATE KEY-----\n" in swapped and swapped.endswith(
         "-----END RSA PRIVATE KEY-----\nA Basic understanding of the api key: rotate monthly.")
+
+
+def test_names_in_scripts_without_capitals_after_an_honorific_a_form_of_address_or_under_a_person_key():
+    text = "Book Dr. 李娜 for Mr. 陈志强; السيد محمد الشمري called; Ms. 佐藤 花子 too. 请联系王小明先生。г-н Смирнов звонил."
+    result = {"patient_name": "王小明", "tenant_name": "أحمد القحطاني", "recipient": "张伟", "displayName": "田中 宏"}
+    rows = [{"messages": [{"role": "user", "content": text},
+                          {"role": "tool", "content": json.dumps(result, ensure_ascii=False)}]}]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    swapped = json.dumps(out, ensure_ascii=False)
+    for real in ("李娜", "陈志强", "محمد", "الشمري", "佐藤", "花子", "王小明", "أحمد", "القحطاني", "张伟", "田中", "宏", "Смирнов"):
+        assert real not in swapped, real
+    assert "请联系" in swapped and "先生。" in swapped and "السيد " in swapped  # the words around them kept

@@ -649,7 +649,7 @@ class Anonymiser:
         self.detected_names: set[str] = set()
         self.short_numbers: set[str] = set()  # 7-9-digit NSNs seen with a country code or trunk 0
         self._cache: dict[tuple[str, str], str] = {}
-        self._compiled: dict[frozenset, re.Pattern] = {}  # by the regex kinds left out (_pattern)
+        self._compiled: dict[frozenset, re.Pattern | None] = {}  # by the regex kinds left out (_pattern)
 
     def _add_name_parts(self, name: str, exact: bool) -> None:
         for part in name_parts(name):
@@ -680,7 +680,8 @@ class Anonymiser:
                 self._add_known(KnownToken("name", joined))
         for name in new:  # parts that are ordinary words or two letters ("Will", "Li") would hit other text
             for part in name_parts(name):
-                if len(part) > 2 and not ordinary(part):  # "The", "Service", "Will": never swapped alone
+                # "The", "Service", "Will": never swapped alone; two CJK characters are a whole name part ("佐藤")
+                if (len(part) > 2 or (len(part) == 2 and cjk.CJK.search(part))) and not ordinary(part):
                     self._add_name_part(name, part, exact=not _listed_name_word(part))
         for name in names:  # found in lower case ("talked to rafael") and known capitalised ("Rafael"): both forms
             known = self.known.get(name.casefold())
@@ -978,7 +979,18 @@ class Anonymiser:
                 seen.setdefault(kind, set()).add(value.casefold() if kind in KNOWN_KINDS else value)
             return self.fake(kind, value)
 
+        spaced = self._spaced_cjk_names()
+        if spaced is not None:  # "田中 宏": read whole before the text is cut where CJK meets a space
+            s = spaced.sub(lambda m: swap(m, frozenset()), s)
         return "".join(self._pattern().sub(swapper(frozenset()), part) for part in cjk_free_parts(s))
+
+    def _spaced_cjk_names(self) -> re.Pattern | None:
+        key = frozenset({"<spaced cjk names>"})
+        if key not in self._compiled:
+            names = [t for t in self.known.values() if t.kind == "name" and cjk.CJK.search(t.text) and " " in t.text]
+            self._compiled[key] = (re.compile("(?P<known>" + "|".join(
+                re.escape(t.text) for t in sorted(names, key=lambda t: -len(t.text))) + ")") if names else None)
+        return self._compiled[key]
 
     def number(self, n: int, counts: Counter | None = None, seen: dict[str, set] | None = None) -> int:
         """A JSON integer that is an identity number the rows state (`{"bsn": 123456782}`) or a phone

@@ -58,6 +58,8 @@ import re
 import unicodedata
 from typing import Any, Iterable, Iterator
 
+from orchestrator.data import cjk
+
 # Ordinary words, months, places and titles that Faker also lists as first names: never a first name alone.
 NOT_FIRST_NAMES = frozenset("""
 may will bill mark grant rose june april august summer hope joy faith page long young white black brown green
@@ -496,6 +498,40 @@ _THING_AFTER = re.compile(r"(?:(?<=Jr)|(?<=Sr))?\.?[ \t]+(?:Day|" + "|".join(w.c
                           + r")(?![\w'’-])")
 
 
+# Names in scripts without capitals, where the capitalised-span rules see nothing: after an honorific
+# ("Dr. 李娜", "Mr. 陈志强", "السيد محمد الشمري", "г-н Смирнов"), and a CJK surname before a form of
+# address ("王小明先生", "佐藤さん", "김민수 님").
+_CJK_RUN = f"[{cjk.RANGES}]{{1,4}}"
+_ARABIC_WORD = r"[\u0600-\u06ff]{2,}"
+_LATIN_HONORIFIC = r"\b(?:" + "|".join(f"{h.capitalize()}\\.?|{h}\\." for h in HONORIFICS) + r")[ \t]*"
+_CASELESS_AFTER_HONORIFIC = re.compile(
+    _LATIN_HONORIFIC + rf"({_CJK_RUN}(?:[ \u3000]{_CJK_RUN})?|{_ARABIC_WORD}(?:[ \t]+{_ARABIC_WORD}){{0,2}})"
+    r"|(?:السيد|السيدة|الدكتور|الدكتورة|الأستاذ|الأستاذة)[ \t]+" + rf"({_ARABIC_WORD}(?:[ \t]+{_ARABIC_WORD}){{0,2}})"
+    r"|(?<![\w-])(?:г-н|г-жа|господин|госпожа)\.?[ \t]+([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?:[ \t]+[А-ЯЁ][а-яё]+){0,2})")
+
+
+@functools.lru_cache(maxsize=1)
+def _cjk_before_address() -> re.Pattern:
+    """A CJK surname (Faker's zh, ja and ko lists), up to two given-name characters, then 先生/女士/さん/様/님/씨."""
+    import faker.providers.person as person
+    surnames: set[str] = set()
+    for locale in ("zh_CN", "zh_TW", "ja_JP", "ko_KR"):
+        try:
+            provider = importlib.import_module(f"{person.__name__}.{locale}").Provider
+        except (ImportError, AttributeError):
+            continue
+        surnames.update(v for v in getattr(provider, "last_names", ()) if isinstance(v, str) and cjk.CJK.search(v))
+    alternatives = "|".join(map(re.escape, sorted(surnames, key=len, reverse=True)))
+    return re.compile(rf"((?:{alternatives})[{cjk.RANGES}]{{0,2}})[ ]?(?=先生|女士|小姐|さん|様|氏|님|씨)")
+
+
+def caseless_names(text: str) -> set[str]:
+    found = {next(g for g in m.groups() if g) for m in _CASELESS_AFTER_HONORIFIC.finditer(text)}
+    if cjk.CJK.search(text):
+        found |= {m.group(1) for m in _cjk_before_address().finditer(text)}
+    return found
+
+
 def names_in_text(text: str) -> dict[str, str | None]:
     """Person names in one string, by rules 1-4 of the module docstring: {name: "last" when a single
     word is known to be a surname (after an honorific, before "et al."), else None}."""
@@ -585,6 +621,8 @@ def names_in_text(text: str) -> dict[str, str | None]:
         name = match.group(1) or match.group(2)
         if not any(map(_names_no_one, name.split())):
             found.setdefault(name, None)
+    for name in sorted(caseless_names(text)):
+        found.setdefault(name, None)
     for match in _CAPITALS_PAIR.finditer(text):  # "CALL MARGARET THOMPSON BEFORE 5PM": a shouted full name
         first, last = match.group(1), match.group(2)
         if _fold(first) in firsts and _fold(last) in lasts and not ordinary(first) and not ordinary(last):
@@ -704,6 +742,8 @@ def _as_name(value: str) -> str | None:
     if not words or len(words) > 4 or not all(_WORD.fullmatch(w) for w in words):
         return None
     if _name_shaped(" ".join(words)):
+        return value
+    if not any(c.isupper() or c.islower() for c in value):  # a script without capitals: "王小明", "أحمد القحطاني"
         return value
     if (value.isupper() or value.islower()) and any(c.isalpha() for c in value) and (
             _fold(words[0]) in lexicon()[0] or (len(words) >= 2 and _fold(words[-1]) in lexicon()[1])) \
