@@ -223,7 +223,7 @@ def test_exact_leak_is_caught(tmp_path):
     row = json.loads((ROOT / "data/starter/train.jsonl").read_text().splitlines()[0])
     from evals.cases import case_from_example
     case = case_from_example(row)
-    case["expected"]["calls"] = []  # only the request is shared
+    case["expected"]["calls"], case["scenario"] = [], "no_tool_needed"  # only the request is shared
     (tmp_path / "eval.jsonl").write_text(json.dumps(case) + "\n")
     cfg = starter_config(eval=str(tmp_path / "eval.jsonl"), mix={"total": None})
     res = run_stages(cfg.data, read_jsonl)

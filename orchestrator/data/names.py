@@ -494,8 +494,7 @@ group inc corp ltd llc plc gmbh company co hospital clinic university college sc
 hotel hotels airlines airways bank capital partners ventures labs studios records motors foods city stadium
 arena airport memorial award prize trophy""".split())  # not "park", "day": Ji-woo Park, Doris Day
 # After a name that ends in Jr. or Sr., "Day" too: "Martin Luther King Jr. Day".
-_THING_AFTER = re.compile(r"(?:(?<=Jr)|(?<=Sr))?\.?[ \t]+(?:Day|" + "|".join(w.capitalize() for w in _NAMED_AFTER_PEOPLE)
-                          + r")(?![\w'’-])")
+_THING_AFTER = re.compile(r"\.?[ \t]+(?:Day|" + "|".join(w.capitalize() for w in _NAMED_AFTER_PEOPLE) + r")(?![\w'’-])")
 
 
 # Names in scripts without capitals, where the capitalised-span rules see nothing: after an honorific
@@ -525,8 +524,22 @@ def _cjk_before_address() -> re.Pattern:
     return re.compile(rf"((?:{alternatives})[{cjk.RANGES}]{{0,2}})[ ]?(?=先生|女士|小姐|さん|様|氏|님|씨)")
 
 
+# Where a CJK name written against the next word ends: a form of address or a particle ("Mr. 陈志强先生",
+# "Dr. 李娜说", "田中さんに"); the run after an honorific is cut there.
+_CJK_NAME_END = re.compile(r"先生|女士|小姐|老师|医生|さん|様|氏|님|씨|[的说是在和与给にはがをのとへ에은는이가]")
+
+
 def caseless_names(text: str) -> set[str]:
-    found = {next(g for g in m.groups() if g) for m in _CASELESS_AFTER_HONORIFIC.finditer(text)}
+    found = set()
+    for m in _CASELESS_AFTER_HONORIFIC.finditer(text):
+        group = next(i for i, g in enumerate(m.groups(), 1) if g)
+        start, end = m.span(group)
+        if cjk.CJK.search(m.group(group)):  # looked for in the text: "先生" may straddle the run's end
+            cut = _CJK_NAME_END.search(text, start + 1, end + 1)
+            end = min(end, cut.start()) if cut else end
+        name = text[start:end].strip()
+        if len(name) >= 2:  # one CJK character alone ("Dr. 王") would be swapped in every word holding it
+            found.add(name)
     if cjk.CJK.search(text):
         found |= {m.group(1) for m in _cjk_before_address().finditer(text)}
     return found
