@@ -307,8 +307,12 @@ def _earlier_call_problem(tool_call: Any) -> str | None:
 _FAILED_TEXT = re.compile(
     r"(?i)\b(?:errors?|fail(?:ed|s|ure)?|unavailable|unreachable|time[ds]?\s*out|timeout|denied|forbidden|"
     r"unauthori[sz]ed|not\s+found|no\s+(?:results?|matches|data|records?|entries|items)|unknown|invalid|refused|"
-    r"exception|could\s*not|cannot|can't|unable|rate\s*limit(?:ed)?|quota|null|none|empty|nothing)\b|\b[45]\d\d\b")
+    r"exception|could\s*not|cannot|can't|unable|rate\s*limit(?:ed)?|quota|null|none|empty|nothing|no\s+such|"
+    r"does\s*n[o']?t\s+exist|not\s+available|zero\s+results|"
+    r"no\s+[\w-]+(?:\s+[\w-]+)?\s+(?:found|match(?:es|ed)?|available|returned|exists?))\b|\b[45]\d\d\b")
 _FAILURE_KEYS = frozenset("error errors err fault exception failure failed error_message error_code".split())
+# Keys that describe a result rather than hold it: {"status": "ok", "results": []} is empty all the same.
+_ENVELOPE_KEYS = frozenset("status status_code code ok success message count total page per_page next cursor".split())
 
 
 def failed_or_empty(text: str) -> bool:
@@ -328,7 +332,8 @@ def failed_or_empty(text: str) -> bool:
         status = value.get("status", value.get("status_code", value.get("code")))
         if isinstance(status, str) and _FAILED_TEXT.search(status) or isinstance(status, int) and status >= 400:
             return True
-        return all(v in (None, [], {}, "", 0) for v in value.values())  # {"results": []}, {"items": [], "total": 0}
+        payload = [v for k, v in value.items() if str(k).casefold() not in _ENVELOPE_KEYS]
+        return all(v in (None, [], {}, "", 0) for v in payload)  # {"results": []}, {"status": "ok", "items": []}
     if isinstance(value, list):
         return not value
     return bool(_FAILED_TEXT.search(stripped))

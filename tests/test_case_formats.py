@@ -144,3 +144,15 @@ def test_a_json_document_over_several_lines_is_named_as_such(tmp_path):
     path.write_text(json.dumps([_native()], indent=2) + "\n")
     with pytest.raises(CaseError, match="one JSON document spread over several lines: a case file is JSONL"):
         load_eval_cases(path)
+
+
+@pytest.mark.parametrize("result, failed", [
+    ("", True), ("[]", True), ('{"results": []}', True), ('{"status": "ok", "items": [], "total": 0}', True),
+    ('{"error": "permission denied"}', True), ('{"status": 503}', True), ('{"ok": false}', True),
+    ("unknown city 'Bergenn'", True), ("No flights match your search.", True), ("timeout after 30s", True),
+    ('{"temp": 19, "sky": "clear"}', False), ('{"status": "ok", "temp": 19}', False), ("Sunny, 19C", False),
+    ("Found 3 flights: BA12, LH4, AF9", False),
+])
+def test_what_a_probe_may_end_in(result, failed):
+    from evals.cases import failed_or_empty
+    assert failed_or_empty(result) is failed
