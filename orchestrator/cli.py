@@ -146,15 +146,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.out:  # before the eval: a report that cannot be written is one line now, not after minutes of work
         if Path(args.out).is_dir():
             raise UsageError(f"--out {args.out}: is a folder; expected a file stem (writes OUT.json and OUT.md)")
-        for suffix in (".json", ".md"):
-            output_file(Path(args.out).with_suffix(suffix), "--out")
-        not_an_input(Path(args.out).with_suffix(".json"), "--out", (args.cases, "case file"))
+        for report_file in _report_files(args.out):
+            output_file(report_file, "--out")
+            not_an_input(report_file, "--out", (args.cases, "case file"))
     if args.bfcl:
         from evals.bfcl import load_category
         cases = load_category(args.bfcl, args.limit)
         args.cases = Path(f"BFCL {args.bfcl}")
     else:
-        cases = take(load_eval_cases(args.cases), args.limit)
+        every_case = load_eval_cases(args.cases)
+        if args.limit and args.limit > len(every_case):
+            console.print(f"note: --limit {args.limit}, but {args.cases} holds {len(every_case)} case(s): all are scored",
+                          markup=False, highlight=False)
+        cases = take(every_case, args.limit)
     over = [(c["id"], need) for c in cases for need in [min_prompt_tokens(c)] if need + args.max_new_tokens > args.n_ctx]
     if over:  # a lower bound, so checked before the model loads
         (case_id, need), more = over[0], len(over) - 1
@@ -175,12 +179,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out.print(metrics_table(f"{Path(args.model).name} on {args.cases}", {Path(args.model).stem: report}))
     out.print(detail_tables(report))
     if args.out:
-        stem = Path(args.out)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
-        stem.with_suffix(".md").write_text(to_markdown(report, f"{Path(args.model).name}", report["header"]))
-        out.print(f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}")
+        json_file, md_file = _report_files(args.out)
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(report, indent=2))
+        md_file.write_text(to_markdown(report, f"{Path(args.model).name}", report["header"]))
+        out.print(f"wrote {json_file} and {md_file}")
     return 0
+
+
+def _report_files(out_arg: Path | str) -> tuple[Path, Path]:
+    """OUT.json and OUT.md for `--out OUT`: a .json or .md given is the stem's, any other suffix is part of the
+    name ("reports/base.v1" writes base.v1.json, not base.json; "x.jsonl" writes x.jsonl.json)."""
+    out_path = Path(out_arg)
+    stem = out_path.with_suffix("") if out_path.suffix in (".json", ".md") else out_path
+    return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -31,3 +31,11 @@ def test_check_config_prints_resolved_values():
     res = toolsweep("check-config", "sweeps/smoke.yaml", "--set", "train.epochs=3")
     assert res.returncode == 0
     assert "train.epochs = 3" in res.stdout and "model.base = smollm2-135m" in res.stdout
+
+
+def test_eval_out_names_its_two_reports_after_the_stem_given():
+    from orchestrator.cli import _report_files
+    assert _report_files("reports/tuned") == (Path("reports/tuned.json"), Path("reports/tuned.md"))
+    assert _report_files("reports/tuned.json") == (Path("reports/tuned.json"), Path("reports/tuned.md"))
+    assert _report_files("reports/base.v1") == (Path("reports/base.v1.json"), Path("reports/base.v1.md"))
+    assert _report_files("cases.jsonl") == (Path("cases.jsonl.json"), Path("cases.jsonl.md"))  # never the case file
