@@ -22,6 +22,7 @@ import jsonschema
 from evals import jsontext
 from evals.errors import CaseFileError
 from evals.messages import ROLES, ContentError, anthropic_turns, content_text, control_token_at, standard_message
+from evals.schema_names import with_json_schema_types
 from evals.scorer import tool_schemas
 from evals.textio import jsonl_lines, jsonl_problem, read_bytes
 from evals.tools import declared_arguments, tool_names, tool_schema_problem, with_parameters
@@ -79,7 +80,7 @@ def case_from_example(example: dict, default_id: str | None = None) -> dict:
     return {
         "id": example.get("id", default_id or f"case-{target}"),
         "scenario": example.get("scenario") or inferred_scenario(context, calls),
-        "tools": example["tools"],
+        "tools": example.get("tools", []),  # none offered: a no-call case, as BFCL's live_irrelevance has
         "messages": context,
         "expected": {"calls": calls},
     }
@@ -481,10 +482,18 @@ def _openai_form(row: dict) -> dict:
 
 
 def _with_parameters(tool: Any) -> Any:
-    """A tool whose JSON Schema is under Anthropic's `input_schema` with it under `parameters`."""
+    """A tool whose JSON Schema is under Anthropic's `input_schema` with it under `parameters`, and
+    Python type names in it (`"dict"`, `"float"`, as ToolACE and BFCL write them) as JSON Schema's:
+    the same tool reads alike in a case and in a training-style row (evals/schema_names.py)."""
     fn = tool.get("function", tool) if isinstance(tool, dict) else None
     moved = with_parameters(fn) if isinstance(fn, dict) else fn
-    return tool if moved is fn else {"type": "function", "function": moved}
+    if isinstance(moved, dict) and isinstance(moved.get("parameters"), dict):
+        typed = with_json_schema_types(moved["parameters"])
+        if typed is not moved["parameters"]:
+            moved = {**moved, "parameters": typed}
+    if moved is fn:
+        return tool
+    return {**tool, "function": moved} if "function" in tool else {"type": "function", "function": moved}
 
 
 def load_cases(path: Path | str, read_row: Callable[[dict], dict | None] | None = None) -> list[dict]:

@@ -156,3 +156,32 @@ def test_a_json_document_over_several_lines_is_named_as_such(tmp_path):
 def test_what_a_probe_may_end_in(result, failed):
     from evals.cases import failed_or_empty
     assert failed_or_empty(result) is failed
+
+
+@pytest.mark.parametrize("row", [
+    _native(tools=[], scenario="no_tool_needed", expected={"calls": []}),
+    {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]},
+    {"tools": [], "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]},
+    {"query": "Hi", "tools": [], "answers": []},
+], ids=["native", "openai-without-tools", "openai-empty-tools", "xlam"])
+def test_a_case_that_offers_no_tools_reads_alike_in_every_layout(tmp_path, row):
+    """A row without a tools list ended in `KeyError('tools')` while the same chat with `tools: []`
+    was read. With none offered the case asks for no call (BFCL's live_irrelevance has such cases)."""
+    (case,) = load_eval_cases(_write(tmp_path, row))
+    assert (case["tools"], case["expected"], case["scenario"]) == ([], {"calls": []}, "no_tool_needed")
+
+
+def test_python_type_names_in_a_case_tool_read_as_in_a_training_row(tmp_path):
+    """`"type": "dict"` / `"float"` (ToolACE, BFCL) were refused as invalid JSON Schema in a case with
+    `expected` and converted in the same tool without it: adding `expected` changed whether a file loads."""
+    area = {"name": "area", "parameters": {"type": "dict", "properties": {"base": {"type": "int"}, "h": {"type": "float"}},
+                                           "required": ["base", "h"]}}
+    call = {"name": "area", "arguments": {"base": 3, "h": 2.5}}
+    native = _native(tools=[{"type": "function", "function": area}], expected={"calls": [call]})
+    training = {"tools": [area], "messages": [{"role": "user", "content": "Weather in Oslo?"}, _openai_call(call)]}
+    bare_native = _native(id="bare", tools=[area], expected={"calls": [call]})
+    cases = load_eval_cases(_write(tmp_path, native, training, bare_native))
+    schemas = [c["tools"][0].get("function", c["tools"][0])["parameters"] for c in cases]
+    assert schemas[0] == schemas[1] == schemas[2] == {
+        "type": "object", "properties": {"base": {"type": "integer"}, "h": {"type": "number"}}, "required": ["base", "h"]}
+    assert [c["expected"] for c in cases] == [{"calls": [call]}] * 3

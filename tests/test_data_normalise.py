@@ -504,7 +504,7 @@ def test_a_row_whose_every_answer_has_weight_0_trains_nothing_and_is_quarantined
 
 
 def test_python_type_names_in_a_tool_schema_become_json_schema_names_and_a_property_named_type_stays():
-    from orchestrator.data.schema_names import with_json_schema_types
+    from evals.schema_names import with_json_schema_types
     bfcl = {"type": "dict", "properties": {
         "type": {"type": "str", "description": "a property named type"},
         "pair": {"type": "tuple", "items": {"type": "float"}},

@@ -34,7 +34,7 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   is a list of functions in JSON format that you can invoke:". A bare JSON call
   (`{"name": ..., "arguments": ...}` as an assistant's whole text) is quarantined as
   `unsupported_call_syntax`: kept as text it would teach a call as a plain answer. Python type names
-  in a tool's schema (`"type": "dict"`, "float", ...) become JSON Schema's (orchestrator/data/schema_names.py).
+  in a tool's schema (`"type": "dict"`, "float", ...) become JSON Schema's (evals/schema_names.py).
   glaive's `<functioncall> {...}` is read as a call, and the functions its system prompt lists after "Use them
   if required -" are the row's tools (glaive has no tools column). A `developer` message is a system message, and call
   `arguments` of `""` are `{}`.
@@ -95,7 +95,7 @@ from evals.pythonic_calls import PythonicCallError, written_call_list
 from evals.tools import with_parameters
 from evals.xlam import XlamError, is_xlam_row, xlam_parts
 from orchestrator.data.quarantine import row_ref
-from orchestrator.data.schema_names import with_json_schema_types
+from evals.schema_names import with_json_schema_types
 
 # LLaMA-Factory's tags, and the ones other ShareGPT exports use for the same turns.
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "model": "assistant",
