@@ -136,8 +136,8 @@ class ModelConfig(_Strict):
 
 SOURCE_NAME = r"^[A-Za-z0-9_-]+$"  # no dots: `data.sources.<name>.weight` must stay one dotted key
 FILTER_CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argument", "undeclared_argument",
-                 "invalid_arguments",
-                 "control_token", "empty_user_turn", "no_user_turn", "no_trained_turn", "misplaced_system_turn",
+                 "invalid_arguments", "control_token", "empty_user_turn", "no_user_turn", "assistant_before_user",
+                 "no_trained_turn", "misplaced_system_turn",
                  "empty_assistant_turn", "truncated_assistant_turn", "orphan_tool_result", "unanswered_tool_call",
                  "unsupported_tool_claim", "stale_state")  # orchestrator/data/filters.py documents each rule
 

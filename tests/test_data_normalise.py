@@ -597,3 +597,22 @@ def test_glaive_arguments_with_an_apostrophe_are_read_and_an_unreadable_call_is_
         normalise(json.dumps({"conversations": [{"from": "human", "value": "x"}, {"from": "gpt", "value":
                   "<functioncall> {name: search_song} <|endoftext|>"}]}), "g", 0)
     assert err.value.check == "unparseable_tool_call" and "glaive <functioncall>" in err.value.reason
+
+
+def test_an_assistant_turn_before_any_user_turn_is_quarantined_unless_it_trains_nothing():
+    """A ShareGPT row opening with `gpt` (LLaMA-Factory drops it) was kept: its first turn taught an
+    answer to no question. With `weight: 0` the greeting is context, and the row trains its later turns."""
+    def conversation(greeting: dict) -> dict:
+        return normalise({"tools": [WEATHER], "messages": [
+            {"role": "system", "content": "Be brief."}, greeting, {"role": "user", "content": "Weather in Oslo?"},
+            {"role": "assistant", "content": "Which unit?"}]}, "s", 0)
+    sharegpt = normalise({"tools": json.dumps([WEATHER]), "conversations": [
+        {"from": "gpt", "value": "Hi! How can I help?"}, {"from": "human", "value": "Weather?"},
+        {"from": "gpt", "value": "Which city?"}]}, "s", 0)
+    assert row_problem(sharegpt) == ("assistant_before_user", "message 0 is an assistant turn before any user turn: "
+                                     "it would be trained as an answer to nothing (weight 0 keeps it as context)")
+    assert row_problem(conversation({"role": "assistant", "content": "Hi! How can I help?"}))[0] == "assistant_before_user"
+    assert row_problem(conversation({"role": "assistant", "content": "Hi! How can I help?", "weight": 0})) is None
+    only_assistant = normalise({"tools": [WEATHER], "messages": [{"role": "assistant", "content": "Hello."}]}, "s", 0)
+    assert row_problem(only_assistant)[0] == "no_user_turn"
+    assert row_problem(sharegpt, skip=["assistant_before_user"]) is None

@@ -20,6 +20,9 @@ Rules, checked in this order (the `check` names are what the stage table counts)
   a conversation other than the one it writes.
 - `empty_user_turn`: a user turn with no text (whitespace only): the row teaches an answer to nothing.
 - `no_user_turn`: no user turn at all: nothing asked, so nothing to learn to route.
+- `assistant_before_user`: a trained assistant turn before the first user turn (a ShareGPT row opening
+  with `gpt`, which LLaMA-Factory's reader drops as well): it would be learned as an answer to nothing.
+  An opening greeting meant as context can stay with OpenAI's `weight: 0` (in the prompt, out of the loss).
 - `no_trained_turn`: every assistant turn has OpenAI's `weight: 0`: the row trains no token, yet it
   would fill a slot of the mix (a no-tool slot, when none of its turns calls).
 - `misplaced_system_turn`: a system message after the first message: chat templates take a system
@@ -224,10 +227,14 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
     msgs = row["messages"]
     tool_texts = _tool_texts(row)
     seen_tool = False
+    asked = not any(m["role"] == "user" for m in msgs)  # no user at all: `no_user_turn` names it
     open_calls: list[dict] = []  # calls of the latest assistant round not yet answered
     for i, m in enumerate(msgs):
         if m["role"] == "assistant":
             text, calls = m.get("content") or "", m.get("tool_calls") or []
+            if not asked and m.get("weight") != 0:
+                yield "assistant_before_user", (f"message {i} is an assistant turn before any user turn: it would "
+                                                "be trained as an answer to nothing (weight 0 keeps it as context)")
             if not text.strip() and not calls:
                 yield "empty_assistant_turn", f"message {i} has neither text nor tool calls"
             if "<tool_call>" in text and text.count("<tool_call>") == text.count("</tool_call>"):
@@ -270,6 +277,7 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
             else:
                 open_calls.remove(match)
         elif m["role"] == "user":
+            asked = True
             if not (m.get("content") or "").strip():
                 yield "empty_user_turn", f"message {i} is a user turn with no text"
             open_calls = []
