@@ -1025,19 +1025,27 @@ class Anonymiser:
         return found
 
 
+def _json_text_value(s: str, depth: int) -> Any | None:
+    """The value `s` holds when it is JSON text (an object or array: a tool result, call arguments, a
+    payload encoded twice) and `depth` layers remain to look into, else None. Detection, the originals
+    the survival check looks for and the swap all read JSON text by this one rule, so they agree."""
+    if not (depth and s.lstrip()[:1] in "{["):
+        return None
+    try:
+        return jsontext.loads(s)
+    except json.JSONDecodeError:
+        return None
+
+
 def _plain_texts(s: str, depth: int = 3) -> Iterator[str]:
     """The texts a string holds as values are swapped (anonymised_string): itself, or, for JSON text,
     every string and integer inside it, decoded (the escaped text's `\\nbob@x.io` is no address)."""
-    if depth and s.lstrip()[:1] in "{[":
-        try:
-            parsed = jsontext.loads(s)
-        except json.JSONDecodeError:
-            parsed = None
-        if parsed is not None:
-            for _, leaf in _walk_strings(parsed, numbers=True):
-                yield from _plain_texts(leaf, depth - 1)
-            return
-    yield s
+    parsed = _json_text_value(s, depth)
+    if parsed is None:
+        yield s
+        return
+    for _, leaf in _walk_strings(parsed, numbers=True):
+        yield from _plain_texts(leaf, depth - 1)
 
 
 def _survival_pattern(values: dict[str, set[str]], known: Iterable[KnownToken]) -> re.Pattern | None:
@@ -1134,12 +1142,7 @@ def _detected(rows: list[dict]) -> Detected:
 def _json_layers(s: str, depth: int = 3) -> Iterator[tuple[str, Any]]:
     """(text, its JSON value or None) for `s` and, when `s` is JSON text (a tool result, call arguments,
     a payload encoded twice), for every string inside it, `depth` layers down."""
-    parsed = None
-    if depth and s.lstrip()[:1] in "{[":
-        try:
-            parsed = jsontext.loads(s)
-        except json.JSONDecodeError:
-            parsed = None
+    parsed = _json_text_value(s, depth)
     yield s, parsed
     if parsed is not None:
         stack = [parsed]
@@ -1180,11 +1183,7 @@ def anonymised_string(s: str, anon: Anonymiser, counts: Counter | None = None, s
     integer as a number, so the text stays the same JSON with only values changed. Swapping on the
     escaped text read `\\n` as a letter: "READY\\napi-1" became "READY\\k…" (invalid JSON), and values
     right after an escape were missed or swallowed the next line."""
-    if not (depth and s.lstrip()[:1] in "{["):
-        return anon.text(s, counts, seen)
-    try:
-        jsontext.loads(s)
-    except json.JSONDecodeError:
+    if _json_text_value(s, depth) is None:
         return anon.text(s, counts, seen)
 
     def token(m: re.Match) -> str:
