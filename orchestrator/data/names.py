@@ -223,18 +223,25 @@ def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).casefold()
 
 
+def _person_providers(locales: Iterable[str] | None = None) -> Iterator[type]:
+    """Faker's person-name Provider of each locale (of every locale Faker ships when None); a locale
+    module that does not load is skipped."""
+    import faker.providers.person as person
+
+    names = locales if locales is not None else (m.name for m in pkgutil.iter_modules(person.__path__))
+    for name in names:
+        try:
+            yield importlib.import_module(f"{person.__name__}.{name}").Provider
+        except (ImportError, AttributeError):
+            continue
+
+
 @functools.lru_cache(maxsize=1)
 def lexicon() -> tuple[frozenset[str], frozenset[str]]:
     """(first names, surnames), accent-folded and case-folded, from Faker's person providers."""
-    import faker.providers.person as person
-
     firsts: set[str] = set()
     lasts: set[str] = set()
-    for module in pkgutil.iter_modules(person.__path__):
-        try:
-            provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
-        except (ImportError, AttributeError):
-            continue
+    for provider in _person_providers():
         # Every list of given and family names a provider keeps: gendered forms ("Петрова", "Nováková"),
         # middle names, romanised ones beside the native script (ja_JP's "Sato", zh_CN's "Wei"), and the
         # lists some locales split by community (hi_IN's, et_EE's, ...); pairs as tuples of spellings.
@@ -512,13 +519,8 @@ _CASELESS_AFTER_HONORIFIC = re.compile(
 @functools.lru_cache(maxsize=1)
 def _cjk_before_address() -> re.Pattern:
     """A CJK surname (Faker's zh, ja and ko lists), up to two given-name characters, then 先生/女士/さん/様/님/씨."""
-    import faker.providers.person as person
     surnames: set[str] = set()
-    for locale in ("zh_CN", "zh_TW", "ja_JP", "ko_KR"):
-        try:
-            provider = importlib.import_module(f"{person.__name__}.{locale}").Provider
-        except (ImportError, AttributeError):
-            continue
+    for provider in _person_providers(("zh_CN", "zh_TW", "ja_JP", "ko_KR")):
         surnames.update(v for v in getattr(provider, "last_names", ()) if isinstance(v, str) and cjk.CJK.search(v))
     alternatives = "|".join(map(re.escape, sorted(surnames, key=len, reverse=True)))
     return re.compile(rf"((?:{alternatives})[{cjk.RANGES}]{{0,2}})[ ]?(?=先生|女士|小姐|さん|様|氏|님|씨)")
