@@ -123,6 +123,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
     from rich.progress import Progress
 
     from evals.cases import min_prompt_tokens, take
@@ -135,11 +136,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from orchestrator.hashing import sha256_file
     from orchestrator.recipes.trial import eval_gguf
 
-    default_chunk = EvalConfig.model_fields["n_batch"].default
-    if args.n_ctx < default_chunk:  # llama.cpp caps a prefill chunk at the context (EvalConfig refuses it)
-        raise UsageError(f"--n-ctx {args.n_ctx}: below the prefill chunk of {default_chunk} tokens; give --n-ctx "
-                         f"{default_chunk} or more (a case's prompt and answer must fit in it too)")
-    cfg = SweepConfig(name="eval", eval=EvalConfig(max_new_tokens=args.max_new_tokens, n_ctx=args.n_ctx))
+    try:  # EvalConfig holds the rules (a prefill chunk must fit the context): its reason, under the flag's name
+        eval_cfg = EvalConfig(max_new_tokens=args.max_new_tokens, n_ctx=args.n_ctx)
+    except ValidationError as err:
+        reason = str(err.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise UsageError(f"--n-ctx {args.n_ctx}: {reason} (the prefill chunk is fixed at "
+                         f"{EvalConfig.model_fields['n_batch'].default} tokens here; raise --n-ctx)") from None
+    cfg = SweepConfig(name="eval", eval=eval_cfg)
     if args.bfcl and args.cases:
         raise UsageError("--cases and --bfcl: give one (--bfcl evaluates a BFCL category instead of a case file)")
     args.cases = args.cases or Path("evals/sets/test.jsonl")

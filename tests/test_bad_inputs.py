@@ -577,7 +577,8 @@ CASES = [
     # --- command-line flags ----------------------------------------------------------------------
     Case("flags", "--limit 0", lambda t: ["eval", "m.gguf", "--limit", "0"], ["--limit", "of at least 1"]),
     Case("flags", "--n-ctx below the prefill chunk", lambda t: ["eval", "m.gguf", "--n-ctx", "10"],
-         ["--n-ctx 10: below the prefill chunk of 64 tokens"]),
+         ["--n-ctx 10: n_batch 64 is larger than n_ctx 10; a prefill chunk must fit the context (the prefill "
+          "chunk is fixed at 64 tokens here; raise --n-ctx)"]),
     Case("flags", "--count not a number", lambda t: ["make-data", "--honesty", "--count", "many"], ["--count", "'many'"]),
     Case("flags", "--make-data out not .jsonl",
          lambda t: ["make-data", "--honesty", "--count", "2", "--out", str(t / "x.txt")], ["--out", ".jsonl"]),
