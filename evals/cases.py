@@ -230,12 +230,12 @@ def _tools_problem(case: dict) -> str | None:
 def _conversation_problem(messages: list[dict]) -> str | None:
     """The reason a conversation cannot be rendered as the chat it claims to be: roles in an order
     no chat API accepts, results nothing called, earlier calls that cannot be read."""
-    pending: list | None = None  # ids of the calls the latest assistant turn made, until a non-tool turn
-    unanswered: tuple[int, list] | None = None  # (the calling turn, its calls no result has answered yet)
+    # (the calling turn, its call ids, the calls no result has answered yet), until the next non-tool turn
+    calling: tuple[int, list, list] | None = None
     for i, m in enumerate(messages):
         role = m["role"]
-        if role != "tool" and unanswered and unanswered[1]:
-            return _unanswered_calls(*unanswered, i)
+        if role != "tool" and calling and calling[2]:
+            return _unanswered_calls(calling[0], calling[2], i)
         if role not in ROLES:
             return (f"message {i} has role {role!r} (expected one of {', '.join(ROLES)}; OpenAI's legacy "
                     "'function' role is read as 'tool')")
@@ -248,17 +248,16 @@ def _conversation_problem(messages: list[dict]) -> str | None:
         if role == "user" and not text.strip():
             return f"message {i} is a user turn with no text"
         if role == "tool":
-            if pending is None:
+            if calling is None:
                 return (f"message {i} is a tool result, but the turn before it is no assistant turn that calls "
                         "a tool (nor another result)")
-            call_id = m.get("tool_call_id")
-            if call_id is not None and pending and call_id not in pending:
+            call_id, ids, open_calls = m.get("tool_call_id"), [c for c in calling[1] if c is not None], calling[2]
+            if call_id is not None and ids and call_id not in ids:
                 return f"message {i} answers tool_call_id {call_id!r}, which no call of the turn before made"
-            if unanswered and unanswered[1]:  # by its id, else the first call still open
-                open_calls = unanswered[1]
+            if open_calls:  # by its id, else the first call still open
                 open_calls.remove(call_id if call_id in open_calls else open_calls[0])
             continue
-        pending = None
+        calling = None
         if role == "assistant" and m.get("tool_calls") is not None:
             if not isinstance(m["tool_calls"], list):
                 return f"message {i}: 'tool_calls' must be a list"
@@ -267,10 +266,10 @@ def _conversation_problem(messages: list[dict]) -> str | None:
                 if problem:
                     return f"message {i}, tool call {j}: {problem}"
             if m["tool_calls"]:
-                pending = [tc.get("id") for tc in m["tool_calls"] if tc.get("id") is not None]
-                unanswered = (i, [tc.get("id") for tc in m["tool_calls"]])
-    if unanswered and unanswered[1] and messages[-1].get("role") != "assistant":  # (else the last-turn check says it)
-        return _unanswered_calls(*unanswered, None)
+                ids = [tc.get("id") for tc in m["tool_calls"]]
+                calling = (i, ids, list(ids))
+    if calling and calling[2] and messages[-1].get("role") != "assistant":  # (else the last-turn check says it)
+        return _unanswered_calls(calling[0], calling[2], None)
     if not any(m["role"] == "user" for m in messages):
         return "the conversation has no user turn"
     if messages[-1].get("role") not in ("user", "tool"):
