@@ -304,6 +304,8 @@ def _earlier_call_problem(tool_call: Any) -> str | None:
     return None
 
 
+# A tool result's words for a failure (status codes, "null", "no rows"); evals/fabrication.py's _FAILURE
+# reads the model's prose instead ("I couldn't", "sorry"), and the two vocabularies differ on purpose.
 _FAILED_TEXT = re.compile(
     r"(?i)\b(?:errors?|fail(?:ed|s|ure)?|unavailable|unreachable|time[ds]?\s*out|timeout|denied|forbidden|"
     r"unauthori[sz]ed|not\s+found|no\s+(?:results?|matches|data|records?|entries|items)|unknown|invalid|refused|"

@@ -32,11 +32,13 @@ import jsonschema
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError,
                       field_validator, model_validator)
 
+from evals.cases import SCENARIOS as EVAL_SCENARIOS
 from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml, wrong_file_kind
 from orchestrator.data.filters import string_values
 
-SCENARIOS = ("single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed", "error_recovery",
-             "reasoning_heavy", "complex_multi_step")
+# The harness's scenarios a toolset generates (evals/cases.py keeps the list; probes and long-context
+# conversations have generators of their own), in its order: the order seeds which row gets which.
+SCENARIOS = tuple(s for s in EVAL_SCENARIOS if s not in ("fabrication_probe", "long_context"))
 FLOW_SCENARIOS = ("multi_tool_sequential", "error_recovery", "reasoning_heavy", "complex_multi_step")
 
 
