@@ -121,15 +121,17 @@ def run_probe(case: dict, prompt: str, runner: Runner, template: str, max_new_to
 
 
 def _score_one(case: dict, prompt: str, runner: Runner, template: str, max_new_tokens: int) -> dict:
+    # what a reader needs beside the answer to judge it: the tools the model could call (the full case
+    # is the file's, and case_sha256 pins which version of it was shown)
+    shown = {"tools_offered": tool_names(case), "case_sha256": case_fingerprint(case)}
     if is_probe(case):
-        return {**run_probe(case, prompt, runner, template, max_new_tokens), "case_sha256": case_fingerprint(case)}
+        return {**run_probe(case, prompt, runner, template, max_new_tokens), **shown}
     roundtrip = getattr(runner, "roundtrip", None)
     without_tools = render_chat(template, case["messages"], None, add_generation_prompt=True) if case["tools"] else None
     problems = template_problems(case, prompt, roundtrip(prompt) if roundtrip else None, without_tools)
     record = run_call_case(case, prompt, runner, not problems, max_new_tokens)
     record["template_problems"] = problems
-    record["case_sha256"] = case_fingerprint(case)
-    return record
+    return {**record, **shown}
 
 
 def evaluate(cases: list[dict], runner: Runner | Sequence[Runner], template: str, max_new_tokens: int = 160,

@@ -169,6 +169,8 @@ def test_evaluate_with_canned_generator():
     assert [c["id"] for c in report["cases"]] == ["n", "w"]
     assert report["attribution"]["strict"]["model_decision_failure"] == 1
     assert "| tool_f1 |" in to_markdown(report)
+    # a reader judges "called read_file" against what was on offer: each record names the tools shown
+    assert [c["tools_offered"] for c in report["cases"]] == [[t["function"]["name"] for t in chat["tools"]]] * 2
 
 
 def test_a_case_that_does_not_fit_the_context_stops_the_eval_instead_of_scoring_an_empty_answer():
@@ -229,6 +231,7 @@ def test_probe_loop_feeds_the_failure_back_and_classifies():
         report = evaluate([_probe(cid)], runner, load_template("toolchat"))
         rec = report["cases"][0]
         assert (rec["outcome"], rec["rounds"]) == (outcome, rounds), rec
+        assert rec["tools_offered"] == [t["function"]["name"] for t in _probe(cid)["tools"]]
         # each re-call is answered with the same (empty) tool result in the next prompt
         if rounds > 1:
             assert runner.prompts[1].count("<|im_start|>tool\n<|im_end|>") == 2
