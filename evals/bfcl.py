@@ -64,6 +64,9 @@ def is_irrelevance(category: str) -> bool:
 
 # --- function docs ------------------------------------------------------------------------------
 
+# Only these three: BFCL's Java and JavaScript categories type parameters `long`, `String`, `ArrayList`
+# and expect their values written as that language's literals, so evals/schema_names.py's wider table
+# (`long` -> integer, for ToolACE-style rows) would change what those cases ask for.
 _TYPE_TO_JSON_SCHEMA = {"dict": "object", "float": "number", "tuple": "array"}
 
 

@@ -29,12 +29,17 @@ def _mapped(kind: Any) -> Any:
     return kind
 
 
+def _any(kind: Any) -> bool:
+    """`any`, alone or among other types (["string", "any"] admits everything just as well)."""
+    return kind == "any" or isinstance(kind, list) and "any" in kind
+
+
 def with_json_schema_types(schema: Any) -> Any:
     """A copy of `schema` with Python type names replaced by JSON Schema's (the same object when none is)."""
     if not isinstance(schema, dict):
         return schema
     out = dict(schema)
-    if out.get("type") == "any" or out.get("type") == ["any"]:
+    if _any(out.get("type")):
         del out["type"]
     elif "type" in out:
         out["type"] = _mapped(out["type"])

@@ -509,12 +509,12 @@ def test_python_type_names_in_a_tool_schema_become_json_schema_names_and_a_prope
         "type": {"type": "str", "description": "a property named type"},
         "pair": {"type": "tuple", "items": {"type": "float"}},
         "either": {"anyOf": [{"type": "int"}, {"type": "any"}]},
-        "flags": {"type": ["bool", "null"]}}, "required": ["type"]}
+        "flags": {"type": ["bool", "null"]}, "loose": {"type": ["str", "any"]}}, "required": ["type"]}
     assert with_json_schema_types(bfcl) == {"type": "object", "properties": {
         "type": {"type": "string", "description": "a property named type"},
         "pair": {"type": "array", "items": {"type": "number"}},
         "either": {"anyOf": [{"type": "integer"}, {}]},
-        "flags": {"type": ["boolean", "null"]}}, "required": ["type"]}
+        "flags": {"type": ["boolean", "null"]}, "loose": {}}, "required": ["type"]}
     valid = {"type": "object", "properties": {"city": {"type": "string"}}}
     assert with_json_schema_types(valid) is valid
     row = normalise(_chat(CALL, tools=[{"name": "get_weather", "parameters": {
