@@ -17,15 +17,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import jsonschema
-
 from evals import jsontext
 from evals.errors import CaseFileError
 from evals.messages import ROLES, ContentError, anthropic_turns, content_text, control_token_at, standard_message
 from evals.schema_names import with_json_schema_types
 from evals.scorer import tool_schemas
 from evals.textio import jsonl_lines, jsonl_problem, read_bytes
-from evals.tools import declared_arguments, tool_names, tool_schema_problem, with_parameters
+from evals.tools import argument_validator, declared_arguments, tool_names, tool_schema_problem, with_parameters
 from evals.xlam import XlamError, is_xlam_row, scenario_of, xlam_parts
 
 
@@ -452,7 +450,7 @@ def reference_problem(case: dict) -> str | None:
         if undeclared:  # the schema does not forbid them, but no answer that follows it would write them
             return f"expected call {call['name']!r}: argument(s) {undeclared} are not among the tool's parameters"
         schema = schemas.get(call["name"]) or {"type": "object"}
-        wrong = next(jsonschema.Draft202012Validator(schema).iter_errors(call.get("arguments", {})), None)
+        wrong = next(argument_validator(schema).iter_errors(call.get("arguments", {})), None)
         if wrong is not None:
             where = "/".join(str(p) for p in wrong.absolute_path) or "(top)"
             return f"expected call {call['name']!r}: arguments break the tool's schema at {where}: {wrong.message}"

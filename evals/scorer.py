@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from jsonschema import Draft202012Validator
-
 from evals.parser import Parsed
+from evals.tools import argument_validator
 
 
 def tool_schemas(tools: list[dict]) -> dict[str, dict]:
@@ -103,7 +102,7 @@ def schema_valid(calls: list[dict], schemas: dict[str, dict]) -> bool:
     for call in calls:
         if call["name"] not in schemas:
             return False
-        if any(True for _ in Draft202012Validator(schemas[call["name"]] or {}).iter_errors(call["arguments"])):
+        if any(True for _ in argument_validator(schemas[call["name"]]).iter_errors(call["arguments"])):
             return False
     return True
 

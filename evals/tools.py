@@ -8,6 +8,7 @@ check any call, and it is rendered into the prompt as it stands.
 
 from __future__ import annotations
 
+import fractions
 import functools
 import json
 import urllib.parse
@@ -26,6 +27,32 @@ def with_parameters(fn: dict) -> dict:
     if "input_schema" not in fn or "parameters" in fn:
         return fn
     return {**{k: v for k, v in fn.items() if k != "input_schema"}, "parameters": fn["input_schema"]}
+
+
+def _multiple_of(validator, divisor, instance, schema):
+    """JSON Schema's `multipleOf` in decimal: jsonschema divides binary floats, so 19.99 was "not a
+    multiple of 0.01" (19.99 / 0.01 = 1998.9999999999998) and every cent amount under the usual money
+    schema was refused. Each number is read as the shortest decimal that round-trips (what JSON text
+    writes), and the remainder taken exactly. An infinite or NaN number is a multiple of nothing."""
+    if not validator.is_type(instance, "number") or isinstance(divisor, bool) or not isinstance(divisor, (int, float)):
+        return
+    try:  # exact: a Fraction of each decimal text (a Decimal quotient rounds at 28 digits)
+        whole = fractions.Fraction(repr(instance)) % fractions.Fraction(repr(divisor)) == 0
+    except (ValueError, ZeroDivisionError, OverflowError):  # inf or nan (jsonschema's own check raised on them)
+        whole = False
+    if not whole:
+        yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {divisor!r}")
+
+
+ArgumentValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"multipleOf": _multiple_of})
+
+
+def argument_validator(schema: dict | bool | None, formats: bool = False):
+    """The one validator of call arguments against a tool's schema (Draft 2020-12, decimal `multipleOf`),
+    for the data filter, generators, teacher labels, case files and the scorer alike; `formats` also
+    checks `format` (date, email, ...), as the toolset generator does."""
+    checker = ArgumentValidator.FORMAT_CHECKER if formats else None
+    return ArgumentValidator({} if schema is None else schema, format_checker=checker)
 
 
 def declared_arguments(schema: dict | None) -> set[str] | None:

@@ -619,3 +619,28 @@ def test_every_case_over_the_context_is_counted_in_one_refusal():
     ordered = [("abcd", {"id": "a"}), ("ab", {"id": "b"}), ("abcdef", {"id": "c"}), ("abcde", {"id": "d"})]
     with pytest.raises(ContextOverflowError, match=r"case 'a': too long; 2 more case\(s\) do not fit either \('c', 'd'\)"):
         check_context(ordered, Runner(), 10)
+
+
+def test_multiple_of_is_decimal_in_every_argument_check():
+    """A blind probe: 19.99 was "not a multiple of 0.01" (binary floats), so the usual money schema
+    quarantined every cent amount in training data and scored such a call schema-invalid."""
+    from evals.scorer import schema_valid
+    from evals.tools import argument_validator
+    from orchestrator.data.filters import row_problem
+    from orchestrator.data.normalise import normalise
+
+    money = {"type": "object", "properties": {"amount": {"type": "number", "multipleOf": 0.01}}, "required": ["amount"]}
+
+    def errors(value, schema=money):
+        return [e.message for e in argument_validator(schema).iter_errors({"amount": value})]
+    assert errors(19.99) == errors(4.99) == errors(1e300) == errors(7) == []
+    assert errors(19.995) == ["19.995 is not a multiple of 0.01"]
+    assert errors(float("inf")) == ["inf is not a multiple of 0.01"]  # jsonschema's own check raised OverflowError
+    thirds = {"type": "object", "properties": {"amount": {"type": "integer", "multipleOf": 3}}}
+    assert errors(10**30, thirds) == ["1000000000000000000000000000000 is not a multiple of 3"]  # exact, no rounding
+    assert schema_valid([{"name": "refund", "arguments": {"amount": 19.99}}], {"refund": money})
+    row = {"tools": [{"type": "function", "function": {"name": "refund", "parameters": money}}], "messages": [
+        {"role": "user", "content": "Refund 19.99."},
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function",
+                                                               "function": {"name": "refund", "arguments": {"amount": 19.99}}}]}]}
+    assert row_problem(normalise(row, "s", 0)) is None

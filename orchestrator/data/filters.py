@@ -72,7 +72,7 @@ import jsonschema
 from evals import jsontext
 from evals.messages import control_token_at
 from evals.parser import parse_strict
-from evals.tools import declared_arguments, tool_schema_problem
+from evals.tools import argument_validator, declared_arguments, tool_schema_problem
 
 CLAIM = re.compile(
     r"\b(?:the\s+(?:search|lookup|query|tool|api|function|call|results?|output|file|command)\s+"
@@ -130,7 +130,7 @@ def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
                                           f"does not declare (it declares {sorted(schema['properties'])})")
         # Every error, not jsonschema's one best match: a nested `required` error chosen as the best
         # match hid a type error beside it. Only the top level's missing keys are reported above.
-        errors = [e for e in jsonschema.Draft202012Validator(schema).iter_errors(args)
+        errors = [e for e in argument_validator(schema).iter_errors(args)
                   if not (e.validator == "required" and not e.absolute_path)]
         if errors:
             err = jsonschema.exceptions.best_match(errors)

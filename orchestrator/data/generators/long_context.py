@@ -27,6 +27,7 @@ import jsonschema
 
 from evals.parser import parse_strict
 from evals.template import render_chat
+from evals.tools import argument_validator
 from orchestrator.errors import DataError
 from orchestrator.data.generators.starter import DEFAULT_SLOTS, SYSTEM_PROMPT, TOOLS, Slots
 
@@ -270,10 +271,9 @@ def validate_final_call(template: str, messages: list[dict], tools: list[dict], 
     schemas = {t["function"]["name"]: t["function"]["parameters"] for t in tools}
     if call["name"] not in schemas:
         raise LongContextError(f"the final call names {call['name']!r}, which is not offered")
-    try:
-        jsonschema.validate(call["arguments"], schemas[call["name"]])
-    except jsonschema.ValidationError as err:
-        raise LongContextError(f"the final call's arguments do not fit {call['name']}: {err.message}") from None
+    err = jsonschema.exceptions.best_match(argument_validator(schemas[call["name"]]).iter_errors(call["arguments"]))
+    if err is not None:
+        raise LongContextError(f"the final call's arguments do not fit {call['name']}: {err.message}")
     if call != {"name": expected["function"]["name"], "arguments": expected["function"]["arguments"]}:
         raise LongContextError(f"the rendered final call {call} differs from the intended one")
 

@@ -37,7 +37,7 @@ from evals import jsontext
 from evals.messages import ContentError, content_text
 from evals.parser import parse_strict, written_calls
 from evals.textio import jsonl_lines, jsonl_problem, read_bytes
-from evals.tools import tool_schema_problem
+from evals.tools import argument_validator, tool_schema_problem
 from orchestrator.data.generators.starter import SYSTEM_PROMPT
 from orchestrator.data.generators.teacher_http import (EndpointFailure, Rejected, TeacherUnusable, chat_url,
                                                        post_json)
@@ -190,7 +190,7 @@ def _check_calls(calls: list[dict], tools: list[dict]) -> None:
             raise Rejected(f"invalid call: {c['name']!r} is not an offered tool")
         if not isinstance(c["arguments"], dict):
             raise Rejected(f"invalid call: {c['name']} arguments are not an object")
-        err = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schemas[c["name"]]).iter_errors(c["arguments"]))
+        err = jsonschema.exceptions.best_match(argument_validator(schemas[c["name"]]).iter_errors(c["arguments"]))
         if err is not None:
             raise Rejected(f"invalid call: {c['name']} arguments do not fit its schema: {err.message}")
 

@@ -33,6 +33,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Fiel
                       field_validator, model_validator)
 
 from evals.cases import SCENARIOS as EVAL_SCENARIOS
+from evals.tools import argument_validator
 from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml, wrong_file_kind
 from orchestrator.data.filters import string_values
 
@@ -309,8 +310,7 @@ class Generator:
     def __init__(self, toolset: Toolset, source: str = "<toolset>"):
         self.ts, self.source = toolset, source
         # formats (date, email, ...) checked too: a generator must not teach "next Friday" as a date
-        self.validators = {name: jsonschema.Draft202012Validator(
-            t.parameters, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER) for name, t in toolset.tools.items()}
+        self.validators = {name: argument_validator(t.parameters, formats=True) for name, t in toolset.tools.items()}
         self.schemas = {name: {"type": "function", "function": {"name": name, "description": t.description,
                                                                  "parameters": t.parameters}}
                         for name, t in toolset.tools.items()}
@@ -629,7 +629,7 @@ def _parameters_problem(parameters: dict) -> str | None:
     for arg, prop in (parameters.get("properties") or {}).items():
         if isinstance(prop, dict) and "default" in prop:
             rest = {k: v for k, v in prop.items() if k != "default"}
-            wrong = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(rest).iter_errors(prop["default"]))
+            wrong = jsonschema.exceptions.best_match(argument_validator(rest).iter_errors(prop["default"]))
             if wrong is not None:
                 return (f".properties.{arg}.default: {prop['default']!r} breaks the argument's own schema "
                         f"({wrong.message})")
