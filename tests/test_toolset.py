@@ -91,6 +91,11 @@ def test_templates_render_hand_checked_cases():
     assert evaluate("(h * 60 + m + 70) // 60", values) == 10 and evaluate("h / 2", values) == 4.5
     with pytest.raises(TemplateError, match="unknown slot"):
         render("{nope}", values)
+    # a blind probe: "Refund 100" called with 99.999, "0" with 1e-07: the text says the value the call holds
+    exact = {"a": 99.999, "b": 1e-07, "c": 1234.5678, "d": True}
+    assert render("refund {a}, {b}, {c}, wrap: {d}", exact) == "refund 99.999, 0.0000001, 1234.5678, wrap: true"
+    assert render("{a:.1f}", exact) == "100.0"  # a format spec still rounds where a template asks
+    assert evaluate("x * 3", {"x": 0.1}) == 0.3  # not 0.30000000000000004: the call and the text agree
     with pytest.raises(TemplateError, match="unsupported expression"):
         evaluate("__import__('os').getcwd()", values)
 

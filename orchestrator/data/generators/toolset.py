@@ -20,7 +20,9 @@ file and the key path. Generation is deterministic in the seed.
 from __future__ import annotations
 
 import ast
+import decimal
 import json
+import math
 import operator
 import random
 import re
@@ -230,10 +232,16 @@ def _lookup(values: dict[str, Any], name: str, fields: str) -> Any:
 
 
 def _plain(value: Any) -> str:
+    """A slot value as text says it. A float is written as the shortest decimal that reads back as the
+    same number, never in exponent form: a request said "refund 100" for an argument of 99.999 and
+    "0" for 1e-07 (it was rounded to 2 places and 6 digits), teaching the model to invent precision.
+    A `{slot:.2f}` format spec still rounds where a template asks for it."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, float):
-        return f"{round(value, 2):g}"
+    if isinstance(value, float) and math.isfinite(value):
+        return format(decimal.Decimal(repr(value)), "f")
+    if isinstance(value, bool):  # YAML and JSON spell them so; Python's True read oddly in a request
+        return "true" if value else "false"
     return str(value)
 
 
@@ -297,11 +305,13 @@ def evaluate(expr: str, values: dict[str, Any]) -> float | int:
         raise TemplateError(f"unsupported expression {ast.unparse(node)!r} (only numbers, slots, + - * / // %)")
 
     try:
-        return walk(ast.parse(expr, mode="eval"))
+        result = walk(ast.parse(expr, mode="eval"))
     except SyntaxError as err:
         raise TemplateError(f"bad expression {expr!r}: {err.msg}") from None
     except (ZeroDivisionError, OverflowError) as err:
         raise TemplateError(f"expression {expr!r} cannot be computed for the drawn values ({err})") from None
+    # binary float noise off (0.1 * 3 is 0.30000000000000004): the call and the text carry one value, 0.3
+    return float(f"{result:.12g}") if isinstance(result, float) and math.isfinite(result) else result
 
 
 # --- generation -------------------------------------------------------------------------------
