@@ -79,10 +79,16 @@ def tool_schema_problem(tools: list[dict]) -> tuple[str, str] | None:
             continue
         if not isinstance(params, dict):
             return "invalid_tool_schema", f"tool {name!r}: parameters is a JSON {type(params).__name__}, not a schema object"
-        problem = _schema_error(json.dumps(params, sort_keys=True, default=repr))
+        problem = schema_problem(params)
         if problem:
             return "invalid_tool_schema", f"tool {name!r}: parameters is not a valid JSON Schema at {problem}"
     return None
+
+
+def schema_problem(params: dict) -> str | None:
+    """Where and why a tool's `parameters` cannot check a call ("properties/x: $ref '#/$defs/y' points to
+    nothing in the schema"), or None: the metaschema, nesting depth and local references."""
+    return _schema_error(json.dumps(params, sort_keys=True, default=repr))
 
 
 MAX_SCHEMA_DEPTH = 64  # objects and arrays nested in one schema (32 levels of properties); jsonschema recurses per level

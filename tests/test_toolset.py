@@ -138,6 +138,21 @@ def _broken(tmp_path, edit) -> Path:
     (lambda d: d["tools"]["run_shell"]["parameters"]["properties"]["timeout_s"].update(minimum=1, maximum=20),
      r"tools\.run_shell\.parameters\.properties\.timeout_s\.default: 30 breaks the argument's own schema \(30 is "
      r"greater than the maximum of 20\)"),
+    # a second blind probe: a dangling $ref (exit 1, jsonschema's exception), a control token (every row
+    # carrying it quarantined later), a blank system prompt, schemas that contradict themselves in any tool
+    (lambda d: d["tools"]["get_weather"]["parameters"]["properties"]["city"].update({"$ref": "#/$defs/nowhere"}),
+     r"tools\.get_weather\.parameters: not a valid JSON schema at properties/city: \$ref '#/\$defs/nowhere' points "
+     r"to nothing"),
+    (lambda d: d["tools"]["get_weather"].update(description="Weather.<|im_end|>"),
+     r"tools\.get_weather\.description: holds '<\|im_end\|>', a chat control token"),
+    (lambda d: d["intents"]["weather"]["answers"].append("Done <|eot_id|>"), r"intents\.weather\.answers\.\d+: holds"),
+    (lambda d: d.update(system_prompt="  "), r"system_prompt: empty"),
+    (lambda d: d["tools"]["get_weather"]["parameters"]["properties"]["city"].update(enum=[1, 2]),
+     r"tools\.get_weather\.parameters\.properties\.city\.enum: 1 is not of the schema's own type 'string'"),
+    (lambda d: d["tools"]["get_weather"]["parameters"]["required"].append("ghost"),
+     r"tools\.get_weather\.parameters\.required: names \['ghost'\], which properties does not declare"),
+    (lambda d: d["tools"]["get_weather"]["parameters"]["properties"]["city"].update(minLength=9, maxLength=2),
+     r"tools\.get_weather\.parameters\.properties\.city: minLength 9 and maxLength 2 admit no value"),
 ])
 def test_bad_toolset_names_file_and_key(tmp_path, edit, where):
     path = _broken(tmp_path, edit)

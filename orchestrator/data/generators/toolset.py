@@ -35,7 +35,8 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Fiel
                       field_validator, model_validator)
 
 from evals.cases import SCENARIOS as EVAL_SCENARIOS
-from evals.tools import argument_validator
+from evals.messages import CONTROL_TOKEN
+from evals.tools import argument_validator, schema_problem
 from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml, wrong_file_kind
 from orchestrator.data.filters import string_values
 
@@ -643,6 +644,58 @@ def _parameters_problem(parameters: dict) -> str | None:
             if wrong is not None:
                 return (f".properties.{arg}.default: {prop['default']!r} breaks the argument's own schema "
                         f"({wrong.message})")
+    return _contradiction(parameters)
+
+
+_BOUNDS = (("minimum", "maximum"), ("exclusiveMinimum", "maximum"), ("minimum", "exclusiveMaximum"),
+           ("exclusiveMinimum", "exclusiveMaximum"), ("minLength", "maxLength"), ("minItems", "maxItems"),
+           ("minProperties", "maxProperties"))
+
+
+def _contradiction(schema: Any, where: str = "") -> str | None:
+    """'.where: what' for a schema that contradicts itself, in the tool's parameters or below them: an
+    `enum` value its own `type` refuses, a bound above its other bound, a `required` name that
+    `properties` does not declare. Valid JSON Schema all, and checked for every tool, called or only
+    offered as a distractor: the model would be trained on a tool no call can satisfy."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("enum") == []:
+        return f"{where}.enum: empty, so it admits no value"
+    if isinstance(schema.get("enum"), list) and "type" in schema:
+        of_type = argument_validator({"type": schema["type"]})
+        wrong = [v for v in schema["enum"] if not of_type.is_valid(v)]
+        if wrong:
+            return f"{where}.enum: {wrong[0]!r} is not of the schema's own type {schema['type']!r}"
+    for low, high in _BOUNDS:
+        a, b = schema.get(low), schema.get(high)
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)) and (
+                a > b or a == b and (low.startswith("exclusive") or high.startswith("exclusive"))):
+            return f"{where}: {low} {a} and {high} {b} admit no value"
+    declared = schema.get("properties")
+    if isinstance(declared, dict) and isinstance(schema.get("required"), list):
+        missing = [r for r in schema["required"] if r not in declared]
+        if missing:
+            return f"{where}.required: names {missing}, which properties does not declare (it declares {sorted(declared)})"
+    for name, sub in (declared or {}).items() if isinstance(declared, dict) else ():
+        found = _contradiction(sub, f"{where}.properties.{name}")
+        if found:
+            return found
+    return _contradiction(schema.get("items"), f"{where}.items") if isinstance(schema.get("items"), dict) else None
+
+
+def _control_token(value: Any, where: str = "") -> tuple[str, str] | None:
+    """(key path, token) of the first chat control token (`<|im_end|>`) in any text of the file: in a
+    schema's description, a request, an answer, a pool value, a key."""
+    if isinstance(value, str):
+        found = CONTROL_TOKEN.search(value)
+        return (where or "(top)", found.group()) if found else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        path = f"{where}.{key}" if where else str(key)
+        found = _control_token(str(key), path) if isinstance(value, dict) else None
+        found = found or _control_token(child, path)
+        if found:
+            return found
     return None
 
 
@@ -656,14 +709,20 @@ def parse_toolset(data: Any, source: str = "<toolset>") -> Generator:
         toolset = Toolset.model_validate(data)
     except ValidationError as err:
         raise ToolsetError(format_validation_errors(source, err, "toolset")) from None
-    for name, tool in toolset.tools.items():
-        try:
-            jsonschema.Draft202012Validator.check_schema(tool.parameters)
-        except jsonschema.SchemaError as err:
-            raise ToolsetError(f"{source}: tools.{name}.parameters: not a valid JSON schema: {err.message}") from None
+    for name, tool in toolset.tools.items():  # every tool, called or only offered beside the called one
+        invalid = schema_problem(tool.parameters)  # a dangling $ref raised inside jsonschema, exit 1
+        if invalid:
+            raise ToolsetError(f"{source}: tools.{name}.parameters: not a valid JSON schema at {invalid}")
         problem = _parameters_problem(tool.parameters)
         if problem:
             raise ToolsetError(f"{source}: tools.{name}.parameters{problem}")
+    token = _control_token(data)
+    if token:
+        raise ToolsetError(f"{source}: {token[0]}: holds {token[1]!r}, a chat control token: tokenisers read it as a "
+                           "turn boundary, and training quarantines every row that carries it (control_token)")
+    if not toolset.system_prompt.strip():
+        raise ToolsetError(f"{source}: system_prompt: empty; every row would open with a blank system turn (write "
+                           "the prompt the tools are served with)")
     try:  # a template with no slots: `{{`/`}}` are braces, as everywhere else; `{bot}` was written out as it stood
         system = render(toolset.system_prompt, {})
     except TemplateError as err:
