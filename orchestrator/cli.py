@@ -492,6 +492,13 @@ def positive_int(text: str) -> int:
     return _number(text, int, 1, float("inf"), "a whole number")
 
 
+def example_count(text: str) -> int:
+    """argparse type: how many examples to generate, 1 to MAX_GENERATED (generators hold every row and
+    its dedupe keys in memory until the file is written: --count 10**9 grew without bound, silently)."""
+    from orchestrator.config import MAX_GENERATED
+    return _number(text, int, 1, MAX_GENERATED, "a whole number")
+
+
 def resamples(text: str) -> int:
     """argparse type: a bootstrap draw count from 100 to 1 000 000 (as `promote.n_resamples`)."""
     try:
@@ -680,7 +687,7 @@ COMMANDS: tuple[Command, ...] = (
             (arg("--out", type=given_path, help="starter: a directory (default data/starter); other modes: a .jsonl "
                  "file (default data/generated/<toolset name>.jsonl, data/generated/honesty.jsonl or "
                  "data/generated/long_<TOKENS>.jsonl, under the current folder)"),
-             arg("-n", "--count", dest="n", type=positive_int, help=f"number of examples (defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_COUNTS.items())})"),
+             arg("-n", "--count", dest="n", type=example_count, help=f"number of examples (defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_COUNTS.items())})"),
              arg("--seed", type=seed, default=0, help="seeds the generator: the same seed writes the same file"),
              arg("--max-retries", type=int, choices=range(0, 10), metavar="0-9",
                  help="honesty: retries of a failing call before giving up (default 2)"),

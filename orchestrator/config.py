@@ -142,10 +142,15 @@ FILTER_CHECKS = ("unknown_tool", "arguments_not_object", "missing_required_argum
                  "unsupported_tool_claim", "stale_state")  # orchestrator/data/filters.py documents each rule
 
 
+# Rows one generator run may make: every row and its dedupe keys stay in memory until the file is
+# written (about 5.5 KB a row), so a count of 10**9 grew for hours before failing.
+MAX_GENERATED = 1_000_000
+
+
 class GenerateConfig(_Strict):
     """A source made by one of toolsweep's deterministic generators (orchestrator/data/generated.py)."""
     kind: Literal["long_context", "honesty", "judgment", "toolset"]
-    count: int = Field(gt=0)              # rows generated
+    count: int = Field(gt=0, le=MAX_GENERATED)  # rows generated
     seed: Seed = 0
     # long_context: rendered length each conversation grows to (95-100 %), counted with the SmolLM2
     # tokenizer; keep it below train.max_length when the base's tokenizer counts more tokens.

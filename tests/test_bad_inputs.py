@@ -580,6 +580,9 @@ CASES = [
          ["--n-ctx 10: n_batch 64 is larger than n_ctx 10; a prefill chunk must fit the context (the prefill "
           "chunk is fixed at 64 tokens here; raise --n-ctx)"]),
     Case("flags", "--count not a number", lambda t: ["make-data", "--honesty", "--count", "many"], ["--count", "'many'"]),
+    Case("flags", "--count beyond what a generator holds in memory", lambda t: ["make-data", "--honesty", "--count",
+                                                                                  "1000000000"],
+         ["--count", "from 1 to 1000000, got 1000000000"]),
     Case("flags", "--make-data out not .jsonl",
          lambda t: ["make-data", "--honesty", "--count", "2", "--out", str(t / "x.txt")], ["--out", ".jsonl"]),
     # --- family files -----------------------------------------------------------------------------
