@@ -151,6 +151,10 @@ def _broken(tmp_path, edit) -> Path:
      r"tools\.get_weather\.parameters\.properties\.city\.enum: 1 is not of the schema's own type 'string'"),
     (lambda d: d["tools"]["get_weather"]["parameters"]["required"].append("ghost"),
      r"tools\.get_weather\.parameters\.required: names \['ghost'\], which properties does not declare"),
+    (lambda d: d["intents"]["fetch"]["arguments"].update(method="GET"),
+     r"intents\.fetch\.requests\[0\]: .* does not say 'GET', a fixed value of the call's arguments"),
+    (lambda d: d["intents"]["fetch"]["optional"][0].update(suffix=""),
+     r"intents\.fetch\.optional\[0\]: the request .* with the suffix '' does not say 'POST'"),
     (lambda d: d["tools"]["get_weather"]["parameters"]["properties"]["city"].update(minLength=9, maxLength=2),
      r"tools\.get_weather\.parameters\.properties\.city: minLength 9 and maxLength 2 admit no value"),
 ])

@@ -542,6 +542,12 @@ class Generator:
                 self._call(it.tool, self._render({**it.arguments, **opt.arguments}, values,
                                                  f"{where}.optional[{i}].arguments"), where)
             for i, request in enumerate(it.requests):
+                constants = _unsaid_constants(it.arguments, request)
+                if constants:
+                    raise self._fail(f"{where}.requests[{i}]", (
+                        f"{request!r} does not say {constants[0]!r}, a fixed value of the call's arguments: the row "
+                        "would teach the model to call with a value the user never gave (say it in every request, or "
+                        "draw it from a slot the request names)"))
                 unsaid = _unsaid(it.arguments, request, it.computed)
                 if unsaid:
                     raise self._fail(f"{where}.requests[{i}]", (
@@ -549,6 +555,11 @@ class Generator:
                         "arguments use: the row would teach the model to call with a value the user never gave "
                         "(put the slot in every request, or make the argument optional)"))
                 for k, opt in enumerate(it.optional):
+                    constants = _unsaid_constants(opt.arguments, request + opt.suffix)
+                    if constants:
+                        raise self._fail(f"{where}.optional[{k}]", (
+                            f"the request {request!r} with the suffix {opt.suffix!r} does not say {constants[0]!r}, "
+                            "which the option's arguments use (the suffix is where an option says its value)"))
                     unsaid = _unsaid(opt.arguments, request + opt.suffix, it.computed)
                     if unsaid:
                         raise self._fail(f"{where}.optional[{k}]", (
@@ -605,6 +616,19 @@ def _unsaid(arguments: Any, request: str, computed: dict[str, str]) -> list[str]
         return False
 
     return sorted(r for r in _slot_refs(arguments) if not is_said(r))
+
+
+def _unsaid_constants(arguments: Any, text: str) -> list[str]:
+    """Literal text values (no slot) among a call's `arguments` that `text` does not say, in any case:
+    `reason: damaged` on every refund whose request never gives a reason is a value the user never
+    gave, as an unsaid slot is. Numbers and booleans are not looked for: "up to two minutes" says 120."""
+    if isinstance(arguments, dict):
+        return [v for child in arguments.values() for v in _unsaid_constants(child, text)]
+    if isinstance(arguments, list):
+        return [v for child in arguments for v in _unsaid_constants(child, text)]
+    if isinstance(arguments, str) and arguments.strip() and not _has_slot(arguments):
+        return [] if arguments.casefold() in text.casefold() else [arguments]
+    return []
 
 
 def _lower_first_word(text: str, arguments: dict) -> str:
