@@ -315,3 +315,26 @@ def test_a_weighted_source_whose_drawn_rows_all_fail_rendering_fails_the_build()
     add_render_stage(result, rows[:2])
     problem = empty_mix_problem(result, 1024)
     assert problem and "data source 'long' (weight 1) has no usable row (over_max_length 2" in problem
+
+
+def test_a_mix_category_whose_drawn_rows_all_fail_rendering_fails_the_build():
+    """A blind probe: 60 tools offered six at a time rendered past max_length, so all 200 tool rows were
+    quarantined and a no_tool_ratio of 0.2 trained as 1.0, exit 0."""
+    from orchestrator.data.pipeline import DataResult, add_render_stage, empty_mix_problem
+    from orchestrator.data.quarantine import Quarantine
+
+    def row(i, calls):
+        msgs = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "" if calls else "a",
+                                                    **({"tool_calls": [{"function": {"name": "f"}}]} if calls else {})}]
+        return {"messages": msgs, "meta": {"source": "gen", "row": i}}
+    rows = [row(0, True), row(1, True), row(2, False)]
+    table = [{"category": c, "source": "gen", "weight": 1.0, "available": n, "quota": n, "selected": n, "shortfall": 0}
+             for c, n in (("tool", 2), ("no_tool", 1))]
+    result = DataResult(rows, Quarantine(), [], table, "sha")
+    assert empty_mix_problem(result, 1024) is None
+    for r in rows[:2]:
+        result.quarantine.add("gen", r["meta"]["row"], "render", "over_max_length", "1381 tokens > 1024", r)
+    add_render_stage(result, rows[2:])
+    assert empty_mix_problem(result, 1024) == (
+        "the mix drew 2 tool row(s) and rendering quarantined every one (over_max_length 2; raise train.max_length "
+        "1024, or offer fewer tools per row): the trial would train without that category")

@@ -173,7 +173,7 @@ def empty_mix_problem(result: DataResult, max_length: int) -> str | None:
     given weight that has no usable row is a problem too: the mix would quietly be another mix
     (a dataset in a format toolsweep does not read ends that way, every row quarantined)."""
     if result.rows:
-        return _empty_source_problem(result)
+        return _empty_source_problem(result) or _empty_category_problem(result, max_length)
     counts = result.quarantine.counts()
     by_source = Counter(f"{r['source']}/{r['check']}" for r in result.quarantine.rows)  # which source lost rows, why
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(by_source.items(), key=lambda kv: -kv[1])) or "none quarantined"
@@ -203,6 +203,28 @@ def _empty_source_problem(result: DataResult) -> str | None:
         reasons = ", ".join(f"{k} {v}" for k, v in why.most_common(3)) or "no rows read"
         said.append(f"data source {src!r} (weight {weight[src]:g}) has no usable row ({reasons})")
     return "; ".join(said) + "; fix the source or set its weight to 0"
+
+
+def _empty_category_problem(result: DataResult, max_length: int) -> str | None:
+    """A mix category (tool, no_tool, honesty) the mix drew rows for, every one of them quarantined when
+    rendered: 60 tools offered 6 at a time rendered past max_length, all 200 tool rows left, and a
+    no_tool_ratio of 0.2 trained as 1.0 with exit 0."""
+    drawn: Counter = Counter()
+    for t in result.mix_table:
+        if t["category"] != "all":  # no mix at all (every row): the source check covers it
+            drawn[t["category"]] += t.get("selected", 0)
+    if not drawn:
+        return None
+    kept = Counter(category(r) for r in result.rows)
+    kept["any"] = kept["tool"] + kept["no_tool"]  # no no-tool ratio set: tool and no-tool rows are one category
+    lost = [c for c in drawn if drawn[c] and not kept[c]]
+    if not lost:
+        return None
+    rendered = Counter(r["check"] for r in result.quarantine.rows if r.get("stage") == "render")
+    why = ", ".join(f"{k} {v}" for k, v in rendered.most_common(3)) or "none at rendering"
+    hint = f"; raise train.max_length {max_length}, or offer fewer tools per row" if "over_max_length" in rendered else ""
+    return (f"the mix drew {', '.join(f'{drawn[c]} {c}' for c in lost)} row(s) and rendering quarantined every one "
+            f"({why}{hint}): the trial would train without that category")
 
 
 def train_jsonl(rows: list[dict]) -> str:
