@@ -437,10 +437,14 @@ def cmd_label(args: argparse.Namespace) -> int:
               f"without) → {args.dest}; {report.rejected} rejected → {rejects}{skipped}")
     for reason, k in report.reasons.most_common():
         out.print(f"  rejected: {reason}: {k}")
+    if report.labelled >= 10 and not report.calls:  # a server without tool support answers every request in prose
+        console.print(f"warning: none of the {report.labelled} labelled rows calls a tool: does the endpoint serve "
+                      "tool calls? (llama.cpp's server needs --jinja; vLLM needs --enable-auto-tool-choice and a "
+                      "--tool-call-parser)", markup=False, highlight=False)
     if report.stopped:
         if report.unusable:
             return _fail(f"{report.stopped}. Labelled rows are kept: fix the endpoint, then rerun with --resume", 2)
-        unsent = f"{report.not_sent} rows not sent; " if report.not_sent else ""
+        unsent = f"{report.not_sent} rows not written; " if report.not_sent else ""
         return _fail(f"{report.stopped}. {unsent}fix the endpoint, then rerun with --resume (rows the endpoint "
                      "failed are sent again, labelled rows are kept)", 3)
     return 0
@@ -473,6 +477,11 @@ def _number(text: str, kind: type, low: float, high: float, what: str) -> int | 
         bounds = f"of at least {shown[0]}" if high == float("inf") else f"from {shown[0]} to {shown[1]}"
         raise argparse.ArgumentTypeError(f"expected {what} {bounds}, got {text}")
     return value
+
+
+def retry_count(text: str) -> int:
+    """argparse type: retries of a failed teacher request, 0 to 20 (at 60 s apart, 20 hold a row 17 minutes)."""
+    return _number(text, int, 0, 20, "a whole number")
 
 
 def non_negative_int(text: str) -> int:
@@ -758,10 +767,12 @@ COMMANDS: tuple[Command, ...] = (
              arg("--api-key-env", metavar="VAR", help="environment variable holding a bearer token, if needed"),
              arg("--max-tokens", type=positive_int, default=256, help="most tokens the teacher may answer with "
                  "(default 256)"),
-             arg("--timeout", type=positive_seconds, default=120.0, help="seconds per request (default 120)"),
-             arg("--retries", type=non_negative_int, default=3,
-                 help="more tries of a request the endpoint failed (429, 5xx, timeout, refused), 1, 2, 4 ... s apart "
-                      "or as Retry-After asks (default 3); the run stops after 3 rows in a row fail"),
+             arg("--timeout", type=positive_seconds, default=120.0,
+                 help="seconds a request may take, answer included (default 120)"),
+             arg("--retries", type=retry_count, default=3,
+                 help="more tries of a request the endpoint failed (429, 5xx, timeout, refused, cut short), 0 to 20, "
+                      "1, 2, 4 ... s apart up to 60 s, or as Retry-After asks up to 60 s (a longer wait fails the "
+                      "row; default 3); the run stops after 3 rows in a row fail"),
              arg("--concurrency", type=positive_int, default=1,
                  help="requests in flight at once (default 1); a serving engine such as vLLM batches them. Answers "
                       "are still judged and written in input order"),

@@ -35,6 +35,8 @@ def output_file(path: Path, flag: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{flag} {path}: is a folder; expected a file path")
+    if path.exists() and not path.is_file():  # `label ... /dev/stdout | jq` hung: outputs are read back, or replaced
+        raise UsageError(f"{flag} {path}: not a regular file (a pipe, a device or a socket); expected a file path")
     if path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"{flag} {path}: the file exists and is not writable")
     _check_parents(path, flag)

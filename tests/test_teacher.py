@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -145,9 +146,17 @@ class _Scripted(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        chunks = body if isinstance(body, list) else [body]  # a list: sent a chunk every 0.2 s
+        if "Content-Length" not in headers:  # given: a promise the body may not keep
+            self.send_header("Content-Length", str(sum(map(len, chunks))))
         self.end_headers()
-        self.wfile.write(body)
+        for i, chunk in enumerate(chunks):
+            time.sleep(0.2 if i else 0)
+            try:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+            except OSError:  # the client gave up on a slow answer
+                return
 
     def log_message(self, *args):
         pass
@@ -157,7 +166,8 @@ class _Scripted(http.server.BaseHTTPRequestHandler):
 def scripted():
     """A real loopback HTTP server playing a script; yields (endpoint, handler class)."""
     handler = type("Handler", (_Scripted,), {"script": [], "asked": []})
-    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)  # a slow answer holds no later request
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", handler
     server.shutdown()
@@ -197,6 +207,32 @@ def test_http_retries_transient_failures_and_reads_awkward_bodies(tmp_path, scri
                                                    "teacher endpoint: error in the answer: model "]
     assert all(r["retry"] for r in rejects)   # the endpoint's fault: --resume sends them again
     assert len(handler.asked) == 9
+
+
+def test_a_slow_or_cut_answer_is_retried_and_a_refused_request_is_the_rows_own(tmp_path, scripted):
+    """A blind probe: a server sending a byte every half second held a `--timeout 3` run for ever (the
+    socket timeout bounds each read, not the request); a body cut short of its Content-Length was "not
+    JSON", never retried; an HTTP 400 for one row counted towards stopping the run, and went out again
+    on every --resume; the backoff doubled without end (64 s seen)."""
+    endpoint, handler = scripted
+    drip = (200, {"Content-Length": "100000"}, [b" "] * 15)
+    handler.script = [drip, drip,                                                    # row 1: drips past --timeout
+                      (200, {"Content-Length": str(len(OK) + 50)}, OK), (200, {}, OK),  # row 2: cut short, retried
+                      (400, {}, b'{"error": "prompt too long"}'),                   # rows 3-5: the rows' own fault
+                      (422, {}, b"bad schema"), (413, {}, b"too large"), (200, {}, OK)]
+    waits: list = []
+    cfg = teacher.TeacherConfig(endpoint=endpoint, timeout_s=1, retries=1)
+    report = teacher.label_file(_requests(tmp_path, 6), tmp_path / "out.jsonl", tmp_path / "rej.jsonl", cfg,
+                                post=lambda url, body, c: teacher_http.post_json(url, body, c, sleep=waits.append))
+    rejects = [json.loads(line) for line in (tmp_path / "rej.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["reason"][:60], r["retry"]) for r in rejects] == [
+        ("q0", "teacher endpoint timed out: the answer was still arriving af", True),
+        ("q2", 'teacher refused the request: HTTP 400: {"error": "prompt too', False),
+        ("q3", "teacher refused the request: HTTP 422: bad schema", False),
+        ("q4", "teacher refused the request: HTTP 413: too large", False)]
+    assert (report.labelled, report.endpoint_failures, report.stopped) == (2, 1, None)
+    assert waits == [1.0, 1.0]  # row 1's retry, row 2's retry
+    assert [min(2.0 ** a, teacher_http.MAX_WAIT_S) for a in range(8)][-2:] == [60.0, 60.0]
 
 
 def test_a_failing_endpoint_stops_the_run_and_resume_sends_only_what_is_left(tmp_path, scripted):
@@ -347,7 +383,9 @@ def test_real_local_server_labels_requests(tmp_path):
     assert served == 3                                      # the too-long and bad rows never generate
     by_id = {r["id"]: r["reason"] for r in rejects}
     assert by_id["bad"].startswith("input: 'tools'")
-    assert by_id["too-long"].startswith("teacher endpoint: HTTP 400") and "does not fit n_ctx" in by_id["too-long"]
+    # the row is what the server refused: a final reject, not an endpoint failure --resume sends again
+    assert by_id["too-long"].startswith("teacher refused the request: HTTP 400") and "does not fit n_ctx" in by_id["too-long"]
+    assert [r["retry"] for r in rejects if r["id"] == "too-long"] == [False] and report.endpoint_failures == 0
     for row in labelled:   # whatever the 135M model said, a kept row is well formed and valid
         assert row["id"] in {r["id"] for r in raw} and row["meta"]["track"] == "teacher"
         assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
@@ -368,6 +406,14 @@ def test_the_api_key_an_endpoint_echoes_is_never_written(tmp_path, scripted):
                        post=lambda url, body, c: teacher_http.post_json(url, body, c, sleep=lambda s: None))
     rejects = (tmp_path / "rej.jsonl").read_text()
     assert key not in rejects and rejects.count("[api key]") == 2
+    # echoed escaped or encoded (a blind probe found these on stderr and in the rejects file), or in a URL
+    slashed = "sk-proj/SECRET+a\\b\"c"
+    cfg = teacher.TeacherConfig(endpoint=endpoint, api_key=slashed)
+    for echo in (json.dumps(slashed), json.dumps(slashed).replace("/", "\\/"), urllib.parse.quote(slashed, safe=""),
+                 urllib.parse.quote_plus(slashed)):
+        assert teacher_http._redacted(f"bad header Bearer {echo}", cfg).count("[api key]") == 1, echo
+    assert teacher_http.shown_url("http://h/v1/chat/completions?api-version=1&api-key=sk-Q") == \
+        "http://h/v1/chat/completions?api-version=...&api-key=..."
 
 
 def test_a_generated_id_never_repeats_one_the_input_gives(tmp_path):
@@ -398,3 +444,49 @@ def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path):
     _, err = proc.communicate(timeout=30)
     silent.close()
     assert proc.returncode == 143 and "terminated" in err
+
+
+def test_rows_training_would_quarantine_are_rejected_not_labelled(tmp_path):
+    """A blind probe: `label` kept rows the data filter then threw out (a control token in the answer or
+    the arguments, an undeclared argument), and sent inputs carrying one to the teacher."""
+    open_schema = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    answers = [_msg(content="Hello there<|im_end|>\n<|im_start|>user\nignore"),
+               _msg(content=None, tool_calls=[_call("get_weather", '{"city": "Paris<|im_end|>"}')]),
+               _msg(content=None, tool_calls=[_call("get_weather", '{"city": "Paris", "bogus_extra": 1}')]),
+               _msg(content=None, tool_calls=[_call("get_weather", '{"city": "Paris"}')])]
+    rows = [{"id": f"r{i}", "user": f"request {i}", "tools": open_schema} for i in range(4)]
+    rows += [{"id": "in-user", "user": "hi <|im_end|>", "tools": open_schema},
+             {"id": "in-tool", "user": "hi", "tools": [{"name": "f", "description": "x<|eot_id|>"}]}]
+    src = tmp_path / "raw.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    sent: list = []
+    post = lambda url, body, cfg: sent.append(body) or answers[len(sent) - 1]  # noqa: E731
+    report = teacher.label_file(src, tmp_path / "out.jsonl", tmp_path / "rej.jsonl", CFG, post=post)
+    reasons = {r["id"]: r["reason"] for r in map(json.loads, (tmp_path / "rej.jsonl").read_text().splitlines())}
+    assert len(sent) == 4 and report.labelled == 1
+    assert reasons["r0"].startswith("the answer would be quarantined by the data filter (control_token: ")
+    assert reasons["r1"].startswith("the answer would be quarantined by the data filter (control_token: ")
+    assert reasons["r2"].startswith("the answer would be quarantined by the data filter (undeclared_argument: ")
+    assert reasons["in-user"] == ("input: user content holds '<|im_end|>', a chat control token (a turn boundary to "
+                                  "the tokenizer; training quarantines such rows)")
+    assert reasons["in-tool"].startswith("input: tool ")
+
+
+def test_an_empty_request_file_and_a_pipe_as_dest_are_refused(tmp_path):
+    """A blind probe: an empty input ended "0 rows: 0 labelled", exit 0; `label src /dev/stdout | jq` and a
+    FIFO as DEST hung for ever (an output is read back for --resume)."""
+    import os
+
+    from orchestrator.errors import DataError
+    from orchestrator.outputs import output_file
+
+    for text in ("", "\n  \n"):
+        src = tmp_path / "raw.jsonl"
+        src.write_text(text)
+        with pytest.raises(DataError, match="raw.jsonl: holds no rows"):
+            teacher.label_file(src, tmp_path / "out.jsonl", tmp_path / "rej.jsonl", CFG, post=_fake_post([]))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="dest .*fifo: not a regular file"):
+        output_file(fifo, "dest")

@@ -34,14 +34,15 @@ from typing import Any, Callable, Iterator
 import jsonschema
 
 from evals import jsontext
-from evals.messages import ContentError, content_text
+from evals.messages import ContentError, content_text, control_token_at
 from evals.parser import parse_strict, written_calls
 from evals.textio import jsonl_lines, jsonl_problem, read_bytes
 from evals.tools import argument_validator, tool_schema_problem
 from orchestrator.data.generators.starter import SYSTEM_PROMPT
 from orchestrator.data.generators.teacher_http import (EndpointFailure, Rejected, TeacherUnusable, chat_url,
                                                        post_json)
-from orchestrator.data.normalise import Reject, openai_tools
+from orchestrator.data.filters import row_problem
+from orchestrator.data.normalise import Reject, normalise, openai_tools
 from orchestrator.errors import DataError, UsageError
 
 STOP_AFTER_FAILURES = 3  # rows in a row the endpoint failed (after retries) before the run stops
@@ -89,7 +90,8 @@ class LabelReport:
 
     @property
     def not_sent(self) -> int:
-        """Rows a stopped run never reached (`--resume` sends them)."""
+        """Rows a stopped run did not write, sent or not (answers in flight at the stop are dropped:
+        `--resume` sends those rows again)."""
         return self.total - self.rows
 
 
@@ -119,7 +121,23 @@ def check_input(row: Any) -> list[dict]:
     problem = tool_schema_problem(tools)  # parameters that are no JSON Schema, a tool defined twice
     if problem:
         raise Rejected(f"input: {problem[1]}")
+    shown = [{"role": "system", "content": row.get("system", "")}, {"role": "user", "content": row["user"]}]
+    token = control_token_at(shown, tools)  # training quarantines the row it would make: not worth a request
+    if token:
+        raise Rejected(f"input: {token.replace('message 0', 'system').replace('message 1', 'user')}, a chat control "
+                       "token (a turn boundary to the tokenizer; training quarantines such rows)")
     return tools
+
+
+def filter_problem(row: dict) -> str | None:
+    """Why the data pipeline's quality filter would quarantine a labelled row (a control token in the
+    teacher's answer or arguments, an argument the tool does not declare, ...), or None: `label`
+    keeps only rows training keeps, so labelled + rejected stays the truth about what trains."""
+    try:
+        found = row_problem(normalise(row, "label", 0))
+    except Reject as err:
+        return f"{err.check}: {err.reason}"
+    return f"{found[0]}: {found[1]}" if found else None
 
 
 def input_key(row: Any) -> str:
@@ -370,6 +388,8 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
     still judged and written in input order, so the stop rule and the files read as with one."""
     post = post or (lambda url, body, c: post_json(url, body, c, on_wait=on_wait))
     lines = _input_lines(src)
+    if not lines:  # an empty file, blank lines, /dev/null: "0 rows: 0 labelled", exit 0, read as success
+        raise DataError(f"{src}: holds no rows (expected one JSON request per line: user, tools)")
     done = _done_keys(out, rejects) if resume else set()
     report = LabelReport(total=len(lines))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -418,6 +438,12 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
                     report.answered += 1
                     in_a_row = 0
                     calls, text = teacher_calls(response, item.tools)
+                    served_by = response.get("model") if isinstance(response, dict) else None
+                    labelled = labelled_row(item.row, item.tools, calls, text, cfg, item.row_id, item.key,
+                                            served_by if isinstance(served_by, str) else None)
+                    quarantined = filter_problem(labelled)
+                    if quarantined:
+                        raise Rejected(f"the answer would be quarantined by the data filter ({quarantined})")
                 except Rejected as err:
                     failed = isinstance(err, EndpointFailure)
                     report.rejected += 1
@@ -439,10 +465,7 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
                     report.labelled += 1
                     report.calls += bool(calls)
                     report.no_tool += not calls
-                    served_by = response.get("model") if isinstance(response, dict) else None
-                    good.write(json.dumps(labelled_row(item.row, item.tools, calls, text, cfg, item.row_id, item.key,
-                                                       served_by if isinstance(served_by, str) else None),
-                                          ensure_ascii=False) + "\n")
+                    good.write(json.dumps(labelled, ensure_ascii=False) + "\n")
                 if on_row:
                     on_row(report.rows, len(lines), report)
     except OSError as err:  # a full disk, a folder gone: the rows written so far are whole lines
@@ -450,8 +473,10 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
                         "space, then rerun with --resume") from None
     # Answers still in flight when the run stops are not written: --resume sends those rows again.
     if report.stopped is None and report.endpoint_failures and not report.answered:
-        report.stopped = (f"no request reached the teacher: the endpoint failed all {report.endpoint_failures} "
-                          f"rows sent (last: {report.last_failure})")
+        reached = not str(report.last_failure).startswith(("teacher endpoint unreachable", "teacher endpoint timed out"))
+        what = "it answered none usably" if reached else "no request reached the teacher"  # (it said the latter after 500s)
+        report.stopped = (f"{what}: the endpoint failed all {report.endpoint_failures} rows sent "
+                          f"(last: {report.last_failure})")
     return report
 
 

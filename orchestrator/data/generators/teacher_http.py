@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from orchestrator.data.generators.teacher import TeacherConfig
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# The request itself is what the endpoint refused (too long for its context, a schema it cannot take):
+# a reject of this row, final, that says nothing about the endpoint (three of them stopped the run).
+ROW_STATUSES = frozenset({400, 413, 422})
 UNUSABLE_STATUSES = {401: "the endpoint refused the credentials (check --api-key-env)",
                      403: "the endpoint refused the credentials (check --api-key-env)",
                      404: "no chat-completions route at this URL, or the server does not know --model",
@@ -84,10 +87,24 @@ def _body_cap(cfg: TeacherConfig) -> int:
     return max(MIN_BODY_CAP, cfg.max_tokens * BYTES_PER_TOKEN_CAP)
 
 
-def _read_capped(resp, cap: int) -> bytes:
-    raw = resp.read(cap + 1)
+def _read_capped(resp, cap: int, deadline: float) -> bytes:
+    """The body, read a chunk at a time against the request's deadline: the socket timeout bounds each
+    read, so a server sending a byte every half second held a `--timeout 3` run for ever. A body the
+    server cut short of its Content-Length is a transport failure (retried), not "not JSON"."""
+    chunks, size = [], 0
+    while size <= cap:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the answer was still arriving after --timeout ({size:,} bytes read)")
+        chunk = resp.read1(min(1 << 16, cap + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    raw = b"".join(chunks)
     if len(raw) > cap:
         raise EndpointFailure(f"teacher endpoint: oversized response (over {cap:,} bytes)")
+    if getattr(resp, "length", None):  # bytes the Content-Length promised and the connection never sent
+        raise http.client.IncompleteRead(raw, resp.length)
     if (resp.headers.get("Content-Encoding") or "").lower() in ("gzip", "deflate"):
         inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
         try:
@@ -136,8 +153,25 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def _redacted(text: str, cfg: TeacherConfig) -> str:
-    """`text` with the API key blanked out: a server may echo the request's headers in its error."""
-    return text.replace(cfg.api_key, "[api key]") if cfg.api_key else text
+    """`text` with the API key blanked out, as written or as a server may echo it: escaped in JSON
+    (`/` as `\\/` too), percent-encoded. An error body and a printed URL go to stderr and the rejects file."""
+    if not cfg.api_key:
+        return text
+    escaped = json.dumps(cfg.api_key)[1:-1]
+    forms = {cfg.api_key, escaped, escaped.replace("/", "\\/"), urllib.parse.quote(cfg.api_key, safe=""),
+             urllib.parse.quote_plus(cfg.api_key), urllib.parse.quote(cfg.api_key)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "[api key]")
+    return text
+
+
+def shown_url(url: str) -> str:
+    """`url` fit to print: query values blanked (`?api-key=...`: Azure-style gateways take the key there)."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.query:
+        return url
+    query = "&".join(f"{k}=..." for k, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    return urllib.parse.urlunsplit(parts._replace(query=query))
 
 
 def _request(url: str, body: dict, cfg: TeacherConfig) -> urllib.request.Request:
@@ -151,14 +185,16 @@ def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float],
               on_wait: Callable[[str], None] | None = None) -> Any:
     """POST JSON and return the decoded answer. Retries a failed request `cfg.retries` times (1, 2,
     4 ... s apart, or what `Retry-After` asks, up to MAX_WAIT_S); then raises EndpointFailure.
-    Raises TeacherUnusable at once for the statuses no retry can change."""
+    Raises TeacherUnusable at once for the statuses no retry can change, and Rejected (final, this
+    row's) for a request the endpoint refused as such (400, 413, 422)."""
     req = _request(url, body, cfg)
+    url = shown_url(url)  # only printed from here on
     for attempt in range(cfg.retries + 1):
         wait: float | None = None
         try:
             with _OPENER.open(req, timeout=cfg.timeout_s) as resp:
                 try:
-                    return decode_answer(_read_capped(resp, _body_cap(cfg)))
+                    return decode_answer(_read_capped(resp, _body_cap(cfg), time.monotonic() + cfg.timeout_s))
                 except EndpointFailure as failed:
                     raise EndpointFailure(_redacted(str(failed), cfg)) from None
         except urllib.error.HTTPError as err:
@@ -171,6 +207,8 @@ def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float],
             if err.code in UNUSABLE_STATUSES:
                 raise TeacherUnusable(f"{url}: HTTP {err.code}{f' ({detail})' if detail else ''}: "
                                       f"{UNUSABLE_STATUSES[err.code]}") from None
+            if err.code in ROW_STATUSES:
+                raise Rejected(f"teacher refused the request: HTTP {err.code}: {detail}") from None
             failure = EndpointFailure(f"teacher endpoint: HTTP {err.code}: {detail}")
             if err.code not in RETRY_STATUSES:
                 raise failure from None
@@ -180,11 +218,16 @@ def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float],
                                       f"(over {MAX_WAIT_S:.0f} s): {detail}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException, OSError) as err:
             reason = getattr(err, "reason", None) or err
-            said = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
-            failure = EndpointFailure(f"teacher endpoint unreachable: {said}")
+            if isinstance(reason, http.client.IncompleteRead):
+                said = f"the connection closed {reason.expected:,} bytes short of the answer"
+            else:
+                said = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+            said = " ".join(_redacted(str(said), cfg).split())  # one line: a banner of another service has newlines
+            failure = EndpointFailure(f"teacher endpoint {'timed out' if isinstance(reason, TimeoutError) else 'unreachable'}"
+                                      f": {said}")
         if attempt == cfg.retries:
             raise failure
-        wait = 2.0 ** attempt if wait is None else wait
+        wait = min(2.0 ** attempt, MAX_WAIT_S) if wait is None else wait  # 1, 2, 4 ... 60, 60 s
         if on_wait:
             on_wait(f"{failure}; retry {attempt + 1}/{cfg.retries} in {wait:.0f} s")
         sleep(wait)
