@@ -59,6 +59,8 @@ CANNED = [  # (teacher response, expected reject reason or None)
           tool_calls=[_call("get_weather", '{"city": "Oslo"}')]),
      "ambiguous answer: calls both in tool_calls and written in the text"),
     (_msg(content="[send_email(to='a@b.c')]"), "invalid call: 'send_email' is not an offered tool"),
+    (_msg(content=None, tool_calls=[_call("get_weather", '{"city": "Oslo", "city": "Rome"}')]),
+     "unparseable call: get_weather arguments are not JSON (the key 'city' appears twice in one object)"),
 ]
 
 
@@ -73,19 +75,21 @@ def test_canned_responses_are_labelled_or_rejected_with_reasons(tmp_path):
     src.write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n"
                    + json.dumps({"user": "", "tools": WEATHER}) + "\n"
                    + json.dumps({"user": "hi", "tools": [{"type": "function"}]}) + "\n"
-                   + json.dumps({"user": "hi", "tools": WEATHER, "system": 5}) + "\n")
+                   + json.dumps({"user": "hi", "tools": WEATHER, "system": 5}) + "\n"
+                   + json.dumps({"user": "hi", "tools": [{"name": "f", "parameters": {"type": "string"}}]}) + "\n")
     out, rej = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
     report = teacher.label_file(src, out, rej, CFG, post=_fake_post([r for r, _ in CANNED]))
     labelled = [json.loads(line) for line in out.read_text().splitlines()]
     rejects = [json.loads(line) for line in rej.read_text().splitlines()]
     n_good = sum(reason is None for _, reason in CANNED)
-    assert report.rows == len(CANNED) + 4 == report.labelled + report.rejected
+    assert report.rows == len(CANNED) + 5 == report.labelled + report.rejected
     assert report.labelled == len(labelled) == n_good and report.rejected == len(rejects)
     assert (report.calls, report.no_tool) == (n_good - 1, 1)
     expected = [reason for _, reason in CANNED if reason] + [
         "input: not JSON (Expecting value)", "input: 'user' must be a non-empty string",
         "input: tool 0 has no name",
-        "input: 'system' must be a non-empty string (leave it out for the default system prompt)"]
+        "input: 'system' must be a non-empty string (leave it out for the default system prompt)",
+        "input: tools[0] (f): 'parameters' has type 'string'; a function's parameters are an object schema"]
     assert [r["reason"] for r in rejects] == expected
     assert [r["line"] for r in rejects][:6] == [4, 5, 6, 7, 8, 9]
     assert rejects[0]["input"]["id"] == "r3" and rejects[0]["response"] == CANNED[3][0]

@@ -118,6 +118,9 @@ def check_input(row: Any) -> list[dict]:
             tools[i] = {**t, "function": {**t["function"], "parameters": {"type": "object", "properties": {}}}}
         elif not isinstance(t["function"]["parameters"], dict):
             raise Rejected(f"input: tools[{i}] ({t['function']['name']}): 'parameters' is not a JSON Schema object")
+        elif t["function"]["parameters"].get("type", "object") != "object":  # a function takes named arguments
+            raise Rejected(f"input: tools[{i}] ({t['function']['name']}): 'parameters' has type "
+                           f"{t['function']['parameters']['type']!r}; a function's parameters are an object schema")
     problem = tool_schema_problem(tools)  # parameters that are no JSON Schema, a tool defined twice
     if problem:
         raise Rejected(f"input: {problem[1]}")
@@ -175,7 +178,8 @@ def _api_calls(message: dict) -> list[dict]:
         args = fn.get("arguments", {})
         if isinstance(args, str):
             try:
-                args = jsontext.loads(args) if args.strip() else {}
+                # a key twice ({"days": "three", "days": 3}): which one the teacher meant is a guess
+                args = jsontext.loads(args, unique_keys=True) if args.strip() else {}
             except json.JSONDecodeError as err:
                 raise Rejected(f"unparseable call: {fn['name']} arguments are not JSON ({err.msg})") from None
         calls.append({"name": fn["name"], "arguments": args})
