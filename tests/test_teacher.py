@@ -494,3 +494,17 @@ def test_an_empty_request_file_and_a_pipe_as_dest_are_refused(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(UsageError, match="dest .*fifo: not a regular file"):
         output_file(fifo, "dest")
+
+
+def test_resume_from_another_or_an_edited_input_is_refused_before_anything_is_written(tmp_path):
+    """A blind probe: resuming with the row edited (Oslo -> Bergen, same id) kept both rows under one id."""
+    src = tmp_path / "raw.jsonl"
+    src.write_text(json.dumps({"id": "only", "user": "weather in Oslo?", "tools": WEATHER}) + "\n")
+    out, rej = tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    answer = _msg(content=None, tool_calls=[_call("get_weather", '{"city": "Oslo"}')])
+    teacher.label_file(src, out, rej, CFG, post=_fake_post([answer]))
+    before = out.read_text()
+    src.write_text(json.dumps({"id": "only", "user": "weather in Bergen?", "tools": WEATHER}) + "\n")
+    with pytest.raises(UsageError, match=r"--resume: 1 row\(s\) in .* come from no line of the input"):
+        teacher.label_file(src, out, rej, CFG, post=_fake_post([answer]), resume=True)
+    assert out.read_text() == before

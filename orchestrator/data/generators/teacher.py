@@ -277,9 +277,11 @@ def _complete_lines(path: Path, mend: bool = False) -> list[str]:
     return data.decode("utf-8", errors="replace").splitlines()
 
 
-def _done_keys(out: Path, rejects: Path) -> set[str]:
+def _done_keys(out: Path, rejects: Path, src_keys: set[str]) -> set[str]:
     """Keys of the rows already labelled or rejected for good. Rows the endpoint failed are taken out
-    of the rejects file, so this run sends them again."""
+    of the rejects file, so this run sends them again. A row in either file that no line of the input
+    (`src_keys`) makes is refused before anything is written: resuming from another or an edited input
+    kept the stale rows (two rows with one id, labelled + rejected no longer the input)."""
     done: set[str] = set()
     for n, line in enumerate(_complete_lines(out, mend=True), 1):
         key = (_loads_or_none(line) or {}).get("meta", {}).get("teacher_input")
@@ -295,6 +297,13 @@ def _done_keys(out: Path, rejects: Path) -> set[str]:
         if not rec.get("retry"):
             done.add(rec["key"])
             keep.append(line)
+        elif rec["key"] not in src_keys:
+            done.add(rec["key"])  # only to be named below
+    stale = done - src_keys
+    if stale:
+        raise UsageError(f"--resume: {len(stale)} row(s) in {out} or {rejects} come from no line of the input (another "
+                         "request file, or rows edited since): resuming would mix the two; use --overwrite, or "
+                         "another DEST")
     if rejects.exists():
         rejects.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
     return done
@@ -350,13 +359,20 @@ def _given_ids(lines: list[tuple[int, str | bytes]]) -> set[str]:
     return ids
 
 
+def _line_key(line: str | bytes) -> str:
+    """The key a request line is known by in the output files (input_key of the row, or of the line as
+    shown when it is not JSON)."""
+    row, problem = _parse_line(line)
+    return input_key(row if problem is None else _shown(line))
+
+
 def _plan(lines: list[tuple[int, str | bytes]], done: set[str]) -> Iterator[_Item]:
     seen: dict[str, int] = {}       # key -> first line, this run
     ids: dict[str, int] = {}        # id -> first line, this run
     given = _given_ids(lines)       # a generated id must not repeat one the input gives on a later line
     for n, line in lines:
         row, problem = _parse_line(line)
-        item = _Item(n, line, input_key(row if problem is None else _shown(line)), row, problem)
+        item = _Item(n, line, _line_key(line), row, problem)
         item.row_id = f"teacher-{n:05d}"
         while item.row_id in given:
             item.row_id += "-generated"
@@ -394,7 +410,7 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
     lines = _input_lines(src)
     if not lines:  # an empty file, blank lines, /dev/null: "0 rows: 0 labelled", exit 0, read as success
         raise DataError(f"{src}: holds no rows (expected one JSON request per line: user, tools)")
-    done = _done_keys(out, rejects) if resume else set()
+    done = _done_keys(out, rejects, {_line_key(line) for _, line in lines}) if resume else set()
     report = LabelReport(total=len(lines))
     out.parent.mkdir(parents=True, exist_ok=True)
     rejects.parent.mkdir(parents=True, exist_ok=True)
