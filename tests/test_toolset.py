@@ -96,6 +96,11 @@ def test_templates_render_hand_checked_cases():
     assert render("refund {a}, {b}, {c}, wrap: {d}", exact) == "refund 99.999, 0.0000001, 1234.5678, wrap: true"
     assert render("{a:.1f}", exact) == "100.0"  # a format spec still rounds where a template asks
     assert evaluate("x * 3", {"x": 0.1}) == 0.3  # not 0.30000000000000004: the call and the text agree
+    # a parallel request's second half keeps a slot's word in its case: the name beside an email argument
+    person = {"p": {"name": "Carla", "email": "carla.r@shop.example"}}
+    assert toolset._lower_first_word("Carla (carla.r@shop.example) wants 5.", [{"to": "carla.r@shop.example"}, person]) \
+        == "Carla (carla.r@shop.example) wants 5."
+    assert toolset._lower_first_word("Show my tickets.", [{}, person]) == "show my tickets."
     with pytest.raises(TemplateError, match="unsupported expression"):
         evaluate("__import__('os').getcwd()", values)
 

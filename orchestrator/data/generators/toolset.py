@@ -395,7 +395,8 @@ class Generator:
         rng.shuffle(names)
         return [self.schemas[n] for n in names]
 
-    def intent(self, rng: random.Random, name: str) -> tuple[str, dict, str, str]:
+    def intent(self, rng: random.Random, name: str) -> tuple[str, dict, str, str, dict[str, Any]]:
+        """(request, call, result text, answer, the slot values drawn)."""
         it, where = self.ts.intents[name], f"intents.{name}"
         values: dict[str, Any] = {}
         self._draw(rng, it.slots, values, where)
@@ -413,7 +414,7 @@ class Generator:
         call = self._call(it.tool, self._render(arguments, values, f"{where}.arguments"), where)
         result = self._result_text(self._render(it.result, values, f"{where}.result"))
         answer = self._render(rng.choice(it.answers), values, f"{where}.answers")
-        return request, call, result, answer
+        return request, call, result, answer, values
 
     def _example(self, rng: random.Random, scenario: str, messages: list[dict], needed: list[str],
                  system: str | None = None) -> dict:
@@ -426,7 +427,7 @@ class Generator:
                 "messages": [{"role": "system", "content": system or self.ts.system_prompt}, *messages]}
 
     def single(self, rng: random.Random) -> dict:
-        request, call, result, answer = self.intent(rng, rng.choice(sorted(self.ts.intents)))
+        request, call, result, answer, _ = self.intent(rng, rng.choice(sorted(self.ts.intents)))
         msgs = [{"role": "user", "content": request},
                 {"role": "assistant", "content": "", "tool_calls": [call]},
                 _tool_msg(call, result), {"role": "assistant", "content": answer}]
@@ -434,9 +435,10 @@ class Generator:
 
     def parallel(self, rng: random.Random) -> dict:
         first, second = rng.sample(sorted(self.ts.intents), 2)
-        r1, c1, o1, a1 = self.intent(rng, first)
-        r2, c2, o2, a2 = self.intent(rng, second)
-        request = r1 + rng.choice(self.ts.joiners) + _lower_first_word(r2, c2["function"]["arguments"])
+        r1, c1, o1, a1, _ = self.intent(rng, first)
+        r2, c2, o2, a2, slots = self.intent(rng, second)
+        # a slot's word keeps its case too ("carla (carla.r@…)": the name is a field beside the email argument)
+        request = r1 + rng.choice(self.ts.joiners) + _lower_first_word(r2, [c2["function"]["arguments"], slots])
         msgs = [{"role": "user", "content": request}, {"role": "assistant", "content": "", "tool_calls": [c1, c2]},
                 _tool_msg(c1, o1), _tool_msg(c2, o2), {"role": "assistant", "content": f"{a1} {a2}"}]
         return self._example(rng, "multi_tool_parallel", msgs,
@@ -631,10 +633,11 @@ def _unsaid_constants(arguments: Any, text: str) -> list[str]:
     return []
 
 
-def _lower_first_word(text: str, arguments: dict) -> str:
+def _lower_first_word(text: str, arguments: Any) -> str:
     """`text` as the middle of a sentence: its first word lower-cased when it is an ordinary
-    capitalised word ("Show" -> "show"), never "I", an acronym, a code ("ORD-59012") or a word of an
-    argument's value ("Paris"): those keep their case, or the text would no longer hold the value."""
+    capitalised word ("Show" -> "show"), never "I", an acronym, a code ("ORD-59012") or a word of a
+    value in `arguments` (the call's arguments and the slots drawn: "Paris", a person's name): those
+    keep their case, or the text would no longer hold the value."""
     first = re.match(r"[A-Za-z][A-Za-z']*", text)
     if not first or first.end() < len(text) and not (text[first.end()].isspace() or text[first.end()] in ",.:;!?"):
         return text
