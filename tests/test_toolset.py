@@ -234,5 +234,5 @@ def test_yaml_1_1_words_and_times_stay_strings(tmp_path):
     path.write_text(text)
     gen = toolset.load_toolset(path)
     assert set(gen.ts.tools["set_lights"].parameters["properties"]) == {"room", "on", "at"}   # not True
-    _, call, _, _ = gen.intent(__import__("random").Random(0), "lights_on")
+    _, call, _, _, _ = gen.intent(__import__("random").Random(0), "lights_on")
     assert call["function"]["arguments"] == {"room": "kitchen", "on": True, "at": "12:30"}   # not 750
