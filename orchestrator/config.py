@@ -784,6 +784,7 @@ def _check_zero_weights(cfg: "SweepConfig") -> None:
 
 
 _RANGE_KINDS = tuple(k for k in _DISTRIBUTIONS if k != "choice")
+_TAGGED_FIELDS = frozenset(_DISTRIBUTIONS) | {"range", "pool"}  # union members named by their one field
 
 
 def _union_tag(part: Any) -> bool:
@@ -799,8 +800,9 @@ def format_validation_errors(path: Path | str, err: ValidationError, what: str =
     lines = [f"{path}: {{n}} problem(s) in the {what}:"]
     seen: dict[str, int] = {}
     for e in err.errors():
-        # A distribution's union tag and its field share a name: `uniform.uniform.1` reads `uniform.1`.
-        loc = [p for i, p in enumerate(e["loc"]) if not (i and p == e["loc"][i - 1] and p in _DISTRIBUTIONS)]
+        # A union member's tag and its field share a name: `uniform.uniform.1` reads `uniform.1` (a
+        # search distribution), `range.range.0` reads `range.0` (a toolset slot).
+        loc = [p for i, p in enumerate(e["loc"]) if not (i and p == e["loc"][i - 1] and p in _TAGGED_FIELDS)]
         msg = "unknown key (not a field of this section)" if e["type"] == "extra_forbidden" else e["msg"]
         msg = re.sub(r" or instance of \w+", "", msg.removeprefix("Value error, "))  # no internal class names
         msg = re.sub(r" for <class '[\w.]+'>", "", msg)  # "Input is not a valid path for <class 'pathlib.Path'>"

@@ -160,6 +160,8 @@ def _broken(tmp_path, edit) -> Path:
      r"intents\.fetch\.requests\[0\]: .* does not say 'GET', a fixed value of the call's arguments"),
     (lambda d: d["intents"]["fetch"]["optional"][0].update(suffix=""),
      r"intents\.fetch\.optional\[0\]: the request .* with the suffix '' does not say 'POST'"),
+    (lambda d: d["intents"]["weather"]["slots"].update(n={"range": [1.5, 3]}), r"intents\.weather\.slots\.n\.range\.0: "),
+    (lambda d: d["pools"].update(city=[]), r"slots\.city: pool 'city' is empty"),
     (lambda d: d["tools"]["get_weather"]["parameters"]["properties"]["city"].update(minLength=9, maxLength=2),
      r"tools\.get_weather\.parameters\.properties\.city: minLength 9 and maxLength 2 admit no value"),
 ])

@@ -349,7 +349,8 @@ class Generator:
                 avoid = [values[u] for u in spec.unlike]
                 options = [v for v in pool if v not in avoid]
                 if not options:
-                    raise self._fail(f"{where}.slots.{name}", f"pool {spec.pool!r} has no value unlike {spec.unlike}")
+                    raise self._fail(f"{where}.slots.{name}", f"pool {spec.pool!r} is empty" if not pool else
+                                     f"pool {spec.pool!r} has no value unlike the slot(s) {spec.unlike}")
                 values[name] = rng.choice(options)
         # A choice may be a template over the other slots ("the {topic} is attached."): filled once
         # every slot of the entry is drawn, so the order the slots are written in does not matter.
