@@ -469,9 +469,10 @@ def test_rows_training_would_quarantine_are_rejected_not_labelled(tmp_path):
     report = teacher.label_file(src, tmp_path / "out.jsonl", tmp_path / "rej.jsonl", CFG, post=post)
     reasons = {r["id"]: r["reason"] for r in map(json.loads, (tmp_path / "rej.jsonl").read_text().splitlines())}
     assert len(sent) == 4 and report.labelled == 1
-    assert reasons["r0"].startswith("the answer would be quarantined by the data filter (control_token: ")
-    assert reasons["r1"].startswith("the answer would be quarantined by the data filter (control_token: ")
-    assert reasons["r2"].startswith("the answer would be quarantined by the data filter (undeclared_argument: ")
+    assert reasons["r0"].startswith("filter control_token: message 2 content holds '<|im_end|>'")
+    assert reasons["r1"].startswith("filter control_token: ")
+    assert reasons["r2"].startswith("filter undeclared_argument: message 2: 'get_weather' is called with argument(s) "
+                                    "['bogus_extra']") and reasons["r2"].endswith("(the data pipeline would quarantine the row)")
     assert reasons["in-user"] == ("input: user content holds '<|im_end|>', a chat control token (a turn boundary to "
                                   "the tokenizer; training quarantines such rows)")
     assert reasons["in-tool"].startswith("input: tool ")

@@ -463,7 +463,7 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
                                             served_by if isinstance(served_by, str) else None)
                     quarantined = filter_problem(labelled)
                     if quarantined:
-                        raise Rejected(f"the answer would be quarantined by the data filter ({quarantined})")
+                        raise Rejected(f"filter {quarantined} (the data pipeline would quarantine the row)")
                 except Rejected as err:
                     failed = isinstance(err, EndpointFailure)
                     report.rejected += 1

@@ -219,12 +219,12 @@ def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float],
         except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException, OSError) as err:
             reason = getattr(err, "reason", None) or err
             if isinstance(reason, http.client.IncompleteRead):
-                said = f"the connection closed {reason.expected:,} bytes short of the answer"
+                kind, said = "cut the answer short", f"the connection closed {reason.expected:,} bytes before its end"
             else:
+                kind = "timed out" if isinstance(reason, TimeoutError) else "unreachable"
                 said = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
             said = " ".join(_redacted(str(said), cfg).split())  # one line: a banner of another service has newlines
-            failure = EndpointFailure(f"teacher endpoint {'timed out' if isinstance(reason, TimeoutError) else 'unreachable'}"
-                                      f": {said}")
+            failure = EndpointFailure(f"teacher endpoint {kind}: {said}")
         if attempt == cfg.retries:
             raise failure
         wait = min(2.0 ** attempt, MAX_WAIT_S) if wait is None else wait  # 1, 2, 4 ... 60, 60 s
