@@ -338,3 +338,19 @@ def test_a_mix_category_whose_drawn_rows_all_fail_rendering_fails_the_build():
     assert empty_mix_problem(result, 1024) == (
         "the mix drew 2 tool row(s) and rendering quarantined every one (over_max_length 2; raise train.max_length "
         "1024, or offer fewer tools per row): the trial would train without that category")
+
+
+def test_an_argument_leak_names_the_training_tool_the_value_is_an_argument_of():
+    """A blind probe: a namespace 'payments' of scale_deployment in training was reported as a value of
+    the case's create_ticket, with nothing naming the training side."""
+    from orchestrator.data.leakage import find_leaks
+
+    train = [{"id": "t:0", "messages": [{"role": "user", "content": "Scale the payments deployment to 3."},
+                                        {"role": "assistant", "content": "", "tool_calls": [{"function": {
+                                            "name": "scale_deployment", "arguments": {"namespace": "payments"}}}]}]}]
+    case = {"id": "c1", "messages": [{"role": "user", "content": "Open a ticket in PAYMENTS about the outage."}],
+            "expected": {"calls": [{"name": "create_ticket", "arguments": {"project": "PAYMENTS"}}]}, "tools": []}
+    (leak,) = find_leaks(train, {"test": [case]})
+    assert (leak.kind, leak.train_ids) == ("arguments", ("t:0",))
+    assert leak.detail == ("argument value 'PAYMENTS' of 'create_ticket' is an argument of 'scale_deployment' in "
+                           "training too (compared in any case)")

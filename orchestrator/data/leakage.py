@@ -96,6 +96,7 @@ def find_leaks(train: list[dict], eval_sets: dict[str, list[dict]], ngram: int =
     exact: dict[str, list[str]] = {}
     index: dict[tuple[str, ...], list[str]] = {}
     values: dict[str, list[str]] = {}
+    value_tools: dict[str, set[str]] = {}  # the training calls a value is an argument of: named in the leak
     spaced: list[tuple[str, str]] = []  # (" w1 w2 ... ", row id): a short case's words inside a row
     for row in train:
         text = user_text(row)
@@ -110,6 +111,7 @@ def find_leaks(train: list[dict], eval_sets: dict[str, list[dict]], ngram: int =
                         ids = values.setdefault(v.strip().casefold(), [])
                         if row["id"] not in ids:
                             ids.append(row["id"])
+                        value_tools.setdefault(v.strip().casefold(), set()).add(str(call["function"].get("name")))
     leaks: list[Leak] = []
     for set_name, cases in eval_sets.items():
         for case in cases:
@@ -142,8 +144,10 @@ def find_leaks(train: list[dict], eval_sets: dict[str, list[dict]], ngram: int =
                     key = v.strip().casefold()
                     if len(key) >= min_value_chars and key in values and key not in seen_values and key not in enums:
                         seen_values.add(key)
+                        where = ", ".join(repr(t) for t in sorted(value_tools[key])[:3])
                         leaks.append(Leak("arguments", set_name, case["id"], tuple(values[key]),
-                                          f"argument value {v[:60]!r} of {call.get('name')!r} also filled in training"))
+                                          f"argument value {v[:60]!r} of {call.get('name')!r} is an argument of "
+                                          f"{where} in training too (compared in any case)"))
     return leaks
 
 
