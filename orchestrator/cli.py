@@ -67,25 +67,34 @@ def _stored_sweep_config(sweep_dir: Path) -> dict:
 # --- handlers: one per command, in the order of COMMANDS -------------------------------------------
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from orchestrator.console import print_promotion, print_sweep
     from orchestrator.recipes.sweep import run_sweep
 
     summary = run_sweep(_config(args))  # checks the config against the machine (preflight) before it starts anything
+    return _sweep_outcome(summary, args.json)
+
+
+def _sweep_outcome(summary: dict, json_path: Path | None) -> int:
+    """Print a sweep's (or a resumed sweep's) table and promotion; the exit code: 130 when it was
+    interrupted (Tune returns as if done: it exited 0 and promoted from the trials finished so far)."""
+    from orchestrator.console import print_promotion, print_sweep
+
     print_sweep(summary)
-    _write_json(args.json, summary)
+    _write_json(json_path, summary)
+    if summary.get("interrupted"):
+        return _fail(f"the sweep was interrupted ({summary['interrupted']}), so nothing was promoted; "
+                     f"`toolsweep resume {summary['experiment_dir']}` continues it", 130)
+    if summary.get("promotion_skipped"):
+        out.print(f"not promoted again: {summary['promotion_skipped']}", markup=False, highlight=False)
     return print_promotion(summary.get("promotion"))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from orchestrator.config import parse_config
-    from orchestrator.console import print_sweep
     from orchestrator.recipes.sweep import STATE_FILE, run_sweep
 
     summary = run_sweep(parse_config(_stored_sweep_config(args.sweep_dir), args.sweep_dir / STATE_FILE),
                         resume_dir=args.sweep_dir)
-    print_sweep(summary)
-    _write_json(args.json, summary)
-    return 0
+    return _sweep_outcome(summary, args.json)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -857,8 +866,8 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print("terminated", file=sys.stderr)
         return 143
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        print(f"interrupted{f': {err}' if str(err) else ''}", file=sys.stderr)
         return 130
     except Exception as err:  # not an input toolsweep recognised as bad: say so, keep the traceback for --debug
         if debug:

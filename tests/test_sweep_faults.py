@@ -6,6 +6,7 @@ metric step logged twice.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,6 +147,38 @@ def test_killed_driver_then_resume_finishes_the_same_sweep(tmp_path):
     _assert_clean_history(tmp_path, n, epochs)
     parent = mlflow_client(tmp_path).get_run(summary["parent_run_id"])
     assert parent.info.status == "FINISHED"
+
+
+def test_ctrl_c_ends_the_sweep_there_without_promoting(tmp_path):
+    """A blind probe: after Ctrl-C Tune returned as if the sweep were done, and `promote: auto` promoted the
+    front of the one trial finished, moved the champion alias and exited 0 (the parent run FINISHED, the
+    stopped trial's child RUNNING for ever)."""
+    path = _write(tmp_path, 2, 1)
+    cfg = json.loads(path.read_text())
+    cfg["promote"] = {**cfg.get("promote", {}), "mode": "auto", "family": "fam-int"}
+    path.write_text(json.dumps(cfg))
+    with _running_sweep(path, tmp_path) as proc:
+        _wait_for(lambda: sum(1 for c in _children(tmp_path) if c.info.status == "FINISHED") >= 1, 900,
+                  "one finished trial", proc)
+        os.kill(proc.pid, signal.SIGINT)  # the driver: Ctrl-C
+        _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, err[-4000:]
+    assert re.search(r"the sweep was interrupted \([12] of 2 trial\(s\) finished\), so nothing was promoted; "
+                     r"`toolsweep resume \S+` continues it", err), err[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert "promotion" not in summary and summary["interrupted"]
+    client = mlflow_client(tmp_path)
+    parent = client.get_run(summary["parent_run_id"])
+    assert parent.info.status == "KILLED" and parent.data.tags["toolsweep.status"] == "interrupted"
+    assert all(c.info.status in ("FINISHED", "KILLED") for c in _children(tmp_path))
+    assert not client.search_registered_models("name = 'fam-int'")
+    # a searcher state emptied by a crash while Tune wrote it: `resume` waited for ever once Ray was up
+    (exp_dir,) = (tmp_path / "ray").glob("tiny-sweep-*")
+    (searcher,) = exp_dir.glob("searcher-state-*.pkl")
+    searcher.write_bytes(b"")
+    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "resume", str(exp_dir)], cwd=ROOT, env=_local_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and f"config error: {searcher}: Tune's saved state cannot be read (empty)" in res.stderr
 
 
 def _mount_tmpfs(folder: Path, size_mb: int) -> bool:

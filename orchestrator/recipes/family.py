@@ -40,6 +40,9 @@ def run_family(config: Path, *, log: Log, warn: Log, on_sweep: Callable[[dict], 
         log(f"[bold cyan]▶ sweep {path} ({cfg.name}, context {cfg.train.max_length})")
         summary = run_sweep(cfg)
         on_sweep(summary)
+        if summary.get("interrupted"):  # Ctrl-C: no promotion, no release, no next variant
+            raise KeyboardInterrupt(f"{path}: the sweep was interrupted; `toolsweep resume {summary['experiment_dir']}` "
+                                    "continues it, then `toolsweep family` again")
         log(f"[bold cyan]▶ promote {cfg.name}")
         try:
             on_decision(promote_sweep(summary["parent_run_id"], cfg.tracking, cfg.promote, log=log))

@@ -22,7 +22,9 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -460,6 +462,7 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
     if resume_dir:
         state = read_sweep_state(resume_dir)
         cfg = parse_config(state["config"], resume_dir / STATE_FILE)
+        check_resumable(resume_dir, state)
     preflight(cfg, resume_dir / STATE_FILE if resume_dir else None)  # before any MLflow run or Ray
     if os.environ.get("RAY_ADDRESS"):
         _join_cluster(cfg)  # connecting starts nothing; what the cluster holds is known only once connected
@@ -511,15 +514,25 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
                     failure_config=tune.FailureConfig(max_failures=cfg.search.max_failures),
                     checkpoint_config=tune.CheckpointConfig(num_to_keep=cfg.search.keep_checkpoints),
                     verbose=0))
+        handler = signal.getsignal(signal.SIGINT)
         grid = tuner.fit()
+        # Ctrl-C: Tune saves its state and returns as if done (a time limit instead terminates every trial)
+        interrupted = _tune_saw_sigint(handler) or len(grid) > grid.num_terminated + grid.num_errors
         summary = summarise(grid, cfg)
         _log_parent(tracker, parent, summary, cfg, exp_dir)
+        summary.update(experiment_dir=str(exp_dir), parent_run_id=parent, experiment_id=tracker.experiment_id,
+                       tracking_uri=cfg.tracking.uri)
+        if interrupted:  # no promotion from a sweep the user stopped: the front is of the trials done so far
+            done = sum(r["status"] != "unfinished" for r in summary["trials"])  # Tune may call a stopped one TERMINATED
+            summary["interrupted"] = f"{done} of {cfg.search.num_samples} trial(s) finished"
+            _end_interrupted(tracker, parent, summary["interrupted"], exp_dir)
+            return summary
+        promoted_before = resume_dir is not None and "promotion.promoted" in tracker.client.get_run(parent).data.metrics
         tracker.end_run(parent, "FINISHED")
-        summary["experiment_dir"] = str(exp_dir)
-        summary["parent_run_id"] = parent
-        summary["experiment_id"] = tracker.experiment_id
-        summary["tracking_uri"] = cfg.tracking.uri
-        if cfg.promote.mode == "auto":  # promotion at sweep end; never raises (orchestrator/recipes/promote.py)
+        if cfg.promote.mode == "auto" and promoted_before:  # resuming a finished sweep: its decision stands
+            summary["promotion_skipped"] = ("this sweep was promoted (or refused) when it finished; `toolsweep "
+                                            "promote` decides again")
+        elif cfg.promote.mode == "auto":  # promotion at sweep end; never raises (orchestrator/recipes/promote.py)
             from orchestrator.recipes.promote import auto_promote
             summary["promotion"] = auto_promote(cfg, parent)
             describe_parent(tracker, parent, summary, cfg, summary["promotion"])
@@ -530,11 +543,36 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         raise
 
 
+def _tune_saw_sigint(handler_before: Any) -> bool:
+    """Whether Tune's Ctrl-C handler fired during fit(): it puts back the handler it replaced when it
+    fires and stays installed otherwise (ray/tune/tune.py, _setup_signal_catching). Trial statuses do
+    not tell: a trial stopped mid-epoch can read TERMINATED, and a Ctrl-C between trials leaves none."""
+    if threading.current_thread() is not threading.main_thread() or os.environ.get("TUNE_DISABLE_SIGINT_HANDLER") == "1":
+        return False  # Tune installed no handler
+    return signal.getsignal(signal.SIGINT) is handler_before
+
+
+def _end_interrupted(tracker, parent: str, progress: str, exp_dir: Path) -> None:
+    """The parent run and the children still RUNNING of an interrupted sweep marked KILLED, with how to go
+    on: the parent read FINISHED and a child RUNNING for ever."""
+    reason = f"interrupted ({progress}); `toolsweep resume {exp_dir}` continues it"
+    for run in _children_by_trial(tracker, parent).values():
+        if run.info.status == "RUNNING":
+            tracker.set_tags(run.info.run_id, {"toolsweep.status": "interrupted"})
+            tracker.end_run(run.info.run_id, "KILLED")
+    tracker.set_tags(parent, {"toolsweep.status": "interrupted", "toolsweep.failure_reason": reason})
+    tracker.end_run(parent, "KILLED")
+
+
 def summarise(grid, cfg: SweepConfig) -> dict:
+    """The trial table and Pareto front; a trial that reported no epoch is `unfinished` (it was listed
+    `ok` with no metrics), and is on no front."""
     rows = []
     for result in grid:
         m = result.metrics or {}
-        rows.append({"trial_id": m.get("trial_id"), "status": "error" if result.error else "ok",
+        # no epoch reported and no error: stopped by a Ctrl-C, or never started (it read `ok`, epochs None)
+        status = "error" if result.error else "unfinished" if m.get("epoch") is None else "ok"
+        rows.append({"trial_id": m.get("trial_id"), "status": status,
                      "epoch": m.get("epoch"), "error": str(result.error)[:300] if result.error else None,
                      "config": {k: v for k, v in (result.config or {}).items()},
                      **{k: m.get(k) for k in cfg.search.objectives}, RUNG: m.get(RUNG)})
@@ -617,6 +655,27 @@ def tune_state_path(exp_dir: Path, state: dict) -> str:
     if any(Path(exp_dir).glob("experiment_state-*.json")):
         return str(Path(exp_dir).resolve())
     return state["storage"] + "/" + state["experiment"]
+
+
+def check_resumable(exp_dir: Path, state: dict) -> None:
+    """ConfigError naming the file when Tune's saved state cannot be read, before Ray starts: an empty
+    searcher state (a crash while Tune wrote it) made `resume` wait for ever, and a truncated experiment
+    state or a damaged tuner.pkl ended in Tune's tracebacks and an "unexpected" error."""
+    import ray.cloudpickle as cloudpickle
+
+    experiment_status(exp_dir)  # the experiment state, as `status` reads it
+    where = tune_state_path(exp_dir, state)
+    if "://" in where:
+        return  # cloud storage: Tune reads it itself
+    for path in [Path(where) / "tuner.pkl", *sorted(Path(where).glob("searcher-state-*.pkl"))]:
+        if not path.exists():
+            continue
+        try:
+            cloudpickle.loads(path.read_bytes())
+        except Exception as err:  # noqa: BLE001 - any unpickling failure means the same: the file is damaged
+            why = "empty" if path.stat().st_size == 0 else f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:120]}"
+            raise ConfigError(f"{path}: Tune's saved state cannot be read ({why}); the sweep was probably stopped while "
+                              "writing it. Restore the file from a copy, or start the sweep again") from None
 
 
 def experiment_status(exp_dir: Path) -> tuple[list[dict], str]:
