@@ -495,13 +495,14 @@ def summary_mismatch(report: dict) -> str | None:
         derived["fabrication_rate"] = fabrication_summary(probes)["fabricated_rate"]
     except (KeyError, TypeError, ZeroDivisionError) as err:
         return f"the per-case records cannot be re-aggregated ({err!r})"
+    wrong = []
     for name, value in derived.items():
         stated = report["metrics"].get(name)
         if value is None and stated is None:
             continue
         if value is None or stated is None or abs(stated - value) > 1e-9:
-            return f"{name}: the summary says {stated!r}, the per-case records give {value!r}"
-    return None
+            wrong.append(f"{name}: the summary says {stated!r}, the per-case records give {value!r}")
+    return "; ".join(wrong) or None  # every one: a note naming the first of two edited metrics hid the second
 
 
 # The score fields compare_reports and the gate read from each record, with their JSON types.
@@ -555,7 +556,7 @@ def pairing(a: dict, b: dict) -> tuple[list[str], str | None]:
     notes = []
     only_a, only_b = len(ra) - len(shared), len(rb) - len(shared)
     if only_a or only_b:
-        notes.append(f"paired on the {len(shared)} cases both reports scored; left out: {only_a} only in the "
+        notes.append(f"paired on the {len(shared)} case{'s' if len(shared) != 1 else ''} both reports scored; left out: {only_a} only in the "
                      f"first, {only_b} only in the second")
     return notes, None
 

@@ -31,7 +31,7 @@ def read_bytes(path: Path | str, what: str = "file", error: type[ToolsweepError]
     except FileNotFoundError:
         raise error(f"{path}: no such {what}") from None
     except IsADirectoryError:
-        raise error(f"{path}: is a directory, expected a {what}") from None
+        raise error(f"{path}: is a directory, expected {'an' if what[:1] in 'aeiou' else 'a'} {what}") from None
     except OSError as err:
         raise error(f"{path}: cannot read the {what} ({err.strerror or err})") from None
 
@@ -54,7 +54,9 @@ def read_json(path: Path | str, what: str = "JSON file", error: type[ToolsweepEr
     except json.JSONDecodeError as err:
         # Python's own message can end in "at" ("Unterminated string starting at"): the place follows a colon
         where = f": line {err.lineno}, column {err.colno}" if err.pos else ""
-        raise error(f"{path}: not valid JSON ({err.msg}{where})") from None
+        lines = "; it holds one JSON value per line (JSONL), not one document" if err.msg == "Extra data" and \
+            err.lineno == 2 and err.colno == 1 else ""  # a case file where a report belongs, say
+        raise error(f"{path}: not valid JSON ({err.msg}{where}){lines}") from None
 
 
 def jsonl_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, str | bytes]]:

@@ -221,7 +221,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if mismatch:
             console.print(f"note: {path}: its summary metrics disagree with its own per-case records ({mismatch}); "
                           "the comparison is computed from the records", markup=False, highlight=False, soft_wrap=True)
-    differs = scoring_differences(a.get("header") or {}, b.get("header") or {})
+    headless = [str(p) for p, r in ((args.a, a), (args.b, b)) if not isinstance(r.get("header"), dict)]
+    if len(headless) == 1:  # not "a different setup (... vs None)": that report's setup is unknown
+        console.print(f"note: {headless[0]} has no header (what `toolsweep eval --out` writes: model, cases and "
+                      "settings), so whether both were scored alike is unknown", markup=False, highlight=False,
+                      soft_wrap=True)
+    if Path(args.a).resolve() == Path(args.b).resolve():
+        console.print(f"note: {args.a} is compared with itself: every difference is 0", markup=False, highlight=False,
+                      soft_wrap=True)
+    differs = [] if headless else scoring_differences(a.get("header") or {}, b.get("header") or {})
     if differs:  # greedy outputs depend on these as well as on the model
         console.print(f"note: {args.a} and {args.b} were scored under different setups ({'; '.join(differs)}); "
                       f"the differences below include that", markup=False, highlight=False, soft_wrap=True)

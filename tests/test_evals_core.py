@@ -644,3 +644,24 @@ def test_multiple_of_is_decimal_in_every_argument_check():
         {"role": "assistant", "content": "", "tool_calls": [{"type": "function",
                                                                "function": {"name": "refund", "arguments": {"amount": 19.99}}}]}]}
     assert row_problem(normalise(row, "s", 0)) is None
+
+
+def test_compare_notes_a_missing_header_every_edited_metric_and_a_file_compared_with_itself(tmp_path):
+    """A blind probe: a report with no header read "scored under different setups (... vs None)", two edited
+    summary metrics gave a note naming one, and a JSONL case file given as a report said only "Extra data"."""
+    from fake_reports import report
+    from helpers import toolsweep
+
+    a, b = report({"single_tool": (2, 3)}), report({"single_tool": (2, 3)})
+    a["header"] = {"llama_cpp_python": "0.3.36", "max_new_tokens": 128}
+    b["metrics"]["tool_f1"], b["metrics"]["parse_success"] = 0.99, 0.1
+    for name, r in (("a", a), ("b", b)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(r))
+    said = (lambda res: res.stdout + res.stderr)(toolsweep("compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")))
+    assert f"{tmp_path / 'b.json'} has no header" in said and "vs None" not in said
+    assert "tool_f1: the summary says 0.99" in said and "parse_success: the summary says 0.1" in said
+    same = toolsweep("compare", str(tmp_path / "a.json"), str(tmp_path / "a.json"))
+    assert same.returncode == 0 and "is compared with itself" in same.stdout + same.stderr
+    (tmp_path / "cases.jsonl").write_text('{"id": 1}\n{"id": 2}\n')
+    wrong = toolsweep("compare", str(tmp_path / "a.json"), str(tmp_path / "cases.jsonl"))
+    assert wrong.returncode == 2 and "one JSON value per line (JSONL), not one document" in wrong.stderr
