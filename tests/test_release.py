@@ -166,7 +166,8 @@ def test_verify_checks_the_family_table_against_the_reports_it_was_copied_from(t
         (tmp / "4k" / "eval" / "tuned-q4_k_m.json").write_text(json.dumps(tuned))
         (tmp / "4k" / "promotion" / "card_info.json").write_text(json.dumps({
             "primary_quant": "q4_k_m", "name": "fam-4k", "context": 4096, "eval_set": "test.jsonl",
-            "training": {"rank": 16, "alpha": 32}}))
+            "training": {"rank": 16, "alpha": 32}, "source": {"sweep": "s", "trial_id": "335dd155",
+                                                              "promotion_run_id": "r"}}))
         rows = family_rows({"4k": {"name": "fam-4k", "context": 4096, "metrics": tuned["metrics"], "rank": 16,
                                    "alpha": 32, "eval_set": "test.jsonl"}})
         return {"family": "fam", "version": "1.0", "variants": {"4k": {"model_version": 1, "run_id": "r"}},
@@ -187,12 +188,22 @@ def test_verify_checks_the_family_table_against_the_reports_it_was_copied_from(t
             (lambda m: m["family_table"][0].update(tool_fl=m["family_table"][0].pop("tool_f1")), "unknown or missing"),
             (lambda m: m.update(variants={}), "'variants' must name each variant folder"),
             (lambda m: m["variants"]["4k"].update(bogus=1), "variants['4k'] must hold"),
-            (lambda m: m.update(version="9.9"), "but the folder is named 'fam-1.0'")]:
+            (lambda m: m.update(version="9.9"), "but the folder is named 'fam-1.0'"),
+            # a second blind probe: provenance edited in the manifest alone, a creation time that is none
+            (lambda m: m["variants"]["4k"].update(trial_id="deadbeef"),
+             "variants['4k'].trial_id is 'deadbeef', but 4k/promotion/card_info.json says '335dd155'"),
+            (lambda m: m["variants"]["4k"].update(run_id="other"), "variants['4k'].run_id is 'other'"),
+            (lambda m: m.update(created="not a date"), 'created "not a date" is no ISO 8601 time')]:
         edited = json.loads(json.dumps(manifest))
         edited["family_table"][0]["tool_f1"] = tuned["metrics"]["tool_f1"]
         edit(edited)
         (dest / MANIFEST).write_text(json.dumps(edited))
         assert any(problem in p for p in verify(dest)), (problem, verify(dest))
+    (dest / MANIFEST).write_text(json.dumps(manifest | {"family_table": [
+        {**manifest["family_table"][0], "tool_f1": tuned["metrics"]["tool_f1"]}]}))
+    assert verify(dest) == []
+    (dest / "4k").rename(dest / "8k")  # a renamed variant: one line names it before the file-by-file ones
+    assert verify(dest)[0] == "variant '4k' has no folder (found 8k/, which the manifest does not list: renamed?)"
 
 
 def test_verify_checks_each_shipped_gguf_is_the_file_its_report_scored(tmp_path):
