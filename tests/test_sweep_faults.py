@@ -179,6 +179,12 @@ def test_ctrl_c_ends_the_sweep_there_without_promoting(tmp_path):
     res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "resume", str(exp_dir)], cwd=ROOT, env=_local_env(),
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 2 and f"config error: {searcher}: Tune's saved state cannot be read (empty)" in res.stderr
+    # the folder's trials are not the ones its (newest) state names: another sweep's state, shown as this one's
+    for i, trial in enumerate(sorted(exp_dir.glob("run_sweep_trial_*"))):
+        trial.rename(trial.with_name("_".join(["run_sweep_trial", f"{i:08d}", *trial.name.split("_")[4:]])))
+    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "status", str(exp_dir)], cwd=ROOT, env=_local_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "it is another sweep's; move it out" in res.stderr, res.stderr[-2000:]
 
 
 def _mount_tmpfs(folder: Path, size_mb: int) -> bool:

@@ -695,6 +695,12 @@ def experiment_status(exp_dir: Path) -> tuple[list[dict], str]:
             raise ConfigError(f"{here[-1]}: Tune's experiment state cannot be read ({why})") from None
         raise ConfigError(f"{exp_dir}: no Tune experiment state (experiment_state-*.json) here or at the recorded "
                           f"{where} ({(str(err).splitlines() or [type(err).__name__])[0]})") from None
+    ids = {t.trial_id for t in analysis.trials}
+    folders = {p.name.split("_")[3] for p in Path(where).glob("run_sweep_trial_*_*") if p.is_dir()} \
+        if "://" not in where else set()
+    if ids and folders and not ids & folders:  # Tune reads the newest state file, whoever wrote it
+        raise ConfigError(f"{where}: Tune's newest experiment state names trial(s) {sorted(ids)[:4]}, none of which has "
+                          f"a folder here (the folders are of {sorted(folders)[:4]}): it is another sweep's; move it out")
     rows = []
     for trial in analysis.trials:
         last: dict[str, Any] = trial.last_result or {}
