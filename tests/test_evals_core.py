@@ -295,7 +295,7 @@ def test_pairing_two_reports_needs_the_same_case_under_each_id():
     call = [{"name": "f", "arguments": {"x": 1}}]
     assert pairing(report(("a", call), ("b", [])), report(("b", []), ("a", call))) == ([], None)
     notes, problem = pairing(report(("a", call), ("b", []), ("c", [])), report(("a", call), ("d", [])))
-    assert problem is None and notes == ["paired on the 1 cases both reports scored; left out: 2 only in the first, "
+    assert problem is None and notes == ["paired on the 1 case both reports scored; left out: 2 only in the first, "
                                          "1 only in the second"]
     notes, problem = pairing(report(("a", call)), report(("a", [{"name": "f", "arguments": {"x": 2}}])))
     assert notes == [] and problem.startswith("case 'a' has a different expected in each report")

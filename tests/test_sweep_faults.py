@@ -147,6 +147,12 @@ def test_killed_driver_then_resume_finishes_the_same_sweep(tmp_path):
     _assert_clean_history(tmp_path, n, epochs)
     parent = mlflow_client(tmp_path).get_run(summary["parent_run_id"])
     assert parent.info.status == "FINISHED"
+    # a trial folder deleted afterwards (its checkpoints gone): `status` said TERMINATED with its metrics, nothing else
+    gone = sorted(exp_dirs[0].glob("run_sweep_trial_*"))[0]
+    subprocess.run(["rm", "-rf", str(gone)], check=True)
+    res = subprocess.run([sys.executable, "-m", "orchestrator.cli", "status", str(exp_dirs[0])], cwd=ROOT,
+                         env=_local_env(), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "TERMINATED (folder missing)" in res.stdout, res.stdout[-2000:] + res.stderr[-2000:]
 
 
 def test_ctrl_c_ends_the_sweep_there_without_promoting(tmp_path):

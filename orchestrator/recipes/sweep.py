@@ -518,6 +518,8 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         grid = tuner.fit()
         # Ctrl-C: Tune saves its state and returns as if done (a time limit instead terminates every trial)
         interrupted = _tune_saw_sigint(handler) or len(grid) > grid.num_terminated + grid.num_errors
+        if threading.current_thread() is threading.main_thread():  # Tune leaves its handler in place: a Ctrl-C
+            signal.signal(signal.SIGINT, handler)                   # during promotion was only logged, not obeyed
         summary = summarise(grid, cfg)
         _log_parent(tracker, parent, summary, cfg, exp_dir)
         summary.update(experiment_dir=str(exp_dir), parent_run_id=parent, experiment_id=tracker.experiment_id,
@@ -704,7 +706,10 @@ def experiment_status(exp_dir: Path) -> tuple[list[dict], str]:
     rows = []
     for trial in analysis.trials:
         last: dict[str, Any] = trial.last_result or {}
-        rows.append({"trial_id": trial.trial_id, "status": trial.status, "epoch": last.get("epoch"),
+        # its folder deleted (checkpoints and results gone): it read TERMINATED with its metrics, nothing else said
+        gone = bool(folders) and trial.trial_id not in folders and trial.status in ("TERMINATED", "ERROR")
+        rows.append({"trial_id": trial.trial_id, "status": f"{trial.status} (folder missing)" if gone else trial.status,
+                     "epoch": last.get("epoch"),
                      **{k: (trial.config or {}).get(k) for k in state["config"]["search_space"]},
                      **{k: last.get(k) for k in state["config"]["search"]["objectives"]}})
     return rows, where
