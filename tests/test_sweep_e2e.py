@@ -107,6 +107,11 @@ def test_status_reads_the_sweep_dir(sweep):
     # named by a relative path, as the README writes it (Tune read it as a URI with no scheme and refused)
     res = toolsweep("status", os.path.relpath(moved, ROOT), timeout=300)
     assert res.returncode == 0 and res.stdout.count("TERMINATED") == N_TRIALS, res.stderr[-2000:]
+    # resumed, Tune would give its new trials the recorded storage (a blind probe: they went into the original
+    # folder, and with it gone failed to start while `resume` exited 0): refused before Ray, saying where to resume
+    res = toolsweep("resume", str(moved), timeout=300)
+    assert res.returncode == 2 and f"a copy or a move of the sweep made at {tmp / 'gone' / exp_dir.name} (gone now)" \
+        in res.stderr, res.stderr[-2000:]
     # a newer experiment state without Tune's keys: one line naming the file, not a KeyError
     (moved / "experiment_state-2099-01-01_00-00-00.json").write_text("{}")
     res = toolsweep("status", str(moved), timeout=300)

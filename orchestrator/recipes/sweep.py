@@ -669,6 +669,15 @@ def check_resumable(exp_dir: Path, state: dict) -> None:
     where = tune_state_path(exp_dir, state)
     if "://" in where:
         return  # cloud storage: Tune reads it itself
+    recorded = Path(state["storage"]) / state["experiment"] if "://" not in state["storage"] else None
+    if recorded is not None and Path(where).resolve() != recorded.resolve():
+        # Tune gives a restored sweep's new trials the storage its state records: a resumed copy wrote them into
+        # the original folder, and with the original gone they failed to start ("Unable to set up cluster storage")
+        there = recorded.is_dir()
+        raise ConfigError(f"{exp_dir}: a copy or a move of the sweep made at {recorded}"
+                          f"{'' if there else ' (gone now)'}; Tune would put the resumed sweep's new trials there, "
+                          f"{'not in this folder' if there else 'and they would fail to start'}: resume it at "
+                          f"{recorded}{'' if there else ' (move it back first)'}; `status` reads this folder as it is")
     for path in [Path(where) / "tuner.pkl", *sorted(Path(where).glob("searcher-state-*.pkl"))]:
         if not path.exists():
             continue
