@@ -309,6 +309,14 @@ def test_nothing_listening_stops_the_run(tmp_path):
     assert json.loads((tmp_path / "rej.jsonl").read_text())["reason"].startswith("teacher endpoint unreachable")
 
 
+def test_an_endpoint_that_answered_only_errors_is_not_said_to_be_unreached(tmp_path, scripted):
+    endpoint, handler = scripted
+    handler.script = [(500, {}, b"down"), (502, {}, b"bad gateway")]
+    report = _label(_requests(tmp_path, 2), tmp_path, endpoint, [], retries=0)
+    assert report.stopped.startswith("it answered none usably: the endpoint failed all 2 rows sent")
+    assert "HTTP 502" in report.stopped
+
+
 def test_resume_after_an_interrupt_drops_a_torn_line_and_keeps_rejects_for_good(tmp_path):
     src = _requests(tmp_path, 5)
     src.write_text(src.read_text() + "not json\n" + src.read_text().splitlines()[0] + "\n")  # a bad row, a repeat

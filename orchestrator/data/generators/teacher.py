@@ -87,6 +87,7 @@ class LabelReport:
 
     total: int = 0          # non-blank lines in the input
     last_failure: str | None = None
+    endpoint_answered: bool = False  # some failed request got an answer (a status, a body): it was reached
 
     @property
     def not_sent(self) -> int:
@@ -359,11 +360,14 @@ def _given_ids(lines: list[tuple[int, str | bytes]]) -> set[str]:
     return ids
 
 
-def _line_key(line: str | bytes) -> str:
-    """The key a request line is known by in the output files (input_key of the row, or of the line as
-    shown when it is not JSON)."""
-    row, problem = _parse_line(line)
+def _key(line: str | bytes, row: Any, problem: str | None) -> str:
+    """The key a request line is known by in the output files: input_key of its row, or of the line as
+    shown when it is no JSON (`row, problem` are what _parse_line made of it)."""
     return input_key(row if problem is None else _shown(line))
+
+
+def _line_key(line: str | bytes) -> str:
+    return _key(line, *_parse_line(line))
 
 
 def _plan(lines: list[tuple[int, str | bytes]], done: set[str]) -> Iterator[_Item]:
@@ -372,7 +376,7 @@ def _plan(lines: list[tuple[int, str | bytes]], done: set[str]) -> Iterator[_Ite
     given = _given_ids(lines)       # a generated id must not repeat one the input gives on a later line
     for n, line in lines:
         row, problem = _parse_line(line)
-        item = _Item(n, line, _line_key(line), row, problem)
+        item = _Item(n, line, _key(line, row, problem), row, problem)
         item.row_id = f"teacher-{n:05d}"
         while item.row_id in given:
             item.row_id += "-generated"
@@ -471,6 +475,7 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
                     report.reasons[str(err).split(":")[0]] += 1
                     if failed:
                         report.last_failure = str(err)
+                        report.endpoint_answered |= getattr(err, "answered", True)
                     row = item.row
                     bad.write(json.dumps({"line": item.n, "id": row.get("id") if isinstance(row, dict) else None,
                                           "key": item.key, "reason": str(err), "retry": failed,
@@ -493,8 +498,8 @@ def label_file(src: Path, out: Path, rejects: Path, cfg: TeacherConfig, post: Po
                         "space, then rerun with --resume") from None
     # Answers still in flight when the run stops are not written: --resume sends those rows again.
     if report.stopped is None and report.endpoint_failures and not report.answered:
-        reached = not str(report.last_failure).startswith(("teacher endpoint unreachable", "teacher endpoint timed out"))
-        what = "it answered none usably" if reached else "no request reached the teacher"  # (it said the latter after 500s)
+        # (it said the latter after 500s, where the teacher had answered)
+        what = "it answered none usably" if report.endpoint_answered else "no request reached the teacher"
         report.stopped = (f"{what}: the endpoint failed all {report.endpoint_failures} rows sent "
                           f"(last: {report.last_failure})")
     return report

@@ -53,7 +53,13 @@ class Rejected(ValueError):
 
 
 class EndpointFailure(Rejected):
-    """The endpoint failed this row's request (after retries); `--resume` sends the row again."""
+    """The endpoint failed this row's request (after retries); `--resume` sends the row again.
+    `answered`: something came back (a status, a body, part of one), as against no connection or no
+    answer before --timeout; a run that ends with failures only says which."""
+
+    def __init__(self, message: str, answered: bool = True) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 def chat_url(endpoint: str) -> str:
@@ -218,13 +224,14 @@ def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float],
                                       f"(over {MAX_WAIT_S:.0f} s): {detail}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException, OSError) as err:
             reason = getattr(err, "reason", None) or err
-            if isinstance(reason, http.client.IncompleteRead):
+            answered = isinstance(reason, http.client.IncompleteRead)
+            if answered:
                 kind, said = "cut the answer short", f"the connection closed {reason.expected:,} bytes before its end"
             else:
                 kind = "timed out" if isinstance(reason, TimeoutError) else "unreachable"
                 said = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
             said = " ".join(_redacted(str(said), cfg).split())  # one line: a banner of another service has newlines
-            failure = EndpointFailure(f"teacher endpoint {kind}: {said}")
+            failure = EndpointFailure(f"teacher endpoint {kind}: {said}", answered=answered)
         if attempt == cfg.retries:
             raise failure
         wait = min(2.0 ** attempt, MAX_WAIT_S) if wait is None else wait  # 1, 2, 4 ... 60, 60 s
