@@ -517,9 +517,7 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         handler = signal.getsignal(signal.SIGINT)
         grid = tuner.fit()
         # Ctrl-C: Tune saves its state and returns as if done (a time limit instead terminates every trial)
-        interrupted = _tune_saw_sigint(handler) or len(grid) > grid.num_terminated + grid.num_errors
-        if threading.current_thread() is threading.main_thread():  # Tune leaves its handler in place: a Ctrl-C
-            signal.signal(signal.SIGINT, handler)                   # during promotion was only logged, not obeyed
+        interrupted = _take_back_sigint(handler) or len(grid) > grid.num_terminated + grid.num_errors
         summary = summarise(grid, cfg)
         _log_parent(tracker, parent, summary, cfg, exp_dir)
         summary.update(experiment_dir=str(exp_dir), parent_run_id=parent, experiment_id=tracker.experiment_id,
@@ -545,13 +543,18 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         raise
 
 
-def _tune_saw_sigint(handler_before: Any) -> bool:
-    """Whether Tune's Ctrl-C handler fired during fit(): it puts back the handler it replaced when it
-    fires and stays installed otherwise (ray/tune/tune.py, _setup_signal_catching). Trial statuses do
-    not tell: a trial stopped mid-epoch can read TERMINATED, and a Ctrl-C between trials leaves none."""
-    if threading.current_thread() is not threading.main_thread() or os.environ.get("TUNE_DISABLE_SIGINT_HANDLER") == "1":
-        return False  # Tune installed no handler
-    return signal.getsignal(signal.SIGINT) is handler_before
+def _take_back_sigint(handler_before: Any) -> bool:
+    """After fit(): whether Tune's Ctrl-C handler fired, with `handler_before` (the one Tune replaced) put
+    back either way. Tune's handler puts back the one it replaced when it fires and stays installed
+    otherwise (ray/tune/tune.py, _setup_signal_catching), so a Ctrl-C during promotion was only logged.
+    Trial statuses do not tell: a trial stopped mid-epoch can read TERMINATED, and a Ctrl-C between
+    trials leaves none unfinished."""
+    if threading.current_thread() is not threading.main_thread():
+        return False  # signal handlers live on the main thread only: Tune installed none
+    fired = (os.environ.get("TUNE_DISABLE_SIGINT_HANDLER") != "1"
+             and signal.getsignal(signal.SIGINT) is handler_before)
+    signal.signal(signal.SIGINT, handler_before)
+    return fired
 
 
 def _end_interrupted(tracker, parent: str, progress: str, exp_dir: Path) -> None:
@@ -665,8 +668,7 @@ def check_resumable(exp_dir: Path, state: dict) -> None:
     state or a damaged tuner.pkl ended in Tune's tracebacks and an "unexpected" error."""
     import ray.cloudpickle as cloudpickle
 
-    experiment_status(exp_dir)  # the experiment state, as `status` reads it
-    where = tune_state_path(exp_dir, state)
+    _, where = experiment_status(exp_dir)  # the experiment state, read as `status` reads it, and where it is
     if "://" in where:
         return  # cloud storage: Tune reads it itself
     recorded = Path(state["storage"]) / state["experiment"] if "://" not in state["storage"] else None
