@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Iterator
 
 from evals.parser import parse_strict
 
@@ -75,27 +75,31 @@ TOOL_RESPONSE = re.compile(r"<tool_response>(.*?)</tool_response>", re.DOTALL)
 CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
 
 
+def texts_within(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str, bool]]:
+    """Every text in a JSON value, keys included, in order: (path to it as keys and list indices, the
+    text, whether it is a key). A key's path ends with the key itself."""
+    if isinstance(value, str):
+        yield path, value, False
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield (*path, k), str(k), True
+            yield from texts_within(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from texts_within(v, (*path, i))
+
+
 def control_token_at(messages: Any, tools: Any = ()) -> str | None:
     """Where the first chat control token in the messages or tools sits ("message 1 content holds
     '<|im_end|>'"), or None."""
-    def strings(value: Any, where: str):
-        if isinstance(value, str):
-            yield where, value
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                yield f"{where} key", str(k)
-                yield from strings(v, f"{where}.{k}")
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                yield from strings(v, f"{where}[{i}]")
-
     places = [(f"message {i}", m) for i, m in enumerate(messages or [])]
     places += [(f"tool {i}", t) for i, t in enumerate(tools or [])]
     for label, value in places:
-        for where, text in strings(value, label):
+        for path, text, is_key in texts_within(value):
             found = CONTROL_TOKEN.search(text)
             if found:
-                where = where.replace(f"{label}.", f"{label} ", 1)
+                steps = [f".{p}" if isinstance(p, str) else f"[{p}]" for p in (path[:-1] if is_key else path)]
+                where = (label + "".join(steps)).replace(f"{label}.", f"{label} ", 1) + (" key" if is_key else "")
                 return f"{where} holds {found.group()!r}"
     return None
 

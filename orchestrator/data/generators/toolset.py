@@ -35,7 +35,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Fiel
                       field_validator, model_validator)
 
 from evals.cases import SCENARIOS as EVAL_SCENARIOS
-from evals.messages import CONTROL_TOKEN
+from evals.messages import CONTROL_TOKEN, texts_within
 from evals.tools import argument_validator, schema_problem
 from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml, wrong_file_kind
 from orchestrator.data.filters import string_values
@@ -711,19 +711,13 @@ def _contradiction(schema: Any, where: str = "") -> str | None:
     return _contradiction(schema.get("items"), f"{where}.items") if isinstance(schema.get("items"), dict) else None
 
 
-def _control_token(value: Any, where: str = "") -> tuple[str, str] | None:
+def _control_token(data: Any) -> tuple[str, str] | None:
     """(key path, token) of the first chat control token (`<|im_end|>`) in any text of the file: in a
     schema's description, a request, an answer, a pool value, a key."""
-    if isinstance(value, str):
-        found = CONTROL_TOKEN.search(value)
-        return (where or "(top)", found.group()) if found else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in items:
-        path = f"{where}.{key}" if where else str(key)
-        found = _control_token(str(key), path) if isinstance(value, dict) else None
-        found = found or _control_token(child, path)
+    for path, text, _ in texts_within(data):
+        found = CONTROL_TOKEN.search(text)
         if found:
-            return found
+            return ".".join(map(str, path)) or "(top)", found.group()
     return None
 
 
