@@ -22,6 +22,7 @@ import functools
 import json
 import statistics
 import threading
+from collections import Counter
 from typing import Any, Callable, Protocol, Sequence
 
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
@@ -33,7 +34,7 @@ from evals.metrics import METRICS, REPORTED, measured_count
 from evals.parser import parse_lenient, parse_strict
 from evals.tools import tool_names
 from evals.scorer import aggregate, per_scenario, score_case
-from evals.stats import N_RESAMPLES, bootstrap_ci, bootstrap_cis, wilson_interval
+from evals.stats import MIN_STRATUM, N_RESAMPLES, bootstrap_ci, bootstrap_cis, wilson_interval
 from evals.template import render_chat
 
 PROBE_ROUNDS = 3
@@ -289,9 +290,10 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
         lines.append(f"| {name} | {_fmt(report['metrics'].get(name))} | "
                      f"{'—' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
     t = report["timing"]
-    lines += ["", f"95% CIs: percentile bootstrap over cases ({N_RESAMPLES:,} draws, resampled within each scenario); "
-              "where every counted case scored alike, so the bootstrap has no width, the Wilson score interval "
-              "of those cases.",
+    lines += ["", f"95% CIs: percentile bootstrap over cases ({N_RESAMPLES:,} draws, resampled within each scenario "
+              f"of {MIN_STRATUM} cases or more, smaller ones as one pool; a metric whose cases agree within every "
+              "scenario is drawn over the whole set); where every counted case scored alike, so the bootstrap has "
+              "no width, the Wilson score interval of those cases.",
               "", f"Cases: {_count(int(report['metrics']['n_cases']), 'non-probe case')}, "
               f"{_count(report['fabrication']['n_probes'], 'fabrication probe')}; median latency "
               f"{_fmt(t['median_latency_s'])} s; {_fmt(t['tokens_per_s'])} tokens/s.", "",
@@ -393,6 +395,36 @@ def record_contradiction(r: dict) -> str | None:
         return "'args_exact' is true but 'tool_correct' is false"
     if r.get("schema_valid") and r.get("parse_ok") is False:
         return "'schema_valid' is true but 'parse_ok' is false"
+    return _reparsed_contradiction(r)
+
+
+def _reparsed_contradiction(r: dict) -> str | None:
+    """Where a call record's parse and tool counts are not what its own `output` gives when parsed again
+    (the scorer makes them from it; the arguments' scores need the case's schemas, which a record does
+    not hold): an output left as prose beside calls and counts edited to agree read "credibly better"."""
+    output, calls, expected = r.get("output"), r.get("parsed_calls"), r.get("expected")
+    if not (isinstance(output, str) and isinstance(calls, list) and isinstance(expected, list)):
+        return None
+    parsed = parse_strict(output)
+    if len(parsed.calls) != len(calls):
+        return f"its output parses to {len(parsed.calls)} call(s), but its parsed_calls lists {len(calls)}"
+    for i, (said, read) in enumerate(zip(calls, parsed.calls)):
+        if said != read:
+            return (f"parsed_calls[{i}] is {json.dumps(said, ensure_ascii=False)[:120]}, but its output parses to "
+                    f"{json.dumps(read, ensure_ascii=False)[:120]}")
+    if "parse_ok" in r and r["parse_ok"] != parsed.ok:
+        return f"'parse_ok' is {r['parse_ok']}, but its output parses with parse_ok {parsed.ok}"
+    try:
+        want = Counter(c["name"] for c in expected)
+    except (KeyError, TypeError):
+        return None  # an expected call without a name is named by the checks of `expected`
+    got = Counter(c["name"] for c in parsed.calls) if parsed.ok else Counter()
+    tp = sum((want & got).values())
+    derived = {"tp": tp, "fp": sum(got.values()) - tp, "fn": sum(want.values()) - tp,
+               "tool_correct": want == got and parsed.ok}
+    for key, value in derived.items():
+        if key in r and r[key] != value:
+            return f"'{key}' is {r[key]}, but its output and 'expected' give {value}"
     return None
 
 
@@ -554,6 +586,11 @@ def pairing(a: dict, b: dict) -> tuple[list[str], str | None]:
                         f"{x['case_sha256'][:12]} vs {y['case_sha256'][:12]}): the two reports scored different "
                         f"cases under one id")
     notes = []
+    unhashed = [cid for cid in shared if not (ra[cid].get("case_sha256") and rb[cid].get("case_sha256"))]
+    if unhashed:  # the same-case check above was skipped for them, silently
+        notes.append(f"{_count(len(unhashed), 'paired case')} {'lacks' if len(unhashed) == 1 else 'lack'} a "
+                     f"case_sha256 in one report or both (e.g. "
+                     f"{unhashed[0]!r}): whether both showed the model the same messages and tools is unchecked")
     only_a, only_b = len(ra) - len(shared), len(rb) - len(shared)
     if only_a or only_b:
         notes.append(f"paired on the {len(shared)} case{'s' if len(shared) != 1 else ''} both reports scored; left out: {only_a} only in the "
@@ -574,10 +611,10 @@ def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = N_RESAMP
     a_calls = [r for r in a["cases"] if r["kind"] == "call"]
     b_calls = [r for r in b["cases"] if r["kind"] == "call"]
     if {r["id"] for r in a_calls} & {r["id"] for r in b_calls}:  # reports of probes alone pair no call case
+        measured = {name: _paired_measured(name, a_calls, b_calls) for name in REPORTED}
         drawn = paired_bootstraps(a_calls, b_calls, _metrics, list(REPORTED), n_resamples, confidence, seed=seed,
-                                  strata=_scenario)
-        rows += [{"metric": name, **drawn[name], "n_measured": _paired_measured(name, a_calls, b_calls)}
-                 for name in REPORTED]
+                                  strata=_scenario, measured=measured)
+        rows += [{"metric": name, **drawn[name], "n_measured": measured[name]} for name in REPORTED]
     a_probes = [r for r in a["cases"] if r["kind"] == "probe"]
     b_probes = [r for r in b["cases"] if r["kind"] == "probe"]
     if {r["id"] for r in a_probes} & {r["id"] for r in b_probes}:

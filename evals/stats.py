@@ -12,6 +12,11 @@ import numpy as np
 # where the others put it at 0. With 10 000 the same verdict moves with the seed about once in 10 000.
 N_RESAMPLES = 10_000
 
+# Scenarios with fewer cases than this are resampled as one pool. Within a stratum of n cases the
+# bootstrap sees (n-1)/n of the variance, and a stratum whose cases all scored alike adds none: with
+# `--limit 16` (two cases a scenario) F1 on 14 cases that disagreed read [0.222, 0.222].
+MIN_STRATUM = 5
+
 
 def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None], n_resamples: int = N_RESAMPLES,
                  confidence: float = 0.95, seed: int = 0,
@@ -32,20 +37,45 @@ def bootstrap_cis(scores: list[dict], metrics: Callable[[list[dict]], dict], nam
                   n_resamples: int = N_RESAMPLES, confidence: float = 0.95, seed: int = 0,
                   strata: Callable[[dict], str] | None = None) -> dict[str, tuple[float, float] | None]:
     """`bootstrap_ci` for several metrics of one draw at once (`metrics` returns them all): the
-    per-scenario tables' CIs cost one aggregate per draw, not one per metric."""
+    per-scenario tables' CIs cost one aggregate per draw, not one per metric. A metric whose
+    stratified draws are all one value is drawn again over the whole set (see `_draw`)."""
     if not scores:
         return {n: None for n in names}
     scores = _in_id_order(scores)
-    rng = np.random.default_rng(seed)
-    groups = _groups(scores, strata)
-    values: dict[str, list[float]] = {n: [] for n in names}
-    for _ in range(n_resamples):
-        drawn = metrics([scores[i] for i in _resample_indices(rng, groups)])
-        for n in names:
-            if drawn.get(n) is not None:
-                values[n].append(drawn[n])
+    values = _draw(lambda idx: metrics([scores[i] for i in idx]), names, _groups(scores, strata), len(scores),
+                   n_resamples, seed)
+    return {n: _percentile(v, confidence) for n, v in values.items()}
+
+
+def _draw(metrics_of: Callable[[list[int]], dict], names: list[str], groups: list[list[int]], size: int,
+          n_resamples: int, seed: int) -> dict[str, list[float]]:
+    """Each metric's value (or paired difference) in every draw; a draw where it is undefined is left out.
+
+    Stratified draws are all one value when every stratum's counted cases scored alike (two improved
+    cases alone in their scenario, every other case unchanged: "+0.167 [+0.167, +0.167], credible"),
+    though the cases disagree across strata. Such a metric is drawn again with the whole set as one
+    pool, the same seed, where only cases that truly all scored alike give no width (the caller's
+    Wilson interval, or the paired rule in `paired_bootstraps`, then applies)."""
+    def run(parts: list[list[int]], wanted: list[str]) -> dict[str, list[float]]:
+        rng = np.random.default_rng(seed)
+        out: dict[str, list[float]] = {n: [] for n in wanted}
+        for _ in range(n_resamples):
+            drawn = metrics_of(_resample_indices(rng, parts))
+            for n in wanted:
+                if drawn.get(n) is not None:
+                    out[n].append(drawn[n])
+        return out
+
+    values = run(groups, names)
+    flat = [n for n in names if len(groups) > 1 and values[n] and min(values[n]) == max(values[n])]
+    if flat:
+        values.update(run([list(range(size))], flat))
+    return values
+
+
+def _percentile(values: list[float], confidence: float) -> tuple[float, float] | None:
     alpha = (1 - confidence) / 2
-    return {n: (tuple(float(x) for x in np.quantile(v, [alpha, 1 - alpha])) if v else None) for n, v in values.items()}
+    return tuple(float(x) for x in np.quantile(values, [alpha, 1 - alpha])) if values else None  # type: ignore[return-value]
 
 
 def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
@@ -74,14 +104,15 @@ def _groups(rows: list[dict], strata: Callable[[dict], str] | None) -> list[list
     """Row indices per stratum, strata in sorted order (one group when there are no strata).
 
     A stratum of one case is the same case in every draw: it adds no variance, and six scenarios of
-    one case each gave a zero-width interval around 0.5 for three right and three wrong. Such
-    strata are pooled into one group (and a pool of one joins the largest stratum)."""
+    one case each gave a zero-width interval around 0.5 for three right and three wrong; a stratum of
+    two or three adds half or two thirds of its share. Strata under MIN_STRATUM cases are pooled into
+    one group (and a pool under MIN_STRATUM joins the largest stratum)."""
     by_key: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         by_key.setdefault(strata(row) if strata else "", []).append(i)
-    groups = [by_key[k] for k in sorted(by_key) if len(by_key[k]) > 1]
-    pooled = sorted(i for k in by_key if len(by_key[k]) == 1 for i in by_key[k])
-    if len(pooled) > 1 or (pooled and not groups):
+    groups = [by_key[k] for k in sorted(by_key) if len(by_key[k]) >= MIN_STRATUM]
+    pooled = sorted(i for k in by_key if len(by_key[k]) < MIN_STRATUM for i in by_key[k])
+    if len(pooled) >= MIN_STRATUM or (pooled and not groups):
         groups.append(pooled)
     elif pooled:
         max(groups, key=len).extend(pooled)
@@ -115,10 +146,15 @@ def paired_bootstrap(a: list[dict], b: list[dict], metric: Callable[[list[dict]]
 
 def paired_bootstraps(a: list[dict], b: list[dict], metrics: Callable[[list[dict]], dict], names: list[str],
                       n_resamples: int = N_RESAMPLES, confidence: float = 0.95, seed: int = 0,
-                      strata: Callable[[dict], str] | None = None) -> dict[str, dict]:
+                      strata: Callable[[dict], str] | None = None,
+                      measured: dict[str, int] | None = None) -> dict[str, dict]:
     """`paired_bootstrap` for several metrics of one draw at once (`metrics` returns them all): each
     draw is aggregated once per model, not once per metric. Every metric sees the same draws, as it
-    did when each was bootstrapped alone from the same seed."""
+    did when each was bootstrapped alone from the same seed.
+
+    `measured`: how many paired cases each metric counts (default: all of them). A metric counted on
+    one case gets no interval and is never credible: that case is in every draw that measures it (no-
+    tool accuracy on the one no-tool case read "-1.000 [-1.000, -1.000], yes, worse")."""
     by_id = {s["id"]: s for s in a}
     common = sorted((s["id"] for s in b if s["id"] in by_id), key=str)  # positions drawn: see _in_id_order
     if not common:
@@ -126,25 +162,33 @@ def paired_bootstraps(a: list[dict], b: list[dict], metrics: Callable[[list[dict
     b_by_id = {s["id"]: s for s in b}
     a_rows, b_rows = [by_id[i] for i in common], [b_by_id[i] for i in common]
     whole_a, whole_b = metrics(a_rows), metrics(b_rows)
-    ordered = _groups(a_rows, strata)
-    rng = np.random.default_rng(seed)
-    diffs: dict[str, list[float]] = {n: [] for n in names}
-    for _ in range(n_resamples):
-        idx = _resample_indices(rng, ordered)
+
+    def differences(idx: list[int]) -> dict:
         va, vb = metrics([a_rows[i] for i in idx]), metrics([b_rows[i] for i in idx])
-        for n in names:
-            if va.get(n) is not None and vb.get(n) is not None:
-                diffs[n].append(vb[n] - va[n])
-    alpha = (1 - confidence) / 2
+        return {n: vb[n] - va[n] for n in names if va.get(n) is not None and vb.get(n) is not None}
+
+    diffs = _draw(differences, names, _groups(a_rows, strata), len(common), n_resamples, seed)
     out = {}
     for n in names:
         ma, mb = whole_a.get(n), whole_b.get(n)
+        counted = len(common) if measured is None else measured.get(n, len(common))
         row = {"a": ma, "b": mb, "diff": None if ma is None or mb is None else mb - ma, "ci95": None,
                "credible": False, "n_cases": len(common)}
-        # One paired case is the same case in every draw: a zero-width "interval" that excludes 0 and
-        # called a single case's difference credible. No interval then, and never credible.
-        if diffs[n] and len(common) > 1:
-            lo, hi = (float(x) for x in np.quantile(diffs[n], [alpha, 1 - alpha]))
+        if diffs[n] and counted > 1:
+            lo, hi = _percentile(diffs[n], confidence) or (0.0, 0.0)
+            if lo == hi != 0:
+                lo, hi = unanimous_interval(lo, counted, confidence)
             row.update(ci95=[lo, hi], credible=bool(lo > 0 or hi < 0))
         out[n] = row
     return out
+
+
+def unanimous_interval(diff: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The interval of a paired difference where every one of the n counted cases moved by `diff`
+    (drawn over the whole set, the bootstrap can then only draw `diff`): as with a share every case
+    scored alike, the share of cases that move this way may be as low as L, the Wilson lower bound of
+    n of n, and the rest may move back, so the interval runs from diff to diff * (2L - 1). It excludes
+    0 from 4 cases on at 95 % (a sign test asks 6)."""
+    low = (wilson_interval(n, n, confidence) or (0.0, 1.0))[0]
+    ends = (diff, diff * (2 * low - 1))
+    return min(ends), max(ends)

@@ -3,7 +3,8 @@ import pytest
 from evals.attribution import attribute, attribution_table, template_problems
 from evals.fabrication import classify
 from evals.parser import parse_lenient, parse_strict
-from evals.stats import bootstrap_ci, paired_bootstrap
+from evals import stats
+from evals.stats import bootstrap_ci, paired_bootstrap, paired_bootstraps
 from evals.template import render_chat
 from orchestrator.train.chat_template import load_template
 
@@ -379,6 +380,59 @@ def test_one_paired_case_is_never_credible():
     a, b = [{"id": "x", "ok": 0}], [{"id": "x", "ok": 1}]
     res = paired_bootstrap(a, b, lambda rs: sum(r["ok"] for r in rs) / len(rs), n_resamples=200)
     assert res["diff"] == 1 and res["ci95"] is None and not res["credible"]
-    two = paired_bootstrap(a + [{"id": "y", "ok": 0}], b + [{"id": "y", "ok": 1}],
-                           lambda rs: sum(r["ok"] for r in rs) / len(rs), n_resamples=200)
-    assert two["ci95"] == [1.0, 1.0] and two["credible"]
+
+
+def _share(rs):
+    return sum(r["ok"] for r in rs) / len(rs)
+
+
+@pytest.mark.parametrize("n, credible", [(2, False), (3, False), (4, True), (12, True)])
+def test_cases_that_all_moved_alike_get_an_interval_with_width(n, credible):
+    """n of n cases improved and none stayed: every draw is +1, and "[+1, +1], credible" read two cases
+    as proof. The interval runs from the difference to difference * (2L - 1), L the Wilson bound of n of n."""
+    a = [{"id": f"c{i}", "ok": 0} for i in range(n)]
+    b = [{"id": f"c{i}", "ok": 1} for i in range(n)]
+    res = paired_bootstrap(a, b, _share, n_resamples=200)
+    low = stats.wilson_interval(n, n)[0]
+    assert res["ci95"] == pytest.approx([2 * low - 1, 1.0]) and res["credible"] is credible
+    worse = paired_bootstrap(b, a, _share, n_resamples=200)
+    assert worse["ci95"] == pytest.approx([-1.0, 1 - 2 * low]) and worse["credible"] is credible
+
+
+def test_strata_whose_cases_agree_do_not_collapse_the_interval():
+    """Two improved cases alone in their scenario, the other cases unchanged: resampled within
+    scenarios every draw is +2/12, and compare said "[+0.167, +0.167], yes, better" (one case, twice)."""
+    a = [{"id": f"s{i}", "scenario": f"s{i // 2}", "ok": 0} for i in range(12)]
+    b = [dict(r, ok=int(r["scenario"] == "s0")) for r in a]
+    res = paired_bootstrap(a, b, _share, n_resamples=2000, strata=lambda r: r["scenario"])
+    assert res["diff"] == pytest.approx(2 / 12)
+    assert res["ci95"][0] == 0 < res["ci95"][1] and not res["credible"]
+
+
+def test_a_stratified_interval_that_has_no_width_is_drawn_over_the_whole_set():
+    """Each scenario's cases agree, the scenarios do not: F1 on 14 such cases read [0.222, 0.222]."""
+    rows = [{"id": f"c{i:02d}", "scenario": f"s{i // 5}", "ok": int(i < 5)} for i in range(15)]
+    ci = stats.bootstrap_ci(rows, _share, n_resamples=2000, strata=lambda r: r["scenario"])
+    assert ci[0] < 1 / 3 < ci[1]
+    alike = [dict(r, ok=1) for r in rows]   # every case alike: no width at all (the caller's Wilson interval)
+    assert stats.bootstrap_ci(alike, _share, n_resamples=200, strata=lambda r: r["scenario"]) == (1.0, 1.0)
+
+
+def test_small_scenarios_are_resampled_as_one_pool():
+    rows = [{"id": f"c{i:02d}", "scenario": f"s{i // 2}"} for i in range(8)] + \
+           [{"id": f"d{i:02d}", "scenario": "big"} for i in range(stats.MIN_STRATUM)]
+    groups = stats._groups(rows, lambda r: r["scenario"])
+    assert sorted(map(len, groups)) == [stats.MIN_STRATUM, 8]
+
+
+def test_a_metric_counted_on_one_case_is_never_credible_whatever_the_others():
+    """no_tool_accuracy on the one no-tool case among five read "-1.000 [-1.000, -1.000], yes, worse"."""
+    a = [{"id": f"c{i}", "ok": 1, "no_tool": i == 0} for i in range(5)]
+    b = [dict(r, ok=0 if r["no_tool"] else 1) for r in a]
+
+    def no_tool(rs):
+        counted = [r for r in rs if r["no_tool"]]
+        return {"no_tool": sum(r["ok"] for r in counted) / len(counted) if counted else None}
+
+    res = paired_bootstraps(a, b, no_tool, ["no_tool"], n_resamples=200, measured={"no_tool": 1})["no_tool"]
+    assert res["diff"] == -1 and res["ci95"] is None and not res["credible"]
