@@ -4,12 +4,18 @@ Tool selection compares the multiset of tool names (parallel calls are unordered
 Arguments compare exactly after the schema's defaults are filled in on both sides, so
 omitting `unit: celsius` where celsius is the default is not an error. A case may declare
 `arg_rules` ({tool: {argument: rule}}) for equivalent values: `any_of` (more accepted values),
-`casefold` (case-insensitive text), `tolerance` (absolute, for numbers).
+`casefold` (case-insensitive text), `tolerance` (absolute, for numbers, at most that far apart in
+decimal: 0.26 is within 0.01 of 0.25, though their binary floats differ by 0.010000000000000009).
+Text compares in Unicode's composed form (NFC): "café" typed with a combining accent, as macOS
+pastes it, is the same text as the precomposed one.
 """
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections import Counter
+from fractions import Fraction
 
 from evals.parser import Parsed
 from evals.tools import argument_validator
@@ -35,13 +41,32 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _decimal(value: float | int) -> Fraction:
+    """The number as written in JSON (its shortest decimal text), exactly."""
+    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+
+
+def within(want: float | int, got: float | int, tolerance: float | int) -> bool:
+    """|want - got| <= tolerance in decimal, as the case's author reads the numbers: in binary floats
+    0.26 - 0.25 is above 0.01, so a value at the stated bound matched or not by its representation."""
+    if not all(map(math.isfinite, (want, got, tolerance))):
+        return abs(want - got) <= tolerance
+    return abs(_decimal(want) - _decimal(got)) <= _decimal(tolerance)
+
+
+def _text(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
+
+
 def json_equal(a, b) -> bool:
     """Equality of two JSON values as JSON means it: 1 equals 1.0, but true is not 1 and "1" is not 1,
-    at any depth (Python's == says True == 1, so {"on": true} would match {"on": 1})."""
+    at any depth (Python's == says True == 1, so {"on": true} would match {"on": 1}); text in NFC."""
     if _is_number(a) and _is_number(b):
         return a == b
     if type(a) is not type(b):
         return False
+    if isinstance(a, str):
+        return a == b or _text(a) == _text(b)
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
     if isinstance(a, list):
@@ -57,9 +82,10 @@ def value_matches(expected, got, rule: dict | None = None) -> bool:
     for want in accepted:
         if json_equal(want, got):
             return True
-        if rule.get("casefold") and isinstance(want, str) and isinstance(got, str) and want.casefold() == got.casefold():
+        if rule.get("casefold") and isinstance(want, str) and isinstance(got, str) and \
+                _text(_text(want).casefold()) == _text(_text(got).casefold()):
             return True
-        if "tolerance" in rule and _is_number(want) and _is_number(got) and abs(want - got) <= rule["tolerance"]:
+        if "tolerance" in rule and _is_number(want) and _is_number(got) and within(want, got, rule["tolerance"]):
             return True
     return False
 

@@ -238,11 +238,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     notes, problem = pairing(a, b)
     if problem:
         raise InputFileError(f"{args.a} / {args.b}: {problem}")
-    for note in notes:
-        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     for path, problem in lacking.items():
         if problem:
             raise InputFileError(f"{path}: {problem}; expected eval reports written by `toolsweep eval --out`")
+    for note in notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     try:
         rows = compare_reports(a, b, args.seed, args.resamples)
     except (KeyError, TypeError) as err:

@@ -237,14 +237,17 @@ def compare_table(rows: list[dict], title: str) -> Table:
     from orchestrator.release.gate import verdict_cell
 
     table = Table(title=title, caption="n: paired cases the metric is measured on (the smaller of A's and B's counts); "
-                                       "credible: the CI excludes 0, better or worse in the metric's own direction")
+                                       "credible: the CI excludes 0, better or worse in the metric's own direction; "
+                                       "unmeasured: no paired case counts for the metric")
     for col in ("metric", "n", "A", "B", "B − A", "95% CI", "credible"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for row in rows:
         ci, n = row["ci95"], row.get("n_measured", row.get("n_cases"))
         table.add_row(row["metric"], "—" if n is None else str(int(n)), fmt(row["a"]), fmt(row["b"]),
                       "—" if row["diff"] is None else f"{row['diff']:+.3f}",
-                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]", verdict_cell(row, row["metric"]))
+                      "—" if not ci else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]",
+                      # "no" read as measured and unchanged, on a metric no paired case counts
+                      "unmeasured" if n == 0 else verdict_cell(row, row["metric"]))
     return table
 
 

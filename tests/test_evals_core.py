@@ -261,6 +261,23 @@ def test_number_tolerance_and_type_strictness():
     assert not value_matches(True, True + 0, {"tolerance": 1})
 
 
+def test_a_tolerance_bound_holds_in_decimal_whatever_the_binary_floats():
+    """0.26 - 0.25 is 0.010000000000000009 in floats: a value at the stated bound matched or not by its
+    representation (0.75 against 0.5 within 0.25 did, 0.26 against 0.25 within 0.01 did not)."""
+    from evals.scorer import value_matches
+    for want, got, tol in ((0.25, 0.26, 0.01), (0.5, 0.51, 0.01), (0.5, 0.75, 0.25), (1.1, 1.2, 0.1), (3, 2.9, 0.1)):
+        assert value_matches(want, got, {"tolerance": tol}) and value_matches(got, want, {"tolerance": tol})
+    assert not value_matches(0.5, 0.5100001, {"tolerance": 0.01}) and not value_matches(100, 100.5, {"tolerance": 0.01})
+    assert not value_matches(1.0, float("inf"), {"tolerance": 1e308})
+
+
+def test_text_is_compared_in_composed_form():
+    """"café" with a combining accent (as macOS pastes it) is the same text as the precomposed one."""
+    from evals.scorer import value_matches
+    assert value_matches("cafe\u0301", "caf\u00e9") and value_matches({"q": ["Mu\u0308nchen"]}, {"q": ["M\u00fcnchen"]})
+    assert value_matches("CAFE\u0301", "caf\u00e9", {"casefold": True}) and not value_matches("cafe", "caf\u00e9")
+
+
 def test_bad_arg_rules_are_rejected(tmp_path):
     f = tmp_path / "c.jsonl"
     case = _case([{"name": "get_weather", "arguments": {"city": "Oslo"}}])
@@ -289,11 +306,16 @@ def test_an_arg_rule_that_could_never_apply_is_refused(tmp_path, rule, said):
 def test_pairing_two_reports_needs_the_same_case_under_each_id():
     from evals.harness import pairing
 
-    def report(*cases):
-        return {"cases": [{"id": cid, "kind": "call", "scenario": "s", "expected": exp} for cid, exp in cases]}
+    def report(*cases, hashed=True):
+        return {"cases": [{"id": cid, "kind": "call", "scenario": "s", "expected": exp,
+                           **({"case_sha256": f"sha-{cid}"} if hashed else {})} for cid, exp in cases]}
 
     call = [{"name": "f", "arguments": {"x": 1}}]
     assert pairing(report(("a", call), ("b", [])), report(("b", []), ("a", call))) == ([], None)
+    # a report without fingerprints (removed, or from before 2026-12-06) skipped the same-case check silently
+    assert pairing(report(("a", call), ("b", [])), report(("b", []), ("a", call), hashed=False)) == (
+        ["2 paired cases lack a case_sha256 in one report or both (e.g. 'a'): whether both showed the model the "
+         "same messages and tools is unchecked"], None)
     notes, problem = pairing(report(("a", call), ("b", []), ("c", [])), report(("a", call), ("d", [])))
     assert problem is None and notes == ["paired on the 1 case both reports scored; left out: 2 only in the first, "
                                          "1 only in the second"]
@@ -318,8 +340,9 @@ def test_a_case_whose_prompt_changed_under_its_id_is_not_paired():
     notes, problem = pairing(report(case), report(edited))
     assert problem and "showed the model different messages or tools in each report" in problem
     older = report(case)
-    del older["cases"][0]["case_sha256"]  # reports written before the fingerprint still pair
-    assert pairing(older, report(edited)) == ([], None)
+    del older["cases"][0]["case_sha256"]  # reports written before the fingerprint still pair, with a note
+    notes, problem = pairing(older, report(edited))
+    assert problem is None and notes[0].startswith("1 paired case lacks a case_sha256")
 
 
 
@@ -524,6 +547,26 @@ def test_a_call_record_that_contradicts_itself_is_named():
                        ({"parse_ok": False, "tp": 0, "fn": 1, "parsed_calls": [], "called_tool": False,
                          "tool_correct": False, "args_exact": False}, "'schema_valid' is true but 'parse_ok' is false")):
         assert said in (record_contradiction({**ok, **edit}) or ""), (edit, record_contradiction({**ok, **edit}))
+
+
+def test_a_call_record_whose_output_does_not_give_its_parse_is_named():
+    """Edits that kept a record's counts agreeing were used: an output left as prose beside a listed call
+    and counts of a right one ("credibly better" from six such records), or an output edited alone."""
+    from evals.harness import record_contradiction
+    from evals.parser import parse_strict
+
+    call = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
+    parsed = parse_strict(call).calls
+    right = {"output": call, "parsed_calls": parsed, "expected": [{"name": "get_weather", "arguments": {"city": "Oslo"}}],
+             "tp": 1, "fp": 0, "fn": 0, "parse_ok": True, "called_tool": True, "tool_correct": True}
+    assert record_contradiction(right) is None
+    prose = {**right, "output": "It is sunny in Oslo."}
+    assert "its output parses to 0 call(s)" in record_contradiction(prose)
+    edited_args = {**right, "parsed_calls": [{**parsed[0], "arguments": {"city": "Lima"}}]}
+    assert record_contradiction(edited_args).startswith('parsed_calls[0] is {"name": "get_weather", "arguments": '
+                                                        '{"city": "Lima"}}, but its output parses to')
+    wrong_tool = {**right, "expected": [{"name": "get_time", "arguments": {}}], "tool_correct": True}
+    assert "'tp' is 1, but its output and 'expected' give 0" in record_contradiction(wrong_tool)
 
 
 # --- found by a blind probe of `toolsweep eval` with case files no one here wrote (2026-12-07) ---
