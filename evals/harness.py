@@ -34,7 +34,7 @@ from evals.metrics import METRICS, REPORTED, measured_count
 from evals.parser import parse_lenient, parse_strict
 from evals.tools import tool_names
 from evals.scorer import aggregate, per_scenario, score_case
-from evals.stats import MIN_STRATUM, N_RESAMPLES, bootstrap_ci, bootstrap_cis, wilson_interval
+from evals.stats import CI_METHOD, MIN_STRATUM, N_RESAMPLES, bootstrap_ci, bootstrap_cis, wilson_interval
 from evals.template import render_chat
 
 PROBE_ROUNDS = 3
@@ -261,7 +261,7 @@ def build_report(records: list[dict], seed: int = 0) -> dict:
         "total_s": total_s,
     }
     scenarios = per_scenario(calls)
-    return {"metrics": metrics, "ci95": cis, "per_scenario": scenarios,
+    return {"metrics": metrics, "ci95": cis, "ci_method": CI_METHOD, "per_scenario": scenarios,
             "per_scenario_ci95": _scenario_cis(calls, scenarios, seed), "fabrication": fab,
             "attribution": attribution_table(calls), "timing": timing, "cases": records}
 
@@ -468,6 +468,8 @@ def derived_mismatch(report: dict) -> str | None:
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as err:
         return f"the per-case records cannot be re-aggregated ({err!r})"
     for block in DERIVED_BLOCKS:
+        if block == "ci95" and report.get("ci_method") != CI_METHOD:
+            continue  # computed by an earlier rule (reports before 2026-12-07 carry none): not derivable here
         if block in report:
             problem = _first_difference(report[block], rebuilt[block], block)
             if problem:

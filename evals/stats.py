@@ -17,6 +17,11 @@ N_RESAMPLES = 10_000
 # `--limit 16` (two cases a scenario) F1 on 14 cases that disagreed read [0.222, 0.222].
 MIN_STRATUM = 5
 
+# Names the interval rules above; reports record it. A report whose CIs an earlier rule computed cannot
+# have them re-derived by this one (`evals.harness.derived_mismatch` then leaves them unchecked rather than
+# calling a release made before the change "edited").
+CI_METHOD = "percentile bootstrap v2 (strata of 5+, flat strata redrawn whole)"
+
 
 def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None], n_resamples: int = N_RESAMPLES,
                  confidence: float = 0.95, seed: int = 0,

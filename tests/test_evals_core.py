@@ -708,3 +708,23 @@ def test_compare_notes_a_missing_header_every_edited_metric_and_a_file_compared_
     (tmp_path / "cases.jsonl").write_text('{"id": 1}\n{"id": 2}\n')
     wrong = toolsweep("compare", str(tmp_path / "a.json"), str(tmp_path / "cases.jsonl"))
     assert wrong.returncode == 2 and "one JSON value per line (JSONL), not one document" in wrong.stderr
+
+
+def test_a_reports_cis_are_rederived_only_under_the_rule_that_made_them():
+    """A release made before the interval rules changed read "ci95...: the report says 0.084, the records
+    give 0.071 (the file was edited)" in `verify`: its CIs are left unchecked, its other blocks are not."""
+    import copy
+
+    from fake_reports import report
+    from evals.harness import derived_mismatch
+
+    made = report({"single_tool": (3, 6), "multi": (1, 2)})
+    assert derived_mismatch(made) is None
+    edited = copy.deepcopy(made)
+    edited["ci95"]["tool_f1"] = [0.4, 0.6]
+    assert derived_mismatch(edited).startswith("ci95.tool_f1[0]: the report says 0.4")
+    older = copy.deepcopy(edited)
+    del older["ci_method"]
+    assert derived_mismatch(older) is None
+    older["attribution"]["strict"]["model_decision_failure"] += 1
+    assert derived_mismatch(older).startswith("attribution.strict.model_decision_failure")
