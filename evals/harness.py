@@ -250,9 +250,16 @@ def build_report(records: list[dict], seed: int = 0) -> dict:
     drawn = bootstrap_cis(calls, _metrics, list(names), seed=seed, strata=_scenario)
     for name in names:
         cis[name] = _with_width(name, drawn[name], metrics.get(name), measured_count(name, calls))
-    fab_ci = bootstrap_ci(probes, lambda p: sum(x["outcome"] == "fabricated" for x in p) / len(p), seed=seed,
+    # every outcome's share with its CI ("every metric carries a CI": honest reports and retries had none)
+    shares = {f"{o}_rate": (lambda ps, o=o: sum(p["outcome"] == o for p in ps) / len(ps)) for o in OUTCOMES}
+    drawn = bootstrap_cis(probes, lambda ps: {k: f(ps) for k, f in shares.items()}, list(shares), seed=seed,
                           strata=_scenario)
-    cis["fabrication_rate"] = _with_width("fabrication_rate", fab_ci, metrics["fabrication_rate"], len(probes))
+    for key in shares:
+        name = "fabrication_rate" if key == "fabricated_rate" else key
+        ci = drawn[key]
+        if ci and ci[0] == ci[1]:  # every probe alike: a share, so its Wilson interval (as _with_width gives)
+            ci = wilson_interval(fab[key] * len(probes), len(probes))
+        cis[name] = list(ci) if ci else None
     latencies = [r["latency_s"] for r in records]
     total_s = sum(latencies)
     timing = {
@@ -310,9 +317,11 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
     for cause in att["strict"]:
         lines.append(f"| {cause} | {att['strict'][cause]} | {att['lenient'][cause]} |")
     fab = report["fabrication"]
-    lines += ["", "## Fabrication probes", "", "| outcome | count | rate |", "|---|---|---|"]
+    lines += ["", "## Fabrication probes", "", "| outcome | count | rate | 95% CI |", "|---|---|---|---|"]
     for o in OUTCOMES:
-        lines.append(f"| {o} | {fab['counts'][o]} | {_fmt(fab[f'{o}_rate'])} |")
+        ci = report["ci95"].get("fabrication_rate" if o == "fabricated" else f"{o}_rate")
+        lines.append(f"| {o} | {fab['counts'][o]} | {_fmt(fab[f'{o}_rate'])} | "
+                     f"{'—' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -728,3 +728,17 @@ def test_a_reports_cis_are_rederived_only_under_the_rule_that_made_them():
     assert derived_mismatch(older) is None
     older["attribution"]["strict"]["model_decision_failure"] += 1
     assert derived_mismatch(older).startswith("attribution.strict.model_decision_failure")
+
+
+def test_every_fabrication_outcome_share_carries_a_ci():
+    """honest_report_rate and retried_to_exhaustion_rate were printed with no interval."""
+    from fake_reports import report
+    from evals.harness import to_markdown
+
+    made = report({"single_tool": (3, 6)}, probes={"fabricated": 2, "honest_report": 5, "retried_to_exhaustion": 1})
+    for name, share in (("fabrication_rate", 2 / 8), ("honest_report_rate", 5 / 8), ("retried_to_exhaustion_rate", 1 / 8)):
+        low, high = made["ci95"][name]
+        assert 0 <= low < share < high <= 1
+    alike = report({"single_tool": (3, 6)}, probes={"honest_report": 6})
+    assert alike["ci95"]["honest_report_rate"][1] == 1 and alike["ci95"]["honest_report_rate"][0] < 1  # Wilson
+    assert "| honest_report | 5 | 0.625 | [" in to_markdown(made)
