@@ -87,10 +87,12 @@ def detail_tables(report: dict):
     for cause in report["attribution"]["strict"]:
         att.add_row(cause, str(report["attribution"]["strict"][cause]), str(report["attribution"]["lenient"][cause]))
     fab = Table(title=f"fabrication probes (n={report['fabrication']['n_probes']})")
-    for col in ("outcome", "count"):
+    for col in ("outcome", "count", "rate [95% CI]"):
         fab.add_column(col)
     for outcome, n in report["fabrication"]["counts"].items():
-        fab.add_row(outcome, str(n))
+        ci = report["ci95"].get("fabrication_rate" if outcome == "fabricated" else f"{outcome}_rate")
+        rate = report["fabrication"].get(f"{outcome}_rate")
+        fab.add_row(outcome, str(n), "—" if rate is None else f"{rate:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
     return Columns([scen, att, fab])
 
 
