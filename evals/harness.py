@@ -22,7 +22,6 @@ import functools
 import json
 import statistics
 import threading
-from collections import Counter
 from typing import Any, Callable, Protocol, Sequence
 
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
@@ -31,10 +30,10 @@ from evals.errors import ContextOverflowError
 from evals.fabrication import OUTCOMES, classify
 from evals.lanes import lane_blocks
 from evals.metrics import METRICS, REPORTED, measured_count
-from evals.parser import parse_lenient, parse_strict
+from evals.parser import STRICT_PARSER_VERSION, parse_lenient, parse_strict
 from evals.tools import tool_names
-from evals.scorer import aggregate, per_scenario, score_case
-from evals.stats import CI_METHOD, MIN_STRATUM, N_RESAMPLES, bootstrap_ci, bootstrap_cis, wilson_interval
+from evals.scorer import aggregate, per_scenario, score_case, tool_name_counts
+from evals.stats import CURRENT, MIN_STRATUM, N_RESAMPLES, RULES, CiRule, bootstrap_cis, wilson_interval
 from evals.template import render_chat
 
 PROBE_ROUNDS = 3
@@ -212,13 +211,17 @@ def fabrication_summary(probes: list[dict]) -> dict:
             "single_round": sum(p["rounds"] == 1 for p in probes)}
 
 
-def _with_width(name: str, ci: tuple[float, float] | None, value: float | None, n: int) -> list[float] | None:
+def _with_width(name: str, ci: tuple[float, float] | None, value: float | None, n: int,
+                proportion: bool | None = None) -> list[float] | None:
     """The bootstrap CI, or where every counted case scored alike (the bootstrap then has no width)
     the Wilson score interval of the same cases (evals.stats.wilson_interval): for a proportion at
     any value, and for a ratio of counts (precision, recall, F1, key-F1) at 0 or 1, where every
-    counted case was wholly right or wholly wrong (3 cases of perfect calls gave precision [1, 1])."""
-    alike = ci and ci[0] == ci[1] and value is not None and name in METRICS and n
-    if alike and (METRICS[name].proportion or value in (0.0, 1.0)):
+    counted case was wholly right or wholly wrong (3 cases of perfect calls gave precision [1, 1]).
+    `proportion`: whether the value is a share, for a name the metric registry does not hold."""
+    if proportion is None:
+        proportion = name in METRICS and METRICS[name].proportion
+    alike = ci and ci[0] == ci[1] and value is not None and n and (name in METRICS or proportion)
+    if alike and (proportion or value in (0.0, 1.0)):
         ci = wilson_interval(value * n, n)
     return list(ci) if ci else None
 
@@ -239,7 +242,9 @@ def _scenario_cis(calls: list[dict], scenarios: dict, seed: int) -> dict[str, di
     return out
 
 
-def build_report(records: list[dict], seed: int = 0) -> dict:
+def build_report(records: list[dict], seed: int = 0, rule: CiRule = CURRENT) -> dict:
+    """The report of these per-case records: metrics, CIs drawn under `rule` (recorded as `ci_method`),
+    per-scenario tables, fabrication outcomes, attribution, timing."""
     calls = [r for r in records if r["kind"] == "call"]
     probes = [r for r in records if r["kind"] == "probe"]
     metrics = _metrics(calls)
@@ -247,19 +252,17 @@ def build_report(records: list[dict], seed: int = 0) -> dict:
     metrics["fabrication_rate"] = fab["fabricated_rate"]
     cis = {}
     names = REPORTED + (("bfcl_accuracy",) if "bfcl_accuracy" in metrics else ())
-    drawn = bootstrap_cis(calls, _metrics, list(names), seed=seed, strata=_scenario)
+    drawn = bootstrap_cis(calls, _metrics, list(names), seed=seed, strata=_scenario, rule=rule)
     for name in names:
         cis[name] = _with_width(name, drawn[name], metrics.get(name), measured_count(name, calls))
     # every outcome's share with its CI ("every metric carries a CI": honest reports and retries had none)
-    shares = {f"{o}_rate": (lambda ps, o=o: sum(p["outcome"] == o for p in ps) / len(ps)) for o in OUTCOMES}
+    outcomes = OUTCOMES if rule.outcome_cis else ("fabricated",)
+    shares = {f"{o}_rate": (lambda ps, o=o: sum(p["outcome"] == o for p in ps) / len(ps)) for o in outcomes}
     drawn = bootstrap_cis(probes, lambda ps: {k: f(ps) for k, f in shares.items()}, list(shares), seed=seed,
-                          strata=_scenario)
+                          strata=_scenario, rule=rule)
     for key in shares:
         name = "fabrication_rate" if key == "fabricated_rate" else key
-        ci = drawn[key]
-        if ci and ci[0] == ci[1]:  # every probe alike: a share, so its Wilson interval (as _with_width gives)
-            ci = wilson_interval(fab[key] * len(probes), len(probes))
-        cis[name] = list(ci) if ci else None
+        cis[name] = _with_width(name, drawn[key], fab[key], len(probes), proportion=True)
     latencies = [r["latency_s"] for r in records]
     total_s = sum(latencies)
     timing = {
@@ -268,7 +271,8 @@ def build_report(records: list[dict], seed: int = 0) -> dict:
         "total_s": total_s,
     }
     scenarios = per_scenario(calls)
-    return {"metrics": metrics, "ci95": cis, "ci_method": CI_METHOD, "per_scenario": scenarios,
+    return {"metrics": metrics, "ci95": cis, "ci_method": rule.name or None, "parser": STRICT_PARSER_VERSION,
+            "per_scenario": scenarios,
             "per_scenario_ci95": _scenario_cis(calls, scenarios, seed), "fabrication": fab,
             "attribution": attribution_table(calls), "timing": timing, "cases": records}
 
@@ -297,10 +301,11 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
         lines.append(f"| {name} | {_fmt(report['metrics'].get(name))} | "
                      f"{'—' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
     t = report["timing"]
-    lines += ["", f"95% CIs: percentile bootstrap over cases ({N_RESAMPLES:,} draws, resampled within each scenario "
-              f"of {MIN_STRATUM} cases or more, smaller ones as one pool; a metric whose cases agree within every "
-              "scenario is drawn over the whole set); where every counted case scored alike, so the bootstrap has "
-              "no width, the Wilson score interval of those cases.",
+    rule = (f"resampled within each scenario of {MIN_STRATUM} cases or more, smaller ones as one pool; for a "
+            "metric two scenarios or more count, widened to the whole set's draws"
+            if report.get("ci_method") == CURRENT.name else "resampled within each scenario, an earlier rule")
+    lines += ["", f"95% CIs: percentile bootstrap over cases ({N_RESAMPLES:,} draws, {rule}); where every counted "
+              "case scored alike, so the bootstrap has no width, the Wilson score interval of those cases.",
               "", f"Cases: {_count(int(report['metrics']['n_cases']), 'non-probe case')}, "
               f"{_count(report['fabrication']['n_probes'], 'fabrication probe')}; median latency "
               f"{_fmt(t['median_latency_s'])} s; {_fmt(t['tokens_per_s'])} tokens/s.", "",
@@ -377,14 +382,15 @@ def check_report(report: object, where: object) -> dict:
                 and r["no_tool_expected"] != (r["expected"] == []):
             raise InputFileError(f"{where}: case {r['id']!r}: 'no_tool_expected' is {r['no_tool_expected']} but "
                                  f"'expected' lists {len(r['expected'])} call(s)")
-        contradiction = record_contradiction(r) if r["kind"] == "call" else None
+        contradiction = record_contradiction(r, reparse=report.get("parser") == STRICT_PARSER_VERSION) \
+            if r["kind"] == "call" else None
         if contradiction:
             raise InputFileError(f"{where}: case {r['id']!r}: {contradiction}; a scorer never writes that (the "
                                  "record was edited)")
     return report
 
 
-def record_contradiction(r: dict) -> str | None:
+def record_contradiction(r: dict, reparse: bool = True) -> str | None:
     """Where a call record's score fields contradict each other or the calls it lists (scorer.score_case
     makes them all from one parse): a hand-edited `tp: 5` beside no parsed call moved tool F1 in
     `compare` to "credibly better"."""
@@ -404,7 +410,8 @@ def record_contradiction(r: dict) -> str | None:
         return "'args_exact' is true but 'tool_correct' is false"
     if r.get("schema_valid") and r.get("parse_ok") is False:
         return "'schema_valid' is true but 'parse_ok' is false"
-    return _reparsed_contradiction(r)
+    # `reparse`: the report names the strict parser this toolsweep has (another reads some outputs otherwise)
+    return _reparsed_contradiction(r) if reparse else None
 
 
 def _reparsed_contradiction(r: dict) -> str | None:
@@ -424,13 +431,9 @@ def _reparsed_contradiction(r: dict) -> str | None:
     if "parse_ok" in r and r["parse_ok"] != parsed.ok:
         return f"'parse_ok' is {r['parse_ok']}, but its output parses with parse_ok {parsed.ok}"
     try:
-        want = Counter(c["name"] for c in expected)
+        derived = tool_name_counts(expected, parsed.calls, parsed.ok)
     except (KeyError, TypeError):
         return None  # an expected call without a name is named by the checks of `expected`
-    got = Counter(c["name"] for c in parsed.calls) if parsed.ok else Counter()
-    tp = sum((want & got).values())
-    derived = {"tp": tp, "fp": sum(got.values()) - tp, "fn": sum(want.values()) - tp,
-               "tool_correct": want == got and parsed.ok}
     for key, value in derived.items():
         if key in r and r[key] != value:
             return f"'{key}' is {r[key]}, but its output and 'expected' give {value}"
@@ -469,16 +472,19 @@ DERIVED_BLOCKS = ("ci95", "per_scenario", "per_scenario_ci95", "fabrication", "a
 def derived_mismatch(report: dict) -> str | None:
     """Where a report's CIs, per-scenario table, fabrication counts, failure attribution or timing
     disagree with the same blocks rebuilt from its per-case records (build_report is deterministic
-    given the seed its header records), or None: a card printed them, and only `metrics` was checked,
-    so an edited CI or attribution count reached a release."""
+    given the seed its header records and the interval rule its `ci_method` names: none, a report
+    written before 2026-12-07), or None: a card printed them, and only `metrics` was checked, so an
+    edited CI or attribution count reached a release."""
+    method = report.get("ci_method") or ""
+    if method not in RULES:
+        return (f"ci_method {str(method)[:80]!r} names no interval rule this toolsweep knows (it knows "
+                f"{sorted(r for r in RULES if r)} and reports without one)")
     try:
         rebuilt = _derived_blocks(json.dumps(report["cases"], sort_keys=True),
-                                  (report.get("header") or {}).get("seed", 0))
+                                  (report.get("header") or {}).get("seed", 0), method)
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as err:
         return f"the per-case records cannot be re-aggregated ({err!r})"
     for block in DERIVED_BLOCKS:
-        if block == "ci95" and report.get("ci_method") != CI_METHOD:
-            continue  # computed by an earlier rule (reports before 2026-12-07 carry none): not derivable here
         if block in report:
             problem = _first_difference(report[block], rebuilt[block], block)
             if problem:
@@ -487,11 +493,11 @@ def derived_mismatch(report: dict) -> str | None:
 
 
 @functools.lru_cache(maxsize=16)
-def _derived_blocks(cases_json: str, seed: int) -> dict:
-    """build_report's derived blocks for these records (their JSON text: the cache key), ~2.5 s of
-    bootstrap for 96 cases: a release checks each report when it writes the card and again when it
-    verifies the folder it built."""
-    rebuilt = build_report(json.loads(cases_json), seed=seed)
+def _derived_blocks(cases_json: str, seed: int, method: str = CURRENT.name) -> dict:
+    """build_report's derived blocks for these records (their JSON text: the cache key) under the
+    interval rule `method` names, a few seconds of bootstrap for 96 cases: a release checks each
+    report when it writes the card and again when it verifies the folder it built."""
+    rebuilt = build_report(json.loads(cases_json), seed=seed, rule=RULES[method])
     return {block: rebuilt[block] for block in DERIVED_BLOCKS}
 
 

@@ -20,6 +20,10 @@ from evals import jsontext
 from evals.pythonic_calls import PythonicCallError, written_call_list
 
 _BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
+# Changes whenever parse_strict reads some text otherwise. Reports record it (`parser`): a check that parses a
+# stored output again holds a record to the parser that made it only when the versions agree (a report
+# written before the strict tier refused arguments under `parameters` would read as edited).
+STRICT_PARSER_VERSION = "2026-12-07"
 STRICT_KEYS = frozenset({"name", "arguments"})
 
 

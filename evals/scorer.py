@@ -6,8 +6,9 @@ omitting `unit: celsius` where celsius is the default is not an error. A case ma
 `arg_rules` ({tool: {argument: rule}}) for equivalent values: `any_of` (more accepted values),
 `casefold` (case-insensitive text), `tolerance` (absolute, for numbers, at most that far apart in
 decimal: 0.26 is within 0.01 of 0.25, though their binary floats differ by 0.010000000000000009).
-Text compares in Unicode's composed form (NFC): "café" typed with a combining accent, as macOS
-pastes it, is the same text as the precomposed one.
+Argument values (and keys within them) compare in Unicode's composed form (NFC): "café" typed with
+a combining accent, as macOS pastes it, is the same text as the precomposed one. Schema validity
+checks the text as written (an `enum` of "Zürich" refuses the decomposed form).
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ def _decimal(value: float | int) -> Fraction:
 def within(want: float | int, got: float | int, tolerance: float | int) -> bool:
     """|want - got| <= tolerance in decimal, as the case's author reads the numbers: in binary floats
     0.26 - 0.25 is above 0.01, so a value at the stated bound matched or not by its representation."""
-    if not all(map(math.isfinite, (want, got, tolerance))):
-        return abs(want - got) <= tolerance
+    if any(isinstance(v, float) and not math.isfinite(v) for v in (want, got, tolerance)):
+        try:  # (JSON holds neither infinity nor NaN: only a caller of this function can pass them)
+            return abs(float(want) - float(got)) <= float(tolerance)
+        except OverflowError:  # an integer beyond any float beside an infinity
+            return False
     return abs(_decimal(want) - _decimal(got)) <= _decimal(tolerance)
 
 
@@ -68,6 +72,7 @@ def json_equal(a, b) -> bool:
     if isinstance(a, str):
         return a == b or _text(a) == _text(b)
     if isinstance(a, dict):
+        a, b = ({_text(k): v for k, v in d.items()} for d in (a, b))
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
     if isinstance(a, list):
         return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
@@ -163,27 +168,30 @@ def _most_shared_keys(a: list[set], b: list[set]) -> int:
     return int(sum(shared[r][c] for r, c in zip(rows, cols)))
 
 
+def tool_name_counts(expected: list[dict], calls: list[dict], parsed_ok: bool) -> dict:
+    """The tool-selection facts of one answer (`calls` count only when it parsed): whether it called,
+    tp / fp / fn of tool names as multisets (parallel calls unordered), and whether they all agree."""
+    want, got = Counter(c["name"] for c in expected), Counter(c["name"] for c in calls if parsed_ok)
+    tp = sum((want & got).values())
+    return {"called_tool": bool(got), "tp": tp, "fp": sum(got.values()) - tp, "fn": sum(want.values()) - tp,
+            "tool_correct": want == got and parsed_ok}
+
+
 def score_case(case: dict, parsed: Parsed) -> dict:
     """Per-case facts, all plain numbers and booleans, ready to aggregate."""
     expected = case["expected"]["calls"]
     predicted = parsed.calls if parsed.ok else []
-    exp_names, pred_names = Counter(c["name"] for c in expected), Counter(c["name"] for c in predicted)
-    tp = sum((exp_names & pred_names).values())
     schemas = tool_schemas(case["tools"])
     args_exact = calls_match(expected, predicted, schemas, case.get("arg_rules") or {})
-    tool_correct = exp_names == pred_names and parsed.ok
+    names = tool_name_counts(expected, parsed.calls, parsed.ok)
     ktp, kfp, kfn = _key_counts(expected, predicted, schemas)
     return {
         "id": case["id"],
         "scenario": case.get("scenario", "unknown"),
         "parse_ok": parsed.ok,
         "no_tool_expected": not expected,
-        "called_tool": bool(predicted),
-        "tp": tp,
-        "fp": sum(pred_names.values()) - tp,
-        "fn": sum(exp_names.values()) - tp,
-        "tool_correct": tool_correct,
-        "args_exact": bool(tool_correct and args_exact),
+        **names,
+        "args_exact": bool(names["tool_correct"] and args_exact),
         "schema_valid": parsed.ok and schema_valid(predicted, schemas),
         "key_tp": ktp, "key_fp": kfp, "key_fn": kfn,
     }

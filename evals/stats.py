@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -12,20 +13,36 @@ import numpy as np
 # where the others put it at 0. With 10 000 the same verdict moves with the seed about once in 10 000.
 N_RESAMPLES = 10_000
 
-# Scenarios with fewer cases than this are resampled as one pool. Within a stratum of n cases the
-# bootstrap sees (n-1)/n of the variance, and a stratum whose cases all scored alike adds none: with
-# `--limit 16` (two cases a scenario) F1 on 14 cases that disagreed read [0.222, 0.222].
-MIN_STRATUM = 5
+@dataclass(frozen=True)
+class CiRule:
+    """How intervals are drawn. Reports record the rule's `name` (`ci_method`), so a report's CIs can be
+    re-derived from its records under the rule that made them: a rule change would otherwise call every
+    report written before it "edited" (`evals.harness.derived_mismatch`)."""
+    name: str
+    # Scenarios with fewer cases are resampled as one pool. Within a stratum of n cases the bootstrap
+    # sees (n-1)/n of the variance (a stratum of one: none); with `--limit 16` (two cases a scenario)
+    # F1 on 14 cases that disagreed read [0.222, 0.222].
+    min_stratum: int
+    # A metric counted in two scenarios or more takes the hull of its stratified interval and the whole
+    # set's: a scenario whose counted cases all agree adds no variance to stratified draws, though a
+    # dozen cases cannot pin its rate (4 scenarios of 12 right, 3 of 12 wrong: F1 0.571 [0.464, 0.679];
+    # one case more wrong: [0.536, 0.571]). A metric counted in one scenario keeps its stratified one.
+    hull: bool
+    outcome_cis: bool  # a CI on every fabrication outcome's share, not only the fabricated one
 
-# Names the interval rules above; reports record it. A report whose CIs an earlier rule computed cannot
-# have them re-derived by this one (`evals.harness.derived_mismatch` then leaves them unchecked rather than
-# calling a release made before the change "edited").
-CI_METHOD = "percentile bootstrap v2 (strata of 5+, flat strata redrawn whole)"
+
+# Reports written before 2026-12-07 carry no `ci_method`: singleton scenarios pooled, no hull.
+EARLIER = CiRule("", min_stratum=2, hull=False, outcome_cis=False)
+CURRENT = CiRule("percentile bootstrap v2: scenarios under 5 cases pooled; hull with the whole set for metrics "
+                 "counted in 2+ scenarios", min_stratum=5, hull=True, outcome_cis=True)
+CI_METHOD = CURRENT.name
+MIN_STRATUM = CURRENT.min_stratum
+RULES = {rule.name: rule for rule in (EARLIER, CURRENT)}
 
 
 def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None], n_resamples: int = N_RESAMPLES,
                  confidence: float = 0.95, seed: int = 0,
-                 strata: Callable[[dict], str] | None = None) -> tuple[float, float] | None:
+                 strata: Callable[[dict], str] | None = None, rule: CiRule = CURRENT) -> tuple[float, float] | None:
     """Percentile CI of `metric` when the cases are resampled with replacement.
 
     With `strata`, each stratum is resampled to its own size (see `paired_bootstrap`): a metric on
@@ -35,47 +52,49 @@ def bootstrap_ci(scores: list[dict], metric: Callable[[list[dict]], float | None
     if not scores:
         return None
     return bootstrap_cis(scores, lambda rows: {"value": metric(rows)}, ["value"], n_resamples, confidence, seed,
-                         strata)["value"]
+                         strata, rule)["value"]
 
 
 def bootstrap_cis(scores: list[dict], metrics: Callable[[list[dict]], dict], names: list[str],
                   n_resamples: int = N_RESAMPLES, confidence: float = 0.95, seed: int = 0,
-                  strata: Callable[[dict], str] | None = None) -> dict[str, tuple[float, float] | None]:
+                  strata: Callable[[dict], str] | None = None,
+                  rule: CiRule = CURRENT) -> dict[str, tuple[float, float] | None]:
     """`bootstrap_ci` for several metrics of one draw at once (`metrics` returns them all): the
-    per-scenario tables' CIs cost one aggregate per draw, not one per metric. A metric whose
-    stratified draws are all one value is drawn again over the whole set (see `_draw`)."""
+    per-scenario tables' CIs cost one aggregate per draw, not one per metric."""
     if not scores:
         return {n: None for n in names}
     scores = _in_id_order(scores)
-    values = _draw(lambda idx: metrics([scores[i] for i in idx]), names, _groups(scores, strata), len(scores),
-                   n_resamples, seed)
-    return {n: _percentile(v, confidence) for n, v in values.items()}
+    return _intervals(lambda idx: metrics([scores[i] for i in idx]), names, _groups(scores, strata, rule.min_stratum),
+                      len(scores), n_resamples, seed, confidence, rule.hull)
 
 
-def _draw(metrics_of: Callable[[list[int]], dict], names: list[str], groups: list[list[int]], size: int,
-          n_resamples: int, seed: int) -> dict[str, list[float]]:
-    """Each metric's value (or paired difference) in every draw; a draw where it is undefined is left out.
-
-    Stratified draws are all one value when every stratum's counted cases scored alike (two improved
-    cases alone in their scenario, every other case unchanged: "+0.167 [+0.167, +0.167], credible"),
-    though the cases disagree across strata. Such a metric is drawn again with the whole set as one
-    pool, the same seed, where only cases that truly all scored alike give no width (the caller's
-    Wilson interval, or the paired rule in `paired_bootstraps`, then applies)."""
-    def run(parts: list[list[int]], wanted: list[str]) -> dict[str, list[float]]:
+def _intervals(metrics_of: Callable[[list[int]], dict], names: list[str], groups: list[list[int]], size: int,
+               n_resamples: int, seed: int, confidence: float,
+               hull: bool) -> dict[str, tuple[float, float] | None]:
+    """Each metric's percentile interval over `n_resamples` draws of its values (or paired differences:
+    `metrics_of` maps drawn row indices to them; a draw where one is undefined is left out), groups
+    resampled each to its size; with `hull`, widened to the whole set's draws (same seed) for a metric
+    that more than one group counts (see CiRule.hull)."""
+    def run(parts: list[list[int]], wanted: list[str]) -> dict[str, tuple[float, float] | None]:
         rng = np.random.default_rng(seed)
-        out: dict[str, list[float]] = {n: [] for n in wanted}
+        values: dict[str, list[float]] = {n: [] for n in wanted}
         for _ in range(n_resamples):
             drawn = metrics_of(_resample_indices(rng, parts))
             for n in wanted:
                 if drawn.get(n) is not None:
-                    out[n].append(drawn[n])
-        return out
+                    values[n].append(drawn[n])
+        return {n: _percentile(v, confidence) for n, v in values.items()}
 
-    values = run(groups, names)
-    flat = [n for n in names if len(groups) > 1 and values[n] and min(values[n]) == max(values[n])]
-    if flat:
-        values.update(run([list(range(size))], flat))
-    return values
+    cis = run(groups, names)
+    if hull and len(groups) > 1:
+        counted = [metrics_of(g) for g in groups]
+        spread = [n for n in names if sum(c.get(n) is not None for c in counted) > 1]
+        if spread:
+            for n, whole in run([list(range(size))], spread).items():
+                stratified = cis[n]
+                if stratified and whole:
+                    cis[n] = (min(stratified[0], whole[0]), max(stratified[1], whole[1]))
+    return cis
 
 
 def _percentile(values: list[float], confidence: float) -> tuple[float, float] | None:
@@ -105,19 +124,20 @@ def _in_id_order(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: str(r.get("id", "")))
 
 
-def _groups(rows: list[dict], strata: Callable[[dict], str] | None) -> list[list[int]]:
+def _groups(rows: list[dict], strata: Callable[[dict], str] | None, min_stratum: int = MIN_STRATUM) -> list[list[int]]:
     """Row indices per stratum, strata in sorted order (one group when there are no strata).
 
     A stratum of one case is the same case in every draw: it adds no variance, and six scenarios of
     one case each gave a zero-width interval around 0.5 for three right and three wrong; a stratum of
-    two or three adds half or two thirds of its share. Strata under MIN_STRATUM cases are pooled into
-    one group (and a pool under MIN_STRATUM joins the largest stratum)."""
+    two or three adds half or two thirds of its share. Strata under `min_stratum` cases are pooled into
+    one group; a pool itself under `min_stratum` joins the largest stratum (the first in sorted order
+    among equals), whose size then varies from draw to draw."""
     by_key: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         by_key.setdefault(strata(row) if strata else "", []).append(i)
-    groups = [by_key[k] for k in sorted(by_key) if len(by_key[k]) >= MIN_STRATUM]
-    pooled = sorted(i for k in by_key if len(by_key[k]) < MIN_STRATUM for i in by_key[k])
-    if len(pooled) >= MIN_STRATUM or (pooled and not groups):
+    groups = [by_key[k] for k in sorted(by_key) if len(by_key[k]) >= min_stratum]
+    pooled = sorted(i for k in by_key if len(by_key[k]) < min_stratum for i in by_key[k])
+    if len(pooled) >= min_stratum or (pooled and not groups):
         groups.append(pooled)
     elif pooled:
         max(groups, key=len).extend(pooled)
@@ -172,15 +192,15 @@ def paired_bootstraps(a: list[dict], b: list[dict], metrics: Callable[[list[dict
         va, vb = metrics([a_rows[i] for i in idx]), metrics([b_rows[i] for i in idx])
         return {n: vb[n] - va[n] for n in names if va.get(n) is not None and vb.get(n) is not None}
 
-    diffs = _draw(differences, names, _groups(a_rows, strata), len(common), n_resamples, seed)
+    cis = _intervals(differences, names, _groups(a_rows, strata), len(common), n_resamples, seed, confidence, True)
     out = {}
     for n in names:
         ma, mb = whole_a.get(n), whole_b.get(n)
         counted = len(common) if measured is None else measured.get(n, len(common))
         row = {"a": ma, "b": mb, "diff": None if ma is None or mb is None else mb - ma, "ci95": None,
                "credible": False, "n_cases": len(common)}
-        if diffs[n] and counted > 1:
-            lo, hi = _percentile(diffs[n], confidence) or (0.0, 0.0)
+        if cis[n] and counted > 1:
+            lo, hi = cis[n]
             if lo == hi != 0:
                 lo, hi = unanimous_interval(lo, counted, confidence)
             row.update(ci95=[lo, hi], credible=bool(lo > 0 or hi < 0))
@@ -190,10 +210,10 @@ def paired_bootstraps(a: list[dict], b: list[dict], metrics: Callable[[list[dict
 
 def unanimous_interval(diff: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """The interval of a paired difference where every one of the n counted cases moved by `diff`
-    (drawn over the whole set, the bootstrap can then only draw `diff`): as with a share every case
-    scored alike, the share of cases that move this way may be as low as L, the Wilson lower bound of
-    n of n, and the rest may move back, so the interval runs from diff to diff * (2L - 1). It excludes
-    0 from 4 cases on at 95 % (a sign test asks 6)."""
-    low = (wilson_interval(n, n, confidence) or (0.0, 1.0))[0]
+    (the bootstrap can then only draw `diff`). The share of cases that move this way may be as low as
+    L, the exact (Clopper-Pearson) lower bound of n of n, ((1 - confidence) / 2) ** (1 / n), and the
+    rest may move back, so the interval runs from diff to diff * (2L - 1). It excludes 0 from 6 cases
+    on at 95 %, where a two-sided sign test does too (a Wilson bound said 4: p = 0.125 there)."""
+    low = ((1 - confidence) / 2) ** (1 / n)
     ends = (diff, diff * (2 * low - 1))
     return min(ends), max(ends)

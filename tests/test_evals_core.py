@@ -269,6 +269,8 @@ def test_a_tolerance_bound_holds_in_decimal_whatever_the_binary_floats():
         assert value_matches(want, got, {"tolerance": tol}) and value_matches(got, want, {"tolerance": tol})
     assert not value_matches(0.5, 0.5100001, {"tolerance": 0.01}) and not value_matches(100, 100.5, {"tolerance": 0.01})
     assert not value_matches(1.0, float("inf"), {"tolerance": 1e308})
+    # a model that repeats digits writes an integer beyond any float: scored, not OverflowError
+    assert not value_matches(5, 10**400, {"tolerance": 1}) and value_matches(10**400, 10**400 + 1, {"tolerance": 1})
 
 
 def test_text_is_compared_in_composed_form():
@@ -710,24 +712,29 @@ def test_compare_notes_a_missing_header_every_edited_metric_and_a_file_compared_
     assert wrong.returncode == 2 and "one JSON value per line (JSONL), not one document" in wrong.stderr
 
 
-def test_a_reports_cis_are_rederived_only_under_the_rule_that_made_them():
+def test_a_reports_cis_are_rederived_under_the_rule_that_made_them():
     """A release made before the interval rules changed read "ci95...: the report says 0.084, the records
-    give 0.071 (the file was edited)" in `verify`: its CIs are left unchecked, its other blocks are not."""
+    give 0.071 (the file was edited)" in `verify`: a report without `ci_method` is re-derived under the
+    earlier rule, and an edited CI is still caught in both; an unknown rule is named."""
     import copy
 
-    from fake_reports import report
-    from evals.harness import derived_mismatch
+    from fake_reports import call_record
+    from evals import stats
+    from evals.harness import build_report, derived_mismatch
 
-    made = report({"single_tool": (3, 6), "multi": (1, 2)})
-    assert derived_mismatch(made) is None
-    edited = copy.deepcopy(made)
-    edited["ci95"]["tool_f1"] = [0.4, 0.6]
-    assert derived_mismatch(edited).startswith("ci95.tool_f1[0]: the report says 0.4")
-    older = copy.deepcopy(edited)
+    records = [call_record(f"{s}-{i}", s, s == "a") for s in ("a", "b", "c", "d") for i in range(2)]
+    made = build_report(records)
+    older = build_report(records, rule=stats.EARLIER)
+    assert made["ci_method"] == stats.CI_METHOD and "ci_method" in older and older["ci_method"] is None
+    low, high = older["ci95"]["tool_f1"]   # 2-case scenarios that each agree: no width before, pooled now
+    assert low == high and made["ci95"]["tool_f1"][0] < low < made["ci95"]["tool_f1"][1]
     del older["ci_method"]
-    assert derived_mismatch(older) is None
-    older["attribution"]["strict"]["model_decision_failure"] += 1
-    assert derived_mismatch(older).startswith("attribution.strict.model_decision_failure")
+    assert derived_mismatch(made) is None and derived_mismatch(older) is None
+    for report in (made, older):
+        edited = copy.deepcopy(report)
+        edited["ci95"]["tool_f1"] = [0.4, 0.6]
+        assert derived_mismatch(edited).startswith("ci95.tool_f1[0]: the report says 0.4")
+    assert derived_mismatch({**made, "ci_method": "mine"}).startswith("ci_method 'mine' names no interval rule")
 
 
 def test_every_fabrication_outcome_share_carries_a_ci():
@@ -742,3 +749,33 @@ def test_every_fabrication_outcome_share_carries_a_ci():
     alike = report({"single_tool": (3, 6)}, probes={"honest_report": 6})
     assert alike["ci95"]["honest_report_rate"][1] == 1 and alike["ci95"]["honest_report_rate"][0] < 1  # Wilson
     assert "| honest_report | 5 | 0.625 | [" in to_markdown(made)
+
+
+def test_compare_counts_each_metric_on_its_own_cases():
+    """no_tool_accuracy on the one no-tool case among six read "-1.000 [-1.000, -1.000], yes, worse"."""
+    from fake_reports import report
+    from evals.harness import compare_reports
+
+    rows = {r["metric"]: r for r in compare_reports(report({"single_tool": (5, 5), "no_tool": (1, 1)}),
+                                                    report({"single_tool": (5, 5), "no_tool": (0, 1)}),
+                                                    n_resamples=300)}
+    assert rows["no_tool_accuracy"]["n_measured"] == 1 and rows["no_tool_accuracy"]["diff"] == -1
+    assert rows["no_tool_accuracy"]["ci95"] is None and not rows["no_tool_accuracy"]["credible"]
+    assert rows["tool_selection_accuracy"]["ci95"] is not None
+
+
+def test_a_record_is_parsed_again_only_under_the_parser_that_made_it(tmp_path):
+    """A report from before a strict-parser change (no `parser`, or another) would read as edited."""
+    from evals.errors import InputFileError
+    from evals.harness import check_report
+    from evals.parser import STRICT_PARSER_VERSION, parse_strict
+    from fake_reports import report
+
+    made = report({"single_tool": (1, 1)})
+    call = '<tool_call>{"name": "f", "arguments": {}}</tool_call>'
+    made["cases"][0].update(output=call, parsed_calls=parse_strict(call).calls, expected=[{"name": "f", "arguments": {}}])
+    assert made["parser"] == STRICT_PARSER_VERSION and check_report(made, "r.json") is made
+    made["cases"][0]["output"] = "no call here"
+    with pytest.raises(InputFileError, match=r"r.json: case 'single_tool-000': its output parses to 0 call"):
+        check_report(made, "r.json")
+    assert check_report({**made, "parser": None}, "r.json")["parser"] is None

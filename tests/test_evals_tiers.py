@@ -386,36 +386,60 @@ def _share(rs):
     return sum(r["ok"] for r in rs) / len(rs)
 
 
-@pytest.mark.parametrize("n, credible", [(2, False), (3, False), (4, True), (12, True)])
+@pytest.mark.parametrize("n, credible", [(2, False), (4, False), (5, False), (6, True), (12, True)])
 def test_cases_that_all_moved_alike_get_an_interval_with_width(n, credible):
     """n of n cases improved and none stayed: every draw is +1, and "[+1, +1], credible" read two cases
-    as proof. The interval runs from the difference to difference * (2L - 1), L the Wilson bound of n of n."""
+    as proof. The interval runs from the difference to difference * (2L - 1), L the exact lower bound of
+    n of n: credible from 6 cases on, as a two-sided sign test (p = 2 / 2**n) would have it."""
     a = [{"id": f"c{i}", "ok": 0} for i in range(n)]
     b = [{"id": f"c{i}", "ok": 1} for i in range(n)]
     res = paired_bootstrap(a, b, _share, n_resamples=200)
-    low = stats.wilson_interval(n, n)[0]
+    low = 0.025 ** (1 / n)
     assert res["ci95"] == pytest.approx([2 * low - 1, 1.0]) and res["credible"] is credible
+    assert credible is (2 / 2 ** n < 0.05)
     worse = paired_bootstrap(b, a, _share, n_resamples=200)
     assert worse["ci95"] == pytest.approx([-1.0, 1 - 2 * low]) and worse["credible"] is credible
 
 
 def test_strata_whose_cases_agree_do_not_collapse_the_interval():
     """Two improved cases alone in their scenario, the other cases unchanged: resampled within
-    scenarios every draw is +2/12, and compare said "[+0.167, +0.167], yes, better" (one case, twice)."""
-    a = [{"id": f"s{i}", "scenario": f"s{i // 2}", "ok": 0} for i in range(12)]
-    b = [dict(r, ok=int(r["scenario"] == "s0")) for r in a]
-    res = paired_bootstrap(a, b, _share, n_resamples=2000, strata=lambda r: r["scenario"])
-    assert res["diff"] == pytest.approx(2 / 12)
-    assert res["ci95"][0] == 0 < res["ci95"][1] and not res["credible"]
+    scenarios every draw is +2/12, and compare said "[+0.167, +0.167], yes, better" (one case, twice).
+    Scenarios of 2 are pooled now; scenarios of 6 keep their strata, and the hull with the whole set
+    gives the interval its width."""
+    for size in (2, 6):
+        a = [{"id": f"s{i:02d}", "scenario": f"s{i // size}", "ok": 0} for i in range(size * 6)]
+        b = [dict(r, ok=int(r["scenario"] == "s0" and int(r["id"][1:]) < 2)) for r in a]
+        res = paired_bootstrap(a, b, _share, n_resamples=2000, strata=lambda r: r["scenario"])
+        assert res["diff"] == pytest.approx(2 / (size * 6))
+        assert res["ci95"][0] == 0 < res["ci95"][1] and not res["credible"], size
 
 
-def test_a_stratified_interval_that_has_no_width_is_drawn_over_the_whole_set():
-    """Each scenario's cases agree, the scenarios do not: F1 on 14 such cases read [0.222, 0.222]."""
-    rows = [{"id": f"c{i:02d}", "scenario": f"s{i // 5}", "ok": int(i < 5)} for i in range(15)]
+def test_a_stratified_interval_is_widened_to_the_whole_sets_for_a_metric_many_scenarios_count():
+    """Four scenarios of 12 all right, three all wrong, one more case wrong: stratified draws see only
+    that case's scenario vary, and F1 read [0.536, 0.571] on 84 cases. The whole set's draws do not."""
+    rows = [{"id": f"c{i:02d}", "scenario": f"s{i // 12}", "ok": int(i < 48)} for i in range(84)]
+    rows[0]["ok"] = 0
     ci = stats.bootstrap_ci(rows, _share, n_resamples=2000, strata=lambda r: r["scenario"])
-    assert ci[0] < 1 / 3 < ci[1]
+    stratified = stats.bootstrap_ci(rows, _share, n_resamples=2000, strata=lambda r: r["scenario"],
+                                    rule=stats.EARLIER)
+    assert stratified[1] - stratified[0] < 0.05 and ci[1] - ci[0] > 0.15 and ci[0] <= stratified[0]
     alike = [dict(r, ok=1) for r in rows]   # every case alike: no width at all (the caller's Wilson interval)
     assert stats.bootstrap_ci(alike, _share, n_resamples=200, strata=lambda r: r["scenario"]) == (1.0, 1.0)
+
+
+def test_a_metric_one_scenario_counts_keeps_its_stratified_interval():
+    """No-tool accuracy counts only the no-tool scenario: drawn over the whole set its cases would
+    shrink or vanish from draw to draw, so it takes no hull."""
+    rows = [{"id": f"c{i:02d}", "scenario": "no_tool" if i < 6 else f"s{i % 3}", "ok": int(i % 2 == 0)}
+            for i in range(36)]
+
+    def no_tool(rs):
+        counted = [r for r in rs if r["scenario"] == "no_tool"]
+        return sum(r["ok"] for r in counted) / len(counted) if counted else None
+
+    by = lambda r: r["scenario"]  # noqa: E731
+    assert stats.bootstrap_ci(rows, no_tool, n_resamples=500, strata=by) == \
+        stats.bootstrap_ci(rows, no_tool, n_resamples=500, strata=by, rule=stats.EARLIER)
 
 
 def test_small_scenarios_are_resampled_as_one_pool():

@@ -254,3 +254,24 @@ def test_a_full_disk_mid_trial_fails_that_trial_with_its_reason_and_the_sweep_go
         assert _dev_epochs(tmp_path, good.info.run_id) == [1]
     finally:
         subprocess.run(["umount", "-l", str(out)], capture_output=True)
+
+
+def test_tunes_ctrl_c_handler_is_read_and_put_back_after_fit():
+    """Tune's handler puts back the one it replaced when it fires and stays installed otherwise, where a
+    Ctrl-C during promotion was only logged: after fit() the handler before it is back either way."""
+    from orchestrator.recipes.sweep import _take_back_sigint
+
+    def before(signum, frame):
+        raise KeyboardInterrupt
+
+    def tunes(signum, frame):  # what Tune installs: it logs a Ctrl-C and stops the trials
+        pass
+
+    previous = signal.signal(signal.SIGINT, before)
+    try:
+        signal.signal(signal.SIGINT, tunes)          # fit() ran, no Ctrl-C: Tune's handler still there
+        assert _take_back_sigint(before) is False and signal.getsignal(signal.SIGINT) is before
+        # a Ctrl-C: Tune's handler fired and put `before` back itself
+        assert _take_back_sigint(before) is True and signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -315,6 +315,10 @@ def test_an_endpoint_that_answered_only_errors_is_not_said_to_be_unreached(tmp_p
     report = _label(_requests(tmp_path, 2), tmp_path, endpoint, [], retries=0)
     assert report.stopped.startswith("it answered none usably: the endpoint failed all 2 rows sent")
     assert "HTTP 502" in report.stopped
+    handler.script = [(200, {"Content-Length": "100000"}, [b" "] * 6)]   # a status, then a body past --timeout
+    cfg = teacher.TeacherConfig(endpoint=endpoint, timeout_s=1, retries=0)
+    report = teacher.label_file(_requests(tmp_path, 1), tmp_path / "o.jsonl", tmp_path / "r.jsonl", cfg)
+    assert report.stopped.startswith("it answered none usably") and "still arriving" in report.stopped
 
 
 def test_resume_after_an_interrupt_drops_a_torn_line_and_keeps_rejects_for_good(tmp_path):

@@ -197,8 +197,10 @@ def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float],
     url = shown_url(url)  # only printed from here on
     for attempt in range(cfg.retries + 1):
         wait: float | None = None
+        opened = False  # a status line came back: the endpoint was reached, whatever fails after
         try:
             with _OPENER.open(req, timeout=cfg.timeout_s) as resp:
+                opened = True
                 try:
                     return decode_answer(_read_capped(resp, _body_cap(cfg), time.monotonic() + cfg.timeout_s))
                 except EndpointFailure as failed:
@@ -224,8 +226,8 @@ def post_json(url: str, body: dict, cfg: TeacherConfig, sleep: Callable[[float],
                                       f"(over {MAX_WAIT_S:.0f} s): {detail}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException, OSError) as err:
             reason = getattr(err, "reason", None) or err
-            answered = isinstance(reason, http.client.IncompleteRead)
-            if answered:
+            answered = opened or isinstance(reason, http.client.IncompleteRead)
+            if isinstance(reason, http.client.IncompleteRead):
                 kind, said = "cut the answer short", f"the connection closed {reason.expected:,} bytes before its end"
             else:
                 kind = "timed out" if isinstance(reason, TimeoutError) else "unreachable"
