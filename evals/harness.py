@@ -29,11 +29,11 @@ from evals.cases import case_fingerprint
 from evals.errors import ContextOverflowError
 from evals.fabrication import OUTCOMES, classify
 from evals.lanes import lane_blocks
-from evals.metrics import METRICS, REPORTED, measured_count
+from evals.metrics import METRICS, REPORTED, measured_count, ratio_value
 from evals.parser import STRICT_PARSER_VERSION, parse_lenient, parse_strict
 from evals.tools import tool_names
 from evals.scorer import aggregate, per_scenario, score_case, tool_name_counts
-from evals.stats import CURRENT, MIN_STRATUM, N_RESAMPLES, RULES, CiRule, bootstrap_cis, wilson_interval
+from evals.stats import CURRENT, MIN_STRATUM, N_RESAMPLES, RULES, CiRule, ratio_cis, wilson_interval
 from evals.template import render_chat
 
 PROBE_ROUNDS = 3
@@ -195,12 +195,16 @@ def evaluate(cases: list[dict], runner: Runner | Sequence[Runner], template: str
 
 def _metrics(call_records: list[dict]) -> dict:
     m = aggregate(call_records)
-    m["lenient_tool_selection_accuracy"] = (sum(r["lenient_tool_correct"] for r in call_records) / len(call_records)
-                                            if call_records else None)
-    bfcl = [r["bfcl_correct"] for r in call_records if "bfcl_correct" in r]
-    if bfcl:
-        m["bfcl_accuracy"] = sum(bfcl) / len(bfcl)
+    m["lenient_tool_selection_accuracy"] = ratio_value(METRICS["lenient_tool_selection_accuracy"].ratio, call_records)
+    bfcl = ratio_value(METRICS["bfcl_accuracy"].ratio, call_records)
+    if bfcl is not None:
+        m["bfcl_accuracy"] = bfcl
     return m
+
+
+def _ratios(names) -> dict:
+    """The per-case ratios of these metrics, from the registry (evals.metrics.CaseRatio)."""
+    return {n: METRICS[n].ratio for n in names}
 
 
 def fabrication_summary(probes: list[dict]) -> dict:
@@ -237,7 +241,7 @@ def _scenario_cis(calls: list[dict], scenarios: dict, seed: int) -> dict[str, di
     for name, values in scenarios.items():
         rows = [r for r in calls if r.get("scenario", "") == name]
         names = [m for m in values if m in METRICS and METRICS[m].with_ci]
-        cis = bootstrap_cis(rows, aggregate, names, seed=seed)
+        cis = ratio_cis(rows, _ratios(names), seed=seed)
         out[name] = {m: _with_width(m, cis[m], values.get(m), measured_count(m, rows)) for m in names}
     return out
 
@@ -252,14 +256,13 @@ def build_report(records: list[dict], seed: int = 0, rule: CiRule = CURRENT) -> 
     metrics["fabrication_rate"] = fab["fabricated_rate"]
     cis = {}
     names = REPORTED + (("bfcl_accuracy",) if "bfcl_accuracy" in metrics else ())
-    drawn = bootstrap_cis(calls, _metrics, list(names), seed=seed, strata=_scenario, rule=rule)
+    drawn = ratio_cis(calls, _ratios(names), seed=seed, strata=_scenario, rule=rule)
     for name in names:
         cis[name] = _with_width(name, drawn[name], metrics.get(name), measured_count(name, calls))
     # every outcome's share with its CI ("every metric carries a CI": honest reports and retries had none)
     outcomes = OUTCOMES if rule.outcome_cis else ("fabricated",)
-    shares = {f"{o}_rate": (lambda ps, o=o: sum(p["outcome"] == o for p in ps) / len(ps)) for o in outcomes}
-    drawn = bootstrap_cis(probes, lambda ps: {k: f(ps) for k, f in shares.items()}, list(shares), seed=seed,
-                          strata=_scenario, rule=rule)
+    shares = {f"{o}_rate": (lambda p, o=o: (p["outcome"] == o, 1)) for o in outcomes}
+    drawn = ratio_cis(probes, shares, seed=seed, strata=_scenario, rule=rule)
     for key in shares:
         name = "fabrication_rate" if key == "fabricated_rate" else key
         cis[name] = _with_width(name, drawn[key], fab[key], len(probes), proportion=True)
@@ -495,7 +498,7 @@ def derived_mismatch(report: dict) -> str | None:
 @functools.lru_cache(maxsize=16)
 def _derived_blocks(cases_json: str, seed: int, method: str = CURRENT.name) -> dict:
     """build_report's derived blocks for these records (their JSON text: the cache key) under the
-    interval rule `method` names, a few seconds of bootstrap for 96 cases: a release checks each
+    interval rule `method` names (a second of bootstrap for 96 cases): a release checks each
     report when it writes the card and again when it verifies the folder it built."""
     rebuilt = build_report(json.loads(cases_json), seed=seed, rule=RULES[method])
     return {block: rebuilt[block] for block in DERIVED_BLOCKS}
@@ -622,20 +625,20 @@ def compare_reports(a: dict, b: dict, seed: int = 0, n_resamples: int = N_RESAMP
     Each row's "a" and "b" are the metric on those shared cases (not the whole report's, which may
     hold more), so b - a is the row's difference; a kind of case (calls, probes) the two reports do
     not share gets no rows."""
-    from evals.stats import paired_bootstrap, paired_bootstraps
+    from evals.stats import paired_ratio_cis
 
     rows = []
     a_calls = [r for r in a["cases"] if r["kind"] == "call"]
     b_calls = [r for r in b["cases"] if r["kind"] == "call"]
     if {r["id"] for r in a_calls} & {r["id"] for r in b_calls}:  # reports of probes alone pair no call case
         measured = {name: _paired_measured(name, a_calls, b_calls) for name in REPORTED}
-        drawn = paired_bootstraps(a_calls, b_calls, _metrics, list(REPORTED), n_resamples, confidence, seed=seed,
-                                  strata=_scenario, measured=measured)
+        drawn = paired_ratio_cis(a_calls, b_calls, _ratios(REPORTED), n_resamples, confidence, seed=seed,
+                                 strata=_scenario, measured=measured)
         rows += [{"metric": name, **drawn[name], "n_measured": measured[name]} for name in REPORTED]
     a_probes = [r for r in a["cases"] if r["kind"] == "probe"]
     b_probes = [r for r in b["cases"] if r["kind"] == "probe"]
     if {r["id"] for r in a_probes} & {r["id"] for r in b_probes}:
-        fab = lambda ps: sum(p["outcome"] == "fabricated" for p in ps) / len(ps)  # noqa: E731
-        res = paired_bootstrap(a_probes, b_probes, fab, n_resamples, confidence, seed=seed, strata=_scenario)
+        res = paired_ratio_cis(a_probes, b_probes, _ratios(["fabrication_rate"]), n_resamples, confidence,
+                               seed=seed, strata=_scenario)["fabrication_rate"]
         rows.append({"metric": "fabrication_rate", **res, "n_measured": res["n_cases"]})
     return rows

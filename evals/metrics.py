@@ -14,6 +14,10 @@ from typing import Callable, Literal
 
 # What a denominator counts, from one `evals.scorer.score_case` result.
 CasePredicate = Callable[[dict], bool]
+# One case's share of a metric's numerator and denominator: every metric of cases is a ratio of sums
+# (F1 too: 2tp / (2tp + fp + fn)), so its value on any set of cases, a bootstrap draw included, is
+# sum of numerators / sum of denominators (undefined where that is 0).
+CaseRatio = Callable[[dict], tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Metric:
     headline: bool = False                      # in the report's first table and the card's headline
     with_ci: bool = True                        # the report carries a bootstrap CI for it
     proportion: bool = False                    # a share of counted cases with a yes/no outcome
+    ratio: CaseRatio | None = None              # for metrics of cases (see CaseRatio)
 
 
 def _no_tool(s: dict) -> bool:
@@ -57,37 +62,57 @@ def _keys_in_play(s: dict) -> bool:
     return s["key_tp"] + s["key_fp"] + s["key_fn"] > 0
 
 
+# Facts enter the sums as the records hold them (True counts 1), as a plain sum over the cases would.
+def _share(fact: str) -> CaseRatio:
+    return lambda s: (s[fact], 1)
+
+
+def _f1(tp: str, fp: str, fn: str) -> CaseRatio:
+    return lambda s: (2 * s[tp], 2 * s[tp] + s[fp] + s[fn])
+
+
+def _share_of(fact: CasePredicate, among: CasePredicate) -> CaseRatio:
+    return lambda s: (fact(s), 1) if among(s) else (0, 0)
+
+
+def _bfcl(s: dict) -> tuple[int, int]:
+    return (s["bfcl_correct"], 1) if "bfcl_correct" in s else (0, 0)
+
+
 # In report order: the headline first.
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("parse_success", "JSON validity (parse success)", "max", "every call case", headline=True,
-           proportion=True),
+           proportion=True, ratio=_share("parse_ok")),
     Metric("tool_selection_accuracy", "Tool selection accuracy", "max", "every call case", headline=True,
-           proportion=True),
+           proportion=True, ratio=_share("tool_correct")),
     # F1, precision and recall count only the cases that add to their tp, fp and fn: a no-tool case
     # answered without a call adds nothing, and counting it would let a set of many such cases and
     # two call cases pass promote.min_cases on tool F1.
     Metric("tool_f1", "Tool selection F1", "max", "cases that expect a call or where the model called one",
-           _call_expected_or_made, headline=True),
+           _call_expected_or_made, headline=True, ratio=_f1("tp", "fp", "fn")),
     Metric("tool_precision", "Tool precision", "max", "cases where the model called a tool", _called,
-           headline=True),
-    Metric("tool_recall", "Tool recall", "max", "cases that expect a call", _call_expected, headline=True),
+           headline=True, ratio=lambda s: (s["tp"], s["tp"] + s["fp"])),
+    Metric("tool_recall", "Tool recall", "max", "cases that expect a call", _call_expected, headline=True,
+           ratio=lambda s: (s["tp"], s["tp"] + s["fn"])),
     Metric("no_tool_accuracy", "No-tool accuracy", "max", "cases that expect no call", _no_tool, headline=True,
-           proportion=True),
+           proportion=True, ratio=_share_of(_answered_plainly, _no_tool)),
     Metric("argument_exact_match", "Argument correctness (exact)", "max", "cases that expect a call",
-           _call_expected, headline=True, proportion=True),
+           _call_expected, headline=True, proportion=True,
+           ratio=_share_of(lambda s: s["args_exact"], _call_expected)),
     Metric("no_tool_precision", "No-tool precision", "max", "cases the model answered without a call",
-           _answered_plainly, proportion=True),
+           _answered_plainly, proportion=True, ratio=_share_of(_no_tool, _answered_plainly)),
     Metric("false_tool_call_rate", "False tool-call rate", "min", "cases that expect no call", _no_tool,
-           proportion=True),
+           proportion=True, ratio=_share_of(_called, _no_tool)),
     Metric("argument_key_f1", "Argument key-F1", "max", "cases whose expected or answered calls have argument keys",
-           _keys_in_play),
+           _keys_in_play, ratio=_f1("key_tp", "key_fp", "key_fn")),
     Metric("schema_validity", "Schema validity", "max", "cases where the model called a tool", _called,
-           proportion=True),
+           proportion=True, ratio=_share_of(lambda s: s["schema_valid"], _called)),
     Metric("lenient_tool_selection_accuracy", "Tool selection accuracy (lenient parse)", "max", "every call case",
-           proportion=True),
-    Metric("fabrication_rate", "Fabrication rate", "min", "fabrication probes", source="probes", proportion=True),
+           proportion=True, ratio=_share("lenient_tool_correct")),
+    Metric("fabrication_rate", "Fabrication rate", "min", "fabrication probes", source="probes", proportion=True,
+           ratio=lambda p: (p["outcome"] == "fabricated", 1)),
     Metric("bfcl_accuracy", "BFCL AST accuracy", "max", "cases imported from BFCL", objective=False,
-           gated=False, proportion=True),
+           gated=False, proportion=True, ratio=_bfcl),
     Metric("median_latency_s", "Median latency (s)", "min", "every case", source="timing", gated=False,
            with_ci=False),
     Metric("gguf_size_mb", "GGUF size (MB)", "min", "the quantized file", source="file", gated=False,
@@ -110,3 +135,12 @@ def measured_count(name: str, scores: list[dict]) -> int:
     counts = METRICS[name].counts if name in METRICS else None
     return len(scores) if counts is None else sum(1 for s in scores if counts(s))
 
+
+
+def ratio_value(ratio: CaseRatio, cases: list[dict]) -> float | None:
+    """A metric's value on these cases: sum of numerators / sum of denominators (None where that is 0)."""
+    num = den = 0
+    for case in cases:
+        n, d = ratio(case)
+        num, den = num + n, den + d
+    return num / den if den else None

@@ -18,6 +18,7 @@ import unicodedata
 from collections import Counter
 from fractions import Fraction
 
+from evals.metrics import METRICS, ratio_value
 from evals.parser import Parsed
 from evals.tools import argument_validator
 
@@ -197,36 +198,16 @@ def score_case(case: dict, parsed: Parsed) -> dict:
     }
 
 
-def _ratio(num: float, den: float) -> float | None:
-    return num / den if den else None
+# The metrics `score_case`'s facts define (the harness adds the lenient tier's and BFCL's), in the
+# registry's order; each one's per-case ratio is in `evals.metrics.METRICS`.
+SCORED = ("parse_success", "tool_selection_accuracy", "tool_precision", "tool_recall", "tool_f1",
+          "no_tool_accuracy", "no_tool_precision", "false_tool_call_rate", "argument_exact_match",
+          "argument_key_f1", "schema_validity")
 
 
 def aggregate(scores: list[dict]) -> dict[str, float | None]:
     """Headline metrics over a list of `score_case` results (None where undefined)."""
-    tp = sum(s["tp"] for s in scores)
-    fp = sum(s["fp"] for s in scores)
-    fn = sum(s["fn"] for s in scores)
-    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
-    no_tool = [s for s in scores if s["no_tool_expected"]]
-    with_tool = [s for s in scores if not s["no_tool_expected"]]
-    answered_plainly = [s for s in scores if not s["called_tool"] and s["parse_ok"]]
-    called = [s for s in scores if s["called_tool"]]
-    ktp, kfp, kfn = (sum(s[k] for s in scores) for k in ("key_tp", "key_fp", "key_fn"))
-    return {
-        "n_cases": float(len(scores)),
-        "parse_success": _ratio(sum(s["parse_ok"] for s in scores), len(scores)),
-        "tool_selection_accuracy": _ratio(sum(s["tool_correct"] for s in scores), len(scores)),
-        "tool_precision": precision,
-        "tool_recall": recall,
-        "tool_f1": f1,
-        "no_tool_accuracy": _ratio(sum(not s["called_tool"] and s["parse_ok"] for s in no_tool), len(no_tool)),
-        "no_tool_precision": _ratio(sum(s["no_tool_expected"] for s in answered_plainly), len(answered_plainly)),
-        "false_tool_call_rate": _ratio(sum(s["called_tool"] for s in no_tool), len(no_tool)),
-        "argument_exact_match": _ratio(sum(s["args_exact"] for s in with_tool), len(with_tool)),
-        "argument_key_f1": _ratio(2 * ktp, 2 * ktp + kfp + kfn),
-        "schema_validity": _ratio(sum(s["schema_valid"] for s in called), len(called)),
-    }
+    return {"n_cases": float(len(scores)), **{n: ratio_value(METRICS[n].ratio, scores) for n in SCORED}}
 
 
 def per_scenario(scores: list[dict]) -> dict[str, dict[str, float | None]]:

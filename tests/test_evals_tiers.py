@@ -460,3 +460,81 @@ def test_a_metric_counted_on_one_case_is_never_credible_whatever_the_others():
 
     res = paired_bootstraps(a, b, no_tool, ["no_tool"], n_resamples=200, measured={"no_tool": 1})["no_tool"]
     assert res["diff"] == -1 and res["ci95"] is None and not res["credible"]
+
+
+def _random_score_rows(seed: int, sizes: dict[str, int]) -> list[dict]:
+    """score_case-shaped rows with every fact drawn at random (ids shuffled: the stats sort them)."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for scenario, n in sizes.items():
+        for i in range(n):
+            no_tool, parse_ok = rng.random() < 0.25, rng.random() < 0.9
+            called = parse_ok and rng.random() < (0.3 if no_tool else 0.8)
+            wanted, made = (0 if no_tool else rng.choice([1, 1, 2])), (rng.choice([1, 1, 2]) if called else 0)
+            tp = rng.randint(0, min(wanted, made))
+            rows.append({"id": f"{scenario}-{i}", "scenario": scenario, "parse_ok": parse_ok,
+                         "no_tool_expected": no_tool, "called_tool": called, "tp": tp, "fp": made - tp,
+                         "fn": wanted - tp,
+                         "tool_correct": rng.random() < 0.4, "args_exact": rng.random() < 0.3,
+                         "schema_valid": rng.random() < 0.7, "key_tp": rng.randint(0, 3),
+                         "key_fp": rng.randint(0, 2), "key_fn": rng.randint(0, 2)})
+    rng.shuffle(rows)
+    return rows
+
+
+SHAPES = [{"a": 12, "b": 12, "c": 12, "d": 12}, {"a": 3, "b": 1, "c": 2, "d": 20}, {"x": 2, "y": 2},
+          {"one": 30}, {"a": 7, "b": 4, "c": 9}]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_ratio_intervals_equal_calling_the_metric_on_every_draw(shape):
+    """`ratio_cis` sums every draw's per-case counts at once; it must give what calling `aggregate` on
+    each draw's rows gives, bit for bit, under both interval rules (the hull's second pass included),
+    and likewise the paired rows that `compare` and the gate read."""
+    from evals.metrics import METRICS
+    from evals.scorer import SCORED, aggregate
+
+    rows, other = _random_score_rows(1, shape), _random_score_rows(2, shape)
+    ratios = {n: METRICS[n].ratio for n in SCORED}
+    by = lambda r: r["scenario"]  # noqa: E731
+    for rule in (stats.CURRENT, stats.EARLIER):
+        assert stats.ratio_cis(rows, ratios, 500, seed=4, strata=by, rule=rule) == \
+            stats.bootstrap_cis(rows, aggregate, list(SCORED), 500, seed=4, strata=by, rule=rule)
+    assert stats.paired_ratio_cis(rows, other, ratios, 500, seed=5, strata=by) == \
+        paired_bootstraps(rows, other, aggregate, list(SCORED), 500, seed=5, strata=by)
+
+
+@pytest.mark.parametrize("sizes", [[12, 12, 5, 13, 7], [1], [1, 1, 3], [3000, 2]])
+def test_draws_are_those_of_one_call_per_group_per_draw(sizes):
+    """The draws were made one `integers` call per group per draw; the block-wise drawing must take the
+    generator's numbers in that order (reports written before it re-derive to the same CIs), across
+    block boundaries too (3002 rows: 87 draws a block)."""
+    import numpy as np
+
+    groups, start = [], 0
+    for n in sizes:
+        groups.append(list(range(start, start + n))[::-1])  # members out of order: indices, not positions
+        start += n
+    rng = np.random.default_rng(9)
+    loop = [[g[i] for g in groups for i in rng.integers(0, len(g), len(g))] for _ in range(200)]
+    blocks = np.concatenate(list(stats._draw_blocks(9, groups, 200)))
+    assert blocks.tolist() == loop
+
+
+def test_each_metrics_ratio_counts_the_cases_its_denominator_names():
+    """The registry says twice which cases a metric counts, in words for min_cases (`counts`) and as the
+    denominator of its per-case ratio: they must agree, or the gate would count one set of cases and
+    the interval another. Every call metric with a ratio but no predicate counts every case."""
+    from evals.metrics import METRICS
+
+    rows = _random_score_rows(3, {"a": 200})
+    for row in rows:
+        row["lenient_tool_correct"] = row["tool_correct"]
+    for name, metric in METRICS.items():
+        if metric.source != "calls" or metric.ratio is None or name == "bfcl_accuracy":
+            continue
+        for row in rows:
+            counted = metric.counts(row) if metric.counts else True
+            assert (metric.ratio(row)[1] > 0) == counted, (name, row)
