@@ -27,13 +27,13 @@ from typing import Any, Callable, Protocol, Sequence
 from evals.attribution import TIERS, attribute, attribution_table, template_problems
 from evals.cases import case_fingerprint
 from evals.errors import ContextOverflowError
-from evals.fabrication import OUTCOMES, classify
+from evals.fabrication import OUTCOMES, classify, outcome_metric
 from evals.lanes import lane_blocks
 from evals.metrics import METRICS, REPORTED, measured_count, ratio_value
 from evals.parser import STRICT_PARSER_VERSION, parse_lenient, parse_strict
 from evals.tools import tool_names
 from evals.scorer import aggregate, per_scenario, score_case, tool_name_counts
-from evals.stats import CURRENT, MIN_STRATUM, N_RESAMPLES, RULES, CiRule, ratio_cis, wilson_interval
+from evals.stats import CURRENT, N_RESAMPLES, RULES, CiRule, ratio_cis, wilson_interval
 from evals.template import render_chat
 
 PROBE_ROUNDS = 3
@@ -261,11 +261,11 @@ def build_report(records: list[dict], seed: int = 0, rule: CiRule = CURRENT) -> 
         cis[name] = _with_width(name, drawn[name], metrics.get(name), measured_count(name, calls))
     # every outcome's share with its CI ("every metric carries a CI": honest reports and retries had none)
     outcomes = OUTCOMES if rule.outcome_cis else ("fabricated",)
-    shares = {f"{o}_rate": (lambda p, o=o: (p["outcome"] == o, 1)) for o in outcomes}
-    drawn = ratio_cis(probes, shares, seed=seed, strata=_scenario, rule=rule)
-    for key in shares:
-        name = "fabrication_rate" if key == "fabricated_rate" else key
-        cis[name] = _with_width(name, drawn[key], fab[key], len(probes), proportion=True)
+    drawn = ratio_cis(probes, {o: (lambda p, o=o: (p["outcome"] == o, 1)) for o in outcomes}, seed=seed,
+                      strata=_scenario, rule=rule)
+    for o in outcomes:
+        name = outcome_metric(o)
+        cis[name] = _with_width(name, drawn[o], fab[f"{o}_rate"], len(probes), proportion=True)
     latencies = [r["latency_s"] for r in records]
     total_s = sum(latencies)
     timing = {
@@ -304,7 +304,7 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
         lines.append(f"| {name} | {_fmt(report['metrics'].get(name))} | "
                      f"{'—' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
     t = report["timing"]
-    rule = (f"resampled within each scenario of {MIN_STRATUM} cases or more, smaller ones as one pool; for a "
+    rule = (f"resampled within each scenario of {CURRENT.min_stratum} cases or more, smaller ones as one pool; for a "
             "metric two scenarios or more count, widened to the whole set's draws"
             if report.get("ci_method") == CURRENT.name else "resampled within each scenario, an earlier rule")
     lines += ["", f"95% CIs: percentile bootstrap over cases ({N_RESAMPLES:,} draws, {rule}); where every counted "
@@ -327,7 +327,7 @@ def to_markdown(report: dict, title: str = "Evaluation report", header: dict | N
     fab = report["fabrication"]
     lines += ["", "## Fabrication probes", "", "| outcome | count | rate | 95% CI |", "|---|---|---|---|"]
     for o in OUTCOMES:
-        ci = report["ci95"].get("fabrication_rate" if o == "fabricated" else f"{o}_rate")
+        ci = report["ci95"].get(outcome_metric(o))
         lines.append(f"| {o} | {fab['counts'][o]} | {_fmt(fab[f'{o}_rate'])} | "
                      f"{'—' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
     return "\n".join(lines) + "\n"

@@ -16,11 +16,10 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections import Counter
-from fractions import Fraction
 
 from evals.metrics import METRICS, ratio_value
 from evals.parser import Parsed
-from evals.tools import argument_validator
+from evals.tools import argument_validator, exact_decimal
 
 
 def tool_schemas(tools: list[dict]) -> dict[str, dict]:
@@ -43,11 +42,6 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _decimal(value: float | int) -> Fraction:
-    """The number as written in JSON (its shortest decimal text), exactly."""
-    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
-
-
 def within(want: float | int, got: float | int, tolerance: float | int) -> bool:
     """|want - got| <= tolerance in decimal, as the case's author reads the numbers: in binary floats
     0.26 - 0.25 is above 0.01, so a value at the stated bound matched or not by its representation."""
@@ -56,7 +50,7 @@ def within(want: float | int, got: float | int, tolerance: float | int) -> bool:
             return abs(float(want) - float(got)) <= float(tolerance)
         except OverflowError:  # an integer beyond any float beside an infinity
             return False
-    return abs(_decimal(want) - _decimal(got)) <= _decimal(tolerance)
+    return abs(exact_decimal(want) - exact_decimal(got)) <= exact_decimal(tolerance)
 
 
 def _text(value: str) -> str:

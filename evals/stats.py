@@ -15,6 +15,7 @@ from evals.metrics import CaseRatio
 # where the others put it at 0. With 10 000 the same verdict moves with the seed about once in 10 000.
 N_RESAMPLES = 10_000
 
+
 @dataclass(frozen=True)
 class CiRule:
     """How intervals are drawn. Reports record the rule's `name` (`ci_method`), so a report's CIs can be
@@ -37,8 +38,6 @@ class CiRule:
 EARLIER = CiRule("", min_stratum=2, hull=False, outcome_cis=False)
 CURRENT = CiRule("percentile bootstrap v2: scenarios under 5 cases pooled; hull with the whole set for metrics "
                  "counted in 2+ scenarios", min_stratum=5, hull=True, outcome_cis=True)
-CI_METHOD = CURRENT.name
-MIN_STRATUM = CURRENT.min_stratum
 RULES = {rule.name: rule for rule in (EARLIER, CURRENT)}
 
 
@@ -215,7 +214,7 @@ def _in_id_order(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: str(r.get("id", "")))
 
 
-def _groups(rows: list[dict], strata: Callable[[dict], str] | None, min_stratum: int = MIN_STRATUM) -> list[list[int]]:
+def _groups(rows: list[dict], strata: Callable[[dict], str] | None, min_stratum: int = CURRENT.min_stratum) -> list[list[int]]:
     """Row indices per stratum, strata in sorted order (one group when there are no strata).
 
     A stratum of one case is the same case in every draw: it adds no variance, and six scenarios of

@@ -29,6 +29,12 @@ def with_parameters(fn: dict) -> dict:
     return {**{k: v for k, v in fn.items() if k != "input_schema"}, "parameters": fn["input_schema"]}
 
 
+def exact_decimal(value: float | int) -> fractions.Fraction:
+    """The number as JSON text writes it (a float's shortest round-trip decimal), as an exact fraction:
+    0.1 is 1/10, not the binary double nearest it. Raises ValueError on infinity or NaN."""
+    return fractions.Fraction(repr(value)) if isinstance(value, float) else fractions.Fraction(value)
+
+
 def _multiple_of(validator, divisor, instance, schema):
     """JSON Schema's `multipleOf` in decimal: jsonschema divides binary floats, so 19.99 was "not a
     multiple of 0.01" (19.99 / 0.01 = 1998.9999999999998) and every cent amount under the usual money
@@ -37,7 +43,7 @@ def _multiple_of(validator, divisor, instance, schema):
     if not validator.is_type(instance, "number") or isinstance(divisor, bool) or not isinstance(divisor, (int, float)):
         return
     try:  # exact: a Fraction of each decimal text (a Decimal quotient rounds at 28 digits)
-        whole = fractions.Fraction(repr(instance)) % fractions.Fraction(repr(divisor)) == 0
+        whole = exact_decimal(instance) % exact_decimal(divisor) == 0
     except (ValueError, ZeroDivisionError, OverflowError):  # inf or nan (jsonschema's own check raised on them)
         whole = False
     if not whole:

@@ -89,8 +89,10 @@ def detail_tables(report: dict):
     fab = Table(title=f"fabrication probes (n={report['fabrication']['n_probes']})")
     for col in ("outcome", "count", "rate [95% CI]"):
         fab.add_column(col)
+    from evals.fabrication import outcome_metric
+
     for outcome, n in report["fabrication"]["counts"].items():
-        ci = report["ci95"].get("fabrication_rate" if outcome == "fabricated" else f"{outcome}_rate")
+        ci = report["ci95"].get(outcome_metric(outcome))
         rate = report["fabrication"].get(f"{outcome}_rate")
         fab.add_row(outcome, str(n), "—" if rate is None else f"{rate:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
     return Columns([scen, att, fab])

@@ -444,9 +444,9 @@ def test_a_metric_one_scenario_counts_keeps_its_stratified_interval():
 
 def test_small_scenarios_are_resampled_as_one_pool():
     rows = [{"id": f"c{i:02d}", "scenario": f"s{i // 2}"} for i in range(8)] + \
-           [{"id": f"d{i:02d}", "scenario": "big"} for i in range(stats.MIN_STRATUM)]
+           [{"id": f"d{i:02d}", "scenario": "big"} for i in range(stats.CURRENT.min_stratum)]
     groups = stats._groups(rows, lambda r: r["scenario"])
-    assert sorted(map(len, groups)) == [stats.MIN_STRATUM, 8]
+    assert sorted(map(len, groups)) == [stats.CURRENT.min_stratum, 8]
 
 
 def test_a_metric_counted_on_one_case_is_never_credible_whatever_the_others():

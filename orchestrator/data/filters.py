@@ -70,7 +70,7 @@ from typing import Any, Iterable
 import jsonschema
 
 from evals import jsontext
-from evals.messages import control_token_at
+from evals.messages import control_token_at, texts_within
 from evals.parser import parse_strict
 from evals.tools import argument_validator, declared_arguments, tool_schema_problem
 
@@ -140,15 +140,8 @@ def _schema_problems(row: dict) -> Iterable[tuple[str, str]]:
 
 
 def string_values(value: Any) -> Iterable[str]:
-    """Every string inside a JSON value (dict values and list items, depth first)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from string_values(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from string_values(v)
+    """Every string inside a JSON value (dict values and list items, depth first; not the keys)."""
+    return (text for _, text, is_key in texts_within(value) if not is_key)
 
 
 def _tool_texts(row: dict) -> list[str]:
