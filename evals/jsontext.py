@@ -103,6 +103,14 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
+class DuplicateKeyError(json.JSONDecodeError):
+    """An object names a key twice (with `unique_keys`); `key` is the key."""
+
+    def __init__(self, key: str, doc: str):
+        super().__init__(f"the key {key!r} appears twice in one object", doc, 0)
+        self.key = key
+
+
 def loads(text: str | bytes, unique_keys: bool = False) -> Any:
     """`json.loads` that refuses NaN / Infinity and reports deep nesting and integers too long to
     convert as decode errors. With `unique_keys`, an object that names a key twice is one too (for
@@ -116,7 +124,7 @@ def loads(text: str | bytes, unique_keys: bool = False) -> Any:
         return value
     except _DuplicateKey as dup:
         doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-        raise json.JSONDecodeError(f"the key {str(dup)!r} appears twice in one object", doc, 0) from None
+        raise DuplicateKeyError(str(dup), doc) from None
     except _LoneSurrogate as lone:
         doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
         raise json.JSONDecodeError(f"a lone surrogate escape ({lone}) is not text: half of a UTF-16 pair", doc,

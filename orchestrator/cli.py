@@ -374,7 +374,11 @@ def cmd_data(args: argparse.Namespace) -> int:
     from orchestrator.search.preflight import data_preflight
 
     cfg = _config(args)
-    output_dir(args.out, "--out", ("train.jsonl", "quarantine.jsonl", "stages.json", "stages.md", "leakage.json"))
+    written = ("train.jsonl", "quarantine.jsonl", "stages.json", "stages.md", "leakage.json")
+    output_dir(args.out, "--out", written)
+    sources = [(s.path, f"data source {name!r}") for name, s in cfg.data.sources.items() if s.path is not None]
+    for name in written:  # a mix written over its own source (`--out` the folder of a train.jsonl it read)
+        not_an_input(args.out / name, "--out", *sources)  # lost every row not sampled
     data_preflight(cfg, args.config)
     mix = build_mix(cfg, args.out, render=args.render)
     print_mix(mix.info, mix.rows, mix.quarantined)

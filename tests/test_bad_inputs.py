@@ -112,6 +112,20 @@ def _data_out_with_folder(tmp: Path) -> list[str]:
     return ["data", str(_yaml(tmp, _sweep_dict(tmp))), "--out", str(tmp / "data-out")]
 
 
+def _data_out_over_its_source(tmp: Path) -> list[str]:
+    """`toolsweep data --out` the folder of the train.jsonl it reads: the mix replaced its source, and
+    every row not sampled was gone."""
+    (tmp / "data-out").mkdir()
+    (tmp / "data-out" / "train.jsonl").write_bytes(_lines(*STARTER[:3]))
+    cfg = _sweep_dict(tmp)
+    cfg["data"]["sources"] = {"mine": {"path": str(tmp / "data-out" / "train.jsonl")}}
+    return ["data", str(_yaml(tmp, cfg)), "--out", str(tmp / "data-out")]
+
+
+def _source_kept(tmp: Path) -> None:
+    assert (tmp / "data-out" / "train.jsonl").read_bytes() == _lines(*STARTER[:3])
+
+
 def _data_out_under_proc(tmp: Path) -> list[str]:
     """`toolsweep data --out` where even root cannot make a folder (os.access says yes to root)."""
     return ["data", str(_yaml(tmp, _sweep_dict(tmp))), "--out", "/proc/toolsweep-nope"]
@@ -651,6 +665,17 @@ CASES = [
          ["--out", "train.jsonl: is a folder; expected a file path"]),
     Case("data", "--out where no folder can be made", _data_out_under_proc,
          ["--out /proc/toolsweep-nope", "cannot create the folder"]),
+    Case("data", "--out the folder of its own source", _data_out_over_its_source,
+         ["--out", "train.jsonl is the same file as the data source 'mine'", "overwrite"], extra=_source_kept),
+    # JSON keeps a key's last value: the first conversation, the first text, the schema's `required` were
+    # dropped without a trace (and an argument given twice in an object-form call skipped its schema check)
+    Case("data", "a key given twice: in the row, a message, a tool schema, a call's arguments", data_source(_lines(
+        STARTER[0].replace('"messages": ', '"messages": [], "messages": ', 1),
+        STARTER[1].replace('"content": ', '"content": "first", "content": ', 1),
+        STARTER[2].replace('"required": [', '"required": [], "required": [', 1),
+        STARTER[3].replace('"arguments": {', '"arguments": {"command": 5, ', 1), STARTER[4])), [], rc=0,
+         counts={"read": 5, "kept": 1, "quarantined": {"duplicate_key": 4}},
+         extra=lambda t: _quarantine_says(t, "the key 'messages' appears twice")),
     Case("data", "byte-order mark on the first row", data_source(b"\xef\xbb\xbf" + _lines(STARTER[0], STARTER[1])), [], rc=0,
          counts={"read": 2, "kept": 2, "quarantined": {}}),
     Case("data", "CRLF line ends", data_source(_lines(STARTER[0], STARTER[1], sep=b"\r\n")), [], rc=0,

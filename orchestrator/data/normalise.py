@@ -49,7 +49,9 @@ Formats (`format: auto` picks per row: `conversations` → sharegpt, `messages` 
   user, system or assistant turn whose content is neither text nor parts as `bad_structure`. A
   structured tool result (an object, a list of records) is kept as its JSON text.
   JSON means RFC 8259: a line with a bare `NaN` / `Infinity`, or nested too deeply to read, is
-  `malformed_json`.
+  `malformed_json`; an object that names a key twice anywhere in a row (two `messages`, two
+  `content`s, a schema's `required` twice, a call's argument twice) is `duplicate_key`, since JSON
+  readers keep one of the values and drop the other.
 - **sharegpt** (as LLaMA-Factory reads it): `{"conversations": [{"from": "human"|"gpt"|"function_call"|
   "observation"|"system", "value": str}], "system"?: str, "tools"?: "<JSON string>" | list}`; the tags
   other exports use are read too (`user`, `assistant`, `model`, `developer`; `tool` and `function_response`
@@ -147,6 +149,16 @@ def parse_time(value: Any, what: str) -> float:
     raise Reject("bad_timestamp", f"{what} {value!r} is not ISO-8601 or epoch seconds")
 
 
+def _loads_unique(text: str, what: str) -> Any:
+    """JSON text inside a row (a tools or messages column written as a string), refused as the row is
+    when an object in it names a key twice (see `decode`)."""
+    try:
+        return jsontext.loads(text, unique_keys=True)
+    except jsontext.DuplicateKeyError as dup:
+        raise Reject("duplicate_key", f"{what}: {dup.msg}: a reader keeps one of the two values and drops "
+                                      f"the other") from None
+
+
 def _json_or_self(value: Any, unique_keys: bool = False) -> Any:
     if isinstance(value, str):
         try:
@@ -160,7 +172,7 @@ def openai_tools(value: Any) -> list[dict]:
     value = [] if value is None else value
     if isinstance(value, str):
         try:
-            value = jsontext.loads(value) if value.strip() else []
+            value = _loads_unique(value, "tools") if value.strip() else []
         except json.JSONDecodeError:
             raise Reject("malformed_json", "tools is a string that is not JSON") from None
     if not isinstance(value, list):
@@ -169,7 +181,7 @@ def openai_tools(value: Any) -> list[dict]:
     for i, t in enumerate(value):
         if isinstance(t, str):  # a list of JSON strings, one per tool (When2Call and other exports)
             try:
-                t = jsontext.loads(t)
+                t = _loads_unique(t, f"tool {i}")
             except json.JSONDecodeError:
                 raise Reject("malformed_json", f"tool {i} is a string that is not JSON") from None
         fn = t.get("function", t) if isinstance(t, dict) else None
@@ -469,7 +481,7 @@ def from_openai(row: dict, meta: dict) -> dict:
     msgs = row.get("messages")
     if isinstance(msgs, str):  # a JSON string column (Parquet / Arrow, a CSV cell) is decoded
         try:
-            msgs = jsontext.loads(msgs)
+            msgs = _loads_unique(msgs, "messages")
         except json.JSONDecodeError as err:
             raise Reject("malformed_json", f"messages is a string that is not JSON ({err.msg})") from None
     if not isinstance(msgs, list):
@@ -742,8 +754,8 @@ def decode(raw: str | bytes | dict) -> dict:
             raise Reject("not_utf8", f"not UTF-8 text (byte 0x{raw[err.start]:02x} at byte {err.start} of the "
                                      f"line)") from None
     if isinstance(raw, str):
-        try:
-            row = jsontext.loads(raw)
+        try:  # JSON keeps an object's last value for a key: a message, a schema's `required`, a call's
+            row = _loads_unique(raw, "the row")  # argument would be dropped without a trace
         except json.JSONDecodeError as err:
             where = f" (char {err.pos})" if err.pos else ""  # the reader's own errors carry no position
             raise Reject("malformed_json", f"not valid JSON: {err.msg}{where}") from None
