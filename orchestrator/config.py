@@ -298,6 +298,14 @@ class DataConfig(_Strict):
             raise ValueError("source weights need a mix.total (without one every surviving row is used)")
         if all(s.weight == 0 for s in self.sources.values()):
             raise ValueError("every source has weight 0: nothing would be mixed (give one a weight > 0)")
+        seen: dict[tuple, str] = {}
+        for name, s in self.sources.items():  # (a DatasetDict folder may be listed once per split)
+            if s.path is not None:
+                first = seen.setdefault((Path(s.path).resolve(), s.split, s.subset), name)
+                if first != name:
+                    raise ValueError(f"sources.{name} reads the same data as sources.{first} ({s.path}): every row "
+                                     "of it would be a duplicate, dropped by dedupe (list it once; weights are per "
+                                     "source)")
         trained = {Path(s.path).resolve(): name for name, s in self.sources.items() if s.path is not None and s.weight > 0}
         for key, path in [("eval", self.eval), *((f"leakage.eval_sets[{i}]", p) for i, p in enumerate(self.leakage.eval_sets))]:
             source = trained.get(Path(path).resolve())

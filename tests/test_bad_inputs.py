@@ -126,6 +126,13 @@ def _source_kept(tmp: Path) -> None:
     assert (tmp / "data-out" / "train.jsonl").read_bytes() == _lines(*STARTER[:3])
 
 
+def _same_source_twice(tmp: Path) -> list[str]:
+    (tmp / "rows.jsonl").write_bytes(_lines(*STARTER[:3]))
+    cfg = _sweep_dict(tmp)
+    cfg["data"]["sources"] = {"src": {"path": str(tmp / "rows.jsonl")}, "again": {"path": str(tmp / "." / "rows.jsonl")}}
+    return ["data", str(_yaml(tmp, cfg)), "--out", str(tmp / "data-out")]
+
+
 def _data_out_under_proc(tmp: Path) -> list[str]:
     """`toolsweep data --out` where even root cannot make a folder (os.access says yes to root)."""
     return ["data", str(_yaml(tmp, _sweep_dict(tmp))), "--out", "/proc/toolsweep-nope"]
@@ -723,6 +730,14 @@ CASES = [
     Case("data", "a source in no format toolsweep reads (Alpaca rows)", data_source(_lines(*(json.dumps(
         {"instruction": "Say the weather in Oslo.", "input": "", "output": "Cold."}) for i in range(3)))),
          ["source.jsonl", "none of its first 3 rows", "input, instruction, output", "'conversations'", "(xlam)"]),
+    # sources no row of which could be read passed every check before the build (which then failed after reading)
+    Case("data", "pretty-printed JSON objects", data_source(b"".join(
+        json.dumps(json.loads(r), indent=2).encode() + b"\n" for r in STARTER[:2])),
+         ["source.jsonl", "none of its first 20 lines is a JSON object", "line 1", "one JSON object per line"]),
+    Case("data", "CR-only line ends", data_source(_lines(*STARTER[:3], sep=b"\r")),
+         ["source.jsonl", "its only line is not a JSON object", "bare CR"]),
+    Case("data", "the same file listed as two sources", _same_source_twice,
+         ["rows.jsonl", "reads the same data as sources.", "duplicate"]),
     # an xLAM source whose rows are all irrelevance rows (no answers): read, and every row quarantined by name
     Case("data", "an xLAM source of irrelevance rows only", data_source(_lines(*(json.dumps(
         {"id": i, "query": "weather in Oslo?", "tools": "[]", "answers": "[]"}) for i in range(3)))),

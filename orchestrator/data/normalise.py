@@ -149,6 +149,14 @@ def parse_time(value: Any, what: str) -> float:
     raise Reject("bad_timestamp", f"{what} {value!r} is not ISO-8601 or epoch seconds")
 
 
+def _json_kind(value: Any) -> str:
+    """'null', 'a JSON list', 'a JSON string', ... for a value where an object was expected."""
+    if value is None:
+        return "null"
+    kind = {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value))
+    return f"a JSON {kind}" if kind else f"a {type(value).__name__}"
+
+
 def _loads_unique(text: str, what: str) -> Any:
     """JSON text inside a row (a tools or messages column written as a string), refused as the row is
     when an object in it names a key twice (see `decode`)."""
@@ -184,7 +192,9 @@ def openai_tools(value: Any) -> list[dict]:
                 t = _loads_unique(t, f"tool {i}")
             except json.JSONDecodeError:
                 raise Reject("malformed_json", f"tool {i} is a string that is not JSON") from None
-        fn = t.get("function", t) if isinstance(t, dict) else None
+        if not isinstance(t, dict):
+            raise Reject("bad_structure", f"tool {i} is {_json_kind(t)}, not an object")
+        fn = t.get("function", t)
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
             raise Reject("bad_structure", f"tool {i} has no name")
         fn = with_parameters(fn)  # Anthropic's input_schema is the same JSON Schema
@@ -249,9 +259,10 @@ def _message(m: Any, index: int, state_times: list[dict]) -> dict:
         if m.get("role") == "assistant" and isinstance(m.get("content"), str):
             m = {**m, "content": _json_call_blocks(m["content"])}
         m = standard_message(m)
-    if not isinstance(m, dict) or m.get("role") not in ROLES:
-        role = m.get("role") if isinstance(m, dict) else None
-        raise Reject("bad_structure", f"message {index} has a missing or unknown role ({role!r})")
+    if not isinstance(m, dict):
+        raise Reject("bad_structure", f"message {index} is {_json_kind(m)}, not an object")
+    if m.get("role") not in ROLES:
+        raise Reject("bad_structure", f"message {index} has a missing or unknown role ({m.get('role')!r})")
     # Arrow / Parquet rows carry every struct key, null where a message has none: drop those nulls.
     out = {k: v for k, v in m.items() if k != "timestamp" and not (v is None and k in ("name", "tool_call_id", "id"))}
     try:  # content parts joined, a structured tool result as its JSON text (evals/messages.py)

@@ -56,24 +56,39 @@ def _cases(path: Path, key: str, problems: list[str]) -> list[dict] | None:
 SNIFF_ROWS = 20  # JSONL rows read at check time to see that the source is in a format toolsweep reads
 
 
-def _row_format_problem(head: bytes, fmt: str) -> str | None:
+def _row_format_problem(head: bytes, fmt: str, whole: bool = False) -> str | None:
     """Why none of a JSONL source's first rows is in a format toolsweep reads (or in the declared
-    `fmt`), or None. Only whole rows that parse are judged: a bad row is the filter's to quarantine."""
+    `fmt`), or None. Only whole rows that parse are judged: a bad row is the filter's to quarantine;
+    but where not one of the first lines is a JSON object (pretty-printed JSON, a YAML or CSV file,
+    CR-only line ends), no row of the source would be read, and the build found it after every row.
+    `whole`: `head` is the whole file, so its last piece is a line too."""
     from evals import jsontext
     from orchestrator.data.normalise import FORMAT_KEYS, Reject, detect_format
 
-    rows = []
-    for line in head.split(b"\n")[:-1]:  # the last piece is empty, or a line the 64 KiB head cut short
+    rows, tried, first_error = [], 0, None
+    pieces = head.split(b"\n")
+    for number, line in enumerate(pieces if whole else pieces[:-1], 1):  # else the last piece is a line
+        if not line.strip():                                                # the 64 KiB head cut short
+            continue
+        tried += 1
         try:
             row = jsontext.loads(line.decode("utf-8").lstrip("\ufeff"))
-        except (ValueError, UnicodeDecodeError):
-            continue
+        except (ValueError, UnicodeDecodeError) as err:
+            where = f" (column {err.colno})" if isinstance(err, json.JSONDecodeError) and err.pos else ""
+            first_error = first_error or f"line {number}: {getattr(err, 'msg', err)}{where}"
+            row = None
         if isinstance(row, dict):
             rows.append(row)
-        if len(rows) == SNIFF_ROWS:
+        elif row is not None and first_error is None:
+            first_error = f"line {number}: a JSON {type(row).__name__}, not an object"
+        if len(rows) == SNIFF_ROWS or tried == SNIFF_ROWS and not rows:
             break
     if not rows:
-        return None
+        if not tried:
+            return None
+        lines = "its only line is not" if tried == 1 else f"none of its first {tried} lines is"
+        return (f"{lines} a JSON object ({first_error}); expected JSONL, one JSON object per line" + ("; its lines end in a bare CR (\\r), which JSONL does not use"
+                                     if b"\r" in head and b"\n" not in head else ""))
     keys = sorted({k for r in rows for k in r})
     shown = ", ".join(keys[:8]) + (", ..." if len(keys) > 8 else "")
     if fmt == "auto":
@@ -113,7 +128,7 @@ def _data_file_problems(path: Path, key: str, problems: list[str], fmt: str = "a
                         + " (expected JSONL rows, one JSON object per line)")
     elif container := jsonl_problem(head):
         problems.append(f"{key}: {path} is {container}")
-    elif rows := _row_format_problem(head, fmt):
+    elif rows := _row_format_problem(head, fmt, whole=len(head) < 65536):
         problems.append(f"{key}: {path}: {rows}")
 
 
