@@ -421,7 +421,7 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
     try:
         report = anonymise_file(args.src, args.dest, Anonymiser(key.encode(), known, disabled=args.disable or ()))
     except SurvivingTokenError as err:
-        return _fail(f"{err}; nothing written to {args.dest}", 1)
+        return _fail(f"{err}; nothing written to {args.dest}", 2)  # bad input, like every other (README)
     out.print(anonymiser_table(report, args.dest))
     return 0
 

@@ -645,3 +645,184 @@ def test_names_in_scripts_without_capitals_after_an_honorific_a_form_of_address_
     for real in ("李娜", "陈志强", "محمد", "الشمري", "佐藤", "花子", "王小明", "أحمد", "القحطاني", "张伟", "田中", "宏", "Смирнов"):
         assert real not in swapped, real
     assert "请联系" in swapped and "先生。" in swapped and "السيد " in swapped  # the words around them kept
+
+
+@pytest.mark.parametrize("text, secret", [
+    ("the db login is user=svc_app pass=Tr0ub4dor&3x, please check", "Tr0ub4dor&3x"),
+    ("wifi pw: gr33nTea#9", "gr33nTea#9"),
+    ("new pass: Fr0sty-Window-88", "Fr0sty-Window-88"),
+    ("credentials: admin / Welcome123!", "Welcome123!"),
+    ("ssh root@host with password toor1234", "toor1234"),
+    ("key id AKIA2E0A8F3B244C9986 secret Zk3Jd9QpL2mN8vR4tY6uW1xC5bH7gF0sA2eD4iO6", "Zk3Jd9QpL2mN8vR4tY6uW1xC5bH7gF0sA2eD4iO6"),
+])
+def test_passwords_after_short_cues_a_login_pair_and_a_bare_credential_word_are_secrets(text, secret):
+    out, _ = anonymise_rows([_chat(text)], Anonymiser(KEY))
+    swapped = out[0]["messages"][0]["content"]
+    assert secret not in swapped and len(swapped) == len(text)  # swapped in place, same shape
+
+
+@pytest.mark.parametrize("text", [
+    "the first pass: done, then a bypass=skipped", "reset your password manager settings",
+    "upgrade to password v2.1.3 hashing", "the token limit is 4096 tokens", "keep it a secret until Friday",
+    "credentials: see the vault / ask ops", "Password: reset it via the portal", "Password: 8 characters minimum",
+])
+def test_credential_words_in_prose_are_left_alone(text):
+    out, _ = anonymise_rows([_chat(text)], Anonymiser(KEY))
+    assert out[0]["messages"][0]["content"] == text
+
+
+def test_a_pin_is_swapped_after_its_label_only():
+    """"PIN: 4492" is the card's PIN; 4492 elsewhere (a quantity, a year) is no evidence of it, and looking
+    for it there would refuse whole files."""
+    out, _ = anonymise_rows([_chat("PIN: 4492 for the card"), _chat("order 4492 units; pin 3000 to the board")],
+                            Anonymiser(KEY))
+    first, second = (r["messages"][0]["content"] for r in out)
+    assert "4492" not in first and re.fullmatch(r"PIN: \d{4} for the card", first)
+    assert second == "order 4492 units; pin 3000 to the board"
+
+
+def test_a_passphrase_under_a_password_key_or_after_password_colon_is_swapped_whole():
+    rows = [{"messages": [
+        {"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": {
+            "name": "create_account", "arguments": json.dumps({"username": "mgonzalez84",
+                                                               "password": "correct horse battery staple"})}}]},
+        {"role": "tool", "content": json.dumps({"created": True, "password": "tiny purple elephant",
+                                                "secret": "not set", "status": "account created for you"})},
+        {"role": "user", "content": "Password: purple monkey dishwasher"}]}]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    text = json.dumps(out)
+    for real in ("correct horse battery staple", "tiny purple elephant", "purple monkey dishwasher"):
+        assert real not in text
+    result = json.loads(out[0]["messages"][1]["content"])
+    assert len(result["password"].split()) == 3  # a passphrase's fake is words too
+    assert result["secret"] == "not set" and result["status"] == "account created for you"  # a placeholder, prose
+    assert out[0]["messages"][2]["content"].startswith("Password: ")
+
+
+def test_a_pem_body_pasted_as_json_text_or_in_an_env_line_is_swapped_and_its_armour_kept():
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"
+    key = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+    account = {"type": "service_account", "private_key_id": "4f8a9b2c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a",
+               "private_key": key}
+    rows = [_chat("Here is our service account, please check it: " + json.dumps(account)),
+            _chat(f'my .env has PRIVATE_KEY="-----BEGIN RSA PRIVATE KEY-----\\n{body}\\n-----END RSA PRIVATE KEY-----"'),
+            _chat(json.dumps({"private_key": key}))]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    text = json.dumps(out)
+    assert body not in text and "4f8a9b2c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a" not in text
+    pasted = out[0]["messages"][0]["content"]
+    assert '"-----BEGIN PRIVATE KEY-----\\n' in pasted and '\\n-----END PRIVATE KEY-----\\n"' in pasted
+    assert json.loads(pasted.partition(": ")[2])["private_key"].count("\n") == 3  # the escapes are still escapes
+    env = out[1]["messages"][0]["content"]
+    assert env.startswith('my .env has PRIVATE_KEY="-----BEGIN RSA PRIVATE KEY-----\\n')
+    assert env.endswith('\\n-----END RSA PRIVATE KEY-----"')
+    assert json.loads(out[2]["messages"][0]["content"])["private_key"].startswith("-----BEGIN PRIVATE KEY-----\n")
+
+
+def test_a_long_pem_body_gets_a_fake_too():
+    body = "\n".join(["MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"] * 26)  # ~1 700 characters
+    out, _ = anonymise_rows([_chat(f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----")], Anonymiser(KEY))
+    assert "MIIEvQIBADANBgkqhkiG9w0" not in out[0]["messages"][0]["content"]
+
+
+def test_a_birth_date_as_yyyymmdd_after_a_cue_or_as_an_integer_under_a_dob_key():
+    rows = [{"messages": [
+        {"role": "user", "content": "Register me, dob 19870314."},
+        {"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": {
+            "name": "register_patient", "arguments": {"patient_id": "p1", "dob": 19870314, "order_date": 20240314,
+                                                      "quantity": 19870314}}}]}]},
+            _chat("invoice 19870314 is due; build 20240314 passed")]
+    anon = Anonymiser(KEY)
+    out, _ = anonymise_rows(rows, anon)
+    args = out[0]["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    fake = anon.fake("birth_date", "19870314")
+    assert re.fullmatch(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-2])", fake) and fake != "19870314"
+    assert out[0]["messages"][0]["content"] == f"Register me, dob {fake}."
+    assert args["dob"] == int(fake) and args["order_date"] == 20240314
+    # the same digits elsewhere are the birth date's value, as a birth date in any other layout is
+    assert args["quantity"] == int(fake)
+    assert out[1]["messages"][0]["content"].endswith("build 20240314 passed")
+
+
+def test_an_other_value_that_is_a_number_gets_a_number_of_as_many_digits():
+    """`other: 19870314` for an integer argument refused the whole file; as a string it became "redacted-…"."""
+    rows = [{"messages": [{"role": "user", "content": "member 19870314 here"},
+                          {"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": {
+                              "name": "lookup_member", "arguments": json.dumps({"member_no": 19870314})}}]}]}]
+    anon = Anonymiser(KEY, parse_known("other: 19870314"))
+    out, _ = anonymise_rows(rows, anon)
+    fake = anon.fake("other", "19870314")
+    assert re.fullmatch(r"[1-9]\d{7}", fake) and fake != "19870314"
+    assert out[0]["messages"][0]["content"] == f"member {fake} here"
+    assert json.loads(out[0]["messages"][1]["tool_calls"][0]["function"]["arguments"]) == {"member_no": int(fake)}
+    assert anon.fake("other", "Elm Street 12").startswith("redacted-")
+
+
+@pytest.mark.parametrize("text, before, after, real", [
+    ("Referral for DR. OLUWASEUN ADEYEMI.", "Referral for DR. ", ".", ("OLUWASEUN", "ADEYEMI")),
+    ("Reminder for MRS. ELEANOR FITZGERALD-BOYLE.", "Reminder for MRS. ", ".", ("ELEANOR", "FITZGERALD", "BOYLE")),
+    ("MR. JEAN-PIERRE LEFÈVRE, account 4471", "MR. ", ", account 4471", ("JEAN", "PIERRE", "LEFÈVRE")),
+    ("Please call MARGARET THATCHER-JONES today.", "Please call ", " today.", ("MARGARET", "THATCHER", "JONES")),
+])
+def test_a_name_in_capitals_after_an_honorific_or_with_a_hyphenated_surname_is_swapped_alone_in_a_file(
+        text, before, after, real):
+    """Each alone in its file: a mixed-case spelling elsewhere in a bigger file had hidden the leak."""
+    out, _ = anonymise_rows([_chat(text)], Anonymiser(KEY))
+    swapped = out[0]["messages"][0]["content"]
+    assert not any(r in swapped for r in real), swapped
+    assert swapped.startswith(before) and swapped.endswith(after)
+    assert swapped[len(before):len(swapped) - len(after)].isupper()  # the fake in capitals too
+
+
+def test_a_shouted_line_after_an_honorific_keeps_its_other_words():
+    out, _ = anonymise_rows([_chat("DR. SMITH APPROVED THE PLAN"), _chat("MR. WHITFIELD CALLED AT NOON")], Anonymiser(KEY))
+    first, second = (r["messages"][0]["content"] for r in out)
+    assert first.startswith("DR. ") and first.endswith(" APPROVED THE PLAN") and "SMITH" not in first
+    assert second.startswith("MR. ") and second.endswith(" CALLED AT NOON") and "WHITFIELD" not in second
+
+
+@pytest.mark.parametrize("text, real", [
+    ("The patient, Mrs. Bich Ngoc Pham, was admitted.", ("Bich", "Ngoc", "Pham")),
+    ("Schedule a call with Nguyễn Thị Hương from Hanoi.", ("Nguyễn", "Hương")),
+    ("Call Hans-H. Köhler.", ("Hans", "Köhler")),
+])
+def test_every_part_of_a_three_part_name_or_one_with_an_initial_is_swapped(text, real):
+    out, _ = anonymise_rows([_chat(text)], Anonymiser(KEY))
+    swapped = out[0]["messages"][0]["content"]
+    assert not any(r in swapped for r in real), swapped
+    assert "Hanoi" in swapped or "Hanoi" not in text
+    if "Hans-H." in text:  # the initial stays an initial after its hyphen
+        assert re.fullmatch(r"Call [A-Z][a-z]+-[A-Z]\. [A-Z][a-z]+\.", swapped)
+
+
+def test_a_lower_case_name_after_a_lower_case_honorific():
+    out, _ = anonymise_rows([_chat("spoke with dr. rosa parks-whitman today"), _chat("took 300 ms. next step: dr. who?")],
+                            Anonymiser(KEY))
+    first, second = (r["messages"][0]["content"] for r in out)
+    assert "rosa" not in first and "parks" not in first and "whitman" not in first
+    assert first.startswith("spoke with dr. ") and first.endswith(" today") and first == first.lower()
+    assert second == "took 300 ms. next step: dr. who?"  # a unit, and an ordinary word, are no name
+
+
+def test_a_hyphenated_surname_alone_gets_the_fake_it_has_in_the_full_name():
+    rows = [{"messages": [{"role": "user", "content": "Please send a reminder to Mrs. Eleanor Fitzgerald-Boyle."},
+                          {"role": "assistant", "content": "Done: 'Dear Mrs Fitzgerald-Boyle, your appointment is on "
+                                                           "Monday.' Anne-Marie Duval and Anne-Marie agree."}]}]
+    out, _ = anonymise_rows(rows, Anonymiser(KEY))
+    user, answer = (m["content"] for m in out[0]["messages"])
+    full = re.search(r"to Mrs\. (\S+) (\S+)\.$", user)
+    assert full and re.search(rf"Dear Mrs {re.escape(full.group(2))},", answer), (user, answer)
+    given = re.search(r"Monday\.' (\S+) \S+ and (\S+) agree", answer)
+    assert given and given.group(1) == given.group(2) and "Anne" not in answer
+
+
+def test_a_refusal_by_the_survival_check_exits_2_like_any_bad_input(tmp_path, monkeypatch):
+    from orchestrator.cli import main
+
+    src, dest, known = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "known.txt"
+    blob = base64.b64encode(b"owner=Sandra Lee;ref=CR-88123-Z").decode()
+    src.write_text(json.dumps({"messages": [{"role": "tool", "content": json.dumps({"blob": blob})}]}) + "\n")
+    known.write_text("name: Sandra Lee\n")
+    monkeypatch.setenv("ANON_TEST_KEY", "0123456789abcdef0123456789abcdef")
+    assert main(["anonymise", str(src), str(dest), "--key-env", "ANON_TEST_KEY", "--known", str(known)]) == 2
+    assert not dest.exists()

@@ -62,7 +62,7 @@ def test_anonymise_reads_the_key_from_the_environment_and_refuses_survivors(tmp_
     dest.unlink()
     res = toolsweep("anonymise", str(src), str(dest), "--key-env", "ANON_KEY", "--known", str(known),
                      "--disable", "name", env={"ANON_KEY": "k1-test-key-0123456789"})
-    assert res.returncode == 1 and "a name value would survive" in res.stderr and not dest.exists()
+    assert res.returncode == 2 and "a name value would survive" in res.stderr and not dest.exists()
 
 
 def test_label_with_an_unreachable_endpoint_stops_and_resumes(tmp_path):

@@ -8,7 +8,8 @@ on every string of a row — user and assistant text, nested tool-call arguments
 so a call's arguments and the result that echoes them still agree after anonymisation.
 
 Detectors: regexes for emails, URLs (not those on localhost, private addresses or example domains),
-credentials (`sk_live_…`, `ghp_…`, `AKIA…`, JWTs, whatever follows "Bearer "), public IPv4 and IPv6
+credentials (`sk_live_…`, `ghp_…`, `AKIA…`, JWTs, whatever follows "Bearer "; passwords after their cues
+and a PIN after its label: secrets_under_keys), public IPv4 and IPv6
 addresses, phone numbers (one identity per national number, whatever country code or trunk 0 it is
 written with), handles (`@user`) and ticket ids (`ABC-123`, in any case; their prefix also becomes a
 known project key); person names (names.py), identity numbers, birth dates and street addresses
@@ -42,6 +43,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import cycle
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
@@ -64,6 +66,11 @@ _WORDS_BEFORE_AT = [rf"(?i:{w})[ \t]" for w in """me us him her them it you i we
 arrives arrived be is are was were am stay staying live lives living work works working based born home here there
 reach write email mail contact available sit sits stop start starts end ends begins due held up out in on off back
 now then only also best least once all one aim aimed good bad great later early noon night""".split()]
+
+# Fixed-width labels a PIN follows (lookbehinds in the secret pattern): "PIN: 4492", "pin=4492", "PIN is 4492".
+_PIN_LABELS = [f"{pin}{code}{sep}" for pin in ("PIN", "Pin", "pin") for code in ("", " code", " number")
+               for sep in (": ", ":", "=", " is ") + ((" ",) if pin == "PIN" else ())]  # "pin 3000 to the board"
+_PIN_LABELS = [rf"(?<![\w-]){re.escape(label)}" for label in sorted(_PIN_LABELS, key=len, reverse=True)]
 
 # Order matters where patterns overlap: a URL may hold an email or a handle, an email holds an
 # `@domain` that is not a handle.
@@ -99,7 +106,11 @@ _PATTERNS = {
               r"|(?<=Basic )(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}"
               r"|(?:(?<=[Aa]pi[-_ ][Kk]ey: )|(?<=[Aa]pi[-_ ][Kk]ey=)|(?<=[Aa]pikey: )|(?<=[Aa]pikey=)|(?<=[Tt]oken: )"
               r"|(?<=[Tt]oken=))(?=[A-Za-z._~+/-]*\d)(?=[\d._~+/-]*[A-Za-z])[A-Za-z0-9._~+/-]{16,}=*"
-              r"|(?<=PRIVATE KEY-----)\s*[A-Za-z0-9+/=][A-Za-z0-9+/=\s]{15,}?(?=\s*-----END)",
+              # A PEM key's body, its lines broken by newlines or, pasted inside JSON or a `.env` value, by
+              # literal `\n` escapes (the armour lines around it are kept: _shape keeps the escapes)
+              r"|(?<=PRIVATE KEY-----)(?:\s|\\[nr])*[A-Za-z0-9+/=](?:[A-Za-z0-9+/=\s]|\\[nr]){15,}?(?=(?:\s|\\[nr])*-----END)"
+              # A PIN after its label ("PIN: 4492", "pin code is 0911"): swapped where it stands (_PIN_LABELS)
+              r"|(?:" + "|".join(rf"(?<={label})" for label in _PIN_LABELS) + r")\d{4,8}(?![\w-]|[.,]\d)",
     # An IBAN (two letters, two check digits, up to 30 letters and digits, in groups of four or not) and a
     # payment card number (13-19 digits, in groups of four, Amex's 4-6-5, or none); each must pass its
     # checksum (_let_go), so an order number or a phone number of that length is rarely taken for one.
@@ -393,18 +404,43 @@ def _no_ones_url(url: str) -> bool:
 # A value under a credential's key ("password": "…", `aws_secret_access_key = …`) is a secret whatever its
 # shape, when it looks like one: a digit, or upper and lower case, and no ordinary word or placeholder. The
 # credential word is the key or its last part ("refresh_token", not "max_tokens", "tokenizer", "passenger").
-_CREDENTIAL_WORDS = r"(?:password|passwd|passphrase|pwd|secret|token|api_?key|apikey|access_?key|private_?key" \
+_CREDENTIAL_WORDS = r"(?:password|passwd|passphrase|pwd|secret|token|api_?key|apikey|access_?key|private_?key(?:_?id)?" \
                     r"|client_?secret|auth_?key|credentials?)"
 _SECRET_KEY = re.compile(rf"(?:^|_){_CREDENTIAL_WORDS}$")  # on keyed_strings' snake_cased, casefolded key
+# Keys whose value is a password, which may be words ("correct horse battery staple"); a token or an API key
+# never holds a space, so a value with spaces under one is something else.
+_PASSWORD_KEY = re.compile(r"(?:^|_)(?:password|passwd|passphrase|pwd|secret)$")
 _SECRET_IN_TEXT = re.compile(rf"(?i)(?<![\w-])(?:[\w-]*[_-])?{_CREDENTIAL_WORDS}(?![\w-])[\"']?"
                              r"(?:[ \t]*[:=][ \t]*|[ \t]+(?:is|was|reads)[ \t]+)[\"']?"  # "password: …", "password is …"
                              r"([^\s\"',;]{6,})")
+# Short forms of "password" in text only, as keys they are other things ("pass": a boarding pass, "pw": a
+# width): "pass=Tr0ub4dor&3x", "wifi pw: gr33nTea#9", "new pass: …".
+_PASS_IN_TEXT = re.compile(r"(?i)(?<![\w-])(?:pass|pw)[ \t]*[:=][ \t]*[\"']?([^\s\"',;]{6,}?)\.?(?![^\s\"',;])")
+# A credential word and its value with only a space between ("with password toor1234", "secret Zk3J…"):
+# read as a credential only when the value could be no word: see _bare_secret_shaped.
+_BARE_SECRET_IN_TEXT = re.compile(rf"(?i)(?<![\w-])(?P<word>{_CREDENTIAL_WORDS}|pw)[ \t]+([^\s\"',;]{{6,}}?)[.!?)]?(?!\S)")
+# A login written as a user and a password after the word "credentials" or "login": "credentials: admin /
+# Welcome123!", "login is root:toor1234"; the user is an account name, left to the username rules.
+_LOGIN_PAIR_IN_TEXT = re.compile(r"(?i)(?<![\w-])(?:credentials?|creds|login)[ \t]*(?:[:=]|is|are)[ \t]*"
+                                 r"[^\s/:\"',;]+[ \t]*[/:][ \t]*([^\s\"',;]{6,}?)\.?(?![^\s\"',;])")
+# A passphrase after "password:" ("Password: purple monkey dishwasher"): the rest of its line when it is two
+# to six words and none of them is a word of prose ("Password: reset it via the portal" is advice).
+_PASSPHRASE_IN_TEXT = re.compile(r"(?i)(?<![\w-])(?:password|passphrase|passwd)[ \t]*[:=][ \t]*[\"']?"
+                                 r"([^\s\"',;.]+(?:[ \t]+[^\s\"',;.]+){1,5})[\"']?[.!]?[ \t]*(?:\n|$)")
+_PROSE_WORDS = frozenset("""a an the it is are was be to of in on at by for from with via and or not no yes your my our
+his her their this that these those see use set reset change changed changing same as below above here there
+please must should will can cannot can't don't required optional hidden masked redacted unknown none null empty
+old new just still only then if when where how what which who sent sending stored saved updated expired
+characters chars letters digits symbols minimum maximum min max length long strong weak invalid incorrect wrong
+ok accepted rejected successfully""".split())
 
 
 def _secret_shaped(value: str, in_text: bool = False) -> bool:
     """Whether a credential's value looks like one; in running text it needs a digit or a symbol too
     ("password: Priya" is no password)."""
-    if not (6 <= len(value) <= 200 and " " not in value and value[:1] not in "$<*{[(%" and len(set(value)) > 3):
+    # "-----BEGIN …": a PEM key's armour line, not the key (its body is a secret of its own: _PATTERNS)
+    if not (6 <= len(value) <= 200 and " " not in value and value[:1] not in "$<*{[(%" and len(set(value)) > 3
+            and not value.startswith("---")):
         return False
     if ordinary(value) or re.fullmatch(r"\d+|\d{4}-\d\d-\d\d.*|https?://.*", value):
         return False
@@ -412,14 +448,43 @@ def _secret_shaped(value: str, in_text: bool = False) -> bool:
     return symbol_or_digit or (not in_text and any(c.isupper() for c in value) and any(c.islower() for c in value))
 
 
+def _bare_secret_shaped(word: str, value: str) -> bool:
+    """A value after a credential word and a space: a password needs a digit and a letter ("password
+    toor1234", not "password manager" or "password v2"); a secret or token, which is long and random, 16
+    characters or more with a digit, a capital and a small letter ("secret Zk3Jd9Qp…", not "token limit")."""
+    if not _secret_shaped(value, in_text=True):
+        return False
+    has = lambda test: any(map(test, value))  # noqa: E731
+    if re.fullmatch(r"(?i)password|passwd|passphrase|pwd|pw", word):
+        return has(str.isdigit) and has(str.isalpha) and not re.fullmatch(r"(?i)v?\d+(?:\.\d+)*[a-z]?", value)
+    return len(value) >= 16 and has(str.isdigit) and has(str.isupper) and has(str.islower)
+
+
+def _passphrase_shaped(value: str) -> bool:
+    """A value of several words under a password key or after "password:" is the passphrase, whole
+    ("correct horse battery staple"), unless a word of it is prose or a placeholder ("not set", "see vault")."""
+    words = value.split()
+    return (len(words) >= 2 and len(value) <= 200 and value[:1] not in "$<*{[(%"
+            and not any(w.casefold().strip("'\"") in _PROSE_WORDS for w in words))
+
+
 def secrets_under_keys(obj: Any) -> Iterator[str]:
-    """String values under credential keys at any depth, and `password: …` / `token=…` in text."""
+    """String values under credential keys at any depth (a password's value whole, passphrases too), and
+    `password: …` / `token=…`, `pass=…`, "password toor1234" and "credentials: user / password" in text."""
     for key, value in keyed_strings(obj):
         if _SECRET_KEY.search(key) and _secret_shaped(value):
             yield value
+        elif _PASSWORD_KEY.search(key) and _passphrase_shaped(value):
+            yield value
     for _, text in _walk_strings(obj):
-        for m in _SECRET_IN_TEXT.finditer(text):
+        for m in (*_SECRET_IN_TEXT.finditer(text), *_PASS_IN_TEXT.finditer(text), *_LOGIN_PAIR_IN_TEXT.finditer(text)):
             if _secret_shaped(m.group(1), in_text=True):
+                yield m.group(1)
+        for m in _BARE_SECRET_IN_TEXT.finditer(text):
+            if _bare_secret_shaped(m.group("word"), m.group(2)):
+                yield m.group(2)
+        for m in _PASSPHRASE_IN_TEXT.finditer(text):
+            if _passphrase_shaped(m.group(1)):
                 yield m.group(1)
 
 
@@ -781,6 +846,10 @@ class Anonymiser:
         "al-Vale"), a name that opens with one is a surname throughout."""
         if word.casefold() in PARTICLES:
             return word
+        hyphened_initial = re.fullmatch(r"([^\W\d_]{2,})-([^\W\d_]\.)", word)
+        if hyphened_initial:  # "Hans-H.": the given name's fake and another initial ("Tenzin-R.")
+            head, initial = hyphened_initial.groups()
+            return f"{self._name_word_fake(head, role)}-{self._name_word_fake(initial, role)}"
         if re.fullmatch(r"[^\W\d_]\.", word):  # a middle initial stays an initial: "J." -> "R."
             letter = next(c for salt in range(64) for c in self._letters(self._digest("initial", word.upper(), salt), 1)
                           if c != word[0].upper())
@@ -813,7 +882,10 @@ class Anonymiser:
     def _shape(self, kind: str, value: str, d: bytes) -> str:
         if kind == "name":  # each word's own fake, so a part alone maps as it does inside the whole name
             joined = _JOINED.fullmatch(value)
-            if joined:  # "priya.raman" -> "oakley.brightwater": the parts' fakes, the separator kept
+            # a hyphenated name learned as a name ("Fitzgerald-Boyle", "Anne-Marie") is one surname or given
+            # name, faked as in the full name: as a joined form it was "Jordan-Kesley" beside "Mrs. Ari Keswood"
+            if joined and not (joined.group(2) == "-" and strip_accents(value).casefold() in self.name_role):
+                # "priya.raman" -> "oakley.brightwater": the parts' fakes, the separator kept
                 first, sep, last = joined.groups()
                 return f"{self._name_word_fake(first, 'first')}{sep}{self._name_word_fake(last, 'last')}"
             words = value.split()
@@ -828,6 +900,8 @@ class Anonymiser:
             return self._pick(LAST_NAMES, d, 4)
         if kind == "project":
             return self._letters(d, max(len(value), 2))
+        if kind == "other" and value.isdigit():  # a member number stays a number of as many digits (an int too)
+            return ("0" if value[0] == "0" else str(1 + d[0] % 9)) + self._digits(d[1:], len(value) - 1)
         if kind == "other":
             return f"redacted-{d[:4].hex()}"
         if kind == "id_number":
@@ -864,11 +938,13 @@ class Anonymiser:
             return fake
         if kind == "secret":  # the token's kind prefix kept ("ghp_", "sk_live_", "AKIA"), the rest redrawn
             prefix = _SECRET_PREFIX.match(value).group()
-            pool = iter(self._digits(d * 8, 256))  # digits 0-9 from the digest, as many as needed
-            return prefix + "".join(
-                (chr(ord("a") + (int(next(pool)) * 7 + i) % 26) if c.islower() else
-                 chr(ord("A") + (int(next(pool)) * 7 + i) % 26) if c.isupper() else next(pool) if c.isdigit() else c)
-                for i, c in enumerate(value[len(prefix):]))
+            pool = cycle(self._digits(d * 8, 256))  # digits 0-9 from the digest, as many as needed (a PEM body)
+            # a PEM body pasted in JSON text breaks its lines with literal `\n` escapes: they stay escapes
+            pieces = re.split(r"(\\[nr])", value[len(prefix):])
+            return prefix + "".join(piece if i % 2 else "".join(
+                (chr(ord("a") + (int(next(pool)) * 7 + j) % 26) if c.islower() else
+                 chr(ord("A") + (int(next(pool)) * 7 + j) % 26) if c.isupper() else next(pool) if c.isdigit() else c)
+                for j, c in enumerate(piece)) for i, piece in enumerate(pieces))
         if kind == "card":  # (value: the digits) the network's first four kept (a Mastercard stays one), the
             body = value[:4] + self._digits(d[1:], len(value) - 5)  # rest redrawn, the check digit valid again
             return body + _luhn_check_digit(body)
@@ -993,13 +1069,13 @@ class Anonymiser:
         return self._compiled[key]
 
     def number(self, n: int, counts: Counter | None = None, seen: dict[str, set] | None = None) -> int:
-        """A JSON integer that is an identity number the rows state (`{"bsn": 123456782}`) or a phone
-        number written as digits becomes its fake (the same fake the number's text form gets; a phone
-        fake's first digit is never 0, so it keeps its length)."""
+        """A JSON integer that is an identity number or a birth date (`{"dob": 19870314}`) the rows state,
+        a value listed as `other:`, or a phone number written as digits becomes its fake (the same fake
+        the number's text form gets; a phone fake's first digit is never 0, so it keeps its length)."""
         digits = str(n)
-        personal = self.known.get(digits)
-        if personal is not None and personal.kind == "id_number" and "id_number" not in self.disabled:
-            kind = "id_number"
+        known = self.known.get(digits)
+        if known is not None and known.kind in ("id_number", "birth_date", "other") and known.kind not in self.disabled:
+            kind = known.kind
         elif "phone" not in self.disabled and (digits in self.short_numbers or (
                 re.fullmatch(_PATTERNS["phone"], digits) and _is_phone(digits))):
             kind = "phone"
@@ -1018,6 +1094,10 @@ class Anonymiser:
         for s in cjk_free_pieces(plain for _, text in _walk_strings(row, numbers=True) for plain in _plain_texts(text)):
             for kind in REGEX_KINDS:
                 for m in re.finditer(_PATTERNS[kind], s):
+                    # A PIN is swapped only after its label: four digits alone elsewhere in a file are as
+                    # often a quantity or a year, and looking for them would refuse whole files.
+                    if kind == "secret" and m.group().isdigit():
+                        continue
                     if not _let_go(kind, m.group(), s, m.start(), self.not_ticket_prefixes):
                         found.setdefault(kind, set()).add(m.group())
             for m in re.finditer(short, s) if short else ():

@@ -2,7 +2,7 @@
 
 A name is only worth swapping when it is found where it is written, and a regex alone cannot tell
 "Grace Hopper" from "grace period" or "Paris" the person from the city. So a capitalised span
-(1-3 words, with particles such as "van der", "al-", "O'") counts as a person's name only where the
+(1-4 words, with particles such as "van der", "al-", "O'") counts as a person's name only where the
 text or the row's structure says so:
 
 1. after an honorific: "Mr. Tanaka", "dr. Ngozi Okonjo-Iweala", "Ms. O'Neill";
@@ -309,7 +309,8 @@ def _spans(text: str) -> Iterable[list[re.Match]]:
             i += 1
             continue
         j = i + 1
-        while j < len(words) and text[words[j - 1].end():words[j].start()] == " " and _name_word(words[j].group()):
+        while j < len(words) and text[words[j - 1].end():words[j].start()] in (" ", ". " * _ends_in_initial(words[j - 1])) \
+                and _name_word(words[j].group()):
             j += 1
         run = words[i:j]
         while run and run[-1].group().casefold() in PARTICLES:  # a name does not end on "van"
@@ -317,6 +318,12 @@ def _spans(text: str) -> Iterable[list[re.Match]]:
         if run:
             yield run
         i = j
+
+
+def _ends_in_initial(word: re.Match) -> bool:
+    """ "J" of "Robert J. Kowalski", "Hans-H" of "Hans-H. Köhler": a capital alone, or after a hyphen, that
+    a full stop follows; the name goes on after it."""
+    return bool(re.fullmatch(r"(?:[^\W\d_]+-)?[A-Z]", word.group())) and word.string[word.end():word.end() + 1] == "."
 
 
 _PRONOUN_I = frozenset("i i'm i’m i'll i’ll i've i’ve i'd i’d".split())
@@ -328,7 +335,7 @@ def _name_word(word: str) -> bool:
     return _capitalised(word) or word.casefold() in PARTICLES or _particle_surname(word)
 
 
-def _trim(words: list[str], most: int = 3) -> list[str]:
+def _trim(words: list[str], most: int = 4) -> list[str]:
     """The name part of a span: at most `most` name words (particles ride along), leading particles kept."""
     out, count = [], 0
     for w in words:
@@ -561,13 +568,22 @@ def names_in_text(text: str) -> dict[str, str | None]:
                 and (_cue_before(text, run[1].start()) or "").endswith(run[0].group().casefold()):
             run = run[1:]  # "ich bin Kerstin": "bin" ends the cue, it is no particle of the name here
         # A sentence's capitalised first word before a full name ("Yesterday Priya Nair called", "Это Ольга
-        # Петрова"): the name is the rest, when the rest opens with a first name and its surname.
+        # Петрова"): the name is the rest, when the rest opens with a first name and its surname. Not after an
+        # honorific ("Mrs. Bich Ngoc Pham" is all name) nor a listed surname: a family name written first
+        # ("Nguyễn Thị Hương") kept its real part beside the fakes of the other two.
+        surname_first = False
         while len(run) >= 3 and not is_first_name(run[0].group()) and is_first_name(run[1].group()) and (
-                _second_name(run[2].group()) or (_fold(run[1].group()) not in lasts and _unlisted_surname(run[2].group()))):
+                _second_name(run[2].group()) or (_fold(run[1].group()) not in lasts and _unlisted_surname(run[2].group()))) \
+                and not _HONORIFIC_BEFORE.search(text[max(0, run[0].start() - 12):run[0].start()]):
+            if _fold(run[0].group()) in lasts and not ordinary(run[0].group()):
+                surname_first = True
+                break
             run = run[1:]
         if not run:
             continue
-        start, end, words = run[0].start(), run[-1].end(), [w.group() for w in run]
+        start, end = run[0].start(), run[-1].end()
+        # an initial keeps its full stop, so the name is found as the text writes it ("Hans-H. Köhler")
+        words = [w.group() + "." * (i < len(run) - 1 and _ends_in_initial(w)) for i, w in enumerate(run)]
         if re.search(r"['’]s$", words[-1]):  # "Mr. Georgiou's address": the name is "Georgiou"
             words[-1], end = words[-1][:-2], end - 2
         if (len(words) >= 2 and words[-1].casefold() in _NAMED_AFTER_PEOPLE) or (
@@ -588,6 +604,8 @@ def names_in_text(text: str) -> dict[str, str | None]:
             continue
         if honorific:                                                   # rule 1
             found[name] = role
+        elif surname_first:                                             # rule 2, the family name first
+            found[name] = None
         elif len(core) >= 2 and is_first_name(words[0]) and (_second_name(core[1]) or (
                 _fold(words[0]) not in lasts and _unlisted_surname(core[1]))):
             found[name] = None                                          # rule 2
@@ -640,9 +658,70 @@ def names_in_text(text: str) -> dict[str, str | None]:
         found.setdefault(name, None)
     for match in _CAPITALS_PAIR.finditer(text):  # "CALL MARGARET THOMPSON BEFORE 5PM": a shouted full name
         first, last = match.group(1), match.group(2)
-        if _fold(first) in firsts and _fold(last) in lasts and not ordinary(first) and not ordinary(last):
+        if _fold(first) in firsts and _listed_surname(last) and not ordinary(first) and not ordinary(last):
             found.setdefault(f"{first.title()} {last.title()}", None)
+    for name in capitals_after_honorific(text):
+        found.setdefault(name, "last" if " " not in name else None)
+    for name in lower_case_after_honorific(text):
+        found.setdefault(name, "last" if " " not in name else None)
     return found
+
+
+def _listed_surname(word: str) -> bool:
+    """A lexicon surname, or a hyphenated one each of whose parts is a lexicon name ("THATCHER-JONES")."""
+    firsts, lasts = lexicon()
+    parts = [_fold(p) for p in word.split("-")]
+    return _fold(word) in lasts or (len(parts) > 1 and parts[-1] in lasts and all(p in lasts or p in firsts for p in parts))
+
+
+# A name in capitals after an honorific ("DR. OLUWASEUN ADEYEMI", "MRS. ELEANOR FITZGERALD-BOYLE", "MR. JEAN-PIERRE
+# LEFÈVRE"): the words in capitals after it, up to three; checked word by word in capitals_after_honorific.
+_CAPITALS_AFTER_HONORIFIC = re.compile(r"(?<![^\W\d_])(?:" + "|".join(h.upper() for h in HONORIFICS) + r")\.?[ \t]+"
+                                       r"([^\W\d_](?:[^\W\d_]|['’-])*(?:[ \t]+[^\W\d_](?:[^\W\d_]|['’-])*){0,2})")
+
+
+def capitals_after_honorific(text: str) -> Iterator[str]:
+    """Names in capitals after an honorific, title-cased (their fakes take the capitals back). The first
+    word is the name unless it is an ordinary word alone ("MR. WHITE": learned, every "WHITE" of the file
+    would be swapped, "WHITE HOUSE" too); a later word counts
+    while it is in capitals and no ordinary word, and, in a text written in capitals ("DR. SMITH APPROVED
+    THE PLAN"), only when it is a lexicon surname or hyphenated: there the name's end is not otherwise seen."""
+    letters = [c for c in text if c.isalpha()]
+    shouted = sum(c.islower() for c in letters) < len(letters) / 5  # a line or a message in capitals
+    for match in _CAPITALS_AFTER_HONORIFIC.finditer(text):
+        words = match.group(1).split()
+        taken = []
+        for i, word in enumerate(words):
+            if not (word.isupper() and len(word.replace("-", "")) >= 2 and _WORD.fullmatch(word)):
+                break
+            if i > 0 and (ordinary(word) or shouted and not (_listed_surname(word) or "-" in word)):
+                break
+            taken.append(word)
+        if taken and _fold(" ".join(taken)) not in _HONORIFIC_BRANDS and not (len(taken) == 1 and ordinary(taken[0])):
+            yield " ".join(w.title() for w in taken)
+
+
+# A name typed in lower case after a lower-case honorific with its full stop ("spoke with dr. rosa parks-whitman"):
+# not after a number ("300 ms. next"), and the name three letters or more a word ("ms. ng" would make every
+# "ng" a name, `ng serve` too).
+_LOWER_AFTER_HONORIFIC = re.compile(r"(?<![\w.])(?<!\d )(?:mr|mrs|ms|mx|dr|prof)\.[ \t]+([a-z][a-z'’-]{2,})"
+                                    r"(?:[ \t]+([a-z][a-z'’-]{2,}))?(?![\w'’-])")
+
+
+def lower_case_after_honorific(text: str) -> Iterator[str]:
+    """A lower-case name after a lower-case honorific: its first word when no ordinary word, and the word
+    after it when the first is a lexicon first name and the second no ordinary word ("dr. rosa parks-whitman",
+    "mr. kowalski"; not "dr. rosa today")."""
+    firsts = lexicon()[0]
+    for match in _LOWER_AFTER_HONORIFIC.finditer(text):
+        first, second = match.group(1), match.group(2)
+        if ordinary(first) or _fold(first) in _NEVER_A_NAME:
+            continue
+        if second and _fold(first) in firsts and not ordinary(second) and _fold(second) not in _NEVER_A_NAME \
+                and not any(ordinary(p) for p in second.split("-") if len(p) > 3 and "-" not in second):
+            yield f"{first} {second}"
+        else:
+            yield first
 
 
 # A writer naming themselves: "Hi, Peregrine here", "Hello - Ana Lima here", "This is Peregrine from billing".

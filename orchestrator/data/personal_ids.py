@@ -8,7 +8,7 @@ the row's structure says what they are:
    0123", "Tax ID (TIN): 12-3456789", "MRN 00482913", "BSN 123456782"; a US social security number in its
    3-2-4 layout with dashes is found with no cue (its area, group and serial ranges must hold);
 2. a birth date after "born", "DOB", "date of birth", "birthday" (and their German, French and Spanish
-   forms): "born on March 14, 1987", "DOB: 14/03/1987", "birthday is 14th of March";
+   forms): "born on March 14, 1987", "DOB: 14/03/1987", "birthday is 14th of March", "dob 19870314";
 3. a street address: a house number, capitalised words and a street type ("221B Baker Street", "1600
    Pennsylvania Avenue NW, Suite 200", "350 5th Ave"); a street type first ("12 rue de Rivoli", "Calle
    Mayor 5", "Via Roma 12": a house number is required); a compound street name and its number
@@ -110,7 +110,11 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?" \
          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _ORDINAL = r"(?:st|nd|rd|th)"
+# A date written as eight digits, YYYYMMDD (forms, HL7 and EHR exports): only a valid month and day of a
+# year 1900-2099 reads as one, and only after a birth-date cue or under a birth-date key.
+_COMPACT_DATE = r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _DATE = (rf"\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}(?![\d/.-]*\d)"                     # 1987-03-14
+         rf"|(?<!\d){_COMPACT_DATE}(?![\d/.-]*\d)"                                   # 19870314
          rf"|\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:\d{{4}}|\d{{2}})(?![\d/.-]*\d)"          # 14/03/1987, 02.11.75
          rf"|\d{{1,2}}{_ORDINAL}?(?:\s+of)?\s+(?i:{_MONTH})\.?(?:,?\s+\d{{4}})?(?!\w)"   # 14th of March 1987
          rf"|(?i:{_MONTH})\.?\s+\d{{1,2}}{_ORDINAL}?(?:,?\s+\d{{4}})?(?!\w)")          # March 14, 1987
@@ -121,6 +125,7 @@ _DOB_CUE = re.compile(
 _DATE_ONLY = re.compile(rf"(?:{_DATE})")
 _ISO_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})")              # year, sep, month, sep, day
 _NUMERIC_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{4}|\d{2})")    # a, sep, b, sep, year
+_COMPACT = re.compile(r"(\d{4})(\d\d)(\d\d)")                                      # year, month, day
 
 
 def birth_dates_in_text(text: str) -> Iterator[str]:
@@ -299,6 +304,9 @@ def date_key(value: str) -> str:
     iso = _ISO_DATE.fullmatch(value)
     if iso:
         return f"{int(iso[1]):04d}-{int(iso[3]):02d}-{int(iso[5]):02d}"
+    compact = _COMPACT.fullmatch(value)
+    if compact:
+        return f"{compact[1]}-{compact[2]}-{compact[3]}"
     numeric = _NUMERIC_DATE.fullmatch(value)
     if numeric and len(numeric[5]) == 4 and (int(numeric[1]) > 12) != (int(numeric[3]) > 12):  # one can only be the day
         day, month = (numeric[1], numeric[3]) if int(numeric[1]) > 12 else (numeric[3], numeric[1])
@@ -329,6 +337,9 @@ def fake_birth_date(value: str, digest: bytes) -> str:
     if iso:
         y, sep1, m, sep2, d = iso.groups()
         return f"{year(y)}{sep1}{padded(m, month)}{sep2}{padded(d, day)}"
+    compact = _COMPACT.fullmatch(value)
+    if compact:  # still eight digits: an integer argument stays an integer of the same length
+        return f"{year(compact[1])}{month:02d}{day:02d}"
     numeric = _NUMERIC_DATE.fullmatch(value)
     if numeric:
         a, sep1, b, sep2, y = numeric.groups()
