@@ -378,6 +378,9 @@ def check_report(report: object, where: object) -> dict:
                                      f"{'true or false' if kind is bool else 'a whole number' if kind is int else 'text'}")
             if kind is int and value < 0:
                 raise InputFileError(f"{where}: case {r['id']!r}: '{field}' is {value}; a count is 0 or more")
+            if kind is int and value >= 2 ** 53:  # the intervals sum counts in float64, exact below 2**53
+                raise InputFileError(f"{where}: case {r['id']!r}: '{field}' is {str(value)[:20]}... ({len(str(value))} "
+                                     f"digits); no answer holds that many calls or keys")
         if r["kind"] == "probe" and r.get("outcome", OUTCOMES[0]) not in OUTCOMES:
             raise InputFileError(f"{where}: case {r['id']!r}: 'outcome' is {r['outcome']!r}; expected one of "
                                  f"{', '.join(OUTCOMES)}")
@@ -485,7 +488,7 @@ def derived_mismatch(report: dict) -> str | None:
     try:
         rebuilt = _derived_blocks(json.dumps(report["cases"], sort_keys=True),
                                   (report.get("header") or {}).get("seed", 0), method)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as err:
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as err:
         return f"the per-case records cannot be re-aggregated ({err!r})"
     for block in DERIVED_BLOCKS:
         if block in report:
@@ -545,7 +548,7 @@ def summary_mismatch(report: dict) -> str | None:
         probes = [r for r in report["cases"] if r["kind"] == "probe"]
         derived = _metrics(calls)
         derived["fabrication_rate"] = fabrication_summary(probes)["fabricated_rate"]
-    except (KeyError, TypeError, ZeroDivisionError) as err:
+    except (KeyError, TypeError, ZeroDivisionError, OverflowError) as err:
         return f"the per-case records cannot be re-aggregated ({err!r})"
     wrong = []
     for name, value in derived.items():

@@ -156,7 +156,7 @@ def _intervals(measure, groups: list[list[int]], size: int, n_resamples: int, se
             for n, values in measure.draws(block).items():
                 if n in drawn:
                     drawn[n].append(values[~np.isnan(values)])
-        return {n: _percentile(np.concatenate(v), confidence) for n, v in drawn.items()}
+        return {n: _percentile(np.concatenate(v) if v else np.empty(0), confidence) for n, v in drawn.items()}
 
     cis = run(groups, measure.names)
     if hull and len(groups) > 1:

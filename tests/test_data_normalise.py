@@ -616,3 +616,29 @@ def test_an_assistant_turn_before_any_user_turn_is_quarantined_unless_it_trains_
     only_assistant = normalise({"tools": [WEATHER], "messages": [{"role": "assistant", "content": "Hello."}]}, "s", 0)
     assert row_problem(only_assistant)[0] == "no_user_turn"
     assert row_problem(sharegpt, skip=["assistant_before_user"]) is None
+
+
+@pytest.mark.parametrize("where, row", [
+    ("the function_call value", {"tools": json.dumps([WEATHER]), "conversations": [
+        {"from": "human", "value": "Weather in Oslo?"},
+        {"from": "function_call", "value": '{"name": "get_weather", "arguments": {"city": 5, "city": "Oslo"}}'},
+        {"from": "observation", "value": "3 C"}, {"from": "gpt", "value": "It is 3 degrees."}]}),
+    ("a <tool_call> or <tools> block", {"tools": [WEATHER], "messages": [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": '<tool_call>{"name": "get_weather", "arguments": {"city": 5, "city": "Oslo"}}'
+                                         '</tool_call>'},
+        {"role": "tool", "content": "3 C"}, {"role": "assistant", "content": "It is 3 degrees."}]}),
+    ("a <tool_call> or <tools> block", {"tools": [WEATHER], "messages": [  # the Python-literal form
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": "<tool_call>{'name': 'get_weather', 'arguments': {'city': 5, 'city': 'Oslo'}}"
+                                         "</tool_call>"},
+        {"role": "tool", "content": "3 C"}, {"role": "assistant", "content": "It is 3 degrees."}]}),
+    ("conversations", {"conversations": '[{"from": "human", "value": "Hi?", "value": "Weather?"}, '
+                                        '{"from": "gpt", "value": "Sunny."}]'}),
+])
+def test_a_key_named_twice_inside_a_row_is_quarantined_not_resolved_last_wins(where, row):
+    """JSON (and a Python dict) keeps the last of two values for one key: the call trained on "Oslo" and
+    its first argument, a type error, was never checked. Every place a row holds JSON text is read so."""
+    with pytest.raises(Reject) as rej:
+        normalise(json.dumps(row), "src", 0)
+    assert rej.value.check == "duplicate_key" and where in rej.value.reason and "twice" in rej.value.reason

@@ -440,6 +440,8 @@ def test_a_template_that_asks_for_the_date_gets_the_pinned_day():
 @pytest.mark.parametrize("edit, said", [
     (lambda r: r["cases"][-1].update(outcome="banana"), "'outcome' is 'banana'; expected one of"),
     (lambda r: r["cases"][0].update(tp=-5), "'tp' is -5; a count is 0 or more"),
+    # a valid JSON integer no float holds: `compare` ended in "unexpected OverflowError"
+    (lambda r: r["cases"][0].update(key_tp=10 ** 400), "(401 digits); no answer holds that many calls or keys"),
     (lambda r: r["cases"][0].update(id=144), "'id' is 144; expected the case id as text"),
 ])
 def test_a_report_record_no_eval_can_write_is_refused(edit, said):
@@ -779,3 +781,14 @@ def test_a_record_is_parsed_again_only_under_the_parser_that_made_it(tmp_path):
     with pytest.raises(InputFileError, match=r"r.json: case 'single_tool-000': its output parses to 0 call"):
         check_report(made, "r.json")
     assert check_report({**made, "parser": None}, "r.json")["parser"] is None
+
+
+def test_a_count_beyond_any_float_is_named_by_the_tamper_checks_not_raised():
+    """`verify` and the card re-derive a report from its records: a 10**400 count raised OverflowError
+    there (the intervals sum counts in float64)."""
+    from fake_reports import report
+    from evals.harness import derived_mismatch
+
+    r = report({"single_tool": (3, 4)}, {"fabricated": 1})
+    r["cases"][0]["key_tp"] = 10 ** 400
+    assert "cannot be re-aggregated" in derived_mismatch(r)

@@ -149,7 +149,7 @@ def parse_time(value: Any, what: str) -> float:
     raise Reject("bad_timestamp", f"{what} {value!r} is not ISO-8601 or epoch seconds")
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     """'null', 'a JSON list', 'a JSON string', ... for a value where an object was expected."""
     if value is None:
         return "null"
@@ -165,6 +165,15 @@ def _loads_unique(text: str, what: str) -> Any:
     except jsontext.DuplicateKeyError as dup:
         raise Reject("duplicate_key", f"{what}: {dup.msg}: a reader keeps one of the two values and drops "
                                       f"the other") from None
+
+
+def _strict_json_or_self(value: Any, what: str) -> Any:
+    """A column that may be JSON text (Parquet / Arrow) decoded, refused if it names a key twice; text
+    that is not JSON stays text (the caller refuses it by its shape)."""
+    try:
+        return _loads_unique(value, what) if isinstance(value, str) else value
+    except json.JSONDecodeError:
+        return value
 
 
 def _json_or_self(value: Any, unique_keys: bool = False) -> Any:
@@ -193,7 +202,7 @@ def openai_tools(value: Any) -> list[dict]:
             except json.JSONDecodeError:
                 raise Reject("malformed_json", f"tool {i} is a string that is not JSON") from None
         if not isinstance(t, dict):
-            raise Reject("bad_structure", f"tool {i} is {_json_kind(t)}, not an object")
+            raise Reject("bad_structure", f"tool {i} is {json_kind(t)}, not an object")
         fn = t.get("function", t)
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
             raise Reject("bad_structure", f"tool {i} has no name")
@@ -260,7 +269,7 @@ def _message(m: Any, index: int, state_times: list[dict]) -> dict:
             m = {**m, "content": _json_call_blocks(m["content"])}
         m = standard_message(m)
     if not isinstance(m, dict):
-        raise Reject("bad_structure", f"message {index} is {_json_kind(m)}, not an object")
+        raise Reject("bad_structure", f"message {index} is {json_kind(m)}, not an object")
     if m.get("role") not in ROLES:
         raise Reject("bad_structure", f"message {index} has a missing or unknown role ({m.get('role')!r})")
     # Arrow / Parquet rows carry every struct key, null where a message has none: drop those nulls.
@@ -302,15 +311,24 @@ _GLAIVE_CALL = re.compile(r"<functioncall>\s*(\{.*\})\s*(?:<\|endoftext\|>)?\s*$
 
 def _literal(text: str) -> Any:
     """`text` as JSON, else as a Python literal (Hermes-style datasets write their tool lists and calls
-    with single quotes and True/False/None), else None. ast.literal_eval evaluates no code."""
+    with single quotes and True/False/None), else None. ast.literal_eval evaluates no code. A key
+    named twice in one dict is refused (`duplicate_key`) in either form: both keep the last value."""
     try:
-        return jsontext.loads(text)
+        return _loads_unique(text, "a <tool_call> or <tools> block")
     except json.JSONDecodeError:
         pass
     try:
-        return ast.literal_eval(text.strip())
+        tree = ast.parse(text.strip(), mode="eval")
+        value = ast.literal_eval(tree)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
+    for node in ast.walk(tree):
+        keys = [k.value for k in node.keys if isinstance(k, ast.Constant)] if isinstance(node, ast.Dict) else []
+        twice = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+        if twice is not None:
+            raise Reject("duplicate_key", f"a <tool_call> or <tools> block: the key {twice!r} appears twice in "
+                                          "one dict: a reader keeps one of the two values and drops the other")
+    return value
 
 
 def _hermes_system_tools(messages: list[dict]) -> list[dict]:
@@ -476,7 +494,7 @@ def _finish(messages: list[dict], tools: list[dict], meta: dict) -> dict:
 
 
 def _base_meta(row: dict, source: str, index: int, fmt: str, track: str | None) -> dict:
-    given = _json_or_self(row.get("meta"))  # a JSON string column (Parquet / Arrow), like messages and tools
+    given = _strict_json_or_self(row.get("meta"), "meta")  # a JSON string column (Parquet / Arrow), like messages and tools
     meta = dict(given) if isinstance(given, dict) else {}
     meta.update({"source": source, "row": index, "format": fmt, "track": meta.get("track") or track})
     if track:
@@ -599,7 +617,7 @@ def _split_tool_responses(messages: list[dict], state_times: list[dict]) -> list
 
 
 def from_sharegpt(row: dict, meta: dict) -> dict:
-    turns = _json_or_self(row.get("conversations"))
+    turns = _strict_json_or_self(row.get("conversations"), "conversations")
     if not isinstance(turns, list):
         raise Reject("bad_structure", "conversations is not a list")
     messages: list[dict] = []
@@ -624,7 +642,7 @@ def from_sharegpt(row: dict, meta: dict) -> dict:
             continue
         if role == "function_call":
             try:
-                parsed = jsontext.loads(value)
+                parsed = _loads_unique(value, f"turn {i}: the function_call value")
             except json.JSONDecodeError:
                 raise Reject("malformed_json", f"turn {i}: function_call value is not JSON") from None
             last_calls = [_call(c) for c in (parsed if isinstance(parsed, list) else [parsed])]

@@ -63,25 +63,27 @@ def _row_format_problem(head: bytes, fmt: str, whole: bool = False) -> str | Non
     CR-only line ends), no row of the source would be read, and the build found it after every row.
     `whole`: `head` is the whole file, so its last piece is a line too."""
     from evals import jsontext
-    from orchestrator.data.normalise import FORMAT_KEYS, Reject, detect_format
+    from orchestrator.data.normalise import FORMAT_KEYS, Reject, detect_format, json_kind
 
     rows, tried, first_error = [], 0, None
     pieces = head.split(b"\n")
     for number, line in enumerate(pieces if whole else pieces[:-1], 1):  # else the last piece is a line
         if not line.strip():                                                # the 64 KiB head cut short
             continue
+        if tried == SNIFF_ROWS and not rows:
+            break
         tried += 1
         try:
             row = jsontext.loads(line.decode("utf-8").lstrip("\ufeff"))
         except (ValueError, UnicodeDecodeError) as err:
             where = f" (column {err.colno})" if isinstance(err, json.JSONDecodeError) and err.pos else ""
             first_error = first_error or f"line {number}: {getattr(err, 'msg', err)}{where}"
-            row = None
+            continue
         if isinstance(row, dict):
             rows.append(row)
-        elif row is not None and first_error is None:
-            first_error = f"line {number}: a JSON {type(row).__name__}, not an object"
-        if len(rows) == SNIFF_ROWS or tried == SNIFF_ROWS and not rows:
+        elif first_error is None:
+            first_error = f"line {number}: {json_kind(row)}, not an object"
+        if len(rows) == SNIFF_ROWS:
             break
     if not rows:
         if not tried:
@@ -139,11 +141,15 @@ def _data_problems(cfg: SweepConfig, problems: list[str]) -> None:
             _data_file_problems(Path(src.path), f"{key}.path", problems, src.format)
         if src.generate is not None and src.generate.toolset is not None:
             if _exists(src.generate.toolset, f"{key}.generate.toolset", "toolset", problems):
-                from orchestrator.data.generators.toolset import load_toolset
+                from orchestrator.data.generators.toolset import count_problem, load_toolset
                 try:
-                    load_toolset(src.generate.toolset)
+                    gen = load_toolset(src.generate.toolset)
                 except ToolsweepError as err:
                     problems.append(f"{key}.generate.toolset: {err}")
+                else:  # the bound the build applies before drawing: known now, not once every trial fails
+                    short = count_problem(gen, src.generate.count)
+                    if short:
+                        problems.append(f"{key}.generate.count: {src.generate.count} from {src.generate.toolset}: {short}")
         if src.hub is not None and os.environ.get("HF_DATASETS_OFFLINE", "1") != "0":
             problems.append(f"{HERE}{key}.hub: {src.hub!r} needs the hub, and toolsweep runs offline "
                             f"(set HF_DATASETS_OFFLINE=0 to allow it, or point path at a local copy)")
