@@ -238,3 +238,92 @@ def test_yaml_1_1_words_and_times_stay_strings(tmp_path):
     assert set(gen.ts.tools["set_lights"].parameters["properties"]) == {"room", "on", "at"}   # not True
     _, call, _, _, _ = gen.intent(__import__("random").Random(0), "lights_on")
     assert call["function"]["arguments"] == {"room": "kitchen", "on": True, "at": "12:30"}   # not 750
+
+
+# --- a request says a value only as a whole token, written as the call holds it (blind probe F1-F4, F11) ----------
+
+def _intent(d, name):
+    return d["intents"][name]
+
+
+@pytest.mark.parametrize("edit, where", [
+    # F1: a value inside a longer word or id is not said; {slot|typo} does not say the {slot} the call takes
+    (lambda d: _intent(d, "weather")["optional"][0].update(suffix=" in Fahrenheitish"),
+     r"intents\.weather\.optional\[0\]: the request .* with the suffix ' in Fahrenheitish' does not say 'fahrenheit'"),
+    (lambda d: _intent(d, "weather")["requests"].append("Weather for {city|typo}, please."),
+     r"intents\.weather\.requests\[12\]: 'Weather for \{city\|typo\}, please\.' writes \{city\|typo\}, which is not "
+     r"the value the call holds as \{city\}"),
+    (lambda d: _intent(d, "fetch")["arguments"].update(method="GET") or _intent(d, "fetch").update(
+        requests=[r.replace("{url}", "{url} via GETTER") for r in _intent(d, "fetch")["requests"]]),
+     r"intents\.fetch\.requests\[0\]: .* does not say 'GET', a fixed value of the call's arguments"),
+    # F3: a format spec that rewrites a value the call holds as it is ("30.0 minutes" -> 30, "030" -> 30)
+    (lambda d: _intent(d, "calendar_create")["optional"][0].update(suffix=", {dur:.1f} minutes long"),
+     r"intents\.calendar_create\.optional\[0\]: .* writes \{dur:\.1f\}, which is not the value the call holds as "
+     r"\{dur\}, e\.g\. '\d+\.0' for \d+"),
+    (lambda d: _intent(d, "calendar_create")["optional"][0].update(suffix=", {dur:03d} minutes long"),
+     r"intents\.calendar_create\.optional\[0\]: .* writes \{dur:03d\}"),
+    # F2: an intent's own fixed number must be said as a number token in every request
+    (lambda d: _intent(d, "shell")["arguments"].update(timeout_s=60),
+     r"intents\.shell\.requests\[0\]: .* does not say 60, a fixed value of the call's arguments"),
+    (lambda d: _intent(d, "shell").update(arguments={"command": "{out.command}", "timeout_s": 60},
+                                           requests=["Run `{out.command}`, timeout 600.", "Run {out.command} in 160 s."]),
+     r"intents\.shell\.requests\[0\]: .* does not say 60"),
+    # F4: an option's number needs a suffix with words; a fraction must be written; a blank suffix says nothing
+    (lambda d: _intent(d, "shell")["optional"][0].update(suffix=""),
+     r"intents\.shell\.optional\[0\]: the request .* with the suffix '' does not say 120, which the option's arguments"),
+    (lambda d: _intent(d, "memory_search")["optional"][0].update(suffix=" !"),
+     r"intents\.memory_search\.optional\[0\]: the request .* with the suffix ' !' does not say 1,"),
+    (lambda d: _intent(d, "get_ticket").update(optional=[{"p": 0.5, "arguments": {"ticket_id": "{project}-{num}"},
+                                                           "suffix": " "}]),
+     r"intents\.get_ticket\.optional\[0\]\.suffix: ' ' says nothing, but the option adds \['ticket_id'\] to the call"),
+])
+def test_request_must_say_each_value_as_the_call_holds_it(tmp_path, edit, where):
+    path = _broken(tmp_path, edit)
+    with pytest.raises(ToolsetError, match="(?s)^" + re.escape(str(path)) + ": " + where) as err:
+        toolset.load_toolset(path)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: _intent(d, "weather")["requests"].append("Weather for {city|title}, please."),   # case only
+    lambda d: _intent(d, "calendar_create")["optional"][0].update(suffix=", {dur:d} minutes long"),  # renders alike
+    lambda d: _intent(d, "shell").update(arguments={"command": "{out.command}", "timeout_s": 60},
+                                         requests=["Run `{out.command}`, timeout 60.", "Run {out.command} (60 s max)."]),
+    lambda d: _intent(d, "weather")["optional"][0].update(suffix=" in FAHRENHEIT"),
+])
+def test_near_misses_that_do_say_the_value_still_load(tmp_path, edit):
+    gen = toolset.load_toolset(_broken(tmp_path, edit))
+    assert len(toolset.generate(gen, 50, seed=1)) == 50
+
+
+def test_fixed_values_are_said_as_whole_tokens():
+    unsaid = toolset._unsaid_constants
+    assert unsaid({"reason": "other"}, "Cancel {aid}, it was for my brother.") == ["other"]
+    assert unsaid({"reason": "other"}, "Cancel {aid}, for some other reason.") == []
+    assert unsaid({"id": "P-10231"}, "Pull P-102311.") == ["P-10231"]
+    assert unsaid({"crates": 7}, "Send {pid}, 17 crates.") == [7]
+    assert unsaid({"crates": 7}, "Send PX-7 now, 2026-07-07.") == [7]          # an id's or a date's digits
+    assert unsaid({"crates": 7, "kg": 12.5}, "7 crates, 12.5 kg") == []
+    assert unsaid({"kg": 12.5}, "{n} crates, heavy", paraphrase=", heavy") == [12.5]
+    assert unsaid({"timeout_s": 120}, "Run it (up to two minutes)", paraphrase=" (up to two minutes)") == []
+    assert unsaid({"on": True}, "Turn the lights on") == []                     # a boolean is said in words
+    assert unsaid({"n": 5}, "{n5} now") == [5]                                   # a slot's name is not said text
+
+
+def test_check_config_applies_the_toolset_count_bound(tmp_path):
+    from orchestrator.config import load_config
+    from orchestrator.search.preflight import _data_problems
+
+    def shrink(d):
+        d["mix"] = {"no_tool_needed": 1}
+        d["no_tool"] = {"leap_year": d["no_tool"]["leap_year"]}
+    path = _broken(tmp_path, shrink)   # two distinct requests at most
+    assert toolset.count_problem(toolset.load_toolset(path), 2) is None
+    for count, expected in ((2, []), (3, ["data.sources.honesty.generate.count: 3 from " + str(path) + ": 3 "
+                                          "no_tool_needed examples asked, but its templates and slot values make at "
+                                          "most 2 distinct requests; add paraphrases or pool values, or ask for fewer"])):
+        cfg = load_config(ROOT / "sweeps/smoke.yaml", {"data.sources.honesty.generate": {
+            "kind": "toolset", "toolset": str(path), "count": count}})
+        problems: list[str] = []
+        _data_problems(cfg, problems)
+        assert [p for p in problems if "honesty" in p] == expected

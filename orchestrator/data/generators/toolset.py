@@ -523,10 +523,85 @@ class Generator:
                "no_tool_needed": bool(self.ts.no_tool), **{s: s in flows for s in FLOW_SCENARIOS}}
         return [s for s in SCENARIOS if self.ts.mix.get(s, 0) > 0 and can[s]]
 
+    def _possible(self, it: Intent, ref: str) -> list[Any] | None:
+        """Every value slot `ref` ("kg", "out.command") can take in intent `it`, its own slots and its
+        options' `set` together; None when they cannot be listed (a computed slot, a choice that is a
+        template, a range of over 100 000 values)."""
+        name, *fields = ref.split(".")
+        specs = [s[name] for s in (it.slots, *(o.set for o in it.optional)) if name in s]
+        if not specs or name in it.computed:
+            return None
+        found: list[Any] = []
+        for spec in specs:
+            if isinstance(spec, str):
+                spec = PoolSlot(pool=spec)
+            if isinstance(spec, RangeSlot):
+                if spec.range[1] - spec.range[0] >= 100_000:
+                    return None
+                found += range(spec.range[0], spec.range[1] + 1)
+            elif isinstance(spec, ChoiceSlot):
+                if any(isinstance(v, str) and _has_slot(v) for v in spec.choice):
+                    return None
+                found += spec.choice
+            else:
+                found += self.ts.pools.get(spec.pool) or []
+        try:
+            return [_lookup({"v": v}, "v", "." + ".".join(fields) if fields else "") for v in found]
+        except TemplateError:
+            return None
+
+    def _faithful(self, it: Intent, ref: tuple[str, str | None, str | None], arguments: Any) -> bool:
+        """Whether a request's `{ref|filter:spec}` writes the value a call holds as `{ref}`. A filter that
+        only changes case does ("said" ignores case); `|typo` does not ("PX-10011" is not "PX-1001"),
+        nor a format spec that changes how some value the slot can take is written (`{kg:.0f}` writes
+        171 for 170.64), unless the call's arguments render the slot the same way."""
+        name, filt, spec = ref
+        if (filt is None or filt in _CASE_FILTERS) and spec is None:
+            return True
+        if ref in _refs(arguments):
+            return True
+        if filt is not None and filt not in _CASE_FILTERS:
+            return False
+        values = self._possible(it, name)
+        if values is None:
+            return False
+        template = "{v" + (f"|{filt}" if filt else "") + f":{spec}}}"
+        try:
+            return all(render(template, {"v": v}).casefold() == _plain(v).casefold() for v in values)
+        except TemplateError:
+            return False
+
+    def _said(self, it: Intent, request: str, arguments: Any) -> set[str]:
+        """The slots (base names) `request` says: written so the text holds the value the call does."""
+        return {r[0].split(".")[0] for r in _refs(request) if self._faithful(it, r, arguments)}
+
+    def _check_renderings(self, it: Intent, request: str, arguments: Any, values: dict[str, Any], where: str) -> None:
+        """Refuse a request that writes a slot the call uses in another form than the call holds it:
+        `{pid|typo}` for a call with `{pid}` ("Track PX-10011" -> PX-1001), `{kg:.0f}` for `{kg}`
+        ("171 kg" -> 170.64). Rounding on request is for slots no argument takes."""
+        used = {r[0] for r in _refs(arguments)}
+        for ref in sorted(_refs(request), key=str):
+            name, filt, spec = ref
+            if name not in used or self._faithful(it, ref, arguments):
+                continue
+            written = "{" + name + (f"|{filt}" if filt else "") + (f":{spec}" if spec else "") + "}"
+            example = ""
+            try:
+                shown, held = render(written, values), render("{" + name + "}", values)
+                if shown != _plain(held):
+                    example = f", e.g. {shown!r} for {held!r}"
+            except TemplateError:
+                pass
+            raise self._fail(where, (
+                f"{request!r} writes {written}, which is not the value the call holds as {{{name}}}{example}: the "
+                f"row would teach the model to call with a value the user never gave (write {{{name}}} in the "
+                "request, or render the argument the same way)"))
+
     def check(self) -> None:
         """Render every template of every intent, flow and no-tool entry (each request and answer, each
         optional argument), so a broken one fails at load time, not when a draw happens to pick it; and
-        refuse a request that leaves out a value its call uses (`_unsaid`)."""
+        refuse a request that leaves out a value its call uses (`_unsaid`, `_unsaid_constants`: a
+        whole word or number token) or writes it otherwise than the call holds it (`_check_renderings`)."""
         rng = random.Random(0)
         for name, it in self.ts.intents.items():
             for _ in range(3):
@@ -545,29 +620,41 @@ class Generator:
                 self._call(it.tool, self._render({**it.arguments, **opt.arguments}, values,
                                                  f"{where}.optional[{i}].arguments"), where)
             for i, request in enumerate(it.requests):
+                at = f"{where}.requests[{i}]"
+                self._check_renderings(it, request, it.arguments, values, at)
                 constants = _unsaid_constants(it.arguments, request)
                 if constants:
-                    raise self._fail(f"{where}.requests[{i}]", (
+                    raise self._fail(at, (
                         f"{request!r} does not say {constants[0]!r}, a fixed value of the call's arguments: the row "
-                        "would teach the model to call with a value the user never gave (say it in every request, or "
-                        "draw it from a slot the request names)"))
-                unsaid = _unsaid(it.arguments, request, it.computed)
+                        "would teach the model to call with a value the user never gave (say it in every request, as "
+                        "a whole word, a number as the call holds it, or draw it from a slot the request names)"))
+                unsaid = _unsaid(it.arguments, self._said(it, request, it.arguments), it.computed)
                 if unsaid:
-                    raise self._fail(f"{where}.requests[{i}]", (
+                    raise self._fail(at, (
                         f"{request!r} does not say {', '.join('{' + u + '}' for u in unsaid)}, which the call's "
                         "arguments use: the row would teach the model to call with a value the user never gave "
                         "(put the slot in every request, or make the argument optional)"))
                 for k, opt in enumerate(it.optional):
-                    constants = _unsaid_constants(opt.arguments, request + opt.suffix)
+                    text, arguments = request + opt.suffix, {**it.arguments, **opt.arguments}
+                    self._check_renderings(it, text, arguments, values, f"{where}.optional[{k}]")
+                    constants = _unsaid_constants(opt.arguments, text, paraphrase=opt.suffix)
                     if constants:
                         raise self._fail(f"{where}.optional[{k}]", (
                             f"the request {request!r} with the suffix {opt.suffix!r} does not say {constants[0]!r}, "
-                            "which the option's arguments use (the suffix is where an option says its value)"))
-                    unsaid = _unsaid(opt.arguments, request + opt.suffix, it.computed)
+                            "which the option's arguments use (the suffix is where an option says its value: text as "
+                            "a whole word; a whole number or a boolean may be paraphrased, \"up to two minutes\" for "
+                            "120, but a fraction must be written as the call holds it)"))
+                    unsaid = _unsaid(opt.arguments, self._said(it, text, arguments), it.computed)
                     if unsaid:
                         raise self._fail(f"{where}.optional[{k}]", (
                             f"the request {request!r} with the suffix {opt.suffix!r} does not say "
                             f"{', '.join('{' + u + '}' for u in unsaid)}, which the option's arguments use"))
+            for k, opt in enumerate(it.optional):
+                if opt.arguments and not any(c.isalnum() for c in opt.suffix):
+                    raise self._fail(f"{where}.optional[{k}].suffix", (
+                        f"{opt.suffix!r} says nothing, but the option adds {sorted(opt.arguments)} to the call: rows "
+                        "with and without it would read alike, so the request never asks for those values (write "
+                        "the phrase that asks for them)"))
         for name, fl in self.ts.flows.items():
             for _ in range(3):
                 self.flow(rng, name)
@@ -600,12 +687,30 @@ def _slot_refs(template: Any) -> set[str]:
     return {m.group(1) + (m.group(2) or "") for m in _FIELD.finditer(template) if m.group(1)}
 
 
-def _unsaid(arguments: Any, request: str, computed: dict[str, str]) -> list[str]:
-    """Slots the call's `arguments` fill that `request` does not say: a value the user never gave. A
-    computed slot counts as said when every slot its expression reads is ("{tonnes}" from "{kg} kg");
-    a compound entry when any of its fields is (its fields are one value's forms: {s.word} "on" says
-    the {s.val} true the call passes)."""
-    said = {r.split(".")[0] for r in _slot_refs(request)}
+# filters that change only case: "said" ignores case, so {city|title} says the city ({x|typo} does not)
+_CASE_FILTERS = frozenset({"lower", "upper", "title", "cap"})
+# a number as text writes it: not part of an id or a date ("PX-1001", "2026-10-05"), not a word's digits
+_NUMBER = re.compile(r"(?<![\w.\-])-?\d+(?:\.\d+)?(?![\w\-]|\.\d)")
+
+
+def _refs(template: Any) -> set[tuple[str, str | None, str | None]]:
+    """The slots a template fills with how it writes them: ("city", "lower", None) for {city|lower},
+    ("kg", None, ".0f") for {kg:.0f}."""
+    if isinstance(template, dict):
+        return set().union(*map(_refs, template.values()))
+    if isinstance(template, list):
+        return set().union(*map(_refs, template))
+    if not isinstance(template, str):
+        return set()
+    return {(m.group(1) + (m.group(2) or ""), m.group(3), m.group(4)) for m in _FIELD.finditer(template) if m.group(1)}
+
+
+def _unsaid(arguments: Any, said: set[str], computed: dict[str, str]) -> list[str]:
+    """Slots the call's `arguments` fill that the request does not say (`said`: the slots it writes as
+    the call holds them, `Generator._said`): a value the user never gave. A computed slot counts as
+    said when every slot its expression reads is ("{tonnes}" from "{kg} kg"); a compound entry when
+    any of its fields is (its fields are one value's forms: {s.word} "on" says the {s.val} true the
+    call passes)."""
 
     def is_said(ref: str) -> bool:
         if ref.split(".")[0] in said:
@@ -621,16 +726,47 @@ def _unsaid(arguments: Any, request: str, computed: dict[str, str]) -> list[str]
     return sorted(r for r in _slot_refs(arguments) if not is_said(r))
 
 
-def _unsaid_constants(arguments: Any, text: str) -> list[str]:
-    """Literal text values (no slot) among a call's `arguments` that `text` does not say, in any case:
-    `reason: damaged` on every refund whose request never gives a reason is a value the user never
-    gave, as an unsaid slot is. Numbers and booleans are not looked for: "up to two minutes" says 120."""
+def _literal(text: str) -> str:
+    """A template's literal text: each slot a boundary (a slot's name is not said text), `{{` a brace."""
+    return _FIELD.sub(lambda m: m.group(0)[0] if m.group(0) in ("{{", "}}") else "\0", text)
+
+
+def _says_text(value: str, text: str) -> bool:
+    """`value` is in `text` as a whole: case aside, not inside a longer word or id ("other" is not said
+    by "brother", "P-10231" not by "P-102311")."""
+    value = value.strip().casefold()
+    start = r"(?<!\w)" if re.match(r"\w", value) else ""
+    end = r"(?!\w)" if re.match(r"\w", value[-1]) else ""
+    return re.search(start + re.escape(value) + end, _literal(text).casefold()) is not None
+
+
+def _says_number(value: int | float, text: str) -> bool:
+    """`value` is a number token of `text` (7 is said by "7 crates" or "7.0", not by "17" or "PX-7")."""
+    want = decimal.Decimal(repr(value)) if isinstance(value, float) else decimal.Decimal(value)
+    return any(decimal.Decimal(t) == want for t in _NUMBER.findall(_literal(text)))
+
+
+def _unsaid_constants(arguments: Any, text: str, paraphrase: str | None = None) -> list[Any]:
+    """Fixed values (no slot) among a call's `arguments` that `text` does not say: `reason: damaged` on
+    every refund whose request never gives a reason, or `crates: 7` beside "{n} crates", is a value the
+    user never gave, as an unsaid slot is. Text is said as a whole word or phrase, in any case; a number
+    as a number token written as the call holds it. An option's `paraphrase` (its suffix, when it has
+    words) may say a whole number in words: "up to two minutes" says 120, "just the top result" says 1;
+    a fraction (12.5) must still be written. A boolean is said in words ("turn the lights on" says
+    `on: true`), which no test can read, so it is not looked for (an option's still needs a suffix
+    with words: `check` refuses a blank one)."""
     if isinstance(arguments, dict):
-        return [v for child in arguments.values() for v in _unsaid_constants(child, text)]
+        return [v for child in arguments.values() for v in _unsaid_constants(child, text, paraphrase)]
     if isinstance(arguments, list):
-        return [v for child in arguments for v in _unsaid_constants(child, text)]
+        return [v for child in arguments for v in _unsaid_constants(child, text, paraphrase)]
+    worded = paraphrase is not None and any(c.isalnum() for c in paraphrase)
+    if isinstance(arguments, bool):
+        return []
+    if isinstance(arguments, (int, float)) and math.isfinite(arguments):
+        whole = isinstance(arguments, int) or arguments.is_integer()
+        return [] if worded and whole or _says_number(arguments, text) else [arguments]
     if isinstance(arguments, str) and arguments.strip() and not _has_slot(arguments):
-        return [] if arguments.casefold() in text.casefold() else [arguments]
+        return [] if _says_text(arguments, text) else [arguments]
     return []
 
 
@@ -768,9 +904,8 @@ def calls_per_tool(rows: list[dict]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") -> list[dict]:
-    """`n` examples with distinct requests (lead-ins aside), scenarios in the toolset's `mix` proportions."""
-    rng = random.Random(seed)
+def _targets(gen: Generator, n: int) -> dict[str, int]:
+    """How many of `n` examples each scenario gets, in the toolset's `mix` proportions."""
     scenarios = gen.available()
     total = sum(gen.ts.mix[s] for s in scenarios)
     # Largest remainder: the counts add up to n exactly and follow the weights as closely as integers can.
@@ -778,12 +913,29 @@ def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") 
     targets = {s: int(v) for s, v in exact.items()}
     for s in sorted(scenarios, key=lambda s: exact[s] - targets[s], reverse=True)[:n - sum(targets.values())]:
         targets[s] += 1
-    for scenario in scenarios:  # before any drawing: a count past what the file can make is refused now
+    return targets
+
+
+def count_problem(gen: Generator, n: int) -> str | None:
+    """Why `n` examples cannot be made from `gen` (a scenario's share past the distinct requests its
+    templates and slots can make), found without drawing: `generate` refuses it up front, and the
+    preflight checks a `generate: {kind: toolset}` source's count with it."""
+    for scenario, wanted in _targets(gen, n).items():
         most = gen.most_distinct(scenario)
-        if targets[scenario] > most:
-            raise ToolsetError(f"{gen.source}: {targets[scenario]} {scenario} examples asked, but its templates and "
-                               f"slot values make at most {most:,} distinct requests; add paraphrases or pool "
-                               "values, or ask for fewer")
+        if wanted > most:
+            return (f"{wanted} {scenario} examples asked, but its templates and slot values make at most {most:,} "
+                    "distinct requests; add paraphrases or pool values, or ask for fewer")
+    return None
+
+
+def generate(gen: Generator, n: int, seed: int = 0, id_prefix: str = "toolset") -> list[dict]:
+    """`n` examples with distinct requests (lead-ins aside), scenarios in the toolset's `mix` proportions."""
+    rng = random.Random(seed)
+    scenarios = gen.available()
+    targets = _targets(gen, n)
+    problem = count_problem(gen, n)  # before any drawing: a count past what the file can make is refused now
+    if problem:
+        raise ToolsetError(f"{gen.source}: {problem}")
     out: list[dict] = []
     seen: set[str] = set()
     for scenario in scenarios:
