@@ -804,6 +804,21 @@ def test_a_lower_case_name_after_a_lower_case_honorific():
     assert second == "took 300 ms. next step: dr. who?"  # a unit, and an ordinary word, are no name
 
 
+@pytest.mark.parametrize("text", [
+    "Add the dr. column to the ledger export.",           # debit, in accounting shorthand
+    "is mr. robot the show you meant?",
+    "Stock check: MR. CLEAN MAGIC ERASER 12 units, DR. MARTENS BOOTS 3 pairs.",
+    "Run it: pw = getpass.getpass('Password: ')",         # code reading a password, not one
+    "secret = os.environ['API_SECRET']",
+])
+def test_brands_shows_and_code_near_an_honorific_or_a_password_cue_stay_as_written(text):
+    """From a precision probe of the rules above: a lower-case word after "dr." is a name only when the
+    lexicon lists it; a brand's word after an honorific is no name in capitals either; a call or a
+    subscript after a password cue is code."""
+    out, _ = anonymise_rows([_chat(text)], Anonymiser(KEY))
+    assert out[0]["messages"][0]["content"] == text
+
+
 def test_a_hyphenated_surname_alone_gets_the_fake_it_has_in_the_full_name():
     rows = [{"messages": [{"role": "user", "content": "Please send a reminder to Mrs. Eleanor Fitzgerald-Boyle."},
                           {"role": "assistant", "content": "Done: 'Dear Mrs Fitzgerald-Boyle, your appointment is on "

@@ -435,6 +435,10 @@ characters chars letters digits symbols minimum maximum min max length long stro
 ok accepted rejected successfully""".split())
 
 
+# A call or a subscript of a (dotted) name: what code assigns to a password variable, not the password.
+_CODE_AFTER_CUE = re.compile(r"[A-Za-z_][\w.]*[(\[]")
+
+
 def _secret_shaped(value: str, in_text: bool = False) -> bool:
     """Whether a credential's value looks like one; in running text it needs a digit or a symbol too
     ("password: Priya" is no password)."""
@@ -443,6 +447,8 @@ def _secret_shaped(value: str, in_text: bool = False) -> bool:
             and not value.startswith("---")):
         return False
     if ordinary(value) or re.fullmatch(r"\d+|\d{4}-\d\d-\d\d.*|https?://.*", value):
+        return False
+    if _CODE_AFTER_CUE.match(value):  # `pw = getpass.getpass(`, `secret = os.environ[`: code reading one
         return False
     symbol_or_digit = any(c.isdigit() or not c.isalnum() for c in value)
     return symbol_or_digit or (not in_text and any(c.isupper() for c in value) and any(c.islower() for c in value))

@@ -501,7 +501,10 @@ def _alone_first_name(text: str, start: int, end: int, word: str) -> bool:
     return previous is None or previous.casefold() not in _PLACE_BEFORE
 
 
-_HONORIFIC_BRANDS = frozenset("pepper martens oetker scholl scholl's clean muscle coffee bronner's proper".split())
+# Brands, shows and characters named with an honorific ("Dr Pepper", "MR. CLEAN MAGIC ERASER", "mr. robot"):
+# the word after the honorific is theirs, not a person's.
+_HONORIFIC_BRANDS = frozenset("""pepper martens oetker scholl scholl's clean muscle coffee bronner's proper baird's
+robot bean who dash pac-man potato kipling layton freeze fix sheen""".split())
 # Nouns that make the name before them a paper, a firm, a place or a day named after a person, not the person.
 _NAMED_AFTER_PEOPLE = frozenset("""post times journal herald tribune gazette chronicle enterprises industries holdings
 group inc corp ltd llc plc gmbh company co hospital clinic university college school academy institute foundation
@@ -697,7 +700,7 @@ def capitals_after_honorific(text: str) -> Iterator[str]:
             if i > 0 and (ordinary(word) or shouted and not (_listed_surname(word) or "-" in word)):
                 break
             taken.append(word)
-        if taken and _fold(" ".join(taken)) not in _HONORIFIC_BRANDS and not (len(taken) == 1 and ordinary(taken[0])):
+        if taken and _fold(taken[0]) not in _HONORIFIC_BRANDS and not (len(taken) == 1 and ordinary(taken[0])):
             yield " ".join(w.title() for w in taken)
 
 
@@ -709,13 +712,16 @@ _LOWER_AFTER_HONORIFIC = re.compile(r"(?<![\w.])(?<!\d )(?:mr|mrs|ms|mx|dr|prof)
 
 
 def lower_case_after_honorific(text: str) -> Iterator[str]:
-    """A lower-case name after a lower-case honorific: its first word when no ordinary word, and the word
-    after it when the first is a lexicon first name and the second no ordinary word ("dr. rosa parks-whitman",
-    "mr. kowalski"; not "dr. rosa today")."""
+    """A lower-case name after a lower-case honorific: its first word when a lexicon name and no ordinary
+    word, and the word after it when the first is a lexicon first name and the second no ordinary word
+    ("dr. rosa parks-whitman", "mr. kowalski"; not "dr. rosa today"). Lower case has no other sign of a
+    name: "the dr. column" (debit), "mr. robot" and "mrs. dash" are no one."""
     firsts = lexicon()[0]
     for match in _LOWER_AFTER_HONORIFIC.finditer(text):
         first, second = match.group(1), match.group(2)
-        if ordinary(first) or _fold(first) in _NEVER_A_NAME:
+        if ordinary(first) or _fold(first) in _NEVER_A_NAME or _fold(first) in _HONORIFIC_BRANDS:
+            continue
+        if _fold(first) not in firsts and not _listed_surname(first):
             continue
         if second and _fold(first) in firsts and not ordinary(second) and _fold(second) not in _NEVER_A_NAME \
                 and not any(ordinary(p) for p in second.split("-") if len(p) > 3 and "-" not in second):
