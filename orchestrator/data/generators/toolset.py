@@ -678,13 +678,7 @@ class Generator:
 
 def _slot_refs(template: Any) -> set[str]:
     """The slots a template fills, as written: "out.command" for {out.command}, "city" for {city|lower}."""
-    if isinstance(template, dict):
-        return set().union(*map(_slot_refs, template.values()))
-    if isinstance(template, list):
-        return set().union(*map(_slot_refs, template))
-    if not isinstance(template, str):
-        return set()
-    return {m.group(1) + (m.group(2) or "") for m in _FIELD.finditer(template) if m.group(1)}
+    return {name for name, _, _ in _refs(template)}
 
 
 # filters that change only case: "said" ignores case, so {city|title} says the city ({x|typo} does not)
