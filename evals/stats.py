@@ -91,11 +91,11 @@ class _Called:
     def __init__(self, metrics_of: Callable[[list[int]], dict], names: list[str]):
         self.metrics_of, self.names = metrics_of, names
 
-    def draws(self, block: np.ndarray) -> dict[str, np.ndarray]:
-        values = {n: np.full(len(block), np.nan) for n in self.names}
+    def draws(self, block: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+        values = {n: np.full(len(block), np.nan) for n in names}
         for r, idx in enumerate(block.tolist()):
             drawn = self.metrics_of(idx)
-            for n in self.names:
+            for n in names:
                 if drawn.get(n) is not None:
                     values[n][r] = drawn[n]
         return values
@@ -117,9 +117,9 @@ class _Ratios:
         self.num = {n: p[:, 0] for n, p in parts.items()}
         self.den = {n: p[:, 1] for n, p in parts.items()}
 
-    def draws(self, block: np.ndarray) -> dict[str, np.ndarray]:
+    def draws(self, block: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
         out = {}
-        for n in self.names:
+        for n in names:
             num, den = self.num[n][block].sum(axis=1), self.den[n][block].sum(axis=1)
             out[n] = np.divide(num, den, out=np.full(len(block), np.nan), where=den != 0)
         return out
@@ -135,9 +135,9 @@ class _Paired:
     def __init__(self, a, b):
         self.a, self.b, self.names = a, b, a.names
 
-    def draws(self, block: np.ndarray) -> dict[str, np.ndarray]:
-        va, vb = self.a.draws(block), self.b.draws(block)
-        return {n: vb[n] - va[n] for n in self.names}
+    def draws(self, block: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+        va, vb = self.a.draws(block, names), self.b.draws(block, names)
+        return {n: vb[n] - va[n] for n in names}
 
     def value_on(self, rows: list[int]) -> dict[str, float | None]:
         va, vb = self.a.value_on(rows), self.b.value_on(rows)
@@ -153,9 +153,8 @@ def _intervals(measure, groups: list[list[int]], size: int, n_resamples: int, se
     def run(parts: list[list[int]], wanted: list[str]) -> dict[str, tuple[float, float] | None]:
         drawn: dict[str, list[np.ndarray]] = {n: [] for n in wanted}
         for block in _draw_blocks(seed, parts, n_resamples):
-            for n, values in measure.draws(block).items():
-                if n in drawn:
-                    drawn[n].append(values[~np.isnan(values)])
+            for n, values in measure.draws(block, wanted).items():  # the hull's pass: its metrics only
+                drawn[n].append(values[~np.isnan(values)])
         return {n: _percentile(np.concatenate(v) if v else np.empty(0), confidence) for n, v in drawn.items()}
 
     cis = run(groups, measure.names)
