@@ -392,6 +392,49 @@ def _shortfall_problems(cfg: SweepConfig, problems: list[str]) -> None:
                         "shows the quotas)")
 
 
+def _honesty_source_problems(cfg: SweepConfig, problems: list[str]) -> None:
+    """`honesty_ratio` asks for rows only an honesty source fills (one marked `track: honesty`, the honesty
+    generator, or rows whose own `meta.track` is "honesty"). Where no source can hold one, the quota is a
+    shortfall every time and the mix comes out smaller and skewed towards the other categories, which only
+    the quota table showed. Said only when certain: a hub or binary source may hold such rows unseen."""
+    from orchestrator.search.space import domain_points, space_spec
+
+    dims = {d.key: d for d in space_spec(cfg.search_space)}
+    key = "data.mix.honesty_ratio"
+    drawn = [v for v in domain_points(dims[key]) if isinstance(v, (int, float))] if key in dims else []
+    fixed = cfg.data.mix.honesty_ratio
+    if fixed <= 0 and not any(v > 0 for v in drawn):
+        return
+    if not all(_cannot_hold_honesty_rows(src) for src in cfg.data.sources.values()):
+        return
+    why = (f"but no source can fill it: none is marked `track: honesty` or generates honesty rows "
+           f"(`generate: {{kind: honesty}}`), and no row of the JSONL sources carries meta.track \"honesty\"")
+    if fixed > 0 and key not in dims:
+        problems.append(f"{key}: {fixed:g} asks for honesty rows, {why}; add an honesty source or set it to 0")
+    else:
+        problems.append(f"{NOTE}{key}: the search can draw a share above 0, {why}; trials that draw one get a "
+                        f"smaller mix (a shortfall in the quota table)")
+
+
+def _cannot_hold_honesty_rows(src) -> bool:
+    """True only where it is certain: a generator of another kind, or a local JSONL file whose text never
+    says "honesty" (a row's own meta.track would); a hub id, a Parquet file or a folder may."""
+    if src.track == "honesty":
+        return False
+    if src.generate is not None:
+        return src.generate.kind != "honesty"
+    path = Path(src.path) if src.path is not None else None
+    if path is None or path.suffix != ".jsonl" or not path.is_file():
+        return False
+    with open(path, "rb") as fh:  # a byte scan, in blocks: a large source is not parsed twice
+        tail = b""
+        while block := fh.read(1 << 20):
+            if b"honesty" in tail + block:
+                return False
+            tail = block[-6:]
+    return True
+
+
 def _driver_problem(url: str) -> str | None:
     """Why an SQLAlchemy URL's database driver cannot be loaded here, or None."""
     try:
@@ -566,6 +609,7 @@ def problems(cfg: SweepConfig, promoting: bool = False) -> list[str]:
     _target_module_problems(cfg, found)
     _context_problems(cfg, dev, promotion, found)
     _shortfall_problems(cfg, found)
+    _honesty_source_problems(cfg, found)
     _optuna_storage_problems(cfg, found)
     _writable_problems(cfg, found)
     _resource_problems(cfg, found)
