@@ -391,8 +391,11 @@ def test_an_arrow_row_gets_back_the_integers_and_nulls_its_tool_schema_says_it_h
     got = row["messages"][1]["tool_calls"][0]["function"]["arguments"]
     assert got == {"days": 3, "price": 12.0, "legs": [{"n": 2}], "seat": None}
     assert isinstance(got["days"], int) and isinstance(got["price"], float) and row_problem(row) is None
-    as_text = normalise(json.dumps(raw), "s", 0)   # a JSONL line says what it says
-    assert as_text["messages"][1]["tool_calls"][0]["function"]["arguments"] == args
+    as_text = normalise(json.dumps(raw), "s", 0)   # a JSONL line: one spelling per whole number, nothing added
+    got = as_text["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    assert got == {"days": 3, "price": 12.0, "legs": [{"n": 2}]} and isinstance(got["legs"][0]["n"], int)
+    assert isinstance(got["price"], float) and "seat" not in got   # a key its writer left out stays out
+    assert row_problem(as_text)[0] == "missing_required_argument"
 
 
 def test_a_row_holding_a_chat_control_token_is_quarantined():

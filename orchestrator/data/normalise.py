@@ -810,7 +810,7 @@ def normalise(raw: str | bytes | dict, source: str, index: int, fmt: str = "auto
             raise Reject("unrecognised_format", f"source format is {fmt} but the row has no {missing[0]!r}")
     meta = _base_meta(row, source, index, detected, track)
     out = CONVERTERS[detected](row, meta)
-    return undo_arrow_widening(out) if isinstance(raw, dict) else out
+    return undo_arrow_widening(out, restore_nulls=isinstance(raw, dict))
 
 
 # --- Arrow rows (Parquet, save_to_disk, hub) -------------------------------------------------------
@@ -818,6 +818,9 @@ def normalise(raw: str | bytes | dict, source: str, index: int, fmt: str = "auto
 # and a key absent from one row is padded with null (sources.py drops those nulls, and with them a
 # real null). The call's own tool schema says what the value was: a whole-number float where the
 # schema wants an integer is that integer, and a required key the schema lets be null was that null.
+# A JSON row gets the first half too (`"count": 5.0` for an integer trains as `5`, as the same row read
+# from Parquet does: one spelling per value whatever the file type); not the second, since a key a JSON
+# row leaves out was left out by its writer (the filter names it as a missing required argument).
 
 def _types(schema: dict) -> set[str]:
     t = schema.get("type")
@@ -831,7 +834,7 @@ def _types(schema: dict) -> set[str]:
     return out
 
 
-def _by_schema(value: Any, schema: Any) -> Any:
+def _by_schema(value: Any, schema: Any, restore_nulls: bool = True) -> Any:
     if not isinstance(schema, dict):
         return value
     types = _types(schema)
@@ -839,24 +842,25 @@ def _by_schema(value: Any, schema: Any) -> Any:
         return int(value)
     if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
         props = schema["properties"]
-        out = {k: _by_schema(v, props.get(k)) for k, v in value.items()}
-        for k in schema.get("required") or []:
+        out = {k: _by_schema(v, props.get(k), restore_nulls) for k, v in value.items()}
+        for k in (schema.get("required") or []) if restore_nulls else []:
             if isinstance(k, str) and k not in out and isinstance(props.get(k), dict) and "null" in _types(props[k]):
                 out[k] = None
         return out
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [_by_schema(v, schema["items"]) for v in value]
+        return [_by_schema(v, schema["items"], restore_nulls) for v in value]
     return value
 
 
-def undo_arrow_widening(row: dict) -> dict:
-    """`row` with each call's arguments restored by its tool's schema (see above)."""
+def undo_arrow_widening(row: dict, restore_nulls: bool = True) -> dict:
+    """`row` with each call's arguments restored by its tool's schema (see above); `restore_nulls`
+    False for a JSON row: whole numbers only."""
     schemas = {t["function"]["name"]: t["function"].get("parameters") for t in row["tools"]}
     for m in row["messages"]:
         for c in m.get("tool_calls") or []:
             fn = c["function"]
             if isinstance(fn.get("arguments"), dict) and fn["name"] in schemas:
-                fn["arguments"] = _by_schema(fn["arguments"], schemas[fn["name"]])
+                fn["arguments"] = _by_schema(fn["arguments"], schemas[fn["name"]], restore_nulls)
     return row
 
 
