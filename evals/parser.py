@@ -6,7 +6,10 @@ and with a non-empty name; anything else containing a `<tool_call>` tag is a par
 since a framework would hand the client garbage or nothing. That includes a block whose arguments
 sit under another key (`"parameters"`, `"args"`, ...): a Hermes-style serving parser reads
 `arguments` only, so the call would reach the tool with no arguments at all. (Extra keys beside
-`arguments`, such as an `id`, are ignored, as such a parser ignores them.)
+`arguments`, such as an `id`, are ignored, as such a parser ignores them.) A key written twice in a
+block reads as its last value, as a serving parser built on `json.loads` hands it to the tool; training
+data is held to more (orchestrator/data quarantines such a row as `duplicate_key`), since there it
+would teach one of two values, and here the score follows the value the tool would receive.
 """
 
 from __future__ import annotations

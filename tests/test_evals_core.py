@@ -29,6 +29,12 @@ def test_strict_parser_reads_several_blocks():
     assert p.ok and [c["name"] for c in p.calls] == ["get_weather", "read_file"]
 
 
+def test_strict_parser_reads_a_key_written_twice_as_the_tool_would_receive_it():
+    """A serving parser built on json.loads hands the tool the last value; the score follows that value."""
+    p = parse_strict('<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo", "city": "Lima"}}</tool_call>')
+    assert p.ok and p.calls == [{"name": "get_weather", "arguments": {"city": "Lima"}}]
+
+
 @pytest.mark.parametrize("out, error", [
     ('<tool_call>{"name": "f", "arguments": {"a": 1},}</tool_call>', "not JSON"),
     ('<tool_call>{"arguments": {}}</tool_call>', "lacks a non-empty string 'name'"),
