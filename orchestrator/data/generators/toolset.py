@@ -158,7 +158,7 @@ class Toolset(_Strict):
     system_prompt: str
     distractors: int = Field(3, ge=0)
     lead_ins: list[str] = [""]
-    joiners: list[str] = Field(min_length=1)
+    joiners: list[str] = []                      # ' Also, ': between the two requests of a parallel row
     # strict: `single_tool: true` was read as a weight of 1.0
     mix: dict[Literal["single_tool", "multi_tool_parallel", "multi_tool_sequential", "no_tool_needed",
                       "error_recovery", "reasoning_heavy", "complex_multi_step"], Annotated[float, Field(strict=True)]]
@@ -197,6 +197,14 @@ class Toolset(_Strict):
     def _mix_is_usable(self) -> "Toolset":
         if any(w < 0 for w in self.mix.values()) or sum(self.mix.values()) <= 0:
             raise ValueError("mix weights must be non-negative and not all zero")
+        return self
+
+    @model_validator(mode="after")
+    def _parallel_rows_have_joiners(self) -> "Toolset":
+        # only a parallel row reads them: a file that makes none needs none (they were required everywhere)
+        if self.mix.get("multi_tool_parallel", 0) > 0 and not self.joiners:
+            raise ValueError("joiners: the mix asks for multi_tool_parallel rows, which join two requests with a "
+                             "joiner (' Also, '); list at least one")
         return self
 
     @model_validator(mode="after")
@@ -604,9 +612,14 @@ class Generator:
         whole word or number token) or writes it otherwise than the call holds it (`_check_renderings`)."""
         rng = random.Random(0)
         for name, it in self.ts.intents.items():
+            where = f"intents.{name}"
+            self._check_option_only_slots(it, where)
+            self._check_slot_domains(it.tool, it.arguments, it.slots, where)
+            for i, opt in enumerate(it.optional):
+                self._check_slot_domains(it.tool, {**it.arguments, **opt.arguments}, {**it.slots, **opt.set},
+                                         where, f"{where}.optional[{i}].set")
             for _ in range(3):
                 self.intent(rng, name)
-            where = f"intents.{name}"
             values: dict[str, Any] = {}
             self._draw(rng, it.slots, values, where)
             for i, opt in enumerate(it.optional):
@@ -656,6 +669,8 @@ class Generator:
                         "with and without it would read alike, so the request never asks for those values (write "
                         "the phrase that asks for them)"))
         for name, fl in self.ts.flows.items():
+            for call in (c for step in fl.steps for c in (step.parallel if isinstance(step, Parallel) else [step])):
+                self._check_slot_domains(call.tool, call.arguments, fl.slots, f"flows.{name}")
             for _ in range(3):
                 self.flow(rng, name)
             values = {"system": self.ts.system_prompt}
@@ -674,6 +689,47 @@ class Generator:
         missing = [s for s in self.ts.mix if self.ts.mix[s] > 0 and s not in self.available()]
         if missing:
             raise self._fail("mix", f"weights given for {missing}, but the file defines nothing to make them from")
+
+
+    def _check_option_only_slots(self, it: Intent, where: str) -> None:
+        """A slot that only an option's `set:` draws is missing from every row that skips the option: its
+        request, call, result and answer must not name it. (The load check rendered them with every
+        option taken, so this failed later, at a draw that skipped it, as an "unknown slot".)"""
+        only = {slot: i for i, opt in enumerate(it.optional) for slot in opt.set
+                if slot not in it.slots and slot not in it.computed}
+        parts = {"requests": it.requests, "arguments": it.arguments, "result": it.result, "answers": it.answers}
+        for part, template in parts.items():
+            for slot in sorted({ref.split(".")[0] for ref in _slot_refs(template)} & set(only)):
+                raise self._fail(f"{where}.{part}", (
+                    f"{{{slot}}} is drawn only by optional[{only[slot]}] (its `set:`), but rows that skip that option "
+                    f"use the {part} too, and they have no {{{slot}}}: draw it in the intent's `slots` (the "
+                    "option's `set:` may redraw it), or name it only in that option's arguments and suffix"))
+
+    def _check_slot_domains(self, tool: str, arguments: dict, slots: dict[str, Any], where: str,
+                            slot_where: str | None = None) -> None:
+        """An argument filled whole by a range or choice slot must accept every value the slot can draw.
+        Decided from the slot's spec, not from draws: a range of [0, 400] beside `minimum: 1` was refused
+        or written depending on whether the seed's draws hit 0. A range is checked at both ends (the
+        bounds a schema puts on a number), a choice at every value."""
+        if tool not in self.ts.tools:
+            return  # named by the call check, with the tools there are
+        properties = self.ts.tools[tool].parameters.get("properties") or {}
+        for arg, template in arguments.items():
+            whole = _ONLY.match(template) if isinstance(template, str) else None
+            spec = slots.get(whole.group(1)) if whole and not whole.group(2) else None
+            if not isinstance(properties.get(arg), dict) or not isinstance(spec, (RangeSlot, ChoiceSlot)):
+                continue
+            drawn = list(spec.range) if isinstance(spec, RangeSlot) else [
+                v for v in spec.choice if not (isinstance(v, str) and _has_slot(v))]  # a template: checked drawn
+            validator = argument_validator(properties[arg], formats=True)
+            for value in drawn:
+                value = int(value) if isinstance(value, float) and value.is_integer() else value  # as render writes it
+                wrong = jsonschema.exceptions.best_match(validator.iter_errors(value))
+                if wrong is not None:
+                    kind = f"range {list(spec.range)}" if isinstance(spec, RangeSlot) else "choice"
+                    raise self._fail(f"{slot_where or where + '.slots'}.{whole.group(1)}", (
+                        f"its {kind} can draw {value!r}, which {tool}'s argument {arg!r} refuses ({wrong.message}); "
+                        "keep the slot within the argument's schema"))
 
 
 def _slot_refs(template: Any) -> set[str]:
