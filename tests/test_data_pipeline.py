@@ -1,6 +1,7 @@
 """The data pipeline on the starter data and on dirty fixtures in all three formats: exact counts per
 stage and reason, nothing unaccounted for, byte-identical mixes, and the leakage guard."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -354,3 +355,21 @@ def test_an_argument_leak_names_the_training_tool_the_value_is_an_argument_of():
     assert (leak.kind, leak.train_ids) == ("arguments", ("t:0",))
     assert leak.detail == ("argument value 'PAYMENTS' of 'create_ticket' is an argument of 'scale_deployment' in "
                            "training too (compared in any case)")
+
+
+def test_the_config_hash_covers_a_toolset_sources_yaml_file(tmp_path):
+    """An edited request template changes the rows; the config half of the fingerprint stayed the same."""
+    from orchestrator.config import DataConfig
+    from orchestrator.data.pipeline import config_sha256
+
+    toolset = tmp_path / "ts.yaml"
+    toolset.write_text((ROOT / "data/toolsets/starter.yaml").read_text())
+    cfg = DataConfig.model_validate({"sources": {"ts": {"generate": {"kind": "toolset", "toolset": str(toolset),
+                                                                     "count": 10}}}})
+    before = config_sha256(cfg, {"ts": None})
+    toolset.write_text(toolset.read_text().replace("What's the weather like in", "What is the weather like in"))
+    assert config_sha256(cfg, {"ts": None}) != before
+    plain = DataConfig.model_validate({"sources": {"s": {"path": "data/starter/train.jsonl"}}})
+    assert config_sha256(plain, {"s": "ab"}) == hashlib.sha256(json.dumps(   # configs without one: the hash as before
+        {"config": plain.model_dump(mode="json", include={"sources", "mix", "filter", "dedupe"}),
+         "source_sha256": {"s": "ab"}}, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

@@ -16,7 +16,8 @@ the previous stage's rows_out; `unaccounted()` returns the stages where that fai
 none). Quarantined rows carry `{source, row, id, stage, check, reason, raw}`.
 
 Fingerprint: `config_sha256` hashes the canonical JSON of the data config that decides the mix
-(sources, mix, filter, dedupe) together with each local source file's sha256; `file_sha256` hashes
+(sources, mix, filter, dedupe) together with each local source file's sha256 (and a toolset source's
+YAML file's); `file_sha256` hashes
 the written training file; `fingerprint` = sha256 of "<file_sha256>:<config_sha256>".
 """
 
@@ -89,7 +90,14 @@ def file_sha256(path: Path) -> str | None:
 
 def config_sha256(cfg: DataConfig, source_sha: dict[str, str | None]) -> str:
     part = cfg.model_dump(mode="json", include={"sources", "mix", "filter", "dedupe"})
-    blob = json.dumps({"config": part, "source_sha256": source_sha}, sort_keys=True, separators=(",", ":"))
+    hashed = {"config": part, "source_sha256": source_sha}
+    # A toolset source's rows are decided by its YAML file as much as by the config that names it: an
+    # edited request template left this hash alone. (Only where there is one: other configs keep their hash.)
+    toolsets = {n: file_sha256(Path(s.generate.toolset)) for n, s in cfg.sources.items()
+                if s.generate is not None and s.generate.toolset is not None}
+    if toolsets:
+        hashed["toolset_sha256"] = toolsets
+    blob = json.dumps(hashed, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
