@@ -9,6 +9,7 @@ recipes. Heavy libraries load inside the handlers, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -851,6 +852,12 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, raise_terminated)
 
 
+# A path the filesystem refuses (a name too long, no permission, a read-only or full disk) where no check
+# named it first: one line naming the path, not an "unexpected" error asking for a bug report.
+_FILESYSTEM_REFUSALS = frozenset({errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT,
+                                  errno.ENOTDIR, errno.EISDIR, errno.ELOOP, errno.ENOSPC, errno.EDQUOT})
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. A bad input ends in one message naming the file, key or row (exit 2), never
     a traceback; `--debug` (anywhere on the line) or TOOLSWEEP_DEBUG=1 adds the traceback."""
@@ -884,6 +891,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # not an input toolsweep recognised as bad: say so, keep the traceback for --debug
         if debug:
             traceback.print_exc()
+        if isinstance(err, OSError) and err.errno in _FILESYSTEM_REFUSALS:
+            name = str(err.filename or "")
+            name = name if len(name) <= 120 else f"{name[:100]}… ({len(name)} characters)"
+            print(f"error: {name + ': ' if name else ''}{err.strerror or err}", file=sys.stderr)
+            return 1 if err.errno in (errno.ENOSPC, errno.EDQUOT) else 2
         first = (str(err).strip().splitlines() or [""])[0][:500]
         print(f"error: {type(err).__name__}: {first} (unexpected; rerun with --debug for the traceback, and "
               f"please report it if the input was valid)", file=sys.stderr)

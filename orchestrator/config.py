@@ -996,8 +996,9 @@ def _unread_model_shape(data: dict) -> str | None:
     model = data.get("model") if isinstance(data.get("model"), dict) else {}
     space = data.get("search_space") if isinstance(data.get("search_space"), dict) else {}
     drawn = space.get("model.base")
-    bases = {model.get("base", "smollm2-135m")} | (set(drawn["choice"]) if isinstance(drawn, dict) and isinstance(
-        drawn.get("choice"), list) else set())
+    choices = drawn["choice"] if isinstance(drawn, dict) and isinstance(drawn.get("choice"), list) else []
+    # (read before validation: a base that is no string is named by the field check that follows)
+    bases = {b for b in [model.get("base", "smollm2-135m"), *choices] if isinstance(b, str)}
     for section, base in _SHAPE_SECTIONS.items():
         given = [f"model.{section}"] if model.get(section) not in (None, {}) else []
         given += [k for k in space if isinstance(k, str) and k.startswith(f"model.{section}.")]

@@ -369,6 +369,18 @@ def _chat(message: dict) -> bytes:
 
 CASES = [
     # --- sweep YAMLs ----------------------------------------------------------------------------
+    # a fuzz of the smoke sweep's leaves (2026-12-08): each ended in an "unexpected" error
+    Case("sweep yaml", "a base model written as a list", lambda tmp: check(tmp, model__base=[]),
+         ["model.base", "valid string"]),
+    Case("sweep yaml", "a data path longer than the filesystem allows",
+         lambda tmp: check(tmp, data__sources__starter__path="a" * 5000),
+         ["data.sources.starter.path", "(5000 characters)", "File name too long"]),
+    Case("sweep yaml", "an output folder name longer than the filesystem allows",
+         lambda tmp: check(tmp, output_dir=str(tmp / ("b" * 300))), ["output_dir", "File name too long"]),
+    Case("sweep yaml", "a chat template path longer than the filesystem allows",
+         lambda tmp: check(tmp, model__chat_template="c" * 400), ["model.chat_template", "File name too long"]),
+    Case("sweep yaml", "a base model path longer than the filesystem allows",
+         lambda tmp: check(tmp, model__base="/" + "d" * 400), ["model.base", "File name too long"]),
     Case("sweep yaml", "a search-space choice of a data file that does not exist",
          lambda tmp: check(tmp, search_space={"data.eval": {"choice": [str(ROOT / "evals/sets/dev.jsonl"),
                                                                           str(tmp / "nope.jsonl")]}}),
@@ -966,6 +978,9 @@ CASES = [
     Case("outputs", "anonymise: dest is the input", _same_file("anonymise"), ["in.jsonl", "same file as the input"],
          extra=_input_kept),
     Case("outputs", "eval --out under a file", _eval_out_under_a_file, ["--out", "afile", "is a file"]),
+    Case("outputs", "make-data --out longer than the filesystem allows",   # no check named it: the CLI's own line
+         lambda tmp: ["make-data", "--toolset", str(ROOT / "data/toolsets/starter.yaml"), "-n", "3",
+                      "--out", str(tmp / ("e" * 300 + ".jsonl"))], ["eeee…", "characters)", "File name too long"]),
     Case("outputs", "release --version that leaves the folder",
          lambda tmp: ["release", "--family", "fam", "--version", "../../escaped", "--out", str(tmp / "rel")],
          ["--version", "'../../escaped'"]),

@@ -26,8 +26,28 @@ HERE = "\0here\0"  # marks a problem of this machine only (hub off, no GPU, too 
 NOTE = "\0note\0"  # marks a finding that does not stop the run (it is printed)
 
 
+def _unusable_name(path: Path | str) -> str | None:
+    """Why the system cannot even look `path` up (a name longer than the filesystem allows, a loop of
+    links), or None. Path.exists() raises those (OSError) where a missing file only returns False, so
+    a check meant to name the key ended in an "unexpected" error."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as err:
+        shown = str(path) if len(str(path)) <= 80 else f"{str(path)[:60]}… ({len(str(path))} characters)"
+        return f"{shown}: {err.strerror}"
+    except ValueError as err:  # an embedded NUL byte
+        return f"{str(path)[:80]!r}: {err}"
+    return None
+
+
 def _exists(path: Path, key: str, what: str, problems: list[str], kind: str = "file") -> bool:
     p = Path(path)
+    unusable = _unusable_name(p)
+    if unusable:
+        problems.append(f"{key}: {what} {unusable}")
+        return False
     if not p.exists():
         # a relative path is read from the folder the command runs in, not the sweep file's
         where = "" if p.is_absolute() else f" (relative to the current folder {Path.cwd()})"
@@ -229,7 +249,11 @@ def _measured_on(metric: str, cases: list[dict]) -> int | None:
 def _model_problems(cfg: SweepConfig, problems: list[str]) -> None:
     from orchestrator.train.chat_template import BUILTIN_DIR, builtin_names
     base = cfg.model.base
-    if base not in EMBEDDED_BASES:
+    unusable = _unusable_name(Path(base).expanduser()) if base not in EMBEDDED_BASES else None
+    if unusable:
+        problems.append(f"model.base: {unusable} (expected a Hugging Face model folder, {' or '.join(EMBEDDED_BASES)}, "
+                        "or a hub id)")
+    elif base not in EMBEDDED_BASES:
         p = Path(base).expanduser()
         looks_like_path = base.startswith(("/", "./", "../", "~")) or base.endswith("/") or base.count("/") > 1
         if looks_like_path and not p.exists():
@@ -243,7 +267,10 @@ def _model_problems(cfg: SweepConfig, problems: list[str]) -> None:
             problems.append(f"{HERE}model.base: {base!r} is neither {' nor '.join(EMBEDDED_BASES)} nor a local model "
                             f"directory, and toolsweep runs offline (set HF_HUB_OFFLINE=0 to fetch hub ids)")
     tpl = cfg.model.chat_template
-    if not (BUILTIN_DIR / f"{tpl}.jinja").is_file() and not Path(tpl).is_file():
+    unusable = _unusable_name(tpl) or _unusable_name(BUILTIN_DIR / f"{tpl}.jinja")
+    if unusable:
+        problems.append(f"model.chat_template: {unusable}")
+    elif not (BUILTIN_DIR / f"{tpl}.jinja").is_file() and not Path(tpl).is_file():
         problems.append(f"model.chat_template: {tpl!r} is neither a built-in ({', '.join(builtin_names())}) nor a file")
     else:
         problem = template_problem(tpl)
@@ -472,6 +499,10 @@ def _writable_problems(cfg: SweepConfig, problems: list[str]) -> None:
     if cfg.tracking.uri.startswith("sqlite:///"):
         places["tracking.uri"] = Path(cfg.tracking.uri.removeprefix("sqlite:///")).parent
     for key, folder in places.items():
+        unusable = _unusable_name(Path(folder).expanduser())
+        if unusable:
+            problems.append(f"{key}: {unusable}")
+            continue
         p = Path(folder).expanduser().resolve()
         existing = next((q for q in (p, *p.parents) if q.exists()), None)
         if existing is None or not existing.is_dir():
