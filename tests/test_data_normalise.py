@@ -1,6 +1,7 @@
 """Each source format becomes the same internal row; hand-checked conversions."""
 
 import json
+import re
 
 import pytest
 
@@ -645,3 +646,31 @@ def test_a_key_named_twice_inside_a_row_is_quarantined_not_resolved_last_wins(wh
     with pytest.raises(Reject) as rej:
         normalise(json.dumps(row), "src", 0)
     assert rej.value.check == "duplicate_key" and where in rej.value.reason and "twice" in rej.value.reason
+
+
+def test_a_tool_or_call_name_no_model_could_write_is_bad_structure():
+    """Found by a fuzz of starter rows: a NUL or blank name of an offered tool trained as it stood."""
+    def tools_named(name):
+        return normalise(json.dumps({"tools": [WEATHER_TOOL, {"type": "function", "function": {
+            "name": name, "parameters": {"type": "object", "properties": {}}}}], "messages": [
+            {"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello."}]}), "s", 0)
+
+    for name, why in (("\x00", "holds the control character '\\x00'"), ("  ", "is blank"),
+                      ("get\nweather", "holds the control character '\\n'")):
+        with pytest.raises(Reject, match=re.escape(f"tool 1's name {name[:40]!r} {why}")):
+            tools_named(name)
+    for fine in ("Market Trends API", "math.factorial", "x" * 300):   # names public datasets use
+        assert tools_named(fine)["tools"][1]["function"]["name"] == fine
+    with pytest.raises(Reject, match="a tool call's name 'get_weather\\\\x00' holds the control character"):
+        normalise(json.dumps({"tools": [WEATHER_TOOL], "messages": [{"role": "user", "content": "hi"}, {
+            "role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
+                "name": "get_weather\x00", "arguments": {"city": "Oslo"}}}]}]}), "s", 0)
+
+
+def test_a_turn_of_control_characters_only_is_empty():
+    def row(user, answer="Hello."):
+        return normalise(json.dumps({"messages": [{"role": "user", "content": user},
+                                                  {"role": "assistant", "content": answer}]}), "s", 0)
+    assert row_problem(row("\x00"))[0] == "empty_user_turn"
+    assert row_problem(row("hi", "\x00\x07 "))[0] == "empty_assistant_turn"
+    assert row_problem(row("hi\x00 there")) is None   # a stray control character beside text is still text

@@ -18,7 +18,8 @@ Rules, checked in this order (the `check` names are what the stage table counts)
 - `control_token`: a message or a tool's schema holds a chat control token (`<|im_end|>`, `<|eot_id|>`,
   ...): tokenisers parse it inside the rendered text as a real turn boundary, so the row would teach
   a conversation other than the one it writes.
-- `empty_user_turn`: a user turn with no text (whitespace only): the row teaches an answer to nothing.
+- `empty_user_turn`: a user turn with no text (whitespace or control characters such as NUL only): the
+  row teaches an answer to nothing.
 - `no_user_turn`: no user turn at all: nothing asked, so nothing to learn to route.
 - `assistant_before_user`: a trained assistant turn before the first user turn (a ShareGPT row opening
   with `gpt`, which LLaMA-Factory's reader drops as well): it would be learned as an answer to nothing.
@@ -27,7 +28,8 @@ Rules, checked in this order (the `check` names are what the stage table counts)
   would fill a slot of the mix (a no-tool slot, when none of its turns calls).
 - `misplaced_system_turn`: a system message after the first message: chat templates take a system
   prompt only first (the shipped one raises), so the row would fail when it is rendered for training.
-- `empty_assistant_turn`: an assistant turn with neither text nor tool calls.
+- `empty_assistant_turn`: an assistant turn with neither text (beyond whitespace and control characters)
+  nor tool calls.
 - `unparseable_tool_call`: an assistant turn whose text still holds a `<tool_call>` tag (readable
   Hermes-style blocks were turned into `tool_calls` when the row was normalised): training on it
   would teach a call no serving parser can read.
@@ -65,6 +67,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from typing import Any, Iterable
 
 import jsonschema
@@ -228,7 +231,7 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
             if not asked and m.get("weight") != 0:
                 yield "assistant_before_user", (f"message {i} is an assistant turn before any user turn: it would "
                                                 "be trained as an answer to nothing (weight 0 keeps it as context)")
-            if not text.strip() and not calls:
+            if is_blank(text) and not calls:
                 yield "empty_assistant_turn", f"message {i} has neither text nor tool calls"
             if "<tool_call>" in text and text.count("<tool_call>") == text.count("</tool_call>"):
                 # readable blocks became tool_calls when the row was normalised; an unclosed one is truncated
@@ -271,7 +274,7 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
                 open_calls.remove(match)
         elif m["role"] == "user":
             asked = True
-            if not (m.get("content") or "").strip():
+            if is_blank(m.get("content") or ""):
                 yield "empty_user_turn", f"message {i} is a user turn with no text"
             open_calls = []
     if not any(m["role"] == "user" for m in msgs):
@@ -280,6 +283,11 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
     if answers and all(m.get("weight") == 0 for m in answers):
         yield "no_trained_turn", (f"all {len(answers)} assistant turn(s) have weight 0: the row trains no token, "
                                   "and would take a place in the mix")
+
+
+def is_blank(text: str) -> bool:
+    """No text a reader sees: whitespace and control characters only (a NUL-only turn read as text)."""
+    return all(c.isspace() or unicodedata.category(c) == "Cc" for c in text)
 
 
 def _control_tokens(row: dict) -> Iterable[tuple[str, str]]:

@@ -85,6 +85,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -206,11 +207,26 @@ def openai_tools(value: Any) -> list[dict]:
         fn = t.get("function", t)
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
             raise Reject("bad_structure", f"tool {i} has no name")
+        unwritable = _unwritable_name(fn["name"])
+        if unwritable:
+            raise Reject("bad_structure", f"tool {i}'s name {unwritable}")
         fn = with_parameters(fn)  # Anthropic's input_schema is the same JSON Schema
         if isinstance(fn.get("parameters"), dict):  # "dict", "float", ... (ToolACE, BFCL): JSON Schema's names
             fn = {**fn, "parameters": with_json_schema_types(fn["parameters"])}
         out.append({"type": "function", "function": fn})
     return out
+
+
+def _unwritable_name(name: str) -> str | None:
+    """Why a model could not write `name` in a call, or None: blank, or holding a control character
+    (a NUL, a newline). Spaces, dots and long names stay: public datasets name tools "Market Trends API"
+    and "math.factorial"."""
+    if not name.strip():
+        return f"{name!r} is blank"
+    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        return f"{name[:40]!r} holds the control character {control!r}"
+    return None
 
 
 def _pythonic_turn(text: str, index: int) -> tuple[str, list[dict]] | None:
@@ -252,6 +268,9 @@ def _call(value: Any) -> dict:
     fn = value.get("function", value)
     if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
         raise Reject("bad_structure", "a tool call without a name")
+    unwritable = _unwritable_name(fn["name"]) if fn["name"] else None  # "": named by the filter (unknown_tool)
+    if unwritable:
+        raise Reject("bad_structure", f"a tool call's name {unwritable}")
     args = fn.get("arguments", fn.get("parameters", {}))
     if isinstance(args, str) and not args.strip():  # API logs write "" for a call without arguments
         args = {}
