@@ -341,14 +341,36 @@ def parse_known(text: str, source: str = "known tokens") -> list[KnownToken]:
 
 
 # Digit runs the phone pattern matches that are something else: a Unix time in seconds (10 digits from 1;
-# no 10-digit national number starts with 1), an ISBN-13, an id that opens with a year ("2024-000123").
-_NOT_PHONE = re.compile(r"1\d{9}|97[89]-?\d{1,5}-?\d+-?\d+-?\d|(?:19|20)\d\d-\d{4,}")
+# no 10-digit national number starts with 1), an unbroken run from 1 of 12 digits or more (a Unix time in
+# milliseconds, an AWS account id: country code 1 is North America's, whose numbers are 11 digits with
+# it), an ISBN-13, an id that opens with a year ("2024-000123").
+_NOT_PHONE = re.compile(r"1(?:\d{9}|\d{11,})|97[89]-?\d{1,5}-?\d+-?\d+-?\d|(?:19|20)\d\d-\d{4,}")
+
+
+# A build id that opens with its date: "20240229.17" (Azure DevOps' YYYYMMDD.N), "2024.02.29.1701".
+_DATED_BUILD = re.compile(r"(?:19|20)\d\d\.?(?:0[1-9]|1[0-2])\.?(?:0[1-9]|[12]\d|3[01])\.\d+(?:\.\d+)*")
+
+
+def _dotted_version(value: str) -> bool:
+    """Digit groups joined by dots alone that read as a version or a build number, not a phone number.
+    A phone written with dots groups its digits as a dialling plan does ("555.123.4567", "1.555.123.4567",
+    "06.12.34.56.78"), so the dotted run is a version when
+    - a group after the first has one digit ("122.0.6261.112", "10.0.19045.4170"): no plan writes a lone digit
+      inside a number;
+    - the first group is one digit other than a one-digit country code, 1 or 7 ("3.10.2402.2901");
+    - it opens with a date: YYYYMMDD.N or YYYY.MM.DD.N ("20240229.17", "2024.02.29.1701").
+    A version cue before it ("version 10.0.19045", "build 4410.1234.567") is read in _let_go."""
+    if not re.fullmatch(r"\d+(?:\.\d+)+", value):  # "+", spaces, brackets or hyphens: written as a phone
+        return False
+    groups = value.split(".")
+    return (any(len(g) == 1 for g in groups[1:]) or (len(groups[0]) == 1 and groups[0] not in "17")
+            or bool(_DATED_BUILD.fullmatch(value)))
 
 
 def _is_phone(value: str) -> bool:
     digits = sum(c.isdigit() for c in value)
     return (10 <= digits <= 15 and not _DATE_LIKE.search(value) and not _NOT_PHONE.fullmatch(value)
-            and not _DOTTED_QUAD.fullmatch(value))
+            and not _DOTTED_QUAD.fullmatch(value) and not _dotted_version(value))
 
 
 _DOTTED_QUAD = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
@@ -376,7 +398,8 @@ def _is_public_ip(value: str) -> bool:
     return not any(address in net for net in _NOT_PERSONAL_NETS)
 
 
-_VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\bversion|\bver\.?|\brelease|\bbuild|\bfirmware|\bkernel|\bbuild no\.?)[ :]*$")
+_VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\bversion|\bver\.?|\brelease|\bbuild|\bfirmware|\bkernel|\bbuild (?:no\.?|id|number)"
+                             r"|\brevision|\brev\.?)[ :#]*$")
 # Hosts that are no one's: this machine, private networks, names reserved for examples and tests (RFC 2606).
 _NO_ONES_HOST = re.compile(r"(?i)(?:localhost|[\w.-]+\.(?:localhost|local|internal|test|invalid|example)"
                            r"|(?:[\w-]+\.)*example\.(?:com|org|net))$")
@@ -413,6 +436,9 @@ _PASSWORD_KEY = re.compile(r"(?:^|_)(?:password|passwd|passphrase|pwd|secret)$")
 _SECRET_IN_TEXT = re.compile(rf"(?i)(?<![\w-])(?:[\w-]*[_-])?{_CREDENTIAL_WORDS}(?![\w-])[\"']?"
                              r"(?:[ \t]*[:=][ \t]*|[ \t]+(?:is|was|reads)[ \t]+)[\"']?"  # "password: …", "password is …"
                              r"([^\s\"',;]{6,})")
+# The start of an ARN or a URN up to here, unbroken: in "arn:aws:secretsmanager:…:secret:prod/db-AbCdEf" the
+# credential word is a field (the resource's type) and what follows it the secret's name, not its value.
+_URN_FIELD = re.compile(r"(?i)\b(?:arn|urn):[^\s:]*(?::[^\s:]*)*:$")
 # Short forms of "password" in text only, as keys they are other things ("pass": a boarding pass, "pw": a
 # width): "pass=Tr0ub4dor&3x", "wifi pw: gr33nTea#9", "new pass: …".
 _PASS_IN_TEXT = re.compile(r"(?i)(?<![\w-])(?:pass|pw)[ \t]*[:=][ \t]*[\"']?([^\s\"',;]{6,}?)\.?(?![^\s\"',;])")
@@ -437,6 +463,24 @@ ok accepted rejected successfully""".split())
 
 # A call or a subscript of a (dotted) name: what code assigns to a password variable, not the password.
 _CODE_AFTER_CUE = re.compile(r"[A-Za-z_][\w.]*[(\[]")
+# An environment variable's name or a template's placeholder in capitals ("DB_PASSWORD", "CHANGE_ME",
+# "YOUR_API_KEY", "AWS_S3_BUCKET"): each part is letters, then digits if any; a generated secret mixes them
+# ("K9X2_P2Q7").
+_UPPER_SNAKE_NAME = re.compile(r"[A-Z]+[0-9]*(?:_[A-Z]+[0-9]*)+")
+# Words that mark a value as a stand-in for the real one ("your-secret-here", "dummy-token-for-tests",
+# "sk-...redacted"): a template teaches "put yours here", and a fake in its place taught random credentials.
+_PLACEHOLDER_WORDS = frozenset("""your here change changeme replace example sample dummy placeholder redacted fake
+test tests demo insert todo tbd""".split())
+_WORDS_ONLY = re.compile(r"[A-Za-z]+(?:[-_.]+[A-Za-z]+)*")
+
+
+def _placeholder(value: str) -> bool:
+    """A value that stands in for a credential: an upper-snake name, or letters-only words with a
+    placeholder word among them. A real password in that layout has a digit or a symbol other than `-_.`."""
+    if _UPPER_SNAKE_NAME.fullmatch(value):
+        return True
+    return bool(_WORDS_ONLY.fullmatch(value)) and any(
+        w.casefold() in _PLACEHOLDER_WORDS for w in re.split(r"[-_.]+", value))
 
 
 def _secret_shaped(value: str, in_text: bool = False) -> bool:
@@ -449,6 +493,8 @@ def _secret_shaped(value: str, in_text: bool = False) -> bool:
     if ordinary(value) or re.fullmatch(r"\d+|\d{4}-\d\d-\d\d.*|https?://.*", value):
         return False
     if _CODE_AFTER_CUE.match(value):  # `pw = getpass.getpass(`, `secret = os.environ[`: code reading one
+        return False
+    if _placeholder(value):
         return False
     symbol_or_digit = any(c.isdigit() or not c.isalnum() for c in value)
     return symbol_or_digit or (not in_text and any(c.isupper() for c in value) and any(c.islower() for c in value))
@@ -474,17 +520,52 @@ def _passphrase_shaped(value: str) -> bool:
             and not any(w.casefold().strip("'\"") in _PROSE_WORDS for w in words))
 
 
+# A PIN's key ("pin", "pin_code", "card_pin", "pinCode"; not "pin_length", "pinned", "spinner") and its
+# value, four to eight digits as a string or an integer.
+_PIN_KEY = re.compile(r"(?:^|_)pin(?:_?(?:code|number))?$")
+_PIN_VALUE = re.compile(r"\d{4,8}")
+
+
+def _default_pin(digits: str) -> bool:
+    """One digit repeated or a run up or down ("0000", "1234", "654321"): a factory default or a
+    placeholder, printed in every manual; no one's own PIN to hide."""
+    steps = {int(b) - int(a) for a, b in zip(digits, digits[1:])}
+    return len(steps) == 1 and steps <= {-1, 0, 1}
+
+
+def pins_under_keys(obj: Any, key: str | None = None) -> Iterator[str]:
+    """A PIN under its key at any depth (`{"pin": "8831"}`, `{"card_pin": 8831}`), as its digits: the key is
+    its label, as "PIN: " is in text (_PIN_LABELS)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from pins_under_keys(v, re.sub(r"(?<=[a-z])(?=[A-Z])", "_", str(k)).casefold().replace("-", "_"))
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from pins_under_keys(v, key)
+    elif key is not None and _PIN_KEY.search(key) and isinstance(obj, (str, int)) and not isinstance(obj, bool):
+        digits = str(obj).strip()
+        if _PIN_VALUE.fullmatch(digits) and not _default_pin(digits):
+            yield digits
+
+
 def secrets_under_keys(obj: Any) -> Iterator[str]:
-    """String values under credential keys at any depth (a password's value whole, passphrases too), and
-    `password: …` / `token=…`, `pass=…`, "password toor1234" and "credentials: user / password" in text."""
+    """String values under credential keys at any depth (a password's value whole, passphrases too), PINs
+    under their keys, and `password: …` / `token=…`, `pass=…`, "password toor1234" and "credentials: user /
+    password" in text."""
     for key, value in keyed_strings(obj):
         if _SECRET_KEY.search(key) and _secret_shaped(value):
             yield value
         elif _PASSWORD_KEY.search(key) and _passphrase_shaped(value):
             yield value
+    yield from pins_under_keys(obj)
     for _, text in _walk_strings(obj):
+        # JSON text (call arguments, a tool result) is read as the values it holds, each its own text: read
+        # escaped, `"password: changeme\nhost: …"` gave the value `changeme\nhost:` and `{"token": null}`
+        # gave `null}`, which no swap of the decoded text could reach, and the survival check refused the file.
+        if _json_text_value(text, 1) is not None:
+            continue
         for m in (*_SECRET_IN_TEXT.finditer(text), *_PASS_IN_TEXT.finditer(text), *_LOGIN_PAIR_IN_TEXT.finditer(text)):
-            if _secret_shaped(m.group(1), in_text=True):
+            if _secret_shaped(m.group(1), in_text=True) and not _URN_FIELD.search(text[:m.start()]):
                 yield m.group(1)
         for m in _BARE_SECRET_IN_TEXT.finditer(text):
             if _bare_secret_shaped(m.group("word"), m.group(2)):
@@ -536,6 +617,34 @@ def _written_out_email(value: str) -> str:
     return re.sub(r"\s*[\[({](?i:dot)[\])}]\s*|\s+(?i:dot)\s+", ".", value)
 
 
+# Words an unbroken run of digits after them numbers a document or a transaction by ("invoice 7700123456",
+# "order no. 40012345678"); a phone number after them is written with a word for it ("order line"). Not
+# "account": an account number is personal too, and swapped as a phone number it stays hidden.
+_DOCUMENT_NUMBER_BEFORE = re.compile(r"(?i)\b(?:invoice|order|receipt|transaction|txn|tracking|reference|ref|booking"
+                                     r"|confirmation|case|ticket)(?:[ \t]*(?:no\.?|number|id|#))?[ \t]*[:#]?[ \t]*$")
+
+
+def _number_of_something_else(value: str, text: str, start: int) -> bool:
+    """A phone-shaped match that its neighbours say is another number: dotted digits after a version cue
+    ("version 10.0.19045.4170", "build id 2402.2901.55"), unbroken digits after a document's or a
+    transaction's word ("invoice 7700123456"), or a field between colons of an identifier
+    ("arn:aws:…:us-east-1:123456789012:secret:…", "urn:…:4155552671:…")."""
+    before, end = text[max(0, start - 24):start], start + len(value)
+    if re.fullmatch(r"\d+(?:\.\d+)+", value) and _VERSION_BEFORE.search(before[-16:]):
+        return True
+    if value.isdigit() and _DOCUMENT_NUMBER_BEFORE.search(before):
+        return True
+    return value.isdigit() and before.endswith(":") and text[end:end + 1] == ":"
+
+
+def _git_remote(value: str, text: str, start: int) -> bool:
+    """`git@github.com:org/repo.git`, `ssh://git@host/group/repo.git`: the SSH user `git` with a path (after
+    `:` or `/`) behind the host is a repository's remote, no one's mailbox. A person's address before a colon
+    in prose ("write to anna@example.com: she knows") has a space after it, and any other user stays a mailbox."""
+    end = start + len(value)
+    return value.partition("@")[0] == "git" and bool(re.match(r"[:/][\w~.-]", text[end:end + 2]))
+
+
 def _let_go(kind: str, value: str, text: str, start: int, not_ticket_prefixes: frozenset[str]) -> bool:
     """Whether a detector's match is, on a closer look, not what it detects."""
     if kind == "card":
@@ -545,13 +654,17 @@ def _let_go(kind: str, value: str, text: str, start: int, not_ticket_prefixes: f
     if kind == "handle":  # "@Override", "@media", "@app.route": code, not a person
         return value[1:].split(".")[0].casefold() in CODE_AT_WORDS
     if kind == "phone":
-        return not _is_phone(value)
+        return not _is_phone(value) or _number_of_something_else(value, text, start)
     if kind == "ip":  # "version 4.19.2.1" is no address
         return not _is_public_ip(value) or bool(_VERSION_BEFORE.search(text[max(0, start - 16):start]))
     if kind == "ticket":
         return value.partition("-")[0] in not_ticket_prefixes
     if kind == "url":
         return _no_ones_url(value)
+    if kind == "secret" and value.isdigit():  # a PIN after its label: "PIN: 0000 (unset)" is a default
+        return _default_pin(value)
+    if kind == "email" and _git_remote(value, text, start):
+        return True
     if kind == "email" and "@" not in value:  # written out: "look at example dot com" is no mailbox
         return not re.search(r"[\[({]", value) and ordinary(re.split(r"[\s.]", value.strip(), maxsplit=1)[0])
     # A mailbox is swapped on any domain, example.com too: data sets write people's addresses there
@@ -942,6 +1055,8 @@ class Anonymiser:
             if len(nsn) == 10 and nsn[3] in "23456789":  # a North American exchange never starts with 0 or 1
                 fake = fake[:3] + str(2 + d[0] % 8) + fake[4:]
             return fake
+        if kind == "secret" and value.isdigit():  # a PIN: as many digits, a leading 0 only where it had one (an int too)
+            return ("0" if value[0] == "0" else str(1 + d[0] % 9)) + self._digits(d[1:], len(value) - 1)
         if kind == "secret":  # the token's kind prefix kept ("ghp_", "sk_live_", "AKIA"), the rest redrawn
             prefix = _SECRET_PREFIX.match(value).group()
             pool = cycle(self._digits(d * 8, 256))  # digits 0-9 from the digest, as many as needed (a PEM body)
@@ -1076,11 +1191,12 @@ class Anonymiser:
 
     def number(self, n: int, counts: Counter | None = None, seen: dict[str, set] | None = None) -> int:
         """A JSON integer that is an identity number or a birth date (`{"dob": 19870314}`) the rows state,
-        a value listed as `other:`, or a phone number written as digits becomes its fake (the same fake
-        the number's text form gets; a phone fake's first digit is never 0, so it keeps its length)."""
+        a PIN found under its key (`{"pin": 8831}`), a value listed as `other:`, or a phone number written as
+        digits becomes its fake (the same fake the number's text form gets; a phone's or a PIN's fake starts
+        with 0 only where the number did, so it keeps its length)."""
         digits = str(n)
         known = self.known.get(digits)
-        if known is not None and known.kind in ("id_number", "birth_date", "other") and known.kind not in self.disabled:
+        if known is not None and known.kind in ("id_number", "birth_date", "other", "secret") and known.kind not in self.disabled:
             kind = known.kind
         elif "phone" not in self.disabled and (digits in self.short_numbers or (
                 re.fullmatch(_PATTERNS["phone"], digits) and _is_phone(digits))):
