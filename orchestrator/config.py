@@ -36,6 +36,19 @@ class _Strict(BaseModel):
         read as 1 (YAML 1.1 also turns yes/no/on/off into booleans), and `check: "no"` as false."""
         if info.field_name and info.field_name in cls.model_fields:
             kinds = _plain_types(cls.model_fields[info.field_name].annotation)
+            mapping = cls.model_fields[info.field_name].annotation
+            if isinstance(value, dict) and get_origin(mapping) is dict:  # `rung_weights: {tool_f1: true}` too
+                values = _plain_types(get_args(mapping)[1])
+                flagged = [k for k, v in value.items() if isinstance(v, bool)]
+                if flagged and bool not in values and values & {int, float}:
+                    raise ValueError(f"{flagged[0]}: expected a number, got the boolean "
+                                     f"{str(value[flagged[0]]).lower()} (YAML reads true/false/yes/no/on/off as booleans)")
+            if isinstance(value, (list, tuple)) and get_origin(mapping) in (list, tuple):  # `uniform: [0, true]`
+                items = set().union(*(_plain_types(a) for a in get_args(mapping) if a is not Ellipsis))
+                if bool not in items and items & {int, float} and any(isinstance(v, bool) for v in value):
+                    shown = ", ".join(str(v).lower() if isinstance(v, bool) else repr(v) for v in value)
+                    raise ValueError(f"expected numbers, got a boolean in [{shown}] (YAML reads true/false/yes/no/on/off "
+                                     "as booleans)")
             if isinstance(value, bool) and kinds and bool not in kinds and kinds & {int, float}:
                 raise ValueError(f"expected a number, got the boolean {str(value).lower()} (YAML reads "
                                  f"true/false/yes/no/on/off as booleans)")
@@ -67,6 +80,11 @@ MIN_TARGET_TOKENS, MAX_TARGET_TOKENS = 2048, 262_144
 
 # Seeds go to random, numpy (0 .. 2**32 - 1) and torch: one range all three accept.
 Seed = Annotated[int, Field(ge=0, le=2 ** 32 - 1)]
+# Bounds past which no run could use a value (it overflowed a C int downstream, or asked for more than any
+# model here holds): refused at check time, not found as an OverflowError in a trial.
+MAX_TOKENS = 1_048_576
+MAX_RANK = 4096
+MAX_ALPHA = 1_000_000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -327,7 +345,7 @@ def _all_known(names, known, what: str, empty_ok: bool = True) -> None:
 
 
 class LoraConfig(_Strict):
-    rank: int = Field(16, gt=0)
+    rank: int = Field(16, gt=0, le=MAX_RANK)  # above any 0.1-8B model's width: an adapter larger than its layer
     # An int, or "<k>x_rank" to follow the (possibly sampled) rank: "2x_rank" = 2 × rank.
     alpha: int | str = 32
     dropout: float = Field(0.05, ge=0, lt=1)
@@ -359,6 +377,9 @@ class LoraConfig(_Strict):
                 raise ValueError(f"alpha must be a positive int or '<k>x_rank' (e.g. '2x_rank'), got {v!r}")
         elif v <= 0:
             raise ValueError("alpha must be positive")
+        elif v > MAX_ALPHA:
+            raise ValueError(f"alpha {v} is more than {MAX_ALPHA}: it scales the adapter's update by alpha / rank, "
+                             "and no run learns at that scale")
         return v
 
     @property
@@ -371,10 +392,10 @@ class LoraConfig(_Strict):
 class TrainConfig(_Strict):
     lora: LoraConfig = LoraConfig()
     learning_rate: float = Field(2e-4, gt=0, le=1)   # above 1 an AdamW LoRA run diverges at its first step
-    epochs: float = Field(1, gt=0)
-    max_length: int = Field(1024, gt=16, le=1_048_576)
-    batch_size: int = Field(4, gt=0)
-    grad_accum: int = Field(1, gt=0)
+    epochs: float = Field(1, gt=0, le=1000)
+    max_length: int = Field(1024, gt=16, le=MAX_TOKENS)
+    batch_size: int = Field(4, gt=0, le=65_536)
+    grad_accum: int = Field(1, gt=0, le=65_536)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
@@ -404,17 +425,18 @@ class QuantizeConfig(_Strict):
 
 
 class EvalConfig(_Strict):
-    max_new_tokens: int = Field(160, gt=0)
-    n_ctx: int = Field(4096, gt=0)
-    n_threads: int | None = Field(None, gt=0)
+    # (bounded as llama.cpp's own int32 fields must be: a larger value overflowed at the trial's eval)
+    max_new_tokens: int = Field(160, gt=0, le=MAX_TOKENS)
+    n_ctx: int = Field(4096, gt=0, le=MAX_TOKENS)
+    n_threads: int | None = Field(None, gt=0, le=1024)
     # Cases scored at once, each lane its own llama.cpp context on its share of n_threads; outputs are
     # the same for any number (evals/lanes.py). null = auto: one lane per thread (at most 4) for a CPU
     # model under 1 GiB, else one lane.
-    lanes: int | None = Field(None, gt=0)
+    lanes: int | None = Field(None, gt=0, le=1024)
     # llama.cpp prefill chunk (tokens). A case's reference output is the one from a fresh context with
     # this chunk; cached prefixes are reused only up to a chunk boundary so every path gives exactly
     # that output (evals/runner.py). Smaller = more reuse of shared system turns; larger = faster prefill.
-    n_batch: int = Field(64, gt=0)
+    n_batch: int = Field(64, gt=0, le=MAX_TOKENS)
     # Also convert the untuned base to GGUF and score it with the same cases: every report's baseline row.
     compare_base: bool = True
 
@@ -462,7 +484,7 @@ OBJECTIVE_METRICS = OBJECTIVES
 class SearchConfig(_Strict):
     """How `toolsweep sweep` searches: Optuna proposes, ASHA stops early, Tune runs the trials."""
     num_samples: int = Field(4, gt=0, le=100_000)   # trials; more is a typo, not a sweep
-    max_concurrent: int = Field(1, gt=0)
+    max_concurrent: int = Field(1, gt=0, le=100_000)
     time_limit_s: float | None = Field(None, gt=0)
     # metric -> max | min. One objective: Optuna TPE; several: NSGA-II, and the Pareto front is reported.
     objectives: dict[str, Literal["max", "min"]] = {"tool_f1": "max"}

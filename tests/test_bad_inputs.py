@@ -372,6 +372,19 @@ CASES = [
     # a fuzz of the smoke sweep's leaves (2026-12-08): each ended in an "unexpected" error
     Case("sweep yaml", "a base model written as a list", lambda tmp: check(tmp, model__base=[]),
          ["model.base", "valid string"]),
+    # accepted by check-config: values no run could use (a C int overflowed at the trial), booleans as numbers
+    Case("sweep yaml", "a LoRA rank of 2**63", lambda tmp: check(tmp, train__lora__rank=2 ** 63),
+         ["train.lora.rank", "less than or equal to 4096"]),
+    Case("sweep yaml", "a LoRA alpha of 2**63", lambda tmp: check(tmp, train__lora__alpha=2 ** 63),
+         ["train.lora.alpha", "is more than 1000000"]),
+    Case("sweep yaml", "an eval context past any int32", lambda tmp: check(tmp, eval__n_ctx=2 ** 40),
+         ["eval.n_ctx", "less than or equal to 1048576"]),
+    Case("sweep yaml", "a rung weight written as true", lambda tmp: check(
+        tmp, search__objectives={"tool_f1": "max"}, search__rung_weights={"tool_f1": True}),
+         ["search.rung_weights", "tool_f1: expected a number, got the boolean true"]),
+    Case("sweep yaml", "a search range bound written as true", lambda tmp: check(
+        tmp, search_space={"train.learning_rate": {"loguniform": [1e-5, True]}}),
+         ["search_space.train.learning_rate.loguniform", "got a boolean in [1e-05, true]"]),
     Case("sweep yaml", "a data path longer than the filesystem allows",
          lambda tmp: check(tmp, data__sources__starter__path="a" * 5000),
          ["data.sources.starter.path", "(5000 characters)", "File name too long"]),
