@@ -108,3 +108,22 @@ def test_joiners_are_needed_only_for_parallel_rows(tmp_path):
                                  "result": {"at": "depot"}, "answers": ["{id} is at the depot."]}
     _refused(tmp_path, parallel, r"joiners: the mix asks for multi_tool_parallel rows")
     _load(tmp_path, lambda d: parallel(d) or d.update(joiners=[" Also, "]))
+
+
+@pytest.mark.parametrize("value, kind", [(None, "null"), ([1, 2], "a list"), ({"a": 1}, "a mapping")])
+def test_a_value_a_text_cannot_write_is_refused_from_the_slot_not_the_draw(tmp_path, value, kind):
+    """`choice: [12, null]` wrote "Shipped 12 crates for None euros." on the draws that hit it."""
+    def fee(d):
+        _ship(d)["slots"]["fee"] = {"choice": [12, value]}
+        _ship(d)["answers"] = ["Shipped {n} crates for {fee} euros."]
+    _refused(tmp_path, fee, rf"intents\.ship\.slots\.fee\.choice\[1\]: is {kind}, and \{{fee\}} is written inside a text")
+
+    def whole_value(d):   # a whole "{fee}" is a JSON value, which may be any of them
+        _ship(d)["slots"]["fee"] = {"choice": [12, value]}
+        _ship(d)["result"] = {"ok": True, "fee": "{fee}"}
+    _, gen = _load(tmp_path, whole_value)
+    assert len(toolset.generate(gen, 20, seed=2)) == 20
+
+
+def test_a_request_of_control_characters_only_is_blank(tmp_path):
+    _refused(tmp_path, lambda d: _ship(d)["requests"].append("\x00"), r"intents\.ship\.requests: .*empty or blank")

@@ -38,7 +38,7 @@ from evals.cases import SCENARIOS as EVAL_SCENARIOS
 from evals.messages import CONTROL_TOKEN, texts_within
 from evals.tools import argument_validator, schema_problem
 from orchestrator.config import ConfigError, format_validation_errors, keyed_kind, read_yaml, wrong_file_kind
-from orchestrator.data.filters import string_values
+from orchestrator.data.filters import is_blank, string_values
 
 # The harness's scenarios a toolset generates (evals/cases.py keeps the list; probes and long-context
 # conversations have generators of their own), in its order: the order seeds which row gets which.
@@ -105,8 +105,9 @@ class OptionalArgs(_Strict):
 
 
 def _texts(items: list[str]) -> list[str]:
-    """Requests and answers: each a text, not blank (an empty request crashed, a blank one trained)."""
-    blank = [i for i, t in enumerate(items) if not t.strip()]
+    """Requests and answers: each a text, not blank (an empty request crashed, a blank one trained; a
+    NUL or other control character alone is blank too)."""
+    blank = [i for i, t in enumerate(items) if is_blank(t)]
     if blank:
         raise ValueError(f"item(s) {blank} are empty or blank; each must be text")
     return items
@@ -281,6 +282,11 @@ def render(template: Any, values: dict[str, Any]) -> Any:
         if m.group(0) in ("{{", "}}"):
             return m.group(0)[0]
         value = _lookup(values, m.group(1), m.group(2))
+        if value is None or isinstance(value, (dict, list)):  # str() wrote "20None" and "{'a': 1}" into the text
+            kind = "null" if value is None else "a mapping" if isinstance(value, dict) else "a list"
+            field = " (a mapping's field is written {slot.field})" if isinstance(value, dict) else ""
+            raise TemplateError(f"slot {{{m.group(1)}{m.group(2) or ''}}} drew {kind}, which a text cannot write: "
+                                f"give it text, numbers or booleans{field}")
         if m.group(3):
             if m.group(3) not in FILTERS:
                 raise TemplateError(f"unknown filter |{m.group(3)} (known: {', '.join(FILTERS)})")
@@ -613,6 +619,10 @@ class Generator:
         rng = random.Random(0)
         for name, it in self.ts.intents.items():
             where = f"intents.{name}"
+            self._check_text_slot_values(it.slots, [it.requests, it.arguments, it.result, it.answers], where)
+            for i, opt in enumerate(it.optional):
+                self._check_text_slot_values(opt.set, [it.requests, it.arguments, opt.arguments, opt.suffix, it.result,
+                                                       it.answers], f"{where}.optional[{i}].set")
             self._check_option_only_slots(it, where)
             self._check_slot_domains(it.tool, it.arguments, it.slots, where)
             for i, opt in enumerate(it.optional):
@@ -669,6 +679,8 @@ class Generator:
                         "with and without it would read alike, so the request never asks for those values (write "
                         "the phrase that asks for them)"))
         for name, fl in self.ts.flows.items():
+            self._check_text_slot_values(fl.slots, [fl.system, fl.requests, fl.answers,
+                                                    [c.model_dump() for c in fl.steps]], f"flows.{name}")
             for call in (c for step in fl.steps for c in (step.parallel if isinstance(step, Parallel) else [step])):
                 self._check_slot_domains(call.tool, call.arguments, fl.slots, f"flows.{name}")
             for _ in range(3):
@@ -680,6 +692,7 @@ class Generator:
                 for i, text in enumerate(getattr(fl, field)):
                     self._render(text, values, f"flows.{name}.{field}[{i}]")
         for name, nt in self.ts.no_tool.items():
+            self._check_text_slot_values(nt.slots, [nt.requests, nt.answers], f"no_tool.{name}")
             values = {}
             self._draw(rng, nt.slots, values, f"no_tool.{name}")
             self._computed(nt.computed, values, f"no_tool.{name}")
@@ -690,6 +703,29 @@ class Generator:
         if missing:
             raise self._fail("mix", f"weights given for {missing}, but the file defines nothing to make them from")
 
+
+    def _check_text_slot_values(self, slots: dict[str, Any], templates: list[Any], where: str) -> None:
+        """A slot written inside a text (not a whole `"{slot}"` value, which may be any JSON) can draw only
+        text, numbers and booleans: a choice or pool entry that is null, a list or a mapping written whole
+        would put "None" or "{'a': 1}" in the row. Checked on every value, not on the load's draws."""
+        in_text = _text_refs(templates)
+        for slot, spec in slots.items():
+            if slot not in in_text:
+                continue
+            if isinstance(spec, ChoiceSlot):
+                values, at = spec.choice, f"{where}.slots.{slot}.choice"
+            elif isinstance(spec, (str, PoolSlot)):
+                pool = spec if isinstance(spec, str) else spec.pool
+                values, at = self.ts.pools.get(pool, []), f"pools.{pool}"
+            else:
+                continue
+            for i, value in enumerate(values):
+                if value is None or isinstance(value, list) or (isinstance(value, dict) and in_text[slot]):
+                    kind = "null" if value is None else "a list" if isinstance(value, list) else "a mapping"
+                    raise self._fail(f"{at}[{i}]", (
+                        f"is {kind}, and {{{slot}}} is written inside a text ({where}), which can hold only text, "
+                        "numbers and booleans" + (" (a mapping's field is written {slot.field})"
+                                                  if isinstance(value, dict) else "")))
 
     def _check_option_only_slots(self, it: Intent, where: str) -> None:
         """A slot that only an option's `set:` draws is missing from every row that skips the option: its
@@ -730,6 +766,19 @@ class Generator:
                     raise self._fail(f"{slot_where or where + '.slots'}.{whole.group(1)}", (
                         f"its {kind} can draw {value!r}, which {tool}'s argument {arg!r} refuses ({wrong.message}); "
                         "keep the slot within the argument's schema"))
+
+
+def _text_refs(template: Any) -> dict[str, bool]:
+    """The slots a template writes inside a text, each with whether it is written whole there (`{p}`, not
+    `{p.name}`); a string that is one whole `{slot}` is a JSON value, not a text, and is left out."""
+    found: dict[str, bool] = {}
+    for _, text, is_key in texts_within(template):
+        if is_key or _ONLY.match(text):  # (keys are not filled)
+            continue
+        for m in _FIELD.finditer(text):
+            if m.group(1):
+                found[m.group(1)] = found.get(m.group(1), False) or not m.group(2)
+    return found
 
 
 def _slot_refs(template: Any) -> set[str]:
