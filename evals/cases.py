@@ -374,6 +374,8 @@ def _expected_problem(case: dict, names: set[str]) -> str | None:
     for call in exp["calls"]:
         if not isinstance(call, dict) or "name" not in call or not isinstance(call.get("arguments", {}), dict):
             return "each expected call needs a 'name' and an 'arguments' object"
+        if not isinstance(call["name"], str):
+            return f"an expected call's 'name' must be a tool's name (a string), got {json.dumps(call['name'])[:60]}"
         extra = sorted(set(call) - _CALL_KEYS)
         if extra:
             return f"expected call {call['name']!r} has unknown key(s) {extra} (it holds 'name' and 'arguments')"

@@ -692,6 +692,9 @@ CASES = [
          ["cases.jsonl", "needs at least", "more than --n-ctx 4096"]),
     Case("cases", "an empty id", cases_file(_case_with(lambda c: c.update(id="")).encode()),
          ["cases.jsonl:1", "non-empty string"]),
+    Case("cases", "an expected call named by a list (a fuzz of dev cases: TypeError)", cases_file(_case_with(
+        lambda c: c.update(expected={"calls": [{"name": ["get_weather"], "arguments": {}}]})).encode()),
+         ["cases.jsonl:1", "an expected call's 'name' must be a tool's name (a string), got [\"get_weather\"]"]),
     # --- training data ----------------------------------------------------------------------------
     Case("data", "train.jsonl left in --out as a folder", _data_out_with_folder,
          ["--out", "train.jsonl: is a folder; expected a file path"]),
