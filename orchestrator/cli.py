@@ -84,6 +84,11 @@ def _sweep_outcome(summary: dict, json_path: Path | None) -> int:
     if summary.get("interrupted"):
         return _fail(f"the sweep was interrupted ({summary['interrupted']}), so nothing was promoted; "
                      f"`toolsweep resume {summary['experiment_dir']}` continues it", 130)
+    if not any(t["status"] == "ok" for t in summary["trials"]):  # it exited 0, parent FINISHED, with nothing made
+        counts = ", ".join(f"{sum(t['status'] == s for t in summary['trials'])} {s}"
+                           for s in sorted({t["status"] for t in summary["trials"]}))
+        return _fail(f"no trial of the sweep finished ({counts or 'no trials'}; the reasons are above and in MLflow), "
+                     "so there is nothing to compare or promote", 1)
     if summary.get("promotion_skipped"):
         out.print(f"not promoted again: {summary['promotion_skipped']}", markup=False, highlight=False)
     return print_promotion(summary.get("promotion"))
@@ -107,6 +112,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     parse_config(config, args.sweep_dir / STATE_FILE)
     rows, read_from = experiment_status(args.sweep_dir)
     out.print(trial_table(rows, config["search"]["objectives"], list(config["search_space"]), str(args.sweep_dir)))
+    for row in rows:  # a failed trial's reason, read from its error file
+        if row.get("error"):
+            out.print(f"trial {row['trial_id']} failed: {row['error']}", soft_wrap=True, markup=False, highlight=False)
     if Path(read_from).resolve() != args.sweep_dir.resolve():  # the copy holds no Tune state: say whose table this is
         out.print(f"(Tune's state was read from the recorded {read_from}: {args.sweep_dir} holds none)",
                   soft_wrap=True, markup=False, highlight=False)

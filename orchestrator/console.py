@@ -141,6 +141,10 @@ def print_sweep(summary: dict) -> None:
                       *("—" if r.get(k) is None else f"{r[k]:.3f}" for k in objectives),
                       ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["config"].items()))
     out.print(table)
+    for r in summary["trials"]:  # each failed trial's reason, one line (MLflow holds the traceback)
+        if r["status"] == "error":
+            out.print(f"trial {r['trial_id']} failed: {r.get('error') or 'no reason recorded'}", markup=False,
+                      highlight=False, soft_wrap=True)
     out.print(f"Pareto front: {', '.join(summary['pareto_front']) or 'empty'}")
     out.print(f"MLflow parent run {summary['parent_run_id']}; sweep state in {summary['experiment_dir']} "
               f"(resume with: {_command('toolsweep')} resume {summary['experiment_dir']})", soft_wrap=True)

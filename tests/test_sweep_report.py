@@ -34,3 +34,34 @@ def test_parent_note_has_the_table_front_and_decision():
                                     "**NOT PROMOTED** (trial a against the base)")
     assert "| tool_f1 | 0.15 | 0.38 | +0.230 | [+0.110, +0.340] | yes |" in note
     assert "- guard regressed credibly (no_tool_accuracy)" in note
+
+
+RAY_WRAPPED = ("\x1b[36mray::ImplicitFunc.train()\x1b[39m (pid=32174, ip=127.0.0.1, repr=run_sweep_trial)\n"
+               "           ^^^^^^^^^^^^^^^^^^^^\n  File \"/x/ray/tune/trainable/trainable.py\", line 331, in train\n"
+               "    raise skipped from exception_cause(skipped)\n"
+               "ray.exceptions.RayTaskError(DataError): ray::ImplicitFunc.train()\n"
+               "orchestrator.errors.DataError: data source 'starter' (/d/train.jsonl): no such file or directory\n")
+
+
+def test_a_failed_trials_reason_is_its_last_exception_line_without_module_path_or_colour():
+    """The summary's `error` was Ray's traceback header cut at 300 characters, colour codes and all."""
+    from orchestrator.search.report import failure_reason
+
+    assert failure_reason(RAY_WRAPPED) == "DataError: data source 'starter' (/d/train.jsonl): no such file or directory"
+    assert failure_reason("no space left on device during epoch 1 export") == "no space left on device during epoch 1 export"
+    assert failure_reason("Traceback (most recent call last):\n  File \"x\"\nKeyboardInterrupt") == "KeyboardInterrupt"
+    assert failure_reason("") is None and failure_reason(None) is None
+
+
+def test_a_sweep_with_no_finished_trial_exits_1_and_prints_each_reason(capsys):
+    from orchestrator.cli import _sweep_outcome
+
+    failed = {"objectives": {"tool_f1": "max"}, "pareto_front": [], "parent_run_id": "p", "experiment_dir": "/e",
+              "trials": [{"trial_id": t, "status": "error", "epoch": None, "config": {},
+                          "error": "DataError: data source 'starter': no such file"} for t in ("a", "b")]}
+    assert _sweep_outcome(failed, None) == 1
+    said = capsys.readouterr()
+    assert said.out.count("failed: DataError: data source 'starter': no such file") == 2
+    assert "error: no trial of the sweep finished (2 error;" in said.err
+    ok = {**failed, "trials": [*failed["trials"][:1], {**SUMMARY["trials"][0], "trial_id": "c"}], "pareto_front": ["c"]}
+    assert _sweep_outcome(ok, None) == 0   # one finished trial: the sweep did its work (the failure is listed)

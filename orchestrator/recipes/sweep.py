@@ -369,13 +369,13 @@ class _SweepCallback(Callback):
         self._refresh(trials)
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        from orchestrator.search.report import child_state
+        from orchestrator.search.report import child_state, failure_reason
         run_id = self._run_of(trial)
         if run_id:
             # The worker's own one-line reason (a full disk, say) reads better than the traceback's tail.
             own = self.tracker.client.get_run(run_id).data.tags.get("toolsweep.failure_reason")
             traceback = (Path(trial.error_file).read_text()[-4000:]) if trial.error_file else "error"
-            reason = own or traceback
+            reason = own or failure_reason(traceback) or "error"
             self.tracker.set_tags(run_id, {"toolsweep.status": "failed", "toolsweep.failure_reason": reason,
                                            "toolsweep.failure_traceback": traceback})
             # num_failures counts this last failure too, which is not retried
@@ -527,7 +527,18 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
             summary["interrupted"] = f"{done} of {cfg.search.num_samples} trial(s) finished"
             _end_interrupted(tracker, parent, summary["interrupted"], exp_dir)
             return summary
-        promoted_before = resume_dir is not None and "promotion.promoted" in tracker.client.get_run(parent).data.metrics
+        if not any(r["status"] == "ok" for r in summary["trials"]):  # it read FINISHED with nothing made
+            reasons = sorted({r.get("error") or r["status"] for r in summary["trials"]})
+            tracker.set_tags(parent, {"toolsweep.status": "failed", "toolsweep.failure_reason": (
+                f"no trial finished ({len(summary['trials'])} trial(s)): {'; '.join(reasons)}")[:5000]})
+            tracker.end_run(parent, "FAILED")
+            return summary
+        parent_run = tracker.client.get_run(parent)
+        promoted_before = resume_dir is not None and "promotion.promoted" in parent_run.data.metrics
+        if "toolsweep.failure_reason" in parent_run.data.tags:  # a resumed sweep that now finished: not a stale failure
+            tracker.client.delete_tag(parent, "toolsweep.failure_reason")
+        if parent_run.data.tags.get("toolsweep.status") in ("interrupted", "failed"):
+            tracker.set_tags(parent, {"toolsweep.status": "finished"})
         tracker.end_run(parent, "FINISHED")
         if cfg.promote.mode == "auto" and promoted_before:  # resuming a finished sweep: its decision stands
             summary["promotion_skipped"] = ("this sweep was promoted (or refused) when it finished; `toolsweep "
@@ -571,14 +582,17 @@ def _end_interrupted(tracker, parent: str, progress: str, exp_dir: Path) -> None
 
 def summarise(grid, cfg: SweepConfig) -> dict:
     """The trial table and Pareto front; a trial that reported no epoch is `unfinished` (it was listed
-    `ok` with no metrics), and is on no front."""
+    `ok` with no metrics), and is on no front. A failed trial's `error` is its one-line reason (it was the
+    first 300 characters of Ray's wrapped traceback, colour codes and all, which never reached the reason)."""
+    from orchestrator.search.report import failure_reason
+
     rows = []
     for result in grid:
         m = result.metrics or {}
         # no epoch reported and no error: stopped by a Ctrl-C, or never started (it read `ok`, epochs None)
         status = "error" if result.error else "unfinished" if m.get("epoch") is None else "ok"
         rows.append({"trial_id": m.get("trial_id"), "status": status,
-                     "epoch": m.get("epoch"), "error": str(result.error)[:300] if result.error else None,
+                     "epoch": m.get("epoch"), "error": failure_reason(str(result.error)) if result.error else None,
                      "config": {k: v for k, v in (result.config or {}).items()},
                      **{k: m.get(k) for k in cfg.search.objectives}, RUNG: m.get(RUNG)})
     rows.sort(key=lambda r: str(r["trial_id"]))
@@ -696,6 +710,8 @@ def experiment_status(exp_dir: Path) -> tuple[list[dict], str]:
     was read (tune_state_path: the folder named, or the recorded original when the folder holds none)."""
     from ray.tune import ExperimentAnalysis
 
+    from orchestrator.search.report import failure_reason
+
     state = read_sweep_state(exp_dir)
     here = sorted(Path(exp_dir).glob("experiment_state-*.json"))
     where = tune_state_path(exp_dir, state)
@@ -719,8 +735,12 @@ def experiment_status(exp_dir: Path) -> tuple[list[dict], str]:
         last: dict[str, Any] = trial.last_result or {}
         # its folder deleted (checkpoints and results gone): it read TERMINATED with its metrics, nothing else said
         gone = bool(folders) and trial.trial_id not in folders and trial.status in ("TERMINATED", "ERROR")
+        # (Tune's own error_file needs a running Ray session: the file is found by the trial's folder instead)
+        error = next(Path(where).glob(f"run_sweep_trial_{trial.trial_id}_*/error.txt"), None) \
+            if trial.status == "ERROR" and "://" not in where else None
+        reason = failure_reason(error.read_text(errors="replace")) if error is not None else None
         rows.append({"trial_id": trial.trial_id, "status": f"{trial.status} (folder missing)" if gone else trial.status,
-                     "epoch": last.get("epoch"),
+                     "epoch": last.get("epoch"), "error": reason,
                      **{k: (trial.config or {}).get(k) for k in state["config"]["search_space"]},
                      **{k: last.get(k) for k in state["config"]["search"]["objectives"]}})
     return rows, where

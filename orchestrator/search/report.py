@@ -8,15 +8,38 @@ the promotion decision.
 
 from __future__ import annotations
 
+import re
+
 from orchestrator.search.space import measured
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# The line a Python traceback ends on: "orchestrator.errors.DataError: data source …" (Ray wraps the worker's
+# exception in a RayTaskError whose text is the whole traceback, colour codes included).
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Failure)\w*"
+                             r"(?:\([\w.]+\))?)(?::\s*(.*))?$")
+
+
+def failure_reason(text: str | None, limit: int = 300) -> str | None:
+    """A failed trial's reason in one line, from whatever recorded it (Ray's wrapped traceback, an
+    error.txt, a one-line tag): the last exception line, its module path dropped ("DataError: data
+    source … no such file"), colour codes removed. A text with no such line: its last line."""
+    if not text:
+        return None
+    lines = [l.strip() for l in _ANSI.sub("", str(text)).splitlines() if l.strip()]
+    for line in reversed(lines):
+        found = _EXCEPTION_LINE.match(line)
+        if found and not found.group(1).startswith("RayTaskError"):
+            reason = f"{found.group(1)}: {found.group(2)}" if found.group(2) else found.group(1)
+            return reason[:limit]
+    return lines[-1][:limit] if lines else None
 
 
 def child_state(status: str, epoch: int | None, max_epochs: int | None, retries: int = 0,
                 failure: str | None = None) -> str:
     """One filterable phrase: finished / stopped early at epoch k / failed: reason; retried n times."""
     if status == "error":
-        first = (failure or "error").strip().splitlines()[-1][:120] if failure else "error"
-        state = f"failed: {first}"
+        state = f"failed: {(failure_reason(failure, 120) if failure else None) or 'error'}"
     elif max_epochs is not None and epoch is not None and epoch < max_epochs:
         state = f"stopped early at epoch {epoch}"
     else:
