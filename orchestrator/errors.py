@@ -38,6 +38,11 @@ class StorageError(ToolsweepError, OSError):
     label = "storage error"
 
 
+class TrainingError(ToolsweepError, ValueError):
+    """A trial whose training ended in weights no model file can hold (a diverged run)."""
+    label = "training error"
+
+
 class ClusterError(ToolsweepError, ValueError):
     """The Ray cluster at RAY_ADDRESS cannot give what the sweep asks for."""
     label = "cluster error"

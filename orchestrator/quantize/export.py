@@ -23,6 +23,7 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM
 
+from orchestrator.errors import TrainingError
 from orchestrator.train.base_model import tokenizer_from
 from orchestrator.quantize import llama_tools
 
@@ -43,9 +44,31 @@ def _save_tokenizer(src: Path | str, dest: Path, serving_template: str) -> None:
     tok.save_pretrained(dest)
 
 
+# The largest magnitude a float16 holds: the GGUF is converted in f16 first, and a weight past it is inf there.
+F16_MAX = 65504.0
+
+
+def unrepresentable_weight(model: torch.nn.Module) -> str | None:
+    """Where a merged model's weights cannot become an f16 GGUF, or None: the first tensor holding a NaN,
+    an inf or a value past float16's range. A diverged run (a learning rate or a LoRA scale far too large)
+    went on through merge and conversion and failed at quantization as an "unexpected" llama.cpp error."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not torch.isfinite(p).all():
+                return f"{name} holds NaN or inf"
+            peak = p.abs().max().item() if p.numel() else 0.0
+            if peak > F16_MAX:
+                return f"{name} holds {peak:.3g}, past float16's largest value {F16_MAX:g}"
+    return None
+
+
 def merge_adapter(base: Path | str, adapter_dir: Path, out_dir: Path, serving_template: str) -> Path:
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    where = unrepresentable_weight(merged)
+    if where:
+        raise TrainingError(f"training diverged: the merged model's {where}, so no GGUF can hold it; lower "
+                            "train.learning_rate, or the adapter's scale train.lora.alpha / train.lora.rank")
     merged.save_pretrained(out_dir)
     _save_tokenizer(adapter_dir, out_dir, serving_template)
     return out_dir
@@ -91,10 +114,16 @@ def quantize(f16_path: Path, out_path: Path, qtype: str, n_threads: int | None =
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = FTYPES[qtype]
     params.nthread = n_threads or os.cpu_count() or 1
+    # written under a temporary name and renamed when whole: a failed quantization left a half-written
+    # file under the final name, beside the models that are complete
+    partial = out_path.with_name(out_path.name + ".part")
     with _stderr_to(out_path.with_suffix(".quantize.log")):
-        rc = llama_cpp.llama_model_quantize(str(f16_path).encode(), str(out_path).encode(), ctypes.byref(params))
-    if rc != 0 or not out_path.is_file():
-        raise RuntimeError(f"llama_model_quantize({qtype}) failed with code {rc} on {f16_path}")
+        rc = llama_cpp.llama_model_quantize(str(f16_path).encode(), str(partial).encode(), ctypes.byref(params))
+    if rc != 0 or not partial.is_file():
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(f"llama_model_quantize({qtype}) failed with code {rc} on {f16_path} (its log: "
+                           f"{out_path.with_suffix('.quantize.log')})")
+    os.replace(partial, out_path)
     return out_path
 
 

@@ -106,14 +106,17 @@ def convert_hf_to_gguf(model_dir: Path, outfile: Path, outtype: str = "f16", lla
     tools = converter_dir(llama_cpp_dir)
     env = offline_defaults({**os.environ, "PYTHONPATH": str(tools / "gguf-py")})
     env.pop("NO_LOCAL_GGUF", None)
-    cmd = [sys.executable, str(tools / "convert_hf_to_gguf.py"), str(model_dir), "--outfile", str(outfile),
+    partial = outfile.with_name(outfile.name + ".part")  # renamed when whole (see quantize in export.py)
+    cmd = [sys.executable, str(tools / "convert_hf_to_gguf.py"), str(model_dir), "--outfile", str(partial),
            "--outtype", outtype, *extra_converter_args(model_dir)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if log_path:
         log_path.write_text(proc.stdout + proc.stderr, encoding="utf-8")
-    if proc.returncode != 0 or not outfile.is_file():
+    if proc.returncode != 0 or not partial.is_file():
+        partial.unlink(missing_ok=True)
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         raise RuntimeError(f"convert_hf_to_gguf failed (exit {proc.returncode}) for {model_dir}:\n{tail}")
+    os.replace(partial, outfile)
     return outfile
 
 
