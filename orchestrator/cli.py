@@ -82,8 +82,9 @@ def _sweep_outcome(summary: dict, json_path: Path | None) -> int:
     print_sweep(summary)
     _write_json(json_path, summary)
     if summary.get("interrupted"):
-        return _fail(f"the sweep was interrupted ({summary['interrupted']}), so nothing was promoted; "
-                     f"`toolsweep resume {summary['experiment_dir']}` continues it", 130)
+        how = "terminated by SIGTERM" if summary.get("terminated") else "interrupted"
+        return _fail(f"the sweep was {how} ({summary['interrupted']}), so nothing was promoted; "
+                     f"`toolsweep resume {summary['experiment_dir']}` continues it", 143 if summary.get("terminated") else 130)
     if not any(t["status"] == "ok" for t in summary["trials"]):  # it exited 0, parent FINISHED, with nothing made
         counts = ", ".join(f"{sum(t['status'] == s for t in summary['trials'])} {s}"
                            for s in sorted({t["status"] for t in summary["trials"]}))

@@ -275,3 +275,35 @@ def test_tunes_ctrl_c_handler_is_read_and_put_back_after_fit():
         assert _take_back_sigint(before) is True and signal.getsignal(signal.SIGINT) is before
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_sigterm_during_fit_reaches_tunes_ctrl_c_handler_and_ours_is_back_after():
+    """A blind probe: SIGTERM to a running sweep aborted the driver (exit 134, a native crash dump; ray.init
+    puts its own handlers on SIGTERM) and left the running trial's MLflow run RUNNING. Now, while Tune runs,
+    it goes to the SIGINT handler Tune installed (the Ctrl-C path), and after it toolsweep's own is back."""
+    from orchestrator.recipes.sweep import _own_sigterm_handler, _sigterm_as_sigint
+
+    seen = []
+
+    def ours(signum, frame):
+        seen.append("ours")
+
+    def rays(signum, frame):  # what ray.init installs: exit at once, no cleanup
+        seen.append("ray")
+
+    def tunes(signum, frame):
+        seen.append(("tune", signum))
+
+    previous_term, previous_int = signal.signal(signal.SIGTERM, ours), signal.signal(signal.SIGINT, tunes)
+    try:
+        with _own_sigterm_handler():
+            signal.signal(signal.SIGTERM, rays)      # ray.init
+        assert signal.getsignal(signal.SIGTERM) is ours
+        with _sigterm_as_sigint() as term:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        assert term.fired and seen == [("tune", signal.SIGINT)]
+        assert signal.getsignal(signal.SIGTERM) is ours
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)

@@ -18,6 +18,7 @@ last epoch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -389,6 +390,25 @@ def _init_ray(cfg: SweepConfig) -> None:
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
     if ray.is_initialized():
         return
+    with _own_sigterm_handler():
+        _start_ray(cfg)
+
+
+@contextlib.contextmanager
+def _own_sigterm_handler():
+    """ray.init replaces the SIGTERM handler twice: a Python one that exits with no cleanup, and a native
+    one that aborts the process (exit 134, a crash dump; or, after a sys.exit, a re-raised SIGTERM that
+    lost the buffered output). toolsweep's own (cli.main: raise Terminated, which every command cleans up
+    after as after Ctrl-C) is put back once Ray is up."""
+    ours = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield
+    finally:
+        if ours is not None:
+            signal.signal(signal.SIGTERM, ours)
+
+
+def _start_ray(cfg: SweepConfig) -> None:
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
     else:
@@ -515,7 +535,8 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
                     checkpoint_config=tune.CheckpointConfig(num_to_keep=cfg.search.keep_checkpoints),
                     verbose=0))
         handler = signal.getsignal(signal.SIGINT)
-        grid = tuner.fit()
+        with _sigterm_as_sigint() as sigterm:
+            grid = tuner.fit()
         # Ctrl-C: Tune saves its state and returns as if done (a time limit instead terminates every trial)
         interrupted = _take_back_sigint(handler) or len(grid) > grid.num_terminated + grid.num_errors
         summary = summarise(grid, cfg)
@@ -525,6 +546,7 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         if interrupted:  # no promotion from a sweep the user stopped: the front is of the trials done so far
             done = sum(r["status"] != "unfinished" for r in summary["trials"])  # Tune may call a stopped one TERMINATED
             summary["interrupted"] = f"{done} of {cfg.search.num_samples} trial(s) finished"
+            summary["terminated"] = sigterm.fired  # SIGTERM, not Ctrl-C: the exit code says which (143, 130)
             _end_interrupted(tracker, parent, summary["interrupted"], exp_dir)
             return summary
         if not any(r["status"] == "ok" for r in summary["trials"]):  # it read FINISHED with nothing made
@@ -552,6 +574,36 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         tracker.set_tags(parent, {"toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
         tracker.end_run(parent, "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
         raise
+
+
+class _SigtermState:
+    fired = False
+
+
+@contextlib.contextmanager
+def _sigterm_as_sigint():
+    """While Tune runs, SIGTERM (a `kill`, `timeout`, a pod or `ray job stop`) stops the sweep as Ctrl-C
+    does: handed to the SIGINT handler Tune installed, which saves its state and returns. ray.init had
+    put its own native handler on SIGTERM, which aborted the driver (exit 134, a crash dump, the running
+    trial's MLflow run left RUNNING); setting a Python handler here replaces it. The one before is put back."""
+    state = _SigtermState()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def forward(signum, frame):
+        state.fired = True
+        on_sigint = signal.getsignal(signal.SIGINT)
+        if callable(on_sigint):
+            on_sigint(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, forward)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
 
 
 def _take_back_sigint(handler_before: Any) -> bool:
