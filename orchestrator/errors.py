@@ -9,6 +9,9 @@ No heavy imports here: every module, pure or edge, may raise these.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 # The eval layer's errors and the base class live at the bottom layer (evals/ imports nothing from here).
 from evals.errors import CaseFileError, InputFileError, ModelFileError, ToolsweepError  # noqa: F401
 
@@ -82,10 +85,21 @@ def storage_failure(err: BaseException) -> tuple[str, str | None] | None:
 NEARLY_FULL_BYTES = 1 << 20
 
 
+def filesystem_state(folder: Path) -> tuple[int | None, bool]:
+    """(free bytes, read-only) of the filesystem holding `folder` (or its nearest existing parent)."""
+    here = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    try:
+        st = os.statvfs(here)
+    except (OSError, TypeError):
+        return None, False
+    return st.f_bavail * st.f_frsize, bool(st.f_flag & os.ST_RDONLY)
+
+
 def storage_reason(err: BaseException, folder: str, stage: str, free_bytes: int | None = None,
-                   read_only: bool = False) -> str | None:
+                   read_only: bool = False, then: str = "resume the sweep") -> str | None:
     """One line for a trial that failed on storage: what, where and at which stage; None otherwise.
-    `free_bytes`/`read_only`: the state of `folder`'s filesystem when the error was caught."""
+    `free_bytes`/`read_only`: the state of `folder`'s filesystem when the error was caught; `then`: what
+    to do once there is room."""
     found = storage_failure(err)
     if found is None and read_only:
         found = (_STORAGE_ERRNOS[30], None)
@@ -96,4 +110,4 @@ def storage_reason(err: BaseException, folder: str, stage: str, free_bytes: int 
         return None
     what, path = found
     return (f"{what} during {stage}, writing {path or f'under {folder}'}: "
-            f"free space or fix the folder, then resume the sweep")
+            f"free space or fix the folder, then {then}")

@@ -40,6 +40,11 @@ def test_reason_is_one_line_with_place_and_stage():
     assert "\n" not in line
     assert line.startswith("no space left on device during train step, writing /out/t/ck/adapter.bin: ")
     assert "under /out/t" in storage_reason(OSError(errno.EROFS, "Read-only file system"), "/out/t", "epoch 1 export")
+    assert line.endswith("then resume the sweep")   # `toolsweep trial` says what it needs instead
+    safetensors_style = RuntimeError("Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "
+                                     "\"No space left on device\" })")
+    assert storage_reason(safetensors_style, "/out/run", "export", then="run the trial again").endswith(
+        "then run the trial again")
 
 
 def test_a_cycle_in_the_exception_chain_ends():

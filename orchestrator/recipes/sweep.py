@@ -39,7 +39,7 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
 from orchestrator.config import SweepConfig, flat_params, parse_config, sampled_config
-from orchestrator.errors import ClusterError, ConfigError, StorageError, storage_reason
+from orchestrator.errors import ClusterError, ConfigError, StorageError, filesystem_state, storage_reason
 from orchestrator.metric_keys import DEV, RUNG, objective_key, train_key
 from orchestrator.paths import cache_dir
 from orchestrator.sweep_state import STATE_FILE, read_sweep_state
@@ -158,16 +158,6 @@ def _epoch_eval_callback(cfg: SweepConfig, inputs, tracker, run_id: str, work: P
     return EpochEval()
 
 
-def _filesystem_state(folder: Path) -> tuple[int | None, bool]:
-    """(free bytes, read-only) of the filesystem holding `folder` (or its nearest existing parent)."""
-    here = next((p for p in (folder, *folder.parents) if p.exists()), None)
-    try:
-        st = os.statvfs(here)
-    except (OSError, TypeError):
-        return None, False
-    return st.f_bavail * st.f_frsize, bool(st.f_flag & os.ST_RDONLY)
-
-
 def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, project_dir: str) -> None:
     """The Tune trainable: one trial of the sweep, resumable from its last epoch checkpoint."""
     from orchestrator.tracking import Tracker
@@ -213,7 +203,7 @@ def run_sweep_trial(params: dict, *, base_config: dict, parent_run_id: str, proj
                    on_setup=lambda t, precision: tracker.log_params(run_id, setup_params(t, precision)))
     except Exception as err:
         stage = progress.stage if progress is not None and progress.stage else "data preparation"
-        storage = storage_reason(err, str(work), stage, *_filesystem_state(work))
+        storage = storage_reason(err, str(work), stage, *filesystem_state(work))
         if storage:
             # The exports are rebuilt from the checkpoint on resume: dropping them gives the space
             # back to the trials that come next, which is what lets the sweep go on.

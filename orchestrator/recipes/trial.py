@@ -25,7 +25,7 @@ from orchestrator.data.pipeline import (DataResult, add_render_stage, empty_mix_
                                         unaccounted, write_outputs)
 from orchestrator.data.normalise import load_eval_cases
 from orchestrator.data.quarantine import Quarantine
-from orchestrator.errors import DataError, ModelFileError
+from orchestrator.errors import DataError, ModelFileError, StorageError, filesystem_state, storage_reason
 from orchestrator.hashing import sha256_file
 from orchestrator.metric_keys import attribution_key, score_key, train_key
 
@@ -296,8 +296,14 @@ def run_trial(cfg: SweepConfig, progress: Progress | None = None, cache_dir: Pat
         tracker.set_tags(run_id, {"toolsweep.status": "finished"})
         tracker.end_run(run_id, "FINISHED")
     except BaseException as err:
+        # a full or read-only disk is one line naming the folder and the stage (safetensors' "unexpected
+        # SafetensorError: … No space left on device" was what `toolsweep trial` printed; the sweep said it)
+        storage = storage_reason(err, str(run_dir), stage, *filesystem_state(run_dir), then="run the trial again") \
+            if isinstance(err, Exception) else None
         tracker.set_tags(run_id, {"toolsweep.status": "failed", "toolsweep.failed_stage": stage,
-                                  "toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
+                                  "toolsweep.failure_reason": storage or f"{type(err).__name__}: {err}"[:5000]})
         tracker.end_run(run_id, "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+        if storage:
+            raise StorageError(storage) from err
         raise
     return result
