@@ -279,6 +279,13 @@ def _model_problems(cfg: SweepConfig, problems: list[str]) -> None:
     tools = cfg.quantize.llama_cpp_dir
     if tools is not None and not (Path(tools) / "convert_hf_to_gguf.py").is_file():
         problems.append(f"quantize.llama_cpp_dir: {tools} holds no convert_hf_to_gguf.py")
+    elif tools is None:  # the cache under TOOLSWEEP_CACHE (.cache/ of the folder the command runs in)
+        from orchestrator.quantize.llama_tools import tools_dir
+        cached = tools_dir()
+        if not (cached / "convert_hf_to_gguf.py").is_file():  # found only after training, at export
+            problems.append(f"{HERE}quantize: llama.cpp's converters are not in {cached.resolve()} (the cache is read "
+                            "from .cache/ in the folder the command runs in, or TOOLSWEEP_CACHE): run `toolsweep "
+                            "setup-tools` there (`make install` does), or set quantize.llama_cpp_dir")
     _top_layers_problems(cfg, problems)
 
 
