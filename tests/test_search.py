@@ -105,3 +105,14 @@ def test_an_unmeasured_objective_ranks_last_and_nan_never_wins():
     for order in (trials, trials[::-1]):
         assert best_metrics({"objectives": {"tool_f1": "max"}, "trials": order})["best.tool_f1"] == 0.5
         assert best_so_far(order, {"tool_f1": "max"}) == {"tool_f1": (0.5, "b")}
+
+
+def test_a_tie_names_the_same_best_trial_in_status_and_in_the_parent_description_whatever_the_order():
+    """A blind probe: two tied trials, and `status` and the MLflow description named different ones."""
+    from orchestrator.search.report import headline
+    from orchestrator.search.table import best_so_far
+
+    trials = [{"trial_id": "b7", "status": "ok", "tool_f1": 0.25}, {"trial_id": "a3", "status": "ok", "tool_f1": 0.25}]
+    for order in (trials, trials[::-1]):
+        assert best_so_far(order, {"tool_f1": "max"}) == {"tool_f1": (0.25, "a3")}
+        assert headline({"objectives": {"tool_f1": "max"}, "trials": order}) == "**Best:** tool_f1 0.25 (trial a3)"

@@ -72,7 +72,8 @@ def headline(summary: dict, promotion: dict | None = None) -> str:
     for name, direction in summary["objectives"].items():
         done = [t for t in summary["trials"] if t["status"] == "ok" and t.get(name) is not None]
         if done:
-            best = (max if direction == "max" else min)(done, key=lambda t: t[name])
+            # a tie goes to the smallest trial id, as in `status` (table.best_so_far)
+            best = min(done, key=lambda t: (-t[name] if direction == "max" else t[name], str(t["trial_id"])))
             parts.append(f"{name} {_fmt(best[name])} (trial {best['trial_id']})")
     text = "**Best:** " + (", ".join(parts) if parts else "no trial finished")
     if promotion:

@@ -15,7 +15,8 @@ STATE_STYLE = {"RUNNING": "cyan", "TERMINATED": "green", "ERROR": "red", "PENDIN
 
 
 def best_so_far(rows: list[dict], objectives: dict[str, str]) -> dict[str, tuple[float, str]]:
-    """Objective -> (best value, trial id) over rows that report it, honouring each direction."""
+    """Objective -> (best value, trial id) over rows that report it, honouring each direction; a tie goes
+    to the smallest trial id, as in the parent run's description (report.headline), whatever the row order."""
     best: dict[str, tuple[float, str]] = {}
     for row in rows:
         for name, direction in objectives.items():
@@ -23,7 +24,8 @@ def best_so_far(rows: list[dict], objectives: dict[str, str]) -> dict[str, tuple
             if not measured(v):  # NaN would compare false both ways and win or lose by row order
                 continue
             old = best.get(name)
-            if old is None or (v > old[0] if direction == "max" else v < old[0]):
+            if old is None or (v > old[0] if direction == "max" else v < old[0]) or (
+                    v == old[0] and str(row["trial_id"]) < str(old[1])):
                 best[name] = (v, row["trial_id"])
     return best
 
