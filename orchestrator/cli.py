@@ -883,6 +883,8 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_wanted(argv)
+    if debug:  # read further down too (a sweep keeps Tune's per-attempt tracebacks)
+        os.environ["TOOLSWEEP_DEBUG"] = "1"
     parser = build_parser()
     args = parser.parse_args([a for a in argv if a != "--debug"])
     if not getattr(args, "func", None):

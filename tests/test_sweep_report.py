@@ -65,3 +65,20 @@ def test_a_sweep_with_no_finished_trial_exits_1_and_prints_each_reason(capsys):
     assert "error: no trial of the sweep finished (2 error;" in said.err
     ok = {**failed, "trials": [*failed["trials"][:1], {**SUMMARY["trials"][0], "trial_id": "c"}], "pareto_front": ["c"]}
     assert _sweep_outcome(ok, None) == 0   # one finished trial: the sweep did its work (the failure is listed)
+
+
+def test_tunes_per_attempt_traceback_becomes_the_line_with_its_reason():
+    import logging
+    import sys
+
+    from orchestrator.recipes.sweep import _OneLineFailure
+
+    try:
+        raise RuntimeError(RAY_WRAPPED)
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("ray.tune.execution.tune_controller", logging.ERROR, "x.py", 1,
+                               "Trial task failed for trial %s", ("t1",), exc_info)
+    assert _OneLineFailure().filter(record) and record.exc_info is None
+    assert record.getMessage() == ("Trial task failed for trial t1: DataError: data source 'starter' (/d/train.jsonl): "
+                                   "no such file or directory")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -525,7 +526,7 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
                     checkpoint_config=tune.CheckpointConfig(num_to_keep=cfg.search.keep_checkpoints),
                     verbose=0))
         handler = signal.getsignal(signal.SIGINT)
-        with _sigterm_as_sigint() as sigterm:
+        with _sigterm_as_sigint() as sigterm, _one_line_trial_failures():
             grid = tuner.fit()
         # Ctrl-C: Tune saves its state and returns as if done (a time limit instead terminates every trial)
         interrupted = _take_back_sigint(handler) or len(grid) > grid.num_terminated + grid.num_errors
@@ -564,6 +565,35 @@ def run_sweep(cfg: SweepConfig, resume_dir: Path | None = None) -> dict:
         tracker.set_tags(parent, {"toolsweep.failure_reason": f"{type(err).__name__}: {err}"[:5000]})
         tracker.end_run(parent, "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
         raise
+
+
+class _OneLineFailure(logging.Filter):
+    """Tune logs every failed attempt of a trial with Ray's whole wrapped traceback (~60 lines, colour codes
+    included), even for a user error such as a deleted data file; toolsweep prints each failed trial's
+    one-line reason under its table, and MLflow keeps the traceback (`toolsweep.failure_traceback`).
+    The record keeps its line, with the reason in place of the traceback (TOOLSWEEP_DEBUG=1 keeps it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from orchestrator.search.report import failure_reason
+
+        if record.exc_info and record.exc_info[1] is not None:
+            reason = failure_reason(str(record.exc_info[1]))
+            record.msg, record.args = f"{record.getMessage()}: {reason}", ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+@contextlib.contextmanager
+def _one_line_trial_failures():
+    logger = logging.getLogger("ray.tune.execution.tune_controller")
+    keep = os.environ.get("TOOLSWEEP_DEBUG", "") not in ("", "0")
+    one_line = _OneLineFailure()
+    if not keep:
+        logger.addFilter(one_line)
+    try:
+        yield
+    finally:
+        logger.removeFilter(one_line)
 
 
 class _SigtermState:
