@@ -883,14 +883,15 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_wanted(argv)
-    if debug:  # read further down too (a sweep keeps Tune's per-attempt tracebacks)
-        os.environ["TOOLSWEEP_DEBUG"] = "1"
     parser = build_parser()
     args = parser.parse_args([a for a in argv if a != "--debug"])
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     _terminate_as_interrupt()
+    before = os.environ.get("TOOLSWEEP_DEBUG")
+    if debug:  # read further down too (a sweep keeps Tune's per-attempt tracebacks); put back after
+        os.environ["TOOLSWEEP_DEBUG"] = "1"
     try:
         log_interval_s()  # the environment's settings are checked before any command starts work
         return args.func(args)
@@ -917,6 +918,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {type(err).__name__}: {first} (unexpected; rerun with --debug for the traceback, and "
               f"please report it if the input was valid)", file=sys.stderr)
         return 1
+    finally:  # main() also runs in process (tests, a caller's script): leave the environment as it was
+        if before is None:
+            os.environ.pop("TOOLSWEEP_DEBUG", None)
+        else:
+            os.environ["TOOLSWEEP_DEBUG"] = before
 
 
 if __name__ == "__main__":
