@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any, Iterator
 
 from evals.parser import parse_strict
@@ -73,6 +74,11 @@ TOOL_RESPONSE = re.compile(r"<tool_response>(.*?)</tool_response>", re.DOTALL)
 # alike, so one inside a message or a tool's schema is read as a real turn boundary: the model
 # is shown, and scored on, a conversation other than the one the row or case writes.
 CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
+
+
+def is_control_character(char: str) -> bool:
+    """A C0/C1 control character (NUL, a newline, ESC): nothing a reader sees, nothing a model writes."""
+    return unicodedata.category(char) == "Cc"
 
 
 def texts_within(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str, bool]]:

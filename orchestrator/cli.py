@@ -878,7 +878,7 @@ def main(argv: list[str] | None = None) -> int:
     a traceback; `--debug` (anywhere on the line) or TOOLSWEEP_DEBUG=1 adds the traceback."""
     import traceback
 
-    from orchestrator.errors import ToolsweepError
+    from orchestrator.errors import ToolsweepError, shown_path
     from orchestrator.progress import log_interval_s
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -910,8 +910,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         if isinstance(err, OSError) and err.errno in _FILESYSTEM_REFUSALS:
-            name = str(err.filename or "")
-            name = name if len(name) <= 120 else f"{name[:100]}… ({len(name)} characters)"
+            name = shown_path(err.filename, limit=120, keep=100) if err.filename else ""
             print(f"error: {name + ': ' if name else ''}{err.strerror or err}", file=sys.stderr)
             return 1 if err.errno in (errno.ENOSPC, errno.EDQUOT) else 2
         first = (str(err).strip().splitlines() or [""])[0][:500]

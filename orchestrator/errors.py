@@ -85,6 +85,13 @@ def storage_failure(err: BaseException) -> tuple[str, str | None] | None:
 NEARLY_FULL_BYTES = 1 << 20
 
 
+def shown_path(path: Path | str, limit: int = 80, keep: int = 60) -> str:
+    """A path as a message shows it: whole up to `limit` characters, else its first `keep` and its length
+    (a 5 000-character name filled the terminal)."""
+    text = str(path)
+    return text if len(text) <= limit else f"{text[:keep]}… ({len(text)} characters)"
+
+
 def filesystem_state(folder: Path) -> tuple[int | None, bool]:
     """(free bytes, read-only) of the filesystem holding `folder` (or its nearest existing parent)."""
     here = next((p for p in (folder, *folder.parents) if p.exists()), None)

@@ -67,13 +67,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from typing import Any, Iterable
 
 import jsonschema
 
 from evals import jsontext
-from evals.messages import control_token_at, texts_within
+from evals.messages import control_token_at, is_control_character, texts_within
 from evals.parser import parse_strict
 from evals.tools import argument_validator, declared_arguments, tool_schema_problem
 
@@ -287,7 +286,7 @@ def _turn_problems(row: dict) -> Iterable[tuple[str, str]]:
 
 def is_blank(text: str) -> bool:
     """No text a reader sees: whitespace and control characters only (a NUL-only turn read as text)."""
-    return all(c.isspace() or unicodedata.category(c) == "Cc" for c in text)
+    return all(c.isspace() or is_control_character(c) for c in text)
 
 
 def _control_tokens(row: dict) -> Iterable[tuple[str, str]]:

@@ -85,7 +85,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -93,7 +92,7 @@ from typing import Any
 from evals import jsontext
 from evals.cases import load_cases
 from evals.messages import (ROLES, TOOL_RESPONSE, ContentError, anthropic_turns, content_text, inline_calls,
-                            standard_message)
+                            is_control_character, standard_message)
 from evals.pythonic_calls import PythonicCallError, written_call_list
 from evals.tools import with_parameters
 from evals.xlam import XlamError, is_xlam_row, xlam_parts
@@ -223,7 +222,7 @@ def _unwritable_name(name: str) -> str | None:
     and "math.factorial"."""
     if not name.strip():
         return f"{name!r} is blank"
-    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    control = next((c for c in name if is_control_character(c)), None)
     if control is not None:
         return f"{name[:40]!r} holds the control character {control!r}"
     return None

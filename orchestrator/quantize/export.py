@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import math
 import os
 import shutil
 import sys
@@ -54,9 +55,9 @@ def unrepresentable_weight(model: torch.nn.Module) -> str | None:
     went on through merge and conversion and failed at quantization as an "unexpected" llama.cpp error."""
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if not torch.isfinite(p).all():
+            peak = p.abs().max().item() if p.numel() else 0.0  # one pass: a NaN or an inf makes the peak one
+            if not math.isfinite(peak):
                 return f"{name} holds NaN or inf"
-            peak = p.abs().max().item() if p.numel() else 0.0
             if peak > F16_MAX:
                 return f"{name} holds {peak:.3g}, past float16's largest value {F16_MAX:g}"
     return None

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from orchestrator.config import ConfigError, SweepConfig
-from orchestrator.errors import ToolsweepError
+from orchestrator.errors import ToolsweepError, shown_path
 from orchestrator.train.precision import cpu_flags, resolve_precision
 
 EMBEDDED_BASES = ("smollm2-135m", "tiny", "tiny-qwen3.5")
@@ -35,8 +35,7 @@ def _unusable_name(path: Path | str) -> str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as err:
-        shown = str(path) if len(str(path)) <= 80 else f"{str(path)[:60]}… ({len(str(path))} characters)"
-        return f"{shown}: {err.strerror}"
+        return f"{shown_path(path)}: {err.strerror}"
     except ValueError as err:  # an embedded NUL byte
         return f"{str(path)[:80]!r}: {err}"
     return None

@@ -39,7 +39,7 @@ def child_state(status: str, epoch: int | None, max_epochs: int | None, retries:
                 failure: str | None = None) -> str:
     """One filterable phrase: finished / stopped early at epoch k / failed: reason; retried n times."""
     if status == "error":
-        state = f"failed: {(failure_reason(failure, 120) if failure else None) or 'error'}"
+        state = f"failed: {failure_reason(failure, 120) or 'error'}"
     elif max_epochs is not None and epoch is not None and epoch < max_epochs:
         state = f"stopped early at epoch {epoch}"
     else:

@@ -241,6 +241,15 @@ def _lookup(values: dict[str, Any], name: str, fields: str) -> Any:
     return value
 
 
+_FIELD_HINT = " (a mapping's field is written {slot.field})"
+
+
+def _no_text(value: Any) -> str | None:
+    """What a slot value is when a text cannot write it (null, a list, a mapping), else None."""
+    return "null" if value is None else "a list" if isinstance(value, list) else \
+        "a mapping" if isinstance(value, dict) else None
+
+
 def _plain(value: Any) -> str:
     """A slot value as text says it. A float is written as the shortest decimal that reads back as the
     same number, never in exponent form: a request said "refund 100" for an argument of 99.999 and
@@ -282,11 +291,10 @@ def render(template: Any, values: dict[str, Any]) -> Any:
         if m.group(0) in ("{{", "}}"):
             return m.group(0)[0]
         value = _lookup(values, m.group(1), m.group(2))
-        if value is None or isinstance(value, (dict, list)):  # str() wrote "20None" and "{'a': 1}" into the text
-            kind = "null" if value is None else "a mapping" if isinstance(value, dict) else "a list"
-            field = " (a mapping's field is written {slot.field})" if isinstance(value, dict) else ""
+        kind = _no_text(value)
+        if kind:  # str() wrote "20None" and "{'a': 1}" into the text
             raise TemplateError(f"slot {{{m.group(1)}{m.group(2) or ''}}} drew {kind}, which a text cannot write: "
-                                f"give it text, numbers or booleans{field}")
+                                f"give it text, numbers or booleans{_FIELD_HINT if isinstance(value, dict) else ''}")
         if m.group(3):
             if m.group(3) not in FILTERS:
                 raise TemplateError(f"unknown filter |{m.group(3)} (known: {', '.join(FILTERS)})")
@@ -720,12 +728,11 @@ class Generator:
             else:
                 continue
             for i, value in enumerate(values):
-                if value is None or isinstance(value, list) or (isinstance(value, dict) and in_text[slot]):
-                    kind = "null" if value is None else "a list" if isinstance(value, list) else "a mapping"
+                kind = _no_text(value)
+                if kind and (in_text[slot] or not isinstance(value, dict)):  # a mapping's fields may be written
                     raise self._fail(f"{at}[{i}]", (
                         f"is {kind}, and {{{slot}}} is written inside a text ({where}), which can hold only text, "
-                        "numbers and booleans" + (" (a mapping's field is written {slot.field})"
-                                                  if isinstance(value, dict) else "")))
+                        "numbers and booleans" + (_FIELD_HINT if isinstance(value, dict) else "")))
 
     def _check_option_only_slots(self, it: Intent, where: str) -> None:
         """A slot that only an option's `set:` draws is missing from every row that skips the option: its
